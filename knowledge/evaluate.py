@@ -1,0 +1,78 @@
+"""``tongban eval retrieval``: category accuracy of retrieval on a TSV evaluation file.
+
+The file format is that of ../shared/eval/dev_intents.tsv: ``text<TAB>intent<TAB>category``,
+``#`` comments; only ``ask_service`` lines with a category are used here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from knowledge.service import KnowledgeBase
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    intent: str
+    category: str
+
+
+def read_tsv(path: Path) -> list[Example]:
+    examples = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        text, intent = parts[0].strip(), (parts[1].strip() if len(parts) > 1 else "")
+        category = parts[2].strip() if len(parts) > 2 else ""
+        examples.append(Example(text, intent, category))
+    return examples
+
+
+@dataclass
+class RetrievalReport:
+    total: int = 0
+    top1: int = 0
+    top3: int = 0
+    per_category: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    misses: list[tuple[str, str, list[str]]] = field(default_factory=list)
+
+    def render(self, name: str) -> str:
+        lines = [f"retrieval evaluation: {name}",
+                 f"  questions: {self.total}",
+                 f"  category top-1 accuracy: {self.top1 / max(self.total, 1):.3f} ({self.top1}/{self.total})",
+                 f"  category top-3 accuracy: {self.top3 / max(self.total, 1):.3f} ({self.top3}/{self.total})",
+                 "  per-category recall@1:"]
+        for category, (hit, n) in sorted(self.per_category.items()):
+            lines.append(f"    {category:<22} {hit / n:.2f} ({hit}/{n})")
+        lines.append(f"  misses (top-1 wrong): {len(self.misses)}")
+        for text, expected, got in self.misses:
+            lines.append(f"    [{expected} → {', '.join(got[:3]) or '-'}] {text}")
+        return "\n".join(lines)
+
+
+def evaluate(kb: KnowledgeBase, examples: list[Example], locality: str | None = None) -> RetrievalReport:
+    report = RetrievalReport()
+    for example in examples:
+        if example.intent != "ask_service" or not example.category:
+            continue
+        result = kb.search(example.text, locality, k=10)
+        ranked = result.categories
+        report.total += 1
+        counts = report.per_category[example.category]
+        counts[1] += 1
+        if ranked[:1] == [example.category]:
+            report.top1 += 1
+            counts[0] += 1
+        else:
+            report.misses.append((example.text, example.category, ranked))
+        if example.category in ranked[:3]:
+            report.top3 += 1
+    return report
+
+
+def category_counts(examples: list[Example]) -> Counter:
+    return Counter(e.category for e in examples if e.intent == "ask_service")

@@ -1,0 +1,180 @@
+"""The search index over current checklist items: faiss for embeddings, TF-IDF for words.
+
+An index is built from a catalog and an embedder, persisted under the data dir
+(``index/``) with the model id, dimension and the catalog fingerprint it was built
+from, and loaded again only if all three still match. Passage embeddings are cached
+by text hash, so a rebuild after a small change embeds only what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import pickle
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from knowledge.categories import label
+from knowledge.embedding import Embedder
+from knowledge.schema import ChecklistHeader, ChecklistItem
+from knowledge.store import Catalog
+
+log = logging.getLogger(__name__)
+
+# Bump when passage_text / lexical_text change: old indexes are rebuilt.
+TEXT_FORMAT = 3
+
+
+@dataclass(frozen=True)
+class IndexedItem:
+    checklist: ChecklistHeader
+    item: ChecklistItem
+
+    @property
+    def locality(self) -> str:
+        return self.checklist.locality.code
+
+    @property
+    def key(self) -> str:
+        return f"{self.checklist.id}/v{self.checklist.version}/{self.item.id}"
+
+
+def passage_text(entry: IndexedItem) -> str:
+    item = entry.item
+    words = "、".join(item.keywords)
+    return (
+        f"{item.title}（{label(item.category)}）。服务对象：{item.service_object}。"
+        f"{item.content} {item.how_to_apply} {words}"
+    ).strip()
+
+
+def lexical_text(entry: IndexedItem) -> str:
+    item = entry.item
+    words = " ".join(item.keywords)
+    return " ".join(
+        [item.title, item.title, label(item.category), words, words, item.service_object,
+         item.content, item.how_to_apply, " ".join(item.materials)]
+    )
+
+
+def entries_of(catalog: Catalog) -> list[IndexedItem]:
+    return [IndexedItem(c.header, item) for c in catalog.current for item in c.items]
+
+
+class EmbeddingCache:
+    """Passage vectors by (model id, text hash), kept in one .npz per model."""
+
+    def __init__(self, folder: Path, model_id: str):
+        digest = hashlib.sha1(model_id.encode()).hexdigest()[:16]
+        self.path = folder / f"passages-{digest}.npz"
+        self.vectors: dict[str, np.ndarray] = {}
+        if self.path.exists():
+            try:
+                with np.load(self.path) as data:
+                    self.vectors = dict(zip(data["keys"].tolist(), data["vectors"]))
+            except (OSError, ValueError, KeyError):
+                log.warning("embedding cache %s unreadable; starting afresh", self.path)
+
+    def embed(self, texts: list[str], embedder: Embedder, batch: int = 64) -> np.ndarray:
+        keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+        missing = sorted({k: t for k, t in zip(keys, texts) if k not in self.vectors}.items())
+        for start in range(0, len(missing), batch):
+            chunk = missing[start : start + batch]
+            vectors = embedder.embed_passages([t for _, t in chunk])
+            self.vectors.update({k: v for (k, _), v in zip(chunk, vectors)})
+        if missing:
+            self.save()
+        if not keys:
+            return np.zeros((0, embedder.dim), dtype=np.float32)
+        return np.stack([self.vectors[k] for k in keys]).astype(np.float32)
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = np.array(list(self.vectors), dtype=object).astype(str)
+        tmp = self.path.with_suffix(".tmp.npz")
+        np.savez(tmp, keys=keys, vectors=np.stack(list(self.vectors.values())))
+        tmp.replace(self.path)
+
+
+@dataclass
+class KnowledgeIndex:
+    """Items, their vectors (faiss + a NumPy view) and the TF-IDF matrix."""
+
+    entries: list[IndexedItem]
+    vectors: np.ndarray
+    faiss_index: faiss.Index
+    vectorizer: TfidfVectorizer
+    lexical: object  # scipy.sparse CSR (n_items, n_features), rows L2-normalised
+    meta: dict
+
+    @classmethod
+    def build(cls, catalog: Catalog, embedder: Embedder, cache: EmbeddingCache) -> "KnowledgeIndex":
+        started = time.perf_counter()
+        entries = entries_of(catalog)
+        vectors = cache.embed([passage_text(e) for e in entries], embedder)
+        index = faiss.IndexFlatIP(embedder.dim)
+        if len(entries):
+            index.add(vectors)
+        vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True,
+                                     min_df=1, dtype=np.float32)
+        lexical = vectorizer.fit_transform([lexical_text(e) for e in entries] or [" "])
+        meta = {
+            "model_id": embedder.model_id,
+            "dim": embedder.dim,
+            "fingerprint": catalog.fingerprint(),
+            "text_format": TEXT_FORMAT,
+            "items": len(entries),
+            "built_at": time.time(),
+        }
+        log.info("index built: %d items in %.1f s", len(entries), time.perf_counter() - started)
+        return cls(entries, vectors, index, vectorizer, lexical, meta)
+
+    def save(self, folder: Path) -> None:
+        """Write to a fresh folder, then swap it in, so a reader never sees half an index."""
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        faiss.write_index(self.faiss_index, str(tmp / "vectors.faiss"))
+        with open(tmp / "lexical.pkl", "wb") as handle:
+            pickle.dump({"vectorizer": self.vectorizer, "matrix": self.lexical,
+                         "keys": [e.key for e in self.entries]}, handle)
+        (tmp / "meta.json").write_text(json.dumps(self.meta, indent=2), encoding="utf-8")
+        old = folder.with_name(folder.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if folder.exists():
+            folder.rename(old)
+        tmp.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path, catalog: Catalog, embedder: Embedder) -> "KnowledgeIndex | None":
+        """The saved index if it matches this catalog and model, else None."""
+        try:
+            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        expected = {"model_id": embedder.model_id, "dim": embedder.dim,
+                    "fingerprint": catalog.fingerprint(), "text_format": TEXT_FORMAT}
+        if any(meta.get(k) != v for k, v in expected.items()):
+            log.info("saved index is stale (%s); rebuilding",
+                     ", ".join(k for k, v in expected.items() if meta.get(k) != v))
+            return None
+        entries = entries_of(catalog)
+        try:
+            index = faiss.read_index(str(folder / "vectors.faiss"))
+            with open(folder / "lexical.pkl", "rb") as handle:
+                lexical = pickle.load(handle)
+        except (OSError, RuntimeError, pickle.UnpicklingError, EOFError):
+            return None
+        if lexical["keys"] != [e.key for e in entries] or index.ntotal != len(entries):
+            return None
+        vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, embedder.dim), np.float32)
+        return cls(entries, np.ascontiguousarray(vectors), index, lexical["vectorizer"],
+                   lexical["matrix"], meta)

@@ -1,0 +1,44 @@
+"""From parsed clauses of a published notice to a checklist version ready to store."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from knowledge.ingest import ParsedClause
+from knowledge.schema import Authority, ChecklistHeader, ChecklistItem, Locality
+
+DEFAULT_SERVICE_OBJECT = "流动儿童及其家庭（具体范围以原文为准）"
+UNKNOWN_ISSUER = "发布机关未注明"
+
+
+def build_checklist(clauses: list[ParsedClause], *, checklist_id: str, locality: str,
+                    locality_name: str, title: str, published: dt.date, url: str = "",
+                    issuer: str = "", doc_number: str | None = None
+                    ) -> tuple[ChecklistHeader, list[ChecklistItem]]:
+    """Header and items (version 1; the store assigns the real version on saving)."""
+    header = ChecklistHeader(
+        id=checklist_id,
+        locality=Locality(code=locality, name=locality_name),
+        title=title,
+        issuer=issuer or UNKNOWN_ISSUER,
+        doc_number=doc_number,
+        published=published,
+        version=1,
+        authority=Authority.OFFICIAL,
+        source_url=url,
+    )
+    items = [
+        ChecklistItem(
+            id=f"C{position:02d}",
+            category=clause.category,
+            title=(clause.title or clause.content[:30])[:80],
+            service_object=DEFAULT_SERVICE_OBJECT,
+            content=clause.content,
+            departments=list(clause.departments),
+            clause=clause.clause,
+            source_url=url,
+        )
+        for position, clause in enumerate(clauses, start=1)
+        if clause.content.strip()
+    ]
+    return header, items

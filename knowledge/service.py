@@ -1,0 +1,149 @@
+"""The knowledge base a running process serves: catalog + index + retriever, hot-swappable.
+
+``KnowledgeBase.start()`` loads the catalog, loads the saved index or builds a new
+one, and (optionally) starts a watcher that rebuilds when checklist files change.
+A rebuild happens off to the side; the new retriever replaces the old one in a
+single assignment, so requests in flight finish on the version they started with.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge.embedding import Embedder, build_embedder
+from knowledge.errors import ChecklistValidationError
+from knowledge.index import EmbeddingCache, KnowledgeIndex
+from knowledge.retrieval import Calibration, Retriever, SearchResult
+from knowledge.schema import Checklist, ChecklistHeader, ChecklistItem, load_checklist_text
+from knowledge.store import Catalog, ChecklistStore
+from nlu.geo import Gazetteer, gazetteer
+from nlu.normalize import normalize
+from tongban.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one request sees: a catalog and the retriever built from it."""
+
+    catalog: Catalog
+    retriever: Retriever
+    generation: int
+
+
+class KnowledgeBase:
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None,
+                 geo: Gazetteer | None = None):
+        self.settings = settings
+        self.store = ChecklistStore(settings.checklist_dir, list(settings.knowledge.extra_dirs),
+                                    settings.knowledge.include_shipped)
+        self._embedder = embedder
+        self.geo = geo or gazetteer()
+        self._snapshot: Snapshot | None = None
+        self._rebuild_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    # --- lifecycle -------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = build_embedder(self.settings.embedding)
+        return self._embedder
+
+    def start(self, *, watch: bool | None = None) -> "KnowledgeBase":
+        self.settings.ensure_dirs()
+        self.reload()
+        interval = self.settings.knowledge.watch_interval
+        if (watch if watch is not None else interval > 0) and self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch, args=(interval,),
+                                             name="knowledge-watcher", daemon=True)
+            self._watcher.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._watcher:
+            self._watcher.join(timeout=5)
+
+    @property
+    def snapshot(self) -> Snapshot:
+        if self._snapshot is None:
+            raise RuntimeError("KnowledgeBase.start() has not been called")
+        return self._snapshot
+
+    def reload(self) -> Snapshot:
+        """Reload checklists; rebuild the index if they or the model changed; swap it in."""
+        with self._rebuild_lock:
+            previous = self._snapshot
+            catalog = self.store.load(previous.catalog if previous else None)
+            if previous and previous.catalog.fingerprint() == catalog.fingerprint():
+                self._snapshot = Snapshot(catalog, previous.retriever, previous.generation)
+                return self._snapshot
+            index = self._index_for(catalog)
+            retriever = Retriever(index, self.embedder,
+                                  dense_weight=self.settings.knowledge.dense_weight,
+                                  calibration=Calibration())
+            generation = previous.generation + 1 if previous else 1
+            self._snapshot = Snapshot(catalog, retriever, generation)
+            log.info("knowledge generation %d: %d checklists, %d items", generation,
+                     len(catalog.current), len(index.entries))
+            return self._snapshot
+
+    def _index_for(self, catalog: Catalog) -> KnowledgeIndex:
+        folder = self.settings.index_dir / "current"
+        index = KnowledgeIndex.load(folder, catalog, self.embedder)
+        if index is None:
+            cache = EmbeddingCache(self.settings.index_dir, self.embedder.model_id)
+            index = KnowledgeIndex.build(catalog, self.embedder, cache)
+            index.save(folder)
+        return index
+
+    def _watch(self, interval: float) -> None:
+        seen = self.store.signature()
+        while not self._stop.wait(interval):
+            try:
+                current = self.store.signature()
+                if current != seen:
+                    seen = current
+                    self.reload()
+            except Exception:  # the watcher must outlive one bad rebuild
+                log.exception("knowledge reload failed; still serving the previous version")
+
+    # --- queries ---------------------------------------------------------
+    def chain(self, locality: str | None) -> list[str]:
+        return self.geo.chain(locality) if locality else ["national"]
+
+    def search(self, question: str, locality: str | None = None, k: int | None = None) -> SearchResult:
+        text = normalize(question)
+        return self.snapshot.retriever.search(text, self.chain(locality),
+                                              k or self.settings.knowledge.top_k)
+
+    def locality_name(self, locality: str | None) -> str | None:
+        return self.geo.full_name(locality) if locality else None
+
+    def find_item(self, key: str):
+        """An indexed item by its key (checklist/vN/item), from the current snapshot."""
+        for entry in self.snapshot.retriever.index.entries:
+            if entry.key == key:
+                return entry
+        return None
+
+    # --- changes ---------------------------------------------------------
+    def validate_file(self, path: Path) -> Checklist:
+        return load_checklist_text(path.read_text(encoding="utf-8"), str(path))
+
+    def publish(self, header: ChecklistHeader, items: list[ChecklistItem]) -> Checklist:
+        """Store a new version of a checklist and swap the index; raises on invalid input."""
+        checklist = Checklist(header=header, items=tuple(items))
+        stored = self.store.save_new_version(checklist, self.snapshot.catalog)
+        self.reload()
+        return stored
+
+    @property
+    def errors(self) -> tuple[ChecklistValidationError, ...]:
+        return self.snapshot.catalog.errors

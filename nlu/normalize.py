@@ -1,0 +1,58 @@
+"""Normalise what parents type before it reaches retrieval or the classifier.
+
+Traditional → Simplified (OpenCC ``t2s``), full-width → half-width (NFKC, which
+also folds full-width Chinese punctuation such as ，？ to , ?), emoji and other
+pictographs removed, whitespace collapsed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_SPACES = re.compile(r"\s+")
+# Zero-width joiners, variation selectors and skin-tone modifiers travel with emoji.
+_EMOJI_GLUE = {0x200D, 0xFE0E, 0xFE0F, 0x20E3} | set(range(0x1F3FB, 0x1F400))
+
+
+@lru_cache(maxsize=1)
+def _converter():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → Simplified Chinese; other text is left as it is."""
+    return _converter().convert(text) if text else text
+
+
+def _is_pictograph(ch: str) -> bool:
+    code = ord(ch)
+    if code in _EMOJI_GLUE:
+        return True
+    if unicodedata.category(ch) in ("So", "Cs", "Co"):
+        return True
+    return 0x1F000 <= code <= 0x1FAFF
+
+
+def strip_emoji(text: str) -> str:
+    """Remove emoji, pictographs and their joiners."""
+    return "".join(" " if _is_pictograph(ch) else ch for ch in text)
+
+
+def normalize(text: str, *, max_chars: int = 2000) -> str:
+    """The canonical form of a message: Simplified, half-width, no emoji, single spaces.
+
+    Very long messages are cut to ``max_chars`` (after normalisation) so a pasted
+    essay cannot stall the embedder; the cut keeps the beginning, where parents
+    usually put the question.
+    """
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", text)
+    text = strip_emoji(text)
+    text = to_simplified(text)
+    text = _SPACES.sub(" ", text).strip()
+    return text[:max_chars]

@@ -1,0 +1,1 @@
+"""The staff review web app (FastAPI + server-rendered Jinja2 pages)."""

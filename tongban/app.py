@@ -1,0 +1,70 @@
+"""The one FastAPI app: REST channel, web chat, knowledge API, health check.
+
+``create_app(settings)`` builds it; heavy things (the embedder, the index) load in
+the lifespan, not at import. Tests may pass an already started KnowledgeBase.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from bot.engine import DialogueEngine
+from bot.rest import router as rest_router
+from knowledge.api import router as knowledge_router
+from knowledge.service import KnowledgeBase
+from tongban.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, knowledge: KnowledgeBase | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        kb = knowledge or KnowledgeBase(settings).start()
+        app.state.knowledge = kb
+        app.state.engine = DialogueEngine(kb)
+        try:
+            yield
+        finally:
+            if knowledge is None:
+                kb.stop()
+
+    app = FastAPI(title="童伴 Tongban", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.include_router(rest_router)
+    app.include_router(knowledge_router)
+
+    @app.get("/healthz")
+    async def healthz(request: Request) -> dict:
+        kb: KnowledgeBase = request.app.state.knowledge
+        snapshot = kb.snapshot
+        return {
+            "status": "ok",
+            "knowledge_generation": snapshot.generation,
+            "checklists": len(snapshot.catalog.current),
+            "items": len(snapshot.retriever.index.entries),
+            "model": kb.embedder.model_id,
+            "checklist_errors": len(snapshot.catalog.errors),
+        }
+
+    @app.get("/chat", response_class=HTMLResponse)
+    async def chat() -> str:
+        return (resources.files("bot") / "web" / "chat.html").read_text(encoding="utf-8")
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> HTMLResponse:
+        return HTMLResponse('<meta http-equiv="refresh" content="0; url=/chat">')
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return JSONResponse(status_code=500, content={"detail": "抱歉，服务出了点问题，请稍后再试。"})
+
+    return app

