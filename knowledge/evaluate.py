@@ -10,7 +10,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from knowledge.service import KnowledgeBase
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from knowledge.service import KnowledgeBase
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,20 @@ def read_tsv(path: Path) -> list[Example]:
         category = parts[2].strip() if len(parts) > 2 else ""
         examples.append(Example(text, intent, category))
     return examples
+
+
+def read_offtopic(path: Path) -> list[str]:
+    """Off-topic lines, one a line; a section whose heading mentions pinyin is skipped
+    (those are in-scope questions the bot cannot read, not off-topic ones)."""
+    out, skipping = [], False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            if line.startswith("# ---") or "pinyin" in line.lower():
+                skipping = "pinyin" in line.lower()
+            continue
+        if line.strip() and not skipping:
+            out.append(line.strip())
+    return out
 
 
 @dataclass
@@ -54,7 +71,7 @@ class RetrievalReport:
         return "\n".join(lines)
 
 
-def evaluate(kb: KnowledgeBase, examples: list[Example], locality: str | None = None) -> RetrievalReport:
+def evaluate(kb: "KnowledgeBase", examples: list[Example], locality: str | None = None) -> RetrievalReport:
     report = RetrievalReport()
     for example in examples:
         if example.intent != "ask_service" or not example.category:

@@ -28,8 +28,11 @@ from knowledge.store import Catalog
 
 log = logging.getLogger(__name__)
 
-# Bump when passage_text / lexical_text change: old indexes are rebuilt.
-TEXT_FORMAT = 3
+# Bump when the view texts / lexical_text change: old indexes are rebuilt.
+TEXT_FORMAT = 4
+# Each item is embedded in two views: the whole passage, and its name (title, category,
+# everyday keywords). The faiss row of view v of item i is i * VIEWS + v.
+VIEWS = 2
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,15 @@ def passage_text(entry: IndexedItem) -> str:
         f"{item.title}（{label(item.category)}）。服务对象：{item.service_object}。"
         f"{item.content} {item.how_to_apply} {words}"
     ).strip()
+
+
+def name_text(entry: IndexedItem) -> str:
+    item = entry.item
+    return f"{item.title}（{label(item.category)}）：{'、'.join(item.keywords)}".rstrip("：")
+
+
+def view_texts(entry: IndexedItem) -> list[str]:
+    return [passage_text(entry), name_text(entry)]
 
 
 def lexical_text(entry: IndexedItem) -> str:
@@ -105,10 +117,10 @@ class EmbeddingCache:
 
 @dataclass
 class KnowledgeIndex:
-    """Items, their vectors (faiss + a NumPy view) and the TF-IDF matrix."""
+    """Items, their vectors (faiss + a NumPy copy) and the TF-IDF matrix."""
 
     entries: list[IndexedItem]
-    vectors: np.ndarray
+    vectors: np.ndarray  # (n_items, VIEWS, dim)
     faiss_index: faiss.Index
     vectorizer: TfidfVectorizer
     lexical: object  # scipy.sparse CSR (n_items, n_features), rows L2-normalised
@@ -118,10 +130,11 @@ class KnowledgeIndex:
     def build(cls, catalog: Catalog, embedder: Embedder, cache: EmbeddingCache) -> "KnowledgeIndex":
         started = time.perf_counter()
         entries = entries_of(catalog)
-        vectors = cache.embed([passage_text(e) for e in entries], embedder)
+        flat = cache.embed([t for e in entries for t in view_texts(e)], embedder)
         index = faiss.IndexFlatIP(embedder.dim)
         if len(entries):
-            index.add(vectors)
+            index.add(flat)
+        vectors = flat.reshape(len(entries), VIEWS, embedder.dim)
         vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True,
                                      min_df=1, dtype=np.float32)
         lexical = vectorizer.fit_transform([lexical_text(e) for e in entries] or [" "])
@@ -173,8 +186,11 @@ class KnowledgeIndex:
                 lexical = pickle.load(handle)
         except (OSError, RuntimeError, pickle.UnpicklingError, EOFError):
             return None
-        if lexical["keys"] != [e.key for e in entries] or index.ntotal != len(entries):
+        if lexical["keys"] != [e.key for e in entries]:
             return None
-        vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, embedder.dim), np.float32)
-        return cls(entries, np.ascontiguousarray(vectors), index, lexical["vectorizer"],
+        if index.ntotal != len(entries) * VIEWS:
+            return None
+        flat = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, embedder.dim), np.float32)
+        vectors = np.ascontiguousarray(flat.reshape(len(entries), VIEWS, embedder.dim))
+        return cls(entries, vectors, index, lexical["vectorizer"],
                    lexical["matrix"], meta)

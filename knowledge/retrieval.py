@@ -16,7 +16,7 @@ import faiss
 import numpy as np
 
 from knowledge.embedding import Embedder
-from knowledge.index import IndexedItem, KnowledgeIndex
+from knowledge.index import VIEWS, IndexedItem, KnowledgeIndex
 
 NATIONAL = "national"
 
@@ -75,7 +75,7 @@ class Retriever:
         qvec = self.embedder.embed_query(query)
         lexical_allowed = self._lexical_scores(query, allowed)
         candidates, lexical = self._candidates(qvec, allowed, lexical_allowed, local)
-        dense = self.index.vectors[candidates] @ qvec
+        dense = (self.index.vectors[candidates] @ qvec).max(axis=1)
         fused = self.dense_weight * dense + (1 - self.dense_weight) * lexical
         rank_of = {code: i for i, code in enumerate(chain)}
         ranks = np.array([rank_of[self.index.entries[c].locality] for c in candidates])
@@ -101,11 +101,13 @@ class Retriever:
         Returns the candidate positions and their lexical scores.
         """
         n = int(min(allowed.size, 64))
-        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-        _, ids = self.index.faiss_index.search(qvec[None, :], n, params=params)
+        rows = (allowed[:, None] * VIEWS + np.arange(VIEWS)).ravel()
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))
+        _, ids = self.index.faiss_index.search(qvec[None, :], n * VIEWS, params=params)
+        dense_top = ids[0][ids[0] >= 0] // VIEWS
         lexical_top = allowed[np.argpartition(-lexical, n - 1)[:n]] if n < allowed.size else allowed
         local_items = [self._by_locality[c] for c in local]
-        candidates = np.unique(np.concatenate([ids[0][ids[0] >= 0], lexical_top, *local_items]))
+        candidates = np.unique(np.concatenate([dense_top, lexical_top, *local_items]))
         lexical_of = dict(zip(allowed.tolist(), lexical.tolist()))
         return candidates, np.array([lexical_of[c] for c in candidates.tolist()], dtype=np.float32)
 

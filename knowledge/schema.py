@@ -60,7 +60,8 @@ class Locality(BaseModel):
 
 
 class ChecklistItem(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Numbers in text fields (a keyword such as 12355) are read as text.
+    model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
 
     id: str
     category: str

@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from knowledge import calibrate
 from knowledge.embedding import Embedder, build_embedder
 from knowledge.errors import ChecklistValidationError
 from knowledge.index import EmbeddingCache, KnowledgeIndex
@@ -87,12 +88,19 @@ class KnowledgeBase:
             index = self._index_for(catalog)
             retriever = Retriever(index, self.embedder,
                                   dense_weight=self.settings.knowledge.dense_weight,
-                                  calibration=Calibration())
+                                  calibration=self.calibration())
             generation = previous.generation + 1 if previous else 1
             self._snapshot = Snapshot(catalog, retriever, generation)
             log.info("knowledge generation %d: %d checklists, %d items", generation,
                      len(catalog.current), len(index.entries))
             return self._snapshot
+
+    @property
+    def calibration_file(self) -> Path:
+        return self.settings.index_dir / "calibration.json"
+
+    def calibration(self) -> Calibration:
+        return calibrate.load(self.embedder.model_id, self.calibration_file)
 
     def _index_for(self, catalog: Catalog) -> KnowledgeIndex:
         folder = self.settings.index_dir / "current"

@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     reindex = knowledge.add_parser("reindex", help="load checklists and build the index if stale")
     reindex.set_defaults(run=_reindex)
 
+    calib = knowledge.add_parser("calibrate", help="fit retrieval confidence on a tuning set")
+    calib.add_argument("tuning", type=Path, help="TSV of in-scope ask_service questions")
+    calib.add_argument("offtopic", type=Path, help="text file of off-topic messages, one a line")
+    calib.add_argument("--ship", action="store_true", help="write into the shipped calibration file")
+    calib.set_defaults(run=_calibrate)
+
     evaluation = sub.add_parser("eval", help="evaluation reports").add_subparsers()
     retrieval = evaluation.add_parser("retrieval", help="category accuracy of retrieval on a TSV file")
     retrieval.add_argument("file", type=Path)
@@ -166,6 +172,20 @@ def _reindex(args: argparse.Namespace) -> int:
     snapshot = kb.snapshot
     print(f"index ready: {len(snapshot.retriever.index.entries)} items, model {kb.embedder.model_id}")
     return 1 if kb.errors else 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from knowledge import calibrate
+    from knowledge.evaluate import read_offtopic, read_tsv
+
+    kb = _knowledge()
+    in_scope = [e for e in read_tsv(args.tuning) if e.intent == "ask_service" and e.category]
+    off_topic = read_offtopic(args.offtopic)
+    calibration, stats = calibrate.fit(kb, in_scope, off_topic)
+    target = calibrate.SHIPPED if args.ship else kb.calibration_file
+    calibrate.save(kb.embedder.model_id, calibration, stats, target)
+    print(f"{kb.embedder.model_id}: a={calibration.a:.3f} b={calibration.b:.3f} {stats} → {target}")
+    return 0
 
 
 def _eval_retrieval(args: argparse.Namespace) -> int:

@@ -40,7 +40,7 @@ class KnowledgeSettings(BaseModel):
     extra_dirs: list[Path] = Field(default_factory=list)
     include_shipped: bool = True
     # Weight of the dense (embedding) signal in the fused score; the rest is lexical.
-    dense_weight: float = 0.6
+    dense_weight: float = 0.7
     # Answers whose calibrated confidence is below this get the "please rephrase" reply.
     min_confidence: float = 0.35
     # Seconds between checks of the checklist folders for changes (0 disables the watcher).

