@@ -82,7 +82,7 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
     parts = []
     if locality_name and not result.has_local_checklist:
         parts.append(f"{locality_name}暂未收录本地服务清单，以下是全国通用的规定：")
-    parts.append(render_item(top))
+    parts.append(render_item(top.entry))
     related = [h for h in result.hits[1:3] if h.entry.item.category != top.entry.item.category]
     buttons = [{"title": h.entry.item.title[:30], "payload": f"/ask_service{{\"item\":\"{h.entry.key}\"}}"}
                for h in related]

@@ -81,11 +81,15 @@ def entries_of(catalog: Catalog) -> list[IndexedItem]:
 
 
 class EmbeddingCache:
-    """Passage vectors by (model id, text hash), kept in one .npz per model."""
+    """Vectors by (model id, kind, text hash), kept in one .npz per model and kind.
 
-    def __init__(self, folder: Path, model_id: str):
+    ``kind`` is ``passage`` (checklist items) or ``query`` (training examples).
+    """
+
+    def __init__(self, folder: Path, model_id: str, kind: str = "passage"):
         digest = hashlib.sha1(model_id.encode()).hexdigest()[:16]
-        self.path = folder / f"passages-{digest}.npz"
+        self.kind = kind
+        self.path = folder / f"{kind}s-{digest}.npz"
         self.vectors: dict[str, np.ndarray] = {}
         if self.path.exists():
             try:
@@ -99,7 +103,8 @@ class EmbeddingCache:
         missing = sorted({k: t for k, t in zip(keys, texts) if k not in self.vectors}.items())
         for start in range(0, len(missing), batch):
             chunk = missing[start : start + batch]
-            vectors = embedder.embed_passages([t for _, t in chunk])
+            texts_ = [t for _, t in chunk]
+            vectors = embedder.embed_queries(texts_) if self.kind == "query" else embedder.embed_passages(texts_)
             self.vectors.update({k: v for (k, _), v in zip(chunk, vectors)})
         if missing:
             self.save()

@@ -9,6 +9,7 @@ from knowledge.schema import Authority, ChecklistHeader, ChecklistItem, Locality
 
 DEFAULT_SERVICE_OBJECT = "流动儿童及其家庭（具体范围以原文为准）"
 UNKNOWN_ISSUER = "发布机关未注明"
+PREAMBLE = "前言"  # the notice's opening paragraph: context, not a service
 
 
 def build_checklist(clauses: list[ParsedClause], *, checklist_id: str, locality: str,
@@ -39,6 +40,6 @@ def build_checklist(clauses: list[ParsedClause], *, checklist_id: str, locality:
             source_url=url,
         )
         for position, clause in enumerate(clauses, start=1)
-        if clause.content.strip()
+        if clause.content.strip() and clause.clause != PREAMBLE
     ]
     return header, items

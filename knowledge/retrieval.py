@@ -17,6 +17,7 @@ import numpy as np
 
 from knowledge.embedding import Embedder
 from knowledge.index import VIEWS, IndexedItem, KnowledgeIndex
+from nlu.features import FastTfidf
 
 NATIONAL = "national"
 
@@ -55,16 +56,21 @@ class Retriever:
     """Searches one index; immutable, so a rebuilt one can replace it atomically."""
 
     def __init__(self, index: KnowledgeIndex, embedder: Embedder, *, dense_weight: float = 0.6,
-                 calibration: Calibration | None = None):
+                 calibration: Calibration | None = None, prior=None, prior_weight: float = 0.0):
         self.index = index
         self.embedder = embedder
         self.dense_weight = dense_weight
+        # prior(text, query_vector) -> {category: probability}; a supervised category model
+        self.prior = prior
+        self.prior_weight = prior_weight
         self.calibration = calibration or Calibration()
         self._by_locality: dict[str, np.ndarray] = {}
         localities: dict[str, list[int]] = {}
         for position, entry in enumerate(index.entries):
             localities.setdefault(entry.locality, []).append(position)
         self._by_locality = {k: np.array(v, dtype=np.int64) for k, v in localities.items()}
+        self._selectors: dict[tuple[str, ...], faiss.SearchParameters] = {}
+        self._tfidf = FastTfidf(index.vectorizer)
 
     def search(self, query: str, chain: list[str] | tuple[str, ...], k: int = 5) -> SearchResult:
         chain = tuple(chain) if chain else (NATIONAL,)
@@ -72,48 +78,76 @@ class Retriever:
         local = [c for c in chain if c != NATIONAL and c in self._by_locality]
         if not query.strip() or allowed.size == 0:
             return SearchResult(query, chain, [], 0.0, bool(local))
-        qvec = self.embedder.embed_query(query)
-        lexical_allowed = self._lexical_scores(query, allowed)
-        candidates, lexical = self._candidates(qvec, allowed, lexical_allowed, local)
-        dense = (self.index.vectors[candidates] @ qvec).max(axis=1)
+        lexical_all = self._lexical_scores(query)
+        if self.lexical_only:
+            qvec = None
+            candidates = self._lexical_candidates(allowed, lexical_all, local)
+            dense = np.zeros(len(candidates), dtype=np.float32)
+        else:
+            qvec = self.embedder.embed_query(query)
+            candidates = self._candidates(qvec, chain, allowed, lexical_all, local)
+            dense = (self.index.vectors[candidates] @ qvec).max(axis=1)
+        lexical = lexical_all[candidates]
         fused = self.dense_weight * dense + (1 - self.dense_weight) * lexical
+        if qvec is not None and self.prior is not None and self.prior_weight:
+            probs = self.prior(query, qvec)
+            cats = [self.index.entries[c].item.category for c in candidates]
+            fused = fused + self.prior_weight * np.array([probs.get(c, 0.0) for c in cats], dtype=np.float32)
         rank_of = {code: i for i, code in enumerate(chain)}
         ranks = np.array([rank_of[self.index.entries[c].locality] for c in candidates])
         adjusted = _local_first(fused, ranks, [self.index.entries[c].item.category for c in candidates])
         order = np.argsort(-adjusted, kind="stable")
-        hits = [
-            Hit(self.index.entries[candidates[i]], float(adjusted[i]), float(dense[i]),
-                float(lexical[i]), int(ranks[i]))
-            for i in order
-        ]
-        categories = list(dict.fromkeys(h.entry.item.category for h in hits))
+        entries = self.index.entries
+        hits = [Hit(entries[candidates[i]], float(adjusted[i]), float(dense[i]), float(lexical[i]),
+                    int(ranks[i])) for i in order[:k]]
+        categories = list(dict.fromkeys(entries[candidates[i]].item.category for i in order))
         confidence = self.calibration.confidence(float(fused.max()))
-        return SearchResult(query, chain, hits[:k], confidence, bool(local), categories)
+        return SearchResult(query, chain, hits, confidence, bool(local), categories)
 
     def _allowed(self, chain: tuple[str, ...]) -> np.ndarray:
         parts = [self._by_locality[c] for c in chain if c in self._by_locality]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
-    def _candidates(self, qvec: np.ndarray, allowed: np.ndarray, lexical: np.ndarray,
-                    local: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Dense top-N through faiss (restricted to the chain) ∪ lexical top-N ∪ local items.
+    @property
+    def lexical_only(self) -> bool:
+        """The baseline: no embedding at query time (dense weight 0 and no prior)."""
+        return self.dense_weight <= 0 and not (self.prior is not None and self.prior_weight)
 
-        Returns the candidate positions and their lexical scores.
-        """
+    def _lexical_candidates(self, allowed: np.ndarray, lexical_all: np.ndarray, local: list[str],
+                            extra: np.ndarray | None = None) -> np.ndarray:
+        """Lexical top-N within the chain ∪ the chain's local items (∪ ``extra``)."""
         n = int(min(allowed.size, 64))
-        rows = (allowed[:, None] * VIEWS + np.arange(VIEWS)).ravel()
-        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))
-        _, ids = self.index.faiss_index.search(qvec[None, :], n * VIEWS, params=params)
-        dense_top = ids[0][ids[0] >= 0] // VIEWS
-        lexical_top = allowed[np.argpartition(-lexical, n - 1)[:n]] if n < allowed.size else allowed
-        local_items = [self._by_locality[c] for c in local]
-        candidates = np.unique(np.concatenate([dense_top, lexical_top, *local_items]))
-        lexical_of = dict(zip(allowed.tolist(), lexical.tolist()))
-        return candidates, np.array([lexical_of[c] for c in candidates.tolist()], dtype=np.float32)
+        lexical = lexical_all[allowed]
+        top = allowed[np.argpartition(-lexical, n - 1)[:n]] if n < allowed.size else allowed
+        parts = [top, *[self._by_locality[c] for c in local]]
+        if extra is not None:
+            parts.append(extra)
+        return np.unique(np.concatenate(parts))
 
-    def _lexical_scores(self, query: str, rows: np.ndarray) -> np.ndarray:
-        qvec = self.index.vectorizer.transform([query])
-        scores = self.index.lexical[rows] @ qvec.T
+    def _candidates(self, qvec: np.ndarray, chain: tuple[str, ...], allowed: np.ndarray,
+                    lexical_all: np.ndarray, local: list[str]) -> np.ndarray:
+        """Dense top-N through faiss (restricted to the chain) ∪ lexical top-N ∪ local items."""
+        n = int(min(allowed.size, 64))
+        _, ids = self.index.faiss_index.search(qvec[None, :], n * VIEWS, params=self._selector(chain, allowed))
+        dense_top = ids[0][ids[0] >= 0] // VIEWS
+        return self._lexical_candidates(allowed, lexical_all, local, extra=dense_top)
+
+    def _selector(self, chain: tuple[str, ...], allowed: np.ndarray) -> faiss.SearchParameters:
+        """faiss search parameters admitting only the chain's rows; cached per chain."""
+        params = self._selectors.get(chain)
+        if params is None:
+            rows = (allowed[:, None] * VIEWS + np.arange(VIEWS)).ravel()
+            selector = faiss.IDSelectorBatch(rows)
+            params = faiss.SearchParameters(sel=selector)
+            params._keep = selector  # the parameters object does not own the selector
+            if len(self._selectors) > 1024:
+                self._selectors.clear()
+            self._selectors[chain] = params
+        return params
+
+    def _lexical_scores(self, query: str) -> np.ndarray:
+        """TF-IDF cosine of the query with every item."""
+        scores = self.index.lexical @ self._tfidf(query).T
         return np.asarray(scores.todense()).ravel().astype(np.float32)
 
 

@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge import calibrate
+from knowledge import calibrate, category_prior
 from knowledge.embedding import Embedder, build_embedder
 from knowledge.errors import ChecklistValidationError
 from knowledge.index import EmbeddingCache, KnowledgeIndex
@@ -88,7 +88,7 @@ class KnowledgeBase:
             index = self._index_for(catalog)
             retriever = Retriever(index, self.embedder,
                                   dense_weight=self.settings.knowledge.dense_weight,
-                                  calibration=self.calibration())
+                                  calibration=self.calibration(), **self._prior_for(index))
             generation = previous.generation + 1 if previous else 1
             self._snapshot = Snapshot(catalog, retriever, generation)
             log.info("knowledge generation %d: %d checklists, %d items", generation,
@@ -110,6 +110,17 @@ class KnowledgeBase:
             index = KnowledgeIndex.build(catalog, self.embedder, cache)
             index.save(folder)
         return index
+
+    def _prior_for(self, index: KnowledgeIndex) -> dict:
+        weight = self.settings.knowledge.prior_weight
+        if weight <= 0:
+            return {}
+        model = category_prior.load_or_train(index.entries, self.embedder, self.settings.models_dir)
+        if model is None:
+            return {}
+        embedder = self.embedder
+        return {"prior": lambda text, vector: model.predict_proba(text, embedder, vector),
+                "prior_weight": weight}
 
     def _watch(self, interval: float) -> None:
         seen = self.store.signature()

@@ -57,8 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     reindex.set_defaults(run=_reindex)
 
     calib = knowledge.add_parser("calibrate", help="fit retrieval confidence on a tuning set")
-    calib.add_argument("tuning", type=Path, help="TSV of in-scope ask_service questions")
     calib.add_argument("offtopic", type=Path, help="text file of off-topic messages, one a line")
+    calib.add_argument("tuning", type=Path, nargs="+", help="TSV files of in-scope ask_service questions")
     calib.add_argument("--ship", action="store_true", help="write into the shipped calibration file")
     calib.set_defaults(run=_calibrate)
 
@@ -98,11 +98,11 @@ def _ingest(args: argparse.Namespace) -> int:
     if code is None:
         print(f"无法识别的地区：{args.locality}", file=sys.stderr)
         return 2
-    text, is_html = read_document(args.file)
     try:
+        text, is_html = read_document(args.file)
         clauses = parse_notice(text, html=is_html)
-    except IngestError as exc:
-        print(f"无法解析 {args.file}：{exc}", file=sys.stderr)
+    except (IngestError, OSError) as exc:
+        print(f"无法解析 {args.file}：{getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2
     checklist_id = args.checklist_id or _derived_id(code, args.title)
     header, items = build_checklist(
@@ -179,7 +179,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     from knowledge.evaluate import read_offtopic, read_tsv
 
     kb = _knowledge()
-    in_scope = [e for e in read_tsv(args.tuning) if e.intent == "ask_service" and e.category]
+    in_scope = [e for path in args.tuning for e in read_tsv(path) if e.intent == "ask_service" and e.category]
     off_topic = read_offtopic(args.offtopic)
     calibration, stats = calibrate.fit(kb, in_scope, off_topic)
     target = calibrate.SHIPPED if args.ship else kb.calibration_file

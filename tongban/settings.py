@@ -41,8 +41,10 @@ class KnowledgeSettings(BaseModel):
     include_shipped: bool = True
     # Weight of the dense (embedding) signal in the fused score; the rest is lexical.
     dense_weight: float = 0.7
+    # Weight of the supervised service-category prior (0 disables it).
+    prior_weight: float = 0.3
     # Answers whose calibrated confidence is below this get the "please rephrase" reply.
-    min_confidence: float = 0.35
+    min_confidence: float = 0.4
     # Seconds between checks of the checklist folders for changes (0 disables the watcher).
     watch_interval: float = 5.0
     top_k: int = 5
@@ -72,8 +74,13 @@ class Settings(BaseSettings):
     def index_dir(self) -> Path:
         return self.data_dir / "index"
 
+    @property
+    def models_dir(self) -> Path:
+        """Trained classifiers and their embedding caches."""
+        return self.data_dir / "models"
+
     def ensure_dirs(self) -> None:
-        for path in (self.data_dir, self.checklist_dir, self.index_dir):
+        for path in (self.data_dir, self.checklist_dir, self.index_dir, self.models_dir):
             path.mkdir(parents=True, exist_ok=True)
 
 

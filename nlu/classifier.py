@@ -1,0 +1,110 @@
+"""A text classifier on sentence embeddings plus character n-grams.
+
+Used for intents (from nlu.yml) and for the service category prior of retrieval.
+Features: the embedder's query vector (scaled) concatenated with character 1–3-gram
+TF-IDF of the normalised text; model: multinomial logistic regression, whose
+probabilities are the confidence. Trained models are pickled under the data dir
+with the fingerprint of their data and the embedder's model id, and reused while
+both match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from knowledge.embedding import Embedder
+from knowledge.index import EmbeddingCache
+from nlu.features import FastTfidf, softmax_rows
+from nlu.normalize import normalize
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+
+
+@dataclass
+class TextClassifier:
+    labels: list[str]
+    vectorizer: TfidfVectorizer
+    model: LogisticRegression
+    dense_scale: float
+    meta: dict = field(default_factory=dict)
+
+    @classmethod
+    def train(cls, texts: Sequence[str], labels: Sequence[str], embedder: Embedder, *,
+              cache: EmbeddingCache | None = None, dense_scale: float = 1.0, c: float = 10.0,
+              meta: dict | None = None) -> "TextClassifier":
+        started = time.perf_counter()
+        texts = [normalize(t) or "?" for t in texts]
+        vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True,
+                                     dtype=np.float32)
+        lexical = vectorizer.fit_transform(texts)
+        dense = cache.embed(texts, embedder) if cache else embedder.embed_queries(texts)
+        features = sparse.hstack([sparse.csr_matrix(dense * dense_scale), lexical]).tocsr()
+        model = LogisticRegression(C=c, max_iter=3000)
+        model.fit(features, list(labels))
+        info = dict(meta or {}, model_id=embedder.model_id, format=FORMAT, examples=len(texts),
+                    seconds=round(time.perf_counter() - started, 2))
+        log.info("classifier trained on %d examples in %.1f s", len(texts), info["seconds"])
+        return cls(list(model.classes_), vectorizer, model, dense_scale, info)
+
+    def predict_proba(self, text: str, embedder: Embedder, vector: np.ndarray | None = None) -> dict[str, float]:
+        """P(label | text); pass ``vector`` when the query embedding is already computed."""
+        text = normalize(text) or "?"
+        dense = vector if vector is not None else embedder.embed_query(text)
+        fast = self.__dict__.get("_fast")
+        if fast is None:
+            fast = self.__dict__["_fast"] = FastTfidf(self.vectorizer)
+        n_dense = dense.shape[0]
+        coef = self.model.coef_
+        scores = coef[:, :n_dense] @ (dense * self.dense_scale)
+        scores = scores + (fast(text) @ coef[:, n_dense:].T).ravel() + self.model.intercept_
+        if coef.shape[0] == 1:  # binary: sklearn keeps one row of weights
+            p = 1.0 / (1.0 + np.exp(-scores[0]))
+            probs = np.array([1.0 - p, p])
+        else:
+            probs = softmax_rows(scores[None, :].astype(np.float64))[0]
+        return dict(zip(self.labels, probs.tolist()))
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_fast"}
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as handle:
+            pickle.dump(self, handle)
+        tmp.replace(path)
+
+    @staticmethod
+    def load(path: Path, *, expect: dict) -> "TextClassifier | None":
+        """The saved classifier if its meta matches ``expect`` (fingerprint, model id...)."""
+        try:
+            with open(path, "rb") as handle:
+                loaded = pickle.load(handle)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            return None
+        if not isinstance(loaded, TextClassifier):
+            return None
+        if any(loaded.meta.get(k) != v for k, v in expect.items()):
+            return None
+        return loaded
+
+
+def fingerprint(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()

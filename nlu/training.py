@@ -1,0 +1,112 @@
+"""Reading Rasa 3.x NLU training data (``nlu.yml``).
+
+Supports intents with ``examples`` blocks, entity annotations (``[text](entity)``,
+``[text](entity:value)``, ``[text]{"entity": ..., "value": ...}``), synonyms,
+lookup tables and regexes — the parts of Rasa's format this project uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+_ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<short>[^)]+)\)|(?P<long>\{[^}]*\}))")
+
+
+@dataclass(frozen=True)
+class Entity:
+    entity: str
+    value: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    intent: str
+    entities: tuple[Entity, ...] = ()
+
+    def entity_value(self, name: str) -> str | None:
+        return next((e.value for e in self.entities if e.entity == name), None)
+
+
+@dataclass
+class TrainingData:
+    examples: list[Example] = field(default_factory=list)
+    synonyms: dict[str, str] = field(default_factory=dict)  # variant → canonical
+    lookups: dict[str, list[str]] = field(default_factory=dict)
+    regexes: dict[str, list[str]] = field(default_factory=dict)
+    fingerprint: str = ""
+
+    @property
+    def intents(self) -> list[str]:
+        return sorted({e.intent for e in self.examples})
+
+
+def parse_example(raw: str, intent: str) -> Example:
+    """Strip annotations from one example line, keeping entity offsets in the plain text."""
+    text, entities, cursor, out = raw, [], 0, []
+    length = 0
+    for match in _ANNOTATION.finditer(text):
+        before = text[cursor : match.start()]
+        out.append(before)
+        length += len(before)
+        surface = match.group("text")
+        if match.group("long"):
+            spec = json.loads(match.group("long"))
+            name, value = spec["entity"], str(spec.get("value", surface))
+        else:
+            name, _, value = match.group("short").partition(":")
+            value = value or surface
+        entities.append(Entity(name.strip(), value.strip(), length, length + len(surface), surface))
+        out.append(surface)
+        length += len(surface)
+        cursor = match.end()
+    out.append(text[cursor:])
+    return Example("".join(out).strip(), intent, tuple(entities))
+
+
+def _block_lines(block: str | list | None) -> list[str]:
+    if block is None:
+        return []
+    lines = block if isinstance(block, list) else block.splitlines()
+    out = []
+    for line in lines:
+        line = str(line).strip()
+        if line.startswith("- "):
+            line = line[2:].strip()
+        if line:
+            out.append(line)
+    return out
+
+
+def load_training_data(*paths: Path) -> TrainingData:
+    data = TrainingData()
+    digest = hashlib.sha256()
+    for path in paths:
+        raw = path.read_bytes()
+        digest.update(raw)
+        doc = yaml.safe_load(raw.decode("utf-8")) or {}
+        for entry in doc.get("nlu", []) or []:
+            if "intent" in entry:
+                data.examples += [parse_example(l, entry["intent"]) for l in _block_lines(entry.get("examples"))]
+            elif "synonym" in entry:
+                for variant in _block_lines(entry.get("examples")):
+                    data.synonyms[variant] = str(entry["synonym"])
+            elif "lookup" in entry:
+                data.lookups.setdefault(entry["lookup"], []).extend(_block_lines(entry.get("examples")))
+            elif "regex" in entry:
+                data.regexes.setdefault(entry["regex"], []).extend(_block_lines(entry.get("examples")))
+    data.fingerprint = digest.hexdigest()
+    return data
+
+
+def default_paths() -> list[Path]:
+    return [Path(__file__).parent / "data" / "nlu.yml"]

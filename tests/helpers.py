@@ -1,0 +1,56 @@
+"""Small builders shared by tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+
+def checklist_dict(checklist_id: str, locality: str, name: str, items: list[dict], *,
+                   version: int = 1, authority: str = "official", title: str | None = None) -> dict:
+    return {
+        "checklist": {
+            "id": checklist_id, "locality": {"code": locality, "name": name},
+            "title": title or f"{name}流动儿童关爱服务清单", "issuer": f"{name}民政局",
+            "doc_number": None, "published": "2026-01-15", "version": version,
+            "status": "current", "authority": authority,
+            "source_url": "https://example.invalid/notice",
+        },
+        "items": items,
+    }
+
+
+def item(item_id: str, category: str, title: str, content: str, **extra) -> dict:
+    base = {"id": item_id, "category": category, "title": title, "service_object": "流动儿童",
+            "content": content, "departments": ["民政局"], "how_to_apply": "到街道办理",
+            "materials": [], "clause": "（一）", "source_url": "https://example.invalid/notice"}
+    base.update(extra)
+    return base
+
+
+def write_checklist(folder: Path, name: str, data: dict) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+class CountingEmbedder:
+    """Wraps a real embedder and counts passage embeddings (to prove cache/index reuse)."""
+
+    def __init__(self, inner, model_id: str | None = None):
+        self.inner = inner
+        self.model_id = model_id or inner.model_id
+        self.dim = inner.dim
+        self.passages = 0
+
+    def embed_queries(self, texts):
+        return self.inner.embed_queries(texts)
+
+    def embed_query(self, text):
+        return self.inner.embed_query(text)
+
+    def embed_passages(self, texts):
+        self.passages += len(texts)
+        return self.inner.embed_passages(texts)

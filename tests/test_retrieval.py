@@ -1,0 +1,104 @@
+"""Retrieval and cited answers over the shipped checklists."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge import compose
+from knowledge.answer import EXAMPLE_NOTE, GUIDANCE_NOTE
+
+BAOAN, LUOHU = "440306", "440303"
+
+
+def _answer(kb, text, locality=None):
+    result = kb.search(text, locality)
+    return result, compose(result, min_confidence=kb.settings.knowledge.min_confidence,
+                           locality_name=kb.locality_name(locality))
+
+
+def test_primary_school_materials_answer_is_cited(kb):
+    result, answer = _answer(kb, "孩子在这边上小学要带什么材料")
+    top = result.hits[0].entry
+    assert top.item.category == "compulsory_education"
+    assert answer.confident
+    assert "来源：《" in answer.text and top.checklist.title in answer.text
+    assert top.item.source_url in answer.text
+    assert answer.sources[0]["item_id"] == top.item.id
+    if top.checklist.authority.value == "guidance":
+        assert GUIDANCE_NOTE in answer.text
+
+
+def test_national_plan_answer_cites_clause_number_and_date(kb):
+    result, answer = _answer(kb, "外地户口的孩子能在这边考高中吗")
+    top = result.hits[0].entry
+    assert top.checklist.id == "national-action-plan" and top.item.category == "exams"
+    assert "民发〔2024〕35号" in answer.text and "（七）" in answer.text and "2024-09-03" in answer.text
+
+
+def test_local_item_outranks_national_for_same_service(kb):
+    result, answer = _answer(kb, "孩子要打疫苗去哪里", BAOAN)
+    top = result.hits[0]
+    assert top.entry.checklist.locality.code == BAOAN and top.entry.item.category == "immunization"
+    assert answer.text.startswith(EXAMPLE_NOTE)
+    assert "示例" in answer.text
+    national = [h for h in result.hits if h.entry.locality == "national" and h.entry.item.category == "immunization"]
+    assert national and national[0].score < top.score
+
+
+def test_example_items_never_leave_their_locality(kb):
+    result = kb.search("孩子要打疫苗去哪里", None, k=20)
+    assert all(h.entry.locality == "national" for h in result.hits)
+    result = kb.search("孩子要打疫苗去哪里", LUOHU, k=20)  # a sibling district of 宝安
+    assert all(h.entry.locality == "national" for h in result.hits)
+
+
+def test_locality_without_local_checklist_falls_back_and_says_so(kb):
+    result, answer = _answer(kb, "孩子要打疫苗去哪里", LUOHU)
+    assert not result.has_local_checklist
+    assert answer.text.startswith("广东省深圳市罗湖区暂未收录本地服务清单，以下是全国通用的规定")
+
+
+def test_community_code_reaches_district_checklist(kb):
+    result = kb.search("孩子要打疫苗去哪里", "440306001002")
+    assert result.chain[:3] == ("440306001002", "440306001", "440306")
+    assert result.hits[0].entry.locality == BAOAN
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😂😂😂", "asdfgh", "讲个笑话吧", "今天天气怎么样", "啊"])
+def test_off_topic_gets_polite_rephrase_with_categories_and_a_person(kb, text):
+    _, answer = _answer(kb, text)
+    assert not answer.confident
+    assert "换个说法" in answer.text
+    titles = [b["title"] for b in answer.buttons]
+    assert "找工作人员" in titles and len(titles) >= 5
+
+
+@pytest.mark.parametrize("text, category", [
+    ("孩子讀書要帶什麼材料，小學報名", "compulsory_education"),  # Traditional
+    ("医报怎么交", "medical_insurance"),  # homophone typo
+    ("娃打疫描", "immunization"),
+    ("公租房咋申请🏠🏠", "housing"),
+    ("孩子上小學 要带户口本吗", "compulsory_education"),  # mixed
+])
+def test_colloquial_and_mixed_script_questions(kb, text, category):
+    assert kb.search(text).categories[0] == category
+
+
+def test_very_long_question_is_answered_not_rejected(kb):
+    text = "我们是从河南来深圳打工的，" * 400 + "孩子想在这边上小学要准备什么"
+    result, answer = _answer(kb, text)
+    assert len(text) > 5000 and answer.text
+
+
+def test_english_and_pinyin_get_an_answer_or_a_polite_rephrase(kb):
+    for text in ["How can my kid get vaccinated here?", "haizi shang xue yao shenme cailiao"]:
+        _, answer = _answer(kb, text)
+        assert answer.text and (answer.sources or "换个说法" in answer.text)
+
+
+def test_scores_are_ranked_and_confidence_is_a_probability(kb):
+    result = kb.search("孩子四岁想上普惠幼儿园", None, k=5)
+    scores = [h.score for h in result.hits]
+    assert scores == sorted(scores, reverse=True)
+    assert 0.0 <= result.confidence <= 1.0
+    assert result.hits[0].entry.item.category == "preschool"
