@@ -54,7 +54,8 @@ def synthetic_checklists(target: int, folder: Path) -> None:
             base = dict(rng.choice(shipped))
             base["id"] = f"SYN-{n:05d}"
             base["title"] = f"{base['title']}（第{n}号细则）"[:80]
-            base["content"] = f"{base['content']} 本条为第{n}号补充细则，适用于{code}辖区第{n % 37}片区。"
+            first = base["content"].split("。")[0][:60]
+            base["content"] = f"{first}。本条为第{n}号补充细则，适用于{code}辖区第{n % 37}片区。"
             base["keywords"] = [str(k) for k in base.get("keywords", [])][: rng.randint(3, 8)]
             items.append(base)
         doc = {"checklist": {"id": f"synthetic-{start // per_file}", "locality": {"code": code, "name": code},
@@ -80,7 +81,7 @@ def memory_kb(pid: int) -> tuple[int, int]:
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
-def run(items: int, lexical: bool, questions: list[str], work: Path) -> dict:
+def run(items: int, lexical: bool, questions: list[str], work: Path, prepare_only: bool = False) -> dict:
     data_dir = work / f"data-{items}"
     extra = work / f"checklists-{items}"
     if not extra.exists():
@@ -93,6 +94,8 @@ def run(items: int, lexical: bool, questions: list[str], work: Path) -> dict:
         env.update({"TONGBAN_KNOWLEDGE__DENSE_WEIGHT": "0", "TONGBAN_KNOWLEDGE__PRIOR_WEIGHT": "0"})
     subprocess.run([sys.executable, "-m", "tongban.cli", "knowledge", "reindex"], env=env, check=True,
                    capture_output=True)
+    if prepare_only:
+        return {}
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "tongban.cli", "serve", "--port", str(port)], env=env)
     try:
@@ -130,12 +133,18 @@ def main() -> int:
     parser.add_argument("--items", type=int, nargs="+", default=[100, 10_000])
     parser.add_argument("--questions", type=int, default=300)
     parser.add_argument("--work", type=Path, default=REPO / "var" / "bench")
+    parser.add_argument("--prepare", action="store_true",
+                        help="only build the data dirs and indexes (slow at 10,000 items), measure nothing")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     pool = [e.text for f in ("retrieval_tuning.tsv", "retrieval_tuning2.tsv")
             for e in read_tsv(REPO / "tests" / "data" / f)]
     random.Random(1).shuffle(pool)
     questions = pool[: args.questions]
+    if args.prepare:
+        for items in args.items:
+            run(items, False, questions, args.work, prepare_only=True)
+        return 0
     rows = [run(items, lexical, questions, args.work) for items in args.items for lexical in (False, True)]
     lines = ["| items | backend | p50 ms | p95 ms | server RSS MB | peak RSS MB | questions |",
              "|---:|---|---:|---:|---:|---:|---:|"]

@@ -1,119 +1,277 @@
 """The dialogue engine: one message in, a list of replies out.
 
-Channels (the REST webhook, the web chat, later Telegram) call :meth:`DialogueEngine.handle`
-and know nothing of retrieval; the engine knows nothing of HTTP.
+Every message goes through intent recognition first. The safety net is checked before
+anything else, in every state of the conversation. Channels (REST, web chat, Telegram)
+call :meth:`DialogueEngine.handle` and know nothing of NLU or retrieval; the engine knows
+nothing of HTTP. Conversation state lives (encrypted) in the ledger database.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
-import threading
-from dataclasses import dataclass, field
 
-from knowledge import Answer, KnowledgeBase, compose, not_understood
-from knowledge.answer import render_item, source_record
+from bot import eligibility
+from bot.replies import HANDOFF_BUTTON, INTENT_TITLES, Reply, button, menu_buttons
+from knowledge import KnowledgeBase, compose, not_understood
+from knowledge.answer import citation, render_item, source_record
 from knowledge.categories import CATEGORIES
+from ledger import services
+from ledger.conversations import ConversationHandle, ConversationStore
+from ledger.crypto import DataCipher
+from nlu.domain import Domain, load_domain
+from nlu.interpreter import Interpreter, ParseResult
+from tongban.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]+)(?P<entities>\{.*\})?$", re.S)
 MAX_MESSAGE_CHARS = 10_000
-
 EMPTY_REPLY = "您好，请直接输入想问的问题，比如“孩子在这边上小学要带什么材料”。"
-HUMAN_REPLY = ("如需工作人员帮助，可以联系您居住地的社区居委会或儿童主任；"
-               "遇到紧急危险请立即拨打 110，孩子受伤请拨打 120，青少年心理与维权求助可拨打 12355。")
-
-
-@dataclass
-class Reply:
-    text: str
-    buttons: list[dict] = field(default_factory=list)
-    custom: dict | None = None
-
-    def to_rest(self, recipient_id: str) -> dict:
-        out: dict = {"recipient_id": recipient_id, "text": self.text}
-        if self.buttons:
-            out["buttons"] = self.buttons
-        if self.custom:
-            out["custom"] = self.custom
-        return out
-
-
-@dataclass
-class Conversation:
-    sender: str
-    locality: str | None = None
-
-
-class ConversationStore:
-    """Per-sender state kept in memory (the ledger issue moves it to the database)."""
-
-    def __init__(self):
-        self._items: dict[str, Conversation] = {}
-        self._lock = threading.Lock()
-
-    def get(self, sender: str) -> Conversation:
-        with self._lock:
-            return self._items.setdefault(sender, Conversation(sender))
+ELIGIBILITY_ITEM = "national-action-plan/v1/NAP-04-eligibility"
+CLARIFY_INTENTS = tuple(INTENT_TITLES)
+SAFETY_HINT = ("如果孩子现在有危险，请立即拨打 110；有人受伤请拨打 120；"
+               "孩子情绪低落、想不开，可拨打 12355 青少年服务热线。")
 
 
 class DialogueEngine:
-    def __init__(self, knowledge: KnowledgeBase, conversations: ConversationStore | None = None):
+    def __init__(self, *, settings: Settings, knowledge: KnowledgeBase, interpreter: Interpreter,
+                 store: ConversationStore, cipher: DataCipher, domain: Domain | None = None):
+        self.settings = settings
         self.knowledge = knowledge
-        self.conversations = conversations or ConversationStore()
+        self.interpreter = interpreter
+        self.store = store
+        self.cipher = cipher
+        self.domain = domain or load_domain()
 
-    def handle(self, sender: str, text: str | None, metadata: dict | None = None) -> list[Reply]:
-        conversation = self.conversations.get(sender)
-        self._apply_metadata(conversation, metadata or {})
+    # --- entry point ----------------------------------------------------------------
+    def handle(self, sender: str, text: str | None, metadata: dict | None = None,
+               channel: str = "rest") -> list[Reply]:
         text = (text or "")[:MAX_MESSAGE_CHARS].strip()
-        if not text:
-            return [Reply(EMPTY_REPLY)]
-        payload = _PAYLOAD.match(text)
-        if payload:
-            return self._payload(conversation, payload.group("intent"), payload.group("entities"))
-        return [self._answer(conversation, text)]
+        with self.store.open(sender, channel) as convo:
+            self._apply_metadata(convo, metadata or {})
+            if not text:
+                return [Reply(EMPTY_REPLY, buttons=menu_buttons())]
+            parse = self.interpreter.parse(text)
+            convo.state["latest_message"] = parse.to_rasa()
+            return self._route(convo, parse)
 
-    def _apply_metadata(self, conversation: Conversation, metadata: dict) -> None:
+    def _route(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        if parse.intent == "emergency":
+            return self._emergency(convo, parse)
+        locality = parse.entity("locality")
+        if locality and parse.intent in ("set_locality", "ask_service", "check_eligibility", "human_handoff"):
+            convo.state["locality"] = locality
+        threshold = self.settings.nlu.fallback_threshold
+        handler = getattr(self, f"_on_{parse.intent}", None)
+        unsure = parse.confidence < threshold and not parse.payload_entities
+        if handler is None or unsure:
+            replies = self._clarify(convo, parse)
+        else:
+            replies = handler(convo, parse)
+            if parse.intent != "ask_service":  # ask_service decides itself whether it succeeded
+                convo.state["failures"] = 0
+        if parse.safety_hint:
+            replies.append(Reply(SAFETY_HINT))
+        return replies
+
+    def _apply_metadata(self, convo: ConversationHandle, metadata: dict) -> None:
         locality = metadata.get("locality")
         if isinstance(locality, str) and locality.strip():
             code = self.knowledge.geo.resolve_code(locality)
             if code:
-                conversation.locality = code
+                convo.state["locality"] = code
+        referral = metadata.get("referral")
+        if isinstance(referral, str) and referral.strip():
+            convo.state["referral"] = referral.strip()[:64]
 
-    def _answer(self, conversation: Conversation, text: str) -> Reply:
-        result = self.knowledge.search(text, conversation.locality)
-        answer = compose(result, min_confidence=self.knowledge.settings.knowledge.min_confidence,
-                         locality_name=self.knowledge.locality_name(conversation.locality))
-        return _reply(answer)
+    # --- safety net -------------------------------------------------------------------
+    def _emergency(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        locality = convo.state.get("locality")
+        kinds = list(parse.safety.kinds) if parse.safety else []
+        record = services.create_urgent_record(
+            session=convo.session, cipher=self.cipher, conversation_id=convo.id, channel=convo.channel,
+            locality=locality, kinds=kinds, detected_by=parse.emergency_by or "classifier", message=parse.text)
+        log.warning("urgent record %s created (%s)", record.id, ",".join(kinds) or "classifier")
+        contact = self._local_contact(locality)
+        slots = {"local_contact_known": bool(contact), "local_contact": contact}
+        text = self.domain.text("utter_emergency", slots)
+        text += "\n我们已把这条消息标记为紧急，转给您所在地区的工作人员尽快处理。"
+        return [Reply(text, buttons=[HANDOFF_BUTTON], custom={"urgent": True, "kinds": kinds})]
 
-    def _payload(self, conversation: Conversation, intent: str, raw: str | None) -> list[Reply]:
-        try:
-            entities = json.loads(raw) if raw else {}
-        except ValueError:
-            entities = {}
-        if intent == "ask_service" and isinstance(entities, dict):
-            if "item" in entities:
-                entry = self.knowledge.find_item(str(entities["item"]))
-                if entry is not None:
-                    return [Reply(render_item(entry), custom={"sources": [source_record(entry)]})]
-            category = entities.get("category")
-            if category in CATEGORIES:
-                return [self._answer_category(conversation, category)]
-        if intent == "human_handoff":
-            return [Reply(HUMAN_REPLY)]
-        return [_reply(not_understood())]
+    def _local_contact(self, locality: str | None) -> str:
+        """A local (non-national) child-protection item for the family's area, if any."""
+        if not locality:
+            return ""
+        result = self.knowledge.search("未成年人保护 儿童保护 求助 联系", locality, k=20)
+        for hit in result.hits:
+            if hit.entry.item.category == "child_protection" and hit.entry.locality != "national":
+                return f"{hit.entry.item.title}：{hit.entry.item.how_to_apply or hit.entry.item.content}"
+        return ""
 
-    def _answer_category(self, conversation: Conversation, category: str) -> Reply:
-        """The most local item of a category, for a pressed category button."""
-        result = self.knowledge.search(CATEGORIES[category], conversation.locality, k=20)
+    # --- clarification ladder -------------------------------------------------------------
+    def _clarify(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        failures = int(convo.state.get("failures", 0)) + 1
+        convo.state["failures"] = failures
+        if failures >= self.settings.nlu.failures_before_handoff:
+            return [Reply("抱歉，我还是没能弄明白。要不要请工作人员来帮您？也可以换个说法再问一次。",
+                          buttons=[HANDOFF_BUTTON, button(INTENT_TITLES["help"], "help")])]
+        candidates = [name for name, _ in parse.ranking if name in CLARIFY_INTENTS][:3]
+        buttons = []
+        for name in candidates:
+            if name == "ask_service":
+                buttons.append(button(INTENT_TITLES[name], name, text=parse.normalized[:200]))
+            else:
+                buttons.append(button(INTENT_TITLES[name], name))
+        return [Reply("不好意思，我没太明白。您是想做下面哪一件事？也可以换个说法再说一遍。",
+                      buttons=buttons or menu_buttons())]
+
+    # --- intents ---------------------------------------------------------------------------
+    def _on_ask_service(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        entities = parse.payload_entities
+        locality = convo.state.get("locality")
+        if "item" in entities:
+            entry = self.knowledge.find_item(str(entities["item"]))
+            if entry is not None:
+                return [Reply(render_item(entry), custom={"sources": [source_record(entry)]})]
+        if entities.get("category") in CATEGORIES:
+            return [self._answer_category(locality, entities["category"])]
+        question = str(entities.get("text") or parse.normalized or parse.text)
+        result = self.knowledge.search(question, locality)
+        answer = compose(result, min_confidence=self.settings.knowledge.min_confidence,
+                         locality_name=self.knowledge.locality_name(locality))
+        if not answer.confident and not entities:
+            return self._not_confident(convo, answer)
+        convo.state["failures"] = 0
+        return [Reply(answer.text, buttons=answer.buttons,
+                      custom={"sources": answer.sources} if answer.sources else None)]
+
+    def _not_confident(self, convo: ConversationHandle, answer) -> list[Reply]:
+        failures = int(convo.state.get("failures", 0)) + 1
+        convo.state["failures"] = failures
+        buttons = answer.buttons
+        if failures >= self.settings.nlu.failures_before_handoff:
+            return [Reply("抱歉，我还是没找到合适的答案。要不要请工作人员来帮您？", buttons=[HANDOFF_BUTTON] + buttons[:6])]
+        return [Reply(answer.text, buttons=buttons)]
+
+    def _answer_category(self, locality: str | None, category: str) -> Reply:
+        result = self.knowledge.search(CATEGORIES[category], locality, k=30)
         for hit in result.hits:
             if hit.entry.item.category == category:
                 return Reply(render_item(hit.entry), custom={"sources": [source_record(hit.entry)]})
-        return _reply(not_understood(result))
+        return Reply(not_understood(result).text, buttons=menu_buttons())
 
+    def _on_set_locality(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        code = parse.entity("locality") or parse.payload_entities.get("locality")
+        if not code:
+            return [Reply("没能识别这个地方。请写到市和区，例如“深圳市宝安区”或“武汉洪山”。")]
+        convo.state["locality"] = code
+        name = self.knowledge.geo.full_name(code)
+        local = self.knowledge.search("服务", code, k=1).has_local_checklist
+        note = "之后的回答会优先用当地的服务清单。" if local else "目前还没有收录当地的服务清单，先按全国规定回答。"
+        replies = [Reply(f"好的，已记住您住在{name}。{note}")]
+        if convo.state.pop("pending_handoff", None):
+            replies += self._create_handoff(convo, convo.state.pop("handoff_reason", "请求人工帮助"))
+        return replies
 
-def _reply(answer: Answer) -> Reply:
-    custom = {"sources": answer.sources} if answer.sources else None
-    return Reply(answer.text, buttons=answer.buttons, custom=custom)
+    def _on_check_eligibility(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        facts = convo.state.setdefault("facts", {})
+        for name in ("child_age", "months"):
+            value = parse.entity(name)
+            if value is not None:
+                facts[name] = value
+        verdict = eligibility.check(parse.normalized, age=facts.get("child_age"), months=facts.get("months"))
+        head = {eligibility.YES: "按您说的情况，孩子属于流动儿童。",
+                eligibility.NO: "按您说的情况，孩子目前不属于方案所说的流动儿童。",
+                eligibility.UNSURE: "还不能确定，需要再了解一点情况。"}[verdict.answer]
+        lines = [head, *verdict.reasons]
+        if verdict.missing:
+            lines.append("请告诉我：" + "；".join(verdict.missing) + "。")
+        lines.append(eligibility.RULE)
+        entry = self.knowledge.find_item(ELIGIBILITY_ITEM)
+        custom = None
+        if entry is not None:
+            lines.append(citation(entry))
+            custom = {"sources": [source_record(entry)], "eligibility": verdict.answer}
+        return [Reply("\n".join(lines), custom=custom)]
+
+    def _on_help(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        return [Reply(self.domain.text("utter_help"), buttons=menu_buttons())]
+
+    def _on_greet(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        return [Reply(self.domain.text("utter_greet"), buttons=menu_buttons())]
+
+    def _on_thank(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        return [Reply(self.domain.text("utter_thank"))]
+
+    def _on_goodbye(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        return [Reply(self.domain.text("utter_goodbye"))]
+
+    def _on_out_of_scope(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        return [Reply(self.domain.text("utter_out_of_scope"), buttons=menu_buttons())]
+
+    def _on_privacy(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        return [Reply(self.domain.text("utter_privacy"))]
+
+    def _on_human_handoff(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        reason = parse.text if not parse.text.startswith("/") else "请求人工帮助"
+        return self._handoff_or_ask_locality(convo, reason)
+
+    def _handoff_or_ask_locality(self, convo: ConversationHandle, reason: str) -> list[Reply]:
+        if not convo.state.get("locality"):
+            convo.state["pending_handoff"] = True
+            convo.state["handoff_reason"] = reason[:500]
+            return [Reply("好的。为了转给您所在地区的工作人员，请告诉我您现在住在哪个市、哪个区"
+                          "（例如：深圳市宝安区）。孩子如有危险请直接拨打 110。")]
+        return self._create_handoff(convo, reason)
+
+    def _create_handoff(self, convo: ConversationHandle, reason: str) -> list[Reply]:
+        session = convo.session
+        existing = services.open_handoff(session=session, conversation_id=convo.id)
+        locality = convo.state.get("locality")
+        area = self.knowledge.geo.full_name(locality) if locality else "您所在地区"
+        if existing is not None:
+            return [Reply(f"您的人工帮助请求（编号 {services.handoff_reference(existing)}）已经在处理队列里了，"
+                          f"{area}的工作人员会通过这里联系您。孩子如有危险请直接拨打 110。")]
+        request = services.create_handoff(session=session, cipher=self.cipher, conversation_id=convo.id,
+                                          channel=convo.channel, locality=locality, reason=reason)
+        return [Reply(f"已把您的请求转给{area}的民政工作人员和儿童主任（编号 {services.handoff_reference(request)}）。"
+                      "他们在工作日查看，会通过这个对话联系您；我们不能保证具体的回复时间。"
+                      "孩子如有危险请直接拨打 110。",
+                      custom={"handoff": services.handoff_reference(request)})]
+
+    def _on_request_assistance(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        return self._handoff_or_ask_locality(convo, f"申请帮扶：{parse.text}")
+
+    def _on_check_status(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        requests = services.handoffs_of(session=convo.session, conversation_id=convo.id)
+        if not requests:
+            return [Reply("您还没有提交过申请或人工帮助请求。需要的话可以点“申请帮扶”。",
+                          buttons=[button(INTENT_TITLES["request_assistance"], "request_assistance")])]
+        labels = {"open": "等待工作人员处理", "closed": "已处理"}
+        lines = [f"{services.handoff_reference(r)}：{labels.get(r.status, r.status)}（{r.created_at:%Y-%m-%d}提交）"
+                 for r in requests]
+        return [Reply("您提交的请求：\n" + "\n".join(lines))]
+
+    def _on_delete_data(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        convo.state["pending_confirm"] = "delete_data"
+        return [Reply("确认要删除您在本对话里留下的个人信息吗？删除后无法恢复。请回复“确认”或“取消”。",
+                      buttons=[button("确认删除", "affirm"), button("不删了", "deny")])]
+
+    def _on_affirm(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        if convo.state.pop("pending_confirm", None) == "delete_data":
+            convo.state.clear()
+            return [Reply("已删除本对话里保存的个人信息（所在地区、对话记录等）。"
+                          "如果您提交过求助，工作人员那边的记录会按法律规定的期限保存，到期删除。")]
+        return [Reply("好的。还有什么可以帮您？", buttons=menu_buttons())]
+
+    def _on_deny(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        if convo.state.pop("pending_confirm", None):
+            return [Reply("好的，没有删除任何信息。")]
+        return [Reply("好的。还有什么可以帮您？", buttons=menu_buttons())]
+
+    def _on_cancel(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        pending = convo.state.pop("pending_confirm", None) or convo.state.pop("pending_handoff", None)
+        if pending:
+            convo.state.pop("handoff_reason", None)
+            return [Reply(self.domain.text("utter_cancelled"))]
+        return [Reply("现在没有正在进行的事项。需要什么帮助可以直接问我。", buttons=menu_buttons())]
+

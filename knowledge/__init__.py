@@ -1,12 +1,23 @@
-"""Service checklists: schema, ingestion, the index, retrieval and cited answers."""
+"""Service checklists: schema, ingestion, the index, retrieval and cited answers.
 
-from knowledge.answer import Answer, compose, not_understood
-from knowledge.errors import ChecklistNotFound, ChecklistValidationError, KnowledgeError
-from knowledge.retrieval import SearchResult
-from knowledge.schema import Checklist, ChecklistItem
-from knowledge.service import KnowledgeBase
+The public names below are imported lazily, so that importing a submodule (say
+``knowledge.embedding``) does not pull in the whole package.
+"""
 
-__all__ = [
-    "Answer", "Checklist", "ChecklistItem", "ChecklistNotFound", "ChecklistValidationError",
-    "KnowledgeBase", "KnowledgeError", "SearchResult", "compose", "not_understood",
-]
+from importlib import import_module
+
+_EXPORTS = {
+    "Answer": "knowledge.answer", "compose": "knowledge.answer", "not_understood": "knowledge.answer",
+    "ChecklistNotFound": "knowledge.errors", "ChecklistValidationError": "knowledge.errors",
+    "KnowledgeError": "knowledge.errors", "SearchResult": "knowledge.retrieval",
+    "Checklist": "knowledge.schema", "ChecklistItem": "knowledge.schema",
+    "KnowledgeBase": "knowledge.service",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(name)

@@ -48,8 +48,9 @@ def citation(entry: IndexedItem) -> str:
     header, item = entry.checklist, entry.item
     number = f"（{header.doc_number}）" if header.doc_number else ""
     clause = f"，{item.clause}" if item.clause and item.clause != "—" else ""
+    when = "整理" if header.authority is Authority.GUIDANCE else "发布"
     text = (f"来源：《{header.title}》{number}，{header.issuer}{clause}，"
-            f"{header.published.isoformat()} 发布")
+            f"{header.published.isoformat()} {when}")
     url = item.source_url or header.source_url
     return f"{text}\n链接：{url}" if url else text
 
@@ -59,7 +60,7 @@ def render_item(entry: IndexedItem) -> str:
     lines = []
     if authority is Authority.EXAMPLE:
         lines.append(EXAMPLE_NOTE)
-    lines.append(f"【{item.title}】")
+    lines.append(item.title if item.title.startswith("【") else f"【{item.title}】")
     lines.append(f"适用对象：{item.service_object}")
     lines.append(item.content)
     if item.how_to_apply:

@@ -106,6 +106,9 @@ class EmbeddingCache:
             texts_ = [t for _, t in chunk]
             vectors = embedder.embed_queries(texts_) if self.kind == "query" else embedder.embed_passages(texts_)
             self.vectors.update({k: v for (k, _), v in zip(chunk, vectors)})
+            if (start // batch) % 32 == 31:  # a long build keeps its progress if interrupted
+                self.save()
+                log.info("embedded %d of %d new texts", start + len(chunk), len(missing))
         if missing:
             self.save()
         if not keys:

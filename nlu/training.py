@@ -109,4 +109,6 @@ def load_training_data(*paths: Path) -> TrainingData:
 
 
 def default_paths() -> list[Path]:
-    return [Path(__file__).parent / "data" / "nlu.yml"]
+    """The training files: the main nlu.yml and the safety-net examples."""
+    folder = Path(__file__).parent / "data"
+    return [folder / "nlu.yml", folder / "safety.yml"]

@@ -55,10 +55,45 @@ def kb(tmp_path_factory, embedder):
 
 
 @pytest.fixture(scope="session")
-def client(kb):
+def interpreter(kb, embedder):
+    from nlu.interpreter import Interpreter
+
+    return Interpreter.load_or_train(embedder, kb.settings.models_dir)
+
+
+@pytest.fixture(scope="session")
+def runtime(kb, interpreter):
+    from tongban.runtime import Runtime
+
+    built = Runtime.build(kb.settings, knowledge=kb, interpreter=interpreter)
+    yield built
+    built.close(stop_knowledge=False)
+
+
+@pytest.fixture(scope="session")
+def client(runtime):
     from fastapi.testclient import TestClient
 
     from tongban.app import create_app
 
-    with TestClient(create_app(kb.settings, knowledge=kb)) as test_client:
+    with TestClient(create_app(runtime.settings, runtime=runtime)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def chat(client):
+    """Send messages as one new parent: ``say(text) -> list of replies``."""
+    import uuid
+
+    sender = f"parent-{uuid.uuid4().hex[:8]}"
+
+    def say(text, metadata=None):
+        body = {"sender": sender, "message": text}
+        if metadata is not None:
+            body["metadata"] = metadata
+        response = client.post("/webhooks/rest/webhook", json=body)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    say.sender = sender
+    return say

@@ -13,37 +13,40 @@ from importlib import resources
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from bot.engine import DialogueEngine
 from bot.rest import router as rest_router
 from knowledge.api import router as knowledge_router
-from knowledge.service import KnowledgeBase
+from nlu.api import router as nlu_router
+from tongban.runtime import Runtime
 from tongban.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, knowledge: KnowledgeBase | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """The app; pass ``runtime`` to share one already built (tests), else it is built at startup."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        kb = knowledge or KnowledgeBase(settings).start()
-        app.state.knowledge = kb
-        app.state.engine = DialogueEngine(kb)
+        built = runtime or Runtime.build(settings)
+        app.state.runtime = built
+        app.state.knowledge = built.knowledge
+        app.state.engine = built.engine
         try:
             yield
         finally:
-            if knowledge is None:
-                kb.stop()
+            if runtime is None:
+                built.close()
 
     app = FastAPI(title="童伴 Tongban", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.include_router(rest_router)
     app.include_router(knowledge_router)
+    app.include_router(nlu_router)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> dict:
-        kb: KnowledgeBase = request.app.state.knowledge
+        kb = request.app.state.knowledge
         snapshot = kb.snapshot
         return {
             "status": "ok",

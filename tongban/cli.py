@@ -62,7 +62,18 @@ def _parser() -> argparse.ArgumentParser:
     calib.add_argument("--ship", action="store_true", help="write into the shipped calibration file")
     calib.set_defaults(run=_calibrate)
 
+    nlu = sub.add_parser("nlu", help="intent recognition").add_subparsers()
+    train = nlu.add_parser("train", help="train the intent classifier from nlu/data/nlu.yml")
+    train.add_argument("--force", action="store_true", help="retrain even if the cached model is current")
+    train.set_defaults(run=_nlu_train)
+    parse = nlu.add_parser("parse", help="print the parse of one message (Rasa shape)")
+    parse.add_argument("text")
+    parse.set_defaults(run=_nlu_parse)
+
     evaluation = sub.add_parser("eval", help="evaluation reports").add_subparsers()
+    nlu_eval = evaluation.add_parser("nlu", help="intent accuracy and emergency recall on a TSV file")
+    nlu_eval.add_argument("file", type=Path)
+    nlu_eval.set_defaults(run=_eval_nlu)
     retrieval = evaluation.add_parser("retrieval", help="category accuracy of retrieval on a TSV file")
     retrieval.add_argument("file", type=Path)
     retrieval.add_argument("--locality", default=None)
@@ -185,6 +196,41 @@ def _calibrate(args: argparse.Namespace) -> int:
     target = calibrate.SHIPPED if args.ship else kb.calibration_file
     calibrate.save(kb.embedder.model_id, calibration, stats, target)
     print(f"{kb.embedder.model_id}: a={calibration.a:.3f} b={calibration.b:.3f} {stats} → {target}")
+    return 0
+
+
+def _interpreter(force: bool = False):
+    from knowledge.embedding import build_embedder
+    from nlu.interpreter import Interpreter
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    return Interpreter.load_or_train(build_embedder(settings.embedding), settings.models_dir, force=force)
+
+
+def _nlu_train(args: argparse.Namespace) -> int:
+    import time
+
+    started = time.perf_counter()
+    interpreter = _interpreter(force=args.force)
+    meta = interpreter.model.meta
+    print(f"intent model: {meta.get('examples')} examples, {len(interpreter.model.labels)} intents, "
+          f"trained in {meta.get('seconds')} s; ready in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _nlu_parse(args: argparse.Namespace) -> int:
+    import json
+
+    print(json.dumps(_interpreter().parse(args.text).to_rasa(), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _eval_nlu(args: argparse.Namespace) -> int:
+    from knowledge.evaluate import read_tsv
+    from nlu.evaluate import evaluate
+
+    print(evaluate(_interpreter(), read_tsv(args.file)).render(str(args.file)))
     return 0
 
 

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -50,6 +50,30 @@ class KnowledgeSettings(BaseModel):
     top_k: int = 5
 
 
+class DatabaseSettings(BaseModel):
+    """The ledger database. Empty url: SQLite at ``<data_dir>/tongban.db``."""
+
+    url: str = ""
+    echo: bool = False
+
+
+class SecuritySettings(BaseModel):
+    """Keys for personal data at rest.
+
+    ``data_key``: a Fernet key (urlsafe base64, 32 bytes). Empty: a key file
+    ``<data_dir>/secret.key`` is created with 0600 permissions on first run.
+    """
+
+    data_key: SecretStr = SecretStr("")
+
+
+class NluSettings(BaseModel):
+    # Below this intent confidence the bot asks a clarifying question.
+    fallback_threshold: float = 0.45
+    # Failed (low-confidence) turns in a row before a person is offered.
+    failures_before_handoff: int = 2
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TONGBAN_",
@@ -64,6 +88,13 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
+    nlu: NluSettings = Field(default_factory=NluSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{(self.data_dir / 'tongban.db').resolve()}"
 
     @property
     def checklist_dir(self) -> Path:

@@ -1,0 +1,76 @@
+"""``tongban eval nlu``: intent accuracy and the safety net's recall, as ``rasa test nlu`` reports."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from knowledge.evaluate import Example
+
+EMERGENCY = "emergency"
+
+
+@dataclass
+class NluReport:
+    pairs: list[tuple[str, str, str]] = field(default_factory=list)  # (text, expected, predicted)
+
+    @property
+    def total(self) -> int:
+        return len(self.pairs)
+
+    @property
+    def accuracy(self) -> float:
+        return sum(e == p for _, e, p in self.pairs) / max(self.total, 1)
+
+    def per_intent(self) -> dict[str, tuple[float, float, float, int]]:
+        labels = sorted({e for _, e, _ in self.pairs} | {p for _, _, p in self.pairs})
+        out = {}
+        for label in labels:
+            tp = sum(e == label and p == label for _, e, p in self.pairs)
+            predicted = sum(p == label for _, _, p in self.pairs)
+            support = sum(e == label for _, e, _ in self.pairs)
+            precision = tp / predicted if predicted else 0.0
+            recall = tp / support if support else 0.0
+            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+            out[label] = (precision, recall, f1, support)
+        return out
+
+    def confusions(self, n: int = 10) -> list[tuple[tuple[str, str], int]]:
+        return Counter((e, p) for _, e, p in self.pairs if e != p).most_common(n)
+
+    @property
+    def emergency_recall(self) -> float:
+        emergencies = [(e, p) for _, e, p in self.pairs if e == EMERGENCY]
+        return sum(p == EMERGENCY for _, p in emergencies) / max(len(emergencies), 1)
+
+    @property
+    def false_alarm_rate(self) -> float:
+        others = [(e, p) for _, e, p in self.pairs if e != EMERGENCY]
+        return sum(p == EMERGENCY for _, p in others) / max(len(others), 1)
+
+    def render(self, name: str) -> str:
+        lines = [f"NLU evaluation: {name}", f"  examples: {self.total}",
+                 f"  intent accuracy: {self.accuracy:.3f}",
+                 f"  emergency recall: {self.emergency_recall:.3f} "
+                 f"({sum(e == p == EMERGENCY for _, e, p in self.pairs)}/{sum(e == EMERGENCY for _, e, _ in self.pairs)})",
+                 f"  emergency false-alarm rate: {self.false_alarm_rate:.3f} "
+                 f"({sum(p == EMERGENCY and e != EMERGENCY for _, e, p in self.pairs)}/{sum(e != EMERGENCY for _, e, _ in self.pairs)})",
+                 "  per intent:            precision  recall  f1     support"]
+        for label, (p, r, f, s) in self.per_intent().items():
+            lines.append(f"    {label:<20} {p:8.3f} {r:7.3f} {f:6.3f} {s:6d}")
+        lines.append("  most confused pairs (expected → predicted):")
+        for (expected, predicted), count in self.confusions():
+            lines.append(f"    {expected} → {predicted}: {count}")
+        lines.append("  errors:")
+        for text, expected, predicted in self.pairs:
+            if expected != predicted:
+                lines.append(f"    [{expected} → {predicted}] {text}")
+        return "\n".join(lines)
+
+
+def evaluate(interpreter, examples: list[Example]) -> NluReport:
+    report = NluReport()
+    for example in examples:
+        if example.intent:
+            report.pairs.append((example.text, example.intent, interpreter.parse(example.text).intent))
+    return report

@@ -1,0 +1,49 @@
+"""Intent accuracy and the safety net on the dev set and our held-out set (never trained on)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from knowledge.evaluate import read_tsv
+from nlu.evaluate import evaluate
+from nlu.training import default_paths, load_training_data
+from tests.conftest import DATA, SHARED_EVAL
+
+
+@pytest.mark.parametrize("path", [SHARED_EVAL, DATA / "nlu_heldout.tsv"], ids=["dev", "heldout"])
+def test_intent_targets(interpreter, path):
+    if not path.exists():
+        pytest.skip(f"{path} not present")
+    report = evaluate(interpreter, read_tsv(path))
+    assert report.accuracy >= 0.95, report.render(str(path))
+    assert report.emergency_recall == 1.0, report.render(str(path))
+    assert report.false_alarm_rate <= 0.02, report.render(str(path))
+
+
+def test_heldout_is_large_and_independent_of_training():
+    held = read_tsv(DATA / "nlu_heldout.tsv")
+    assert len(held) >= 300
+    training = {e.text for e in load_training_data(*default_paths()).examples}
+    assert not training & {e.text for e in held}
+
+
+def test_intent_names_are_the_contract():
+    from nlu.domain import load_domain
+    from nlu.interpreter import INTENTS
+
+    names = {e.intent for e in load_training_data(*default_paths()).examples}
+    assert names == set(INTENTS) == set(load_domain().intents)
+
+
+def test_eval_nlu_command(tmp_path):
+    if not SHARED_EVAL.exists():
+        pytest.skip("shared dev set not present")
+    run = subprocess.run([sys.executable, "-m", "tongban.cli", "eval", "nlu", str(SHARED_EVAL)],
+                         capture_output=True, text=True, timeout=600,
+                         env={**__import__("os").environ, "TONGBAN_DATA_DIR": str(tmp_path)})
+    assert run.returncode == 0, run.stderr
+    for line in ("intent accuracy", "emergency recall", "false-alarm rate", "precision", "most confused"):
+        assert line in run.stdout
