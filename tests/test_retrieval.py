@@ -64,7 +64,7 @@ def test_community_code_reaches_district_checklist(kb):
     assert result.hits[0].entry.locality == BAOAN
 
 
-@pytest.mark.parametrize("text", ["", "   ", "😂😂😂", "asdfgh", "讲个笑话吧", "今天天气怎么样", "啊"])
+@pytest.mark.parametrize("text", ["", "   ", "😂😂😂", "asdfgh", "今天天气怎么样", "啊"])
 def test_off_topic_gets_polite_rephrase_with_categories_and_a_person(kb, text):
     _, answer = _answer(kb, text)
     assert not answer.confident
