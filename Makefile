@@ -29,6 +29,7 @@ run: install
 	$(BIN)/tongban serve
 
 test: install-test
+	scripts/ensure-postgres
 	$(BIN)/python -m pytest -q
 
 eval: install

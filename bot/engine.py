@@ -8,9 +8,11 @@ nothing of HTTP. Conversation state lives (encrypted) in the ledger database.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from bot import eligibility
+from bot.form import AssistanceForm
 from bot.replies import HANDOFF_BUTTON, INTENT_TITLES, Reply, button, menu_buttons
 from knowledge import KnowledgeBase, compose, not_understood
 from knowledge.answer import citation, render_item, source_record
@@ -18,6 +20,7 @@ from knowledge.categories import CATEGORIES
 from ledger import services
 from ledger.conversations import ConversationHandle, ConversationStore
 from ledger.crypto import DataCipher
+from ledger.requests import STATUS_LABELS, mark_for_deletion, requests_of
 from nlu.domain import Domain, load_domain
 from nlu.interpreter import Interpreter, ParseResult
 from tongban.settings import Settings
@@ -28,6 +31,7 @@ MAX_MESSAGE_CHARS = 10_000
 EMPTY_REPLY = "您好，请直接输入想问的问题，比如“孩子在这边上小学要带什么材料”。"
 ELIGIBILITY_ITEM = "national-action-plan/v1/NAP-04-eligibility"
 CLARIFY_INTENTS = tuple(INTENT_TITLES)
+FORM_TEXT_EMERGENCY_PROBABILITY = 0.85
 SAFETY_HINT = ("如果孩子现在有危险，请立即拨打 110；有人受伤请拨打 120；"
                "孩子情绪低落、想不开，可拨打 12355 青少年服务热线。")
 
@@ -41,6 +45,7 @@ class DialogueEngine:
         self.store = store
         self.cipher = cipher
         self.domain = domain or load_domain()
+        self.form = AssistanceForm(self.domain, cipher)
 
     # --- entry point ----------------------------------------------------------------
     def handle(self, sender: str, text: str | None, metadata: dict | None = None,
@@ -55,8 +60,16 @@ class DialogueEngine:
             return self._route(convo, parse)
 
     def _route(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        if parse.intent == "emergency" and self._form_free_text_false_alarm(convo, parse):
+            parse.intent, parse.confidence = next((n, c) for n, c in parse.ranking if n != "emergency")
+            parse.safety_hint = True
         if parse.intent == "emergency":
-            return self._emergency(convo, parse)
+            replies = self._emergency(convo, parse)
+            if self.form.active(convo.state):
+                replies.append(Reply("您的帮扶申请还没填完，已为您保留，安全之后可以接着填写。"))
+            return replies
+        if self.form.active(convo.state):
+            return self.form.step(convo, parse, self._digression)
         locality = parse.entity("locality")
         if locality and parse.intent in ("set_locality", "ask_service", "check_eligibility", "human_handoff"):
             convo.state["locality"] = locality
@@ -72,6 +85,20 @@ class DialogueEngine:
         if parse.safety_hint:
             replies.append(Reply(SAFETY_HINT))
         return replies
+
+    def _form_free_text_false_alarm(self, convo: ConversationHandle, parse: ParseResult) -> bool:
+        """In the form's free-text answers parents describe hardship (受伤, 没人管…): there the
+        classifier alone needs more certainty; the pattern layer still fires as everywhere."""
+        if not self.form.active(convo.state) or parse.emergency_by != "classifier":
+            return False
+        if convo.state.get("requested_slot") not in ("description", "situations"):
+            return False
+        return dict(parse.ranking).get("emergency", 0.0) < FORM_TEXT_EMERGENCY_PROBABILITY
+
+    def _digression(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        """A question asked in the middle of the form: answered, then the form resumes."""
+        handler = getattr(self, f"_on_{parse.intent}", None)
+        return handler(convo, parse) if handler else []
 
     def _apply_metadata(self, convo: ConversationHandle, metadata: dict) -> None:
         locality = metadata.get("locality")
@@ -239,17 +266,20 @@ class DialogueEngine:
                       custom={"handoff": services.handoff_reference(request)})]
 
     def _on_request_assistance(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
-        return self._handoff_or_ask_locality(convo, f"申请帮扶：{parse.text}")
+        return self.form.start(convo, parse)
 
     def _on_check_status(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
-        requests = services.handoffs_of(session=convo.session, conversation_id=convo.id)
-        if not requests:
+        session = convo.session
+        lines = [f"{r.reference}：{STATUS_LABELS.get(r.status, r.status)}（{r.created_at:%Y-%m-%d}提交）"
+                 for r in requests_of(session=session, conversation_id=convo.id,
+                                      references=convo.state.get("references"))]
+        handoff_labels = {"open": "等待工作人员联系", "closed": "已处理"}
+        lines += [f"{services.handoff_reference(r)}（人工帮助）：{handoff_labels.get(r.status, r.status)}"
+                  f"（{r.created_at:%Y-%m-%d}）" for r in services.handoffs_of(session=session, conversation_id=convo.id)]
+        if not lines:
             return [Reply("您还没有提交过申请或人工帮助请求。需要的话可以点“申请帮扶”。",
                           buttons=[button(INTENT_TITLES["request_assistance"], "request_assistance")])]
-        labels = {"open": "等待工作人员处理", "closed": "已处理"}
-        lines = [f"{services.handoff_reference(r)}：{labels.get(r.status, r.status)}（{r.created_at:%Y-%m-%d}提交）"
-                 for r in requests]
-        return [Reply("您提交的请求：\n" + "\n".join(lines))]
+        return [Reply("您提交的申请和请求：\n" + "\n".join(lines))]
 
     def _on_delete_data(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         convo.state["pending_confirm"] = "delete_data"
@@ -259,8 +289,13 @@ class DialogueEngine:
     def _on_affirm(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         if convo.state.pop("pending_confirm", None) == "delete_data":
             convo.state.clear()
-            return [Reply("已删除本对话里保存的个人信息（所在地区、对话记录等）。"
-                          "如果您提交过求助，工作人员那边的记录会按法律规定的期限保存，到期删除。")]
+            marked = mark_for_deletion(session=convo.session, conversation_id=convo.id)
+            convo.row.deletion_requested_at = dt.datetime.now(dt.timezone.utc)
+            text = "已删除本对话里保存的个人信息（所在地区、没填完的申请、最近的消息）。"
+            if marked:
+                text += (f"您提交过的 {marked} 份帮扶申请已标记为“家长要求删除”，工作人员会处理："
+                         "法律要求保留的个案记录会按规定期限保存并限制查看，其余信息会删除，处理后会告诉您。")
+            return [Reply(text)]
         return [Reply("好的。还有什么可以帮您？", buttons=menu_buttons())]
 
     def _on_deny(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:

@@ -31,6 +31,7 @@ class Conversation(Base):
     channel: Mapped[str] = mapped_column(String(32), default="rest")
     state_enc: Mapped[str] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    deletion_requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
 
@@ -65,3 +66,91 @@ class UrgentRecord(Base):
     message_enc: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+
+
+class AssistanceRequest(Base):
+    """A request for help filed through the chat form (one row per child per filing)."""
+
+    __tablename__ = "assistance_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True, index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    referral: Mapped[str | None] = mapped_column(String(64), index=True)
+    child_name_enc: Mapped[str] = mapped_column(Text)
+    child_key_hash: Mapped[str] = mapped_column(String(64), index=True)  # name + guardian phone
+    child_age: Mapped[int] = mapped_column(Integer)
+    hukou_code: Mapped[str] = mapped_column(String(12))
+    hukou_name: Mapped[str] = mapped_column(String(100))
+    residence_code: Mapped[str] = mapped_column(String(12), index=True)  # the area that sees it
+    residence_name: Mapped[str] = mapped_column(String(100))
+    residence_detail_enc: Mapped[str] = mapped_column(Text)  # street as typed
+    months_at_residence: Mapped[float] = mapped_column()
+    guardian_name_enc: Mapped[str] = mapped_column(Text)
+    guardian_relation: Mapped[str] = mapped_column(String(20))
+    guardian_phone_enc: Mapped[str] = mapped_column(Text)
+    guardian_phone_hash: Mapped[str] = mapped_column(String(64), index=True)
+    situations: Mapped[str] = mapped_column(String(200))  # comma-separated codes
+    description_enc: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(24), default="submitted", index=True)
+    urgency: Mapped[str] = mapped_column(String(16), default="normal", index=True)
+    consent_notice_version: Mapped[str] = mapped_column(String(20))
+    consent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("assistance_requests.id"))
+    deletion_requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+
+
+class StatusChange(Base):
+    """Every status a request has had, with who changed it and why."""
+
+    __tablename__ = "status_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("assistance_requests.id"), index=True)
+    status: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str] = mapped_column(Text, default="")
+    changed_by: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class LedgerEntry(Base):
+    """A request accepted into the priority-care ledger (重点关爱服务对象信息台账)."""
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("assistance_requests.id"), unique=True)
+    locality: Mapped[str] = mapped_column(String(12), index=True)
+    accepted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    next_visit_on: Mapped[dt.date | None] = mapped_column()
+    next_review_on: Mapped[dt.date | None] = mapped_column(index=True)  # six-monthly review
+    status: Mapped[str] = mapped_column(String(16), default="active")
+
+
+class Visit(Base):
+    """A home visit (走访探视) to a ledger child."""
+
+    __tablename__ = "visits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
+    visited_on: Mapped[dt.date] = mapped_column()
+    visitor: Mapped[str] = mapped_column(String(64))
+    findings_enc: Mapped[str] = mapped_column(Text)
+    next_visit_on: Mapped[dt.date | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class AuditEvent(Base):
+    """Who did or saw what, and when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target: Mapped[str] = mapped_column(String(80))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)

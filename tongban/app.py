@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from bot.rest import router as rest_router
+from bot.tracker import router as tracker_router
 from knowledge.api import router as knowledge_router
 from nlu.api import router as nlu_router
 from tongban.runtime import Runtime
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(rest_router)
     app.include_router(knowledge_router)
     app.include_router(nlu_router)
+    app.include_router(tracker_router)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> dict:

@@ -65,6 +65,8 @@ class SecuritySettings(BaseModel):
     """
 
     data_key: SecretStr = SecretStr("")
+    # Bearer token for operator APIs (the conversation tracker); empty disables them.
+    api_token: SecretStr = SecretStr("")
 
 
 class NluSettings(BaseModel):

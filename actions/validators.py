@@ -1,0 +1,160 @@
+"""Pure validation of what a parent types into the assistance-request form.
+
+Each function takes the raw answer and returns a :class:`Checked`: the clean value, or
+``None`` and a polite message in Simplified Chinese saying what is needed (with an example).
+Nothing here touches the database or the dialogue; ``actions/forms.py`` wires them to rasa-sdk.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from nlu.entities import chinese_number, extract_child_age, extract_months, normalise_phone
+from nlu.geo import gazetteer
+from nlu.normalize import normalize
+
+SITUATIONS = {
+    "family_hardship": "家庭生活困难",
+    "disability": "孩子有残疾",
+    "guardianship_gap": "孩子没人照看（监护缺失）",
+    "vagrancy": "孩子在外流浪",
+    "psych_behavior": "孩子心理或行为上有问题",
+    "self_request": "以上都不是，但想申请帮扶",
+}
+_SITUATION_NUMBERS = dict(zip("123456", SITUATIONS))
+_SITUATION_WORDS = {
+    "family_hardship": r"困难|没钱|没收入|失业|负担|穷|低保|交不起|欠债|生病花",
+    "disability": r"残疾|残障|脑瘫|自闭|孤独症|听障|视障|智力|唐氏|瘫",
+    "guardianship_gap": r"没人(?:管|照看|照顾|带|监护)|监护|父母(?:都)?不在|坐牢|服刑|失联",
+    "vagrancy": r"流浪|在外(?:面)?游荡|不回家|离家出走|街上",
+    "psych_behavior": r"心理|抑郁|焦虑|自伤|厌学|行为|叛逆|网瘾|情绪",
+    "self_request": r"都不是|想申请|主动",
+}
+_NAME = re.compile(r"^[\u4e00-\u9fff·A-Za-z][\u4e00-\u9fff·A-Za-z ]{0,19}$")
+_RELATIONS = ("爸爸", "妈妈", "父亲", "母亲", "爷爷", "奶奶", "外公", "外婆", "姥姥", "姥爷", "姑姑", "姑妈",
+              "舅舅", "舅妈", "叔叔", "婶婶", "阿姨", "伯伯", "伯母", "哥哥", "姐姐", "继父", "继母", "养父",
+              "养母", "监护人", "亲戚")
+_YES = re.compile(r"^(?:同意|我同意|好|好的|可以|是|是的|对|行|嗯+|ok|yes|确认|愿意|没问题|同意的)[。!！,.，~]*$", re.I)
+_NO = re.compile(r"^(?:不同意|不|不要|不行|不愿意|no|拒绝|算了|不用了?)[。!！,.，~]*$", re.I)
+_SKIP = re.compile(r"^(?:跳过|没有|无|不用|不写了?|没什么|略|skip)[。!！,.，~]*$", re.I)
+
+
+@dataclass(frozen=True)
+class Checked:
+    value: Any
+    message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.value is not None
+
+
+def clean_text(raw: Any, limit: int) -> str:
+    """Printable text only (no control characters), whitespace collapsed, cut to ``limit``."""
+    text = "".join(ch for ch in str(raw or "") if unicodedata.category(ch)[0] != "C" or ch == "\n")
+    return re.sub(r"\s+", " ", text).strip()[:limit]
+
+
+def check_consent(raw: Any) -> Checked:
+    if isinstance(raw, bool):
+        return Checked(raw)
+    text = normalize(str(raw or "")).lower()
+    if _NO.match(text):
+        return Checked(False)
+    if _YES.match(text):
+        return Checked(True)
+    return Checked(None, "请回复“同意”或“不同意”。不同意的话，我们不会保存任何信息。")
+
+
+def check_name(raw: Any, *, who: str) -> Checked:
+    text = normalize(clean_text(raw, 200))
+    text = re.sub(r"^(?:我叫|他叫|她叫|叫|名字是|姓名是?|孩子叫)", "", text).strip(" ,。.")
+    if not text:
+        return Checked(None, f"请告诉我{who}的名字（例如：王小明）。")
+    if len(text) > 20:
+        return Checked(None, f"名字有点长，请只填{who}的姓名，20个字以内（例如：王小明）。")
+    if not _NAME.match(text):
+        return Checked(None, f"名字里只能有汉字或字母，请再填一次{who}的姓名（例如：王小明）。")
+    return Checked(text)
+
+
+def check_child_age(raw: Any) -> Checked:
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        age = float(raw)
+    else:
+        text = normalize(str(raw or ""))
+        found = extract_child_age(text)
+        age = found[0].value if found else chinese_number(re.sub(r"[岁周了啦呀,.。]", "", text))
+    if age is None:
+        return Checked(None, "请用数字告诉我孩子几周岁（例如：8岁）。")
+    if age < 0 or age > 25:
+        return Checked(None, "这个年龄好像不太对，请再确认一下孩子几周岁（例如：8岁）。")
+    if age >= 16:
+        return Checked(None, "over_age")
+    return Checked(int(age))
+
+
+def check_place(raw: Any, *, what: str) -> Checked:
+    if isinstance(raw, dict) and raw.get("code"):
+        raw = raw.get("text") or raw["code"]
+    text = normalize(clean_text(raw, 100))
+    code = gazetteer().resolve_code(text) if text.isdigit() else None
+    region = gazetteer().get(code) if code and code != "national" else gazetteer().resolve(text)
+    if region is None:
+        return Checked(None, f"没能识别{what}，请写到市和区县（例如：河南省周口市郸城县，或 深圳市宝安区）。")
+    name = gazetteer().full_name(region.code)
+    return Checked({"code": region.code, "name": name, "text": name if text.isdigit() else text})
+
+
+def check_months(raw: Any) -> Checked:
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        months = float(raw)
+    else:
+        text = normalize(str(raw or ""))
+        found = extract_months(text)
+        months = found[0].value if found else chinese_number(re.sub(r"[个月了啦,.。]", "", text))
+    if months is None or months < 0 or months > 240:
+        return Checked(None, "请告诉我孩子在这边住了多久（例如：8个月、两年）。")
+    return Checked(months)
+
+
+def check_relation(raw: Any) -> Checked:
+    text = normalize(clean_text(raw, 40))
+    text = re.sub(r"^(?:我是)?(?:孩子的?|他的?|她的?)", "", text).strip(" ,。.")
+    for relation in _RELATIONS:
+        if relation in text:
+            return Checked(relation)
+    if 1 <= len(text) <= 6 and _NAME.match(text):
+        return Checked(text)
+    return Checked(None, "请告诉我您是孩子的什么人（例如：妈妈、爷爷、舅舅）。")
+
+
+def check_phone(raw: Any) -> Checked:
+    phone = normalise_phone(normalize(str(raw or "")))
+    if phone is None:
+        return Checked(None, "这不像是中国大陆的手机号。请填11位手机号，可以带空格或+86（例如：138 0013 8000）。")
+    return Checked(phone)
+
+
+def check_situations(raw: Any) -> Checked:
+    if isinstance(raw, list):
+        chosen = [s for s in raw if s in SITUATIONS]
+    else:
+        text = normalize(clean_text(raw, 300))
+        chosen = [_SITUATION_NUMBERS[d] for d in re.findall(r"[1-6]", text)]
+        chosen += [code for code, pattern in _SITUATION_WORDS.items() if re.search(pattern, text)]
+        chosen += [code for code in SITUATIONS if code in text]
+    chosen = list(dict.fromkeys(chosen))
+    if not chosen:
+        return Checked(None, "请选择一项或几项困难，回数字就行（例如：1 3），也可以点下面的按钮。")
+    return Checked(chosen)
+
+
+def check_description(raw: Any) -> Checked:
+    text = clean_text(raw, 500)
+    if _SKIP.match(normalize(text)):
+        return Checked("")
+    return Checked(text)

@@ -1,0 +1,269 @@
+"""The assistance-request form inside the dialogue engine.
+
+The form's state lives in the conversation state (``active_loop``, ``requested_slot``,
+``slots``). Each answer is validated by running the rasa-sdk ``ValidateAssistanceRequestForm``
+in-process with a real ``Tracker``; the completed form is filed by
+``ActionSubmitAssistanceRequest``. See docs/form.md for the state diagram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+import threading
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.forms import FORM_NAME, REQUIRED_SLOTS, ValidateAssistanceRequestForm, situation_buttons
+from actions.submit import ActionSubmitAssistanceRequest, SessionRequestStore
+from actions.validators import SITUATIONS
+from bot.replies import Reply, button
+from nlu.domain import Domain
+from nlu.interpreter import ParseResult
+
+ACTION_DOMAIN = {"forms": {FORM_NAME: {"required_slots": list(REQUIRED_SLOTS)}},
+                 "slots": {s: {"type": "any", "mappings": [{"type": "custom"}]} for s in REQUIRED_SLOTS}}
+SLOT_LABELS = {"child_name": "孩子姓名", "child_age": "孩子年龄", "hukou_location": "户籍地",
+               "residence": "现住址", "months_at_residence": "在这边住了多久", "guardian_name": "监护人姓名",
+               "guardian_relation": "与孩子的关系", "guardian_phone": "联系电话", "situations": "困难情况",
+               "description": "情况说明"}
+FREE_TEXT_SLOTS = {"child_name", "guardian_name", "guardian_relation"}  # short answers only
+DIGRESSIONS = {"ask_service", "check_eligibility", "privacy", "help", "check_status", "greet", "thank"}
+_CONFIRM_WORDS = {"确认提交", "确认", "提交", "提交吧", "没问题", "对", "对的", "是的", "好的", "可以"}
+_CORRECTION = re.compile(r"其实|应该是|改成|改为|更正|说错|不对|搞错|修改")
+# entity → form slot, for answers given early or corrected later
+ENTITY_SLOTS = {"child_age": "child_age", "months": "months_at_residence", "phone": "guardian_phone",
+                "locality": "residence"}
+
+
+def run_coroutine(coro):
+    """Run a coroutine to completion from sync code, whether or not a loop is running here."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict = {}
+    thread = threading.Thread(target=lambda: box.setdefault("value", asyncio.run(coro)))
+    thread.start()
+    thread.join()
+    return box["value"]
+
+
+class AssistanceForm:
+    def __init__(self, domain: Domain, cipher):
+        self.domain = domain
+        self.cipher = cipher
+        self.validator = ValidateAssistanceRequestForm()
+
+    # --- state ---------------------------------------------------------------------
+    @staticmethod
+    def active(state: dict) -> bool:
+        return state.get("active_loop") == FORM_NAME
+
+    @staticmethod
+    def reset(state: dict) -> None:
+        for key in ("active_loop", "requested_slot", "slots", "form_attempts", "awaiting_confirm",
+                    "choosing_fix"):
+            state.pop(key, None)
+
+    # --- start -------------------------------------------------------------------
+    def start(self, convo, parse: ParseResult) -> list[Reply]:
+        state = convo.state
+        self.reset(state)
+        state["active_loop"] = FORM_NAME
+        state["slots"] = {}
+        state["prefill"] = {ENTITY_SLOTS[e.entity]: e.value for e in parse.entities if e.entity in ENTITY_SLOTS}
+        if state.get("locality") and "residence" not in state["prefill"]:
+            state["prefill"]["residence"] = state["locality"]
+        state["requested_slot"] = "consent"
+        notice = self.domain.text("utter_consent_notice")
+        return [Reply(notice), self._ask("consent", state)]
+
+    # --- one turn inside the form ----------------------------------------------------
+    def step(self, convo, parse: ParseResult, answer_digression) -> list[Reply]:
+        state = convo.state
+        if parse.intent == "cancel" and parse.confidence >= 0.5:
+            self.reset(state)
+            state.pop("prefill", None)
+            return [Reply(self.domain.text("utter_cancelled"))]
+        if state.get("awaiting_confirm"):
+            return self._confirm_step(convo, parse, answer_digression)
+        if state.get("choosing_fix"):
+            return self._choose_fix(state, parse)
+        slot = state["requested_slot"]
+        value = self._answer_value(slot, parse)
+        corrected = self._correction(convo, parse, slot)
+        if corrected is not None:
+            return corrected
+        if slot in FREE_TEXT_SLOTS and parse.intent in DIGRESSIONS and parse.confidence >= 0.8:
+            # "你好" is not a child's name: a confident greeting or question is answered first
+            return answer_digression(convo, parse) + [Reply("我们继续填写申请。"), self._ask(slot, state)]
+        result, messages = self._validate(convo, slot, value)
+        if result.get("over_age"):
+            return self._end(state, messages)
+        if slot in result and (result[slot] is not None or slot == "consent" and result[slot] is False):
+            state.setdefault("form_attempts", {}).pop(slot, None)
+            return self._after_valid(convo, slot, result)
+        if parse.intent in DIGRESSIONS and parse.confidence >= 0.5:
+            replies = answer_digression(convo, parse)
+            return replies + [Reply("我们继续填写申请。"), self._ask(slot, state)]
+        state["form_attempts"] = result.get("form_attempts", state.get("form_attempts", {}))
+        return [_reply_from(m) for m in messages] or [self._ask(slot, state)]
+
+    def _answer_value(self, slot: str, parse: ParseResult) -> Any:
+        if slot == "consent" and parse.intent in ("affirm", "deny") and parse.confidence >= 0.5:
+            return parse.intent == "affirm"
+        if slot == "situations" and isinstance(parse.payload_entities.get("situations"), list):
+            return parse.payload_entities["situations"]
+        if parse.text.strip().startswith("/"):  # a button of another question: no answer
+            return None
+        return parse.text
+
+    def _correction(self, convo, parse: ParseResult, current: str) -> list[Reply] | None:
+        """孩子其实是九岁: re-validate an earlier slot from an entity, then ask the current question."""
+        if not _CORRECTION.search(parse.normalized or ""):
+            return None
+        for entity in parse.entities:
+            slot = ENTITY_SLOTS.get(entity.entity)
+            if slot and slot != current and slot in convo.state["slots"]:
+                result, messages = self._validate(convo, slot, entity.value)
+                if result.get(slot) is None:
+                    return [_reply_from(m) for m in messages] + [self._ask(current, convo.state)]
+                convo.state["slots"][slot] = result[slot]
+                return [Reply(f"好的，已把{SLOT_LABELS[slot]}改为：{self._show(slot, result[slot])}。"),
+                        self._ask(current, convo.state)]
+        return None
+
+    def _validate(self, convo, slot: str, value: Any) -> tuple[dict, list[dict]]:
+        """Run the rasa-sdk validation action on one candidate value; changes no state."""
+        state = convo.state
+        slots = {**state["slots"], "form_attempts": state.get("form_attempts", {}), "requested_slot": slot}
+        tracker = Tracker(convo.sender, {**slots, slot: value}, {"text": str(value), "intent": {}},
+                          [{"event": "user", "text": str(value)}, {"event": "slot", "name": slot, "value": value}],
+                          False, None, {"name": FORM_NAME}, "action_listen")
+        dispatcher = CollectingDispatcher()
+        events = run_coroutine(self.validator.run(dispatcher, tracker, ACTION_DOMAIN))
+        return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}, dispatcher.messages
+
+    def _after_valid(self, convo, slot: str, result: dict) -> list[Reply]:
+        state = convo.state
+        if slot == "consent":
+            if result["consent"] is False:
+                return self._end(state, [{"text": "好的，已停止填写，没有保存任何信息。需要时可以随时再来。"}])
+            state["slots"]["consent"] = True
+            state["slots"]["consent_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
+            replies = self._apply_prefill(convo)
+        else:
+            state["slots"][slot] = result[slot]
+            replies = []
+        return replies + self._next(state)
+
+    def _apply_prefill(self, convo) -> list[Reply]:
+        """Answers given before consent (我家孩子8岁，在深圳宝安) are validated now, not asked again."""
+        prefill = convo.state.pop("prefill", {}) or {}
+        taken = []
+        for slot, value in prefill.items():
+            result, _ = self._validate(convo, slot, value)
+            if result.get(slot) is not None:
+                convo.state["slots"][slot] = result[slot]
+                taken.append(f"{SLOT_LABELS[slot]}：{self._show(slot, result[slot])}")
+            elif result.get("over_age"):
+                return [Reply("谢谢。这个帮扶登记面向不满16周岁的孩子。")]
+        return [Reply("您前面已经告诉我：" + "；".join(taken) + "。")] if taken else []
+
+    def _next(self, state: dict) -> list[Reply]:
+        missing = [s for s in REQUIRED_SLOTS if s != "consent" and s not in state["slots"]]
+        if missing:
+            state["requested_slot"] = missing[0]
+            return [self._ask(missing[0], state)]
+        state["requested_slot"] = None
+        state["awaiting_confirm"] = True
+        return [self._summary(state)]
+
+    def _end(self, state: dict, messages: list[dict]) -> list[Reply]:
+        self.reset(state)
+        state.pop("prefill", None)
+        return [_reply_from(m) for m in messages]
+
+    # --- summary, confirmation, corrections ------------------------------------------------
+    def _summary(self, state: dict) -> Reply:
+        lines = ["请核对您填写的信息："]
+        lines += [f"· {SLOT_LABELS[s]}：{self._show(s, state['slots'][s])}" for s in REQUIRED_SLOTS if s != "consent"]
+        lines.append("信息无误请点“确认提交”；需要修改请点“修改”。")
+        return Reply("\n".join(lines), buttons=[button("确认提交", "affirm"), button("修改", "deny"),
+                                                button("取消", "cancel")])
+
+    def _confirm_step(self, convo, parse: ParseResult, answer_digression) -> list[Reply]:
+        state = convo.state
+        text = (parse.normalized or "").strip(" 。.!！")
+        if (parse.intent == "affirm" and parse.confidence >= 0.5) or text in _CONFIRM_WORDS:
+            return self._submit(convo)
+        if (parse.intent == "deny" and parse.confidence >= 0.5) or re.fullmatch(r"(?:我要)?(?:修改|改一下|改|不对|有错)", text):
+            state["awaiting_confirm"] = False
+            state["choosing_fix"] = True
+            buttons = [{"title": SLOT_LABELS[s], "payload": f'/inform{{"fix": "{s}"}}'}
+                       for s in REQUIRED_SLOTS if s != "consent"]
+            return [Reply("请问要修改哪一项？", buttons=buttons)]
+        if parse.intent in DIGRESSIONS and parse.confidence >= 0.5:
+            return answer_digression(convo, parse) + [self._summary(state)]
+        return [Reply("请点“确认提交”或“修改”。"), self._summary(state)]
+
+    def _choose_fix(self, state: dict, parse: ParseResult) -> list[Reply]:
+        slot = parse.payload_entities.get("fix")
+        if slot not in SLOT_LABELS:
+            slot = next((s for s, label in SLOT_LABELS.items() if label in (parse.normalized or "")), None)
+        if slot is None:
+            return [Reply("请点一项要修改的内容。")]
+        state["choosing_fix"] = False
+        state["slots"].pop(slot, None)
+        state["requested_slot"] = slot
+        return [self._ask(slot, state)]
+
+    def _submit(self, convo) -> list[Reply]:
+        state = convo.state
+        slots = {**state["slots"], "conversation_id": convo.id, "channel": convo.channel,
+                 "referral": state.get("referral")}
+        tracker = Tracker(convo.sender, slots, {"text": "/affirm", "intent": {"name": "affirm"}}, [],
+                          False, None, {}, "action_listen")
+        dispatcher = CollectingDispatcher()
+        store = SessionRequestStore(convo.session, self.cipher)
+        events = ActionSubmitAssistanceRequest(store).run(dispatcher, tracker, ACTION_DOMAIN)
+        reference = next((e["value"] for e in events if e.get("name") == "reference"), None)
+        self.reset(state)
+        if reference:
+            state.setdefault("references", []).append(reference)
+        return [_reply_from(m) for m in dispatcher.messages]
+
+    # --- prompts ------------------------------------------------------------------------
+    def _ask(self, slot: str, state: dict) -> Reply:
+        text = self.domain.text(f"utter_ask_{slot}")
+        if slot == "consent":
+            return Reply(text, buttons=[button("同意", "affirm"), button("不同意", "deny")])
+        if slot == "situations":
+            return Reply(text, buttons=situation_buttons())
+        if slot == "description":
+            return Reply(text + "\n不想写可以回复“跳过”。")
+        return Reply(text)
+
+    def _show(self, slot: str, value: Any) -> str:
+        if slot in ("residence", "hukou_location"):
+            return value.get("text") or value.get("name", "")
+        if slot == "situations":
+            return "、".join(SITUATIONS.get(s, s) for s in value)
+        if slot == "guardian_phone":
+            return f"{value[:3]}****{value[-4:]}"
+        if slot == "child_age":
+            return f"{value}岁"
+        if slot == "months_at_residence":
+            months = float(value)
+            return f"{int(months)}个月" if months.is_integer() else f"{months}个月"
+        if slot == "description":
+            return value or "（未填写）"
+        return str(value)
+
+
+def _reply_from(message: dict) -> Reply:
+    return Reply(message.get("text") or "", buttons=message.get("buttons") or [])

@@ -1,0 +1,73 @@
+"""The same actions served over HTTP by rasa-sdk's own action server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def action_server(tmp_path_factory):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "TONGBAN_DATA_DIR": str(tmp_path_factory.mktemp("actions"))}
+    process = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+                               cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("action server did not start: " + process.stdout.read().decode(errors="replace")[-2000:])
+    yield base
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def _request(slot: str, value) -> dict:
+    return {
+        "next_action": "validate_assistance_request_form",
+        "sender_id": "parent-1",
+        "version": "3.6.0",
+        "tracker": {
+            "sender_id": "parent-1",
+            "slots": {slot: value, "requested_slot": slot},
+            "latest_message": {"text": str(value), "intent": {"name": "inform", "confidence": 0.9}, "entities": []},
+            "events": [{"event": "action", "name": "action_listen"},
+                       {"event": "user", "text": str(value), "parse_data": {}},
+                       {"event": "slot", "name": slot, "value": value}],
+            "paused": False, "followup_action": None, "active_loop": {"name": "assistance_request_form"},
+            "latest_action_name": "action_listen",
+        },
+        "domain": {"forms": {"assistance_request_form": {"required_slots": [slot]}},
+                   "slots": {slot: {"type": "any", "mappings": [{"type": "custom"}]}}},
+    }
+
+
+def test_actions_are_registered(action_server):
+    names = {a["name"] for a in httpx.get(f"{action_server}/actions", timeout=10).json()}
+    assert {"validate_assistance_request_form", "action_submit_assistance_request"} <= names
+
+
+def test_validation_over_http(action_server):
+    good = httpx.post(f"{action_server}/webhook", json=_request("guardian_phone", "+86 138 0013 8000"), timeout=30)
+    assert good.status_code == 200
+    events = {e["name"]: e["value"] for e in good.json()["events"] if e["event"] == "slot"}
+    assert events["guardian_phone"] == "13800138000"
+    bad = httpx.post(f"{action_server}/webhook", json=_request("guardian_phone", "12345"), timeout=30).json()
+    assert {e["name"]: e["value"] for e in bad["events"] if e["event"] == "slot"}["guardian_phone"] is None
+    assert "手机号" in bad["responses"][0]["text"]

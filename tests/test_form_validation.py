@@ -1,0 +1,78 @@
+"""The assistance-request form's validation, the rasa-sdk way: a Tracker, a CollectingDispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import validators as v
+from actions.forms import FORM_NAME, REQUIRED_SLOTS, ValidateAssistanceRequestForm
+
+DOMAIN = {"forms": {FORM_NAME: {"required_slots": list(REQUIRED_SLOTS)}},
+          "slots": {s: {"type": "any", "mappings": [{"type": "custom"}]} for s in REQUIRED_SLOTS}}
+
+
+def _run(slot: str, value, slots: dict | None = None):
+    tracker = Tracker("parent", {**(slots or {}), slot: value}, {"text": str(value), "intent": {}},
+                      [{"event": "user", "text": str(value)}, {"event": "slot", "name": slot, "value": value}],
+                      False, None, {"name": FORM_NAME}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ValidateAssistanceRequestForm().run(dispatcher, tracker, DOMAIN))
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}, dispatcher.messages
+
+
+def test_name_of_the_action():
+    assert ValidateAssistanceRequestForm().name() == "validate_assistance_request_form"
+
+
+@pytest.mark.parametrize("slot, raw, expected", [
+    ("consent", "同意", True), ("child_name", "王小明", "王小明"), ("child_age", "九岁", 9),
+    ("months_at_residence", "两年", 24), ("guardian_relation", "我是孩子妈妈", "妈妈"),
+    ("guardian_phone", "+86 138-0013-8000", "13800138000"), ("situations", "1 3", ["family_hardship", "guardianship_gap"]),
+    ("description", "跳过", ""),
+])
+def test_good_answers_are_kept(slot, raw, expected):
+    slots, messages = _run(slot, raw)
+    assert slots[slot] == expected and not messages
+
+
+def test_places_resolve_to_codes():
+    slots, _ = _run("residence", "深圳宝安西乡街道")
+    assert slots["residence"]["code"] == "440306" and slots["residence"]["text"] == "深圳宝安西乡街道"
+
+
+@pytest.mark.parametrize("slot, raw", [
+    ("child_age", "abc"), ("child_age", "200岁"), ("child_name", "王" * 200),
+    ("child_name", "<script>alert(1)</script>"), ("guardian_name", "'; DROP TABLE requests; --"),
+    ("guardian_phone", "12345"), ("situations", "😂"), ("residence", "火星"),
+])
+def test_bad_answers_are_refused_with_a_message(slot, raw):
+    slots, messages = _run(slot, raw)
+    assert slots[slot] is None
+    assert messages and ("例如" in messages[0]["text"] or "按钮" in messages[0]["text"])
+
+
+def test_third_bad_answer_in_a_row_offers_a_way_out():
+    slots, messages = _run("guardian_phone", "abc")
+    assert "取消" not in messages[0]["text"]
+    slots, messages = _run("guardian_phone", "abc", {"form_attempts": slots["form_attempts"]})
+    assert "取消" in messages[0]["text"]
+
+
+def test_over_age_is_told_kindly_and_the_form_stops():
+    slots, messages = _run("child_age", "十六岁")
+    assert slots["over_age"] is True and slots["requested_slot"] is None
+    assert "不满16周岁" in messages[0]["text"]
+
+
+def test_consent_refused_stops_the_form():
+    slots, _ = _run("consent", "不同意")
+    assert slots["consent"] is False and slots["requested_slot"] is None
+
+
+def test_situation_words_and_buttons():
+    assert v.check_situations("家里没钱 孩子自闭症").value == ["family_hardship", "disability"]
+    assert v.check_situations(["vagrancy", "bogus"]).value == ["vagrancy"]
