@@ -80,7 +80,7 @@ class DialogueEngine:
             replies = self._clarify(convo, parse)
         else:
             replies = handler(convo, parse)
-            if parse.intent != "ask_service":  # ask_service decides itself whether it succeeded
+            if parse.intent not in ("ask_service", "out_of_scope"):  # these decide themselves
                 convo.state["failures"] = 0
         if parse.safety_hint:
             replies.append(Reply(SAFETY_HINT))
@@ -233,7 +233,14 @@ class DialogueEngine:
         return [Reply(self.domain.text("utter_goodbye"))]
 
     def _on_out_of_scope(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
-        return [Reply(self.domain.text("utter_out_of_scope"), buttons=menu_buttons())]
+        """Not what Tongban does: say so; a second miss in a row also offers a person."""
+        failures = int(convo.state.get("failures", 0)) + 1
+        convo.state["failures"] = failures
+        text = self.domain.text("utter_out_of_scope")
+        if failures >= self.settings.nlu.failures_before_handoff:
+            return [Reply(text + "\n如果您有具体的困难，也可以请工作人员来帮您。",
+                          buttons=[HANDOFF_BUTTON] + menu_buttons())]
+        return [Reply(text, buttons=menu_buttons())]
 
     def _on_privacy(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         return [Reply(self.domain.text("utter_privacy"))]

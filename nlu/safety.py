@@ -119,7 +119,7 @@ RULES: tuple[Rule, ...] = (
 # general, teaching children to stay safe. The pattern layer stays silent on these (the
 # classifier still sees them).
 CONTEXT_GUARD = re.compile(
-    r"新闻|电视剧?|视频里?|电影|游戏里|吃鸡|奥特曼|梦见|做梦|朋友圈转|听说(?:有|隔壁|别人)|"
+    r"新闻|电视剧?|视频里|(?:看|刷)了?(?:个|一个|条)视频|电影|游戏里|吃鸡|奥特曼|梦见|做梦|朋友圈转|听说(?:有|隔壁|别人)|"
     r"判几年|怎么判|犯法吗|违法吗|是啥意思|什么意思|制度|告诫书|保护令|"
     r"(?:怎么|如何)(?:教|防|预防|避免)|教(?:孩子|娃)(?:防|怎么|记住)|防(?:欺凌|走失|拐|性侵|溺水|骗)|"
     r"后来找到了|以前|小时候|去年|上周|前几年|"

@@ -112,4 +112,4 @@ def default_paths() -> list[Path]:
     """The training files: the main nlu.yml, more short forms and confusable pairs, and the
     safety-net examples."""
     folder = Path(__file__).parent / "data"
-    return [folder / "nlu.yml", folder / "nlu_more.yml", folder / "safety.yml"]
+    return [folder / "nlu.yml", folder / "nlu_more.yml", folder / "nlu_extra.yml", folder / "safety.yml"]

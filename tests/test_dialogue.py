@@ -68,14 +68,15 @@ def test_handoff_asks_locality_then_stores_request(chat, runtime):
         assert row.locality == "440306" and row.status == "open"
         assert runtime.cipher.decrypt(row.reason_enc) == "我要找人工"
     status = chat("我提交的申请现在什么状态")[0]["text"]
-    assert reference in status and "等待工作人员处理" in status
+    assert reference in status and "等待工作人员联系" in status
     again = chat("请帮我联系社区的工作人员")[0]["text"]
     assert reference in again  # not duplicated
 
 
-def test_request_assistance_reaches_staff(chat):
+def test_request_assistance_starts_the_form_with_consent(chat):
     replies = chat("我要申请困难帮扶", metadata={"locality": "440306"})
-    assert any("H-" in r["text"] for r in replies)
+    assert "敏感个人信息" in replies[0]["text"]
+    assert [b["title"] for b in replies[-1]["buttons"]] == ["同意", "不同意"]
 
 
 def test_delete_data_confirm_and_deny(chat):
@@ -96,13 +97,16 @@ def test_cancel_and_affirm_deny_outside_anything(chat):
 
 def test_clarification_ladder_offers_a_person_after_two_failures(chat):
     first = chat("asdkfjh")[0]
-    assert "没太明白" in first["text"] and first["buttons"]
+    assert ("没太明白" in first["text"] or "帮不上" in first["text"]) and first["buttons"]
+    assert not any(b["payload"] == "/human_handoff" and "工作人员" in first["text"] for b in first["buttons"])
     second = chat("qwerzx")[0]
     assert "工作人员" in second["text"]
     assert any(b["payload"] == "/human_handoff" for b in second["buttons"])
     # a success resets the ladder
     chat("孩子在这边上小学要带什么材料")
-    assert "没太明白" in chat("zzxxcc")[0]["text"]
+    third = chat("zzxxcc")[0]["text"]
+    assert "没太明白" in third or "帮不上" in third
+    assert "工作人员来帮您" not in third
 
 
 def test_clarify_button_for_ask_service_carries_the_question(chat):
