@@ -26,6 +26,7 @@ install-test: $(VENV)/.installed-test
 
 run: install
 	$(BIN)/tongban knowledge reindex
+	$(BIN)/tongban nlu train
 	$(BIN)/tongban serve
 
 test: install-test
@@ -36,8 +37,10 @@ eval: install
 	$(BIN)/tongban eval retrieval ../shared/eval/dev_intents.tsv
 	$(BIN)/tongban eval retrieval tests/data/retrieval_heldout.tsv
 
-bench: install
+bench: install-test
 	$(BIN)/python bench/retrieval_latency.py
+	$(BIN)/python bench/nlu_latency.py
+	$(BIN)/python bench/form_throughput.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

@@ -162,7 +162,9 @@ class DialogueEngine:
         if entities.get("category") in CATEGORIES:
             return [self._answer_category(locality, entities["category"])]
         question = str(entities.get("text") or parse.normalized or parse.text)
-        result = self.knowledge.search(question, locality)
+        same_text = question == parse.normalized and parse.vector is not None
+        vector = parse.vector if same_text and self.knowledge.embedder is self.interpreter.embedder else None
+        result = self.knowledge.search(question, locality, vector=vector)
         answer = compose(result, min_confidence=self.settings.knowledge.min_confidence,
                          locality_name=self.knowledge.locality_name(locality))
         if not answer.confident and not entities:

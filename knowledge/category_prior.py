@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 DENSE_SCALE = 2.0
 C = 10.0
+# Items are examples of their category too, but a few per category say enough; the cap keeps
+# training fast when a deployment holds thousands of items.
+ITEMS_PER_CATEGORY = 40
 
 
 def training_pairs(entries: list[IndexedItem], nlu_paths: list[Path]) -> tuple[list[str], list[str]]:
@@ -32,9 +35,14 @@ def training_pairs(entries: list[IndexedItem], nlu_paths: list[Path]) -> tuple[l
             if example.intent == "ask_service" and category:
                 texts.append(example.text)
                 labels.append(category)
+    per_category: dict[str, int] = {}
     for entry in entries:
+        category = entry.item.category
+        if per_category.get(category, 0) >= ITEMS_PER_CATEGORY:
+            continue
+        per_category[category] = per_category.get(category, 0) + 1
         texts += [name_text(entry), entry.item.title]
-        labels += [entry.item.category] * 2
+        labels += [category] * 2
     return texts, labels
 
 
@@ -44,7 +52,7 @@ def load_or_train(entries: list[IndexedItem], embedder: Embedder, models_dir: Pa
     texts, labels = training_pairs(entries, nlu_paths or default_paths())
     if len(set(labels)) < 2:
         return None
-    expect = {"fingerprint": fingerprint(*texts, *labels, str(DENSE_SCALE), str(C)),
+    expect = {"fingerprint": fingerprint(*texts, *labels, str(DENSE_SCALE), str(C), str(ITEMS_PER_CATEGORY)),
               "model_id": embedder.model_id}
     path = models_dir / "category_prior.pkl"
     model = TextClassifier.load(path, expect=expect)

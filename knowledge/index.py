@@ -80,6 +80,15 @@ def entries_of(catalog: Catalog) -> list[IndexedItem]:
     return [IndexedItem(c.header, item) for c in catalog.current for item in c.items]
 
 
+def _faiss_view(index: faiss.IndexFlat, dim: int) -> np.ndarray:
+    """The flat index's own vector storage as a read-only NumPy array (no second copy)."""
+    if index.ntotal == 0:
+        return np.zeros((0, dim), dtype=np.float32)
+    view = faiss.rev_swig_ptr(index.get_xb(), index.ntotal * dim).reshape(index.ntotal, dim)
+    view.flags.writeable = False
+    return view
+
+
 class EmbeddingCache:
     """Vectors by (model id, kind, text hash), kept in one .npz per model and kind.
 
@@ -131,7 +140,8 @@ class KnowledgeIndex:
     vectors: np.ndarray  # (n_items, VIEWS, dim)
     faiss_index: faiss.Index
     vectorizer: TfidfVectorizer
-    lexical: object  # scipy.sparse CSR (n_items, n_features), rows L2-normalised
+    lexical: object  # scipy.sparse CSC (n_items, n_features), rows L2-normalised; CSC: a query
+    # touches only the columns of its own n-grams
     meta: dict
 
     @classmethod
@@ -142,10 +152,11 @@ class KnowledgeIndex:
         index = faiss.IndexFlatIP(embedder.dim)
         if len(entries):
             index.add(flat)
-        vectors = flat.reshape(len(entries), VIEWS, embedder.dim)
+        vectors = _faiss_view(index, embedder.dim).reshape(len(entries), VIEWS, embedder.dim)
+        del flat
         vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True,
                                      min_df=1, dtype=np.float32)
-        lexical = vectorizer.fit_transform([lexical_text(e) for e in entries] or [" "])
+        lexical = vectorizer.fit_transform([lexical_text(e) for e in entries] or [" "]).tocsc()
         meta = {
             "model_id": embedder.model_id,
             "dim": embedder.dim,
@@ -198,7 +209,6 @@ class KnowledgeIndex:
             return None
         if index.ntotal != len(entries) * VIEWS:
             return None
-        flat = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, embedder.dim), np.float32)
-        vectors = np.ascontiguousarray(flat.reshape(len(entries), VIEWS, embedder.dim))
+        vectors = _faiss_view(index, embedder.dim).reshape(len(entries), VIEWS, embedder.dim)
         return cls(entries, vectors, index, lexical["vectorizer"],
-                   lexical["matrix"], meta)
+                   lexical["matrix"].tocsc(), meta)

@@ -72,7 +72,9 @@ class Retriever:
         self._selectors: dict[tuple[str, ...], faiss.SearchParameters] = {}
         self._tfidf = FastTfidf(index.vectorizer)
 
-    def search(self, query: str, chain: list[str] | tuple[str, ...], k: int = 5) -> SearchResult:
+    def search(self, query: str, chain: list[str] | tuple[str, ...], k: int = 5,
+               vector: np.ndarray | None = None) -> SearchResult:
+        """Rank items for ``query``; pass ``vector`` if its query embedding is already known."""
         chain = tuple(chain) if chain else (NATIONAL,)
         allowed = self._allowed(chain)
         local = [c for c in chain if c != NATIONAL and c in self._by_locality]
@@ -84,7 +86,7 @@ class Retriever:
             candidates = self._lexical_candidates(allowed, lexical_all, local)
             dense = np.zeros(len(candidates), dtype=np.float32)
         else:
-            qvec = self.embedder.embed_query(query)
+            qvec = vector if vector is not None else self.embedder.embed_query(query)
             candidates = self._candidates(qvec, chain, allowed, lexical_all, local)
             dense = (self.index.vectors[candidates] @ qvec).max(axis=1)
         lexical = lexical_all[candidates]
@@ -146,9 +148,12 @@ class Retriever:
         return params
 
     def _lexical_scores(self, query: str) -> np.ndarray:
-        """TF-IDF cosine of the query with every item."""
-        scores = self.index.lexical @ self._tfidf(query).T
-        return np.asarray(scores.todense()).ravel().astype(np.float32)
+        """TF-IDF cosine of the query with every item, touching only the query's n-gram columns."""
+        q = self._tfidf(query)
+        scores = np.zeros(self.index.lexical.shape[0], dtype=np.float32)
+        if q.nnz:
+            scores += self.index.lexical[:, q.indices] @ q.data
+        return scores
 
 
 def _local_first(scores: np.ndarray, ranks: np.ndarray, categories: list[str]) -> np.ndarray:

@@ -137,10 +137,12 @@ class KnowledgeBase:
     def chain(self, locality: str | None) -> list[str]:
         return self.geo.chain(locality) if locality else ["national"]
 
-    def search(self, question: str, locality: str | None = None, k: int | None = None) -> SearchResult:
+    def search(self, question: str, locality: str | None = None, k: int | None = None,
+               vector=None) -> SearchResult:
+        """``vector``: the e5 query embedding of the normalised question, if already computed."""
         text = normalize(question)
         return self.snapshot.retriever.search(text, self.chain(locality),
-                                              k or self.settings.knowledge.top_k)
+                                              k or self.settings.knowledge.top_k, vector=vector)
 
     def locality_name(self, locality: str | None) -> str | None:
         return self.geo.full_name(locality) if locality else None
