@@ -19,9 +19,11 @@ def action_server(tmp_path_factory):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "TONGBAN_DATA_DIR": str(tmp_path_factory.mktemp("actions"))}
+    folder = tmp_path_factory.mktemp("actions")
+    env = {**os.environ, "TONGBAN_DATA_DIR": str(folder)}
+    log = open(folder / "server.log", "wb")  # a file, not a pipe: a full pipe would block the server
     process = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
-                               cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                               cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -32,10 +34,15 @@ def action_server(tmp_path_factory):
             time.sleep(0.5)
     else:
         process.kill()
-        pytest.fail("action server did not start: " + process.stdout.read().decode(errors="replace")[-2000:])
+        pytest.fail("action server did not start: " + (folder / "server.log").read_text(errors="replace")[-2000:])
     yield base
     process.terminate()
-    process.wait(timeout=30)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:  # sanic's graceful shutdown can linger; it has served its purpose
+        process.kill()
+        process.wait(timeout=15)
+    log.close()
 
 
 def _request(slot: str, value) -> dict:
