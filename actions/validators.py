@@ -81,13 +81,17 @@ def check_name(raw: Any, *, who: str) -> Checked:
     return Checked(text)
 
 
-def check_child_age(raw: Any) -> Checked:
+def _quantity(raw: Any, extract, filler: str) -> float | None:
+    """A number from an answer: already a number, an extracted entity, or a bare numeral."""
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        age = float(raw)
-    else:
-        text = normalize(str(raw or ""))
-        found = extract_child_age(text)
-        age = found[0].value if found else chinese_number(re.sub(r"[岁周了啦呀,.。]", "", text))
+        return float(raw)
+    text = normalize(str(raw or ""))
+    found = extract(text)
+    return found[0].value if found else chinese_number(re.sub(filler, "", text))
+
+
+def check_child_age(raw: Any) -> Checked:
+    age = _quantity(raw, extract_child_age, r"[岁周了啦呀,.。]")
     if age is None:
         return Checked(None, "请用数字告诉我孩子几周岁（例如：8岁）。")
     if age < 0 or age > 25:
@@ -110,12 +114,7 @@ def check_place(raw: Any, *, what: str) -> Checked:
 
 
 def check_months(raw: Any) -> Checked:
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        months = float(raw)
-    else:
-        text = normalize(str(raw or ""))
-        found = extract_months(text)
-        months = found[0].value if found else chinese_number(re.sub(r"[个月了啦,.。]", "", text))
+    months = _quantity(raw, extract_months, r"[个月了啦,.。]")
     if months is None or months < 0 or months > 240:
         return Checked(None, "请告诉我孩子在这边住了多久（例如：8个月、两年）。")
     return Checked(months)
