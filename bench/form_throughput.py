@@ -21,9 +21,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
-from ledger.models import AssistanceRequest, Base  # noqa: E402
+from ledger.db import drop_everything  # noqa: E402
+from ledger.models import AssistanceRequest  # noqa: E402
 from tongban.runtime import Runtime  # noqa: E402
 from tongban.settings import Settings  # noqa: E402
 
@@ -37,14 +38,6 @@ def script(n: int) -> list[str]:
             "两年", "李芳", "妈妈", f"139{n:08d}", "1 3", "孩子爸爸受伤干不了活", "确认提交"]
 
 
-def reset_pg() -> None:
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        Base.metadata.drop_all(conn)
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--parents", type=int, default=50)
@@ -53,7 +46,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         url = "" if args.sqlite else PG_URL
         if not args.sqlite:
-            reset_pg()
+            drop_everything(PG_URL)
         settings = Settings(data_dir=Path(tmp), database={"url": url}, knowledge={"watch_interval": 0},
                             log_level="WARNING")
         runtime = Runtime.build(settings)

@@ -87,7 +87,7 @@ def main() -> int:
         runtime.close()
 
     names = list(evals)
-    print(f"| model | training s | parse p50 ms | parse p95 ms | " + " | ".join(f"accuracy {n}" for n in names) + " |")
+    print("| model | training s | parse p50 ms | parse p95 ms | " + " | ".join(f"accuracy {n}" for n in names) + " |")
     print("|---|---:|---:|---:|" + "---:|" * len(names))
     for name, train, p50, p95, acc in rows:
         print(f"| {name} | {train:.1f} | {p50:.1f} | {p95:.1f} | " + " | ".join(f"{acc[n]:.3f}" for n in names) + " |")

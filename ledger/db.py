@@ -51,6 +51,19 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def drop_everything(url: str) -> None:
+    """Drop every ledger table and the migration record (tests and benchmarks on a scratch database)."""
+    from sqlalchemy import text
+
+    from ledger.models import Base
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        Base.metadata.drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+
+
 class Database:
     """An engine plus a session factory; build once per process."""
 

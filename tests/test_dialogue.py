@@ -54,7 +54,6 @@ def test_privacy_notice(chat):
 
 
 def test_handoff_asks_locality_then_stores_request(chat, runtime):
-    from sqlalchemy import select
 
     from ledger.models import HandoffRequest
 

@@ -8,7 +8,8 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from ledger.models import AssistanceRequest, Base, Conversation, StatusChange
+from ledger.db import drop_everything
+from ledger.models import AssistanceRequest, Conversation, StatusChange
 
 PG_URL = os.environ.get("TONGBAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ANSWERS = ["王小明", "八岁", "河南周口郸城", "深圳宝安西乡街道", "两年", "李芳", "妈妈", "138 0013 8000", "1 3",
@@ -27,11 +28,7 @@ def _pg_available() -> bool:
 
 
 def _reset_pg() -> None:
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        Base.metadata.drop_all(conn)
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
+    drop_everything(PG_URL)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
