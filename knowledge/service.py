@@ -123,7 +123,9 @@ class KnowledgeBase:
                 "prior_weight": weight}
 
     def _watch(self, interval: float) -> None:
-        seen = self.store.signature()
+        # The baseline is what the loaded catalog was read from, not the files at the moment this
+        # thread first runs: a file written between start() and then would otherwise go unseen.
+        seen = self.snapshot.catalog.signature
         while not self._stop.wait(interval):
             try:
                 current = self.store.signature()
