@@ -18,9 +18,10 @@ from knowledge import KnowledgeBase, compose, not_understood
 from knowledge.answer import citation, render_item, source_record
 from knowledge.categories import CATEGORIES
 from ledger import services
-from ledger.conversations import ConversationHandle, ConversationStore
+from ledger.conversations import ConcurrentUpdate, ConversationHandle, ConversationStore
 from ledger.crypto import DataCipher
-from ledger.requests import STATUS_LABELS, mark_for_deletion, requests_of
+from ledger.requests import STATUS_LABELS, committee_by_code, mark_for_deletion, requests_of
+from ledger.transcript import delete_transcript, record_transcript
 from nlu.domain import Domain, load_domain
 from nlu.interpreter import Interpreter, ParseResult
 from tongban.settings import Settings
@@ -28,10 +29,14 @@ from tongban.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 10_000
+MAX_TURN_ATTEMPTS = 3
 EMPTY_REPLY = "您好，请直接输入想问的问题，比如“孩子在这边上小学要带什么材料”。"
 ELIGIBILITY_ITEM = "national-action-plan/v1/NAP-04-eligibility"
 CLARIFY_INTENTS = tuple(INTENT_TITLES)
 FORM_TEXT_EMERGENCY_PROBABILITY = 0.85
+UNSUPPORTED_KINDS = {"voice": "语音", "audio": "语音和音频", "video_note": "视频消息", "video": "视频",
+                     "photo": "图片", "sticker": "表情贴纸", "animation": "动图", "document": "文件",
+                     "poll": "投票"}
 SAFETY_HINT = ("如果孩子现在有危险，请立即拨打 110；有人受伤请拨打 120；"
                "孩子情绪低落、想不开，可拨打 12355 青少年服务热线。")
 
@@ -49,15 +54,40 @@ class DialogueEngine:
 
     # --- entry point ----------------------------------------------------------------
     def handle(self, sender: str, text: str | None, metadata: dict | None = None,
-               channel: str = "rest") -> list[Reply]:
+               channel: str = "rest", hook: "TurnHook | None" = None) -> list[Reply]:
+        """One turn, in one transaction: state, records, transcript and (through ``hook``) the
+        channel's own bookkeeping commit together or not at all. A turn that lost a race with
+        another process (the conversation's version moved) is replayed on the fresh state."""
+        for attempt in range(MAX_TURN_ATTEMPTS):
+            try:
+                return self._turn(sender, text, metadata or {}, channel, hook)
+            except ConcurrentUpdate:
+                if attempt == MAX_TURN_ATTEMPTS - 1:
+                    raise
+                log.info("conversation changed by another process; replaying the turn")
+        raise AssertionError("unreachable")
+
+    def _turn(self, sender: str, text: str | None, metadata: dict, channel: str,
+              hook: "TurnHook | None") -> list[Reply]:
         text = (text or "")[:MAX_MESSAGE_CHARS].strip()
         with self.store.open(sender, channel) as convo:
-            self._apply_metadata(convo, metadata or {})
-            if not text:
-                return [Reply(EMPTY_REPLY, buttons=menu_buttons())]
-            parse = self.interpreter.parse(text)
-            convo.state["latest_message"] = parse.to_rasa()
-            return self._route(convo, parse)
+            if hook is not None and not hook.begin(convo):
+                return []
+            convo.row.blocked_at = None  # they wrote to us: they have not blocked the bot
+            self._apply_metadata(convo, metadata)
+            event = metadata.get("event")
+            if isinstance(event, dict):
+                replies = self._on_event(convo, event)
+            elif not text:
+                replies = [Reply(EMPTY_REPLY, buttons=menu_buttons())]
+            else:
+                parse = self.interpreter.parse(text)
+                convo.state["latest_message"] = parse.to_rasa()
+                replies = self._route(convo, parse)
+            record_transcript(convo, self.cipher, text or _event_label(event), replies)
+            if hook is not None:
+                hook.finish(convo, replies)
+            return replies
 
     def _route(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         if parse.intent == "emergency" and self._form_free_text_false_alarm(convo, parse):
@@ -109,6 +139,65 @@ class DialogueEngine:
         referral = metadata.get("referral")
         if isinstance(referral, str) and referral.strip():
             convo.state["referral"] = referral.strip()[:64]
+
+    # --- non-text events (channels translate shared locations, contacts, media) ----------
+    def _on_event(self, convo: ConversationHandle, event: dict) -> list[Reply]:
+        kind = event.get("type")
+        if kind == "start":
+            return self._on_start(convo, event)
+        if kind == "location":
+            return self._on_location(convo, event.get("locality"))
+        if kind == "contact":
+            return self._on_contact(convo, str(event.get("phone") or ""))
+        what = UNSUPPORTED_KINDS.get(str(event.get("kind")), "这类消息")
+        replies = [Reply(f"抱歉，我目前只能看懂文字消息，还不能处理{what}。请用文字告诉我，谢谢！")]
+        if self.form.active(convo.state):
+            replies += self.form.reask(convo.state)
+        return replies
+
+    def _on_start(self, convo: ConversationHandle, event: dict) -> list[Reply]:
+        """``/start`` with or without a committee's referral code (deep link)."""
+        code = event.get("referral")
+        replies = [Reply(self.domain.text("utter_greet"), buttons=menu_buttons())]
+        committee = committee_by_code(session=convo.session, code=code) if code else None
+        if committee is not None:
+            convo.state["referral"] = committee.code
+            convo.state["locality"] = committee.locality_code
+            replies.insert(0, Reply(f"欢迎！您是通过{committee.name}（{committee.locality_name}）了解到童伴的。"
+                                    "之后的回答会优先用当地的服务清单。"))
+            return replies
+        if code:
+            convo.state["referral"] = str(code)[:64]
+        if not convo.state.get("locality"):
+            replies.append(Reply("为了告诉您当地的政策，请问您现在住在哪个市、哪个区？"
+                                 "可以直接输入（例如“深圳市宝安区”），也可以发送您的位置。"))
+        if self.form.active(convo.state):
+            replies += [Reply("您有一份没填完的帮扶申请，我们接着填写。")] + self.form.reask(convo.state)
+        return replies
+
+    def _on_location(self, convo: ConversationHandle, code: str | None) -> list[Reply]:
+        form_wants = self.form.asking(convo.state) == "residence"
+        if not code:
+            replies = [Reply("没能从这个位置识别出所在的区县。请直接输入，例如“深圳市宝安区”。")]
+            return replies + (self.form.reask(convo.state) if self.form.active(convo.state) else [])
+        name = self.knowledge.geo.full_name(code)
+        if form_wants:  # answer the form's question with the district the location lies in
+            return self.form.step(convo, self.interpreter.parse(name), self._digression)
+        convo.state["locality"] = code
+        replies = [Reply(f"好的，根据您分享的位置，已记下您住在{name}。")]
+        if convo.state.pop("pending_handoff", None):
+            replies += self._create_handoff(convo, convo.state.pop("handoff_reason", "请求人工帮助"))
+        if self.form.active(convo.state):
+            replies += self.form.reask(convo.state)
+        return replies
+
+    def _on_contact(self, convo: ConversationHandle, phone: str) -> list[Reply]:
+        if self.form.asking(convo.state) == "guardian_phone":
+            return self.form.step(convo, self.interpreter.parse(phone), self._digression)
+        replies = [Reply("谢谢。现在还不需要电话号码，我没有保存它；填写帮扶申请时会再请您留下。")]
+        if self.form.active(convo.state):
+            replies += self.form.reask(convo.state)
+        return replies
 
     # --- safety net -------------------------------------------------------------------
     def _emergency(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
@@ -298,6 +387,7 @@ class DialogueEngine:
     def _on_affirm(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         if convo.state.pop("pending_confirm", None) == "delete_data":
             convo.state.clear()
+            delete_transcript(convo)
             marked = mark_for_deletion(session=convo.session, conversation_id=convo.id)
             convo.row.deletion_requested_at = dt.datetime.now(dt.timezone.utc)
             text = "已删除本对话里保存的个人信息（所在地区、没填完的申请、最近的消息）。"
@@ -319,3 +409,21 @@ class DialogueEngine:
             return [Reply(self.domain.text("utter_cancelled"))]
         return [Reply("现在没有正在进行的事项。需要什么帮助可以直接问我。", buttons=menu_buttons())]
 
+
+
+class TurnHook:
+    """A channel's bookkeeping inside the turn's transaction (see ``bot/telegram``)."""
+
+    def begin(self, convo: ConversationHandle) -> bool:
+        """Before the turn; False skips it (e.g. an update already processed)."""
+        return True
+
+    def finish(self, convo: ConversationHandle, replies: list[Reply]) -> None:
+        """After the turn, before commit (e.g. put the replies in the outbox)."""
+
+
+def _event_label(event) -> str:
+    if not isinstance(event, dict):
+        return ""
+    return {"start": "[开始对话]", "location": "[分享了位置]", "contact": "[分享了联系人]"}.get(
+        str(event.get("type")), f"[{UNSUPPORTED_KINDS.get(str(event.get('kind')), '非文字消息')}]")

@@ -69,6 +69,21 @@ class AssistanceForm:
                     "choosing_fix"):
             state.pop(key, None)
 
+    @staticmethod
+    def asking(state: dict) -> str | None:
+        """The slot whose answer the form is waiting for (None at the summary or when inactive)."""
+        if state.get("active_loop") != FORM_NAME or state.get("awaiting_confirm") or state.get("choosing_fix"):
+            return None
+        return state.get("requested_slot")
+
+    def reask(self, state: dict) -> list[Reply]:
+        """The form's current question again (after a message it could not use)."""
+        if state.get("awaiting_confirm"):
+            return [self._summary(state)]
+        if state.get("choosing_fix"):
+            return [Reply("请点一项要修改的内容。")]
+        return [self._ask(state["requested_slot"], state)]
+
     # --- start -------------------------------------------------------------------
     def start(self, convo, parse: ParseResult) -> list[Reply]:
         state = convo.state

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -32,6 +32,8 @@ class Conversation(Base):
     state_enc: Mapped[str] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
     deletion_requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The parent blocked the bot (Telegram answered 403): nothing more is sent until they write again.
+    blocked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
 
@@ -83,7 +85,10 @@ class AssistanceRequest(Base):
     child_age: Mapped[int] = mapped_column(Integer)
     hukou_code: Mapped[str] = mapped_column(String(12))
     hukou_name: Mapped[str] = mapped_column(String(100))
-    residence_code: Mapped[str] = mapped_column(String(12), index=True)  # the area that sees it
+    residence_code: Mapped[str] = mapped_column(String(12), index=True)  # district of residence
+    # The most specific known area (a referring committee's community, else the district):
+    # staff see a request when this code lies inside their area.
+    area_code: Mapped[str] = mapped_column(String(12), index=True)
     residence_name: Mapped[str] = mapped_column(String(100))
     residence_detail_enc: Mapped[str] = mapped_column(Text)  # street as typed
     months_at_residence: Mapped[float] = mapped_column()
@@ -154,3 +159,65 @@ class AuditEvent(Base):
     target: Mapped[str] = mapped_column(String(80))
     detail: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+
+
+class Committee(Base):
+    """A community committee (社区居委会) that refers families with its own code."""
+
+    __tablename__ = "committees"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)  # the deep-link payload
+    name: Mapped[str] = mapped_column(String(100))
+    locality_code: Mapped[str] = mapped_column(String(12), index=True)  # community, street or district
+    locality_name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ConversationMessage(Base):
+    """The transcript: each message in and out, encrypted; staff read it beside a request."""
+
+    __tablename__ = "conversation_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))  # in / out
+    text_enc: Mapped[str] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class TelegramUpdate(Base):
+    """Telegram update ids already processed: a second delivery of one is ignored."""
+
+    __tablename__ = "telegram_updates"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+
+
+class OutboxMessage(Base):
+    """A message to deliver to a parent: replies and status notifications.
+
+    Written in the same transaction as the change that causes it, delivered afterwards in
+    ``id`` order per conversation; ``dedupe_key`` makes each notification exist once.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # reply / notification
+    dedupe_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    payload_enc: Mapped[str] = mapped_column(Text)  # JSON: op, text, buttons, message_id...
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending/sending/sent/blocked/failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

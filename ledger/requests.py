@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.crypto import DataCipher
-from ledger.models import AssistanceRequest, AuditEvent, StatusChange
+from ledger.models import AssistanceRequest, AuditEvent, Committee, StatusChange
 
 CONSENT_NOTICE_VERSION = "2026-11-v1"
 DUPLICATE_WINDOW = dt.timedelta(days=30)
@@ -55,6 +55,20 @@ def child_key(cipher: DataCipher, data: RequestData) -> str:
     return cipher.lookup_hash(f"child:{data.child_name}|{data.guardian_phone}")
 
 
+def area_of(*, session: Session, residence_code: str, referral: str | None) -> str:
+    """The most specific area a request belongs to: the referring committee's community when it
+    lies in the district the family lives in, else that district."""
+    if referral:
+        committee = committee_by_code(session=session, code=referral)
+        if committee is not None and committee.locality_code[:6] == residence_code[:6]:
+            return committee.locality_code
+    return residence_code
+
+
+def committee_by_code(*, session: Session, code: str) -> Committee | None:
+    return session.scalar(select(Committee).where(Committee.code == code, Committee.active.is_(True)))
+
+
 def file_request(*, session: Session, cipher: DataCipher, data: RequestData, conversation_id: int | None,
                  channel: str, referral: str | None = None, urgency: str = "normal",
                  now: dt.datetime | None = None) -> Filed:
@@ -76,6 +90,7 @@ def file_request(*, session: Session, cipher: DataCipher, data: RequestData, con
         referral=referral, child_name_enc=cipher.encrypt(data.child_name), child_key_hash=key,
         child_age=data.child_age, hukou_code=data.hukou["code"], hukou_name=data.hukou["name"],
         residence_code=data.residence["code"], residence_name=data.residence["name"],
+        area_code=area_of(session=session, residence_code=data.residence["code"], referral=referral),
         residence_detail_enc=cipher.encrypt(data.residence.get("text", "")),
         months_at_residence=data.months_at_residence, guardian_name_enc=cipher.encrypt(data.guardian_name),
         guardian_relation=data.guardian_relation, guardian_phone_enc=cipher.encrypt(data.guardian_phone),

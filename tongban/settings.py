@@ -76,6 +76,36 @@ class NluSettings(BaseModel):
     failures_before_handoff: int = 2
 
 
+class TelegramSettings(BaseModel):
+    """The Telegram channel; it starts with ``tongban serve`` when ``token`` is set.
+
+    ``webhook_url`` set: webhooks (production; Telegram posts to ``<webhook_url>``, which must
+    route to ``/telegram/webhook`` of this app). Empty: long polling (development).
+    ``base_url``: a self-hosted Bot API server, e.g. ``http://127.0.0.1:8081/bot``.
+    """
+
+    token: SecretStr = SecretStr("")
+    webhook_url: str = ""
+    # Checked on every webhook update (header X-Telegram-Bot-Api-Secret-Token). Empty: derived
+    # from the token, so it is never absent.
+    secret_token: SecretStr = SecretStr("")
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    # For referral links and posters (https://t.me/<bot_username>?start=<code>); empty: asked
+    # from Telegram (getMe) at start.
+    bot_username: str = ""
+    max_concurrent_updates: int = 256
+    # Seconds between sweeps of the outbox for notifications and retries.
+    outbox_interval: float = 2.0
+    # Longest flood-control wait honoured in place; longer ones are rescheduled.
+    max_inline_retry_after: float = 30.0
+    # Seconds for one Bot API request (connect/read/write).
+    request_timeout: float = 10.0
+    # Connections to the Bot API (python-telegram-bot's pool).
+    connection_pool_size: int = 64
+    set_commands: bool = True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TONGBAN_",
@@ -93,6 +123,7 @@ class Settings(BaseSettings):
     nlu: NluSettings = Field(default_factory=NluSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
 
     @property
     def database_url(self) -> str:

@@ -1,0 +1,184 @@
+"""Delivering the outbox to Telegram.
+
+Replies are written to the outbox in the turn's transaction, claimed by this worker, and sent
+right after the commit while the chat's lock is held; notifications from staff, retries, and
+rows a crashed worker left behind are found by a periodic sweep. Per chat, messages go out in
+order; flood control (``RetryAfter``) pauses only that chat; a network failure reschedules the
+chat's messages with exponential back-off; a parent who blocked the bot (403) is marked and
+nothing more is tried until they write again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import socket
+import uuid
+
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.telegram.locks import KeyedLocks
+from ledger import outbox
+from ledger.crypto import DataCipher
+from ledger.db import Database
+
+log = logging.getLogger(__name__)
+CHANNEL = "telegram"
+SENDER_PREFIX = "telegram:"
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def chat_id_of(sender: str) -> int:
+    return int(sender.removeprefix(SENDER_PREFIX))
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    value = error.retry_after
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+class Delivery:
+    def __init__(self, *, bot: Bot, db: Database, cipher: DataCipher, locks: KeyedLocks,
+                 worker: str | None = None, max_inline_wait: float = 30.0):
+        self.bot = bot
+        self.db = db
+        self.cipher = cipher
+        self.locks = locks
+        self.worker = worker or worker_id()
+        self.max_inline_wait = max_inline_wait
+        self.sent = 0  # counters for logs and benchmarks
+        self.retried = 0
+        self.blocked = 0
+
+    # --- database steps (run in a thread) -----------------------------------------------
+    def _claim(self, conversation_id: int) -> list[outbox.Outgoing]:
+        with self.db.session() as session:
+            return outbox.claim(session=session, cipher=self.cipher, conversation_id=conversation_id,
+                                worker=self.worker)
+
+    def _finish(self, *, sent: list[int], retry: list[int], delay: dt.timedelta | None, error: str,
+                blocked_conversation: int | None, failed: list[int], count_attempt: bool = True) -> None:
+        with self.db.session() as session:
+            outbox.mark_sent(session=session, ids=sent)
+            if retry:
+                outbox.release(session=session, ids=retry, delay=delay or dt.timedelta(0), error=error,
+                               count_attempt=count_attempt)
+            if failed:
+                outbox.give_up(session=session, ids=failed, error=error)
+            if blocked_conversation is not None:
+                outbox.mark_blocked(session=session, conversation_id=blocked_conversation)
+
+    def _due(self) -> list[int]:
+        with self.db.session() as session:
+            return outbox.due_conversations(session=session, channel=CHANNEL)
+
+    # --- delivery ----------------------------------------------------------------------------
+    async def deliver(self, conversation_id: int, chat_id: int | None = None, *, locked: bool = False) -> int:
+        """Send the conversation's due messages in order; returns how many were sent."""
+        if locked or chat_id is None:
+            return await self._deliver(conversation_id)
+        async with self.locks.hold(chat_id):
+            return await self._deliver(conversation_id)
+
+    async def _deliver(self, conversation_id: int) -> int:
+        rows = await asyncio.to_thread(self._claim, conversation_id)
+        sent: list[int] = []
+        index = 0
+        while index < len(rows):
+            row = rows[index]
+            try:
+                await self._send(row)
+            except RetryAfter as exc:
+                wait = retry_seconds(exc)
+                self.retried += 1
+                if wait <= self.max_inline_wait:
+                    log.info("flood control for one chat: waiting %.1f s", wait)
+                    await asyncio.sleep(wait)
+                    continue  # the same row again; other chats are not held up
+                await asyncio.to_thread(self._finish, sent=sent, retry=[r.id for r in rows[index:]],
+                                        delay=dt.timedelta(seconds=wait), error="flood control",
+                                        blocked_conversation=None, failed=[], count_attempt=False)
+                return len(sent)
+            except Forbidden as exc:
+                self.blocked += 1
+                log.info("conversation %s: the parent blocked the bot (%s)", conversation_id, exc.message)
+                await asyncio.to_thread(self._finish, sent=sent, retry=[], delay=None, error="",
+                                        blocked_conversation=conversation_id, failed=[])
+                return len(sent)
+            except BadRequest as exc:
+                if "not modified" in exc.message.lower():  # an edit that changes nothing: done
+                    sent.append(row.id)
+                    index += 1
+                    continue
+                log.warning("outbox %s refused by Telegram: %s", row.id, exc.message)
+                await asyncio.to_thread(self._finish, sent=sent, retry=[], delay=None, error=exc.message,
+                                        blocked_conversation=None, failed=[row.id])
+                sent = []
+                index += 1
+                continue
+            except (NetworkError, TelegramError, OSError) as exc:  # unreachable, timeouts, 5xx
+                self.retried += 1
+                log.warning("outbox: Telegram unreachable (%s); will retry", exc)
+                await asyncio.to_thread(self._finish, sent=sent, retry=[r.id for r in rows[index:]], delay=None,
+                                        error=str(exc)[:300], blocked_conversation=None, failed=[])
+                return len(sent)
+            sent.append(row.id)
+            index += 1
+        if sent:
+            await asyncio.to_thread(self._finish, sent=sent, retry=[], delay=None, error="",
+                                    blocked_conversation=None, failed=[])
+        self.sent += len(sent)
+        return len(sent)
+
+    async def _send(self, row: outbox.Outgoing) -> None:
+        payload = row.payload
+        chat_id = chat_id_of(row.sender)
+        op = payload.get("op", "send")
+        if op == "send":
+            markup = payload.get("reply_markup")
+            await self.bot.send_message(
+                chat_id=chat_id, text=payload["text"], parse_mode=payload.get("parse_mode"),
+                reply_markup=InlineKeyboardMarkup.de_json(markup, self.bot) if markup else None,
+                disable_web_page_preview=True)
+        elif op == "edit_markup":
+            await self.bot.edit_message_reply_markup(chat_id=chat_id, message_id=int(payload["message_id"]),
+                                                     reply_markup=None)
+        else:
+            raise BadRequest(f"unknown outbox operation {op!r}")
+
+    async def sweep(self) -> int:
+        """Deliver every conversation that has something due (notifications, retries)."""
+        total = 0
+        for conversation_id in await asyncio.to_thread(self._due):
+            rows_chat = await asyncio.to_thread(self._chat_of, conversation_id)
+            if rows_chat is None:
+                continue
+            total += await self.deliver(conversation_id, rows_chat)
+        return total
+
+    def _chat_of(self, conversation_id: int) -> int | None:
+        from ledger.models import Conversation
+
+        with self.db.session() as session:
+            row = session.get(Conversation, conversation_id)
+            if row is None:
+                return None
+            sender = self.cipher.decrypt(row.sender_enc) or ""
+        return chat_id_of(sender) if sender.startswith(SENDER_PREFIX) else None
+
+    async def run_forever(self, interval: float, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.sweep()
+            except Exception:  # the sweeper must outlive a database hiccup
+                log.exception("outbox sweep failed")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            except asyncio.TimeoutError:
+                pass

@@ -1,0 +1,172 @@
+"""Casework on assistance requests: status changes, the ledger entry, visits, the transcript.
+
+Every change is written with its audit event and, for status changes, the parent's
+notification in the outbox, in the caller's transaction. Used by the staff app and by the
+``tongban ledger`` commands; errors are :class:`CaseworkError` with a message staff can read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger import outbox
+from ledger.crypto import DataCipher
+from ledger.models import (AssistanceRequest, AuditEvent, Conversation, ConversationMessage, LedgerEntry,
+                           StatusChange, Visit)
+from ledger.requests import STATUS_LABELS
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "submitted": ("under_review", "accepted", "referred", "not_eligible", "closed"),
+    "under_review": ("accepted", "referred", "not_eligible", "closed"),
+    "accepted": ("closed",),
+    "referred": ("closed",),
+    "not_eligible": ("closed",),
+    "closed": (),
+}
+FIRST_VISIT_WITHIN = dt.timedelta(days=14)
+REVIEW_MONTHS = 6
+MAX_NOTE = 2000
+
+# What the parent is told (the staff note is internal and is not sent).
+PARENT_MESSAGES = {
+    "under_review": "工作人员已开始审核，可能会通过电话或上门了解情况，请留意来电。",
+    "accepted": "孩子已纳入重点关爱服务对象台账。儿童主任或民政工作人员会定期走访，并帮您对接需要的服务。",
+    "referred": "您的申请已转介给相关部门办理，他们会与您联系。",
+    "not_eligible": "经审核，目前不符合纳入重点关爱台账的条件。您仍可以随时问我各项服务怎么办理，或请工作人员说明原因。",
+    "closed": "这份申请已结案。如果还有困难，可以随时重新提交申请或找工作人员。",
+}
+
+
+class CaseworkError(ValueError):
+    """A change that is not allowed; the message is in Chinese and safe to show."""
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return dt.date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _clean_note(note: str | None) -> str:
+    note = (note or "").strip()
+    if not note:
+        raise CaseworkError("请填写说明（每次变更状态都需要说明原因）。")
+    if len(note) > MAX_NOTE:
+        raise CaseworkError(f"说明太长了，请控制在 {MAX_NOTE} 字以内。")
+    return note
+
+
+def change_status(*, session: Session, cipher: DataCipher, request: AssistanceRequest, status: str, note: str,
+                  actor: str, first_visit_on: dt.date | None = None, now: dt.datetime | None = None) -> StatusChange:
+    """Move a request to ``status`` with a required note; accepting opens its ledger entry."""
+    now = now or _now()
+    if status not in STATUS_LABELS:
+        raise CaseworkError("没有这个状态。")
+    allowed = TRANSITIONS.get(request.status, ())
+    if status not in allowed:
+        raise CaseworkError(f"“{STATUS_LABELS.get(request.status, request.status)}”的申请不能改为"
+                            f"“{STATUS_LABELS[status]}”。")
+    note = _clean_note(note)
+    today = now.date()
+    if status == "accepted":
+        first_visit_on = first_visit_on or today + FIRST_VISIT_WITHIN
+        if first_visit_on < today:
+            raise CaseworkError("首次走访日期不能早于今天。")
+        if first_visit_on > add_months(today, REVIEW_MONTHS):
+            raise CaseworkError("首次走访日期不能晚于半年复核日期。")
+        session.add(LedgerEntry(request_id=request.id, locality=request.area_code, accepted_at=now,
+                                next_visit_on=first_visit_on, next_review_on=add_months(today, REVIEW_MONTHS),
+                                status="active"))
+    elif status == "closed":
+        entry = session.scalar(select(LedgerEntry).where(LedgerEntry.request_id == request.id))
+        if entry is not None:
+            entry.status = "closed"
+    request.status = status
+    change = StatusChange(request_id=request.id, status=status, note=note, changed_by=actor, changed_at=now)
+    session.add(change)
+    session.flush()
+    session.add(AuditEvent(actor=actor, action="request.status", target=request.reference,
+                           detail=f"{status}", at=now))
+    queue_status_notification(session=session, cipher=cipher, request=request, change=change)
+    return change
+
+
+def queue_status_notification(*, session: Session, cipher: DataCipher, request: AssistanceRequest,
+                              change: StatusChange) -> bool:
+    """Put the parent's message about ``change`` in the outbox, once; False if it cannot be pushed."""
+    if request.conversation_id is None:
+        return False
+    conversation = session.get(Conversation, request.conversation_id)
+    if conversation is None or conversation.channel not in outbox.PUSH_CHANNELS:
+        return False
+    text = (f"您的帮扶申请 {request.reference} 有新进展：{STATUS_LABELS[change.status]}。\n"
+            f"{PARENT_MESSAGES.get(change.status, '')}\n发送“查进度”可以随时查看。")
+    row = outbox.enqueue(session=session, cipher=cipher, conversation_id=conversation.id,
+                         channel=conversation.channel, kind="notification",
+                         payload={"op": "send", "text": text}, dedupe_key=f"status:{change.id}")
+    return row is not None
+
+
+def entry_of(*, session: Session, request: AssistanceRequest) -> LedgerEntry | None:
+    return session.scalar(select(LedgerEntry).where(LedgerEntry.request_id == request.id))
+
+
+def record_visit(*, session: Session, cipher: DataCipher, entry: LedgerEntry, visited_on: dt.date, visitor: str,
+                 findings: str, next_visit_on: dt.date | None, actor: str, review_done: bool = False,
+                 now: dt.datetime | None = None) -> Visit:
+    """A home visit (走访探视); ``review_done`` also completes the six-monthly review."""
+    now = now or _now()
+    today = now.date()
+    visitor = (visitor or "").strip()
+    findings = (findings or "").strip()
+    if entry.status != "active":
+        raise CaseworkError("这条台账记录已结案，不能再登记走访。")
+    if visited_on > today:
+        raise CaseworkError("走访日期不能晚于今天。")
+    if visited_on < add_months(today, -12):
+        raise CaseworkError("走访日期太早了，请核对（只能登记一年内的走访）。")
+    if not visitor:
+        raise CaseworkError("请填写走访人。")
+    if len(visitor) > 64:
+        raise CaseworkError("走访人姓名太长了。")
+    if not findings:
+        raise CaseworkError("请填写走访情况。")
+    if len(findings) > 5000:
+        raise CaseworkError("走访情况请控制在 5000 字以内。")
+    if next_visit_on is not None and next_visit_on <= visited_on:
+        raise CaseworkError("下次走访日期应晚于本次走访日期。")
+    visit = Visit(entry_id=entry.id, visited_on=visited_on, visitor=visitor,
+                  findings_enc=cipher.encrypt(findings), next_visit_on=next_visit_on, created_at=now)
+    session.add(visit)
+    entry.next_visit_on = next_visit_on
+    if review_done:
+        entry.next_review_on = add_months(visited_on, REVIEW_MONTHS)
+    session.flush()
+    session.add(AuditEvent(actor=actor, action="visit.create", target=f"entry:{entry.id}",
+                           detail="review" if review_done else "", at=now))
+    return visit
+
+
+def transcript(*, session: Session, cipher: DataCipher, conversation_id: int,
+               limit: int = 500) -> list[tuple[str, str, dt.datetime]]:
+    """The conversation's messages, oldest first (the newest ``limit``)."""
+    rows = session.scalars(select(ConversationMessage)
+                           .where(ConversationMessage.conversation_id == conversation_id)
+                           .order_by(ConversationMessage.id.desc()).limit(limit)).all()
+    return [(r.direction, cipher.decrypt(r.text_enc) or "", r.at) for r in reversed(rows)]
+
+
+def find_request(*, session: Session, reference: str) -> AssistanceRequest | None:
+    return session.scalar(select(AssistanceRequest).where(AssistanceRequest.reference == reference.strip()))

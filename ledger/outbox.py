@@ -1,0 +1,182 @@
+"""The outbox: messages to parents, written in the transaction that causes them.
+
+A reply or a status notification is a row here before anyone tries to send it, so a crash, a
+restart or Telegram being unreachable loses nothing. A sender claims due rows (``claim``),
+delivers them in ``id`` order per conversation, and records the outcome: ``sent``; a retry
+with exponential back-off (``retry``); ``blocked`` when the parent blocked the bot (the
+conversation is marked and nothing more is tried until they write again).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ledger.crypto import DataCipher
+from ledger.models import Conversation, OutboxMessage
+
+PUSH_CHANNELS = ("telegram",)  # channels that can deliver a message the parent did not ask for
+CLAIM_LEASE = dt.timedelta(seconds=60)  # a claim older than this (a crashed sender) is taken over
+BACKOFF_BASE = 2.0  # seconds; doubled per attempt
+BACKOFF_MAX = dt.timedelta(hours=1)
+MAX_ATTEMPTS = 30  # then the row is marked failed (about a day of retries)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """SQLite hands timestamps back without a zone; they are stored in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A claimed row, decrypted for the sender."""
+
+    id: int
+    conversation_id: int
+    sender: str
+    kind: str
+    payload: dict
+    attempts: int
+
+
+def enqueue(*, session: Session, cipher: DataCipher, conversation_id: int, channel: str, kind: str,
+            payload: dict, dedupe_key: str | None = None, claimed_by: str | None = None,
+            now: dt.datetime | None = None) -> OutboxMessage | None:
+    """Add a message; ``None`` if one with the same ``dedupe_key`` exists. ``claimed_by`` lets the
+    writer deliver it straight after commit without another claim round-trip."""
+    now = now or _now()
+    row = OutboxMessage(conversation_id=conversation_id, channel=channel, kind=kind, dedupe_key=dedupe_key,
+                        payload_enc=cipher.encrypt(json.dumps(payload, ensure_ascii=False)),
+                        status="sending" if claimed_by else "pending", attempts=0, next_attempt_at=now,
+                        claimed_by=claimed_by, created_at=now)
+    if dedupe_key is None:
+        session.add(row)
+        session.flush()
+        return row
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return None
+    return row
+
+
+def due_conversations(*, session: Session, channel: str, now: dt.datetime | None = None,
+                      limit: int = 500) -> list[int]:
+    """Conversations with a message ready to (re)try: pending and due, or claimed too long ago."""
+    now = now or _now()
+    rows = session.scalars(
+        select(OutboxMessage.conversation_id)
+        .where(OutboxMessage.channel == channel, _ready(now))
+        .group_by(OutboxMessage.conversation_id)
+        .order_by(OutboxMessage.conversation_id)
+        .limit(limit))
+    return list(rows)
+
+
+def _ready(now: dt.datetime):
+    return or_(and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
+               and_(OutboxMessage.status == "sending", OutboxMessage.next_attempt_at <= now - CLAIM_LEASE))
+
+
+def claim(*, session: Session, cipher: DataCipher, conversation_id: int, worker: str,
+          now: dt.datetime | None = None) -> list[Outgoing]:
+    """Claim this conversation's undelivered rows in order, up to the first one not yet due.
+
+    Rows already claimed by ``worker`` (written with ``claimed_by``) are included. Stops at a row
+    waiting for its back-off so that later messages never overtake an earlier one.
+    """
+    now = now or _now()
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        return []
+    rows = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.conversation_id == conversation_id,
+               OutboxMessage.status.in_(("pending", "sending")))
+        .order_by(OutboxMessage.id)).all()
+    sender = cipher.decrypt(conversation.sender_enc)
+    out: list[Outgoing] = []
+    for row in rows:
+        at = _aware(row.next_attempt_at)
+        mine = row.status == "sending" and row.claimed_by == worker
+        stale = row.status == "sending" and at <= now - CLAIM_LEASE
+        due = row.status == "pending" and at <= now
+        if not (mine or stale or due):
+            break
+        if not mine:
+            owner = (OutboxMessage.claimed_by.is_(None) if row.claimed_by is None
+                     else OutboxMessage.claimed_by == row.claimed_by)
+            taken = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id, OutboxMessage.status == row.status, owner)
+                .values(status="sending", claimed_by=worker, next_attempt_at=now)
+                .execution_options(synchronize_session=False))
+            if taken.rowcount != 1:
+                break  # another sender has it: let that one keep the order
+        out.append(Outgoing(row.id, conversation_id, sender, row.kind,
+                            json.loads(cipher.decrypt(row.payload_enc)), row.attempts))
+    return out
+
+
+def mark_sent(*, session: Session, ids: list[int], now: dt.datetime | None = None) -> None:
+    if ids:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+                        .values(status="sent", sent_at=now or _now(), claimed_by=None, last_error=None)
+                        .execution_options(synchronize_session=False))
+
+
+def release(*, session: Session, ids: list[int], delay: dt.timedelta = dt.timedelta(0),
+            error: str = "", now: dt.datetime | None = None, count_attempt: bool = True) -> None:
+    """Give rows back for a later try: ``delay`` from now, or the exponential back-off."""
+    now = now or _now()
+    for row in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))):
+        attempts = row.attempts + (1 if count_attempt else 0)
+        if count_attempt and attempts >= MAX_ATTEMPTS:
+            row.status, row.claimed_by, row.last_error = "failed", None, error[:300]
+            continue
+        wait = delay if delay > dt.timedelta(0) else backoff(attempts)
+        row.status, row.claimed_by, row.attempts = "pending", None, attempts
+        row.next_attempt_at, row.last_error = now + wait, error[:300] or None
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    return min(dt.timedelta(seconds=BACKOFF_BASE * (2 ** max(attempts - 1, 0))), BACKOFF_MAX)
+
+
+def mark_blocked(*, session: Session, conversation_id: int, now: dt.datetime | None = None) -> int:
+    """The parent blocked the bot: stop trying every undelivered message of the conversation."""
+    now = now or _now()
+    session.execute(update(Conversation).where(Conversation.id == conversation_id)
+                    .values(blocked_at=now).execution_options(synchronize_session=False))
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.conversation_id == conversation_id,
+               OutboxMessage.status.in_(("pending", "sending")))
+        .values(status="blocked", claimed_by=None, last_error="blocked by the user")
+        .execution_options(synchronize_session=False))
+    return result.rowcount
+
+
+def counts(*, session: Session) -> dict[str, int]:
+    from sqlalchemy import func
+
+    return dict(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+
+
+def give_up(*, session: Session, ids: list[int], error: str) -> None:
+    """Telegram refused the message itself (400): retrying cannot help."""
+    if ids:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+                        .values(status="failed", claimed_by=None, last_error=error[:300])
+                        .execution_options(synchronize_session=False))
