@@ -71,8 +71,10 @@ class DialogueEngine:
               hook: "TurnHook | None") -> list[Reply]:
         text = (text or "")[:MAX_MESSAGE_CHARS].strip()
         with self.store.open(sender, channel) as convo:
-            if hook is not None and not hook.begin(convo):
-                return []
+            if hook is not None:
+                if not hook.begin(convo):
+                    return []
+                text = (hook.rewrite(convo, text) or "")[:MAX_MESSAGE_CHARS].strip()
             convo.row.blocked_at = None  # they wrote to us: they have not blocked the bot
             self._apply_metadata(convo, metadata)
             event = metadata.get("event")
@@ -417,6 +419,10 @@ class TurnHook:
     def begin(self, convo: ConversationHandle) -> bool:
         """Before the turn; False skips it (e.g. an update already processed)."""
         return True
+
+    def rewrite(self, convo: ConversationHandle, text: str) -> str:
+        """The message text as the engine should read it (e.g. a button key looked up)."""
+        return text
 
     def finish(self, convo: ConversationHandle, replies: list[Reply]) -> None:
         """After the turn, before commit (e.g. put the replies in the outbox)."""

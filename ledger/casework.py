@@ -99,7 +99,8 @@ def change_status(*, session: Session, cipher: DataCipher, request: AssistanceRe
     session.flush()
     session.add(AuditEvent(actor=actor, action="request.status", target=request.reference,
                            detail=f"{status}", at=now))
-    queue_status_notification(session=session, cipher=cipher, request=request, change=change)
+    change.notification_queued = queue_status_notification(session=session, cipher=cipher, request=request,
+                                                           change=change)
     return change
 
 
@@ -109,7 +110,7 @@ def queue_status_notification(*, session: Session, cipher: DataCipher, request: 
     if request.conversation_id is None:
         return False
     conversation = session.get(Conversation, request.conversation_id)
-    if conversation is None or conversation.channel not in outbox.PUSH_CHANNELS:
+    if conversation is None or conversation.channel not in outbox.PUSH_CHANNELS or conversation.blocked_at:
         return False
     text = (f"您的帮扶申请 {request.reference} 有新进展：{STATUS_LABELS[change.status]}。\n"
             f"{PARENT_MESSAGES.get(change.status, '')}\n发送“查进度”可以随时查看。")

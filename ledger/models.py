@@ -118,6 +118,7 @@ class StatusChange(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     changed_by: Mapped[str] = mapped_column(String(64))
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    notification_queued = False  # not stored: set by ledger.casework.change_status
 
 
 class LedgerEntry(Base):
@@ -221,3 +222,6 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+import ledger.staff_models  # noqa: E402,F401  (staff tables share this metadata)

@@ -97,3 +97,36 @@ def chat(client):
 
     say.sender = sender
     return say
+
+
+# --- the two ledger databases -------------------------------------------------------------
+PG_URL = os.environ.get("TONGBAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def pg_available() -> bool:
+    from sqlalchemy import create_engine, text
+
+    try:
+        engine = create_engine(PG_URL)
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not here"
+        return False
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, tmp_path):
+    """Settings overrides for a fresh ledger database: SQLite in tmp_path, or the PostgreSQL test
+    database emptied first (it fails instead of skipping when TONGBAN_REQUIRE_PG is set, as in CI)."""
+    if request.param == "postgresql":
+        if not pg_available():
+            if os.environ.get("TONGBAN_REQUIRE_PG"):
+                pytest.fail(f"PostgreSQL is required here but not reachable at {PG_URL}")
+            pytest.skip("PostgreSQL not reachable")
+        from ledger.db import drop_everything
+
+        drop_everything(PG_URL)
+        return {"data_dir": tmp_path, "database": {"url": PG_URL}}
+    return {"data_dir": tmp_path, "database": {"url": ""}}

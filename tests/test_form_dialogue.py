@@ -2,45 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
-from ledger.db import drop_everything
 from ledger.models import AssistanceRequest, Conversation, StatusChange
 
-PG_URL = os.environ.get("TONGBAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ANSWERS = ["王小明", "八岁", "河南周口郸城", "深圳宝安西乡街道", "两年", "李芳", "妈妈", "138 0013 8000", "1 3",
            "孩子爸爸受伤干不了活，下学期学费交不上"]
-
-
-def _pg_available() -> bool:
-    try:
-        engine = create_engine(PG_URL)
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-        return True
-    except Exception:  # noqa: BLE001 - any failure means "not here"
-        return False
-
-
-def _reset_pg() -> None:
-    drop_everything(PG_URL)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request, tmp_path):
-    if request.param == "postgresql":
-        if not _pg_available():
-            if os.environ.get("TONGBAN_REQUIRE_PG"):
-                pytest.fail(f"PostgreSQL is required here but not reachable at {PG_URL}")
-            pytest.skip("PostgreSQL not reachable")
-        _reset_pg()
-        return {"data_dir": tmp_path, "database": {"url": PG_URL}}
-    return {"data_dir": tmp_path, "database": {"url": ""}}
 
 
 @pytest.fixture

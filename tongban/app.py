@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from bot.rest import router as rest_router
+from bot.telegram.webhook import router as telegram_router
 from bot.tracker import router as tracker_router
 from knowledge.api import router as knowledge_router
 from nlu.api import router as nlu_router
@@ -33,9 +34,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.state.runtime = built
         app.state.knowledge = built.knowledge
         app.state.engine = built.engine
+        app.state.telegram = None
         try:
+            if settings.telegram.token.get_secret_value():
+                app.state.telegram = await _start_telegram(built)
             yield
         finally:
+            if app.state.telegram is not None:
+                await app.state.telegram.stop()
             if runtime is None:
                 built.close()
 
@@ -45,6 +51,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(knowledge_router)
     app.include_router(nlu_router)
     app.include_router(tracker_router)
+    app.include_router(telegram_router)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> dict:
@@ -73,3 +80,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         return JSONResponse(status_code=500, content={"detail": "抱歉，服务出了点问题，请稍后再试。"})
 
     return app
+
+
+async def _start_telegram(runtime: Runtime):
+    """The Telegram channel beside the web app: webhooks when a webhook URL is set, else polling."""
+    from bot.telegram import build_channel
+
+    channel = build_channel(runtime)
+    webhook_url = runtime.settings.telegram.webhook_url
+    await channel.start(webhook_url=webhook_url or None, polling=not webhook_url)
+    return channel

@@ -78,7 +78,63 @@ def _parser() -> argparse.ArgumentParser:
     retrieval.add_argument("file", type=Path)
     retrieval.add_argument("--locality", default=None)
     retrieval.set_defaults(run=_eval_retrieval)
+
+    ledger = sub.add_parser("ledger", help="assistance requests and the outbox").add_subparsers()
+    status = ledger.add_parser("set-status", help="change a request's status (the parent is notified)")
+    status.add_argument("reference", help="e.g. LD-2026-000123")
+    status.add_argument("status", choices=["under_review", "accepted", "referred", "not_eligible", "closed"])
+    status.add_argument("--note", required=True, help="why (required; kept in the status history)")
+    status.add_argument("--actor", default="cli", help="who made the change (for the audit log)")
+    status.add_argument("--first-visit", type=dt.date.fromisoformat, default=None,
+                        help="YYYY-MM-DD, when accepting (default: within 14 days)")
+    status.set_defaults(run=_set_status)
+    box = ledger.add_parser("outbox", help="count outbox messages by status")
+    box.set_defaults(run=_outbox)
     return parser
+
+
+def _ledger_db():
+    from ledger.crypto import DataCipher
+    from ledger.db import Database
+
+    settings = get_settings()
+    return Database(settings), DataCipher.from_settings(settings)
+
+
+def _set_status(args: argparse.Namespace) -> int:
+    from ledger.casework import CaseworkError, change_status, find_request
+    from ledger.requests import STATUS_LABELS
+
+    db, cipher = _ledger_db()
+    try:
+        with db.session() as session:
+            request = find_request(session=session, reference=args.reference)
+            if request is None:
+                print(f"没有编号为 {args.reference} 的申请。", file=sys.stderr)
+                return 2
+            change = change_status(session=session, cipher=cipher, request=request, status=args.status,
+                                   note=args.note, actor=args.actor, first_visit_on=args.first_visit)
+            queued = "已放入发送队列" if change.notification_queued else "家长不是通过 Telegram 提交的，无法主动通知"
+            print(f"{request.reference}：{STATUS_LABELS[args.status]}（给家长的通知：{queued}）")
+    except CaseworkError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    finally:
+        db.dispose()
+    return 0
+
+
+def _outbox(args: argparse.Namespace) -> int:
+    from ledger import outbox
+
+    db, _ = _ledger_db()
+    try:
+        with db.session() as session:
+            for status, count in sorted(outbox.counts(session=session).items()):
+                print(f"{status}\t{count}")
+    finally:
+        db.dispose()
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
