@@ -31,6 +31,7 @@ run: install
 
 test: install-test
 	scripts/ensure-postgres
+	scripts/ensure-browser
 	$(BIN)/python -m pytest -q
 
 eval: install

@@ -12,14 +12,18 @@ are mapped onto this project's gazetteer (:mod:`nlu.geo`), whose codes are newer
 * a city without districts (东莞, 中山, 嘉峪关, 儋州, 三沙) → the city's own code, which is
   how the gazetteer lists it;
 * districts merged since the boundary data was drawn → their successor (江北区 and 渝北区
-  → 两江新区, November 2025); the dataset's 海西州直辖 area → the nearer of 茫崖市/大柴旦.
+  → 两江新区, November 2025); the dataset's 海西州直辖 area → 大柴旦行政区.
 
-Where the polygons cover a province but no district (Taiwan, thin coastal slivers) the
-nearest gazetteer district centroid in that province is used, within 60 km
-(``method="nearest"``). A point just outside every polygon (a pier, a beach, GPS jitter)
-is snapped to the polygon found within 2 km. Anything else — the sea, other
-countries, NaN, out-of-range values — gives ``None`` and the bot asks the parent to type
-the district.
+A point just outside every district polygon (a pier, a beach, GPS jitter, a thin gap
+between two districts' polygons) is snapped to the district found within 2 km
+(``distance_km`` then gives the probe radius that found it). Failing that, a point still
+inside a province's outline (Taiwan, which has no county polygons; coastal waters) gets the
+nearest gazetteer district centroid in that province within 60 km (``method="nearest"``).
+Anything else — the open sea, other countries, NaN, out-of-range values — gives ``None``
+and the bot asks the parent to type the district.
+
+Licence: geotool-cn's code is MIT; the boundaries it ships come from DataV.GeoAtlas, whose
+notice says the data is Amap's and "仅供学习交流使用" (see the package's NOTICE file).
 
 Without ``geotool-cn`` installed the module still answers, by nearest district centroid
 only (≤ 60 km), which is wrong near borders; a warning is logged once.
@@ -28,7 +32,7 @@ Known limits of the boundary data (fetched 2026-03): Taiwan has no county polygo
 gazetteer no centroids there, so Taiwan gives ``None``); the five northern towns of the
 former 渝北区 moved to 北碚区 in 2025 still resolve to 两江新区, and the 北碚 streets that
 moved into 两江新区 still resolve to 北碚区; county polygons overlap in parts of Xinjiang
-(兵团 cities) and the package picks one.
+(兵团 cities) and the package picks the lowest code.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ MAX_NEAREST_KM = 60.0
 #: A point outside every polygon but this close to one is snapped to it.
 MAX_SNAP_KM = 2.0
 _SNAP_RADII_KM = (0.25, 0.5, 1.0, 2.0)
-_SNAP_BEARINGS = 16
+_SNAP_BEARINGS = 8
 
 # Rough extent of China (incl. the South China Sea islands); outside it nothing is looked up.
 _LAT_RANGE = (3.0, 54.0)
@@ -60,15 +64,12 @@ _LON_RANGE = (73.0, 136.0)
 
 _EARTH_KM = 6371.0088
 
-# Boundary-data codes that no longer exist, and the gazetteer district that succeeded them.
+# Boundary-data codes that the gazetteer does not have, and the gazetteer district that holds
+# the same ground.
 _SUCCESSORS = {
     "500105": "500157",  # 重庆江北区 → 两江新区 (2025-11)
     "500112": "500157",  # 重庆渝北区 → 两江新区 (2025-11; its 5 northern towns went to 北碚区)
-}
-# Boundary-data areas split among several gazetteer districts: the seats of each, WGS-84.
-_SPLITS = {
-    # 海西州直辖 (the former 冷湖/茫崖/大柴旦 行委) → 茫崖市 (花土沟, 冷湖) or 大柴旦 (大柴旦镇)
-    "632825": {"632803": ((38.25, 90.86), (38.74, 93.33)), "632857": ((37.85, 95.36),)},
+    "632825": "632857",  # 海西州直辖 (the area of the former 大柴旦行委) → 大柴旦行政区
 }
 
 
@@ -79,8 +80,8 @@ class ReverseResult:
     code: str
     name: str  # full name, e.g. 广东省深圳市宝安区
     method: str  # "polygon" or "nearest"
-    # None: the point lies inside the district's polygon. For a snapped point, the distance to
-    # the polygon (≤ MAX_SNAP_KM); for "nearest", the distance to the district's centroid.
+    # None: the point lies inside the district's polygon. For a snapped point, the probe radius
+    # that reached the polygon (≤ MAX_SNAP_KM); for "nearest", the distance to the centroid.
     distance_km: float | None = None
 
 
@@ -141,10 +142,9 @@ class _Locator:
                 self.mapping[region.code] = target
                 # A district with no centroid in the gazetteer (Hong Kong, Macau, …) borrows
                 # the boundary data's own, for the nearest-centroid fallback.
-                if (target and target not in centroids and region.code not in _SUCCESSORS
-                        and region.latitude is not None):
+                if target and target not in centroids and region.latitude is not None:
                     centroids[target] = (region.latitude, region.longitude)
-            unmapped = sorted(c for c, t in self.mapping.items() if t is None and c not in _SPLITS)
+            unmapped = sorted(c for c, t in self.mapping.items() if t is None)
             if unmapped:
                 log.info("reverse_geo: %d boundary districts not in the gazetteer: %s",
                          len(unmapped), ", ".join(unmapped[:20]))
@@ -198,32 +198,39 @@ class _Locator:
         result = self.tool.reverse(lat, lon)
         if result.district is not None:
             return self._from_polygon(result.district.code, lat, lon, None)
-        if result.province is not None:  # Taiwan, or a sliver between districts
-            return self._nearest(lat, lon, prefix=result.province.code[:2])
-        return self._snap(lat, lon)
+        snapped = self._snap(lat, lon)
+        if snapped is not None or result.province is None:
+            return snapped
+        # Inside a province's outline but no district's: a gap between districts' polygons
+        # wider than the snap distance, coastal waters, or Taiwan (no county polygons).
+        return self._nearest(lat, lon, prefix=result.province.code[:2])
 
     def _from_polygon(self, code: str, lat: float, lon: float,
                       distance: float | None) -> ReverseResult | None:
-        if code in _SPLITS:
-            seats = [(target, seat) for target, points in _SPLITS[code].items() for seat in points]
-            dists = [float(_haversine_km(lat, lon, s[0], s[1])) for _, s in seats]
-            best = int(np.argmin(dists))
-            target = seats[best][0]
-            return ReverseResult(target, self.full_name(target), NEAREST, round(dists[best], 1))
         target = self.mapping.get(code)
         if target is None:  # no counterpart in the gazetteer: nearest district in the province
             return self._nearest(lat, lon, prefix=code[:2])
         return ReverseResult(target, self.full_name(target), POLYGON, distance)
+
+    def _district_at(self, lat: float, lon: float) -> str | None:
+        """The boundary data's district code at a point, without the province fallback."""
+        data = getattr(self.tool, "_data", None)
+        if data is not None and hasattr(data, "locate") and hasattr(data, "adcodes"):
+            # The .gtc reader's own lookup: reverse() also tries the province layer on a
+            # miss, which triples the cost of the probes below.
+            index = data.locate(lat, lon)
+            return None if index is None else data.adcodes[index]
+        district = self.tool.reverse(lat, lon).district
+        return None if district is None else district.code
 
     def _snap(self, lat: float, lon: float) -> ReverseResult | None:
         """Outside every polygon: the district whose polygon is within MAX_SNAP_KM, if any."""
         for radius in _SNAP_RADII_KM:
             hits: dict[str, int] = {}
             for k in range(_SNAP_BEARINGS):
-                plat, plon = _offset(lat, lon, radius, 360.0 * k / _SNAP_BEARINGS)
-                district = self.tool.reverse(plat, plon).district
-                if district is not None:
-                    hits[district.code] = hits.get(district.code, 0) + 1
+                code = self._district_at(*_offset(lat, lon, radius, 360.0 * k / _SNAP_BEARINGS))
+                if code is not None:
+                    hits[code] = hits.get(code, 0) + 1
             if hits:
                 code = max(sorted(hits), key=hits.__getitem__)
                 return self._from_polygon(code, lat, lon, radius)

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-__all__ = ["bar_chart_svg", "column_chart_svg", "EMPTY_TEXT"]
+__all__ = ["EMPTY_TEXT", "bar_chart_svg", "column_chart_svg"]
 
 EMPTY_TEXT = "暂无数据"
 

@@ -1,0 +1,575 @@
+"""Printable QR posters for community committees (社区居委会).
+
+A committee puts the poster up; a family scans the QR code and Telegram opens the 童伴 bot
+with the committee's referral code as the deep-link payload
+(``https://t.me/<bot>?start=<code>``), so the bot knows which community referred them.
+
+Two renderers share one layout (in millimetres on an A4 portrait page):
+- ``poster_pdf``: one A4 page, vector text and a vector QR code. Chinese uses reportlab's
+  built-in CID font ``STSong-Light`` (no font file; PDF viewers supply the glyphs).
+- ``poster_png``: A4 at ``PNG_DPI`` (200 dpi, 1654 x 2339 px). Pillow needs a real font
+  file with CJK glyphs; see ``find_poster_font`` for where it is looked for
+  (``TONGBAN_POSTER_FONT`` overrides; on Debian ``fonts-wqy-microhei`` or
+  ``fonts-noto-cjk``, which ``scripts/ensure-browser`` installs).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import qrcode
+from qrcode.constants import ERROR_CORRECT_Q
+
+__all__ = [
+    "CODE_PATTERN",
+    "FONT_ENV",
+    "PNG_DPI",
+    "PosterFont",
+    "PosterFontError",
+    "deep_link",
+    "find_poster_font",
+    "poster_pdf",
+    "poster_png",
+]
+
+# Telegram deep-link payload: 1-64 characters of A-Z a-z 0-9 _ -
+CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Telegram usernames: 5-32 characters, a letter first, then letters, digits and underscores.
+_USERNAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]{4,31}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+FONT_ENV = "TONGBAN_POSTER_FONT"
+PNG_DPI = 200
+PAGE_W_MM, PAGE_H_MM = 210.0, 297.0
+MM_PER_INCH = 25.4
+POINTS_PER_MM = 72 / MM_PER_INCH
+
+# ------------------------------------------------------------------------------ content
+
+HEADLINE = "童伴 · 流动儿童关爱服务助手"
+TAGLINE = "问上学、医保、疫苗等政策，申请帮扶"
+SCAN_HINT = "用手机扫码，在 Telegram 中打开童伴"
+CODE_LABEL = "推荐码："
+NO_SCAN_HINT = "无法扫码？请在手机浏览器中打开："
+DANGER_LINE = "儿童遇到危险或正在受到伤害，请立即拨打 110 报警"
+HOTLINE_LINE = "心理困扰可拨打 12355 青少年服务台"
+
+TEAL = (15, 118, 110)
+RED = (185, 28, 28)
+INK = (31, 41, 51)
+MUTED = (82, 96, 109)
+WHITE = (255, 255, 255)
+PALE_WHITE = (224, 242, 241)
+
+
+# ------------------------------------------------------------------------ deep links
+
+
+def deep_link(bot_username: str, code: str) -> str:
+    """``https://t.me/<bot_username>?start=<code>``; raises ``ValueError`` (in Chinese)
+    when the code is not a valid Telegram deep-link payload or the username is invalid."""
+    _check_code(code)
+    username = (bot_username or "").strip().removeprefix("@")
+    if not _USERNAME_PATTERN.fullmatch(username):
+        raise ValueError(
+            f"机器人用户名无效：{bot_username!r}。"
+            "应为 5–32 位英文字母、数字或下划线，且以字母开头。"
+        )
+    return f"https://t.me/{username}?start={code}"
+
+
+def _check_code(code: str) -> None:
+    if not isinstance(code, str) or not CODE_PATTERN.fullmatch(code):
+        raise ValueError(
+            f"推荐码无效：{code!r}。"
+            "推荐码只能由 1–64 位英文字母、数字、下划线（_）或连字符（-）组成。"
+        )
+
+
+def _clean_text(value: str, field: str, *, max_len: int, required: bool) -> str:
+    text = _CONTROL.sub("", str(value or "")).strip()
+    if required and not text:
+        raise ValueError(f"{field}不能为空。")
+    if len(text) > max_len:
+        raise ValueError(f"{field}过长（最多 {max_len} 个字）。")
+    return text
+
+
+def _check_inputs(link: str, committee_name: str, area_name: str, code: str):
+    _check_code(code)
+    link = (link or "").strip()
+    parts = urlsplit(link)
+    if parts.scheme not in ("https", "http", "tg") or len(link) > 300 or _CONTROL.search(link) \
+            or " " in link:
+        raise ValueError(f"链接无效：{link!r}。")
+    start = parse_qs(parts.query).get("start")
+    if start and start[0] != code:
+        raise ValueError(f"链接中的推荐码（{start[0]}）与海报上的推荐码（{code}）不一致。")
+    committee = _clean_text(committee_name, "居委会名称", max_len=60, required=True)
+    area = _clean_text(area_name, "所在地区", max_len=80, required=False)
+    return link, committee, area
+
+
+# ----------------------------------------------------------------------------- layout
+
+
+@dataclass(frozen=True)
+class _Rect:
+    x: float
+    y: float
+    w: float
+    h: float
+    color: tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class _Text:
+    text: str
+    cx: float  # centre x, mm
+    baseline: float  # mm from the top of the page
+    size: float  # em size, mm
+    color: tuple[int, int, int]
+    bold: bool = False
+    family: str = "cjk"  # "cjk" | "mono" | "latin"
+
+
+@dataclass(frozen=True)
+class _QR:
+    x: float
+    y: float
+    size: float
+    matrix: list[list[bool]]
+
+
+# measure(text, size_mm, family, bold) -> width in mm
+Measure = Callable[[str, float, str, bool], float]
+
+
+def _qr_matrix(link: str) -> list[list[bool]]:
+    """QR modules, quiet zone of 4 modules included; error correction Q (~25 %) since a
+    poster on a notice board gets scuffed."""
+    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_Q, border=4)
+    qr.add_data(link)
+    qr.make(fit=True)
+    return qr.get_matrix()
+
+
+def _fit(measure: Measure, text: str, *, size: float, min_size: float, max_w: float,
+         family: str = "cjk", bold: bool = False) -> tuple[list[str], float]:
+    """Shrink the text down to min_size to fit max_w; if it still does not fit, wrap it."""
+    while size > min_size and measure(text, size, family, bold) > max_w:
+        size = max(min_size, size * 0.94)
+    if measure(text, size, family, bold) <= max_w:
+        return [text], size
+    lines, current = [], ""
+    for ch in text:
+        if current and measure(current + ch, size, family, bold) > max_w:
+            lines.append(current)
+            current = ch
+        else:
+            current += ch
+    if current:
+        lines.append(current)
+    return lines, size
+
+
+def _split_runs(text: str, is_latin: Callable[[str], bool]) -> list[tuple[str, bool]]:
+    """Split text into maximal runs of (is_latin(ch)) characters: [(piece, latin?), ...]."""
+    out: list[tuple[str, bool]] = []
+    for ch in text:
+        latin = is_latin(ch)
+        if out and out[-1][1] == latin:
+            out[-1] = (out[-1][0] + ch, latin)
+        else:
+            out.append((ch, latin))
+    return out
+
+
+def _text_block(measure: Measure, y: float, *, link: str, committee: str, area: str,
+                code: str) -> tuple[list, float]:
+    """Everything under the QR code, flowing down from baseline y; returns (ops, end y)."""
+    cx = PAGE_W_MM / 2
+    max_w = PAGE_W_MM - 2 * 16
+    ops: list = []
+    lines, size = _fit(measure, CODE_LABEL + code, size=6, min_size=3.5, max_w=max_w,
+                       family="mono", bold=True)
+    for line in lines:
+        ops.append(_Text(line, cx, y, size, INK, family="mono", bold=True))
+        y += size * 1.3
+    y += 14 - 6 * 1.3
+
+    lines, size = _fit(measure, committee, size=8.5, min_size=5.5, max_w=max_w, bold=True)
+    for line in lines:
+        ops.append(_Text(line, cx, y, size, INK, bold=True))
+        y += size * 1.3
+    if area:
+        lines, size = _fit(measure, area, size=5.5, min_size=4, max_w=max_w)
+        for line in lines:
+            ops.append(_Text(line, cx, y, size, MUTED))
+            y += size * 1.35
+    y += 4
+
+    ops.append(_Text(NO_SCAN_HINT, cx, y, 4.5, MUTED))
+    y += 7
+    lines, size = _fit(measure, link, size=5, min_size=3.5, max_w=max_w, family="latin")
+    for line in lines:
+        ops.append(_Text(line, cx, y, size, INK, family="latin"))
+        y += size * 1.3
+    return ops, y - 4
+
+
+FOOTER_H = 30
+QR_TOP = 70
+QR_SIZES = (122, 116, 110, 104, 98, 92)  # mm, quiet zone included; largest that fits wins
+
+
+def _layout(measure: Measure, *, link: str, committee: str, area: str, code: str) -> list:
+    cx = PAGE_W_MM / 2
+    max_w = PAGE_W_MM - 2 * 16
+    band_top = PAGE_H_MM - FOOTER_H
+    ops: list = []
+
+    # Header band: headline and what the bot does.
+    ops.append(_Rect(0, 0, PAGE_W_MM, 50, TEAL))
+    lines, size = _fit(measure, HEADLINE, size=11, min_size=7, max_w=max_w, bold=True)
+    ops.append(_Text(lines[0], cx, 22, size, WHITE, bold=True))
+    lines, size = _fit(measure, TAGLINE, size=7, min_size=5, max_w=max_w)
+    ops.append(_Text(lines[0], cx, 38, size, PALE_WHITE))
+
+    ops.append(_Text(SCAN_HINT, cx, 65, 7, INK, bold=True))
+
+    # The QR code as large as the page allows once the text under it has its room.
+    for qr_size in QR_SIZES:
+        block, end = _text_block(measure, QR_TOP + qr_size + 6, link=link,
+                                 committee=committee, area=area, code=code)
+        if end <= band_top - 3:
+            break
+    else:  # cannot happen within the input length limits
+        raise ValueError("海报内容过长，无法排版。")
+    ops.append(_QR(cx - qr_size / 2, QR_TOP, qr_size, _qr_matrix(link)))
+    ops.extend(block)
+
+    # Footer band: danger line, always at the bottom of the page.
+    ops.append(_Rect(0, band_top, PAGE_W_MM, FOOTER_H, RED))
+    lines, size = _fit(measure, DANGER_LINE, size=7, min_size=5, max_w=max_w, bold=True)
+    ops.append(_Text(lines[0], cx, band_top + 13, size, WHITE, bold=True))
+    ops.append(_Text(HOTLINE_LINE, cx, band_top + 23, 4.5, WHITE))
+    return ops
+
+
+# ------------------------------------------------------------------------------- fonts
+
+
+class PosterFontError(RuntimeError):
+    """No font with Chinese glyphs was found for the PNG poster."""
+
+
+@dataclass(frozen=True)
+class PosterFont:
+    path: str
+    index: int = 0
+    name: str = ""
+    bold_path: str | None = None
+    bold_index: int = 0
+
+
+_FONT_DIR = Path(__file__).with_name("fonts")
+
+# (regular, bold) in order of preference; for a .ttc the Simplified Chinese face is chosen
+# by name. Debian: fonts-noto-cjk, fonts-wqy-microhei, fonts-wqy-zenhei, fonts-arphic-uming,
+# fonts-droid-fallback. Then other Linux layouts, macOS and Windows.
+FONT_CANDIDATES: list[tuple[str, str | None]] = [
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+     "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"),
+    ("/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf",
+     "/usr/share/fonts/opentype/noto/NotoSansCJKsc-Bold.otf"),
+    ("/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+     "/usr/share/fonts/noto-cjk/NotoSansCJK-Bold.ttc"),
+    ("/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+     "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Bold.ttc"),
+    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", None),
+    ("/usr/share/fonts/wqy-microhei/wqy-microhei.ttc", None),
+    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", None),
+    ("/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc", None),
+    ("/usr/share/fonts/truetype/arphic/uming.ttc", None),
+    ("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf", None),
+    ("/System/Library/Fonts/PingFang.ttc", None),
+    ("/System/Library/Fonts/STHeiti Medium.ttc", None),
+    ("C:/Windows/Fonts/msyh.ttc", "C:/Windows/Fonts/msyhbd.ttc"),
+    ("C:/Windows/Fonts/simhei.ttf", None),
+]
+_MONO_CANDIDATES = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationMono-Bold.ttf",
+]
+_PROBE = "童伴关爱"
+
+
+def _has_cjk(path: str, index: int) -> tuple[bool, str]:
+    from PIL import ImageFont
+
+    font = ImageFont.truetype(path, 32, index=index, layout_engine=ImageFont.Layout.BASIC)
+    notdef = bytes(font.getmask("\uffff"))
+    name = " ".join(n for n in font.getname() if n)
+    for ch in _PROBE:
+        mask = font.getmask(ch)
+        if mask.getbbox() is None or bytes(mask) == notdef:
+            return False, name
+    return True, name
+
+
+def _best_face(path: str) -> tuple[int, str] | None:
+    """The face of a font file (or collection) that has CJK glyphs, preferring the
+    Simplified Chinese, non-monospaced one. None when no face has them."""
+    faces = []
+    for index in range(16):
+        try:
+            ok, name = _has_cjk(path, index)
+        except OSError:
+            break  # no more faces (or not a font at all)
+        if ok:
+            score = (" SC" in f" {name}") * 2 + ("简" in name) * 2 - ("Mono" in name)
+            faces.append((score, -index, index, name))
+        if not path.lower().endswith((".ttc", ".otc")):
+            break
+    if not faces:
+        return None
+    _, _, index, name = max(faces)
+    return index, name
+
+
+def _fc_list_candidates() -> list[str]:
+    if not shutil.which("fc-list"):
+        return []
+    try:
+        out = subprocess.run(["fc-list", ":lang=zh", "file", "family"], capture_output=True,
+                             text=True, timeout=10, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    entries = []
+    for line in out.splitlines():
+        path, _, family = line.partition(":")
+        path = path.strip()
+        if path:
+            sans = any(word in family for word in ("Sans", "Hei", "黑"))
+            entries.append((not sans, path))
+    return [path for _, path in sorted(set(entries))]
+
+
+@functools.lru_cache(maxsize=8)
+def _resolve_font(override: str | None) -> PosterFont:
+    if override:
+        if not os.path.isfile(override):
+            raise PosterFontError(f"{FONT_ENV}={override!r}: no such font file.")
+        face = _best_face(override)
+        if face is None:
+            raise PosterFontError(f"{FONT_ENV}={override!r} has no Chinese glyphs (checked "
+                                  f"{_PROBE!r}); point it at a CJK font (.ttf/.otf/.ttc).")
+        return PosterFont(override, face[0], face[1])
+
+    shipped = sorted(str(p) for p in _FONT_DIR.glob("*")
+                     if p.suffix.lower() in (".ttf", ".otf", ".ttc", ".otc"))
+    candidates: list[tuple[str, str | None]] = [(p, None) for p in shipped]
+    candidates += FONT_CANDIDATES
+    candidates += [(p, None) for p in _fc_list_candidates()]
+    seen = set()
+    for regular, bold in candidates:
+        if regular in seen or not os.path.isfile(regular):
+            continue
+        seen.add(regular)
+        face = _best_face(regular)
+        if face is None:
+            continue
+        bold_face = _best_face(bold) if bold and os.path.isfile(bold) else None
+        return PosterFont(regular, face[0], face[1],
+                          bold if bold_face else None, bold_face[0] if bold_face else 0)
+    raise PosterFontError(
+        "找不到含中文字形的字体，无法生成 PNG 海报（PDF 海报不受影响）。"
+        " No CJK font found for the PNG poster: install one (Debian: "
+        "`apt-get install fonts-wqy-microhei` or `fonts-noto-cjk`; scripts/ensure-browser "
+        f"does this), or set {FONT_ENV} to a .ttf/.otf/.ttc file with Chinese glyphs."
+    )
+
+
+def find_poster_font() -> PosterFont:
+    """The CJK font for PNG posters: ``$TONGBAN_POSTER_FONT`` if set (it must exist and
+    have Chinese glyphs), else a font shipped in ``staff/fonts/``, else the first of
+    ``FONT_CANDIDATES`` present, else what ``fc-list :lang=zh`` knows. Raises
+    ``PosterFontError`` when there is none."""
+    return _resolve_font(os.environ.get(FONT_ENV) or None)
+
+
+# -------------------------------------------------------------------------------- PNG
+
+
+def poster_png(*, link: str, committee_name: str, area_name: str, code: str) -> bytes:
+    """The poster as an A4 portrait PNG at ``PNG_DPI`` (1654 x 2339 px at 200 dpi)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    link, committee, area = _check_inputs(link, committee_name, area_name, code)
+    spec = find_poster_font()
+    px_per_mm = PNG_DPI / MM_PER_INCH
+    basic = ImageFont.Layout.BASIC
+    mono_path = next((p for p in _MONO_CANDIDATES if os.path.isfile(p)), None)
+
+    @functools.lru_cache(maxsize=64)
+    def font(size_mm: float, mono: bool, bold: bool):
+        px = max(8, round(size_mm * px_per_mm))
+        if mono:
+            return ImageFont.truetype(mono_path, px, layout_engine=basic), 0
+        if bold and spec.bold_path:
+            return ImageFont.truetype(spec.bold_path, px, index=spec.bold_index,
+                                      layout_engine=basic), 0
+        face = ImageFont.truetype(spec.path, px, index=spec.index, layout_engine=basic)
+        # No bold face: embolden with a thin stroke of the text colour.
+        return face, (max(1, round(px * 0.03)) if bold else 0)
+
+    def runs(text: str, size: float, family: str, bold: bool):
+        """[(piece, font, stroke)]: the code in a monospaced font (0/O, 1/l/I distinct) when
+        there is one; everything else, Latin included, in the CJK font."""
+        use_mono = family == "mono" and mono_path is not None
+        return [(piece, *font(size, use_mono and latin, bold))
+                for piece, latin in _split_runs(text, lambda ch: ch.isascii())]
+
+    def measure(text: str, size: float, family: str, bold: bool) -> float:
+        return sum(face.getlength(piece) + 2 * stroke
+                   for piece, face, stroke in runs(text, size, family, bold)) / px_per_mm
+
+    ops = _layout(measure, link=link, committee=committee, area=area, code=code)
+    width, height = round(PAGE_W_MM * px_per_mm), round(PAGE_H_MM * px_per_mm)
+    image = Image.new("RGB", (width, height), WHITE)
+    draw = ImageDraw.Draw(image)
+    for op in ops:
+        if isinstance(op, _Rect):
+            draw.rectangle([round(op.x * px_per_mm), round(op.y * px_per_mm),
+                            round((op.x + op.w) * px_per_mm) - 1,
+                            round((op.y + op.h) * px_per_mm) - 1], fill=op.color)
+        elif isinstance(op, _Text):
+            x = op.cx * px_per_mm - measure(op.text, op.size, op.family, op.bold) * px_per_mm / 2
+            for piece, face, stroke in runs(op.text, op.size, op.family, op.bold):
+                draw.text((x + stroke, op.baseline * px_per_mm), piece, font=face,
+                          fill=op.color, anchor="ls", stroke_width=stroke, stroke_fill=op.color)
+                x += face.getlength(piece) + 2 * stroke
+        elif isinstance(op, _QR):
+            n = len(op.matrix)
+            module = max(1, int(op.size * px_per_mm) // n)  # whole pixels: crisp modules
+            side = module * n
+            small = Image.new("1", (n, n), 1)
+            small.putdata([0 if dark else 1 for row in op.matrix for dark in row])
+            qr_image = small.resize((side, side), Image.Resampling.NEAREST)
+            left = round((op.x + op.size / 2) * px_per_mm - side / 2)
+            top = round((op.y + op.size / 2) * px_per_mm - side / 2)
+            image.paste(qr_image.convert("RGB"), (left, top))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", dpi=(PNG_DPI, PNG_DPI))
+    return buffer.getvalue()
+
+
+# -------------------------------------------------------------------------------- PDF
+
+_PDF_CJK = "STSong-Light"
+# Latin-1 text goes in the PDF base-14 fonts: crisp, and some viewers' STSong-Light
+# substitutes lack symbols such as "·" (U+00B7).
+_PDF_LATIN = {("cjk", False): "Helvetica", ("cjk", True): "Helvetica-Bold",
+              ("latin", False): "Helvetica", ("latin", True): "Helvetica-Bold",
+              ("mono", False): "Courier-Bold", ("mono", True): "Courier-Bold"}
+
+
+def _pdf_runs(text: str, family: str, bold: bool) -> list[tuple[str, str]]:
+    return [(piece, _PDF_LATIN[family, bold] if latin else _PDF_CJK)
+            for piece, latin in _split_runs(text, lambda ch: ord(ch) < 0x100)]
+
+
+@functools.lru_cache(maxsize=1)
+def _register_cid_font() -> str:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    pdfmetrics.registerFont(UnicodeCIDFont(_PDF_CJK))
+    return _PDF_CJK
+
+
+def poster_pdf(*, link: str, committee_name: str, area_name: str, code: str) -> bytes:
+    """The poster as a one-page A4 portrait PDF with vector text and a vector QR code."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    from reportlab.pdfgen import canvas
+
+    link, committee, area = _check_inputs(link, committee_name, area_name, code)
+    _register_cid_font()
+    pt = POINTS_PER_MM
+
+    def measure(text: str, size: float, family: str, bold: bool) -> float:
+        return sum(stringWidth(piece, name, size * pt)
+                   for piece, name in _pdf_runs(text, family, bold)) / pt
+
+    ops = _layout(measure, link=link, committee=committee, area=area, code=code)
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer, pagesize=A4, invariant=True, pageCompression=1)
+    page.setTitle(f"童伴二维码海报 · {committee}")
+    page.setAuthor("童伴 Tongban")
+    page.setSubject(f"{committee} {area} 推荐码 {code}".strip())
+    page_h = PAGE_H_MM * pt
+
+    def rgb(color):
+        return tuple(c / 255 for c in color)
+
+    for op in ops:
+        if isinstance(op, _Rect):
+            page.setFillColorRGB(*rgb(op.color))
+            page.rect(op.x * pt, page_h - (op.y + op.h) * pt, op.w * pt, op.h * pt,
+                      stroke=0, fill=1)
+        elif isinstance(op, _Text):
+            size = op.size * pt
+            pieces = _pdf_runs(op.text, op.family, op.bold)
+            total = sum(stringWidth(t, f, size) for t, f in pieces)
+            page.saveState()  # the text render mode is graphics state: keep it per line
+            text = page.beginText()
+            text.setTextOrigin(op.cx * pt - total / 2, page_h - op.baseline * pt)
+            page.setFillColorRGB(*rgb(op.color))
+            page.setStrokeColorRGB(*rgb(op.color))
+            page.setLineWidth(size * 0.035)
+            for piece, font_name in pieces:
+                text.setFont(font_name, size)
+                # STSong has no bold face: fill + stroke its outlines for bold text.
+                text.setTextRenderMode(2 if op.bold and font_name == _PDF_CJK else 0)
+                text.textOut(piece)
+            page.drawText(text)
+            page.restoreState()
+            if op.family == "latin" and op.text.startswith(("https://", "http://")):
+                page.linkURL(op.text, (op.cx * pt - total / 2, page_h - op.baseline * pt - 2,
+                                       op.cx * pt + total / 2,
+                                       page_h - op.baseline * pt + size), relative=0)
+        elif isinstance(op, _QR):
+            n = len(op.matrix)
+            module = op.size * pt / n
+            x0, y0 = op.x * pt, page_h - op.y * pt
+            page.setFillColorRGB(1, 1, 1)  # the quiet zone stays white even on a tinted page
+            page.rect(x0, y0 - n * module, n * module, n * module, stroke=0, fill=1)
+            path = page.beginPath()
+            for r, row in enumerate(op.matrix):
+                c = 0
+                while c < n:
+                    if row[c]:
+                        start = c
+                        while c < n and row[c]:
+                            c += 1
+                        path.rect(x0 + start * module, y0 - (r + 1) * module,
+                                  (c - start) * module, module)
+                    else:
+                        c += 1
+            page.setFillColorRGB(0, 0, 0)
+            page.drawPath(path, stroke=0, fill=1)
+    page.showPage()
+    page.save()
+    return buffer.getvalue()

@@ -1,0 +1,265 @@
+"""The Telegram channel through the real python-telegram-bot stack, against a fake Bot API server."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select
+
+from ledger.casework import change_status, find_request
+from ledger.models import AssistanceRequest, Committee, Conversation, OutboxMessage, TelegramUpdate
+from tests.fake_telegram import FakeTelegram
+from tests.telegram_harness import TOKEN, RunningBot, bot_settings
+
+FORM_ANSWERS = ["王小明", "八岁", "河南周口郸城", "两年", "李芳", "妈妈", "138 0013 8000", "1 3", "跳过"]
+
+
+@pytest.fixture
+def fake():
+    with FakeTelegram(token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def sqlite_backend(tmp_path):
+    return {"data_dir": tmp_path, "database": {"url": ""}}
+
+
+def _texts(fake, chat):
+    return [m["text"] for m in fake.sent(chat)]
+
+
+def _say(fake, chat, text, expect=1, timeout=20.0):
+    """Send a text (or command) update and wait for at least ``expect`` more replies."""
+    before = len(fake.sent(chat))
+    update = fake.command_update(chat, text.split(" ")[0], payload=text.partition(" ")[2] or None) \
+        if text.startswith("/") else fake.text_update(chat, text)
+    fake.push(update)
+    fake.wait_sent(chat, before + expect, timeout=timeout)
+    time.sleep(0.05)  # let a multi-message reply finish
+    return fake.sent(chat)[before:]
+
+
+def _press(fake, chat, title, expect=1):
+    """Press the inline button titled ``title`` on the newest message that has it."""
+    for message in reversed(fake.sent(chat)):
+        markup = message.get("reply_markup") or {}
+        for row in markup.get("inline_keyboard", []):
+            for button in row:
+                if button["text"] == title:
+                    before = len(fake.sent(chat))
+                    fake.push(fake.callback_update(chat, data=button["callback_data"],
+                                                   message_id=message["message_id"]))
+                    fake.wait_sent(chat, before + expect)
+                    time.sleep(0.05)
+                    return fake.sent(chat)[before:], message["message_id"]
+    raise AssertionError(f"no button {title!r} in {[m['text'][:30] for m in fake.sent(chat)]}")
+
+
+def test_full_parent_journey_from_question_to_notification(backend, fake, kb, interpreter):
+    """Question → cited answer → form → submission → status change → notification."""
+    settings = bot_settings(backend, fake)
+    chat = 5001
+    with RunningBot(settings, kb, interpreter) as bot:
+        with bot.runtime.db.session() as session:
+            session.add(Committee(code="xixiang01", name="西乡社区居委会", locality_code="440306005001",
+                                  locality_name="广东省深圳市宝安区西乡街道", created_by="admin"))
+        welcome = _say(fake, chat, "/start xixiang01", expect=2)
+        assert "西乡社区居委会" in welcome[0]["text"]
+        answer = _say(fake, chat, "孩子在这边上小学要带什么材料")
+        assert "来源：" in answer[-1]["text"] and "义务教育" in "".join(m["text"] for m in answer)
+        replies = _say(fake, chat, "我想申请帮扶", expect=2)
+        assert any("同意" in str(m.get("reply_markup")) for m in replies)
+        _, pressed = _press(fake, chat, "同意")
+        assert fake.callback_answers(), "the button press was not answered"
+        assert any(e.get("message_id") == pressed for e in fake.edits(chat)), "the used keyboard stayed"
+        for answer_text in FORM_ANSWERS:
+            _say(fake, chat, answer_text)
+        summary = fake.sent(chat)[-1]
+        assert "请核对" in summary["text"] and "王小明" in summary["text"]
+        done, _ = _press(fake, chat, "确认提交")
+        reference = next(t for t in done[-1]["text"].split() if t.startswith("LD-"))[:14]
+        with bot.runtime.db.session() as session:
+            request = session.scalar(select(AssistanceRequest))
+            assert request.reference == reference and request.referral == "xixiang01"
+            assert request.channel == "telegram" and request.area_code == "440306005001"
+            change_status(session=session, cipher=bot.runtime.cipher, request=request, status="accepted",
+                          note="符合条件，纳入台账", actor="staff:test")
+        note = fake.wait_for(lambda: [m for m in fake.sent(chat) if "有新进展" in m["text"]], timeout=15)
+        assert reference in note[0]["text"] and "已纳入重点关爱服务对象台账" in note[0]["text"]
+        time.sleep(0.5)  # a second sweep must not send it again
+        assert len([m for m in fake.sent(chat) if "有新进展" in m["text"]]) == 1
+
+
+def test_commands_registered_in_chinese_and_bare_start(sqlite_backend, fake, kb, interpreter):
+    with RunningBot(bot_settings(sqlite_backend, fake), kb, interpreter):
+        names = [c["command"] for c in fake.commands["zh"]]
+        assert names == ["start", "help", "status", "privacy", "delete", "cancel"]
+        assert fake.commands["zh"][2]["description"] == "查看申请进度"
+        replies = _say(fake, 6001, "/start", expect=2)
+        assert "住在哪个市、哪个区" in replies[-1]["text"]
+        assert "个人信息" in _say(fake, 6001, "/privacy")[0]["text"]
+        assert "还没有提交过申请" in _say(fake, 6001, "/status")[0]["text"]
+
+
+def test_locations_contacts_and_media(sqlite_backend, fake, kb, interpreter):
+    chat = 7001
+    with RunningBot(bot_settings(sqlite_backend, fake), kb, interpreter):
+        before = len(fake.sent(chat))
+        fake.push(fake.location_update(chat, 22.5726, 113.8831))  # 宝安区西乡
+        fake.wait_sent(chat, before + 1)
+        assert "广东省深圳市宝安区" in fake.sent(chat)[-1]["text"]
+        before = len(fake.sent(chat))
+        fake.push(fake.media_update(chat, "voice"))
+        fake.wait_sent(chat, before + 1)
+        assert "只能看懂文字" in fake.sent(chat)[-1]["text"] and "语音" in fake.sent(chat)[-1]["text"]
+        # inside the form: media gets the honest reply and the question again; a contact fills the phone
+        _say(fake, chat, "我想申请帮扶", expect=2)
+        _press(fake, chat, "同意")
+        for answer_text in ["王小明", "八岁", "河南周口郸城", "两年", "李芳", "妈妈"]:
+            _say(fake, chat, answer_text)
+        asked = fake.sent(chat)[-1]["text"]
+        assert "电话" in asked
+        before = len(fake.sent(chat))
+        fake.push(fake.media_update(chat, "photo"))
+        fake.wait_sent(chat, before + 2)
+        assert "图片" in fake.sent(chat)[-2]["text"] and fake.sent(chat)[-1]["text"] == asked
+        before = len(fake.sent(chat))
+        fake.push(fake.contact_update(chat, "+86 138 0013 8000"))
+        fake.wait_sent(chat, before + 1)
+        assert "困难" in fake.sent(chat)[-1]["text"] or "情况" in fake.sent(chat)[-1]["text"]
+
+
+def test_a_redelivered_update_is_processed_once_and_restart_keeps_the_form(sqlite_backend, fake, kb, interpreter):
+    from telegram import Update
+
+    chat = 8001
+    settings = bot_settings(sqlite_backend, fake)
+    with RunningBot(settings, kb, interpreter) as bot:
+        _say(fake, chat, "我想申请帮扶", expect=2)
+        _press(fake, chat, "同意")
+        update = fake.text_update(chat, "王小明")
+        _ = fake.push(update)
+        fake.wait_sent(chat, len(fake.sent(chat)) + 1)
+        count = len(fake.sent(chat))
+        # the same update again (a redelivery after a lost acknowledgement)
+        assert bot.call(bot.channel.process(Update.de_json(update, bot.channel.application.bot))) is True
+        time.sleep(0.5)
+        assert len(fake.sent(chat)) == count and bot.channel.duplicates == 1
+        with bot.runtime.db.session() as session:
+            assert session.scalar(select(TelegramUpdate).where(TelegramUpdate.update_id == update["update_id"]))
+    # a new process: the conversation continues where it was
+    with RunningBot(settings, kb, interpreter):
+        replies = _say(fake, chat, "八岁")
+        assert "户口在哪里" in replies[-1]["text"]
+
+
+def test_webhook_mode_checks_the_secret_and_ignores_redeliveries(sqlite_backend, fake, kb, interpreter):
+    import socket
+
+    from tests.live_server import LiveServer
+    from tongban.app import create_app
+    from tongban.runtime import Runtime
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = bot_settings(sqlite_backend, fake, webhook_url=f"http://127.0.0.1:{port}/telegram/webhook")
+    runtime = Runtime.build(settings, knowledge=kb, interpreter=interpreter)
+    chat = 8101
+    try:
+        with LiveServer(create_app(settings, runtime=runtime), port=port):
+            assert fake.webhook["url"].endswith("/telegram/webhook") and fake.webhook["secret_token"]
+            update = fake.text_update(chat, "你好")
+            assert fake.deliver_webhook(update, secret_token="wrong") == 403
+            assert fake.deliver_webhook(fake.text_update(chat, "你好"), secret_token=None) == 403
+            time.sleep(0.3)
+            assert fake.sent(chat) == []
+            assert fake.push(update) == 200  # answered only after the reply is on its way
+            replies = fake.wait_sent(chat, 1)
+            assert fake.deliver_webhook(update) == 200  # Telegram retries: acknowledged, not processed again
+            time.sleep(0.5)
+            assert len(fake.sent(chat)) == len(replies)
+            assert fake.push(fake.command_update(chat, "/start", payload="nosuchcode")) == 200
+            fake.wait_sent(chat, len(replies) + 2)
+    finally:
+        runtime.close(stop_knowledge=False)
+
+
+def test_chats_are_ordered_and_flood_control_delays_only_its_chat(sqlite_backend, fake, kb, interpreter):
+    slow, quick = 9001, 9002
+    with RunningBot(bot_settings(sqlite_backend, fake), kb, interpreter):
+        fake.fail_next("sendMessage", status=429, retry_after=2, chat_id=slow)
+        started = time.monotonic()
+        for text in ("你好", "谢谢", "再见"):
+            fake.push(fake.text_update(slow, text))
+        fake.push(fake.text_update(quick, "你好"))
+        fake.wait_sent(quick, 1)
+        quick_done = time.monotonic() - started
+        fake.wait_sent(slow, 3, timeout=20)
+        slow_done = time.monotonic() - started
+        assert quick_done < 2.0 <= slow_done, (quick_done, slow_done)
+        texts = _texts(fake, slow)
+        assert "您好" in texts[0] or "你好" in texts[0]
+        assert texts.index(next(t for t in texts if "不客气" in t or "谢" in t)) < len(texts) - 1  # order kept
+
+
+def test_outbox_survives_telegram_being_down_and_blocked_parents(sqlite_backend, fake, kb, interpreter):
+    chat, blocker = 9101, 9102
+    with RunningBot(bot_settings(sqlite_backend, fake), kb, interpreter) as bot:
+        for who in (chat, blocker):
+            _say(fake, who, "我想申请帮扶", expect=2)
+            _press(fake, who, "同意")
+            for answer_text in ["王小明" if who == chat else "张小红", "八岁", "河南周口郸城", "深圳宝安", "两年",
+                                "李芳", "妈妈", "138 0013 8000", "1", "跳过"]:
+                _say(fake, who, answer_text)
+            _press(fake, who, "确认提交")
+        fake.stop()  # Telegram unreachable
+        with bot.runtime.db.session() as session:
+            for request in session.scalars(select(AssistanceRequest)):
+                change_status(session=session, cipher=bot.runtime.cipher, request=request, status="under_review",
+                              note="开始审核", actor="staff:test")
+        fake.block(blocker)
+        time.sleep(1.0)  # a few sweeps fail while it is down
+        with bot.runtime.db.session() as session:
+            pending = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "notification")).all()
+            assert {r.status for r in pending} <= {"pending", "sending"} and any(r.attempts >= 1 for r in pending)
+        fake.start()
+        fake.wait_for(lambda: [m for m in fake.sent(chat) if "有新进展" in m["text"]], timeout=20)
+        with bot.runtime.db.session() as session:
+            fake.wait_for(lambda: _statuses(bot) == {"sent", "blocked"}, timeout=20)
+            blocked = session.scalars(select(Conversation).where(Conversation.blocked_at.is_not(None))).all()
+            assert len(blocked) == 1
+        time.sleep(1.0)
+        assert len([m for m in fake.sent(chat) if "有新进展" in m["text"]]) == 1
+        assert [m for m in fake.sent(blocker) if "有新进展" in m["text"]] == []
+
+
+def _statuses(bot) -> set[str]:
+    with bot.runtime.db.session() as session:
+        return set(session.scalars(select(OutboxMessage.status).where(OutboxMessage.kind == "notification")))
+
+
+def test_ledger_cli_changes_status(sqlite_backend, fake, kb, interpreter, monkeypatch, capsys):
+    chat = 9201
+    settings = bot_settings(sqlite_backend, fake)
+    with RunningBot(settings, kb, interpreter) as bot:
+        _say(fake, chat, "我想申请帮扶", expect=2)
+        _press(fake, chat, "同意")
+        for answer_text in ["王小明", "八岁", "河南周口郸城", "深圳宝安", "两年", "李芳", "妈妈", "138 0013 8000", "1", "跳过"]:
+            _say(fake, chat, answer_text)
+        _press(fake, chat, "确认提交")
+        with bot.runtime.db.session() as session:
+            reference = session.scalar(select(AssistanceRequest.reference))
+        from tongban import cli, settings as settings_module
+
+        monkeypatch.setattr(settings_module, "get_settings", lambda: settings)
+        monkeypatch.setattr(cli, "get_settings", lambda: settings)
+        assert cli.main(["ledger", "set-status", reference, "referred", "--note", "转教育局"]) == 0
+        assert "已放入发送队列" in capsys.readouterr().out
+        assert cli.main(["ledger", "set-status", reference, "accepted", "--note", "x"]) == 2
+        assert "不能改为" in capsys.readouterr().err
+        fake.wait_for(lambda: [m for m in fake.sent(chat) if "已转介" in m["text"]], timeout=15)
+        with bot.runtime.db.session() as session:
+            assert find_request(session=session, reference=reference).status == "referred"
