@@ -71,6 +71,14 @@ def enqueue(*, session: Session, cipher: DataCipher, conversation_id: int, chann
     return row
 
 
+def undelivered(*, session: Session, conversation_id: int) -> int:
+    """How many of the conversation's messages are still waiting (pending or being sent)."""
+    from sqlalchemy import func
+
+    return session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.conversation_id == conversation_id, OutboxMessage.status.in_(("pending", "sending")))) or 0
+
+
 def due_conversations(*, session: Session, channel: str, now: dt.datetime | None = None,
                       limit: int = 500) -> list[int]:
     """Conversations with a message ready to (re)try: pending and due, or claimed too long ago."""

@@ -84,7 +84,8 @@ _DESCRIPTIONS = {
     401: "Unauthorized",
     403: "Forbidden: bot was blocked by the user",
     404: "Not Found",
-    409: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+    409: ("Conflict: terminated by other getUpdates request; make sure that only one bot "
+          "instance is running"),
     420: "Flood: injected failure",
     429: "Too Many Requests: retry after {retry_after}",
     500: "Internal Server Error",
@@ -243,8 +244,9 @@ def _parse_markdown_v2(text: str) -> str:
                             f"at byte offset {_byte_offset(text, link_start)}")
     if open_marks:
         mark, start = min(open_marks.items(), key=lambda item: item[1])
-        raise ApiError(400, f"Bad Request: can't parse entities: Can't find end of "
-                            f"{_MDV2_NAMES[mark]} entity at byte offset {_byte_offset(text, start)}")
+        raise ApiError(400, "Bad Request: can't parse entities: Can't find end of "
+                            f"{_MDV2_NAMES[mark]} entity at byte offset "
+                            f"{_byte_offset(text, start)}")
     return "".join(plain)
 
 
@@ -351,11 +353,12 @@ class FakeTelegram:
         self._delay = 0.0
 
     def reset(self) -> FakeTelegram:
-        """Forget everything (updates, messages, observations, faults); keep server and port."""
+        """Forget everything (updates, messages, observations, faults); keep server and port.
+        Update ids keep increasing, so a bot that is polling is not confused by its offset."""
         with self._lock:
-            waiting = self._waiting_polls
+            waiting, next_update_id = self._waiting_polls, self._next_update_id
             self._reset_state()
-            self._waiting_polls = waiting
+            self._waiting_polls, self._next_update_id = waiting, next_update_id
         return self
 
     # ---------------------------------------------------------------- lifecycle
@@ -478,7 +481,8 @@ class FakeTelegram:
             return _error(401, "Unauthorized")
         path = request.path_params["path"]
         with self._lock:
-            content = next((f["content"] for f in self._files.values() if f["file_path"] == path), None)
+            content = next((f["content"] for f in self._files.values()
+                            if f["file_path"] == path), None)
         if content is None:
             return _error(404, "Not Found")
         return Response(content, media_type="application/octet-stream")
@@ -523,7 +527,8 @@ class FakeTelegram:
             for rule in self._failures:
                 if rule["method"] != method.lower():
                     continue
-                if rule["chat_id"] is not None and str(params.get("chat_id")) != str(rule["chat_id"]):
+                wanted = rule["chat_id"]
+                if wanted is not None and str(params.get("chat_id")) != str(wanted):
                     continue
                 rule["times"] -= 1
                 if rule["times"] <= 0:
@@ -605,7 +610,8 @@ class FakeTelegram:
         if not url:
             return self._m_deleteWebhook(params)
         if not re.match(r"https?://[^/\s]+", url):
-            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for "
+                                "webhook")
         secret = params.get("secret_token")
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
             raise ApiError(400, "Bad Request: secret token contains unallowed characters")
@@ -675,7 +681,8 @@ class FakeTelegram:
             if isinstance(params.get("reply_parameters"), dict) else None
         original = self._messages.get((chat_id, _as_int(reply_to) or 0))
         if original is not None:
-            message["reply_to_message"] = {k: v for k, v in original.items() if k != "reply_to_message"}
+            message["reply_to_message"] = {k: v for k, v in original.items()
+                                           if k != "reply_to_message"}
         record = dict(params)
         record.update(chat_id=chat_id, text=text, parse_mode=params.get("parse_mode"),
                       reply_markup=markup, message_id=message["message_id"], date=message["date"])
@@ -765,9 +772,10 @@ class FakeTelegram:
             name, description = str(command.get("command", "")), str(command.get("description", ""))
             if not re.fullmatch(r"[a-z0-9_]{1,32}", name):
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
-            if not 1 <= len(description) <= 256:
-                raise ApiError(400, "Bad Request: command description is empty"
-                               if not description else "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+            if not description:
+                raise ApiError(400, "Bad Request: command description is empty")
+            if len(description) > 256:
+                raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
             clean.append({"command": name, "description": description})
         self._commands[_commands_key(params)] = clean
         return True
@@ -1241,7 +1249,8 @@ async def _read_params(request: Request) -> dict:
         else:  # x-www-form-urlencoded, or no body
             body = await request.body()
             if body:
-                for key, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+                pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+                for key, value in pairs:
                     params[key] = _decode_form_value(key, value)
     return params
 

@@ -63,3 +63,17 @@ def test_e5_prefixes_are_configurable_for_sentence_transformers(minilm_settings)
     text = ["vaccines for children"]
     assert not np.allclose(embedder.embed_queries(text), plain.embed_queries(text))
     assert not np.allclose(embedder.embed_queries(text), embedder.embed_passages(text))
+
+
+def test_concurrent_queries_are_coalesced_into_batches_with_the_same_vectors(embedder):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    texts = [f"孩子在这边上小学要带什么材料（第{i}个）" for i in range(24)]
+    one_by_one = np.stack([embedder.embed_query(t) for t in texts])
+    before = embedder.batches
+    with ThreadPoolExecutor(12) as pool:
+        together = np.stack(list(pool.map(embedder.embed_query, texts)))
+    assert np.allclose(one_by_one, together, atol=1e-6)
+    assert embedder.batches - before < len(texts)  # some queries shared an engine call

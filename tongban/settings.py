@@ -102,7 +102,7 @@ class TelegramSettings(BaseModel):
     # Seconds for one Bot API request (connect/read/write).
     request_timeout: float = 10.0
     # Connections to the Bot API (python-telegram-bot's pool).
-    connection_pool_size: int = 64
+    connection_pool_size: int = 16
     set_commands: bool = True
 
 

@@ -74,6 +74,7 @@ class TelegramHook(TurnHook):
         self.incoming = incoming
         self.conversation_id: int | None = None
         self.duplicate = False
+        self.ready: list[outbox.Outgoing] | None = None  # this turn's replies, when nothing older waits
 
     def begin(self, convo: ConversationHandle) -> bool:
         self.conversation_id = convo.id
@@ -103,9 +104,13 @@ class TelegramHook(TurnHook):
             keys.update(long_payloads)
         if keys:
             convo.state["tg_buttons"] = dict(list(keys.items())[-MAX_BUTTON_KEYS:])
-        for op in ops:
-            outbox.enqueue(session=convo.session, cipher=self.channel.cipher, conversation_id=convo.id,
-                           channel=CHANNEL, kind="reply", payload=op, claimed_by=self.channel.delivery.worker)
+        older = outbox.undelivered(session=convo.session, conversation_id=convo.id)
+        rows = [outbox.enqueue(session=convo.session, cipher=self.channel.cipher, conversation_id=convo.id,
+                               channel=CHANNEL, kind="reply", payload=op, claimed_by=self.channel.delivery.worker)
+                for op in ops]
+        if not older:
+            self.ready = [outbox.Outgoing(row.id, convo.id, convo.sender, "reply", op, 0)
+                          for row, op in zip(rows, ops)]
 
 
 class TelegramChannel:
@@ -207,7 +212,7 @@ class TelegramChannel:
             return
         self.processed += 1
         if hook.conversation_id is not None:
-            await self.delivery.deliver(hook.conversation_id, chat.id, locked=True)
+            await self.delivery.deliver(hook.conversation_id, chat.id, locked=True, rows=hook.ready)
 
     def translate(self, update: Update) -> Incoming | None:
         """Text, commands, button presses, locations, contacts and media → engine input."""

@@ -79,15 +79,20 @@ class Delivery:
             return outbox.due_conversations(session=session, channel=CHANNEL)
 
     # --- delivery ----------------------------------------------------------------------------
-    async def deliver(self, conversation_id: int, chat_id: int | None = None, *, locked: bool = False) -> int:
-        """Send the conversation's due messages in order; returns how many were sent."""
-        if locked or chat_id is None:
-            return await self._deliver(conversation_id)
-        async with self.locks.hold(chat_id):
-            return await self._deliver(conversation_id)
+    async def deliver(self, conversation_id: int, chat_id: int | None = None, *, locked: bool = False,
+                      rows: list[outbox.Outgoing] | None = None) -> int:
+        """Send the conversation's due messages in order; returns how many were sent.
 
-    async def _deliver(self, conversation_id: int) -> int:
-        rows = await asyncio.to_thread(self._claim, conversation_id)
+        ``rows``: messages this worker wrote (already claimed) in a turn that found nothing older
+        undelivered — sent without reading them back."""
+        if locked or chat_id is None:
+            return await self._deliver(conversation_id, rows)
+        async with self.locks.hold(chat_id):
+            return await self._deliver(conversation_id, rows)
+
+    async def _deliver(self, conversation_id: int, rows: list[outbox.Outgoing] | None = None) -> int:
+        if rows is None:
+            rows = await asyncio.to_thread(self._claim, conversation_id)
         sent: list[int] = []
         index = 0
         while index < len(rows):
