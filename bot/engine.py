@@ -70,6 +70,9 @@ class DialogueEngine:
     def _turn(self, sender: str, text: str | None, metadata: dict, channel: str,
               hook: "TurnHook | None") -> list[Reply]:
         text = (text or "")[:MAX_MESSAGE_CHARS].strip()
+        # Intent recognition needs no state: done before the transaction, so the database (on
+        # SQLite, the one write lock) is held only for the routing and the writes.
+        parsed = self.interpreter.parse(text) if text and not isinstance(metadata.get("event"), dict) else None
         with self.store.open(sender, channel) as convo:
             if hook is not None:
                 if not hook.begin(convo):
@@ -83,7 +86,7 @@ class DialogueEngine:
             elif not text:
                 replies = [Reply(EMPTY_REPLY, buttons=menu_buttons())]
             else:
-                parse = self.interpreter.parse(text)
+                parse = parsed if parsed is not None and parsed.text == text else self.interpreter.parse(text)
                 convo.state["latest_message"] = parse.to_rasa()
                 replies = self._route(convo, parse)
             record_transcript(convo, self.cipher, text or _event_label(event), replies)

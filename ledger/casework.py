@@ -27,6 +27,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "closed": (),
 }
 FIRST_VISIT_WITHIN = dt.timedelta(days=14)
+CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # dates staff write are Beijing dates
 REVIEW_MONTHS = 6
 MAX_NOTE = 2000
 
@@ -79,7 +80,7 @@ def change_status(*, session: Session, cipher: DataCipher, request: AssistanceRe
         raise CaseworkError(f"“{STATUS_LABELS.get(request.status, request.status)}”的申请不能改为"
                             f"“{STATUS_LABELS[status]}”。")
     note = _clean_note(note)
-    today = now.date()
+    today = now.astimezone(CHINA).date()
     if status == "accepted":
         first_visit_on = first_visit_on or today + FIRST_VISIT_WITHIN
         if first_visit_on < today:
@@ -129,7 +130,7 @@ def record_visit(*, session: Session, cipher: DataCipher, entry: LedgerEntry, vi
                  now: dt.datetime | None = None) -> Visit:
     """A home visit (走访探视); ``review_done`` also completes the six-monthly review."""
     now = now or _now()
-    today = now.date()
+    today = now.astimezone(CHINA).date()
     visitor = (visitor or "").strip()
     findings = (findings or "").strip()
     if entry.status != "active":

@@ -79,6 +79,14 @@ def undelivered(*, session: Session, conversation_id: int) -> int:
         OutboxMessage.conversation_id == conversation_id, OutboxMessage.status.in_(("pending", "sending")))) or 0
 
 
+def pending(*, session: Session, conversation_id: int) -> int:
+    """How many of the conversation's messages wait for a sender (not claimed)."""
+    from sqlalchemy import func
+
+    return session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.conversation_id == conversation_id, OutboxMessage.status == "pending")) or 0
+
+
 def due_conversations(*, session: Session, channel: str, now: dt.datetime | None = None,
                       limit: int = 500) -> list[int]:
     """Conversations with a message ready to (re)try: pending and due, or claimed too long ago."""

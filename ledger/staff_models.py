@@ -110,5 +110,4 @@ class StagedChecklist(Base):
 # within an area (area_code range / LIKE 'prefix%').
 _requests = AssistanceRequest.__table__
 Index("ix_assistance_requests_status_created", _requests.c.status, _requests.c.created_at)
-if "area_code" in _requests.c:  # added by migration 0003
-    Index("ix_assistance_requests_area_created", _requests.c.area_code, _requests.c.created_at)
+Index("ix_assistance_requests_area_created", _requests.c.area_code, _requests.c.created_at)

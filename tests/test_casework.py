@@ -195,3 +195,17 @@ def test_a_crashed_senders_claim_is_taken_over_after_the_lease(ledger_db):
 def test_add_months_clamps_to_month_end():
     assert add_months(dt.date(2026, 8, 31), 6) == dt.date(2027, 2, 28)
     assert add_months(dt.date(2026, 11, 29), -12) == dt.date(2025, 11, 29)
+
+
+def test_dates_are_beijing_dates(ledger_db):
+    """At 07:30 in Beijing (23:30 UTC the day before) a visit dated today is not in the future."""
+    db, cipher, store = ledger_db
+    reference, _ = _file(db, cipher, store)
+    early = dt.datetime(2026, 12, 9, 23, 30, tzinfo=dt.timezone.utc)  # 2026-12-10 07:30 in Beijing
+    with db.session() as session:
+        change_status(session=session, cipher=cipher, request=_request(session, reference), status="accepted",
+                      note="纳入", actor="s", now=early)
+        entry = entry_of(session=session, request=_request(session, reference))
+        assert entry.next_visit_on == dt.date(2026, 12, 24) and entry.next_review_on == dt.date(2027, 6, 10)
+        record_visit(session=session, cipher=cipher, entry=entry, visited_on=dt.date(2026, 12, 10), visitor="张主任",
+                     findings="已走访", next_visit_on=None, actor="s", now=early)

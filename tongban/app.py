@@ -18,6 +18,7 @@ from bot.telegram.webhook import router as telegram_router
 from bot.tracker import router as tracker_router
 from knowledge.api import router as knowledge_router
 from nlu.api import router as nlu_router
+from staff.web import install as install_staff
 from tongban.runtime import Runtime
 from tongban.settings import Settings, get_settings
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         try:
             if settings.telegram.token.get_secret_value():
                 app.state.telegram = await _start_telegram(built)
+                app.state.telegram_bot_username = app.state.telegram.application.bot.username
             yield
         finally:
             if app.state.telegram is not None:
@@ -73,6 +75,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     @app.get("/", include_in_schema=False)
     async def root() -> HTMLResponse:
         return HTMLResponse('<meta http-equiv="refresh" content="0; url=/chat">')
+
+    install_staff(app)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

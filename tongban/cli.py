@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="start the HTTP app (REST channel, web chat, APIs)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, help="worker processes (default 1; webhooks only for Telegram)")
     serve.set_defaults(run=_serve)
 
     knowledge = sub.add_parser("knowledge", help="checklists and the index").add_subparsers()
@@ -90,6 +91,10 @@ def _parser() -> argparse.ArgumentParser:
     status.set_defaults(run=_set_status)
     box = ledger.add_parser("outbox", help="count outbox messages by status")
     box.set_defaults(run=_outbox)
+
+    from staff.cli import register as register_staff
+
+    register_staff(sub)
     return parser
 
 
@@ -145,6 +150,16 @@ def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     host = args.host or settings.server.host
     port = args.port or settings.server.port
+    workers = args.workers or settings.server.workers
+    if workers > 1:
+        if settings.telegram.token.get_secret_value() and not settings.telegram.webhook_url:
+            print("Telegram 长轮询只能用一个进程：请设置 TONGBAN_TELEGRAM__WEBHOOK_URL，或用 --workers 1。",
+                  file=sys.stderr)
+            return 2
+        # each worker process builds its own app (and runtime) from the same settings
+        uvicorn.run("tongban.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_config=None)
+        return 0
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
     return 0
 

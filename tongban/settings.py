@@ -17,6 +17,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
+    # Worker processes (uvicorn). More than one uses more cores; they share the database, so any
+    # of them continues any conversation. Telegram long polling needs exactly one.
+    workers: int = 1
 
 
 class EmbeddingSettings(BaseModel):
@@ -106,6 +109,13 @@ class TelegramSettings(BaseModel):
     set_commands: bool = True
 
 
+class StaffSettings(BaseModel):
+    """The staff review app (``/staff``)."""
+
+    # Session cookies marked Secure: None = on https requests and when env is production.
+    secure_cookies: bool | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TONGBAN_",
@@ -124,6 +134,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    staff: StaffSettings = Field(default_factory=StaffSettings)
 
     @property
     def database_url(self) -> str:

@@ -104,9 +104,13 @@ class TelegramHook(TurnHook):
             keys.update(long_payloads)
         if keys:
             convo.state["tg_buttons"] = dict(list(keys.items())[-MAX_BUTTON_KEYS:])
+        # Something older still waiting (Telegram was down, another worker is sending): these wait
+        # behind it as pending rows, for whoever delivers the older ones; else this worker sends
+        # them straight after the commit.
         older = outbox.undelivered(session=convo.session, conversation_id=convo.id)
+        claimed_by = None if older else self.channel.delivery.worker
         rows = [outbox.enqueue(session=convo.session, cipher=self.channel.cipher, conversation_id=convo.id,
-                               channel=CHANNEL, kind="reply", payload=op, claimed_by=self.channel.delivery.worker)
+                               channel=CHANNEL, kind="reply", payload=op, claimed_by=claimed_by)
                 for op in ops]
         if not older:
             self.ready = [outbox.Outgoing(row.id, convo.id, convo.sender, "reply", op, 0)
@@ -128,6 +132,7 @@ class TelegramChannel:
         self.duplicates = 0
         self._stop = asyncio.Event()
         self._sweeper: asyncio.Task | None = None
+
         application.add_handler(TypeHandler(Update, self.on_update))
         application.add_error_handler(self.on_error)
 
@@ -155,6 +160,7 @@ class TelegramChannel:
         self._stop.clear()
         self._sweeper = asyncio.create_task(
             self.delivery.run_forever(self.settings.telegram.outbox_interval, self._stop), name="outbox-sweeper")
+
         log.info("Telegram channel started (%s) as @%s", "webhook" if webhook_url else "polling" if polling
                  else "manual", app.bot.username)
 
@@ -164,6 +170,7 @@ class TelegramChannel:
         if self._sweeper is not None:
             await self._sweeper
             self._sweeper = None
+
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         if app.running:

@@ -44,6 +44,8 @@ def retry_seconds(error: RetryAfter) -> float:
 
 
 class Delivery:
+    MAX_ROUNDS = 10  # claim-and-send rounds per call; the sweeper picks up anything beyond
+
     def __init__(self, *, bot: Bot, db: Database, cipher: DataCipher, locks: KeyedLocks,
                  worker: str | None = None, max_inline_wait: float = 30.0):
         self.bot = bot
@@ -62,18 +64,6 @@ class Delivery:
             return outbox.claim(session=session, cipher=self.cipher, conversation_id=conversation_id,
                                 worker=self.worker)
 
-    def _finish(self, *, sent: list[int], retry: list[int], delay: dt.timedelta | None, error: str,
-                blocked_conversation: int | None, failed: list[int], count_attempt: bool = True) -> None:
-        with self.db.session() as session:
-            outbox.mark_sent(session=session, ids=sent)
-            if retry:
-                outbox.release(session=session, ids=retry, delay=delay or dt.timedelta(0), error=error,
-                               count_attempt=count_attempt)
-            if failed:
-                outbox.give_up(session=session, ids=failed, error=error)
-            if blocked_conversation is not None:
-                outbox.mark_blocked(session=session, conversation_id=blocked_conversation)
-
     def _due(self) -> list[int]:
         with self.db.session() as session:
             return outbox.due_conversations(session=session, channel=CHANNEL)
@@ -91,8 +81,24 @@ class Delivery:
             return await self._deliver(conversation_id, rows)
 
     async def _deliver(self, conversation_id: int, rows: list[outbox.Outgoing] | None = None) -> int:
-        if rows is None:
-            rows = await asyncio.to_thread(self._claim, conversation_id)
+        """Send ``rows`` (or the claimed due rows), record the outcome, and go on while the
+        conversation has more due rows (written meanwhile, or left by another worker)."""
+        total = 0
+        for _ in range(self.MAX_ROUNDS):
+            if rows is None:
+                rows = await asyncio.to_thread(self._claim, conversation_id)
+            if not rows:
+                break
+            count, more = await self._send_rows(conversation_id, rows)
+            total += count
+            if not more:
+                break
+            rows = None
+        self.sent += total
+        return total
+
+    async def _send_rows(self, conversation_id: int, rows: list[outbox.Outgoing]) -> tuple[int, bool]:
+        """(how many were sent, whether due rows remain to try now)."""
         sent: list[int] = []
         index = 0
         while index < len(rows):
@@ -106,40 +112,50 @@ class Delivery:
                     log.info("flood control for one chat: waiting %.1f s", wait)
                     await asyncio.sleep(wait)
                     continue  # the same row again; other chats are not held up
-                await asyncio.to_thread(self._finish, sent=sent, retry=[r.id for r in rows[index:]],
+                await asyncio.to_thread(self._finish, conversation_id, sent=sent, retry=[r.id for r in rows[index:]],
                                         delay=dt.timedelta(seconds=wait), error="flood control",
-                                        blocked_conversation=None, failed=[], count_attempt=False)
-                return len(sent)
+                                        count_attempt=False)
+                return len(sent), False
             except Forbidden as exc:
                 self.blocked += 1
                 log.info("conversation %s: the parent blocked the bot (%s)", conversation_id, exc.message)
-                await asyncio.to_thread(self._finish, sent=sent, retry=[], delay=None, error="",
-                                        blocked_conversation=conversation_id, failed=[])
-                return len(sent)
+                await asyncio.to_thread(self._finish, conversation_id, sent=sent, blocked=True)
+                return len(sent), False
             except BadRequest as exc:
-                if "not modified" in exc.message.lower():  # an edit that changes nothing: done
-                    sent.append(row.id)
+                if "not modified" not in exc.message.lower():  # an edit that changes nothing is done
+                    log.warning("outbox %s refused by Telegram: %s", row.id, exc.message)
+                    await asyncio.to_thread(self._finish, conversation_id, sent=sent, failed=[row.id],
+                                            error=exc.message)
+                    sent = []
                     index += 1
                     continue
-                log.warning("outbox %s refused by Telegram: %s", row.id, exc.message)
-                await asyncio.to_thread(self._finish, sent=sent, retry=[], delay=None, error=exc.message,
-                                        blocked_conversation=None, failed=[row.id])
-                sent = []
-                index += 1
-                continue
             except (NetworkError, TelegramError, OSError) as exc:  # unreachable, timeouts, 5xx
                 self.retried += 1
                 log.warning("outbox: Telegram unreachable (%s); will retry", exc)
-                await asyncio.to_thread(self._finish, sent=sent, retry=[r.id for r in rows[index:]], delay=None,
-                                        error=str(exc)[:300], blocked_conversation=None, failed=[])
-                return len(sent)
+                await asyncio.to_thread(self._finish, conversation_id, sent=sent, retry=[r.id for r in rows[index:]],
+                                        error=str(exc)[:300])
+                return len(sent), False
             sent.append(row.id)
             index += 1
-        if sent:
-            await asyncio.to_thread(self._finish, sent=sent, retry=[], delay=None, error="",
-                                    blocked_conversation=None, failed=[])
-        self.sent += len(sent)
-        return len(sent)
+        more = await asyncio.to_thread(self._finish, conversation_id, sent=sent)
+        return len(sent), more > 0
+
+    def _finish(self, conversation_id: int, *, sent: list[int], retry: list[int] = (), failed: list[int] = (),
+                error: str = "", delay: dt.timedelta | None = None, blocked: bool = False,
+                count_attempt: bool = True) -> int:
+        """Record what happened in one transaction; returns how many rows of the conversation
+        are still pending (written while these were being sent)."""
+        with self.db.session() as session:
+            outbox.mark_sent(session=session, ids=sent)
+            if retry:
+                outbox.release(session=session, ids=list(retry), delay=delay or dt.timedelta(0), error=error,
+                               count_attempt=count_attempt)
+            if failed:
+                outbox.give_up(session=session, ids=list(failed), error=error)
+            if blocked:
+                outbox.mark_blocked(session=session, conversation_id=conversation_id)
+                return 0
+            return outbox.pending(session=session, conversation_id=conversation_id)
 
     async def _send(self, row: outbox.Outgoing) -> None:
         payload = row.payload

@@ -1,0 +1,156 @@
+"""``tongban staff …``: accounts of the staff review app (the first admin included).
+
+    tongban staff create-user USERNAME --role ROLE --area CODE [--display-name NAME] [--password-stdin]
+    tongban staff list-users
+    tongban staff disable-user USERNAME | enable-user USERNAME
+    tongban staff set-password USERNAME [--password-stdin]
+
+Roles and areas: admin (``national``, or a 6/9/12-digit code), civil_affairs (6-digit district),
+supervisor (9-digit street), director and committee (12-digit community).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from ledger import staffdb
+
+ROLE_HELP = "、".join(f"{role}（{label}）" for role, label in staffdb.ROLES.items())
+
+
+def register(subparsers) -> None:
+    """Add the ``staff`` command group to the ``tongban`` parser's subparsers."""
+    staff = subparsers.add_parser("staff", help="staff review app: accounts").add_subparsers()
+
+    create = staff.add_parser("create-user", help="create a staff account (asks for the password)")
+    create.add_argument("username")
+    create.add_argument("--role", required=True, choices=list(staffdb.ROLES), help=ROLE_HELP)
+    create.add_argument("--area", required=True,
+                        help="national (admin) / 6-digit district / 9-digit street / 12-digit community code")
+    create.add_argument("--display-name", default="", help="the person's name as shown on the pages")
+    create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    create.set_defaults(run=create_user)
+
+    listing = staff.add_parser("list-users", help="list staff accounts")
+    listing.set_defaults(run=list_users)
+
+    disable = staff.add_parser("disable-user", help="disable an account and end its sessions")
+    disable.add_argument("username")
+    disable.set_defaults(run=disable_user)
+
+    enable = staff.add_parser("enable-user", help="enable a disabled account")
+    enable.add_argument("username")
+    enable.set_defaults(run=enable_user)
+
+    password = staff.add_parser("set-password", help="set a new password (ends the account's sessions)")
+    password.add_argument("username")
+    password.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    password.set_defaults(run=set_password)
+
+
+def _settings():
+    from tongban.settings import get_settings
+
+    return get_settings()
+
+
+def _database():
+    from ledger.db import Database
+
+    return Database(_settings())
+
+
+def _read_password(from_stdin: bool) -> str | None:
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    first = getpass.getpass("密码：")
+    second = getpass.getpass("再输入一次：")
+    if first != second:
+        print("两次输入的密码不一致。", file=sys.stderr)
+        return None
+    return first
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"[:64]
+    except Exception:  # noqa: BLE001 - no user name in some containers
+        return "cli"
+
+
+def create_user(args: argparse.Namespace) -> int:
+    try:
+        area = staffdb.valid_area_for_role(args.role, args.area)
+    except staffdb.StaffError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    password = _read_password(args.password_stdin)
+    if password is None:
+        return 2
+    db = _database()
+    try:
+        with db.session() as session:
+            user = staffdb.create_user(session=session, username=args.username, role=args.role, area=area,
+                                       password=password, display_name=args.display_name, created_by=_actor())
+            print(f"已创建账号 {user.username}：{staffdb.ROLES[user.role]}，管辖 {staffdb.area_name(user.area_code)}")
+    except staffdb.StaffError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    finally:
+        db.dispose()
+    return 0
+
+
+def list_users(args: argparse.Namespace) -> int:
+    db = _database()
+    try:
+        with db.session() as session:
+            for user in staffdb.list_users(session):
+                last = staffdb.aware(user.last_login_at)
+                print(f"{user.username}\t{user.role}\t{user.area_code}\t{'active' if user.active else 'disabled'}\t"
+                      f"{last.isoformat(timespec='minutes') if last else '-'}\t{user.display_name}")
+    finally:
+        db.dispose()
+    return 0
+
+
+def _set_active(username: str, active: bool) -> int:
+    db = _database()
+    try:
+        with db.session() as session:
+            user = staffdb.set_user_active(session=session, username=username, active=active, actor=_actor())
+            print(f"已{'启用' if active else '停用'}账号 {user.username}")
+    except staffdb.StaffError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+    return 0
+
+
+def disable_user(args: argparse.Namespace) -> int:
+    return _set_active(args.username, False)
+
+
+def enable_user(args: argparse.Namespace) -> int:
+    return _set_active(args.username, True)
+
+
+def set_password(args: argparse.Namespace) -> int:
+    password = _read_password(args.password_stdin)
+    if password is None:
+        return 2
+    db = _database()
+    try:
+        with db.session() as session:
+            user = staffdb.set_password(session=session, username=args.username, password=password, actor=_actor())
+            print(f"已为 {user.username} 设置新密码，原有登录已全部失效")
+    except staffdb.StaffError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+    return 0

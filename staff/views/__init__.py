@@ -1,0 +1,1 @@
+"""Page handlers of the staff app, one module per area of work."""

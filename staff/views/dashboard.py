@@ -1,0 +1,55 @@
+"""Counts by status, situation, area and month, with server-rendered SVG charts."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter, Depends, Request
+from markupsafe import Markup
+from sqlalchemy import select
+
+from ledger import staffdb
+from ledger.models import Committee
+from ledger.requests import STATUS_LABELS
+from staff.auth import require_staff
+from staff.charts import bar_chart_svg, column_chart_svg
+from staff.common import Staff, render, runtime
+from staff.export import SITUATION_LABELS
+
+router = APIRouter()
+
+
+def _svg(markup: str) -> Markup:
+    """An escaped chart from staff.charts, without inline style attributes (the CSP forbids them;
+    staff.css sizes the charts)."""
+    return Markup(re.sub(r'\sstyle="[^"]*"', "", markup))
+
+
+def _area_label(code: str, names: dict[str, str], user_area: str, length: int) -> str:
+    if len(code) < length:
+        return f"{staffdb.area_name(code, names)}（直接受理）"
+    return staffdb.area_name(code, names)
+
+
+@router.get("/dashboard", name="staff_dashboard")
+def dashboard(request: Request, staff: Staff = Depends(require_staff)):
+    today = staffdb.today_cst()
+    with runtime(request).db.session() as session:
+        board = staffdb.dashboard(session=session, user_area=staff.area, today=today)
+        names = dict(session.execute(select(Committee.locality_code, Committee.locality_name)
+                                     .where(staffdb.area_clause(Committee.locality_code, staff.area))).all())
+    length = staffdb.child_area_length(staff.area)
+    status_data = [(STATUS_LABELS[s], n) for s, n in board.by_status]
+    situation_data = [(SITUATION_LABELS.get(s, s), n) for s, n in board.by_situation]
+    area_data = [(_area_label(code, names, staff.area, length), n) for code, n in board.by_area]
+    month_data = [(m, n) for m, n in board.by_month]
+    charts = {
+        "status": _svg(bar_chart_svg("按状态", status_data)),
+        "situation": _svg(bar_chart_svg("按困境情形（一份申请可有多项）", situation_data)),
+        "area": _svg(bar_chart_svg("按地区", area_data)),
+        "month": _svg(column_chart_svg("按提交月份（近 12 个月）", month_data)),
+    }
+    return render(request, "dashboard.html", {
+        "board": board, "charts": charts, "status_data": status_data, "situation_data": situation_data,
+        "area_data": area_data, "month_data": month_data, "today": today,
+    })

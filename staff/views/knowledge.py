@@ -1,0 +1,183 @@
+"""Checklists: upload a new version (YAML, or a published notice through the ingester), preview the
+parsed items, publish. Publishing swaps the running index: the bot answers from it at once."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from knowledge.errors import ChecklistValidationError
+from knowledge.ingest import IngestError, parse_notice, read_document
+from knowledge.ingest_store import build_checklist
+from knowledge.schema import Checklist, dump_checklist, load_checklist_text
+from ledger import staffdb
+from staff.auth import need
+from staff.common import PREFIX, FormErrors, Staff, date_field, render, runtime, text_field
+from staff.views.casework import form_data
+
+router = APIRouter()
+
+MAX_UPLOAD = 2 * 1024 * 1024
+NOTICE_SUFFIXES = {".html", ".htm", ".shtml", ".txt", ".text", ""}
+
+
+def _kb(request: Request):
+    return runtime(request).knowledge
+
+
+def _checklists(request: Request) -> list[dict]:
+    catalog = _kb(request).snapshot.catalog
+    out = []
+    for checklist in sorted(catalog.current, key=lambda c: (c.header.locality.code, c.id)):
+        h = checklist.header
+        out.append({"id": h.id, "title": h.title, "locality": h.locality.name, "code": h.locality.code,
+                    "version": h.version, "versions": len(catalog.versions.get(h.id, {})), "published": h.published,
+                    "authority": h.authority.value, "items": len(checklist.items), "issuer": h.issuer})
+    return out
+
+
+def _page(request: Request, *, errors=None, values=None, problems=None, status_code: int = 200):
+    kb = _kb(request)
+    return render(request, "knowledge.html", {
+        "checklists": _checklists(request), "catalog_errors": [str(e) for e in kb.errors],
+        "errors": errors or {}, "values": values or {}, "problems": problems or [],
+    }, status_code=status_code)
+
+
+@router.get("/knowledge", name="staff_knowledge")
+def knowledge_page(request: Request, staff: Staff = Depends(need("knowledge"))):
+    return _page(request)
+
+
+def _problems(exc: ChecklistValidationError) -> list[str]:
+    return [str(p) for p in exc.problems] or [str(exc)]
+
+
+def _pydantic_problems(exc: ValidationError) -> list[str]:
+    return [f"{'.'.join(str(p) for p in err['loc']) or '(整体)'}：{str(err.get('msg', '')).removeprefix('Value error, ')}"
+            for err in exc.errors()]
+
+
+def _from_notice(data: bytes, filename: str, form, errors: FormErrors) -> Checklist | list[str] | None:
+    from nlu.geo import gazetteer
+
+    locality_text = text_field(form, "locality", errors, label="适用地区", required=True, max_length=60)
+    title = text_field(form, "title", errors, label="清单标题", required=True, max_length=200)
+    published = date_field(form, "published", errors, label="发布日期", required=True)
+    url = text_field(form, "url", errors, label="原文链接", max_length=500)
+    issuer = text_field(form, "issuer", errors, label="发布机关", max_length=200)
+    doc_number = text_field(form, "doc_number", errors, label="文号", max_length=100)
+    checklist_id = text_field(form, "checklist_id", errors, label="清单编号", max_length=80)
+    code = gazetteer().resolve_code(locality_text) if locality_text else None
+    if locality_text and code is None:
+        errors.add("locality", "无法识别这个地区，请填写地区代码（如 440306）或完整名称（如 深圳市宝安区），全国性文件填 national。")
+    if errors:
+        return None
+    suffix = Path(filename).suffix.lower()
+    fd, tmp = tempfile.mkstemp(suffix=suffix if suffix in NOTICE_SUFFIXES else ".txt")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        text, is_html = read_document(tmp)
+        clauses = parse_notice(text, html=is_html)
+    except IngestError as exc:
+        return [exc.message + (f"（{exc.detail}）" if exc.detail else "")]
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    checklist_id = checklist_id or f"{code}-{hashlib.sha1(title.encode('utf-8')).hexdigest()[:8]}"
+    try:
+        header, items = build_checklist(clauses, checklist_id=checklist_id, locality=code,
+                                        locality_name=gazetteer().full_name(code), title=title,
+                                        published=published, url=url, issuer=issuer, doc_number=doc_number or None)
+    except ValidationError as exc:
+        return _pydantic_problems(exc)
+    if not items:
+        return ["没有从文件中解析出任何条款。"]
+    return Checklist(header=header, items=tuple(items))
+
+
+@router.post("/knowledge/upload")
+def upload(request: Request, staff: Staff = Depends(need("knowledge")), form=Depends(form_data)):
+    errors = FormErrors()
+    kind = form.get("kind")
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k not in ("csrf_token", "_page")}
+    upload_file = form.get("file")
+    if kind not in ("yaml", "notice"):
+        errors.add("kind", "请选择文件类型。")
+    if not isinstance(upload_file, UploadFile) or not upload_file.filename:
+        errors.add("file", "请选择要上传的文件。")
+        data = b""
+    else:
+        data = upload_file.file.read(MAX_UPLOAD + 1)
+        if not data:
+            errors.add("file", "上传的文件是空的。")
+        elif len(data) > MAX_UPLOAD:
+            errors.add("file", "文件太大了（最大 2 MB）。")
+    filename = (upload_file.filename or "") if isinstance(upload_file, UploadFile) else ""
+    problems: list[str] = []
+    checklist = None
+    if not errors and kind == "yaml":
+        try:
+            text = data.decode("utf-8-sig")
+            checklist = load_checklist_text(text, filename or "上传的文件")
+        except UnicodeDecodeError:
+            problems = ["文件不是 UTF-8 编码的文本，请另存为 UTF-8 后重新上传。"]
+        except ChecklistValidationError as exc:
+            problems = _problems(exc)
+    elif not errors and kind == "notice":
+        result = _from_notice(data, filename, form, errors)
+        if isinstance(result, list):
+            problems = result
+        else:
+            checklist = result
+    if checklist is not None:
+        code = checklist.header.locality.code
+        if not (staff.area == "national" or (code != "national" and staff.sees(code))):
+            problems = [f"这份清单适用于“{checklist.header.locality.name}”，不在您的管辖范围内，不能发布。"]
+            checklist = None
+    if checklist is not None:
+        try:  # exactly what publishing will store must load again
+            yaml_text = dump_checklist(checklist)
+            load_checklist_text(yaml_text, filename or "上传的文件")
+        except ChecklistValidationError as exc:
+            problems, checklist = _problems(exc), None
+    if errors or problems or checklist is None:
+        return _page(request, errors=errors, values=values, problems=problems, status_code=400)
+    with runtime(request).db.session() as session:
+        token = staffdb.stage_checklist(session=session, user_id=staff.id, source_name=filename, yaml_text=yaml_text)
+    existing = _kb(request).snapshot.catalog.versions.get(checklist.id, {})
+    return render(request, "knowledge_preview.html", {
+        "checklist": checklist, "token": token, "next_version": max(existing, default=0) + 1,
+        "current": existing.get(max(existing)) if existing else None, "filename": filename,
+    })
+
+
+@router.post("/knowledge/publish")
+def publish(request: Request, staff: Staff = Depends(need("knowledge")), form=Depends(form_data)):
+    token = form.get("token") if isinstance(form.get("token"), str) else ""
+    rt = runtime(request)
+    with rt.db.session() as session:
+        staged = staffdb.staged_checklist(session=session, token=token, user_id=staff.id)
+        if staged is None:
+            return _page(request, problems=["预览已过期或不存在，请重新上传文件。"], status_code=400)
+        yaml_text, source = staged.yaml_text, staged.source_name
+    try:
+        checklist = load_checklist_text(yaml_text, source or "上传的文件")
+        stored = rt.knowledge.publish(checklist.header, list(checklist.items))
+    except ChecklistValidationError as exc:
+        return _page(request, problems=_problems(exc), status_code=400)
+    with rt.db.session() as session:
+        staged = staffdb.staged_checklist(session=session, token=token, user_id=staff.id)
+        if staged is not None:
+            session.delete(staged)
+        staffdb.audit(session, actor=staff.username, action="knowledge.publish",
+                      target=f"checklist:{stored.id}"[:80],
+                      detail=f"version={stored.header.version} items={len(stored.items)} source={source}"[:500])
+    return RedirectResponse(f"{PREFIX}/knowledge?done=published", status_code=303)
