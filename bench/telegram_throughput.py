@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import httpx  # noqa: E402
+import aiohttp  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from tests.fake_telegram import FakeTelegram  # noqa: E402
@@ -117,7 +117,7 @@ async def load(url: str, secret: str, fake: FakeTelegram, scripts: list[list[tup
     finished = asyncio.Event()
     headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
 
-    async def worker(client: httpx.AsyncClient) -> None:
+    async def worker(client: aiohttp.ClientSession) -> None:
         nonlocal remaining
         while True:
             index, step, arrived = await queue.get()
@@ -125,16 +125,19 @@ async def load(url: str, secret: str, fake: FakeTelegram, scripts: list[list[tup
             kind, value = scripts[index][step]
             update = _update(fake, chat, kind, value)
             started = time.perf_counter()
-            response = await client.post(url, json=update, headers=headers)
+            async with client.post(url, json=update, headers=headers) as response:
+                status = response.status
+                await response.read()
             done = time.perf_counter()
-            if response.status_code != 200:
-                raise SystemExit(f"webhook answered {response.status_code} for chat {chat}")
+            if status != 200:
+                raise SystemExit(f"webhook answered {status} for chat {chat}")
             processing.append((done - started) * 1000)
             end_to_end.append((done - arrived) * 1000)
             if rng.random() < redeliver:  # Telegram did not see our answer and sends it again
-                again = await client.post(url, json=update, headers=headers)
-                if again.status_code != 200:
-                    raise SystemExit(f"redelivery answered {again.status_code}")
+                async with client.post(url, json=update, headers=headers) as again:
+                    await again.read()
+                    if again.status != 200:
+                        raise SystemExit(f"redelivery answered {again.status}")
                 redelivered.append(chat)
             if step + 1 < len(scripts[index]):
                 queue.put_nowait((index, step + 1, time.perf_counter()))
@@ -142,8 +145,8 @@ async def load(url: str, secret: str, fake: FakeTelegram, scripts: list[list[tup
             if remaining == 0:
                 finished.set()
 
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+    connector = aiohttp.TCPConnector(limit=connections)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as client:
         started = time.perf_counter()
         for index in range(len(scripts)):
             queue.put_nowait((index, 0, started))

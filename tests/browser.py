@@ -115,9 +115,11 @@ def _test_failed(node) -> bool:
 # ------------------------------------------------------------------------------ fixtures
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API runs, its event loop is the main thread's
+# running loop, and any later test calling asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def browser(request):
-    """One headless Debian Chromium for the whole test session."""
+    """One headless Debian Chromium per test module."""
     _ensure_report_keeper(request.config)
     executable = chromium_path()
     if executable is None:

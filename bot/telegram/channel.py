@@ -26,6 +26,7 @@ from bot.replies import Reply
 from bot.telegram import render
 from bot.telegram.delivery import CHANNEL, SENDER_PREFIX, Delivery
 from bot.telegram.locks import ChatOrderedProcessor, KeyedLocks
+from bot.telegram.request import AiohttpRequest
 from ledger import outbox
 from ledger.conversations import ConversationHandle
 from ledger.models import Conversation, TelegramUpdate
@@ -278,9 +279,9 @@ def build_application(settings) -> tuple[Application, KeyedLocks]:
     if not token:
         raise ValueError("TONGBAN_TELEGRAM__TOKEN is not set")
     locks = KeyedLocks()
-    request = HTTPXRequest(connection_pool_size=config.connection_pool_size, connect_timeout=config.request_timeout,
-                           read_timeout=config.request_timeout, write_timeout=config.request_timeout,
-                           pool_timeout=config.request_timeout)
+    request = AiohttpRequest(connection_pool_size=config.connection_pool_size, connect_timeout=config.request_timeout,
+                             read_timeout=config.request_timeout, write_timeout=config.request_timeout,
+                             pool_timeout=config.request_timeout)
     polling_request = HTTPXRequest(connection_pool_size=2, read_timeout=config.request_timeout + 30)
     builder: ApplicationBuilder = (
         Application.builder()
