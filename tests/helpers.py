@@ -54,3 +54,20 @@ class CountingEmbedder:
     def embed_passages(self, texts):
         self.passages += len(texts)
         return self.inner.embed_passages(texts)
+
+
+def private_knowledge(tmp_path_factory, kb, embedder, name: str):
+    """A knowledge base of its own (publishing must not touch the shared ``kb``), started from a
+    copy of the shared index and models so nothing is embedded twice."""
+    import shutil
+
+    from knowledge.service import KnowledgeBase
+    from tongban.settings import Settings
+
+    data_dir = tmp_path_factory.mktemp(name)
+    for sub in ("index", "models"):
+        source = kb.settings.data_dir / sub
+        if source.exists():
+            shutil.copytree(source, data_dir / sub, dirs_exist_ok=True)
+    settings = Settings(env="test", data_dir=data_dir, knowledge={"watch_interval": 0})
+    return KnowledgeBase(settings, embedder=embedder).start(watch=False)

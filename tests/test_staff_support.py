@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import shutil
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -116,18 +115,10 @@ def staff_app(staff_backend, kb, interpreter):
 
 @pytest.fixture
 def own_kb(tmp_path_factory, kb, embedder):
-    """A knowledge base of its own (publishing must not touch the shared one), started from a copy
-    of the shared index so nothing is embedded twice."""
-    from knowledge.service import KnowledgeBase
-    from tongban.settings import Settings
+    """A knowledge base of its own: publishing must not touch the shared one."""
+    from tests.helpers import private_knowledge
 
-    data_dir = tmp_path_factory.mktemp("own-kb")
-    for sub in ("index", "models"):
-        source = kb.settings.data_dir / sub
-        if source.exists():
-            shutil.copytree(source, data_dir / sub, dirs_exist_ok=True)
-    settings = Settings(env="test", data_dir=data_dir, knowledge={"watch_interval": 0})
-    return KnowledgeBase(settings, embedder=embedder).start(watch=False)
+    return private_knowledge(tmp_path_factory, kb, embedder, "own-kb")
 
 
 @pytest.fixture

@@ -227,8 +227,8 @@ def test_outbox_survives_telegram_being_down_and_blocked_parents(sqlite_backend,
             assert {r.status for r in pending} <= {"pending", "sending"} and any(r.attempts >= 1 for r in pending)
         fake.start()
         fake.wait_for(lambda: [m for m in fake.sent(chat) if "有新进展" in m["text"]], timeout=20)
+        fake.wait_for(lambda: _statuses(bot) == {"sent", "blocked"}, timeout=20)
         with bot.runtime.db.session() as session:
-            fake.wait_for(lambda: _statuses(bot) == {"sent", "blocked"}, timeout=20)
             blocked = session.scalars(select(Conversation).where(Conversation.blocked_at.is_not(None))).all()
             assert len(blocked) == 1
         time.sleep(1.0)
@@ -263,3 +263,32 @@ def test_ledger_cli_changes_status(sqlite_backend, fake, kb, interpreter, monkey
         fake.wait_for(lambda: [m for m in fake.sent(chat) if "已转介" in m["text"]], timeout=15)
         with bot.runtime.db.session() as session:
             assert find_request(session=session, reference=reference).status == "referred"
+
+
+def test_two_workers_share_every_conversation(sqlite_backend, fake, kb, interpreter):
+    """Two bot processes on one database (webhook mode sends any update to either): a form begun
+    on one continues on the other, and a redelivery to the other worker is still ignored."""
+    from telegram import Update
+
+    chat = 9301
+    settings = bot_settings(sqlite_backend, fake)
+
+    def deliver(bot, update):
+        assert bot.call(bot.channel.process(Update.de_json(update, bot.channel.application.bot))) is True
+
+    with RunningBot(settings, kb, interpreter, polling=False) as one, \
+            RunningBot(settings, kb, interpreter, polling=False) as two:
+        deliver(one, fake.text_update(chat, "我想申请帮扶"))
+        fake.wait_sent(chat, 2)
+        consent = fake.sent(chat)[-1]
+        agree = next(b for row in consent["reply_markup"]["inline_keyboard"] for b in row if b["text"] == "同意")
+        deliver(two, fake.callback_update(chat, data=agree["callback_data"], message_id=consent["message_id"]))
+        fake.wait_sent(chat, 3)
+        name = fake.text_update(chat, "王小明")
+        deliver(one, name)
+        fake.wait_sent(chat, 4)
+        deliver(two, name)  # the same update again, to the other worker
+        time.sleep(0.3)
+        assert len(fake.sent(chat)) == 4 and two.channel.duplicates == 1
+        deliver(two, fake.text_update(chat, "八岁"))
+        assert "户口在哪里" in fake.wait_sent(chat, 5)[-1]["text"]
