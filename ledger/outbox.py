@@ -87,6 +87,20 @@ def pending(*, session: Session, conversation_id: int) -> int:
         OutboxMessage.conversation_id == conversation_id, OutboxMessage.status == "pending")) or 0
 
 
+def enqueue_many(*, session: Session, cipher: DataCipher, conversation_id: int, channel: str, kind: str,
+                 payloads: list[dict], claimed_by: str | None = None,
+                 now: dt.datetime | None = None) -> list[OutboxMessage]:
+    """Several messages of one turn at once (no dedupe keys), with their ids."""
+    now = now or _now()
+    rows = [OutboxMessage(conversation_id=conversation_id, channel=channel, kind=kind, dedupe_key=None,
+                          payload_enc=cipher.encrypt(json.dumps(payload, ensure_ascii=False)),
+                          status="sending" if claimed_by else "pending", attempts=0, next_attempt_at=now,
+                          claimed_by=claimed_by, created_at=now) for payload in payloads]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
 def due_conversations(*, session: Session, channel: str, now: dt.datetime | None = None,
                       limit: int = 500) -> list[int]:
     """Conversations with a message ready to (re)try: pending and due, or claimed too long ago."""

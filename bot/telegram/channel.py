@@ -78,15 +78,13 @@ class TelegramHook(TurnHook):
         self.ready: list[outbox.Outgoing] | None = None  # this turn's replies, when nothing older waits
 
     def begin(self, convo: ConversationHandle) -> bool:
+        """A processed update is skipped. Two workers racing on one update both pass here; the
+        second then fails on the update id's primary key (or the conversation's version) and
+        its whole turn rolls back (see ``TelegramChannel._turn``)."""
         self.conversation_id = convo.id
-        try:
-            with convo.session.begin_nested():
-                convo.session.add(TelegramUpdate(bot_id=self.channel.bot_id, update_id=self.update_id))
-                convo.session.flush()
-        except IntegrityError:
-            self.duplicate = True
-            return False
-        return True
+        self.ready = None  # a replayed turn starts afresh
+        self.duplicate = self.channel.seen(convo.session, self.update_id)
+        return not self.duplicate
 
     def rewrite(self, convo: ConversationHandle, text: str | None) -> str | None:
         """A pressed button whose payload was too long for Telegram carries a key instead."""
@@ -110,9 +108,9 @@ class TelegramHook(TurnHook):
         # them straight after the commit.
         older = outbox.undelivered(session=convo.session, conversation_id=convo.id)
         claimed_by = None if older else self.channel.delivery.worker
-        rows = [outbox.enqueue(session=convo.session, cipher=self.channel.cipher, conversation_id=convo.id,
-                               channel=CHANNEL, kind="reply", payload=op, claimed_by=claimed_by)
-                for op in ops]
+        convo.session.add(TelegramUpdate(bot_id=self.channel.bot_id, update_id=self.update_id))
+        rows = outbox.enqueue_many(session=convo.session, cipher=self.channel.cipher, conversation_id=convo.id,
+                                   channel=CHANNEL, kind="reply", payloads=ops, claimed_by=claimed_by)
         if not older:
             self.ready = [outbox.Outgoing(row.id, convo.id, convo.sender, "reply", op, 0)
                           for row, op in zip(rows, ops)]
@@ -213,14 +211,26 @@ class TelegramChannel:
         if incoming is None:
             return
         hook = TelegramHook(self, update.update_id, incoming)
-        await asyncio.to_thread(self.engine.handle, f"{SENDER_PREFIX}{chat.id}", incoming.text,
-                                incoming.metadata, CHANNEL, hook)
+        await asyncio.to_thread(self._turn, f"{SENDER_PREFIX}{chat.id}", incoming, hook)
         if hook.duplicate:
             self.duplicates += 1
             return
         self.processed += 1
         if hook.conversation_id is not None:
             await self.delivery.deliver(hook.conversation_id, chat.id, locked=True, rows=hook.ready)
+
+    def _turn(self, sender: str, incoming: Incoming, hook: TelegramHook) -> None:
+        try:
+            self.engine.handle(sender, incoming.text, incoming.metadata, CHANNEL, hook)
+        except IntegrityError:
+            with self.runtime.db.session() as session:
+                if not self.seen(session, hook.update_id):
+                    raise  # some other conflict: the update fails and Telegram retries it
+            hook.duplicate = True  # another worker processed it in the same moment
+
+    def seen(self, session, update_id: int) -> bool:
+        return session.scalar(select(TelegramUpdate.update_id).where(
+            TelegramUpdate.bot_id == self.bot_id, TelegramUpdate.update_id == update_id)) is not None
 
     def translate(self, update: Update) -> Incoming | None:
         """Text, commands, button presses, locations, contacts and media → engine input."""
