@@ -17,7 +17,6 @@ import argparse
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from benchutil import free_port, memory_kb  # noqa: E402
 
 from knowledge.evaluate import read_tsv  # noqa: E402
 from knowledge.store import shipped_dir  # noqa: E402
@@ -65,20 +66,6 @@ def synthetic_checklists(target: int, folder: Path) -> None:
                "items": items}
         (folder / f"synthetic-{start // per_file}.yaml").write_text(
             yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def memory_kb(pid: int) -> tuple[int, int]:
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        fields[key] = value.strip()
-    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
 def run(items: int, lexical: bool, questions: list[str], work: Path, prepare_only: bool = False) -> dict:

@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from benchutil import free_port  # noqa: E402
 
 import aiohttp  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
@@ -52,12 +53,6 @@ def messages() -> list[str]:
     texts = list(seen)
     random.Random(11).shuffle(texts)
     return texts
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_server(data_dir: Path, fake: FakeTelegram, port: int, database_url: str, workers: int) -> subprocess.Popen:
