@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from contextlib import contextmanager
 
 from ledger import staffdb
 
@@ -56,10 +57,17 @@ def _settings():
     return get_settings()
 
 
-def _database():
+@contextmanager
+def _transaction():
+    """One transaction on the configured database, disposed of afterwards."""
     from ledger.db import Database
 
-    return Database(_settings())
+    db = Database(_settings())
+    try:
+        with db.session() as session:
+            yield session
+    finally:
+        db.dispose()
 
 
 def _read_password(from_stdin: bool) -> str | None:
@@ -90,44 +98,34 @@ def create_user(args: argparse.Namespace) -> int:
     password = _read_password(args.password_stdin)
     if password is None:
         return 2
-    db = _database()
     try:
-        with db.session() as session:
+        with _transaction() as session:
             user = staffdb.create_user(session=session, username=args.username, role=args.role, area=area,
                                        password=password, display_name=args.display_name, created_by=_actor())
             print(f"已创建账号 {user.username}：{staffdb.ROLES[user.role]}，管辖 {staffdb.area_name(user.area_code)}")
     except staffdb.StaffError as exc:
         print(exc, file=sys.stderr)
         return 2
-    finally:
-        db.dispose()
     return 0
 
 
 def list_users(args: argparse.Namespace) -> int:
-    db = _database()
-    try:
-        with db.session() as session:
-            for user in staffdb.list_users(session):
-                last = staffdb.aware(user.last_login_at)
-                print(f"{user.username}\t{user.role}\t{user.area_code}\t{'active' if user.active else 'disabled'}\t"
-                      f"{last.isoformat(timespec='minutes') if last else '-'}\t{user.display_name}")
-    finally:
-        db.dispose()
+    with _transaction() as session:
+        for user in staffdb.list_users(session):
+            last = staffdb.aware(user.last_login_at)
+            print(f"{user.username}\t{user.role}\t{user.area_code}\t{'active' if user.active else 'disabled'}\t"
+                  f"{last.isoformat(timespec='minutes') if last else '-'}\t{user.display_name}")
     return 0
 
 
 def _set_active(username: str, active: bool) -> int:
-    db = _database()
     try:
-        with db.session() as session:
+        with _transaction() as session:
             user = staffdb.set_user_active(session=session, username=username, active=active, actor=_actor())
             print(f"已{'启用' if active else '停用'}账号 {user.username}")
     except staffdb.StaffError as exc:
         print(exc, file=sys.stderr)
         return 1
-    finally:
-        db.dispose()
     return 0
 
 
@@ -143,14 +141,11 @@ def set_password(args: argparse.Namespace) -> int:
     password = _read_password(args.password_stdin)
     if password is None:
         return 2
-    db = _database()
     try:
-        with db.session() as session:
+        with _transaction() as session:
             user = staffdb.set_password(session=session, username=args.username, password=password, actor=_actor())
             print(f"已为 {user.username} 设置新密码，原有登录已全部失效")
     except staffdb.StaffError as exc:
         print(exc, file=sys.stderr)
         return 1
-    finally:
-        db.dispose()
     return 0

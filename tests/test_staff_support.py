@@ -8,19 +8,16 @@ seeded through the real filing functions, so everything personal is encrypted as
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from ledger import staffdb
-from ledger.db import drop_everything
 from ledger.models import AuditEvent
 
-PG_URL = os.environ.get("TONGBAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD = "Kind-Harbour-2026"
 BAOAN = "440306"            # 广东省深圳市宝安区
 XIXIANG = "440306001"       # a street in it
@@ -30,27 +27,10 @@ OTHER_DISTRICT = "440305"   # 南山区
 BOT = "tongban_test_bot"
 
 
-def _pg_available() -> bool:
-    try:
-        engine = create_engine(PG_URL)
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-        return True
-    except Exception:  # noqa: BLE001 - any failure means "not here"
-        return False
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def staff_backend(request, tmp_path):
-    if request.param == "postgresql":
-        if not _pg_available():
-            if os.environ.get("TONGBAN_REQUIRE_PG"):
-                pytest.fail(f"PostgreSQL is required here but not reachable at {PG_URL}")
-            pytest.skip("PostgreSQL not reachable")
-        drop_everything(PG_URL)
-        return {"data_dir": tmp_path, "database": {"url": PG_URL}}
-    return {"data_dir": tmp_path, "database": {"url": ""}}
+@pytest.fixture
+def staff_backend(backend):
+    """SQLite or PostgreSQL (tests/conftest.py's ``backend``)."""
+    return backend
 
 
 @dataclass
@@ -96,14 +76,14 @@ def build_settings(backend: dict, **overrides):
     return Settings(**values)
 
 
-@pytest.fixture
-def staff_app(staff_backend, kb, interpreter):
+def _staff_app(backend: dict, knowledge, interpreter):
+    """The real app (staff pages installed) on ``backend``; closed when the generator ends."""
     from staff.web import install
     from tongban.app import create_app
     from tongban.runtime import Runtime
 
-    settings = build_settings(staff_backend)
-    runtime = Runtime.build(settings, knowledge=kb, interpreter=interpreter)
+    settings = build_settings(backend)
+    runtime = Runtime.build(settings, knowledge=knowledge, interpreter=interpreter)
     app = create_app(settings, runtime=runtime)
     install(app)
     built = StaffApp(app, runtime, [])
@@ -111,6 +91,11 @@ def staff_app(staff_backend, kb, interpreter):
     for client in built.clients:
         client.__exit__(None, None, None)
     runtime.close(stop_knowledge=False)
+
+
+@pytest.fixture
+def staff_app(staff_backend, kb, interpreter):
+    yield from _staff_app(staff_backend, kb, interpreter)
 
 
 @pytest.fixture
@@ -123,19 +108,7 @@ def own_kb(tmp_path_factory, kb, embedder):
 
 @pytest.fixture
 def staff_app_own_kb(staff_backend, own_kb, interpreter):
-    from staff.web import install
-    from tongban.app import create_app
-    from tongban.runtime import Runtime
-
-    settings = build_settings(staff_backend)
-    runtime = Runtime.build(settings, knowledge=own_kb, interpreter=interpreter)
-    app = create_app(settings, runtime=runtime)
-    install(app)
-    built = StaffApp(app, runtime, [])
-    yield built
-    for client in built.clients:
-        client.__exit__(None, None, None)
-    runtime.close(stop_knowledge=False)
+    yield from _staff_app(staff_backend, own_kb, interpreter)
 
 
 # ------------------------------------------------------------------ page helpers
