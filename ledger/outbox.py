@@ -13,7 +13,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,16 +48,20 @@ class Outgoing:
     attempts: int
 
 
+def _row(cipher: DataCipher, conversation_id: int, channel: str, kind: str, payload: dict,
+         dedupe_key: str | None, claimed_by: str | None, now: dt.datetime) -> OutboxMessage:
+    return OutboxMessage(conversation_id=conversation_id, channel=channel, kind=kind, dedupe_key=dedupe_key,
+                         payload_enc=cipher.encrypt(json.dumps(payload, ensure_ascii=False)),
+                         status="sending" if claimed_by else "pending", attempts=0, next_attempt_at=now,
+                         claimed_by=claimed_by, created_at=now)
+
+
 def enqueue(*, session: Session, cipher: DataCipher, conversation_id: int, channel: str, kind: str,
             payload: dict, dedupe_key: str | None = None, claimed_by: str | None = None,
             now: dt.datetime | None = None) -> OutboxMessage | None:
     """Add a message; ``None`` if one with the same ``dedupe_key`` exists. ``claimed_by`` lets the
     writer deliver it straight after commit without another claim round-trip."""
-    now = now or _now()
-    row = OutboxMessage(conversation_id=conversation_id, channel=channel, kind=kind, dedupe_key=dedupe_key,
-                        payload_enc=cipher.encrypt(json.dumps(payload, ensure_ascii=False)),
-                        status="sending" if claimed_by else "pending", attempts=0, next_attempt_at=now,
-                        claimed_by=claimed_by, created_at=now)
+    row = _row(cipher, conversation_id, channel, kind, payload, dedupe_key, claimed_by, now or _now())
     if dedupe_key is None:
         session.add(row)
         session.flush()
@@ -71,34 +75,22 @@ def enqueue(*, session: Session, cipher: DataCipher, conversation_id: int, chann
     return row
 
 
-def undelivered(*, session: Session, conversation_id: int) -> int:
-    """How many of the conversation's messages are still waiting (pending or being sent)."""
-    from sqlalchemy import func
-
-    return session.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.conversation_id == conversation_id, OutboxMessage.status.in_(("pending", "sending")))) or 0
-
-
-def pending(*, session: Session, conversation_id: int) -> int:
-    """How many of the conversation's messages wait for a sender (not claimed)."""
-    from sqlalchemy import func
-
-    return session.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.conversation_id == conversation_id, OutboxMessage.status == "pending")) or 0
-
-
 def enqueue_many(*, session: Session, cipher: DataCipher, conversation_id: int, channel: str, kind: str,
                  payloads: list[dict], claimed_by: str | None = None,
                  now: dt.datetime | None = None) -> list[OutboxMessage]:
     """Several messages of one turn at once (no dedupe keys), with their ids."""
     now = now or _now()
-    rows = [OutboxMessage(conversation_id=conversation_id, channel=channel, kind=kind, dedupe_key=None,
-                          payload_enc=cipher.encrypt(json.dumps(payload, ensure_ascii=False)),
-                          status="sending" if claimed_by else "pending", attempts=0, next_attempt_at=now,
-                          claimed_by=claimed_by, created_at=now) for payload in payloads]
+    rows = [_row(cipher, conversation_id, channel, kind, payload, None, claimed_by, now) for payload in payloads]
     session.add_all(rows)
     session.flush()
     return rows
+
+
+def waiting(*, session: Session, conversation_id: int, statuses: tuple[str, ...] = ("pending", "sending")) -> int:
+    """How many of the conversation's messages are in ``statuses``: by default every one not yet
+    delivered; ``("pending",)``: those no sender has claimed."""
+    return session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.conversation_id == conversation_id, OutboxMessage.status.in_(statuses))) or 0
 
 
 def due_conversations(*, session: Session, channel: str, now: dt.datetime | None = None,
@@ -199,8 +191,6 @@ def mark_blocked(*, session: Session, conversation_id: int, now: dt.datetime | N
 
 
 def counts(*, session: Session) -> dict[str, int]:
-    from sqlalchemy import func
-
     return dict(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
 
 

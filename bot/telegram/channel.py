@@ -30,6 +30,7 @@ from bot.telegram.request import AiohttpRequest
 from ledger import outbox
 from ledger.conversations import ConversationHandle
 from ledger.models import Conversation, TelegramUpdate
+from nlu import reverse_geo
 from nlu.reverse_geo import reverse_geocode
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class TelegramHook(TurnHook):
         # Something older still waiting (Telegram was down, another worker is sending): these wait
         # behind it as pending rows, for whoever delivers the older ones; else this worker sends
         # them straight after the commit.
-        older = outbox.undelivered(session=convo.session, conversation_id=convo.id)
+        older = outbox.waiting(session=convo.session, conversation_id=convo.id)
         claimed_by = None if older else self.channel.delivery.worker
         convo.session.add(TelegramUpdate(bot_id=self.channel.bot_id, update_id=self.update_id))
         rows = outbox.enqueue_many(session=convo.session, cipher=self.channel.cipher, conversation_id=convo.id,
@@ -144,6 +145,8 @@ class TelegramChannel:
                     poll_interval: float = 0.0, poll_timeout: int = 10) -> None:
         """Initialise, register the commands, and start receiving (webhook or polling)."""
         app = self.application
+        # the district polygons load here, in a thread, not on the event loop at the first location
+        await asyncio.to_thread(reverse_geo.warm_up)
         await app.initialize()
         if self.settings.telegram.set_commands:
             await self.register_commands()

@@ -155,7 +155,7 @@ class Delivery:
             if blocked:
                 outbox.mark_blocked(session=session, conversation_id=conversation_id)
                 return 0
-            return outbox.pending(session=session, conversation_id=conversation_id)
+            return outbox.waiting(session=session, conversation_id=conversation_id, statuses=("pending",))
 
     async def _send(self, row: outbox.Outgoing) -> None:
         payload = row.payload
