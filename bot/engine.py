@@ -78,7 +78,7 @@ class DialogueEngine:
                 if not hook.begin(convo):
                     return []
                 text = (hook.rewrite(convo, text) or "")[:MAX_MESSAGE_CHARS].strip()
-            convo.row.blocked_at = None  # they wrote to us: they have not blocked the bot
+            convo.unblock()  # they wrote to us: they have not blocked the bot
             self._apply_metadata(convo, metadata)
             event = metadata.get("event")
             if isinstance(event, dict):
@@ -394,7 +394,7 @@ class DialogueEngine:
             convo.state.clear()
             delete_transcript(convo)
             marked = mark_for_deletion(session=convo.session, conversation_id=convo.id)
-            convo.row.deletion_requested_at = dt.datetime.now(dt.timezone.utc)
+            convo.deletion_requested(dt.datetime.now(dt.timezone.utc))
             text = "已删除本对话里保存的个人信息（所在地区、没填完的申请、最近的消息）。"
             if marked:
                 text += (f"您提交过的 {marked} 份帮扶申请已标记为“家长要求删除”，工作人员会处理："

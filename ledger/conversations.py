@@ -4,23 +4,36 @@
 transaction; its ``state`` dict is saved (encrypted) when the block ends without error.
 Turns of one sender are serialised by a per-sender lock in this process; across
 processes the row's ``version`` column turns a lost update into a retry.
+
+Every message of every parent passes through here, so the row is read and written with
+plain SQL statements (SQLAlchemy Core, compiled once and cached) on the turn's connection
+rather than through the ORM's unit of work (measured in bench/results/telegram_throughput.md).
+The turn's session is still there for the rarer ORM work (filing a request, handoffs).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ledger.crypto import DataCipher
-from ledger.db import Database
+from ledger.db import Database, insert_ignore
 from ledger.models import Conversation
+
+CONVERSATIONS = Conversation.__table__
+# the statements of every turn, built once (SQLAlchemy then reuses their compiled form)
+_SELECT = select(CONVERSATIONS.c.id, CONVERSATIONS.c.channel, CONVERSATIONS.c.state_enc, CONVERSATIONS.c.version,
+                 CONVERSATIONS.c.blocked_at).where(CONVERSATIONS.c.sender_hash == bindparam("key"))
+_SAVE = (update(CONVERSATIONS)
+         .where(CONVERSATIONS.c.id == bindparam("row_id"), CONVERSATIONS.c.version == bindparam("old_version"))
+         .values(state_enc=bindparam("new_state"), version=bindparam("new_version")))
 
 
 class ConcurrentUpdate(Exception):
@@ -28,8 +41,19 @@ class ConcurrentUpdate(Exception):
 
 
 @dataclass
+class ConversationRow:
+    """The columns a turn reads; ``changes`` holds the ones it sets (saved with the state)."""
+
+    id: int
+    channel: str
+    version: int
+    blocked_at: dt.datetime | None = None
+    changes: dict = field(default_factory=dict)
+
+
+@dataclass
 class ConversationHandle:
-    row: Conversation
+    row: ConversationRow
     sender: str
     session: Session
     state: dict = field(default_factory=dict)
@@ -41,6 +65,14 @@ class ConversationHandle:
     @property
     def channel(self) -> str:
         return self.row.channel
+
+    def unblock(self) -> None:
+        """They wrote to us: they have not blocked the bot (or no longer)."""
+        if self.row.blocked_at is not None:
+            self.row.changes["blocked_at"] = None
+
+    def deletion_requested(self, at: dt.datetime) -> None:
+        self.row.changes["deletion_requested_at"] = at
 
 
 class ConversationStore:
@@ -61,8 +93,8 @@ class ConversationStore:
     def open(self, sender: str, channel: str = "rest") -> Iterator[ConversationHandle]:
         key = self.sender_hash(sender)
         with self._lock(key), self.db.session() as session:
-            row = self._row(session, key, sender, channel)
-            handle = ConversationHandle(row, sender, session, json.loads(self.cipher.decrypt(row.state_enc)))
+            row, state_enc = self._row(session, key, sender, channel)
+            handle = ConversationHandle(row, sender, session, json.loads(self.cipher.decrypt(state_enc)))
             yield handle
             self._save(session, row, handle.state)
 
@@ -72,28 +104,23 @@ class ConversationStore:
             row = session.scalar(select(Conversation).where(Conversation.sender_hash == self.sender_hash(sender)))
             return json.loads(self.cipher.decrypt(row.state_enc)) if row else None
 
-    def _row(self, session: Session, key: str, sender: str, channel: str) -> Conversation:
-        row = session.scalar(select(Conversation).where(Conversation.sender_hash == key))
-        if row is not None:
-            return row
-        row = Conversation(sender_hash=key, sender_enc=self.cipher.encrypt(sender), channel=channel,
-                           state_enc=self.cipher.encrypt("{}"), version=1)
-        try:
-            with session.begin_nested():
-                session.add(row)
-                session.flush()
-        except IntegrityError:  # created by another process a moment ago
-            row = session.scalar(select(Conversation).where(Conversation.sender_hash == key))
-        return row
+    def _row(self, session: Session, key: str, sender: str, channel: str) -> tuple[ConversationRow, str]:
+        connection = session.connection()
+        found = connection.execute(_SELECT, {"key": key}).first()
+        if found is None:
+            # a parent writing twice at once from two processes: one insert wins, both read it
+            insert_ignore(connection, CONVERSATIONS, ["sender_hash"], sender_hash=key,
+                          sender_enc=self.cipher.encrypt(sender), channel=channel,
+                          state_enc=self.cipher.encrypt("{}"), version=1)
+            found = connection.execute(_SELECT, {"key": key}).one()
+        return ConversationRow(found.id, found.channel, found.version, found.blocked_at), found.state_enc
 
-    def _save(self, session: Session, row: Conversation, state: dict) -> None:
+    def _save(self, session: Session, row: ConversationRow, state: dict) -> None:
         encrypted = self.cipher.encrypt(json.dumps(state, ensure_ascii=False, default=str))
-        result = session.execute(
-            update(Conversation)
-            .where(Conversation.id == row.id, Conversation.version == row.version)
-            .values(state_enc=encrypted, version=row.version + 1)
-            .execution_options(synchronize_session=False)
-        )
+        statement = _SAVE.values(**row.changes) if row.changes else _SAVE  # changes: now and then
+        result = session.connection().execute(statement, {"row_id": row.id, "old_version": row.version,
+                                                          "new_state": encrypted, "new_version": row.version + 1})
         if result.rowcount != 1:
             raise ConcurrentUpdate(row.id)
         row.version += 1
+        row.changes = {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,7 +11,8 @@ from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from tongban.settings import Settings
@@ -54,6 +57,25 @@ def make_engine(settings: Settings) -> Engine:
                          max_overflow=20, connect_args=connect_args)
 
 
+_INSERT_IGNORE: dict[tuple, object] = {}
+
+
+def insert_ignore(connection: Connection, table: Table, conflict: list[str], **values) -> bool:
+    """INSERT unless a row with the same ``conflict`` columns exists; True if it inserted.
+
+    One statement on both databases (``ON CONFLICT DO NOTHING``): on PostgreSQL a concurrent
+    insert of the same key waits for the other transaction and then does nothing. Built once
+    per table (turns call it for every Telegram update)."""
+    key = (connection.dialect.name, table.name, tuple(conflict))
+    statement = _INSERT_IGNORE.get(key)
+    if statement is None:
+        dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
+        statement = _INSERT_IGNORE[key] = (
+            dialect.insert(table).on_conflict_do_nothing(index_elements=conflict)
+            .execution_options(preserve_rowcount=True))  # an INSERT's rowcount is not kept by default
+    return connection.execute(statement, values).rowcount == 1
+
+
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -93,9 +115,15 @@ class Database:
         self.engine = make_engine(settings)
         # SQLite has one writer at a time. Threads of this process queue here for it instead of
         # in SQLite's busy handler, which polls with sleeps and lets unlucky writers starve
-        # (measured: p95 of a Telegram turn 20 s → see bench/results). Other processes still
-        # wait through busy_timeout. PostgreSQL needs no such lock.
+        # (measured: p95 of a Telegram turn 20 s → see bench/results); worker processes queue on
+        # an flock of a file beside the database, which the kernel hands over without polling
+        # (busy_timeout still covers other programs). PostgreSQL needs neither.
         self._write_lock = threading.RLock() if self.engine.dialect.name == "sqlite" else None
+        self._lock_fd: int | None = None
+        self._depth = 0
+        database = self.engine.url.database if self._write_lock is not None else None
+        if database and database != ":memory:" and not database.startswith("file:"):
+            self._lock_fd = os.open(f"{database}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         if migrate:
             upgrade(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -108,9 +136,25 @@ class Database:
                 with session.begin():
                     yield session
             return
-        with self._write_lock, self.sessions() as session:
+        with self._write_lock, self._process_lock(), self.sessions() as session:
             with session.begin():
                 yield session
 
+    @contextmanager
+    def _process_lock(self) -> Iterator[None]:
+        """The database file's write lock across processes (taken once per thread's nesting)."""
+        self._depth += 1
+        try:
+            if self._depth == 1 and self._lock_fd is not None:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            if self._depth == 1 and self._lock_fd is not None:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            self._depth -= 1
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,13 @@ CLAIM_LEASE = dt.timedelta(seconds=60)  # a claim older than this (a crashed sen
 BACKOFF_BASE = 2.0  # seconds; doubled per attempt
 BACKOFF_MAX = dt.timedelta(hours=1)
 MAX_ATTEMPTS = 30  # then the row is marked failed (about a day of retries)
+OUTBOX = OutboxMessage.__table__
+# the statements of every turn, built once (SQLAlchemy then reuses their compiled form)
+_INSERT = insert(OUTBOX)
+_WAITING = select(func.count()).select_from(OUTBOX).where(
+    OUTBOX.c.conversation_id == bindparam("conversation_id"), OUTBOX.c.status.in_(bindparam("statuses", expanding=True)))
+_MARK_SENT = (update(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+              .values(status="sent", sent_at=bindparam("now"), claimed_by=None, last_error=None))
 
 
 def _now() -> dt.datetime:
@@ -48,12 +55,17 @@ class Outgoing:
     attempts: int
 
 
-def _row(cipher: DataCipher, conversation_id: int, channel: str, kind: str, payload: dict,
-         dedupe_key: str | None, claimed_by: str | None, now: dt.datetime) -> OutboxMessage:
-    return OutboxMessage(conversation_id=conversation_id, channel=channel, kind=kind, dedupe_key=dedupe_key,
-                         payload_enc=cipher.encrypt(json.dumps(payload, ensure_ascii=False)),
-                         status="sending" if claimed_by else "pending", attempts=0, next_attempt_at=now,
-                         claimed_by=claimed_by, created_at=now)
+def _connection(session: Session | Connection) -> Connection:
+    """The hot paths run plain SQL on the transaction's connection, bypassing the ORM."""
+    return session.connection() if isinstance(session, Session) else session
+
+
+def _values(cipher: DataCipher, conversation_id: int, channel: str, kind: str, payload: dict,
+            dedupe_key: str | None, claimed_by: str | None, now: dt.datetime) -> dict:
+    return dict(conversation_id=conversation_id, channel=channel, kind=kind, dedupe_key=dedupe_key,
+                payload_enc=cipher.encrypt(json.dumps(payload, ensure_ascii=False)),
+                status="sending" if claimed_by else "pending", attempts=0, next_attempt_at=now,
+                claimed_by=claimed_by, created_at=now)
 
 
 def enqueue(*, session: Session, cipher: DataCipher, conversation_id: int, channel: str, kind: str,
@@ -61,7 +73,8 @@ def enqueue(*, session: Session, cipher: DataCipher, conversation_id: int, chann
             now: dt.datetime | None = None) -> OutboxMessage | None:
     """Add a message; ``None`` if one with the same ``dedupe_key`` exists. ``claimed_by`` lets the
     writer deliver it straight after commit without another claim round-trip."""
-    row = _row(cipher, conversation_id, channel, kind, payload, dedupe_key, claimed_by, now or _now())
+    row = OutboxMessage(**_values(cipher, conversation_id, channel, kind, payload, dedupe_key, claimed_by,
+                                 now or _now()))
     if dedupe_key is None:
         session.add(row)
         session.flush()
@@ -75,22 +88,25 @@ def enqueue(*, session: Session, cipher: DataCipher, conversation_id: int, chann
     return row
 
 
-def enqueue_many(*, session: Session, cipher: DataCipher, conversation_id: int, channel: str, kind: str,
-                 payloads: list[dict], claimed_by: str | None = None,
-                 now: dt.datetime | None = None) -> list[OutboxMessage]:
-    """Several messages of one turn at once (no dedupe keys), with their ids."""
+def enqueue_many(*, session: Session | Connection, cipher: DataCipher, conversation_id: int, channel: str,
+                 kind: str, payloads: list[dict], claimed_by: str | None = None,
+                 now: dt.datetime | None = None) -> list[int]:
+    """Several messages of one turn at once (no dedupe keys); their ids, in order.
+
+    Every turn on Telegram passes here: plain INSERTs on the turn's connection, not the ORM."""
     now = now or _now()
-    rows = [_row(cipher, conversation_id, channel, kind, payload, None, claimed_by, now) for payload in payloads]
-    session.add_all(rows)
-    session.flush()
-    return rows
+    connection = _connection(session)
+    return [connection.execute(_INSERT, _values(cipher, conversation_id, channel, kind, payload, None,
+                                                       claimed_by, now)).inserted_primary_key[0]
+            for payload in payloads]
 
 
-def waiting(*, session: Session, conversation_id: int, statuses: tuple[str, ...] = ("pending", "sending")) -> int:
+def waiting(*, session: Session | Connection, conversation_id: int,
+            statuses: tuple[str, ...] = ("pending", "sending")) -> int:
     """How many of the conversation's messages are in ``statuses``: by default every one not yet
     delivered; ``("pending",)``: those no sender has claimed."""
-    return session.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.conversation_id == conversation_id, OutboxMessage.status.in_(statuses))) or 0
+    return _connection(session).scalar(_WAITING, {"conversation_id": conversation_id,
+                                                  "statuses": list(statuses)}) or 0
 
 
 def due_conversations(*, session: Session, channel: str, now: dt.datetime | None = None,
@@ -151,11 +167,9 @@ def claim(*, session: Session, cipher: DataCipher, conversation_id: int, worker:
     return out
 
 
-def mark_sent(*, session: Session, ids: list[int], now: dt.datetime | None = None) -> None:
+def mark_sent(*, session: Session | Connection, ids: list[int], now: dt.datetime | None = None) -> None:
     if ids:
-        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-                        .values(status="sent", sent_at=now or _now(), claimed_by=None, last_error=None)
-                        .execution_options(synchronize_session=False))
+        _connection(session).execute(_MARK_SENT, {"ids": list(ids), "now": now or _now()})
 
 
 def release(*, session: Session, ids: list[int], delay: dt.timedelta = dt.timedelta(0),

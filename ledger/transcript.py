@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+import datetime as dt
+
+from sqlalchemy import delete, insert
 
 from ledger.crypto import DataCipher
 from ledger.models import ConversationMessage
 
 MAX_STORED_CHARS = 4000
+_INSERT = insert(ConversationMessage.__table__)
 
 
 def record_transcript(convo, cipher: DataCipher, incoming: str, replies) -> None:
-    """Add this turn's messages in the turn's transaction (nothing for an empty turn)."""
-    rows = []
-    if incoming:
-        rows.append(ConversationMessage(conversation_id=convo.id, direction="in",
-                                        text_enc=cipher.encrypt(incoming[:MAX_STORED_CHARS])))
-    rows += [ConversationMessage(conversation_id=convo.id, direction="out",
-                                 text_enc=cipher.encrypt(reply.text[:MAX_STORED_CHARS])) for reply in replies]
-    convo.session.add_all(rows)
+    """Add this turn's messages in the turn's transaction (nothing for an empty turn); one
+    statement for all of them."""
+    now = dt.datetime.now(dt.timezone.utc)
+    texts = ([("in", incoming)] if incoming else []) + [("out", reply.text) for reply in replies]
+    if texts:
+        convo.session.connection().execute(_INSERT, [
+            {"conversation_id": convo.id, "direction": direction, "at": now,
+             "text_enc": cipher.encrypt(text[:MAX_STORED_CHARS])} for direction, text in texts])
 
 
 def delete_transcript(convo) -> None:

@@ -156,10 +156,10 @@ def _serve(args: argparse.Namespace) -> int:
             print("Telegram 长轮询只能用一个进程：请设置 TONGBAN_TELEGRAM__WEBHOOK_URL，或用 --workers 1。",
                   file=sys.stderr)
             return 2
+        from tongban.serve import supervise
+
         # each worker process builds its own app (and runtime) from the same settings
-        uvicorn.run("tongban.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_config=None)
-        return 0
+        return supervise(host, port, workers, settings.log_level)
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
     return 0
 

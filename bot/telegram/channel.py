@@ -10,6 +10,7 @@ redelivery of a processed update is recognised by its id and ignored.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -29,11 +30,13 @@ from bot.telegram.locks import ChatOrderedProcessor, KeyedLocks
 from bot.telegram.request import AiohttpRequest
 from ledger import outbox
 from ledger.conversations import ConversationHandle
+from ledger.db import insert_ignore
 from ledger.models import Conversation, TelegramUpdate
 from nlu import reverse_geo
 from nlu.reverse_geo import reverse_geocode
 
 log = logging.getLogger(__name__)
+UPDATES = TelegramUpdate.__table__
 
 COMMANDS = [
     ("start", "开始使用童伴"),
@@ -79,12 +82,14 @@ class TelegramHook(TurnHook):
         self.ready: list[outbox.Outgoing] | None = None  # this turn's replies, when nothing older waits
 
     def begin(self, convo: ConversationHandle) -> bool:
-        """A processed update is skipped. Two workers racing on one update both pass here; the
-        second then fails on the update id's primary key (or the conversation's version) and
-        its whole turn rolls back (see ``TelegramChannel._turn``)."""
+        """Claim the update id; a processed update is skipped. Two workers racing on one update:
+        on PostgreSQL the second insert waits for the first transaction and then finds the id
+        (on SQLite the write lock orders them); the claim rolls back with a failed turn."""
         self.conversation_id = convo.id
         self.ready = None  # a replayed turn starts afresh
-        self.duplicate = self.channel.seen(convo.session, self.update_id)
+        self.duplicate = not insert_ignore(convo.session.connection(), UPDATES, ["bot_id", "update_id"],
+                                           bot_id=self.channel.bot_id, update_id=self.update_id,
+                                           processed_at=dt.datetime.now(dt.timezone.utc))
         return not self.duplicate
 
     def rewrite(self, convo: ConversationHandle, text: str | None) -> str | None:
@@ -109,12 +114,11 @@ class TelegramHook(TurnHook):
         # them straight after the commit.
         older = outbox.waiting(session=convo.session, conversation_id=convo.id)
         claimed_by = None if older else self.channel.delivery.worker
-        convo.session.add(TelegramUpdate(bot_id=self.channel.bot_id, update_id=self.update_id))
-        rows = outbox.enqueue_many(session=convo.session, cipher=self.channel.cipher, conversation_id=convo.id,
-                                   channel=CHANNEL, kind="reply", payloads=ops, claimed_by=claimed_by)
+        ids = outbox.enqueue_many(session=convo.session, cipher=self.channel.cipher, conversation_id=convo.id,
+                                  channel=CHANNEL, kind="reply", payloads=ops, claimed_by=claimed_by)
         if not older:
-            self.ready = [outbox.Outgoing(row.id, convo.id, convo.sender, "reply", op, 0)
-                          for row, op in zip(rows, ops)]
+            self.ready = [outbox.Outgoing(row_id, convo.id, convo.sender, "reply", op, 0)
+                          for row_id, op in zip(ids, ops)]
 
 
 class TelegramChannel:
