@@ -161,6 +161,9 @@ def main() -> int:
                              "included); distinct: --rounds free-text messages per chat, every one different")
     parser.add_argument("--rounds", type=int, default=5, help="messages per chat (distinct workload)")
     parser.add_argument("--redeliver", type=float, default=0.05, help="share of updates posted twice")
+    parser.add_argument("--connections", type=int, default=40,
+                        help="webhook connections Telegram keeps open (40 is setWebhook's default; Telegram "
+                             "uses up to the max_connections the bot registered)")
     parser.add_argument("--workers", type=int, default=2, help="tongban serve worker processes")
     parser.add_argument("--pg", action="store_true", help="PostgreSQL (127.0.0.1:5432/test, emptied) instead of SQLite")
     parser.add_argument("--data-dir", type=Path, default=REPO / "var" / "bench" / "telegram",
@@ -195,8 +198,9 @@ def main() -> int:
                            for c in range(args.chats)]
             asyncio.run(load(url, secret, fake, [[("text", "你好"), ("text", "谢谢")]], 0.0, connections=1))
             warm_sent = len(fake.sent())
+            connections = min(args.connections, int(fake.webhook.get("max_connections") or 40))
             latencies, end_to_end, redelivered, elapsed = asyncio.run(
-                load(url, secret, fake, scripts, args.redeliver))
+                load(url, secret, fake, scripts, args.redeliver, connections))
             time.sleep(1.0)
             sent = fake.sent()[warm_sent:]
             fake_edits = len(fake.edits())
@@ -220,7 +224,7 @@ def main() -> int:
     e2e50, e2e95 = statistics.median(end_to_end), end_to_end[int(len(end_to_end) * 0.95) - 1]
     missing = [c for c, steps in enumerate(scripts, 700_000) if per_chat.get(c, 0) < len(steps)]
     print(f"backend: {'PostgreSQL' if args.pg else 'SQLite'}, {args.workers} worker process(es); workload {args.workload}: {args.chats} chats, "
-          f"{updates} updates (+{len(redelivered)} redeliveries)")
+          f"{updates} updates (+{len(redelivered)} redeliveries); {connections} webhook connections")
     print(f"throughput: {updates / elapsed:.1f} updates/s ({elapsed:.1f} s)")
     print(f"webhook request -> reply delivered: p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {latencies[-1]:.0f} ms")
     print(f"update ready at Telegram -> reply delivered (incl. waiting for a free connection): "

@@ -30,6 +30,7 @@ OUTBOX = OutboxMessage.__table__
 _INSERT = insert(OUTBOX)
 _WAITING = select(func.count()).select_from(OUTBOX).where(
     OUTBOX.c.conversation_id == bindparam("conversation_id"), OUTBOX.c.status.in_(bindparam("statuses", expanding=True)))
+_WAITING_EXCEPT = _WAITING.where(OUTBOX.c.id.not_in(bindparam("excluding", expanding=True)))
 _MARK_SENT = (update(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
               .values(status="sent", sent_at=bindparam("now"), claimed_by=None, last_error=None))
 
@@ -102,11 +103,14 @@ def enqueue_many(*, session: Session | Connection, cipher: DataCipher, conversat
 
 
 def waiting(*, session: Session | Connection, conversation_id: int,
-            statuses: tuple[str, ...] = ("pending", "sending")) -> int:
+            statuses: tuple[str, ...] = ("pending", "sending"), excluding: list[int] = ()) -> int:
     """How many of the conversation's messages are in ``statuses``: by default every one not yet
-    delivered; ``("pending",)``: those no sender has claimed."""
-    return _connection(session).scalar(_WAITING, {"conversation_id": conversation_id,
-                                                  "statuses": list(statuses)}) or 0
+    delivered; ``("pending",)``: those no sender has claimed. ``excluding``: rows known to be
+    delivered already (sent, not yet recorded)."""
+    params = {"conversation_id": conversation_id, "statuses": list(statuses)}
+    if excluding:
+        return _connection(session).scalar(_WAITING_EXCEPT, {**params, "excluding": list(excluding)}) or 0
+    return _connection(session).scalar(_WAITING, params) or 0
 
 
 def due_conversations(*, session: Session, channel: str, now: dt.datetime | None = None,
@@ -128,11 +132,12 @@ def _ready(now: dt.datetime):
 
 
 def claim(*, session: Session, cipher: DataCipher, conversation_id: int, worker: str,
-          now: dt.datetime | None = None) -> list[Outgoing]:
+          now: dt.datetime | None = None, delivered: set[int] = frozenset()) -> list[Outgoing]:
     """Claim this conversation's undelivered rows in order, up to the first one not yet due.
 
-    Rows already claimed by ``worker`` (written with ``claimed_by``) are included. Stops at a row
-    waiting for its back-off so that later messages never overtake an earlier one.
+    Rows already claimed by ``worker`` (written with ``claimed_by``) are included, except
+    ``delivered``: rows it has sent and not yet recorded. Stops at a row waiting for its
+    back-off so that later messages never overtake an earlier one.
     """
     now = now or _now()
     conversation = session.get(Conversation, conversation_id)
@@ -146,6 +151,8 @@ def claim(*, session: Session, cipher: DataCipher, conversation_id: int, worker:
     sender = cipher.decrypt(conversation.sender_enc)
     out: list[Outgoing] = []
     for row in rows:
+        if row.id in delivered:
+            continue
         at = _aware(row.next_attempt_at)
         mine = row.status == "sending" and row.claimed_by == worker
         stale = row.status == "sending" and at <= now - CLAIM_LEASE

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import httpx
+
 import pytest
 from sqlalchemy import select
 
@@ -183,8 +185,22 @@ def test_webhook_mode_checks_the_secret_and_ignores_redeliveries(sqlite_backend,
             assert len(fake.sent(chat)) == len(replies)
             assert fake.push(fake.command_update(chat, "/start", payload="nosuchcode")) == 200
             fake.wait_sent(chat, len(replies) + 2)
+            # with the right secret: a body that is no update, or too large, is refused politely
+            url, secret = fake.webhook["url"], {"X-Telegram-Bot-Api-Secret-Token": fake.webhook["secret_token"]}
+            assert httpx.post(url, content=b"{not json", headers=secret).status_code == 400
+            assert httpx.post(url, content=b"[1, 2]", headers=secret).status_code == 400
+            assert httpx.post(url, content=b"x" * 1_000_001, headers=secret).status_code == 413
+            assert httpx.get(url).status_code == 404  # only POST is the webhook; the rest is the app's
+            assert httpx.get(url.replace("/telegram/webhook", "/healthz")).json()["status"] == "ok"
+            assert len(fake.sent(chat)) == len(replies) + 2
     finally:
         runtime.close(stop_knowledge=False)
+
+
+def test_webhook_without_a_telegram_channel_is_not_found(client):
+    response = client.post("/telegram/webhook", json={"update_id": 1},
+                           headers={"X-Telegram-Bot-Api-Secret-Token": "anything"})
+    assert response.status_code == 404 and response.json() == {"detail": "Telegram channel is not enabled"}
 
 
 def test_chats_are_ordered_and_flood_control_delays_only_its_chat(sqlite_backend, fake, kb, interpreter):

@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from bot.rest import router as rest_router
-from bot.telegram.webhook import router as telegram_router
+from bot.telegram.webhook import TelegramWebhook
 from bot.tracker import router as tracker_router
 from knowledge.api import router as knowledge_router
 from nlu.api import router as nlu_router
@@ -53,7 +53,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(knowledge_router)
     app.include_router(nlu_router)
     app.include_router(tracker_router)
-    app.include_router(telegram_router)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> dict:
@@ -77,6 +76,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         return HTMLResponse('<meta http-equiv="refresh" content="0; url=/chat">')
 
     install_staff(app)
+    app.add_middleware(TelegramWebhook)  # added last: the outermost, in front of the staff pages' middleware
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

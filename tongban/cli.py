@@ -159,7 +159,7 @@ def _serve(args: argparse.Namespace) -> int:
         from tongban.serve import supervise
 
         # each worker process builds its own app (and runtime) from the same settings
-        return supervise(host, port, workers, settings.log_level)
+        return supervise(host, port, workers, settings.log_level, settings.embedding.threads)
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
     return 0
 

@@ -111,8 +111,10 @@ class TelegramHook(TurnHook):
             convo.state["tg_buttons"] = dict(list(keys.items())[-MAX_BUTTON_KEYS:])
         # Something older still waiting (Telegram was down, another worker is sending): these wait
         # behind it as pending rows, for whoever delivers the older ones; else this worker sends
-        # them straight after the commit.
-        older = outbox.waiting(session=convo.session, conversation_id=convo.id)
+        # them straight after the commit. Rows this worker sent and records in its next batch are
+        # delivered, not waiting (read before the count: once out of that list, they are recorded).
+        delivered = self.channel.delivery.unrecorded(convo.id)
+        older = outbox.waiting(session=convo.session, conversation_id=convo.id, excluding=delivered)
         claimed_by = None if older else self.channel.delivery.worker
         ids = outbox.enqueue_many(session=convo.session, cipher=self.channel.cipher, conversation_id=convo.id,
                                   channel=CHANNEL, kind="reply", payloads=ops, claimed_by=claimed_by)
@@ -181,6 +183,7 @@ class TelegramChannel:
             await app.updater.stop()
         if app.running:
             await app.stop()
+        await self.delivery.flush()  # what was sent is recorded before the process goes
         await app.shutdown()
 
     async def register_commands(self) -> None:

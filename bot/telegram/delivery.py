@@ -6,6 +6,12 @@ rows a crashed worker left behind are found by a periodic sweep. Per chat, messa
 order; flood control (``RetryAfter``) pauses only that chat; a network failure reschedules the
 chat's messages with exponential back-off; a parent who blocked the bot (403) is marked and
 nothing more is tried until they write again.
+
+Rows sent successfully are recorded as sent in batches (one transaction for whatever was sent
+meanwhile, across chats) instead of one transaction per update. Until its batch commits, a sent
+row is still "sending", claimed by this worker: ``unrecorded(conversation)`` names those rows so
+that the next turn of the chat does not take them for older messages still waiting. A crash in
+that moment means the row is sent again after the claim's lease — the at-least-once window.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import threading
 import uuid
 
 from telegram import Bot, InlineKeyboardMarkup
@@ -44,8 +51,6 @@ def retry_seconds(error: RetryAfter) -> float:
 
 
 class Delivery:
-    MAX_ROUNDS = 10  # claim-and-send rounds per call; the sweeper picks up anything beyond
-
     def __init__(self, *, bot: Bot, db: Database, cipher: DataCipher, locks: KeyedLocks,
                  worker: str | None = None, max_inline_wait: float = 30.0):
         self.bot = bot
@@ -57,12 +62,18 @@ class Delivery:
         self.sent = 0  # counters for logs and benchmarks
         self.retried = 0
         self.blocked = 0
+        self.batches = 0
+        # sent rows not yet recorded, by conversation; read from turn threads, hence the lock
+        self._unrecorded: dict[int, set[int]] = {}
+        self._unrecorded_lock = threading.Lock()
+        self._to_record: list[int] = []
+        self._recorder: asyncio.Task | None = None
 
     # --- database steps (run in a thread) -----------------------------------------------
     def _claim(self, conversation_id: int) -> list[outbox.Outgoing]:
         with self.db.session() as session:
             return outbox.claim(session=session, cipher=self.cipher, conversation_id=conversation_id,
-                                worker=self.worker)
+                                worker=self.worker, delivered=set(self.unrecorded(conversation_id)))
 
     def _due(self) -> list[int]:
         with self.db.session() as session:
@@ -81,26 +92,18 @@ class Delivery:
             return await self._deliver(conversation_id, rows)
 
     async def _deliver(self, conversation_id: int, rows: list[outbox.Outgoing] | None = None) -> int:
-        """Send ``rows`` (or the claimed due rows), record the outcome, and go on while the
-        conversation has more due rows (written meanwhile, or left by another worker)."""
-        total = 0
-        for _ in range(self.MAX_ROUNDS):
-            if rows is None:
-                rows = await asyncio.to_thread(self._claim, conversation_id)
-            if not rows:
-                break
-            count, more = await self._send_rows(conversation_id, rows)
-            total += count
-            if not more:
-                break
-            rows = None
-        self.sent += total
-        return total
+        """Send ``rows`` (or the claimed due rows) and record the outcome. Rows written meanwhile
+        (a notification, another worker's turn) are the sweeper's, a moment later."""
+        if rows is None:
+            rows = await asyncio.to_thread(self._claim, conversation_id)
+        count = await self._send_rows(conversation_id, rows) if rows else 0
+        self.sent += count
+        return count
 
-    async def _send_rows(self, conversation_id: int, rows: list[outbox.Outgoing]) -> tuple[int, bool]:
-        """(how many were sent, whether due rows remain to try now)."""
-        sent: list[int] = []
-        index = 0
+    async def _send_rows(self, conversation_id: int, rows: list[outbox.Outgoing]) -> int:
+        """How many were sent; failures are recorded at once, successes in the next batch."""
+        sent: list[int] = []  # not yet recorded
+        count = index = 0
         while index < len(rows):
             row = rows[index]
             try:
@@ -115,12 +118,12 @@ class Delivery:
                 await asyncio.to_thread(self._finish, conversation_id, sent=sent, retry=[r.id for r in rows[index:]],
                                         delay=dt.timedelta(seconds=wait), error="flood control",
                                         count_attempt=False)
-                return len(sent), False
+                return count
             except Forbidden as exc:
                 self.blocked += 1
                 log.info("conversation %s: the parent blocked the bot (%s)", conversation_id, exc.message)
                 await asyncio.to_thread(self._finish, conversation_id, sent=sent, blocked=True)
-                return len(sent), False
+                return count
             except BadRequest as exc:
                 if "not modified" not in exc.message.lower():  # an edit that changes nothing is done
                     log.warning("outbox %s refused by Telegram: %s", row.id, exc.message)
@@ -134,17 +137,61 @@ class Delivery:
                 log.warning("outbox: Telegram unreachable (%s); will retry", exc)
                 await asyncio.to_thread(self._finish, conversation_id, sent=sent, retry=[r.id for r in rows[index:]],
                                         error=str(exc)[:300])
-                return len(sent), False
+                return count
             sent.append(row.id)
+            count += 1
             index += 1
-        more = await asyncio.to_thread(self._finish, conversation_id, sent=sent)
-        return len(sent), more > 0
+        self._record_sent(conversation_id, sent)
+        return count
+
+    # --- recording sent rows in batches ------------------------------------------------------
+    def unrecorded(self, conversation_id: int) -> list[int]:
+        """Rows of the conversation this worker has sent but not yet recorded as sent."""
+        with self._unrecorded_lock:
+            return list(self._unrecorded.get(conversation_id, ()))
+
+    def _record_sent(self, conversation_id: int, ids: list[int]) -> None:
+        if not ids:
+            return
+        with self._unrecorded_lock:
+            self._unrecorded.setdefault(conversation_id, set()).update(ids)
+        self._to_record += [(conversation_id, row_id) for row_id in ids]
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.get_running_loop().create_task(self._record_loop(), name="outbox-recorder")
+
+    async def _record_loop(self) -> None:
+        """Record everything sent so far in one transaction; repeat while more was sent meanwhile."""
+        while self._to_record:
+            batch, self._to_record = self._to_record, []
+            try:
+                await asyncio.to_thread(self._mark_sent, [row_id for _, row_id in batch])
+            except Exception:  # the database is unavailable: keep them and try again shortly
+                log.exception("outbox: could not record %d sent messages; retrying", len(batch))
+                self._to_record = batch + self._to_record
+                await asyncio.sleep(1.0)
+                continue
+            self.batches += 1
+            with self._unrecorded_lock:
+                for conversation_id, row_id in batch:
+                    rows = self._unrecorded.get(conversation_id)
+                    if rows is not None:
+                        rows.discard(row_id)
+                        if not rows:
+                            del self._unrecorded[conversation_id]
+
+    async def flush(self) -> None:
+        """Wait until every sent row is recorded (shutdown, tests)."""
+        while self._recorder is not None and not self._recorder.done():
+            await asyncio.shield(self._recorder)
+
+    def _mark_sent(self, ids: list[int]) -> None:
+        with self.db.session() as session:
+            outbox.mark_sent(session=session, ids=ids)
 
     def _finish(self, conversation_id: int, *, sent: list[int], retry: list[int] = (), failed: list[int] = (),
                 error: str = "", delay: dt.timedelta | None = None, blocked: bool = False,
-                count_attempt: bool = True) -> int:
-        """Record what happened in one transaction; returns how many rows of the conversation
-        are still pending (written while these were being sent)."""
+                count_attempt: bool = True) -> None:
+        """Record a failure, and what was sent before it, in one transaction."""
         with self.db.session() as session:
             outbox.mark_sent(session=session, ids=sent)
             if retry:
@@ -154,8 +201,6 @@ class Delivery:
                 outbox.give_up(session=session, ids=list(failed), error=error)
             if blocked:
                 outbox.mark_blocked(session=session, conversation_id=conversation_id)
-                return 0
-            return outbox.waiting(session=session, conversation_id=conversation_id, statuses=("pending",))
 
     async def _send(self, row: outbox.Outgoing) -> None:
         payload = row.payload
