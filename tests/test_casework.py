@@ -192,6 +192,31 @@ def test_a_crashed_senders_claim_is_taken_over_after_the_lease(ledger_db):
         assert [r.payload["text"] for r in taken] == ["x"]
 
 
+def test_rows_sent_but_not_yet_recorded_are_neither_waiting_nor_claimed_again(ledger_db):
+    """Sent rows are recorded in batches: until then they are 'sending', claimed by the sender,
+    and the chat's next turn must not take them for older undelivered messages."""
+    db, cipher, store = ledger_db
+    with store.open("telegram:44", "telegram") as convo:
+        conversation_id = convo.id
+    with db.session() as session:
+        sent = outbox.enqueue_many(session=session, cipher=cipher, conversation_id=conversation_id,
+                                   channel="telegram", kind="reply", claimed_by="w", now=NOW,
+                                   payloads=[{"op": "send", "text": "a"}, {"op": "send", "text": "b"}])
+        assert outbox.waiting(session=session, conversation_id=conversation_id) == 2
+        assert outbox.waiting(session=session, conversation_id=conversation_id, excluding=sent) == 0
+        outbox.enqueue(session=session, cipher=cipher, conversation_id=conversation_id, channel="telegram",
+                       kind="notification", payload={"op": "send", "text": "n"}, now=NOW)
+        assert outbox.waiting(session=session, conversation_id=conversation_id, excluding=sent) == 1
+    with db.session() as session:
+        rows = outbox.claim(session=session, cipher=cipher, conversation_id=conversation_id, worker="w", now=NOW,
+                            delivered=set(sent))
+        assert [r.payload["text"] for r in rows] == ["n"]
+        outbox.mark_sent(session=session, ids=sent + [rows[0].id], now=NOW)
+    with db.session() as session:
+        assert outbox.counts(session=session) == {"sent": 3}
+        assert outbox.waiting(session=session, conversation_id=conversation_id) == 0
+
+
 def test_add_months_clamps_to_month_end():
     assert add_months(dt.date(2026, 8, 31), 6) == dt.date(2027, 2, 28)
     assert add_months(dt.date(2026, 11, 29), -12) == dt.date(2025, 11, 29)

@@ -66,7 +66,7 @@ class Delivery:
         # sent rows not yet recorded, by conversation; read from turn threads, hence the lock
         self._unrecorded: dict[int, set[int]] = {}
         self._unrecorded_lock = threading.Lock()
-        self._to_record: list[int] = []
+        self._to_record: list[tuple[int, int]] = []  # (conversation, row) sent, to record
         self._recorder: asyncio.Task | None = None
 
     # --- database steps (run in a thread) -----------------------------------------------
@@ -179,10 +179,21 @@ class Delivery:
                         if not rows:
                             del self._unrecorded[conversation_id]
 
-    async def flush(self) -> None:
-        """Wait until every sent row is recorded (shutdown, tests)."""
+    async def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every sent row is recorded (shutdown, tests); False if the database did not
+        take them in ``timeout`` (they are then sent again after the claim lease)."""
+        deadline = asyncio.get_running_loop().time() + timeout
         while self._recorder is not None and not self._recorder.done():
-            await asyncio.shield(self._recorder)
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                log.warning("outbox: %d sent messages not recorded at shutdown", len(self._to_record))
+                self._recorder.cancel()
+                return False
+            try:
+                await asyncio.wait_for(asyncio.shield(self._recorder), left)
+            except asyncio.TimeoutError:
+                continue
+        return True
 
     def _mark_sent(self, ids: list[int]) -> None:
         with self.db.session() as session:
