@@ -143,10 +143,6 @@ def _outbox(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from tongban.app import create_app
-
     settings = get_settings()
     host = args.host or settings.server.host
     port = args.port or settings.server.port
@@ -160,6 +156,10 @@ def _serve(args: argparse.Namespace) -> int:
 
         # each worker process builds its own app (and runtime) from the same settings
         return supervise(host, port, workers, settings.log_level, settings.embedding.threads)
+    import uvicorn
+
+    from tongban.app import create_app
+
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
     return 0
 
