@@ -29,7 +29,7 @@ OUTBOX = OutboxMessage.__table__
 # the statements of every turn, built once (SQLAlchemy then reuses their compiled form)
 _INSERT = insert(OUTBOX)
 _WAITING = select(func.count()).select_from(OUTBOX).where(
-    OUTBOX.c.conversation_id == bindparam("conversation_id"), OUTBOX.c.status.in_(bindparam("statuses", expanding=True)))
+    OUTBOX.c.conversation_id == bindparam("conversation_id"), OUTBOX.c.status.in_(("pending", "sending")))
 _WAITING_EXCEPT = _WAITING.where(OUTBOX.c.id.not_in(bindparam("excluding", expanding=True)))
 _MARK_SENT = (update(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
               .values(status="sent", sent_at=bindparam("now"), claimed_by=None, last_error=None))
@@ -102,12 +102,10 @@ def enqueue_many(*, session: Session | Connection, cipher: DataCipher, conversat
             for payload in payloads]
 
 
-def waiting(*, session: Session | Connection, conversation_id: int,
-            statuses: tuple[str, ...] = ("pending", "sending"), excluding: list[int] = ()) -> int:
-    """How many of the conversation's messages are in ``statuses``: by default every one not yet
-    delivered; ``("pending",)``: those no sender has claimed. ``excluding``: rows known to be
-    delivered already (sent, not yet recorded)."""
-    params = {"conversation_id": conversation_id, "statuses": list(statuses)}
+def waiting(*, session: Session | Connection, conversation_id: int, excluding: list[int] = ()) -> int:
+    """How many of the conversation's messages are not yet delivered (pending or being sent),
+    leaving out ``excluding``: rows known to be delivered already (sent, not yet recorded)."""
+    params = {"conversation_id": conversation_id}
     if excluding:
         return _connection(session).scalar(_WAITING_EXCEPT, {**params, "excluding": list(excluding)}) or 0
     return _connection(session).scalar(_WAITING, params) or 0

@@ -62,7 +62,6 @@ class Delivery:
         self.sent = 0  # counters for logs and benchmarks
         self.retried = 0
         self.blocked = 0
-        self.batches = 0
         # sent rows not yet recorded, by conversation; read from turn threads, hence the lock
         self._unrecorded: dict[int, set[int]] = {}
         self._unrecorded_lock = threading.Lock()
@@ -170,7 +169,6 @@ class Delivery:
                 self._to_record = batch + self._to_record
                 await asyncio.sleep(1.0)
                 continue
-            self.batches += 1
             with self._unrecorded_lock:
                 for conversation_id, row_id in batch:
                     rows = self._unrecorded.get(conversation_id)
