@@ -24,16 +24,24 @@ RESTART_WINDOW = 30.0  # seconds: a worker dying this soon after its start count
 MAX_QUICK_DEATHS = 5
 
 
+def _bound_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def worker_socket(host: str, port: int) -> socket.socket:
     """A TCP socket bound to the shared port (``SO_REUSEPORT``), not yet listening: uvicorn
     listens once the app has started, so the kernel sends no connection to a worker that is
     still loading its models."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    return sock
+    return _bound_socket(host, port, reuse_port=True)
 
 
 def run_worker(host: str, port: int, log_level: str) -> None:
@@ -52,10 +60,7 @@ def run_worker(host: str, port: int, log_level: str) -> None:
 def _check_port(host: str, port: int) -> None:
     """Fail at once if something already listens on the port (without SO_REUSEPORT, a bind
     fails where it would otherwise silently share the port with another program)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
+    _bound_socket(host, port, reuse_port=False).close()
 
 
 def supervise(host: str, port: int, workers: int, log_level: str, embedding_threads: int | None = None) -> int:
