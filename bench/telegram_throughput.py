@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchutil import free_port  # noqa: E402
+from benchutil import children, cpu_seconds, free_port, processes_named, python_loop_seconds  # noqa: E402
 
 import aiohttp  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
@@ -153,6 +154,15 @@ async def load(url: str, secret: str, fake: FakeTelegram, scripts: list[list[tup
     return processing, end_to_end, redelivered, elapsed
 
 
+def cpu_snapshot(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the bot's worker processes, the PostgreSQL server's processes and this
+    process (the fake Bot API server and the load generator)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return {"bot": sum(cpu_seconds(pid) for pid in [server_pid, *children(server_pid)]),
+            "database": sum(cpu_seconds(pid) for pid in processes_named("postgres")),
+            "telegram": own.ru_utime + own.ru_stime}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chats", type=int, default=200)
@@ -179,6 +189,7 @@ def main() -> int:
         drop_everything(PG_URL)
     database_url = PG_URL if args.pg else f"sqlite:///{db_file.resolve()}"
     port = free_port()
+    calibration = python_loop_seconds()
     with FakeTelegram(token=TOKEN) as fake:
         server = start_server(args.data_dir, fake, port, database_url, args.workers)
         try:
@@ -199,8 +210,10 @@ def main() -> int:
             asyncio.run(load(url, secret, fake, [[("text", "你好"), ("text", "谢谢")]], 0.0, connections=1))
             warm_sent = len(fake.sent())
             connections = min(args.connections, int(fake.webhook.get("max_connections") or 40))
+            cpu_before = cpu_snapshot(server.pid)
             latencies, end_to_end, redelivered, elapsed = asyncio.run(
                 load(url, secret, fake, scripts, args.redeliver, connections))
+            cpu = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_snapshot(server.pid).items()}
             time.sleep(1.0)
             sent = fake.sent()[warm_sent:]
             fake_edits = len(fake.edits())
@@ -231,6 +244,12 @@ def main() -> int:
           f"p50 {e2e50:.0f} ms, p95 {e2e95:.0f} ms")
     print(f"sendMessage + edit calls: {len(sent)} + {fake_edits}; outbox rows sent: {rows.get('sent', 0) - warm_rows}; "
           f"other outbox states: { {k: v for k, v in rows.items() if k != 'sent'} }")
+    per_update = {k: v * 1000 / updates for k, v in cpu.items()}
+    total = sum(per_update.values())
+    print(f"CPU per update: bot workers {per_update['bot']:.2f} ms, database server {per_update['database']:.2f} ms, "
+          f"Telegram side (this process) {per_update['telegram']:.2f} ms; all {total:.2f} ms "
+          f"-> {os.cpu_count() * 1000 / total:.0f} updates/s if {os.cpu_count()} cores were busy all the time")
+    print(f"machine speed now: a pure-Python loop of 10 M additions takes {calibration:.2f} s")
     print(f"chats with fewer replies than updates: {len(missing)}; requests filed: {filed}")
     ok = not missing and len(sent) + fake_edits == rows.get("sent", 0) - warm_rows and set(rows) == {"sent"}
     if args.workload == "journeys":
