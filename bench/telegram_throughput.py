@@ -194,10 +194,13 @@ def main() -> int:
         server = start_server(args.data_dir, fake, port, database_url, args.workers)
         try:
             deadline = time.monotonic() + 600
-            while fake.webhook is None:
+            # every worker registers the webhook once it has started (trained, loaded): measure
+            # all of them serving, not one serving while another still trains its model
+            while len(fake.calls("setWebhook")) < args.workers:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"server did not start; see {args.data_dir / 'server.log'}")
                 time.sleep(0.5)
+            time.sleep(1.0)  # the last one's socket starts listening just after
             secret = fake.webhook["secret_token"]
             url = f"http://127.0.0.1:{port}/telegram/webhook"
             # warm-up: one chat, so lazy loading is not measured
