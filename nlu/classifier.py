@@ -16,7 +16,7 @@ import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -40,30 +40,34 @@ class TextClassifier:
     model: LogisticRegression
     dense_scale: float
     meta: dict = field(default_factory=dict)
+    # what of the text the embedding sees (e.g. nlu.normalize.mask_long_numbers); None: all of it
+    dense_view: Callable[[str], str] | None = None
 
     @classmethod
     def train(cls, texts: Sequence[str], labels: Sequence[str], embedder: Embedder, *,
               cache: EmbeddingCache | None = None, dense_scale: float = 1.0, c: float = 10.0,
-              class_weight: str | None = None,
+              class_weight: str | None = None, dense_view: Callable[[str], str] | None = None,
               meta: dict | None = None) -> "TextClassifier":
         started = time.perf_counter()
         texts = [normalize(t) or "?" for t in texts]
         vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True,
                                      dtype=np.float32)
         lexical = vectorizer.fit_transform(texts)
-        dense = cache.embed(texts, embedder) if cache else embedder.embed_queries(texts)
+        seen = [dense_view(t) for t in texts] if dense_view else texts
+        dense = cache.embed(seen, embedder) if cache else embedder.embed_queries(seen)
         features = sparse.hstack([sparse.csr_matrix(dense * dense_scale), lexical]).tocsr()
         model = LogisticRegression(C=c, max_iter=3000, class_weight=class_weight)
         model.fit(features, list(labels))
         info = dict(meta or {}, model_id=embedder.model_id, format=FORMAT, examples=len(texts),
                     seconds=round(time.perf_counter() - started, 2))
         log.info("classifier trained on %d examples in %.1f s", len(texts), info["seconds"])
-        return cls(list(model.classes_), vectorizer, model, dense_scale, info)
+        return cls(list(model.classes_), vectorizer, model, dense_scale, info, dense_view)
 
     def predict_proba(self, text: str, embedder: Embedder, vector: np.ndarray | None = None) -> dict[str, float]:
-        """P(label | text); pass ``vector`` when the query embedding is already computed."""
+        """P(label | text); pass ``vector`` when the query embedding (of ``dense_text(text)``)
+        is already computed."""
         text = normalize(text) or "?"
-        dense = vector if vector is not None else embedder.embed_query(text)
+        dense = vector if vector is not None else embedder.embed_query(self.dense_text(text))
         fast = self.__dict__.get("_fast")
         if fast is None:
             fast = self.__dict__["_fast"] = FastTfidf(self.vectorizer)
@@ -77,6 +81,10 @@ class TextClassifier:
         else:
             probs = softmax_rows(scores[None, :].astype(np.float64))[0]
         return dict(zip(self.labels, probs.tolist()))
+
+    def dense_text(self, normalized: str) -> str:
+        """The text whose embedding the classifier reads."""
+        return self.dense_view(normalized) if self.dense_view else normalized
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_fast"}

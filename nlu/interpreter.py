@@ -20,7 +20,7 @@ from nlu import safety
 from nlu.classifier import TextClassifier, fingerprint
 from nlu.entities import ExtractedEntity, extract_all
 from nlu.geo import Gazetteer, gazetteer
-from nlu.normalize import normalize
+from nlu.normalize import mask_long_numbers, normalize
 from nlu.training import TrainingData, default_paths, load_training_data
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,9 @@ _PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]+)(?P<entities>\{.*\})?$", re.S)
 DENSE_SCALE = 2.0
 C = 30.0
 CLASS_WEIGHT = "balanced"
+# The embedding sees long numbers masked (nlu.normalize.mask_long_numbers); part of the
+# model's fingerprint, so a model trained otherwise is retrained.
+DENSE_VIEW = "mask_long_numbers"
 # P(emergency) at or above this fires the classifier side of the safety net. Chosen on
 # tests/data/safety_validation.tsv (hard negatives with alarming words, never trained on):
 # 0.6 kept classifier-alone recall at 0.95 with 3.4 % false alarms there, and the pattern
@@ -83,7 +86,7 @@ class Interpreter:
     def load_or_train(cls, embedder: Embedder, models_dir: Path, paths: list[Path] | None = None,
                       *, force: bool = False) -> "Interpreter":
         data = load_training_data(*(paths or default_paths()))
-        expect = {"fingerprint": fingerprint(data.fingerprint, str(DENSE_SCALE), str(C), CLASS_WEIGHT),
+        expect = {"fingerprint": fingerprint(data.fingerprint, str(DENSE_SCALE), str(C), CLASS_WEIGHT, DENSE_VIEW),
                   "model_id": embedder.model_id}
         path = models_dir / "intent.pkl"
         model = None if force else TextClassifier.load(path, expect=expect)
@@ -100,7 +103,8 @@ class Interpreter:
         clean = normalize(raw)
         if not clean:
             return ParseResult(raw, "out_of_scope", 0.0, normalized=clean)
-        vector = self.embedder.embed_query(clean)
+        dense = self.model.dense_text(clean)
+        vector = self.embedder.embed_query(dense)
         probs = self.model.predict_proba(clean, self.embedder, vector)
         ranking = sorted(probs.items(), key=lambda kv: -kv[1])
         intent, confidence = ranking[0]
@@ -108,7 +112,8 @@ class Interpreter:
         needed = EMERGENCY_PROBABILITY_FIGURATIVE if safety.figurative(clean) else EMERGENCY_PROBABILITY
         by_model = probs.get(EMERGENCY, 0.0) >= needed
         result = ParseResult(raw, intent, confidence, ranking, extract_all(clean, self.geo),
-                             safety=hit, normalized=clean, vector=vector)
+                             safety=hit, normalized=clean,
+                             vector=vector if dense == clean else None)  # retrieval reuses it as is
         if intent == EMERGENCY and not (hit or by_model):
             result.intent, result.confidence = next((n, c) for n, c in ranking if n != EMERGENCY)
             result.safety_hint = True
@@ -125,7 +130,8 @@ def train(data: TrainingData, embedder: Embedder, models_dir: Path, data_fingerp
     labels = [e.intent for e in data.examples]
     cache = EmbeddingCache(models_dir, embedder.model_id, kind="query")
     return TextClassifier.train(texts, labels, embedder, cache=cache, dense_scale=DENSE_SCALE, c=C,
-                                class_weight=CLASS_WEIGHT, meta={"fingerprint": data_fingerprint})
+                                class_weight=CLASS_WEIGHT, dense_view=mask_long_numbers,
+                                meta={"fingerprint": data_fingerprint})
 
 
 def _payload_result(raw: str, payload: re.Match) -> ParseResult:

@@ -12,6 +12,7 @@ import unicodedata
 from functools import lru_cache
 
 _SPACES = re.compile(r"\s+")
+_LONG_NUMBER = re.compile(r"[0-9]{7,}")
 # Zero-width joiners, variation selectors and skin-tone modifiers travel with emoji.
 _EMOJI_GLUE = {0x200D, 0xFE0E, 0xFE0F, 0x20E3} | set(range(0x1F3FB, 0x1F400))
 
@@ -56,3 +57,12 @@ def normalize(text: str, *, max_chars: int = 2000) -> str:
     text = to_simplified(text)
     text = _SPACES.sub(" ", text).strip()
     return text[:max_chars]
+
+
+def mask_long_numbers(text: str) -> str:
+    """Digits of runs of seven or more (phone numbers, ID numbers) as zeros: what the sentence
+    embedding sees of a message. A number's digits say nothing of what the parent wants, and
+    masked, every phone number shares one cached vector instead of costing a new embedding
+    (the largest part of a turn's CPU) — nor does it sit in the embedder's cache of recent
+    queries. Shorter numbers (ages, years, the 12355 and 12345 hotlines) are kept."""
+    return _LONG_NUMBER.sub(lambda m: "0" * len(m.group()), text)

@@ -37,18 +37,22 @@ def write_checklist(folder: Path, name: str, data: dict) -> Path:
 
 
 class CountingEmbedder:
-    """Wraps a real embedder and counts passage embeddings (to prove cache/index reuse)."""
+    """Wraps a real embedder and counts passage embeddings (to prove cache/index reuse) and
+    records the query texts it was given."""
 
     def __init__(self, inner, model_id: str | None = None):
         self.inner = inner
         self.model_id = model_id or inner.model_id
         self.dim = inner.dim
         self.passages = 0
+        self.queries: list[str] = []
 
     def embed_queries(self, texts):
+        self.queries += list(texts)
         return self.inner.embed_queries(texts)
 
     def embed_query(self, text):
+        self.queries.append(text)
         return self.inner.embed_query(text)
 
     def embed_passages(self, texts):

@@ -1,4 +1,6 @@
-from nlu.normalize import normalize
+from nlu.interpreter import Interpreter
+from nlu.normalize import mask_long_numbers, normalize
+from tests.helpers import CountingEmbedder
 
 
 def test_traditional_fullwidth_emoji_whitespace():
@@ -16,3 +18,19 @@ def test_empty_and_emoji_only():
 
 def test_long_text_is_cut():
     assert len(normalize("医" * 10_000)) == 2000
+
+
+def test_long_numbers_are_masked_and_short_ones_kept():
+    assert mask_long_numbers("电话13912345678，身份证410105201001011234") == "电话00000000000，身份证000000000000000000"
+    assert mask_long_numbers("孩子8岁，2024年来的，打12355或0755-1234567") == "孩子8岁，2024年来的，打12355或0755-0000000"
+
+
+def test_the_embedding_sees_phone_numbers_masked_the_entities_see_them_whole(interpreter):
+    counting = CountingEmbedder(interpreter.embedder)
+    nlu = Interpreter(interpreter.model, counting)
+    first, second = nlu.parse("我的电话是13912345678"), nlu.parse("我的电话是18688886666")
+    assert counting.queries == ["我的电话是00000000000"] * 2  # one vector, cached, for every number
+    assert (first.entity("phone"), second.entity("phone")) == ("13912345678", "18688886666")
+    assert first.vector is None  # not the embedding of the question as written: retrieval embeds its own
+    short = nlu.parse("孩子8岁，打12355可以吗")
+    assert counting.queries[-1] == short.normalized and short.vector is not None
