@@ -308,3 +308,34 @@ def test_two_workers_share_every_conversation(sqlite_backend, fake, kb, interpre
         assert len(fake.sent(chat)) == 4 and two.channel.duplicates == 1
         deliver(two, fake.text_update(chat, "八岁"))
         assert "户口在哪里" in fake.wait_sent(chat, 5)[-1]["text"]
+
+
+def test_replies_are_recorded_before_the_update_is_acknowledged(sqlite_backend, fake, kb, interpreter):
+    """Telegram sends a chat's next update once the last one was acknowledged, perhaps to the
+    other worker: that worker must find the earlier replies delivered and send its own at once,
+    not take them for older messages still waiting and leave its replies to the sweeper."""
+    from telegram import Update
+
+    chat = 9302
+    settings = bot_settings(sqlite_backend, fake, outbox_interval=60.0)  # no sweeper to hide a delay
+
+    def deliver(bot, update):
+        assert bot.call(bot.channel.process(Update.de_json(update, bot.channel.application.bot))) is True
+
+    with RunningBot(settings, kb, interpreter, polling=False) as one, \
+            RunningBot(settings, kb, interpreter, polling=False) as two:
+        record = one.channel.delivery._mark_sent
+
+        def busy_database(ids):
+            time.sleep(0.5)
+            record(ids)
+
+        one.channel.delivery._mark_sent = busy_database
+        deliver(one, fake.text_update(chat, "你好"))
+        greeted = len(fake.sent(chat))
+        assert greeted >= 1  # sent before the update was acknowledged
+        deliver(two, fake.text_update(chat, "谢谢"))
+        assert len(fake.sent(chat)) > greeted, "the other worker left its reply to the sweeper"
+        with two.runtime.db.session() as session:
+            states = session.scalars(select(OutboxMessage.status)).all()
+        assert states and set(states) == {"sent"}

@@ -227,7 +227,8 @@ class TelegramChannel:
             return
         self.processed += 1
         if hook.conversation_id is not None:
-            await self.delivery.deliver(hook.conversation_id, chat.id, locked=True, rows=hook.ready)
+            await self.delivery.deliver(hook.conversation_id, chat.id, locked=True, rows=hook.ready,
+                                        wait_recorded=True)
 
     def _turn(self, sender: str, incoming: Incoming, hook: TelegramHook) -> None:
         try:

@@ -10,8 +10,12 @@ nothing more is tried until they write again.
 Rows sent successfully are recorded as sent in batches (one transaction for whatever was sent
 meanwhile, across chats) instead of one transaction per update. Until its batch commits, a sent
 row is still "sending", claimed by this worker: ``unrecorded(conversation)`` names those rows so
-that the next turn of the chat does not take them for older messages still waiting. A crash in
-that moment means the row is sent again after the claim's lease — the at-least-once window.
+that the next turn of the chat in this worker does not take them for older messages still
+waiting. A turn's own replies are waited for until their batch has committed (``record=wait``)
+before the webhook is answered: Telegram's next update of the chat may reach another worker,
+whose turn must find them sent, or it would leave its replies to the sweeper (seconds later).
+A crash in that moment means the row is sent again after the claim's lease — the at-least-once
+window.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from ledger.db import Database
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
+RECORD_WAIT = 5.0  # seconds a turn waits for its sent replies to be recorded (the database is slow)
 SENDER_PREFIX = "telegram:"
 
 
@@ -66,6 +71,7 @@ class Delivery:
         self._unrecorded: dict[int, set[int]] = {}
         self._unrecorded_lock = threading.Lock()
         self._to_record: list[tuple[int, int]] = []  # (conversation, row) sent, to record
+        self._recorded: list[asyncio.Future] = []  # done when the batch holding those rows commits
         self._recorder: asyncio.Task | None = None
 
     # --- database steps (run in a thread) -----------------------------------------------
@@ -80,26 +86,28 @@ class Delivery:
 
     # --- delivery ----------------------------------------------------------------------------
     async def deliver(self, conversation_id: int, chat_id: int | None = None, *, locked: bool = False,
-                      rows: list[outbox.Outgoing] | None = None) -> int:
+                      rows: list[outbox.Outgoing] | None = None, wait_recorded: bool = False) -> int:
         """Send the conversation's due messages in order; returns how many were sent.
 
         ``rows``: messages this worker wrote (already claimed) in a turn that found nothing older
-        undelivered — sent without reading them back."""
+        undelivered — sent without reading them back. ``wait_recorded``: return only when the
+        sent rows are recorded as sent (a turn, before its update is acknowledged)."""
         if locked or chat_id is None:
-            return await self._deliver(conversation_id, rows)
+            return await self._deliver(conversation_id, rows, wait_recorded)
         async with self.locks.hold(chat_id):
-            return await self._deliver(conversation_id, rows)
+            return await self._deliver(conversation_id, rows, wait_recorded)
 
-    async def _deliver(self, conversation_id: int, rows: list[outbox.Outgoing] | None = None) -> int:
+    async def _deliver(self, conversation_id: int, rows: list[outbox.Outgoing] | None = None,
+                       wait_recorded: bool = False) -> int:
         """Send ``rows`` (or the claimed due rows) and record the outcome. Rows written meanwhile
         (a notification, another worker's turn) are the sweeper's, a moment later."""
         if rows is None:
             rows = await asyncio.to_thread(self._claim, conversation_id)
-        count = await self._send_rows(conversation_id, rows) if rows else 0
+        count = await self._send_rows(conversation_id, rows, wait_recorded) if rows else 0
         self.sent += count
         return count
 
-    async def _send_rows(self, conversation_id: int, rows: list[outbox.Outgoing]) -> int:
+    async def _send_rows(self, conversation_id: int, rows: list[outbox.Outgoing], wait_recorded: bool = False) -> int:
         """How many were sent; failures are recorded at once, successes in the next batch."""
         sent: list[int] = []  # not yet recorded
         count = index = 0
@@ -140,7 +148,13 @@ class Delivery:
             sent.append(row.id)
             count += 1
             index += 1
-        self._record_sent(conversation_id, sent)
+        recorded = self._record_sent(conversation_id, sent)
+        if wait_recorded and recorded is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(recorded), RECORD_WAIT)
+            except asyncio.TimeoutError:  # they are sent; another worker may take them for waiting
+                log.warning("outbox: sent replies of conversation %s not recorded after %.0f s",
+                            conversation_id, RECORD_WAIT)
         return count
 
     # --- recording sent rows in batches ------------------------------------------------------
@@ -149,26 +163,36 @@ class Delivery:
         with self._unrecorded_lock:
             return list(self._unrecorded.get(conversation_id, ()))
 
-    def _record_sent(self, conversation_id: int, ids: list[int]) -> None:
+    def _record_sent(self, conversation_id: int, ids: list[int]) -> asyncio.Future | None:
+        """Queue sent rows for the next batch; the future is done when that batch commits."""
         if not ids:
-            return
+            return None
+        loop = asyncio.get_running_loop()
         with self._unrecorded_lock:
             self._unrecorded.setdefault(conversation_id, set()).update(ids)
         self._to_record += [(conversation_id, row_id) for row_id in ids]
+        recorded = loop.create_future()
+        self._recorded.append(recorded)
         if self._recorder is None or self._recorder.done():
-            self._recorder = asyncio.get_running_loop().create_task(self._record_loop(), name="outbox-recorder")
+            self._recorder = loop.create_task(self._record_loop(), name="outbox-recorder")
+        return recorded
 
     async def _record_loop(self) -> None:
         """Record everything sent so far in one transaction; repeat while more was sent meanwhile."""
         while self._to_record:
             batch, self._to_record = self._to_record, []
+            waiting, self._recorded = self._recorded, []
             try:
                 await asyncio.to_thread(self._mark_sent, [row_id for _, row_id in batch])
             except Exception:  # the database is unavailable: keep them and try again shortly
                 log.exception("outbox: could not record %d sent messages; retrying", len(batch))
                 self._to_record = batch + self._to_record
+                self._recorded = waiting + self._recorded
                 await asyncio.sleep(1.0)
                 continue
+            for recorded in waiting:
+                if not recorded.done():
+                    recorded.set_result(None)
             with self._unrecorded_lock:
                 for conversation_id, row_id in batch:
                     rows = self._unrecorded.get(conversation_id)
