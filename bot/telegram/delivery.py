@@ -11,7 +11,7 @@ Rows sent successfully are recorded as sent in batches (one transaction for what
 meanwhile, across chats) instead of one transaction per update. Until its batch commits, a sent
 row is still "sending", claimed by this worker: ``unrecorded(conversation)`` names those rows so
 that the next turn of the chat in this worker does not take them for older messages still
-waiting. A turn's own replies are waited for until their batch has committed (``record=wait``)
+waiting. A turn waits for its own replies' batch to commit (``deliver(wait_recorded=True)``)
 before the webhook is answered: Telegram's next update of the chat may reach another worker,
 whose turn must find them sent, or it would leave its replies to the sweeper (seconds later).
 A crash in that moment means the row is sent again after the claim's lease — the at-least-once
