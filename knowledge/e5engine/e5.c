@@ -1035,12 +1035,15 @@ static e5_model *e5_parse(const uint8_t *base, size_t size, void *map, size_t ma
         T(fow, "fo.w", const block_q4_0 *) T(fob, "fo.b", const float *)
         T(oln_w, "oln.w", const float *)  T(oln_b, "oln.b", const float *)
 #undef T
+    }
+    free(dir);
+    m->kernel = xkernel_pick();
+    for (int l = 0; m->kernel.fn && l < m->NL; l++) {   /* the reference kernel reads W itself */
+        layer_t *ly = &m->layers[l];
         ly->x[0] = expand_q4(ly->qw, m->H, m->H);   ly->x[1] = expand_q4(ly->kw, m->H, m->H);
         ly->x[2] = expand_q4(ly->vw, m->H, m->H);   ly->x[3] = expand_q4(ly->aow, m->H, m->H);
         ly->x[4] = expand_q4(ly->fiw, m->FF, m->H); ly->x[5] = expand_q4(ly->fow, m->H, m->FF);
     }
-    free(dir);
-    m->kernel = xkernel_pick();
 
 #ifdef _OPENMP
     omp_set_max_active_levels(1);   /* batch parallel -> inner matmuls serial */
