@@ -338,6 +338,11 @@ class DialogueEngine:
                           buttons=[HANDOFF_BUTTON] + menu_buttons())]
         return [Reply(text, buttons=menu_buttons())]
 
+    def _on_inform(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        """A form button pressed when no form is waiting for it (an old message's button)."""
+        return [Reply("这个按钮对应的填写已经结束了。需要的话可以重新点“申请帮扶”，或者直接告诉我您想问什么。",
+                      buttons=menu_buttons())]
+
     def _on_privacy(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         return [Reply(self.domain.text("utter_privacy"))]
 

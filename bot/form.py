@@ -226,6 +226,9 @@ class AssistanceForm:
         text = (parse.normalized or "").strip(" 。.!！")
         if (parse.intent == "affirm" and parse.confidence >= 0.5) or text in _CONFIRM_WORDS:
             return self._submit(convo)
+        if parse.payload_entities.get("fix") in SLOT_LABELS:  # a field button pressed at the summary
+            state["awaiting_confirm"] = False
+            return self._choose_fix(state, parse)
         if (parse.intent == "deny" and parse.confidence >= 0.5) or re.fullmatch(r"(?:我要)?(?:修改|改一下|改|不对|有错)", text):
             state["awaiting_confirm"] = False
             state["choosing_fix"] = True

@@ -29,6 +29,9 @@ INTENTS = ("greet", "goodbye", "thank", "help", "ask_service", "check_eligibilit
            "request_assistance", "check_status", "set_locality", "human_handoff", "emergency",
            "privacy", "delete_data", "cancel", "affirm", "deny", "out_of_scope")
 EMERGENCY = "emergency"
+# Intents only buttons send (Rasa's convention for a button that fills a slot): never
+# predicted from text, always recognised in a payload such as /inform{"situations": [...]}.
+PAYLOAD_ONLY_INTENTS = ("inform",)
 _PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]+)(?P<entities>\{.*\})?$", re.S)
 # Chosen by 5-fold cross-validation on the training files (accuracy 0.916; balanced class
 # weights keep small intents such as affirm and cancel from being drowned by ask_service:
@@ -99,7 +102,7 @@ class Interpreter:
     def parse(self, text: str | None) -> ParseResult:
         raw = (text or "")[:10_000]
         payload = _PAYLOAD.match(raw.strip())
-        if payload and payload.group("intent") in INTENTS:
+        if payload and payload.group("intent") in INTENTS + PAYLOAD_ONLY_INTENTS:
             return _payload_result(raw, payload)
         clean = normalize(raw)
         if not clean:
