@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from bot import eligibility
+from bot import eligibility, referrals
+from bot.danger_guidance import guidance_lines
 from bot.form import AssistanceForm
 from bot.replies import HANDOFF_BUTTON, INTENT_TITLES, Reply, button, menu_buttons
 from knowledge import KnowledgeBase, compose, not_understood
@@ -102,10 +103,16 @@ class DialogueEngine:
             replies = self._emergency(convo, parse)
             if self.form.active(convo.state):
                 replies.append(Reply("您的帮扶申请还没填完，已为您保留，安全之后可以接着填写。"))
+            else:
+                replies += self._rest_of_message(convo, parse)
             return replies
         if self.form.active(convo.state):
             return self.form.step(convo, parse, self._digression)
-        locality = parse.entity("locality")
+        if self._answers_eligibility(convo, parse):
+            return self._on_check_eligibility(convo, parse)
+        convo.state.pop("eligibility", None)  # the parent moved on
+        _, residence = eligibility.places(parse.normalized, self.knowledge.geo)
+        locality = parse.entity("locality") if residence else None  # not the household registration
         if locality and parse.intent in ("set_locality", "ask_service", "check_eligibility", "human_handoff"):
             convo.state["locality"] = locality
         threshold = self.settings.nlu.fallback_threshold
@@ -207,16 +214,34 @@ class DialogueEngine:
     # --- safety net -------------------------------------------------------------------
     def _emergency(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         locality = convo.state.get("locality")
-        kinds = list(parse.safety.kinds) if parse.safety else []
+        kinds = list(parse.danger_kinds)
         record = services.create_urgent_record(
             session=convo.session, cipher=self.cipher, conversation_id=convo.id, channel=convo.channel,
             locality=locality, kinds=kinds, detected_by=parse.emergency_by or "classifier", message=parse.text)
         log.warning("urgent record %s created (%s)", record.id, ",".join(kinds) or "classifier")
         contact = self._local_contact(locality)
-        slots = {"local_contact_known": bool(contact), "local_contact": contact}
-        text = self.domain.text("utter_emergency", slots)
-        text += "\n我们已把这条消息标记为紧急，转给您所在地区的工作人员尽快处理。"
-        return [Reply(text, buttons=[HANDOFF_BUTTON], custom={"urgent": True, "kinds": kinds})]
+        lines = ["【紧急】", *guidance_lines(kinds, parse.normalized)]
+        if contact:
+            lines.append(f"当地联系人：{contact}")
+        lines.append("我们已把这条消息标记为紧急，转给您所在地区的工作人员尽快处理。")
+        return [Reply("\n".join(lines), buttons=[HANDOFF_BUTTON], custom={"urgent": True, "kinds": kinds})]
+
+    def _rest_of_message(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        """After the emergency reply: the question the parent also asked, answered (the danger
+        clauses taken out). Only questions; a request for help waits until they are safe."""
+        text = parse.normalized
+        for start, end in sorted(parse.danger_spans, reverse=True):
+            text = text[:start] + " " + text[end:]
+        text = " ".join(text.split())
+        if len(text) < 8 or text == parse.normalized:
+            return []
+        rest = self.interpreter.parse(text)
+        if rest.intent not in ("ask_service", "check_eligibility") or rest.confidence < self.settings.nlu.fallback_threshold:
+            return []
+        answer = getattr(self, f"_on_{rest.intent}")(convo, rest)
+        if not answer or not (answer[0].custom or {}).get("sources"):
+            return []
+        return [Reply("您还问到的问题："), *answer]
 
     def _local_contact(self, locality: str | None) -> str:
         """A local (non-national) child-protection item for the family's area, if any."""
@@ -248,6 +273,8 @@ class DialogueEngine:
     # --- intents ---------------------------------------------------------------------------
     def _on_ask_service(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         entities = parse.payload_entities
+        if not entities and referrals.outside_scope(parse.normalized):  # wages, pension, licences...
+            return self._on_out_of_scope(convo, parse)
         locality = convo.state.get("locality")
         if "item" in entities:
             entry = self.knowledge.find_item(str(entities["item"]))
@@ -296,25 +323,47 @@ class DialogueEngine:
         return replies
 
     def _on_check_eligibility(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
-        facts = convo.state.setdefault("facts", {})
-        for name in ("child_age", "months"):
-            value = parse.entity(name)
-            if value is not None:
-                facts[name] = value
-        verdict = eligibility.check(parse.normalized, age=facts.get("child_age"), months=facts.get("months"))
+        """The verdict of clause (四), from the facts gathered over this and earlier turns; while a
+        fact is missing the check stays open and the next answer (yes, no, a number, a place)
+        completes it."""
+        facts = convo.state.get("eligibility") or {}
+        answer = parse.intent if parse.intent in ("affirm", "deny") else None
+        facts = eligibility.update_facts(facts, parse.normalized, age=parse.entity("child_age"),
+                                         months=parse.entity("months"), geo=self.knowledge.geo, answer=answer)
+        if eligibility.places(parse.normalized, self.knowledge.geo)[1] and parse.entity("locality"):
+            convo.state["locality"] = parse.entity("locality")  # where they live, never the hukou place
+        verdict = eligibility.check(facts)
         head = {eligibility.YES: "按您说的情况，孩子属于流动儿童。",
                 eligibility.NO: "按您说的情况，孩子目前不属于方案所说的流动儿童。",
                 eligibility.UNSURE: "还不能确定，需要再了解一点情况。"}[verdict.answer]
         lines = [head, *verdict.reasons]
+        buttons = []
         if verdict.missing:
             lines.append("请告诉我：" + "；".join(verdict.missing) + "。")
+            facts["asked"] = "across" if verdict.missing == (eligibility.ASK_ACROSS,) else "facts"
+            convo.state["eligibility"] = facts
+            if facts["asked"] == "across":
+                buttons = [button("是", "affirm"), button("不是", "deny")]
+        else:
+            convo.state.pop("eligibility", None)
         lines.append(eligibility.RULE)
         entry = self.knowledge.find_item(ELIGIBILITY_ITEM)
-        custom = None
+        custom = {"eligibility": verdict.answer}
         if entry is not None:
             lines.append(citation(entry))
-            custom = {"sources": [source_record(entry)], "eligibility": verdict.answer}
-        return [Reply("\n".join(lines), custom=custom)]
+            custom["sources"] = [source_record(entry)]
+        return [Reply("\n".join(lines), buttons=buttons, custom=custom)]
+
+    def _answers_eligibility(self, convo: ConversationHandle, parse: ParseResult) -> bool:
+        """Whether this message answers the open eligibility check's question."""
+        pending = convo.state.get("eligibility")
+        if not pending or parse.payload_entities and parse.intent not in ("affirm", "deny"):
+            return False
+        if parse.intent in ("affirm", "deny", "check_eligibility"):
+            return True
+        if any(parse.entity(name) is not None for name in ("child_age", "months", "locality")):
+            return True
+        return bool(eligibility.mentions_a_move(parse.normalized))
 
     def _on_help(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         return [Reply(self.domain.text("utter_help"), buttons=menu_buttons())]
@@ -332,7 +381,7 @@ class DialogueEngine:
         """Not what Tongban does: say so; a second miss in a row also offers a person."""
         failures = int(convo.state.get("failures", 0)) + 1
         convo.state["failures"] = failures
-        text = self.domain.text("utter_out_of_scope")
+        text = self.domain.text("utter_out_of_scope") + "\n" + referrals.public_line(parse.normalized)
         if failures >= self.settings.nlu.failures_before_handoff:
             return [Reply(text + "\n如果您有具体的困难，也可以请工作人员来帮您。",
                           buttons=[HANDOFF_BUTTON] + menu_buttons())]

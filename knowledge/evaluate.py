@@ -1,6 +1,7 @@
 """``tongban eval retrieval``: category accuracy of retrieval on a TSV evaluation file.
 
-The file format is that of ../shared/eval/dev_intents.tsv: ``text<TAB>intent<TAB>category``,
+The file format is that of ../shared/eval/dev_intents.tsv: ``text<TAB>intent<TAB>category``
+(and optionally ``<TAB>tags``),
 ``#`` comments; only ``ask_service`` lines with a category are used here.
 """
 
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
 class Example:
     text: str
     intent: str
-    category: str
+    category: str  # the service category (ask_service) or the kind of danger (emergency)
+    tags: tuple[str, ...] = ()  # optional fourth column: what the line tests (long, past, dialect...)
 
 
 def read_tsv(path: Path) -> list[Example]:
@@ -31,7 +33,8 @@ def read_tsv(path: Path) -> list[Example]:
         parts = line.split("\t")
         text, intent = parts[0].strip(), (parts[1].strip() if len(parts) > 1 else "")
         category = parts[2].strip() if len(parts) > 2 else ""
-        examples.append(Example(text, intent, category))
+        tags = tuple(t.strip() for t in parts[3].split(",") if t.strip()) if len(parts) > 3 else ()
+        examples.append(Example(text, intent, category, tags))
     return examples
 
 

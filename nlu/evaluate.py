@@ -10,9 +10,48 @@ from knowledge.evaluate import Example
 EMERGENCY = "emergency"
 
 
+# Trap tags of hard negatives (tests/data/independent): false alarms are reported per tag.
+TRAPS = ("figurative", "past", "others_story", "law_question", "teaching_safety", "minor_ailment",
+         "service_alarming", "hardship", "form_answer", "chat", "parenting")
+
+
 @dataclass
 class NluReport:
     pairs: list[tuple[str, str, str]] = field(default_factory=list)  # (text, expected, predicted)
+    examples: list[Example] = field(default_factory=list)  # the lines of the file, for per-class figures
+
+    def per_danger_class(self) -> dict[str, tuple[int, int]]:
+        """Emergency recall per kind of danger (the category column of emergency lines)."""
+        out: dict[str, list[int]] = {}
+        for example, (_, expected, predicted) in zip(self.examples, self.pairs):
+            if expected == EMERGENCY and example.category:
+                counts = out.setdefault(example.category, [0, 0])
+                counts[0] += predicted == EMERGENCY
+                counts[1] += 1
+        return {k: (v[0], v[1]) for k, v in sorted(out.items())}
+
+    def false_alarms_per_trap(self) -> dict[str, tuple[int, int]]:
+        out: dict[str, list[int]] = {}
+        for example, (_, expected, predicted) in zip(self.examples, self.pairs):
+            if expected == EMERGENCY:
+                continue
+            trap = next((t for t in example.tags if t in TRAPS), "other")
+            counts = out.setdefault(trap, [0, 0])
+            counts[0] += predicted == EMERGENCY
+            counts[1] += 1
+        return {k: (v[0], v[1]) for k, v in sorted(out.items())}
+
+    def per_position(self) -> dict[str, tuple[int, int]]:
+        """Emergency recall by where the danger stands in a long message (tags start/middle/end)."""
+        out: dict[str, list[int]] = {}
+        for example, (_, expected, predicted) in zip(self.examples, self.pairs):
+            if expected == EMERGENCY:
+                where = next((t for t in example.tags if t in ("start", "middle", "end")), None)
+                if where:
+                    counts = out.setdefault(where, [0, 0])
+                    counts[0] += predicted == EMERGENCY
+                    counts[1] += 1
+        return {k: (v[0], v[1]) for k, v in out.items()}
 
     @property
     def total(self) -> int:
@@ -58,6 +97,12 @@ class NluReport:
                  "  per intent:            precision  recall  f1     support"]
         for label, (p, r, f, s) in self.per_intent().items():
             lines.append(f"    {label:<20} {p:8.3f} {r:7.3f} {f:6.3f} {s:6d}")
+        for title, table in (("emergency recall per kind of danger", self.per_danger_class()),
+                             ("emergency recall by position in a long message", self.per_position()),
+                             ("false alarms per kind of hard negative", self.false_alarms_per_trap())):
+            if table:
+                lines.append(f"  {title}:")
+                lines += [f"    {name:<20} {hit}/{total}" for name, (hit, total) in table.items()]
         lines.append("  most confused pairs (expected → predicted):")
         for (expected, predicted), count in self.confusions():
             lines.append(f"    {expected} → {predicted}: {count}")
@@ -72,5 +117,6 @@ def evaluate(interpreter, examples: list[Example]) -> NluReport:
     report = NluReport()
     for example in examples:
         if example.intent:
+            report.examples.append(example)
             report.pairs.append((example.text, example.intent, interpreter.parse(example.text).intent))
     return report

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from knowledge.embedding import Embedder
 from knowledge.index import EmbeddingCache
-from nlu import safety
+from nlu import clauses, safety
 from nlu.classifier import TextClassifier, fingerprint
+from nlu.danger import DangerModel
 from nlu.entities import ExtractedEntity, extract_all
 from nlu.geo import Gazetteer, gazetteer
 from nlu.normalize import mask_long_numbers, normalize
@@ -42,14 +43,20 @@ CLASS_WEIGHT = "balanced"
 # What the embedding sees: the text with long numbers masked. Its name is part of the model's
 # fingerprint, so a model trained otherwise is retrained.
 DENSE_VIEW = mask_long_numbers
-# P(emergency) at or above this fires the classifier side of the safety net. Chosen on
-# tests/data/safety_validation.tsv (hard negatives with alarming words, never trained on):
-# 0.6 kept classifier-alone recall at 0.95 with 3.4 % false alarms there, and the pattern
-# layer fires on every emergency of that set by itself. Below it, an "emergency" argmax
-# without a pattern hit falls back to the next intent and the reply carries a safety hint.
+# When the safety net fires. Three signals: the intent classifier's P(emergency) of the whole
+# message (embedding and characters), the clause model's P(danger) of its most dangerous clause
+# or pair of clauses (nlu/danger.py, characters only, context guards applied), and the pattern
+# layer (nlu/safety.py). Chosen together on tests/data/independent/tuning.tsv (178 emergencies,
+# 566 other messages written independently of the training data; never on the test sets):
+# whole ≥ 0.6, or clause ≥ 0.9, or a pattern hit with whole ≥ 0.2 gave recall 174/178 with 28
+# false alarms (of 566); whole ≥ 0.5 caught one more and called 孩子发烧了 an emergency; a pattern
+# hit alone added only false alarms there. Recall is put first: a false
+# alarm costs the parent one extra paragraph and staff one look, a miss can cost a child.
 EMERGENCY_PROBABILITY = 0.6
-# ... and this much when the message is everyday exaggeration (气死了, 累得要死) and no
-# danger pattern fired.
+CLAUSE_PROBABILITY = 0.9
+PATTERN_SUPPORT = 0.2
+# ... and this much of the whole message when it is everyday exaggeration (气死了, 累得要死) or an
+# everyday illness without a severe sign (孩子发烧了).
 EMERGENCY_PROBABILITY_FIGURATIVE = 0.85
 
 
@@ -66,6 +73,8 @@ class ParseResult:
     normalized: str = ""
     vector: object = None  # the query embedding, reused by retrieval
     safety_hint: bool = False  # borderline: not routed as an emergency, but remind of 110/12355
+    danger_kinds: tuple[str, ...] = ()  # kinds of danger (nlu.safety KIND_LABELS), most certain first
+    danger_spans: tuple[tuple[int, int], ...] = ()  # where in ``normalized`` the danger was found
 
     def entity(self, name: str):
         return next((e.value for e in self.entities if e.entity == name), None)
@@ -80,10 +89,12 @@ class ParseResult:
 
 
 class Interpreter:
-    def __init__(self, model: TextClassifier, embedder: Embedder, geo: Gazetteer | None = None):
+    def __init__(self, model: TextClassifier, embedder: Embedder, geo: Gazetteer | None = None,
+                 danger: DangerModel | None = None):
         self.model = model
         self.embedder = embedder
         self.geo = geo or gazetteer()
+        self.danger = danger
 
     @classmethod
     def load_or_train(cls, embedder: Embedder, models_dir: Path, paths: list[Path] | None = None,
@@ -97,7 +108,7 @@ class Interpreter:
         if model is None:
             model = train(data, embedder, models_dir, expect["fingerprint"])
             model.save(path)
-        return cls(model, embedder)
+        return cls(model, embedder, danger=DangerModel.train(data.examples))
 
     def parse(self, text: str | None) -> ParseResult:
         raw = (text or "")[:10_000]
@@ -112,21 +123,62 @@ class Interpreter:
         probs = self.model.predict_proba(clean, self.embedder, vector)
         ranking = sorted(probs.items(), key=lambda kv: -kv[1])
         intent, confidence = ranking[0]
-        hit = safety.check(clean.lower())
-        needed = EMERGENCY_PROBABILITY_FIGURATIVE if safety.figurative(clean) else EMERGENCY_PROBABILITY
-        by_model = probs.get(EMERGENCY, 0.0) >= needed
+        lowered = clean.lower()
+        p_emergency = probs.get(EMERGENCY, 0.0)
+        hit = safety.check(lowered)
+        if hit and p_emergency < PATTERN_SUPPORT:
+            hit = None
+        cautious = safety.figurative(clean) or safety.mild_illness(clean)
+        needed = EMERGENCY_PROBABILITY_FIGURATIVE if cautious else EMERGENCY_PROBABILITY
+        by_model = p_emergency >= needed
+        clause_p, clause = self._clause_danger(lowered)
+        by_clause = clause_p >= CLAUSE_PROBABILITY
         result = ParseResult(raw, intent, confidence, ranking, extract_all(clean, self.geo),
                              safety=hit, normalized=clean,
                              vector=vector if dense == clean else None)  # retrieval reuses it as is
-        if intent == EMERGENCY and not (hit or by_model):
+        if intent == EMERGENCY and not (hit or by_model or by_clause):
             result.intent, result.confidence = next((n, c) for n, c in ranking if n != EMERGENCY)
             result.safety_hint = True
-        if hit or by_model:
-            result.emergency_by = "both" if hit and by_model else ("patterns" if hit else "classifier")
+        if hit or by_model or by_clause:
+            by = [name for name, fired in (("patterns", hit), ("clauses", by_clause), ("classifier", by_model)) if fired]
+            result.emergency_by = "+".join(by)
             result.intent = EMERGENCY
-            result.confidence = max(confidence if intent == EMERGENCY else 0.0,
-                                    probs.get(EMERGENCY, 0.0), 0.99 if hit else 0.0)
+            result.confidence = max(confidence if intent == EMERGENCY else 0.0, probs.get(EMERGENCY, 0.0),
+                                    clause_p, 0.99 if hit else 0.0)
+            result.danger_kinds = self._kinds(hit, clause if by_clause else None, lowered)
+            spans = list(hit.spans) if hit else []
+            if by_clause and clause is not None:
+                spans.append((clause.start, clause.end))
+            result.danger_spans = tuple(sorted(set(spans)))
         return result
+
+    def _clause_danger(self, lowered: str) -> tuple[float, clauses.Clause | None]:
+        """The highest P(danger) of any clause or pair of neighbouring clauses that is not talk
+        about danger (news, the past, the law...; ``safety.guarded``), and that clause."""
+        if self.danger is None:
+            return 0.0, None
+        pieces = clauses.split(lowered)
+        candidates = clauses.windows(pieces)
+        if len(pieces) > 1:
+            candidates.append(clauses.Clause(lowered, 0, len(lowered)))
+        probabilities = self.danger.probabilities([c.text for c in candidates])
+        best, best_clause = 0.0, None
+        for candidate, p in zip(candidates, probabilities):
+            before = lowered[max(0, candidate.start - 40):candidate.start]
+            context = (before.split(" ")[-1] if before else "") + " " + candidate.text
+            if p > best and not safety.guarded(candidate.text, context[-(len(candidate.text) + 30):]):
+                best, best_clause = float(p), candidate
+        return best, best_clause
+
+    def _kinds(self, hit: safety.SafetyHit | None, clause: clauses.Clause | None, lowered: str) -> tuple[str, ...]:
+        kinds = [k for k in (hit.kinds if hit else ()) if k != safety.DANGER]
+        if self.danger is not None and (clause is not None or not kinds):
+            kind = self.danger.kind(clause.text if clause is not None else lowered)
+            if kind and kind not in kinds:
+                kinds.append(kind)
+        if not kinds and hit:
+            kinds = list(hit.kinds)
+        return tuple(kinds)
 
 
 def train(data: TrainingData, embedder: Embedder, models_dir: Path, data_fingerprint: str) -> TextClassifier:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -32,6 +32,7 @@ class Example:
     text: str
     intent: str
     entities: tuple[Entity, ...] = ()
+    danger: str = ""  # for emergency examples: the kind of danger (Rasa intent metadata ``danger``)
 
     def entity_value(self, name: str) -> str | None:
         return next((e.value for e in self.entities if e.entity == name), None)
@@ -96,7 +97,9 @@ def load_training_data(*paths: Path) -> TrainingData:
         doc = yaml.safe_load(raw.decode("utf-8")) or {}
         for entry in doc.get("nlu", []) or []:
             if "intent" in entry:
-                data.examples += [parse_example(l, entry["intent"]) for l in _block_lines(entry.get("examples"))]
+                danger = str((entry.get("metadata") or {}).get("danger") or "")
+                data.examples += [replace(parse_example(l, entry["intent"]), danger=danger)
+                                  for l in _block_lines(entry.get("examples"))]
             elif "synonym" in entry:
                 for variant in _block_lines(entry.get("examples")):
                     data.synonyms[variant] = str(entry["synonym"])
@@ -109,7 +112,9 @@ def load_training_data(*paths: Path) -> TrainingData:
 
 
 def default_paths() -> list[Path]:
-    """The training files: the main nlu.yml, more short forms and confusable pairs, and the
-    safety-net examples."""
+    """The training files: the main nlu.yml, more short forms and confusable pairs, the
+    safety-net examples, and parents' messages written independently of the evaluation sets
+    (``parents.yml``: emergencies by kind of danger, hard negatives, routing)."""
     folder = Path(__file__).parent / "data"
-    return [folder / "nlu.yml", folder / "nlu_more.yml", folder / "nlu_extra.yml", folder / "safety.yml"]
+    return [folder / "nlu.yml", folder / "nlu_more.yml", folder / "nlu_extra.yml", folder / "safety.yml",
+            folder / "parents.yml"]

@@ -28,7 +28,7 @@ ENTRY_STATUS_LABELS = {"active": "在册", "closed": "已结案"}
 URGENT_STATUS_LABELS = {"new": "待处理", "handled": "已处理"}
 HANDOFF_STATUS_LABELS = {"open": "待联系", "handled": "已联系"}
 DANGER_KIND_LABELS = {**KIND_LABELS, "unspecified": "未分类"}
-DETECTED_BY_LABELS = {"patterns": "关键词", "classifier": "模型", "both": "关键词和模型"}
+DETECTED_BY_LABELS = {"patterns": "关键词", "clauses": "分句模型", "classifier": "整句模型", "both": "关键词和模型"}
 CHANNEL_LABELS = {"rest": "网页对话", "telegram": "Telegram", "web": "网页对话"}
 
 
@@ -203,7 +203,7 @@ env.filters.update({
     lambda s: STATUS_LABELS.get(s, s), "area_name": staffdb.area_name, "danger_kinds": _danger_kinds,
     "months": _months, "mask_phone": _mask_phone, "role_label": lambda r: staffdb.ROLES.get(r, r),
     "entry_status": lambda s: ENTRY_STATUS_LABELS.get(s, s), "channel": lambda c: CHANNEL_LABELS.get(c, c),
-    "detected_by": lambda v: DETECTED_BY_LABELS.get(v, v),
+    "detected_by": lambda v: "、".join(DETECTED_BY_LABELS.get(p, p) for p in (v or "").split("+") if p) or "—",
 })
 env.globals.update({
     "STATUS_LABELS": STATUS_LABELS, "SITUATION_LABELS": SITUATION_LABELS, "ROLES": staffdb.ROLES,

@@ -27,7 +27,8 @@ def test_heldout_is_large_and_independent_of_training():
     held = read_tsv(DATA / "nlu_heldout.tsv")
     assert len(held) >= 300
     training = {e.text for e in load_training_data(*default_paths()).examples}
-    for path in (DATA / "nlu_heldout.tsv", DATA / "retrieval_heldout.tsv", SHARED_EVAL):
+    for path in (DATA / "nlu_heldout.tsv", DATA / "retrieval_heldout.tsv", SHARED_EVAL,
+                 *sorted((DATA / "independent").glob("*.tsv"))):
         if path.exists():
             assert not training & {e.text for e in read_tsv(path)}, path
 

@@ -27,7 +27,7 @@ def test_long_numbers_are_masked_and_short_ones_kept():
 
 def test_the_embedding_sees_phone_numbers_masked_the_entities_see_them_whole(interpreter):
     counting = CountingEmbedder(interpreter.embedder)
-    nlu = Interpreter(interpreter.model, counting)
+    nlu = Interpreter(interpreter.model, counting, danger=interpreter.danger)
     first, second = nlu.parse("我的电话是13912345678"), nlu.parse("我的电话是18688886666")
     assert counting.queries == ["我的电话是00000000000"] * 2  # one vector, cached, for every number
     assert (first.entity("phone"), second.entity("phone")) == ("13912345678", "18688886666")

@@ -11,8 +11,9 @@ EMERGENCIES = [
     ("孩子被他继父打得很厉害", safety.ABUSE), ("孩子割腕了", safety.SELF_HARM),
     ("女儿说不想活了", safety.SELF_HARM), ("有人猥亵我女儿", safety.SEXUAL),
     ("孩子不见了 找了一下午", safety.MISSING), ("儿子被人带走了", safety.MISSING),
-    ("孩子一个人在家三天没吃饭了", safety.NEGLECT), ("有人拿刀在追孩子", safety.DANGER),
-    ("着火了 孩子还在屋里", safety.DANGER), ("孩子掉河里了", safety.DANGER),
+    ("孩子一个人在家三天没吃饭了", safety.NEGLECT), ("有人拿刀在追孩子", safety.ABUSE),
+    ("着火了 孩子还在屋里", safety.MEDICAL), ("孩子掉河里了", safety.MEDICAL),
+    ("孩子高烧 刚才抽了 翻白眼", safety.MEDICAL), ("游戏里认识的人要她发裸照 不发就发到她学校群里", safety.ONLINE),
 ]
 HARD_NEGATIVES = ["孩子发烧了", "打疫苗", "打针疼不疼", "被同学起外号", "作业多得要死", "我快被孩子气死了",
                   "杀毒软件怎么装", "在这边打工", "接种证丢了怎么补", "家里着火了东西都没了，能申请救助吗",
@@ -59,7 +60,7 @@ def test_emergency_reply_and_urgent_record(chat, runtime):
     rows = _urgent_rows(runtime)
     assert len(rows) == before + 1
     record = rows[-1]
-    assert record.kinds == "abuse" and record.status == "new"
+    assert record.kinds.split(",")[0] == "abuse" and record.status == "new"
     assert "继父" not in record.message_enc  # encrypted at rest
     assert runtime.cipher.decrypt(record.message_enc) == "孩子被他继父打得很厉害"
 

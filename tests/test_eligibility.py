@@ -1,0 +1,54 @@
+"""The eligibility check (clause (四)) reaches a verdict however the parent gives the facts."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+
+def _talk(runtime, *messages):
+    sender = f"elig-{uuid.uuid4().hex[:8]}"
+    replies = []
+    for text in messages:
+        replies = runtime.engine.handle(sender, text)
+    return sender, replies
+
+
+def _verdict(replies) -> str | None:
+    return next(((r.custom or {}).get("eligibility") for r in replies if (r.custom or {}).get("eligibility")), None)
+
+
+def test_everything_in_the_first_message(runtime):
+    sender, replies = _talk(runtime, "孩子9岁 户口在河南 跟我们在深圳宝安住了两年了 算流动儿童吗")
+    assert _verdict(replies) == "yes", replies[0].text
+    assert "（四）" in replies[0].text
+    assert runtime.engine.store.peek(sender)["locality"] == "440306"  # where they live, not Henan
+
+
+@pytest.mark.parametrize("answer, verdict", [("是的", "yes"), ("中", "yes"), ("是从外省搬过来的", "yes"),
+                                             ("不是", "no"), ("户口就在本地", "no")])
+def test_the_missing_fact_answered_in_the_next_turn(runtime, answer, verdict):
+    sender, replies = _talk(runtime, "孩子8岁 在这边住了一年多了 算不算流动儿童")
+    assert _verdict(replies) == "unsure" and "县（区）以外" in replies[0].text
+    replies = runtime.engine.handle(sender, answer)
+    assert _verdict(replies) == verdict, replies[0].text
+
+
+def test_facts_over_several_turns_keep_the_residence(runtime):
+    sender, replies = _talk(runtime, "我家娃算不算流动儿童", "娃7岁", "来杭州三年了", "户口在安徽")
+    assert _verdict(replies) == "yes", replies[0].text
+    assert runtime.engine.store.peek(sender)["locality"] == "330100"  # still Hangzhou, not Anhui
+
+
+def test_over_16_and_moves_inside_one_city(runtime):
+    assert _verdict(_talk(runtime, "孩子十六岁了 从老家过来三年 还算流动儿童吗")[1]) == "no"
+    assert _verdict(_talk(runtime, "我们从广州天河区搬到越秀区两年了 孩子6岁 算流动儿童吗")[1]) == "no"
+
+
+def test_a_new_question_ends_the_open_check(runtime):
+    sender, replies = _talk(runtime, "我家孩子算不算流动儿童")
+    assert _verdict(replies) == "unsure"
+    reply = runtime.engine.handle(sender, "孩子在这边上小学要带什么材料")[0]
+    assert reply.custom["sources"][0]["category"] == "compulsory_education"
+    assert "eligibility" not in runtime.engine.store.peek(sender)

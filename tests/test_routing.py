@@ -1,0 +1,27 @@
+"""Routing a parent can trust: questions outside Tongban's scope get no checklist item but the
+right public line; slang and dialect yes/no/bye work."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize("message, line", [
+    ("老板拖欠我三个月工资了 去哪里告他", "12333"),
+    ("我自己的养老保险能从老家转到这边来吗", "12333"),
+    ("老家的宅基地被村里人占了怎么办", "12348"),
+    ("我跟孩子他爸要离婚 财产怎么分", "12348"),
+    ("驾照快到期了 在外地能换吗", "12345"),
+    ("过年回家的火车票怎么抢", "12306"),
+])
+def test_out_of_scope_gets_no_checklist_item_and_the_right_line(chat, message, line):
+    replies = chat(message)
+    assert not any((r.get("custom") or {}).get("sources") for r in replies), replies
+    assert line in replies[0]["text"], replies[0]["text"]
+    assert "帮不上" in replies[0]["text"]
+
+
+@pytest.mark.parametrize("text, intent", [("要得", "affirm"), ("中", "affirm"), ("莫得", "deny"),
+                                          ("88", "goodbye"), ("拜拜了您", "goodbye"), ("不中", "deny")])
+def test_slang_yes_no_bye(interpreter, text, intent):
+    assert interpreter.parse(text).intent == intent

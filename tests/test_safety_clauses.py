@@ -1,0 +1,91 @@
+"""The safety net reads every clause: a danger sentence buried in a long message is still caught,
+whatever surrounds it; what the parent is told depends on the kind of danger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge.evaluate import read_tsv
+from nlu import clauses, safety
+
+INDEPENDENT = Path(__file__).parent / "data" / "independent"
+
+
+def _long_harmless(interpreter, limit: int = 1000) -> str:
+    """About 1,000 characters of long messages from the independent hard negatives, each of which
+    the net leaves alone (its false alarms are measured elsewhere: here we test dilution)."""
+    text = ""
+    for example in read_tsv(INDEPENDENT / "negatives_a.tsv"):
+        if "long" in example.tags and interpreter.parse(text + example.text).intent != "emergency":
+            text += example.text.rstrip("。") + "。"
+        if len(text) >= limit:
+            break
+    return text[:limit]
+
+
+@pytest.fixture(scope="module")
+def filler(interpreter):
+    return _long_harmless(interpreter)
+
+
+def test_clauses_split_on_punctuation_spaces_and_connectives():
+    pieces = [c.text for c in clauses.split("孩子今年八岁，户口在河南 想问问医保怎么交。但是他爸昨晚又喝多了")]
+    assert pieces == ["孩子今年八岁", "户口在河南", "想问问医保怎么交", "但是他爸昨晚又喝多了"]
+    assert [c.text for c in clauses.split("好")] == ["好"]
+
+
+def test_a_guard_does_not_silence_a_present_danger():
+    assert safety.check("看新闻说有个孩子被拐了 好吓人") is None
+    assert safety.check("去年走丢过一次 后来找到了") is None
+    hit = safety.check("去年走丢过一次 后来找到了 现在又不见了 一晚上没回")
+    assert hit is not None and safety.MISSING in hit.kinds
+
+
+def test_the_long_filler_is_harmless_alone(interpreter, filler):
+    assert len(filler) >= 900
+    assert interpreter.parse(filler).intent != "emergency"
+
+
+@pytest.mark.parametrize("where", ["start", "middle", "end"])
+def test_a_danger_clause_is_caught_anywhere_in_a_long_message(interpreter, filler, where):
+    """Short emergencies of the independent set A (two of each kind of danger) that the net
+    catches alone are caught too at the start, the middle or the end of ~1,000 harmless characters."""
+    shorts = [e for e in read_tsv(INDEPENDENT / "emergencies_a.tsv") if "long" not in e.tags and len(e.text) <= 60]
+    caught_alone, per_class = [], {}
+    for example in shorts:
+        if per_class.get(example.category, 0) < 2 and interpreter.parse(example.text).intent == "emergency":
+            per_class[example.category] = per_class.get(example.category, 0) + 1
+            caught_alone.append(example)
+    assert len(per_class) == 7 and len(caught_alone) == 14, per_class
+    missed = []
+    for example in caught_alone:
+        sentence = example.text.rstrip("。") + "。"
+        half = len(filler) // 2
+        message = {"start": sentence + filler, "middle": filler[:half] + "。" + sentence + filler[half:],
+                   "end": filler + sentence}[where]
+        if interpreter.parse(message).intent != "emergency":
+            missed.append(example.text)
+    assert not missed, missed
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("孩子发高烧 刚才突然抽起来了 眼睛往上翻", ["120", "侧躺", "不要往嘴里塞"]),
+    ("娃把奶奶的降压药吃了一板", ["120", "不要给孩子催吐"]),
+    ("孩子放学四个钟头了还没回来 电话手表也打不通", ["110", "24小时"]),
+    ("女儿说叔叔摸她下面 还不让她告诉我", ["110", "不要给孩子洗澡"]),
+    ("儿子说活着没意思 刚才站在阳台上不下来", ["12356", "12355"]),
+    ("网上有人拿我女儿的照片威胁她 不转钱就发到学校群里", ["110", "保存聊天记录"]),
+])
+def test_the_reply_says_what_to_do_for_the_kind_of_danger(chat, message, expected):
+    reply = chat(message)[0]
+    assert reply["custom"]["urgent"] is True
+    for words in expected:
+        assert words in reply["text"], (words, reply["text"])
+
+
+def test_the_rest_of_the_message_is_answered_after_the_emergency(chat):
+    replies = chat("孩子在这边上小学要带什么材料？还有 他爸刚才喝醉了拿皮带抽他 身上全是血印子")
+    assert replies[0]["custom"]["urgent"] is True and "110" in replies[0]["text"]
+    assert any(r.get("custom", {}) and r["custom"].get("sources") for r in replies[1:]), replies
