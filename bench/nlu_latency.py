@@ -4,7 +4,13 @@ The baseline is a character 1–3-gram TF-IDF logistic regression on the same tr
 (no embeddings). For each model: training time from scratch (no caches), per-message parse
 latency (p50 / p95, in-process and through HTTP for ours), and accuracy on the evaluation files.
 
-    .venv/bin/python bench/nlu_latency.py
+Then the figure that counts (``--http-only`` for it alone): ``POST /model/parse`` of a real
+``tongban serve`` (fresh data folder, trained from scratch) over a keep-alive HTTP connection,
+every message **first seen** by the server (sent once, none in the training data, no warm-up
+with the same texts), messages up to 200 characters from the independent sets, the whole
+safety net (clauses, patterns, classifiers) on — p50 / p95 overall and by length.
+
+    .venv/bin/python bench/nlu_latency.py [--http-only]
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from nlu.normalize import normalize  # noqa: E402
 from nlu.training import default_paths, load_training_data  # noqa: E402
 
 EVAL_FILES = [REPO.parent / "shared" / "eval" / "dev_intents.tsv", REPO / "tests" / "data" / "nlu_heldout.tsv"]
+FIRST_SEEN_FILES = sorted((REPO / "tests" / "data" / "independent").glob("*.tsv"))
+MAX_CHARS = 200
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -47,7 +55,50 @@ def timed(fn, items) -> tuple[list[float], list]:
     return latencies, out
 
 
+def http_first_seen(limit: int = 400) -> str:
+    """p50 / p95 of /model/parse on a real server, each message first seen (see the docstring)."""
+    import httpx
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from benchutil import python_loop_seconds
+    from rasa_compare import our_server, train_ours
+
+    training = {e.text for e in load_training_data(*default_paths()).examples}
+    texts = list(dict.fromkeys(e.text for path in FIRST_SEEN_FILES for e in read_tsv(path)
+                               if len(e.text) <= MAX_CHARS and e.text not in training))
+    texts = texts[:: max(1, len(texts) // limit)][:limit]
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "data"
+        train_ours(data_dir)
+        server = our_server(data_dir)
+        server.start()
+        try:
+            server.wait_ready()
+            with httpx.Client(base_url=server.url, timeout=60, trust_env=False) as client:
+                for i in range(20):  # warm-up on made-up texts that are in no file
+                    client.post("/model/parse", json={"text": f"测试消息第{i}条 请忽略"})
+                latencies = []
+                for text in texts:
+                    started = time.perf_counter()
+                    client.post("/model/parse", json={"text": text}).raise_for_status()
+                    latencies.append((time.perf_counter() - started) * 1000)
+        finally:
+            server.stop()
+    lines = [f"/model/parse over HTTP, real server, first-seen messages (≤ {MAX_CHARS} characters): "
+             f"{len(latencies)} messages, p50 {statistics.median(latencies):.1f} ms, p95 {percentile(latencies, 0.95):.1f} ms"]
+    for low, high in ((0, 20), (21, 60), (61, 120), (121, MAX_CHARS)):
+        chosen = [ms for text, ms in zip(texts, latencies) if low <= len(text) <= high]
+        if chosen:
+            lines.append(f"  {low}–{high} characters: {len(chosen)} messages, p50 {statistics.median(chosen):.1f} ms, "
+                         f"p95 {percentile(chosen, 0.95):.1f} ms")
+    lines.append(f"  machine: 10 M-addition loop {python_loop_seconds():.2f} s")
+    return "\n".join(lines)
+
+
 def main() -> int:
+    if "--http-only" in sys.argv:
+        print(http_first_seen())
+        return 0
     data = load_training_data(*default_paths())
     texts = [e.text for e in data.examples]
     labels = [e.intent for e in data.examples]
@@ -91,8 +142,9 @@ def main() -> int:
     print("|---|---:|---:|---:|" + "---:|" * len(names))
     for name, train, p50, p95, acc in rows:
         print(f"| {name} | {train:.1f} | {p50:.1f} | {p95:.1f} | " + " | ".join(f"{acc[n]:.3f}" for n in names) + " |")
-    print(f"\n/model/parse over HTTP (in-process ASGI client), ours: p50 {statistics.median(http):.1f} ms, "
-          f"p95 {percentile(http, 0.95):.1f} ms, {len(http)} messages")
+    print(f"\n/model/parse over HTTP (in-process ASGI client, messages seen before), ours: p50 "
+          f"{statistics.median(http):.1f} ms, p95 {percentile(http, 0.95):.1f} ms, {len(http)} messages")
+    print(http_first_seen())
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 
 from bot import eligibility, referrals
 from bot.danger_guidance import guidance_lines
@@ -38,6 +39,10 @@ FORM_TEXT_EMERGENCY_PROBABILITY = 0.85
 UNSUPPORTED_KINDS = {"voice": "语音", "audio": "语音和音频", "video_note": "视频消息", "video": "视频",
                      "photo": "图片", "sticker": "表情贴纸", "animation": "动图", "document": "文件",
                      "poll": "投票"}
+# A parent asking for a person to step in, beside a question.
+ASKS_FOR_HELP = re.compile(r"帮帮|帮忙|想申请|申请帮扶|帮扶|有人(?:来|能|可以)?(?:管|帮|看看|上门|指导)|上门|来家里|来看看|"
+                           r"管管|谁能帮|找人(?:帮|管|看)|有没有人(?:能|可以|来)|走访|登记")
+ASSISTANCE_OFFER_PROBABILITY = 0.2  # P(request_assistance) of a message routed to ask_service
 SAFETY_HINT = ("如果孩子现在有危险，请立即拨打 110；有人受伤请拨打 120；"
                "孩子情绪低落、想不开，可拨打 12355 青少年服务热线。")
 
@@ -288,11 +293,22 @@ class DialogueEngine:
         result = self.knowledge.search(question, locality, vector=vector)
         answer = compose(result, min_confidence=self.settings.knowledge.min_confidence,
                          locality_name=self.knowledge.locality_name(locality))
+        offer = self._assistance_offer(parse) if not entities and not self.form.active(convo.state) else []
         if not answer.confident and not entities:
-            return self._not_confident(convo, answer)
+            return offer + self._not_confident(convo, answer) if offer else self._not_confident(convo, answer)
         convo.state["failures"] = 0
         return [Reply(answer.text, buttons=answer.buttons,
-                      custom={"sources": answer.sources} if answer.sources else None)]
+                      custom={"sources": answer.sources} if answer.sources else None)] + offer
+
+    def _assistance_offer(self, parse: ParseResult) -> list[Reply]:
+        """A question that also asks for someone to help ("孩子好几个月不说话了 能不能有人来看看"):
+        the answer, and the assistance request offered with buttons."""
+        asks_help = ASKS_FOR_HELP.search(parse.normalized or "")
+        runner_up = dict(parse.ranking).get("request_assistance", 0.0)
+        if not asks_help and runner_up < ASSISTANCE_OFFER_PROBABILITY:
+            return []
+        return [Reply("如果需要工作人员上门了解情况、帮您登记帮扶，可以点“申请帮扶”，也可以请工作人员联系您。",
+                      buttons=[button(INTENT_TITLES["request_assistance"], "request_assistance"), HANDOFF_BUTTON])]
 
     def _not_confident(self, convo: ConversationHandle, answer) -> list[Reply]:
         failures = int(convo.state.get("failures", 0)) + 1

@@ -19,6 +19,18 @@ TRAPS = ("figurative", "past", "others_story", "law_question", "teaching_safety"
 class NluReport:
     pairs: list[tuple[str, str, str]] = field(default_factory=list)  # (text, expected, predicted)
     examples: list[Example] = field(default_factory=list)  # the lines of the file, for per-class figures
+    kinds: list[tuple[str, ...]] = field(default_factory=list)  # the kinds of danger each parse named
+
+    def kind_accuracy(self) -> tuple[int, int]:
+        """Caught emergencies whose first named kind is the line's kind of danger."""
+        from nlu.safety import EVAL_CLASSES
+
+        right = total = 0
+        for example, (_, expected, predicted), kinds in zip(self.examples, self.pairs, self.kinds):
+            if expected == predicted == EMERGENCY and example.category:
+                total += 1
+                right += bool(kinds) and kinds[0] == EVAL_CLASSES.get(example.category, example.category)
+        return right, total
 
     def per_danger_class(self) -> dict[str, tuple[int, int]]:
         """Emergency recall per kind of danger (the category column of emergency lines)."""
@@ -103,6 +115,9 @@ class NluReport:
             if table:
                 lines.append(f"  {title}:")
                 lines += [f"    {name:<20} {hit}/{total}" for name, (hit, total) in table.items()]
+        right, total = self.kind_accuracy()
+        if total:
+            lines.append(f"  kind of danger named right (first kind) on caught emergencies: {right}/{total}")
         lines.append("  most confused pairs (expected → predicted):")
         for (expected, predicted), count in self.confusions():
             lines.append(f"    {expected} → {predicted}: {count}")
@@ -117,6 +132,8 @@ def evaluate(interpreter, examples: list[Example]) -> NluReport:
     report = NluReport()
     for example in examples:
         if example.intent:
+            parsed = interpreter.parse(example.text)
             report.examples.append(example)
-            report.pairs.append((example.text, example.intent, interpreter.parse(example.text).intent))
+            report.kinds.append(tuple(parsed.danger_kinds))
+            report.pairs.append((example.text, example.intent, parsed.intent))
     return report

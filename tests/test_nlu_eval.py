@@ -51,3 +51,23 @@ def test_eval_nlu_command(tmp_path):
     assert run.returncode == 0, run.stderr
     for line in ("intent accuracy", "emergency recall", "false-alarm rate", "precision", "most confused"):
         assert line in run.stdout
+
+
+def test_report_per_kind_of_danger_trap_and_position():
+    from types import SimpleNamespace
+
+    from knowledge.evaluate import Example
+    from nlu.evaluate import evaluate
+
+    answers = {"a": ("emergency", ("medical",)), "b": ("ask_service", ()), "c": ("emergency", ("abuse",)),
+               "d": ("emergency", ("missing",))}
+    stub = SimpleNamespace(parse=lambda text: SimpleNamespace(intent=answers[text][0], danger_kinds=answers[text][1]))
+    examples = [Example("a", "emergency", "medical", ("long", "end")), Example("b", "emergency", "missing", ("short",)),
+                Example("c", "ask_service", "health_literacy", ("past",)), Example("d", "emergency", "online", ())]
+    report = evaluate(stub, examples)
+    assert report.per_danger_class() == {"medical": (1, 1), "missing": (0, 1), "online": (1, 1)}
+    assert report.false_alarms_per_trap() == {"past": (1, 1)}
+    assert report.per_position() == {"end": (1, 1)}
+    assert report.kind_accuracy() == (1, 2)  # "d" was caught but named missing, not online
+    text = report.render("stub")
+    assert "medical              1/1" in text and "past                 1/1" in text
