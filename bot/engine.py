@@ -42,7 +42,9 @@ UNSUPPORTED_KINDS = {"voice": "语音", "audio": "语音和音频", "video_note"
 # A parent asking for a person to step in, beside a question.
 ASKS_FOR_HELP = re.compile(r"帮帮|帮忙|想申请|申请帮扶|帮扶|有人(?:来|能|可以)?(?:管|帮|看看|上门|指导)|上门|来家里|来看看|"
                            r"管管|谁能帮|找人(?:帮|管|看)|有没有人(?:能|可以|来)|走访|登记")
-ASSISTANCE_OFFER_PROBABILITY = 0.2  # P(request_assistance) of a message routed to ask_service
+ASSISTANCE_OFFER_PROBABILITY = 0.2
+# connectives left hanging once the danger clauses are taken out of a message
+_DANGLING = re.compile(r"(?:[,，。.?？!！;；\s]*(?:还有|另外|而且|然后|但是|可是|对了|还)[,，。.?？!！;；\s]*)+$")  # P(request_assistance) of a message routed to ask_service
 SAFETY_HINT = ("如果孩子现在有危险，请立即拨打 110；有人受伤请拨打 120；"
                "孩子情绪低落、想不开，可拨打 12355 青少年服务热线。")
 
@@ -237,8 +239,8 @@ class DialogueEngine:
         text = parse.normalized
         for start, end in sorted(parse.danger_spans, reverse=True):
             text = text[:start] + " " + text[end:]
-        text = " ".join(text.split())
-        if len(text) < 8 or text == parse.normalized:
+        text = _DANGLING.sub("", " ".join(text.split())).strip()
+        if len(text) < 6 or text == parse.normalized:
             return []
         rest = self.interpreter.parse(text)
         if rest.intent not in ("ask_service", "check_eligibility") or rest.confidence < self.settings.nlu.fallback_threshold:

@@ -14,7 +14,7 @@ from pathlib import Path
 from knowledge.embedding import Embedder
 from knowledge.index import EmbeddingCache, IndexedItem, name_text
 from nlu.classifier import TextClassifier, fingerprint
-from nlu.training import default_paths, load_training_data
+from nlu.training import category_paths, load_training_data
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def training_pairs(entries: list[IndexedItem], nlu_paths: list[Path]) -> tuple[l
 def load_or_train(entries: list[IndexedItem], embedder: Embedder, models_dir: Path,
                   nlu_paths: list[Path] | None = None) -> TextClassifier | None:
     """The category model for these items; retrained when the data or the embedder change."""
-    texts, labels = training_pairs(entries, nlu_paths or default_paths())
+    texts, labels = training_pairs(entries, nlu_paths or category_paths())
     if len(set(labels)) < 2:
         return None
     expect = {"fingerprint": fingerprint(*texts, *labels, str(DENSE_SCALE), str(C), str(ITEMS_PER_CATEGORY)),

@@ -118,3 +118,10 @@ def default_paths() -> list[Path]:
     folder = Path(__file__).parent / "data"
     return [folder / "nlu.yml", folder / "nlu_more.yml", folder / "nlu_extra.yml", folder / "safety.yml",
             folder / "parents.yml"]
+
+
+def category_paths() -> list[Path]:
+    """The files whose ``ask_service`` categories train retrieval's category prior: not
+    ``parents.yml``, whose questions were written around frightening words for the safety net
+    (half of them about first aid, the law and parenting) and would skew the prior."""
+    return [p for p in default_paths() if p.name != "parents.yml"]
