@@ -50,5 +50,11 @@ bench: install-test
 	  || psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE bench_staff'
 	$(BIN)/python bench/staff_queue.py
 
+# Our intent recognition against a stock Rasa 3.6.21 (DIET) trained on our data; builds the
+# Python 3.10 virtualenv .venv-rasa once (Rasa is no dependency of ours). bench/rasa_compare.py.
+.PHONY: rasa-compare
+rasa-compare: install
+	$(BIN)/python bench/rasa_compare.py
+
 clean:
 	rm -rf $(VENV) var build *.egg-info knowledge/_e5engine*.so
