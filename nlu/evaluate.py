@@ -32,38 +32,29 @@ class NluReport:
                 right += bool(kinds) and kinds[0] == EVAL_CLASSES.get(example.category, example.category)
         return right, total
 
-    def per_danger_class(self) -> dict[str, tuple[int, int]]:
-        """Emergency recall per kind of danger (the category column of emergency lines)."""
+    def _tally(self, key) -> dict[str, tuple[int, int]]:
+        """(predicted emergency, lines) per ``key(example, expected)``; lines keyed None are left out."""
         out: dict[str, list[int]] = {}
         for example, (_, expected, predicted) in zip(self.examples, self.pairs):
-            if expected == EMERGENCY and example.category:
-                counts = out.setdefault(example.category, [0, 0])
+            name = key(example, expected)
+            if name:
+                counts = out.setdefault(name, [0, 0])
                 counts[0] += predicted == EMERGENCY
                 counts[1] += 1
         return {k: (v[0], v[1]) for k, v in sorted(out.items())}
 
+    def per_danger_class(self) -> dict[str, tuple[int, int]]:
+        """Emergency recall per kind of danger (the category column of emergency lines)."""
+        return self._tally(lambda e, expected: e.category if expected == EMERGENCY else None)
+
     def false_alarms_per_trap(self) -> dict[str, tuple[int, int]]:
-        out: dict[str, list[int]] = {}
-        for example, (_, expected, predicted) in zip(self.examples, self.pairs):
-            if expected == EMERGENCY:
-                continue
-            trap = next((t for t in example.tags if t in TRAPS), "other")
-            counts = out.setdefault(trap, [0, 0])
-            counts[0] += predicted == EMERGENCY
-            counts[1] += 1
-        return {k: (v[0], v[1]) for k, v in sorted(out.items())}
+        return self._tally(lambda e, expected: None if expected == EMERGENCY
+                           else next((t for t in e.tags if t in TRAPS), "other"))
 
     def per_position(self) -> dict[str, tuple[int, int]]:
         """Emergency recall by where the danger stands in a long message (tags start/middle/end)."""
-        out: dict[str, list[int]] = {}
-        for example, (_, expected, predicted) in zip(self.examples, self.pairs):
-            if expected == EMERGENCY:
-                where = next((t for t in example.tags if t in ("start", "middle", "end")), None)
-                if where:
-                    counts = out.setdefault(where, [0, 0])
-                    counts[0] += predicted == EMERGENCY
-                    counts[1] += 1
-        return {k: (v[0], v[1]) for k, v in out.items()}
+        return self._tally(lambda e, expected: next((t for t in e.tags if t in ("start", "middle", "end")), None)
+                           if expected == EMERGENCY else None)
 
     @property
     def total(self) -> int:
