@@ -24,6 +24,7 @@ from ledger.conversations import ConcurrentUpdate, ConversationHandle, Conversat
 from ledger.crypto import DataCipher
 from ledger.requests import STATUS_LABELS, committee_by_code, mark_for_deletion, requests_of
 from ledger.transcript import delete_transcript, record_transcript
+from nlu import clauses
 from nlu.domain import Domain, load_domain
 from nlu.interpreter import Interpreter, ParseResult
 from tongban.settings import Settings
@@ -43,6 +44,9 @@ UNSUPPORTED_KINDS = {"voice": "语音", "audio": "语音和音频", "video_note"
 ASKS_FOR_HELP = re.compile(r"帮帮|帮忙|想申请|申请帮扶|帮扶|有人(?:来|能|可以)?(?:管|帮|看看|上门|指导)|上门|来家里|来看看|"
                            r"管管|谁能帮|找人(?:帮|管|看)|有没有人(?:能|可以|来)|走访|登记")
 ASSISTANCE_OFFER_PROBABILITY = 0.2
+# A clause that asks about a service ("这边有没有心理咨询"), beside a request for help.
+ASKS_A_QUESTION = re.compile(r"[?？]|有没有|有什么|有哪些|怎么(?:办|申请|弄|报名|办理)|哪里|哪儿|去哪|多少|能不能报|可以报|吗$")
+ALSO_ASKS_PROBABILITY = 0.1  # P(ask_service) of a request for help that also asks a question
 # connectives left hanging once the danger clauses are taken out of a message
 _DANGLING = re.compile(r"(?:[,，。.?？!！;；\s]*(?:还有|另外|而且|然后|但是|可是|对了|还)[,，。.?？!！;；\s]*)+$")  # P(request_assistance) of a message routed to ask_service
 SAFETY_HINT = ("如果孩子现在有危险，请立即拨打 110；有人受伤请拨打 120；"
@@ -302,12 +306,12 @@ class DialogueEngine:
         return [Reply(answer.text, buttons=answer.buttons,
                       custom={"sources": answer.sources} if answer.sources else None)] + offer
 
-    def _assistance_offer(self, parse: ParseResult) -> list[Reply]:
+    def _assistance_offer(self, parse: ParseResult, *, always: bool = False) -> list[Reply]:
         """A question that also asks for someone to help ("孩子好几个月不说话了 能不能有人来看看"):
         the answer, and the assistance request offered with buttons."""
         asks_help = ASKS_FOR_HELP.search(parse.normalized or "")
         runner_up = dict(parse.ranking).get("request_assistance", 0.0)
-        if not asks_help and runner_up < ASSISTANCE_OFFER_PROBABILITY:
+        if not always and not asks_help and runner_up < ASSISTANCE_OFFER_PROBABILITY:
             return []
         return [Reply("如果需要工作人员上门了解情况、帮您登记帮扶，可以点“申请帮扶”，也可以请工作人员联系您。",
                       buttons=[button(INTENT_TITLES["request_assistance"], "request_assistance"), HANDOFF_BUTTON])]
@@ -441,7 +445,29 @@ class DialogueEngine:
                       custom={"handoff": services.handoff_reference(request)})]
 
     def _on_request_assistance(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        question = self._service_question(parse)
+        if question:
+            result = self.knowledge.search(question, convo.state.get("locality"))
+            answer = compose(result, min_confidence=self.settings.knowledge.min_confidence,
+                             locality_name=self.knowledge.locality_name(convo.state.get("locality")))
+            if answer.confident:  # answer what was asked, and offer the request rather than start it
+                convo.state["failures"] = 0
+                return [Reply(answer.text, buttons=answer.buttons,
+                              custom={"sources": answer.sources} if answer.sources else None),
+                        *self._assistance_offer(parse, always=True)]
         return self.form.start(convo, parse)
+
+    def _service_question(self, parse: ParseResult) -> str:
+        """The clauses of a request for help that ask about a service ("孩子好几个月不说话了
+        这边有没有心理咨询 能不能有人上门来看看" → "这边有没有心理咨询"), or "" when there are none."""
+        if parse.payload_entities or parse.text.startswith("/"):
+            return ""
+        if dict(parse.ranking).get("ask_service", 0.0) < ALSO_ASKS_PROBABILITY:
+            return ""
+        text = parse.normalized or parse.text or ""
+        asked = [c.text for c in clauses.split(text)
+                 if ASKS_A_QUESTION.search(c.text) and not ASKS_FOR_HELP.search(c.text)]
+        return " ".join(asked)
 
     def _on_check_status(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         session = convo.session

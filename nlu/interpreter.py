@@ -149,7 +149,7 @@ class Interpreter:
             spans = list(hit.spans) if hit else []
             if by_clause and clause is not None:
                 spans.append((clause.start, clause.end))
-            result.danger_spans = tuple(sorted(set(spans)))
+            result.danger_spans = _innermost(spans)
         return result
 
     def _clause_danger(self, lowered: str) -> tuple[float, clauses.Clause | None]:
@@ -198,3 +198,11 @@ def _payload_result(raw: str, payload: re.Match) -> ParseResult:
     intent = payload.group("intent")
     return ParseResult(raw, intent, 1.0, [(intent, 1.0)],
                        payload_entities=entities if isinstance(entities, dict) else {})
+
+
+def _innermost(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """The spans that hold no other span: a window of two clauses flagged because one of them is
+    dangerous points at that clause, not at its harmless neighbour."""
+    unique = sorted(set(spans))
+    return tuple(s for s in unique
+                 if not any(o != s and s[0] <= o[0] and o[1] <= s[1] for o in unique))

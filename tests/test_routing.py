@@ -27,11 +27,11 @@ def test_slang_yes_no_bye(interpreter, text, intent):
     assert interpreter.parse(text).intent == intent
 
 
-@pytest.mark.xfail(strict=False, reason="failed in the last full run after the final retraining; not yet diagnosed (closing note)")
 @pytest.mark.parametrize("message", ["孩子好几个月不说话了 这边有没有心理咨询 能不能有人上门来看看",
                                      "娃有癫痫 我们不懂怎么照顾 有没有人能来指导一下"])
 def test_a_question_that_asks_for_help_is_answered_and_offered_the_request(chat, message):
     replies = chat(message)
     payloads = [b["payload"] for r in replies for b in r.get("buttons", [])]
     assert "/request_assistance" in payloads, replies
+    assert any((r.get("custom") or {}).get("sources") for r in replies), replies  # the question is answered
     assert not any((r.get("custom") or {}).get("urgent") for r in replies)
