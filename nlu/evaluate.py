@@ -12,7 +12,7 @@ EMERGENCY = "emergency"
 
 # Trap tags of hard negatives (tests/data/independent): false alarms are reported per tag.
 TRAPS = ("figurative", "past", "others_story", "law_question", "teaching_safety", "minor_ailment",
-         "service_alarming", "hardship", "form_answer", "chat", "parenting")
+         "service_alarming", "hardship", "form_answer", "chat", "parenting", "hypothetical", "denial")
 
 
 @dataclass

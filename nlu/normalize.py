@@ -66,3 +66,21 @@ def mask_long_numbers(text: str) -> str:
     (the largest part of a turn's CPU) — nor does it sit in the embedder's cache of recent
     queries. Shorter numbers (ages, years, the 12355 and 12345 hotlines) are kept."""
     return _LONG_NUMBER.sub(lambda m: "0" * len(m.group()), text)
+
+
+EMBEDDED_ENDS = 16  # characters of each end of a long message that the intent embedding reads
+
+
+def embedding_view(text: str) -> str:
+    """What the intent classifier's sentence embedding reads: long numbers masked
+    (``mask_long_numbers``), and of a message longer than 2 × EMBEDDED_ENDS characters only its
+    opening and its end, where parents say what they want ("想问一下…", "…怎么办", "…能申请吗").
+    The embedding's cost grows with the length (a 200-character message took ~115 ms, a
+    32-character one ~15 ms on two cores); the character half of the classifier, the clause-level
+    safety net and the entities still read every character. Chosen on the tuning set: whole
+    message 0.920 accuracy, 177/178 recall, 15/551 false alarms; 16 + 16 characters 0.916,
+    177/178, 17/551 (docs/nlu.md)."""
+    masked = mask_long_numbers(text)
+    if len(masked) <= 2 * EMBEDDED_ENDS:
+        return masked
+    return masked[:EMBEDDED_ENDS] + " " + masked[-EMBEDDED_ENDS:]

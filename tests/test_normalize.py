@@ -34,3 +34,14 @@ def test_the_embedding_sees_phone_numbers_masked_the_entities_see_them_whole(int
     assert first.vector is None  # not the embedding of the question as written: retrieval embeds its own
     short = nlu.parse("孩子8岁，打12355可以吗")
     assert counting.queries[-1] == short.normalized and short.vector is not None
+
+
+def test_the_embedding_reads_both_ends_of_a_long_message_and_no_long_numbers():
+    from nlu.normalize import EMBEDDED_ENDS, embedding_view
+
+    short = "孩子上学要带什么材料 电话13912345678"
+    assert embedding_view(short) == "孩子上学要带什么材料 电话00000000000"
+    long = "我们是从河南过来打工的" * 10 + "想问一下孩子在这边上小学要带什么材料"
+    view = embedding_view(long)
+    assert view.startswith(long[:EMBEDDED_ENDS]) and view.endswith(long[-EMBEDDED_ENDS:])
+    assert len(view) == 2 * EMBEDDED_ENDS + 1
