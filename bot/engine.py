@@ -43,12 +43,12 @@ UNSUPPORTED_KINDS = {"voice": "语音", "audio": "语音和音频", "video_note"
 # A parent asking for a person to step in, beside a question.
 ASKS_FOR_HELP = re.compile(r"帮帮|帮忙|想申请|申请帮扶|帮扶|有人(?:来|能|可以)?(?:管|帮|看看|上门|指导)|上门|来家里|来看看|"
                            r"管管|谁能帮|找人(?:帮|管|看)|有没有人(?:能|可以|来)|走访|登记")
-ASSISTANCE_OFFER_PROBABILITY = 0.2
+ASSISTANCE_OFFER_PROBABILITY = 0.2  # P(request_assistance) of a message routed to ask_service
 # A clause that asks about a service ("这边有没有心理咨询"), beside a request for help.
 ASKS_A_QUESTION = re.compile(r"[?？]|有没有|有什么|有哪些|怎么(?:办|申请|弄|报名|办理)|哪里|哪儿|去哪|多少|能不能报|可以报|吗$")
 ALSO_ASKS_PROBABILITY = 0.1  # P(ask_service) of a request for help that also asks a question
 # connectives left hanging once the danger clauses are taken out of a message
-_DANGLING = re.compile(r"(?:[,，。.?？!！;；\s]*(?:还有|另外|而且|然后|但是|可是|对了|还)[,，。.?？!！;；\s]*)+$")  # P(request_assistance) of a message routed to ask_service
+_DANGLING = re.compile(r"(?:[,，。.?？!！;；\s]*(?:还有|另外|而且|然后|但是|可是|对了|还)[,，。.?？!！;；\s]*)+$")
 SAFETY_HINT = ("如果孩子现在有危险，请立即拨打 110；有人受伤请拨打 120；"
                "孩子情绪低落、想不开，可拨打 12355 青少年服务热线。")
 
@@ -296,25 +296,28 @@ class DialogueEngine:
         question = str(entities.get("text") or parse.normalized or parse.text)
         same_text = question == parse.normalized and parse.vector is not None
         vector = parse.vector if same_text and self.knowledge.embedder is self.interpreter.embedder else None
-        result = self.knowledge.search(question, locality, vector=vector)
-        answer = compose(result, min_confidence=self.settings.knowledge.min_confidence,
-                         locality_name=self.knowledge.locality_name(locality))
+        answer = self._retrieve(question, locality, vector)
         offer = self._assistance_offer(parse) if not entities and not self.form.active(convo.state) else []
         if not answer.confident and not entities:
             return offer + self._not_confident(convo, answer) if offer else self._not_confident(convo, answer)
         convo.state["failures"] = 0
-        return [Reply(answer.text, buttons=answer.buttons,
-                      custom={"sources": answer.sources} if answer.sources else None)] + offer
+        return [_answer_reply(answer)] + offer
 
-    def _assistance_offer(self, parse: ParseResult, *, always: bool = False) -> list[Reply]:
+    def _retrieve(self, question: str, locality: str | None, vector=None):
+        """The cited answer composed from the checklists for ``question`` in ``locality``."""
+        result = self.knowledge.search(question, locality, vector=vector)
+        return compose(result, min_confidence=self.settings.knowledge.min_confidence,
+                       locality_name=self.knowledge.locality_name(locality))
+
+    def _assistance_offer(self, parse: ParseResult) -> list[Reply]:
         """A question that also asks for someone to help ("孩子好几个月不说话了 能不能有人来看看"):
         the answer, and the assistance request offered with buttons."""
         asks_help = ASKS_FOR_HELP.search(parse.normalized or "")
         runner_up = dict(parse.ranking).get("request_assistance", 0.0)
-        if not always and not asks_help and runner_up < ASSISTANCE_OFFER_PROBABILITY:
+        if not asks_help and runner_up < ASSISTANCE_OFFER_PROBABILITY:
             return []
-        return [Reply("如果需要工作人员上门了解情况、帮您登记帮扶，可以点“申请帮扶”，也可以请工作人员联系您。",
-                      buttons=[button(INTENT_TITLES["request_assistance"], "request_assistance"), HANDOFF_BUTTON])]
+        return [_offer_reply()]
+
 
     def _not_confident(self, convo: ConversationHandle, answer) -> list[Reply]:
         failures = int(convo.state.get("failures", 0)) + 1
@@ -447,14 +450,10 @@ class DialogueEngine:
     def _on_request_assistance(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         question = self._service_question(parse)
         if question:
-            result = self.knowledge.search(question, convo.state.get("locality"))
-            answer = compose(result, min_confidence=self.settings.knowledge.min_confidence,
-                             locality_name=self.knowledge.locality_name(convo.state.get("locality")))
+            answer = self._retrieve(question, convo.state.get("locality"))
             if answer.confident:  # answer what was asked, and offer the request rather than start it
                 convo.state["failures"] = 0
-                return [Reply(answer.text, buttons=answer.buttons,
-                              custom={"sources": answer.sources} if answer.sources else None),
-                        *self._assistance_offer(parse, always=True)]
+                return [_answer_reply(answer), _offer_reply()]
         return self.form.start(convo, parse)
 
     def _service_question(self, parse: ParseResult) -> str:
@@ -534,3 +533,14 @@ def _event_label(event) -> str:
         return ""
     return {"start": "[开始对话]", "location": "[分享了位置]", "contact": "[分享了联系人]"}.get(
         str(event.get("type")), f"[{UNSUPPORTED_KINDS.get(str(event.get('kind')), '非文字消息')}]")
+
+
+def _answer_reply(answer) -> Reply:
+    """A composed checklist answer as a reply, its sources in the custom payload."""
+    return Reply(answer.text, buttons=answer.buttons, custom={"sources": answer.sources} if answer.sources else None)
+
+
+def _offer_reply() -> Reply:
+    """The assistance request offered with buttons (beside an answer), not started."""
+    return Reply("如果需要工作人员上门了解情况、帮您登记帮扶，可以点“申请帮扶”，也可以请工作人员联系您。",
+                 buttons=[button(INTENT_TITLES["request_assistance"], "request_assistance"), HANDOFF_BUTTON])

@@ -138,7 +138,8 @@ class Interpreter:
             return ParseResult(raw, "out_of_scope", 0.0, normalized=clean)
         lowered = clean.lower()
         hit = safety.check(lowered)
-        clause_p, clause = self._clause_danger(lowered)
+        pieces = clauses.split(lowered)
+        clause_p, clause = self._clause_danger(lowered, pieces)
         probs = self._lexical_reading(clean, hit, clause_p)
         dense = vector = None
         if probs is None:  # the full reading: sentence embedding and characters
@@ -153,7 +154,7 @@ class Interpreter:
         cautious = safety.figurative(clean) or safety.mild_illness(clean)
         needed = EMERGENCY_PROBABILITY_FIGURATIVE if cautious else EMERGENCY_PROBABILITY
         by_model = p_emergency >= needed
-        diluted = len(clauses.split(lowered)) >= LONG_MESSAGE_CLAUSES  # the whole reading cannot vouch
+        diluted = len(pieces) >= LONG_MESSAGE_CLAUSES  # the whole reading cannot vouch
         by_clause = clause_p >= CLAUSE_PROBABILITY and (diluted or p_emergency >= CLAUSE_SUPPORT)
         result = ParseResult(raw, intent, confidence, ranking, extract_all(clean, self.geo),
                              safety=hit, normalized=clean,
@@ -189,12 +190,12 @@ class Interpreter:
                     and probs.get(EMERGENCY, 0.0) < LEXICAL_EMERGENCY_CEILING)
         return probs if best == EMERGENCY or harmless else None
 
-    def _clause_danger(self, lowered: str) -> tuple[float, clauses.Clause | None]:
-        """The highest P(danger) of any clause or pair of neighbouring clauses that is not talk
-        about danger (news, the past, the law...; ``safety.guarded``), and that clause."""
+    def _clause_danger(self, lowered: str, pieces: list[clauses.Clause]) -> tuple[float, clauses.Clause | None]:
+        """The highest P(danger) of any clause (``pieces``: ``clauses.split(lowered)``) or pair of
+        neighbouring clauses that is not talk about danger (news, the past, the law...;
+        ``safety.guarded``), and that clause."""
         if self.danger is None:
             return 0.0, None
-        pieces = clauses.split(lowered)
         candidates = clauses.windows(pieces)
         if len(pieces) > 1:
             candidates.append(clauses.Clause(lowered, 0, len(lowered)))
