@@ -23,7 +23,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from nlu import clauses, safety
+from nlu import clauses, pinyin, safety
 from nlu.features import FastTfidf
 from nlu.normalize import normalize
 from nlu.training import Example
@@ -33,36 +33,28 @@ log = logging.getLogger(__name__)
 EMERGENCY = "emergency"
 C_DETECT = 16.0  # chosen on tests/data/independent/tuning.tsv with the thresholds (nlu/interpreter.py)
 C_KIND = 10.0
+PINYIN_NGRAMS = (2, 5)  # letters: a syllable is 1–6 of them
 
 
 @dataclass
-class DangerModel:
+class Reading:
+    """One way of reading texts: a TF-IDF vectorizer, the danger detector on it and the kind model."""
     vectorizer: TfidfVectorizer
     detector: LogisticRegression  # binary: danger or not
     kinds: LogisticRegression | None  # which kind, for texts the detector flags
-    meta: dict = field(default_factory=dict)
 
     @classmethod
-    def train(cls, examples: list[Example]) -> "DangerModel":
-        started = time.perf_counter()
-        examples = examples + _fragments(examples)
-        texts = [normalize(e.text).lower() or "?" for e in examples]
-        labels = np.array([e.intent == EMERGENCY for e in examples], dtype=int)
-        vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 4), sublinear_tf=True, min_df=1,
+    def fit(cls, texts: list[str], labels: np.ndarray, kinds: list[str], ngram_range: tuple[int, int]) -> "Reading":
+        vectorizer = TfidfVectorizer(analyzer="char", ngram_range=ngram_range, sublinear_tf=True, min_df=1,
                                      dtype=np.float32)
         features = vectorizer.fit_transform(texts)
         detector = LogisticRegression(C=C_DETECT, max_iter=3000, class_weight="balanced").fit(features, labels)
-        kinds = _kind_labels(examples, texts)
         rows = [i for i, kind in enumerate(kinds) if kind]
         kind_model = None
         if len({kinds[i] for i in rows}) > 1:
             kind_model = LogisticRegression(C=C_KIND, max_iter=3000, class_weight="balanced")
             kind_model.fit(features[rows], [kinds[i] for i in rows])
-        meta = {"examples": len(texts), "positives": int(labels.sum()),
-                "kinds": dict(Counter(k for k in kinds if k)), "seconds": round(time.perf_counter() - started, 2)}
-        log.info("danger model trained on %d examples (%d emergencies) in %.1f s", meta["examples"],
-                 meta["positives"], meta["seconds"])
-        return cls(vectorizer, detector, kind_model, meta)
+        return cls(vectorizer, detector, kind_model)
 
     def _features(self, texts: list[str]):
         fast = self.__dict__.get("_fast")
@@ -71,7 +63,6 @@ class DangerModel:
         return sparse.vstack([fast(t) for t in texts]).tocsr()
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
-        """P(danger) of each (normalised, lower-cased) text."""
         if not texts:
             return np.zeros(0)
         features = self._features(texts)
@@ -79,7 +70,6 @@ class DangerModel:
         return 1.0 / (1.0 + np.exp(-scores))
 
     def kind(self, text: str) -> str | None:
-        """The most likely kind of danger of a text already judged dangerous."""
         if self.kinds is None:
             return None
         features = self._features([text])
@@ -88,6 +78,50 @@ class DangerModel:
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_fast"}
+
+
+@dataclass
+class DangerModel:
+    characters: Reading  # the (normalised, lower-cased) text, character 1–4-grams
+    pinyin: Reading  # the same examples as pinyin letters (nlu/pinyin.py), letter 2–5-grams
+    meta: dict = field(default_factory=dict)
+
+    @classmethod
+    def train(cls, examples: list[Example]) -> "DangerModel":
+        started = time.perf_counter()
+        examples = examples + _fragments(examples)
+        texts = [normalize(e.text).lower() or "?" for e in examples]
+        labels = np.array([e.intent == EMERGENCY for e in examples], dtype=int)
+        kinds = _kind_labels(examples, texts)
+        characters = Reading.fit(texts, labels, kinds, (1, 4))
+        pinyin_texts = [pinyin.letters(t) or "?" for t in texts]
+        pinyin_reading = Reading.fit(pinyin_texts, labels, kinds, PINYIN_NGRAMS)
+        meta = {"examples": len(texts), "positives": int(labels.sum()),
+                "kinds": dict(Counter(k for k in kinds if k)), "seconds": round(time.perf_counter() - started, 2)}
+        log.info("danger model trained on %d examples (%d emergencies) in %.1f s", meta["examples"],
+                 meta["positives"], meta["seconds"])
+        return cls(characters, pinyin_reading, meta)
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        """P(danger) of each (normalised, lower-cased) text."""
+        return self.characters.probabilities(texts)
+
+    def kind(self, text: str) -> str | None:
+        """The most likely kind of danger of a text already judged dangerous."""
+        return self.characters.kind(text)
+
+    def pinyin_danger(self, text: str) -> tuple[float, str | None]:
+        """For a message typed in pinyin: the highest P(danger) of its clauses, neighbouring pairs
+        and the whole, and the kind of danger of that piece."""
+        pieces = pinyin.clauses(text)
+        candidates = pieces + [f"{a} {b}" for a, b in zip(pieces, pieces[1:])]
+        if len(pieces) > 1:
+            candidates.append(" ".join(pieces))
+        if not candidates:
+            return 0.0, None
+        probabilities = self.pinyin.probabilities(candidates)
+        best = int(np.argmax(probabilities))
+        return float(probabilities[best]), self.pinyin.kind(candidates[best])
 
 
 def _fragments(examples: list[Example]) -> list[Example]:
