@@ -28,7 +28,7 @@ What it does:
 5. Stops both servers and removes the temporary folders, also on Ctrl-C or an error.
 
 Default evaluation files: tests/data/nlu_heldout.tsv and every tests/data/independent/*.tsv
-except tuning.tsv. Format (knowledge/evaluate.py ``read_tsv``): ``text<TAB>intent<TAB>category
+except the tuning files (tuning*.tsv). Format (knowledge/evaluate.py ``read_tsv``): ``text<TAB>intent<TAB>category
 <TAB>tag``, ``#`` comments. Only the standard library, httpx and our own modules are used here.
 """
 
@@ -497,7 +497,7 @@ def git_state() -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     default_files = [REPO / "tests" / "data" / "nlu_heldout.tsv"]
-    default_files += sorted(p for p in (REPO / "tests" / "data" / "independent").glob("*.tsv") if p.name != "tuning.tsv")
+    default_files += sorted(p for p in (REPO / "tests" / "data" / "independent").glob("*.tsv") if not p.name.startswith("tuning"))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", type=Path, default=default_files, help="evaluation TSV files")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"markdown report (default {RESULTS.relative_to(REPO)})")

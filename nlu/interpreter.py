@@ -16,7 +16,7 @@ from pathlib import Path
 
 from knowledge.embedding import Embedder
 from knowledge.index import EmbeddingCache
-from nlu import clauses, safety
+from nlu import clauses, pinyin, safety
 from nlu.classifier import FORMAT, TextClassifier, fingerprint
 from nlu.danger import DangerModel
 from nlu.entities import ExtractedEntity, extract_all
@@ -47,12 +47,15 @@ DENSE_VIEW = embedding_view
 # When the safety net fires. Three signals: the intent classifier's P(emergency) of the whole
 # message (embedding and characters), the clause model's P(danger) of its most dangerous clause
 # or pair of clauses (nlu/danger.py, characters only, context guards applied), and the pattern
-# layer (nlu/safety.py). Chosen together on tests/data/independent/tuning.tsv (178 emergencies,
-# 551 other messages written independently of the training data; never on the test sets):
-# whole ≥ 0.7, or clause ≥ 0.8 (with whole ≥ 0.2 in short messages, below), or a pattern hit
-# with whole ≥ 0.2. Recall is put first.
-EMERGENCY_PROBABILITY = 0.7
-CLAUSE_PROBABILITY = 0.8
+# layer (nlu/safety.py). Chosen together on the tuning sets tests/data/independent/tuning.tsv
+# (178 emergencies, 551 other messages) and tuning_denial.tsv (60 emergencies behind a denial or a
+# "what if", 120 denials and hypotheticals), written independently of the training data; never on
+# the test sets: whole ≥ 0.6, or clause ≥ 0.85 (with whole ≥ 0.2 in short messages, below), or a
+# pattern hit with whole ≥ 0.2. Recall is put first. With nlu/data/contrasts.yml (2026-12-04):
+# 0.7 / 0.8 gave 175/178 and 12 false alarms, 60/60 and 13; 0.6 / 0.85 gives 177/178 and 13,
+# 60/60 and 12; 0.6 / 0.8, 177/178 and 15, 60/60 and 13; 0.6 / 0.9, fewer alarms, 174/178.
+EMERGENCY_PROBABILITY = 0.6
+CLAUSE_PROBABILITY = 0.85
 # A dangerous clause needs CLAUSE_SUPPORT from the whole-message reading only in messages of fewer
 # than LONG_MESSAGE_CLAUSES clauses: in a long message the whole reading is diluted by everything
 # else and cannot vouch for one clause (a danger at the end of 1,000 characters about school).
@@ -65,6 +68,11 @@ PATTERN_SUPPORT = 0.2
 # ... and this much of the whole message when it is everyday exaggeration (气死了, 累得要死) or an
 # everyday illness without a severe sign (孩子发烧了).
 EMERGENCY_PROBABILITY_FIGURATIVE = 0.85
+# A message typed in pinyin (nlu/pinyin.py) is an emergency when the danger model's pinyin reading
+# rates a clause, a pair of clauses or the whole at least this. Chosen on the tuning set written
+# out in pinyin as a parent would type it (syllables spaced or run together): 0.7 caught 156/178
+# with 10/551 false alarms (0.8: 148/178, 6/551); test set A's seven pinyin emergencies score 0.83–0.98.
+PINYIN_PROBABILITY = 0.7
 # The cheap first reading: the character-only intent model decides alone, without the sentence
 # embedding (≈ 95 % of a parse's time), when it is at least LEXICAL_DECISIVE sure, and either
 # what it is sure of is an emergency or nothing in the message looks dangerous (no pattern, no
@@ -140,6 +148,9 @@ class Interpreter:
         hit = safety.check(lowered)
         pieces = clauses.split(lowered)
         clause_p, clause = self._clause_danger(lowered, pieces)
+        pinyin_p, pinyin_kind = (self.danger.pinyin_danger(lowered) if self.danger is not None
+                                 and pinyin.is_pinyin(lowered) else (0.0, None))
+        by_pinyin = pinyin_p >= PINYIN_PROBABILITY
         probs = self._lexical_reading(clean, hit, clause_p)
         dense = vector = None
         if probs is None:  # the full reading: sentence embedding and characters
@@ -156,22 +167,30 @@ class Interpreter:
         by_model = p_emergency >= needed
         diluted = len(pieces) >= LONG_MESSAGE_CLAUSES  # the whole reading cannot vouch
         by_clause = clause_p >= CLAUSE_PROBABILITY and (diluted or p_emergency >= CLAUSE_SUPPORT)
+        if safety.bare_reference(clean):  # "妈妈", "女儿", "晚上": nothing happens in it
+            by_model = by_clause = False
         result = ParseResult(raw, intent, confidence, ranking, extract_all(clean, self.geo),
                              safety=hit, normalized=clean,
                              vector=vector if dense == clean else None)  # retrieval reuses it as is
-        if intent == EMERGENCY and not (hit or by_model or by_clause):
+        if intent == EMERGENCY and not (hit or by_model or by_clause or by_pinyin):
             result.intent, result.confidence = next((n, c) for n, c in ranking if n != EMERGENCY)
             result.safety_hint = True
-        if hit or by_model or by_clause:
-            by = [name for name, fired in (("patterns", hit), ("clauses", by_clause), ("classifier", by_model)) if fired]
+        if hit or by_model or by_clause or by_pinyin:
+            by = [name for name, fired in (("patterns", hit), ("clauses", by_clause), ("classifier", by_model),
+                                           ("pinyin", by_pinyin)) if fired]
             result.emergency_by = "+".join(by)
             result.intent = EMERGENCY
             result.confidence = max(confidence if intent == EMERGENCY else 0.0, probs.get(EMERGENCY, 0.0),
-                                    clause_p, 0.99 if hit else 0.0)
-            result.danger_kinds = self._kinds(hit, clause if by_clause else None, lowered)
+                                    clause_p, pinyin_p, 0.99 if hit else 0.0)
+            kinds = self._kinds(hit, clause if by_clause else None, lowered) if hit or by_clause or by_model else ()
+            if by_pinyin and pinyin_kind:  # what the pinyin reading names comes first
+                kinds = (pinyin_kind, *(k for k in kinds if k != pinyin_kind))
+            result.danger_kinds = kinds
             spans = list(hit.spans) if hit else []
             if by_clause and clause is not None:
                 spans.append((clause.start, clause.end))
+            if by_pinyin:
+                spans.append((0, len(clean)))  # pinyin clauses are not mapped back to offsets
             result.danger_spans = _innermost(spans)
         return result
 

@@ -182,6 +182,24 @@ def figurative(text: str) -> bool:
     return bool(FIGURATIVE.search(text))
 
 
+# A bare reference to a person, a time or a count, with nothing happening: the answer to a form's
+# question ("妈妈", "我是他爸", "女儿", "女", "晚上", "一个人"). No event, no danger: neither classifier
+# may call it one (a character model has seen 女儿 and 他爸 mostly in emergencies).
+_PERSON = (r"(?:亲|继|后)?(?:妈妈?|爸爸?|娘|爹|母亲|父亲|奶奶|爷爷|外婆|外公|姥姥|姥爷|婆婆|公公|姑姑?|姨|阿姨|舅舅?|"
+           r"叔叔?|伯伯?|哥哥?|姐姐?|弟弟?|妹妹?|儿子|女儿|闺女|孩子|小孩|娃娃?|男孩|女孩|男娃|女娃|男的|女的|男|女|"
+           r"继父|继母|监护人|老师|班主任|邻居|亲戚|房东|老乡|本人|自己|孙子|孙女|外孙女?|丈夫|老公|老婆|妻子)")
+BARE_REFERENCE = re.compile(
+    rf"^(?:我|俺|他|她|孩子|娃|我们|俺们)?(?:是|的)?(?:孩子|娃|他|她)?(?:的)?{_PERSON}?{_PERSON}"
+    r"(?:啊|呀|吧|呢|的|嘛|哈)?$|"
+    r"^(?:早上|上午|中午|下午|晚上|白天|夜里|半夜|周末|平时|一个人|两个人|三个人|没有|有)(?:啊|呀|吧|的)?$"
+)
+
+
+def bare_reference(text: str) -> bool:
+    """True when the whole message only names a person, a time or a count ("我是他妈", "女儿")."""
+    return bool(BARE_REFERENCE.match(re.sub(r"[\W_]+", "", text)))
+
+
 # Everyday illness: a fever, a cough, a scraped knee. Not an emergency unless the message also
 # says something severe; like exaggeration, the classifier alone needs more certainty here.
 MILD = re.compile(r"发烧|发热|低烧|咳嗽|感冒|拉肚子|流鼻涕|鼻塞|嗓子疼|擦破|蚊子|虫子咬|起疹子|湿疹|长痘|牙疼|肚子疼")
@@ -223,9 +241,28 @@ def check(text: str) -> SafetyHit | None:
     return SafetyHit(tuple(kinds), tuple(matches), tuple(spans)) if kinds else None
 
 
+# A denial or a correction: the clause says the dangerous thing did not happen ("娃没丢", "不是被人带走
+#的", "没人欺负她", "那个叔叔不是陌生人"). A negation right before a danger *event* (lost, taken, hit,
+# touched, swallowed, fell, poisoned...), with at most a passive marker and a person between them.
+# Negated *states* are dangers themselves and are not here: 没人管, 没饭吃, 没回来, 没反应, 没气.
+# Checked on the clause alone (not its context): "不是发烧 是叫不醒" keeps its second clause.
+DENIAL = re.compile(
+    r"(?:不是|并不是|并非|根本没有?|从来?没有?|并没有?|也没有?|没有?人|没有?)"
+    r"(?:被|让|给|把|说)?(?:人|他|她|谁|我|俺|娃|孩子|娃儿|我们|俺们|他们|老师|陌生人|车|狗)?(?:被|给|要|想|在)?"
+    r"(?:走丢|丢|不见|拐|带走|抱走|拉走|接走|打(?![通电车工针疫游扫字分算听])|揍|踢|掐|欺负|虐待|摸|碰|猥亵|性侵|侵犯|害|撞|咬|"
+    r"中毒|吃(?:了)?药|喝(?:了)?(?:药|农药)|吞|掉(?:下|进|楼)|摔|烫|溺水|淹|抽风|抽搐|惊厥|晕|昏|"
+    r"想死|说想死|自杀|寻死|跳(?:楼|河|下)|锁|关(?:在|起)|骗|离家出走|陌生人|进(?:屋|家|房))"
+)
+# A correction of what was said before: 误会, 搞错了, 看错了, 打错字了, 虚惊一场. Like the
+# context guards, checked on the clause and the one before it.
+CORRECTION = re.compile(r"误会|搞错|弄错|看错|听错|看岔|听岔|说错|打错|虚惊一场|想多了|一场乌龙|是开玩笑")
+
+
 def guarded(clause: str, context: str) -> bool:
-    """Talk about danger (news, the past, the law...) rather than a danger now."""
-    return bool(CONTEXT_GUARD.search(context)) and not PRESENT.search(clause)
+    """Talk about danger (news, the past, the law...), a denial or a correction, rather than a
+    danger now."""
+    talk = CONTEXT_GUARD.search(context) or CORRECTION.search(context) or DENIAL.search(clause)
+    return bool(talk) and not PRESENT.search(clause)
 
 
 def _rule_hits(clause: str, context: str) -> list[tuple[str, str]]:

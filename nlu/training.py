@@ -114,14 +114,19 @@ def load_training_data(*paths: Path) -> TrainingData:
 def default_paths() -> list[Path]:
     """The training files: the main nlu.yml, more short forms and confusable pairs, the
     safety-net examples, and parents' messages written independently of the evaluation sets
-    (``parents.yml``: emergencies by kind of danger, hard negatives, routing)."""
+    (``parents.yml``: emergencies by kind of danger, hard negatives, routing; ``contrasts.yml``:
+    talk about danger against danger now in the same words)."""
     folder = Path(__file__).parent / "data"
     return [folder / "nlu.yml", folder / "nlu_more.yml", folder / "nlu_extra.yml", folder / "safety.yml",
-            folder / "parents.yml"]
+            folder / "parents.yml", folder / "contrasts.yml"]
+
+
+INDEPENDENT_FILES = ("parents.yml", "contrasts.yml")
 
 
 def category_paths() -> list[Path]:
     """The files whose ``ask_service`` categories train retrieval's category prior: not
-    ``parents.yml``, whose questions were written around frightening words for the safety net
-    (half of them about first aid, the law and parenting) and would skew the prior."""
-    return [p for p in default_paths() if p.name != "parents.yml"]
+    ``parents.yml`` or ``contrasts.yml``, whose questions were written around frightening words
+    for the safety net (half of them about first aid, the law and parenting) and would skew the
+    prior."""
+    return [p for p in default_paths() if p.name not in INDEPENDENT_FILES]

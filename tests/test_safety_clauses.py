@@ -43,6 +43,24 @@ def test_a_guard_does_not_silence_a_present_danger():
     assert hit is not None and safety.MISSING in hit.kinds
 
 
+@pytest.mark.parametrize("clause", ["儿子没被人带走", "不是被车撞了", "我们家没人打孩子", "娃根本没吃药",
+                                    "那人不是陌生人", "闺女没有掉下去"])
+def test_a_denied_danger_event_is_talk_not_danger(clause):
+    assert safety.guarded(clause, clause)
+
+
+@pytest.mark.parametrize("clause", ["家里没人管他", "叫他没反应", "两天没饭吃了", "人还没回来", "呼吸都没有了"])
+def test_a_negated_state_is_still_a_danger(clause):
+    """没人管, 没反应, 没饭吃, 没回来 describe the danger; they are not denials."""
+    assert not safety.guarded(clause, clause)
+
+
+def test_a_denial_keeps_the_next_clause_and_a_present_danger():
+    assert safety.guarded("说娃被打了是我听错了", "说娃被打了是我听错了")  # a correction
+    assert not safety.guarded("是他后爸拿皮带抽的", "不是摔的 是他后爸拿皮带抽的")
+    assert not safety.guarded("不是他爸 是他舅舅现在还在打", "不是他爸 是他舅舅现在还在打")
+
+
 def test_the_long_filler_is_harmless_alone(interpreter, filler):
     assert len(filler) >= 900
     assert interpreter.parse(filler).intent != "emergency"
@@ -89,3 +107,14 @@ def test_the_rest_of_the_message_is_answered_after_the_emergency(chat):
     replies = chat("孩子在这边上小学要带什么材料？还有 他爸刚才喝醉了拿皮带抽他 身上全是血印子")
     assert replies[0]["custom"]["urgent"] is True and "110" in replies[0]["text"]
     assert any(r.get("custom", {}) and r["custom"].get("sources") for r in replies[1:]), replies
+
+
+@pytest.mark.parametrize("answer", ["妈妈", "我是他爸", "女儿", "女", "孩子的奶奶", "继父", "晚上", "一个人"])
+def test_a_bare_answer_naming_a_person_is_no_emergency(interpreter, answer):
+    """A form answer that only names a person, a time or a count describes nothing happening."""
+    assert interpreter.parse(answer).intent != "emergency"
+
+
+@pytest.mark.parametrize("message", ["救命", "女儿不见了", "妈妈救我", "他爸又打我"])
+def test_a_short_message_with_something_happening_still_is(interpreter, message):
+    assert interpreter.parse(message).intent == "emergency"
