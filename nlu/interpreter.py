@@ -16,12 +16,12 @@ from pathlib import Path
 
 from knowledge.embedding import Embedder
 from knowledge.index import EmbeddingCache
-from nlu import clauses, pinyin, safety
+from nlu import clauses, dialect, pinyin, safety
 from nlu.classifier import FORMAT, TextClassifier, fingerprint
 from nlu.danger import DangerModel
 from nlu.entities import ExtractedEntity, extract_all
 from nlu.geo import Gazetteer, gazetteer
-from nlu.normalize import embedding_view, normalize
+from nlu.normalize import EMBEDDED_ENDS, embedding_view, normalize
 from nlu.training import TrainingData, default_paths, load_training_data
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,11 @@ LEXICAL_EMERGENCY_CEILING = 0.1
 LEXICAL_CLAUSE_CEILING = 0.3
 
 
+# The longest message read, in characters (a Telegram message holds 4,096). All of it is read by
+# the safety net: a danger at the end of a long story is never cut off.
+MAX_CHARS = 10_000
+
+
 @dataclass
 class ParseResult:
     text: str
@@ -127,7 +132,7 @@ class Interpreter:
                       *, force: bool = False) -> "Interpreter":
         data = load_training_data(*(paths or default_paths()))
         expect = {"fingerprint": fingerprint(data.fingerprint, str(DENSE_SCALE), str(C), CLASS_WEIGHT,
-                                              DENSE_VIEW.__name__),
+                                              DENSE_VIEW.__name__, str(EMBEDDED_ENDS)),
                   "model_id": embedder.model_id, "format": FORMAT}
         path = models_dir / "intent.pkl"
         model = None if force else TextClassifier.load(path, expect=expect)
@@ -137,37 +142,40 @@ class Interpreter:
         return cls(model, embedder, danger=DangerModel.train(data.examples))
 
     def parse(self, text: str | None) -> ParseResult:
-        raw = (text or "")[:10_000]
+        raw = (text or "")[:MAX_CHARS]
         payload = _PAYLOAD.match(raw.strip())
         if payload and payload.group("intent") in INTENTS + PAYLOAD_ONLY_INTENTS:
             return _payload_result(raw, payload)
-        clean = normalize(raw)
+        clean = normalize(raw, max_chars=MAX_CHARS)  # the safety net reads all of it
         if not clean:
             return ParseResult(raw, "out_of_scope", 0.0, normalized=clean)
-        lowered = clean.lower()
+        pinyin_p, pinyin_kind = (self.danger.pinyin_danger(clean.lower()) if self.danger is not None
+                                 and pinyin.is_pinyin(clean) else (0.0, None))
+        # What the classifiers read: Cantonese and Hokkien words in Mandarin, same offsets
+        # (nlu/dialect.py); entities, retrieval and the reply keep the text as written.
+        reading = dialect.to_mandarin(clean)
+        lowered = reading.lower()
         hit = safety.check(lowered)
         pieces = clauses.split(lowered)
         clause_p, clause = self._clause_danger(lowered, pieces)
-        pinyin_p, pinyin_kind = (self.danger.pinyin_danger(lowered) if self.danger is not None
-                                 and pinyin.is_pinyin(lowered) else (0.0, None))
         by_pinyin = pinyin_p >= PINYIN_PROBABILITY
-        probs = self._lexical_reading(clean, hit, clause_p)
+        probs = self._lexical_reading(reading, hit, clause_p)
         dense = vector = None
         if probs is None:  # the full reading: sentence embedding and characters
-            dense = self.model.dense_text(clean)
+            dense = self.model.dense_text(reading)
             vector = self.embedder.embed_query(dense)
-            probs = self.model.predict_proba(clean, self.embedder, vector)
+            probs = self.model.predict_proba(reading, self.embedder, vector)
         ranking = sorted(probs.items(), key=lambda kv: -kv[1])
         intent, confidence = ranking[0]
         p_emergency = probs.get(EMERGENCY, 0.0)
         if hit and p_emergency < PATTERN_SUPPORT:
             hit = None
-        cautious = safety.figurative(clean) or safety.mild_illness(clean)
+        cautious = safety.figurative(lowered) or safety.mild_illness(lowered)
         needed = EMERGENCY_PROBABILITY_FIGURATIVE if cautious else EMERGENCY_PROBABILITY
         by_model = p_emergency >= needed
         diluted = len(pieces) >= LONG_MESSAGE_CLAUSES  # the whole reading cannot vouch
         by_clause = clause_p >= CLAUSE_PROBABILITY and (diluted or p_emergency >= CLAUSE_SUPPORT)
-        if safety.bare_reference(clean):  # "妈妈", "女儿", "晚上": nothing happens in it
+        if safety.bare_reference(reading):  # "妈妈", "女儿", "晚上": nothing happens in it
             by_model = by_clause = False
         result = ParseResult(raw, intent, confidence, ranking, extract_all(clean, self.geo),
                              safety=hit, normalized=clean,

@@ -118,3 +118,11 @@ def test_a_bare_answer_naming_a_person_is_no_emergency(interpreter, answer):
 @pytest.mark.parametrize("message", ["救命", "女儿不见了", "妈妈救我", "他爸又打我"])
 def test_a_short_message_with_something_happening_still_is(interpreter, message):
     assert interpreter.parse(message).intent == "emergency"
+
+
+def test_a_danger_at_the_end_of_a_very_long_message_is_read(interpreter, filler):
+    """Nothing of a long message is cut before the safety net reads it (a Telegram message holds
+    4,096 characters)."""
+    message = (filler + "。") * 4 + "他爸刚才又拿皮带抽孩子，打得满身是血。"
+    assert len(message) > 4000
+    assert interpreter.parse(message).intent == "emergency"
