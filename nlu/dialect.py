@@ -1,14 +1,15 @@
-"""Southern dialect words written in characters, read as Mandarin by the safety net.
+"""Southern dialect words written in characters, read as Mandarin by the classifiers.
 
 Parents from Guangdong, Guangxi, Fujian, Shanghai and Zhejiang often type as they speak:
 Cantonese ("个仔跌咗落水 冇气", "细路成日俾佢老豆打"), Hokkien ("囡仔伫厝内 老母三工无转来") or
 Wu ("今朝夜里", "辰光", "侬").
-The safety net's patterns and its clause model were written and trained on Mandarin, so before
-they read a message its common dialect words are replaced by their Mandarin equivalents.
+The safety net's patterns, its clause model and the intent classifier were written and trained
+on Mandarin, so before they read a message its common dialect words are replaced by their
+Mandarin equivalents.
 
 Every replacement keeps the length, so the places where danger is found (``danger_spans``)
-still point into the message as the parent wrote it. Only the safety net reads the converted
-copy; the intent classifier, retrieval and the reply use the text as written.
+still point into the message as the parent wrote it. Entities, retrieval and the reply use the
+text as written.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ assert all(len(k) == len(v) for k, v in WORDS.items()), "replacements must keep 
 
 
 def to_mandarin(text: str) -> str:
-    """``text`` with its Cantonese and Hokkien words in Mandarin, same length; a message with no
-    southern marker word is returned as it is (伊, 甲, 咁 alone are also Mandarin characters)."""
+    """``text`` with its Cantonese, Wu and Hokkien words in Mandarin, same length; a message with
+    no marker word is returned as it is (伊, 甲, 咁, 无 alone are also Mandarin characters)."""
     if not _SOUTHERN.search(text):
         return text
     return _PATTERN.sub(lambda m: WORDS[m.group()], text)

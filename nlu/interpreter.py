@@ -149,9 +149,9 @@ class Interpreter:
         clean = normalize(raw, max_chars=MAX_CHARS)  # the safety net reads all of it
         if not clean:
             return ParseResult(raw, "out_of_scope", 0.0, normalized=clean)
-        pinyin_p, pinyin_kind = (self.danger.pinyin_danger(clean.lower()) if self.danger is not None
+        pinyin_p, pinyin_kind = (self.danger.pinyin_danger(clean) if self.danger is not None
                                  and pinyin.is_pinyin(clean) else (0.0, None))
-        # What the classifiers read: Cantonese and Hokkien words in Mandarin, same offsets
+        # What the classifiers read: Cantonese, Wu and Hokkien words in Mandarin, same offsets
         # (nlu/dialect.py); entities, retrieval and the reply keep the text as written.
         reading = dialect.to_mandarin(clean)
         lowered = reading.lower()
