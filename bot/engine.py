@@ -22,8 +22,9 @@ from knowledge.categories import CATEGORIES
 from ledger import services
 from ledger.conversations import ConcurrentUpdate, ConversationHandle, ConversationStore
 from ledger.crypto import DataCipher
-from ledger.requests import STATUS_LABELS, committee_by_code, mark_for_deletion, requests_of
-from ledger.transcript import delete_transcript, record_transcript
+from ledger.requests import STATUS_LABELS, committee_by_code, requests_of, requests_since
+from ledger.retention import erase_conversation, erasure_plan
+from ledger.transcript import record_transcript
 from nlu import clauses
 from nlu.domain import Domain, load_domain
 from nlu.interpreter import Interpreter, ParseResult
@@ -101,7 +102,8 @@ class DialogueEngine:
                 parse = parsed if parsed is not None and parsed.text == text else self.interpreter.parse(text)
                 convo.state["latest_message"] = parse.to_rasa()
                 replies = self._route(convo, parse)
-            record_transcript(convo, self.cipher, text or _event_label(event), replies)
+            if not any((reply.custom or {}).get("deleted") for reply in replies):  # nothing kept of an erasing turn
+                record_transcript(convo, self.cipher, text or _event_label(event), replies)
             if hook is not None:
                 hook.finish(convo, replies)
             return replies
@@ -228,8 +230,10 @@ class DialogueEngine:
         kinds = list(parse.danger_kinds)
         record = services.create_urgent_record(
             session=convo.session, cipher=self.cipher, conversation_id=convo.id, channel=convo.channel,
-            locality=locality, kinds=kinds, detected_by=parse.emergency_by or "classifier", message=parse.text)
-        log.warning("urgent record %s created (%s)", record.id, ",".join(kinds) or "classifier")
+            locality=locality, kinds=kinds, detected_by=parse.emergency_by or "classifier", message=parse.text,
+            per_day=self.settings.limits.urgent_records_per_day)
+        log.warning("urgent record %s %s (%s)", record.id, "repeated" if record.repeats else "created",
+                    ",".join(kinds) or "classifier")
         contact = self._local_contact(locality)
         lines = ["【紧急】", *guidance_lines(kinds, parse.normalized)]
         if contact:
@@ -335,7 +339,10 @@ class DialogueEngine:
         return Reply(not_understood(result).text, buttons=menu_buttons())
 
     def _on_set_locality(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
-        code = parse.entity("locality") or parse.payload_entities.get("locality")
+        code = parse.entity("locality")
+        given = parse.payload_entities.get("locality")
+        if not code and isinstance(given, str) and len(given) <= 64:  # a button's payload: a code or a name
+            code = self.knowledge.geo.resolve_code(given)
         if not code:
             return [Reply("没能识别这个地方。请写到市和区，例如“深圳市宝安区”或“武汉洪山”。")]
         convo.state["locality"] = code
@@ -440,6 +447,11 @@ class DialogueEngine:
         if existing is not None:
             return [Reply(f"您的人工帮助请求（编号 {services.handoff_reference(existing)}）已经在处理队列里了，"
                           f"{area}的工作人员会通过这里联系您。孩子如有危险请直接拨打 110。")]
+        day_ago = dt.datetime.now(dt.timezone.utc) - services.DAY
+        if services.handoffs_since(session=session, conversation_id=convo.id,
+                                   since=day_ago) >= self.settings.limits.handoffs_per_day:
+            return [Reply(f"今天已经转给{area}的工作人员好几次了，他们会看到您的请求，请耐心等待联系。"
+                          "孩子如有危险请直接拨打 110；有人受伤请拨打 120。")]
         request = services.create_handoff(session=session, cipher=self.cipher, conversation_id=convo.id,
                                           channel=convo.channel, locality=locality, reason=reason)
         return [Reply(f"已把您的请求转给{area}的民政工作人员和儿童主任（编号 {services.handoff_reference(request)}）。"
@@ -448,6 +460,11 @@ class DialogueEngine:
                       custom={"handoff": services.handoff_reference(request)})]
 
     def _on_request_assistance(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        day_ago = dt.datetime.now(dt.timezone.utc) - services.DAY
+        if requests_since(session=convo.session, conversation_id=convo.id,
+                          since=day_ago) >= self.settings.limits.requests_per_day:
+            return [Reply("今天已经提交了好几份帮扶申请，工作人员会逐一审核。如需再为其他孩子申请，请明天再来；"
+                          "发送“查进度”可以查看已提交的申请。孩子如有危险请直接拨打 110。")]
         question = self._service_question(parse)
         if question:
             answer = self._retrieve(question, convo.state.get("locality"))
@@ -482,21 +499,22 @@ class DialogueEngine:
         return [Reply("您提交的申请和请求：\n" + "\n".join(lines))]
 
     def _on_delete_data(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        """Ask first, saying exactly what would be deleted and what the law makes us keep."""
         convo.state["pending_confirm"] = "delete_data"
-        return [Reply("确认要删除您在本对话里留下的个人信息吗？删除后无法恢复。请回复“确认”或“取消”。",
+        plan = erasure_plan(convo.session, convo.id, policy=self.settings.retention)
+        return [Reply("确认要删除您留在童伴的个人信息吗？\n" + plan.parent_text(done=False)
+                      + "\n删除后无法恢复。请回复“确认”或“取消”。",
                       buttons=[button("确认删除", "affirm"), button("不删了", "deny")])]
 
     def _on_affirm(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         if convo.state.pop("pending_confirm", None) == "delete_data":
+            now = dt.datetime.now(dt.timezone.utc)
             convo.state.clear()
-            delete_transcript(convo)
-            marked = mark_for_deletion(session=convo.session, conversation_id=convo.id)
-            convo.deletion_requested(dt.datetime.now(dt.timezone.utc))
-            text = "已删除本对话里保存的个人信息（所在地区、没填完的申请、最近的消息）。"
-            if marked:
-                text += (f"您提交过的 {marked} 份帮扶申请已标记为“家长要求删除”，工作人员会处理："
-                         "法律要求保留的个案记录会按规定期限保存并限制查看，其余信息会删除，处理后会告诉您。")
-            return [Reply(text)]
+            report = erase_conversation(convo.session, self.cipher, convo.id, now, policy=self.settings.retention)
+            convo.deletion_requested(now)
+            return [Reply(report.parent_text(done=True)
+                          + "\n您还可以继续使用童伴；之后的对话会重新保存，保存多久见“隐私说明”。",
+                          custom={"deleted": True, "kept": [k.reference for k in report.kept]})]
         return [Reply("好的。还有什么可以帮您？", buttons=menu_buttons())]
 
     def _on_deny(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:

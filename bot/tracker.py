@@ -1,6 +1,6 @@
 """``GET /conversations/{sender}/tracker`` in Rasa's shape, for operators and tests.
 
-It returns personal data, so it needs ``Authorization: Bearer <TONGBAN_SECURITY__API_TOKEN>``;
+The sender is a trusted integration's (see ``bot/rest.py``). It returns personal data, so it needs ``Authorization: Bearer <TONGBAN_SECURITY__API_TOKEN>``;
 without a configured token the endpoint is off (404).
 """
 
@@ -12,6 +12,7 @@ from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from actions.forms import FORM_NAME, REQUIRED_SLOTS
+from bot.rest import conversation_key
 
 router = APIRouter()
 
@@ -38,7 +39,7 @@ async def get_tracker(sender: str, request: Request, authorization: str | None =
     if not hmac.compare_digest(supplied.encode(), token.encode()):
         raise HTTPException(status_code=401, detail="需要有效的令牌")
     store = request.app.state.runtime.engine.store
-    state = await run_in_threadpool(store.peek, sender)
+    state = await run_in_threadpool(store.peek, conversation_key(store.cipher, sender, trusted=True))
     if state is None:
         raise HTTPException(status_code=404, detail="没有这个对话")
     return tracker_view(sender, state)

@@ -40,6 +40,11 @@ class ConcurrentUpdate(Exception):
     """Another process saved this conversation first; the turn should be retried."""
 
 
+class ForeignConversation(Exception):
+    """The sender's conversation belongs to another channel: only that channel's verified
+    transport may continue it (a REST client naming a Telegram chat, say)."""
+
+
 @dataclass
 class ConversationRow:
     """The columns a turn reads; ``changes`` holds the ones it sets (saved with the state)."""
@@ -79,12 +84,31 @@ class ConversationStore:
     def __init__(self, db: Database, cipher: DataCipher):
         self.db = db
         self.cipher = cipher
-        self._locks: dict[str, threading.Lock] = {}
+        # one lock per sender with a turn running or waiting, dropped when the last one ends
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}
         self._locks_guard = threading.Lock()
 
-    def _lock(self, key: str) -> threading.Lock:
+    @contextmanager
+    def _lock(self, key: str) -> Iterator[None]:
         with self._locks_guard:
-            return self._locks.setdefault(key, threading.Lock())
+            lock, users = self._locks.get(key, (None, 0))
+            lock = lock or threading.Lock()
+            self._locks[key] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._locks_guard:
+                lock, users = self._locks[key]
+                if users <= 1:
+                    del self._locks[key]
+                else:
+                    self._locks[key] = (lock, users - 1)
+
+    @property
+    def locks_held(self) -> int:
+        """Senders with a turn running or waiting in this process."""
+        return len(self._locks)
 
     def sender_hash(self, sender: str) -> str:
         return self.cipher.lookup_hash(f"sender:{sender}")
@@ -94,6 +118,8 @@ class ConversationStore:
         key = self.sender_hash(sender)
         with self._lock(key), self.db.session() as session:
             row, state_enc = self._row(session, key, sender, channel)
+            if row.channel != channel:
+                raise ForeignConversation(row.id)
             handle = ConversationHandle(row, sender, session, json.loads(self.cipher.decrypt(state_enc)))
             yield handle
             self._save(session, row, handle.state)

@@ -68,6 +68,10 @@ class UrgentRecord(Base):
     message_enc: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+    # The same conversation flagged again while this record was open: counted here (and the
+    # record moves up the queue) instead of a new record per message.
+    repeats: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AssistanceRequest(Base):
@@ -105,6 +109,13 @@ class AssistanceRequest(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("assistance_requests.id"))
     deletion_requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+    # Personal fields overwritten and lookup hashes replaced (``ledger/retention.py``); the
+    # non-identifying columns (category, district, dates, status) stay for statistics.
+    anonymised_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # A parent asked for deletion but the case file must be kept: why (shown to staff and told
+    # to the parent) and until when (None: until the case closes, then ``retention.case_days``).
+    kept_reason: Mapped[str | None] = mapped_column(String(200))
+    kept_until: Mapped[dt.date | None] = mapped_column()
 
 
 class StatusChange(Base):
@@ -222,6 +233,47 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RateCounter(Base):
+    """Events counted per client and time window (``ledger/ratelimit.py``); keys are hashed."""
+
+    __tablename__ = "rate_counters"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False, index=True)
+    hits: Mapped[int] = mapped_column(Integer)
+
+
+class RetentionRun(Base):
+    """One day's retention purge (``tongban ledger purge``): the first worker to insert the day's
+    row runs it, the others skip; ``finished_at`` stays empty if it was interrupted."""
+
+    __tablename__ = "retention_runs"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    worker: Mapped[str] = mapped_column(String(64), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+
+
+class DataKeyCheck(Base):
+    """A known value encrypted with the data key and its keyed hash (one row): a process whose
+    key cannot decrypt it, or whose lookup hashes differ, refuses to start (``ledger/keys.py``)."""
+
+    __tablename__ = "data_key_check"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    canary_enc: Mapped[str] = mapped_column(Text)
+    canary_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    rotated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# For the daily purge: old transcript messages, quiet conversations.
+Index("ix_conversation_messages_at", ConversationMessage.__table__.c.at)
+Index("ix_conversations_updated_at", Conversation.__table__.c.updated_at)
 
 
 import ledger.staff_models  # noqa: E402,F401  (staff tables share this metadata)

@@ -10,7 +10,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.crypto import DataCipher
@@ -52,7 +52,16 @@ class Filed:
 
 
 def child_key(cipher: DataCipher, data: RequestData) -> str:
-    return cipher.lookup_hash(f"child:{data.child_name}|{data.guardian_phone}")
+    return child_key_of(cipher, data.child_name, data.guardian_phone)
+
+
+def child_key_of(cipher: DataCipher, child_name: str, guardian_phone: str) -> str:
+    """The keyed hash that finds a second filing for the same child (recomputed on key rotation)."""
+    return cipher.lookup_hash(f"child:{child_name}|{guardian_phone}")
+
+
+def phone_hash(cipher: DataCipher, guardian_phone: str) -> str:
+    return cipher.lookup_hash(f"phone:{guardian_phone}")
 
 
 def area_of(*, session: Session, residence_code: str, referral: str | None) -> str:
@@ -72,7 +81,10 @@ def committee_by_code(*, session: Session, code: str) -> Committee | None:
 def file_request(*, session: Session, cipher: DataCipher, data: RequestData, conversation_id: int | None,
                  channel: str, referral: str | None = None, urgency: str = "normal",
                  now: dt.datetime | None = None) -> Filed:
-    """Store a request, or — for the same child within 30 days — link it to the earlier one."""
+    """Store a request, or — the same child filed again from the same conversation within 30 days —
+    merge it into the earlier one. The same child from another conversation is a new request
+    linked to the earlier one for staff (``duplicate_of_id``): who files must never learn another
+    family's reference by typing their child's name and phone."""
     now = now or dt.datetime.now(dt.timezone.utc)
     key = child_key(cipher, data)
     earlier = session.scalar(
@@ -81,10 +93,24 @@ def file_request(*, session: Session, cipher: DataCipher, data: RequestData, con
                AssistanceRequest.created_at >= now - DUPLICATE_WINDOW)
         .order_by(AssistanceRequest.id)
     )
+    if earlier is not None and (conversation_id is None or earlier.conversation_id != conversation_id):
+        request = _new_request(session, cipher, data, key, conversation_id=conversation_id, channel=channel,
+                               referral=referral, urgency=urgency, now=now)
+        request.duplicate_of_id = earlier.id
+        session.add(StatusChange(request_id=request.id, status="submitted", changed_by="system",
+                                 note=f"可能与 {earlier.reference} 是同一个孩子（另一个对话提交），请核对后合并。",
+                                 changed_at=now))
+        return Filed(request, None)
     if earlier is not None:
         session.add(StatusChange(request_id=earlier.id, status=earlier.status, changed_by="parent",
                                  note="家长在30天内再次提交了同一个孩子的申请，已合并到本申请。", changed_at=now))
         return Filed(earlier, earlier)
+    return Filed(_new_request(session, cipher, data, key, conversation_id=conversation_id, channel=channel,
+                              referral=referral, urgency=urgency, now=now), None)
+
+
+def _new_request(session: Session, cipher: DataCipher, data: RequestData, key: str, *, conversation_id: int | None,
+                 channel: str, referral: str | None, urgency: str, now: dt.datetime) -> AssistanceRequest:
     request = AssistanceRequest(
         reference=f"tmp-{uuid.uuid4().hex[:14]}", conversation_id=conversation_id, channel=channel,
         referral=referral, child_name_enc=cipher.encrypt(data.child_name), child_key_hash=key,
@@ -94,7 +120,7 @@ def file_request(*, session: Session, cipher: DataCipher, data: RequestData, con
         residence_detail_enc=cipher.encrypt(data.residence.get("text", "")),
         months_at_residence=data.months_at_residence, guardian_name_enc=cipher.encrypt(data.guardian_name),
         guardian_relation=data.guardian_relation, guardian_phone_enc=cipher.encrypt(data.guardian_phone),
-        guardian_phone_hash=cipher.lookup_hash(f"phone:{data.guardian_phone}"),
+        guardian_phone_hash=phone_hash(cipher, data.guardian_phone),
         situations=",".join(data.situations), description_enc=cipher.encrypt(data.description),
         status="submitted", urgency=urgency, consent_notice_version=CONSENT_NOTICE_VERSION,
         consent_at=data.consent_at, created_at=now,
@@ -107,7 +133,7 @@ def file_request(*, session: Session, cipher: DataCipher, data: RequestData, con
     session.add(AuditEvent(actor=f"parent:{conversation_id}", action="request.create",
                            target=request.reference))
     session.flush()
-    return Filed(request, None)
+    return request
 
 
 def requests_of(*, session: Session, conversation_id: int,
@@ -119,12 +145,8 @@ def requests_of(*, session: Session, conversation_id: int,
     return list(session.scalars(select(AssistanceRequest).where(condition).order_by(AssistanceRequest.id)))
 
 
-def mark_for_deletion(*, session: Session, conversation_id: int, now: dt.datetime | None = None) -> int:
-    """Flag the conversation's requests for staff: the law may require keeping case records."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    rows = requests_of(session=session, conversation_id=conversation_id)
-    for row in rows:
-        row.deletion_requested_at = now
-        session.add(AuditEvent(actor=f"parent:{conversation_id}", action="request.deletion_requested",
-                               target=row.reference))
-    return len(rows)
+def requests_since(*, session: Session, conversation_id: int, since: dt.datetime) -> int:
+    """Requests this conversation filed since ``since`` (for the daily quota)."""
+    return session.scalar(select(func.count()).select_from(AssistanceRequest).where(
+        AssistanceRequest.conversation_id == conversation_id, AssistanceRequest.created_at >= since)) or 0
+

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import datetime as dt
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.crypto import DataCipher
@@ -28,15 +30,56 @@ def handoffs_of(*, session: Session, conversation_id: int) -> list[HandoffReques
         HandoffRequest.conversation_id == conversation_id).order_by(HandoffRequest.id)))
 
 
+URGENT_TEXT_CHARS = 8000  # an urgent record's messages, first and latest kept when repeats overflow it
+DAY = dt.timedelta(days=1)
+
+
 def create_urgent_record(*, session: Session, cipher: DataCipher, conversation_id: int, channel: str,
-                         locality: str | None, kinds: list[str], detected_by: str,
-                         message: str) -> UrgentRecord:
-    record = UrgentRecord(conversation_id=conversation_id, channel=channel, locality=locality,
-                          kinds=",".join(kinds) or "unspecified", detected_by=detected_by,
-                          message_enc=cipher.encrypt(message[:4000]))
-    session.add(record)
+                         locality: str | None, kinds: list[str], detected_by: str, message: str,
+                         per_day: int = 5, now: dt.datetime | None = None) -> UrgentRecord:
+    """The conversation's urgent record: a new one, or — while one is still open, or once
+    ``per_day`` records were opened today — that record again, with this message appended, its
+    kinds merged, its repeat count raised (staff see it move up). A flood of emergencies from one
+    conversation is one record; no emergency is ever dropped."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    found = session.scalar(select(UrgentRecord).where(UrgentRecord.conversation_id == conversation_id,
+                                                      UrgentRecord.status == "new")
+                           .order_by(UrgentRecord.id.desc()).limit(1).with_for_update())
+    if found is None and urgent_records_since(session=session, conversation_id=conversation_id,
+                                              since=now - DAY) >= per_day:
+        found = session.scalar(select(UrgentRecord).where(UrgentRecord.conversation_id == conversation_id)
+                               .order_by(UrgentRecord.id.desc()).limit(1).with_for_update())
+    if found is None:
+        record = UrgentRecord(conversation_id=conversation_id, channel=channel, locality=locality,
+                              kinds=",".join(kinds) or "unspecified", detected_by=detected_by,
+                              message_enc=cipher.encrypt(message[:URGENT_TEXT_CHARS]), created_at=now)
+        session.add(record)
+        session.flush()
+        return record
+    merged = [k for k in found.kinds.split(",") if k and k != "unspecified"]
+    merged += [k for k in kinds if k not in merged]
+    found.kinds = ",".join(merged)[:200] or "unspecified"
+    found.locality = found.locality or locality
+    found.status = "new"
+    found.repeats = (found.repeats or 0) + 1
+    found.last_seen_at = now
+    text = f"{cipher.decrypt(found.message_enc)}\n——（{now:%m-%d %H:%M} UTC 又发来）——\n{message}"
+    if len(text) > URGENT_TEXT_CHARS:
+        half = URGENT_TEXT_CHARS // 2
+        text = text[:half] + "\n……\n" + text[-half:]
+    found.message_enc = cipher.encrypt(text)
     session.flush()
-    return record
+    return found
+
+
+def urgent_records_since(*, session: Session, conversation_id: int, since: dt.datetime) -> int:
+    return session.scalar(select(func.count()).select_from(UrgentRecord).where(
+        UrgentRecord.conversation_id == conversation_id, UrgentRecord.created_at >= since)) or 0
+
+
+def handoffs_since(*, session: Session, conversation_id: int, since: dt.datetime) -> int:
+    return session.scalar(select(func.count()).select_from(HandoffRequest).where(
+        HandoffRequest.conversation_id == conversation_id, HandoffRequest.created_at >= since)) or 0
 
 
 def handoff_reference(request: HandoffRequest) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, insert
+from sqlalchemy import insert
 
 from ledger.crypto import DataCipher
 from ledger.models import ConversationMessage
@@ -23,7 +23,3 @@ def record_transcript(convo, cipher: DataCipher, incoming: str, replies) -> None
             {"conversation_id": convo.id, "direction": direction, "at": now,
              "text_enc": cipher.encrypt(text[:MAX_STORED_CHARS])} for direction, text in texts])
 
-
-def delete_transcript(convo) -> None:
-    """The parent asked to delete their data: the transcript goes with the conversation state."""
-    convo.session.execute(delete(ConversationMessage).where(ConversationMessage.conversation_id == convo.id))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -261,8 +262,30 @@ def _payload_result(raw: str, payload: re.Match) -> ParseResult:
     except ValueError:
         entities = {}
     intent = payload.group("intent")
-    return ParseResult(raw, intent, 1.0, [(intent, 1.0)],
-                       payload_entities=entities if isinstance(entities, dict) else {})
+    return ParseResult(raw, intent, 1.0, [(intent, 1.0)], payload_entities=_safe_entities(entities))
+
+
+PAYLOAD_TEXT_CHARS = 500
+PAYLOAD_LIST_ITEMS = 20
+
+
+def _safe_entities(entities) -> dict:
+    """A payload's entities as buttons make them (anyone can type a payload): short strings,
+    numbers, booleans and short lists of strings; anything else is dropped."""
+    if not isinstance(entities, dict):
+        return {}
+    safe: dict = {}
+    for name, value in list(entities.items())[:PAYLOAD_LIST_ITEMS]:
+        if not isinstance(name, str) or len(name) > 40:
+            continue
+        if isinstance(value, bool) or (isinstance(value, (int, float)) and math.isfinite(value)):
+            safe[name] = value
+        elif isinstance(value, str):
+            safe[name] = value[:PAYLOAD_TEXT_CHARS]
+        elif isinstance(value, list) and len(value) <= PAYLOAD_LIST_ITEMS \
+                and all(isinstance(v, str) and len(v) <= 100 for v in value):
+            safe[name] = value
+    return safe
 
 
 def _innermost(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

@@ -39,9 +39,13 @@ def app_factory(backend, kb, interpreter):
         runtime.close(stop_knowledge=False)
 
 
+TRUSTED = {"Authorization": "Bearer test-token"}  # a trusted integration names its own senders
+
+
 def _talk(client, sender):
     def say(message):
-        response = client.post("/webhooks/rest/webhook", json={"sender": sender, "message": message})
+        response = client.post("/webhooks/rest/webhook", json={"sender": sender, "message": message},
+                               headers=TRUSTED)
         assert response.status_code == 200, response.text
         return "\n".join(r["text"] for r in response.json())
     return say
@@ -113,7 +117,8 @@ def test_correction_and_digression_then_resume(app_factory):
     say("八岁")
     corrected = say("孩子其实是九岁")
     assert "9岁" in corrected and "户口" in corrected
-    digression = client.post("/webhooks/rest/webhook", json={"sender": "p-fix", "message": "医保怎么交"}).json()
+    digression = client.post("/webhooks/rest/webhook", json={"sender": "p-fix", "message": "医保怎么交"},
+                             headers=TRUSTED).json()
     assert digression[0]["custom"]["sources"] and "继续填写" in digression[-2]["text"]
     for answer in ANSWERS[2:]:
         say(answer)
@@ -213,12 +218,13 @@ def test_delete_data_erases_state_and_flags_requests(app_factory):
     say("确认提交")
     say("删除我的信息")
     reply = say("确认")
-    assert "已删除" in reply and "标记" in reply
     row = _requests(runtime)[0]
-    assert row.deletion_requested_at is not None
+    assert "已删除" in reply and row.reference in reply  # what was deleted, by reference
+    assert row.deletion_requested_at is not None and row.anonymised_at is not None  # nobody had opened a case
+    assert runtime.cipher.decrypt(row.child_name_enc) == ""
     with runtime.db.session() as session:
-        conversation = session.get(Conversation, row.conversation_id)
-        assert conversation.deletion_requested_at is not None
+        conversation = session.scalar(select(Conversation).where(Conversation.deletion_requested_at.is_not(None)))
+        assert conversation is not None
 
 
 def test_tracker_endpoint_shape(app_factory):

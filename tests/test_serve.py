@@ -112,7 +112,8 @@ def served(interpreter, kb, tmp_path):
     port = _free_port()
     database = f"sqlite:///{tmp_path / 'ledger.db'}"
     env = {**os.environ, "TONGBAN_DATA_DIR": str(kb.settings.data_dir), "TONGBAN_DATABASE__URL": database,
-           "TONGBAN_KNOWLEDGE__WATCH_INTERVAL": "0", "TONGBAN_LOG_LEVEL": "WARNING", "TONGBAN_TELEGRAM__TOKEN": ""}
+           "TONGBAN_KNOWLEDGE__WATCH_INTERVAL": "0", "TONGBAN_LOG_LEVEL": "WARNING", "TONGBAN_TELEGRAM__TOKEN": "",
+           "TONGBAN_SECURITY__API_TOKEN": API_TOKEN}
     log = open(tmp_path / "serve.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "tongban.cli", "serve", "--host", "127.0.0.1",
                                 "--port", str(port), "--workers", "2"], cwd=REPO, env=env, stdout=log,
@@ -131,11 +132,14 @@ def served(interpreter, kb, tmp_path):
         log.close()
 
 
+API_TOKEN = "serve-test-token"  # the chats come from a trusted integration (any sender names)
+
+
 def _say(port: int, sender: str, message: str) -> list[dict]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
         connection.request("POST", "/webhooks/rest/webhook", body=json.dumps({"sender": sender, "message": message}),
-                           headers={"Content-Type": "application/json"})
+                           headers={"Content-Type": "application/json", "Authorization": f"Bearer {API_TOKEN}"})
         response = connection.getresponse()
         assert response.status == 200
         return json.loads(response.read())

@@ -10,15 +10,17 @@ import logging
 from contextlib import asynccontextmanager
 from importlib import resources
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from bot.rest import router as rest_router
+from bot.rest import trusted_client
 from bot.telegram.webhook import TelegramWebhook
 from bot.tracker import router as tracker_router
 from knowledge.api import router as knowledge_router
 from nlu.api import router as nlu_router
 from staff.web import install as install_staff
+from tongban.clients import BodyLimit, client_address, run_public
 from tongban.runtime import Runtime
 from tongban.settings import Settings, get_settings
 
@@ -50,8 +52,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app = FastAPI(title="童伴 Tongban", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.include_router(rest_router)
-    app.include_router(knowledge_router)
-    app.include_router(nlu_router)
+    app.include_router(knowledge_router, dependencies=[Depends(lookup_limit)])
+    app.include_router(nlu_router, dependencies=[Depends(lookup_limit)])
     app.include_router(tracker_router)
 
     @app.get("/healthz")
@@ -77,6 +79,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         return HTMLResponse('<meta http-equiv="refresh" content="0; url=/chat">')
 
     install_staff(app)
+    app.add_middleware(BodyLimit, caps=lambda path: body_cap(settings, path))
     app.add_middleware(TelegramWebhook)  # added last: the outermost, in front of the staff pages' middleware
 
     @app.exception_handler(Exception)
@@ -85,6 +88,35 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         return JSONResponse(status_code=500, content={"detail": "抱歉，服务出了点问题，请稍后再试。"})
 
     return app
+
+
+def body_cap(settings: Settings, path: str) -> int:
+    """The largest request body a route takes (the Telegram webhook checks its own)."""
+    limits = settings.limits
+    if path.startswith("/webhooks/") or path == "/model/parse":
+        return limits.rest_body_bytes
+    if path == "/staff/knowledge/upload":
+        return limits.staff_upload_bytes
+    if path.startswith("/staff"):
+        return limits.staff_body_bytes
+    return limits.other_body_bytes
+
+
+async def lookup_limit(request: Request) -> None:
+    """/model/parse and /knowledge/*: per client address, unless it holds the API token."""
+    trusted = trusted_client(request)
+    if trusted:
+        return
+    if trusted is None:
+        raise HTTPException(status_code=401, detail="令牌无效。")
+    settings = request.app.state.settings
+    address = client_address(request, settings.security.trusted_proxies)
+    limiter = request.app.state.runtime.limiter
+    verdict = await run_public(request, lambda: limiter.hit(
+        f"lookup:ip:{address}", limit=settings.limits.lookups_per_ip_per_minute, window=60))
+    if not verdict.allowed:
+        raise HTTPException(status_code=429, detail="请求太频繁，请稍后再试。",
+                            headers={"Retry-After": str(verdict.retry_after)})
 
 
 async def _start_telegram(runtime: Runtime):

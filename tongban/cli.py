@@ -20,7 +20,13 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
-    return int(args.run(args) or 0)
+    from ledger.crypto import DataKeyError
+
+    try:
+        return int(args.run(args) or 0)
+    except DataKeyError as exc:  # a missing, unsafe or wrong data key: say so, start nothing
+        print(exc, file=sys.stderr)
+        return 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -91,6 +97,18 @@ def _parser() -> argparse.ArgumentParser:
     status.set_defaults(run=_set_status)
     box = ledger.add_parser("outbox", help="count outbox messages by status")
     box.set_defaults(run=_outbox)
+    purge = ledger.add_parser("purge", help="delete or anonymise what is past its retention period "
+                                            "(TONGBAN_RETENTION__*; serve runs it daily)")
+    purge.add_argument("--dry-run", action="store_true", help="only count, per kind, what would go")
+    purge.set_defaults(run=_purge)
+
+    security = sub.add_parser("security", help="the data key").add_subparsers()
+    rotate = security.add_parser("rotate-key", help="re-encrypt everything under the first key of "
+                                                    "TONGBAN_SECURITY__DATA_KEY=NEW,OLD (stop serve first)")
+    rotate.add_argument("--batch-size", type=int, default=500)
+    rotate.set_defaults(run=_rotate_key)
+    new_key = security.add_parser("new-key", help="print a new random data key")
+    new_key.set_defaults(run=_new_key)
 
     from staff.cli import register as register_staff
 
@@ -102,8 +120,61 @@ def _ledger_db():
     from ledger.crypto import DataCipher
     from ledger.db import Database
 
+    from ledger.keys import verify_data_key
+
     settings = get_settings()
-    return Database(settings), DataCipher.from_settings(settings)
+    cipher = DataCipher.from_settings(settings)
+    db = Database(settings)
+    try:
+        verify_data_key(db, cipher)
+    except Exception:
+        db.dispose()
+        raise
+    return db, cipher
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from ledger.retention import purge
+
+    db, cipher = _ledger_db()
+    try:
+        report = purge(db, cipher, get_settings().retention, dry_run=args.dry_run)
+    finally:
+        db.dispose()
+    print(("would delete or anonymise (dry run):" if args.dry_run else "deleted or anonymised:"))
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+def _rotate_key(args: argparse.Namespace) -> int:
+    from ledger.crypto import DataCipher
+    from ledger.db import Database
+    from ledger.keys import rotate
+
+    settings = get_settings()
+    cipher = DataCipher.from_settings(settings)  # not verified: the check row is still under the old key
+    if cipher.key_count < 2:
+        print("只有一个密钥：请把新密钥放在最前面，旧密钥放在后面，例如 TONGBAN_SECURITY__DATA_KEY=NEW,OLD"
+              "（新密钥可用 tongban security new-key 生成）。 Give NEW,OLD to rotate.", file=sys.stderr)
+        return 2
+    db = Database(settings)
+    try:
+        report = rotate(db, cipher, batch_size=args.batch_size)
+    finally:
+        db.dispose()
+    for line in report.lines():
+        print(line)
+    print("done: everything is under the first key; the old keys can now be removed from "
+          "TONGBAN_SECURITY__DATA_KEY")
+    return 0
+
+
+def _new_key(args: argparse.Namespace) -> int:
+    from cryptography.fernet import Fernet
+
+    print(Fernet.generate_key().decode("ascii"))
+    return 0
 
 
 def _set_status(args: argparse.Namespace) -> int:
@@ -144,6 +215,8 @@ def _outbox(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
+    db, _ = _ledger_db()  # a missing, unsafe or wrong data key stops here, before any worker starts
+    db.dispose()
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     workers = args.workers or settings.server.workers

@@ -6,6 +6,9 @@ cipher by the conversation store and the ledger services.
 
 from __future__ import annotations
 
+import logging
+import random
+import threading
 from dataclasses import dataclass
 
 from bot.engine import DialogueEngine
@@ -14,8 +17,48 @@ from knowledge.service import KnowledgeBase
 from ledger.conversations import ConversationStore
 from ledger.crypto import DataCipher
 from ledger.db import Database
+from ledger.keys import verify_data_key
+from ledger.ratelimit import RateLimiter
 from nlu.interpreter import Interpreter
 from tongban.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class DailyPurge:
+    """``tongban ledger purge`` once a day inside ``tongban serve``: a daemon thread that wakes every
+    ``interval`` seconds and runs the day's purge unless some worker (of this or another process
+    on the same database) has already claimed the day (``ledger.retention.run_daily``)."""
+
+    def __init__(self, db: Database, cipher: DataCipher, settings: Settings, *, interval: float = 3600.0,
+                 first_delay: float | None = None):
+        self.db, self.cipher, self.settings = db, cipher, settings
+        self.interval = interval
+        self.first_delay = random.uniform(30, 120) if first_delay is None else first_delay
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tongban-retention", daemon=True)
+        self.runs = 0  # purges this process ran
+
+    def start(self) -> "DailyPurge":
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        from ledger.retention import run_daily
+
+        delay = self.first_delay
+        while not self._stop.wait(delay):
+            delay = self.interval
+            try:
+                if run_daily(self.db, self.cipher, self.settings.retention) is not None:
+                    self.runs += 1
+            except Exception:  # noqa: BLE001 - logged; tried again at the next wake-up
+                log.exception("retention purge failed; trying again later")
 
 
 @dataclass
@@ -27,23 +70,32 @@ class Runtime:
     db: Database
     cipher: DataCipher
     engine: DialogueEngine
+    limiter: RateLimiter  # rate limits shared by every worker (public routes, staff logins)
+    purge: DailyPurge | None = None  # the daily retention purge (``serve``; not in tests)
 
     @classmethod
     def build(cls, settings: Settings, *, embedder: Embedder | None = None,
               knowledge: KnowledgeBase | None = None, interpreter: Interpreter | None = None,
-              watch: bool | None = None) -> "Runtime":
+              watch: bool | None = None, daily_purge: bool | None = None) -> "Runtime":
         settings.ensure_dirs()
+        cipher = DataCipher.from_settings(settings)  # first: a missing or unsafe key stops the start at once
         embedder = embedder or (knowledge.embedder if knowledge else build_embedder(settings.embedding))
         knowledge = knowledge or KnowledgeBase(settings, embedder=embedder).start(watch=watch)
         interpreter = interpreter or Interpreter.load_or_train(embedder, settings.models_dir)
         db = Database(settings)
-        cipher = DataCipher.from_settings(settings)
+        verify_data_key(db, cipher)  # refuses a key that is not the one the database was written with
         store = ConversationStore(db, cipher)
         engine = DialogueEngine(settings=settings, knowledge=knowledge, interpreter=interpreter,
                                 store=store, cipher=cipher)
-        return cls(settings, embedder, knowledge, interpreter, db, cipher, engine)
+        limiter = RateLimiter(db, cipher.lookup_hash)
+        if daily_purge is None:
+            daily_purge = settings.retention.daily and settings.env != "test"
+        purge = DailyPurge(db, cipher, settings).start() if daily_purge else None
+        return cls(settings, embedder, knowledge, interpreter, db, cipher, engine, limiter, purge)
 
     def close(self, *, stop_knowledge: bool = True) -> None:
+        if self.purge is not None:
+            self.purge.stop()
         if stop_knowledge:
             self.knowledge.stop()
         self.db.dispose()

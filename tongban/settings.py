@@ -68,8 +68,40 @@ class SecuritySettings(BaseModel):
     """
 
     data_key: SecretStr = SecretStr("")
-    # Bearer token for operator APIs (the conversation tracker); empty disables them.
+    # Bearer token for operator APIs (the conversation tracker) and trusted REST integrations
+    # (which may name their own senders); empty disables both.
     api_token: SecretStr = SecretStr("")
+    # Addresses of reverse proxies whose X-Forwarded-For header is believed (client addresses
+    # for rate limits); empty: the connecting address is the client.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+
+class LimitSettings(BaseModel):
+    """What one client may ask of the public routes (README, "Security"). Counts are shared by
+    every worker process (``ledger/ratelimit.py``); a refused request gets 429 and a polite text."""
+
+    # Request bodies, refused at the cap before they are read in full (bytes).
+    rest_body_bytes: int = 64 * 1024
+    staff_body_bytes: int = 1024 * 1024
+    staff_upload_bytes: int = 10 * 1024 * 1024
+    other_body_bytes: int = 64 * 1024
+    # Public chat (REST channel, web chat): per client address and per chat session.
+    messages_per_ip_per_minute: int = 60
+    messages_per_session_per_minute: int = 20
+    messages_per_session_per_day: int = 1000
+    sessions_per_ip_per_hour: int = 30
+    # /model/parse and /knowledge/* for clients without the API token, per address.
+    lookups_per_ip_per_minute: int = 60
+    # Per conversation and day: requests filed, requests for a person, urgent records opened.
+    requests_per_day: int = 5
+    handoffs_per_day: int = 3
+    urgent_records_per_day: int = 5
+    # Public chat turns run on their own threads, so a flood cannot take the staff pages' ones;
+    # beyond ``public_queue`` waiting turns a client is asked to try again (503).
+    public_threads: int = 8
+    public_queue: int = 64
+    # Chat sessions issued to public REST clients and the web chat expire after this many days.
+    session_days: int = 30
 
 
 class NluSettings(BaseModel):
@@ -116,6 +148,27 @@ class StaffSettings(BaseModel):
     secure_cookies: bool | None = None
 
 
+class RetentionSettings(BaseModel):
+    """How long records are kept before ``tongban ledger purge`` deletes or anonymises them (days).
+
+    These are this deployment's choices, shown to parents in the privacy notice (docs/privacy.md):
+    set them to what the local civil-affairs archives rules require.
+    """
+
+    transcript_days: int = Field(default=180, ge=1)  # chat messages in and out
+    conversation_idle_days: int = Field(default=90, ge=1)  # dialogue state of a quiet conversation
+    outbox_days: int = Field(default=7, ge=1)  # copies of delivered (or undeliverable) messages
+    handoff_days: int = Field(default=365, ge=1)  # handled requests for a person
+    urgent_days: int = Field(default=1095, ge=1)  # handled urgent records: the message text
+    request_days: int = Field(default=365, ge=1)  # requests closed or not eligible, never in the ledger
+    case_days: int = Field(default=1825, ge=1)  # case files: ledger entries, referrals, urgent requests
+    telegram_update_days: int = Field(default=7, ge=1)  # ids of processed Telegram updates
+    login_failure_days: int = Field(default=30, ge=1)  # failed staff logins
+    # ``tongban serve`` runs the purge once a day (one worker per day).
+    daily: bool = True
+    batch_size: int = Field(default=500, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TONGBAN_",
@@ -133,8 +186,10 @@ class Settings(BaseSettings):
     nlu: NluSettings = Field(default_factory=NluSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     staff: StaffSettings = Field(default_factory=StaffSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @property
     def database_url(self) -> str:

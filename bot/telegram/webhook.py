@@ -19,6 +19,7 @@ import logging
 from telegram import Update
 
 from bot.telegram.channel import secret_token
+from tongban.clients import read_capped
 
 log = logging.getLogger(__name__)
 PATH = "/telegram/webhook"
@@ -50,7 +51,7 @@ class TelegramWebhook:
             client = scope.get("client")
             log.warning("webhook update refused: wrong secret token from %s", client[0] if client else "?")
             return 403, _detail("forbidden")
-        body = await _read_body(receive)
+        body = await read_capped(receive, MAX_BODY)
         if body is None:
             return 413, _detail("too large")
         try:
@@ -62,24 +63,6 @@ class TelegramWebhook:
             return 400, _detail("malformed update")
         ok = await channel.process(update)
         return (200, b"{}") if ok else (500, b"{}")
-
-
-async def _read_body(receive) -> bytes | None:
-    """The request body, or None when it exceeds ``MAX_BODY``."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 def _detail(text: str) -> bytes:
