@@ -8,6 +8,7 @@ notification in the outbox, in the caller's transaction. Used by the staff app a
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -71,8 +72,13 @@ def _clean_note(note: str | None) -> str:
 
 def change_status(*, session: Session, cipher: DataCipher, request: AssistanceRequest, status: str, note: str,
                   actor: str, first_visit_on: dt.date | None = None, now: dt.datetime | None = None) -> StatusChange:
-    """Move a request to ``status`` with a required note; accepting opens its ledger entry."""
+    """Move a request to ``status`` with a required note; accepting opens its ledger entry.
+
+    The request's row is locked first (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the
+    transaction already holds the database's write lock) and its status read again, so two
+    concurrent changes run one after the other and the second sees what the first did."""
     now = now or _now()
+    lock_request(session=session, request=request)
     if status not in STATUS_LABELS:
         raise CaseworkError("没有这个状态。")
     allowed = TRANSITIONS.get(request.status, ())
@@ -170,5 +176,73 @@ def transcript(*, session: Session, cipher: DataCipher, conversation_id: int,
     return [(r.direction, cipher.decrypt(r.text_enc) or "", r.at) for r in reversed(rows)]
 
 
-def find_request(*, session: Session, reference: str) -> AssistanceRequest | None:
-    return session.scalar(select(AssistanceRequest).where(AssistanceRequest.reference == reference.strip()))
+FILING_TURN = dt.timedelta(seconds=60)  # the turn that filed a request is recorded right after it
+
+
+@dataclass
+class VisibleTranscript:
+    messages: list[tuple[str, str, dt.datetime]]
+    hidden: int  # messages left out: they belong to requests outside the reader's area
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
+
+
+def transcript_for_area(*, session: Session, cipher: DataCipher, conversation_id: int, user_area: str,
+                        limit: int = 500) -> VisibleTranscript:
+    """The conversation's messages a user of ``user_area`` may read.
+
+    One conversation can file requests in several areas (a family that moved, two children). Its
+    messages are split at each filing: those after the previous filing up to and including the turn
+    that filed a request (the reply that gives its reference) are that request's — they hold the
+    form's answers. A reader sees the parts of the requests inside their area, and what was said
+    outside any request's part (before the first filing is the first request's; after the last
+    filing belongs to none); the parts of other areas' requests are left out and counted.
+    """
+    from ledger.staffdb import in_area
+
+    messages = session.execute(select(ConversationMessage.direction, ConversationMessage.text_enc,
+                                      ConversationMessage.at)
+                               .where(ConversationMessage.conversation_id == conversation_id)
+                               .order_by(ConversationMessage.id.desc()).limit(limit)).all()
+    messages = [(d, cipher.decrypt(t) or "", at) for d, t, at in reversed(messages)]
+    filed = session.execute(select(AssistanceRequest.reference, AssistanceRequest.area_code,
+                                   AssistanceRequest.created_at)
+                            .where(AssistanceRequest.conversation_id == conversation_id)
+                            .order_by(AssistanceRequest.created_at, AssistanceRequest.id)).all()
+    if all(in_area(r.area_code, user_area) for r in filed):
+        return VisibleTranscript(messages, 0)
+    ends = []  # when each request's part ends: its filing turn (the reply naming it), else its time
+    for r in filed:
+        created = _aware(r.created_at)
+        end = created
+        for direction, text, at in messages:
+            at = _aware(at)
+            if created <= at <= created + FILING_TURN and direction == "out" and r.reference in text:
+                end = at
+                break
+        ends.append(max(end, ends[-1]) if ends else end)
+    shown, hidden = [], 0
+    for message in messages:
+        at = _aware(message[2])
+        owner = next((r for r, end in zip(filed, ends) if at <= end), None)
+        if owner is None or in_area(owner.area_code, user_area):
+            shown.append(message)
+        else:
+            hidden += 1
+    return VisibleTranscript(shown, hidden)
+
+
+def lock_request(*, session: Session, request: AssistanceRequest) -> None:
+    """Lock ``request``'s row for the rest of the transaction and reload it (a no-op lock on SQLite,
+    whose transactions here hold the write lock from their start)."""
+    session.refresh(request, with_for_update=True)
+
+
+def find_request(*, session: Session, reference: str, lock: bool = False) -> AssistanceRequest | None:
+    """The request with ``reference``; ``lock``: its row locked for the transaction, as committed now."""
+    query = select(AssistanceRequest).where(AssistanceRequest.reference == reference.strip())
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalar(query)

@@ -17,15 +17,14 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import and_, case, delete, func, literal, select, true
+from sqlalchemy import and_, case, delete, exists, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from ledger.crypto import DataCipher
 from ledger.models import (AssistanceRequest, AuditEvent, Committee, HandoffRequest, LedgerEntry, UrgentRecord,
                            Visit)
-from ledger.staff_models import (StaffCaseNote, StaffDraft, StaffLoginFailure, StaffSession, StaffUser,
-                                 StagedChecklist)
+from ledger.staff_models import StaffCaseNote, StaffDraft, StaffSession, StaffUser, StagedChecklist
 
 NATIONAL = "national"
 CST = dt.timezone(dt.timedelta(hours=8), "CST")  # the dates staff see and type are Beijing time
@@ -57,9 +56,6 @@ ABSOLUTE_TIMEOUT = dt.timedelta(hours=12)
 TOUCH_EVERY = dt.timedelta(seconds=60)
 DRAFT_LIFETIME = dt.timedelta(hours=2)
 STAGED_LIFETIME = dt.timedelta(hours=2)
-THROTTLE_WINDOW = dt.timedelta(minutes=15)
-USER_FAILURE_LIMIT = 5
-IP_FAILURE_LIMIT = 20
 PASSWORD_MIN_LENGTH = 10
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,63}$")
 
@@ -223,8 +219,10 @@ def find_user(session: Session, username: str) -> StaffUser | None:
     return session.scalar(select(StaffUser).where(func.lower(StaffUser.username) == (username or "").strip().lower()))
 
 
-def list_users(session: Session) -> list[StaffUser]:
-    return list(session.scalars(select(StaffUser).order_by(StaffUser.username)))
+def list_users(session: Session, user_area: str = NATIONAL) -> list[StaffUser]:
+    """The accounts whose area lies inside ``user_area`` (national: all of them)."""
+    return list(session.scalars(select(StaffUser).where(area_clause(StaffUser.area_code, user_area))
+                                .order_by(StaffUser.username)))
 
 
 def set_user_active(*, session: Session, username: str, active: bool, actor: str) -> StaffUser:
@@ -250,7 +248,44 @@ def set_password(*, session: Session, username: str, password: str, actor: str) 
     return user
 
 
-# ------------------------------------------------------------------ login and throttling
+# ------------------------------------------------------------------ login
+
+@dataclass(frozen=True)
+class LoginCandidate:
+    """What checking a password needs of an account, copied out of the transaction."""
+
+    id: int
+    username: str
+    password_hash: str
+    active: bool
+    password_changed_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    ok: bool
+    new_hash: str | None = None  # set when the stored hash's parameters are outdated
+
+
+def login_candidate(session: Session, username: str) -> LoginCandidate | None:
+    user = find_user(session, username) if (username or "").strip() else None
+    if user is None:
+        return None
+    return LoginCandidate(user.id, user.username, user.password_hash, bool(user.active), user.password_changed_at)
+
+
+def check_password(candidate: LoginCandidate | None, password: str) -> PasswordCheck:
+    """Verify (and, when the parameters changed, rehash) a password: slow on purpose (argon2id,
+    64 MiB), so callers run it outside any database transaction. An unknown user costs the same."""
+    try:
+        ok = _hasher.verify(candidate.password_hash if candidate else _DUMMY_HASH, password or "")
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or candidate is None:
+        return PasswordCheck(False)
+    new_hash = hash_password(password) if _hasher.check_needs_rehash(candidate.password_hash) else None
+    return PasswordCheck(True, new_hash)
+
 
 @dataclass
 class LoginResult:
@@ -258,47 +293,25 @@ class LoginResult:
     error: str | None = None
 
 
-def _throttle_keys(username: str, client_ip: str) -> list[tuple[str, int]]:
-    return [(f"user:{username.strip().lower()[:100]}", USER_FAILURE_LIMIT), (f"ip:{client_ip[:100]}", IP_FAILURE_LIMIT)]
+def finish_login(*, session: Session, username: str, candidate: LoginCandidate | None, check: PasswordCheck,
+                 client_ip: str, now: dt.datetime | None = None) -> LoginResult:
+    """Record a checked login (short: no hashing here): audit it, and on success stamp the account.
 
-
-def is_throttled(*, session: Session, username: str, client_ip: str, now: dt.datetime | None = None) -> bool:
-    now = now or now_utc()
-    for key, limit in _throttle_keys(username, client_ip):
-        count = session.scalar(select(func.count()).select_from(StaffLoginFailure).where(
-            StaffLoginFailure.key == key, StaffLoginFailure.at > now - THROTTLE_WINDOW))
-        if count >= limit:
-            return True
-    return False
-
-
-def authenticate(*, session: Session, username: str, password: str, client_ip: str,
-                 now: dt.datetime | None = None) -> LoginResult:
-    """Check a password with throttling; audit success and failure. Never says which part was wrong."""
+    The account is read again: disabled, or its password changed, since the check → a failure.
+    Never says which part was wrong."""
     now = now or now_utc()
     username = (username or "").strip()[:64]
-    if is_throttled(session=session, username=username, client_ip=client_ip, now=now):
-        audit(session, actor=username or "-", action="login.throttled", target=f"ip:{client_ip}"[:80])
-        return LoginResult(None, "登录失败次数过多，请 15 分钟后再试。")
-    user = find_user(session, username) if username else None
-    ok = False
-    try:
-        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
-    except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok or user is None or not user.active:
-        for key, _limit in _throttle_keys(username, client_ip):
-            session.add(StaffLoginFailure(key=key, at=now))
-        session.execute(delete(StaffLoginFailure).where(StaffLoginFailure.at < now - dt.timedelta(days=1)))
+    user = session.get(StaffUser, candidate.id) if candidate is not None else None
+    if (not check.ok or user is None or not user.active
+            or aware(user.password_changed_at) != aware(candidate.password_changed_at)):
+        disabled = check.ok and user is not None and not user.active
         audit(session, actor=username or "-", action="login.failure", target=f"ip:{client_ip}"[:80],
-              detail="disabled" if (ok and user is not None) else "")
+              detail="disabled" if disabled else "", now=now)
         return LoginResult(None, "用户名或密码不正确。")
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    if check.new_hash:
+        user.password_hash = check.new_hash
     user.last_login_at = now
-    key = _throttle_keys(username, client_ip)[0][0]
-    session.execute(delete(StaffLoginFailure).where(StaffLoginFailure.key == key))
-    audit(session, actor=user.username, action="login.success", target=f"ip:{client_ip}"[:80])
+    audit(session, actor=user.username, action="login.success", target=f"ip:{client_ip}"[:80], now=now)
     return LoginResult(user)
 
 
@@ -436,9 +449,22 @@ class Page:
         return self.page > 1
 
 
+def audit_area_clause(user_area: str) -> ColumnElement[bool]:
+    """The audit events an admin of ``user_area`` may read: those of the accounts of the area, and
+    those about its requests and accounts (whoever did them). National: every event."""
+    if not area_prefix(user_area):
+        return true()
+    in_area_ = area_clause(StaffUser.area_code, user_area)
+    return or_(AuditEvent.actor.in_(select(StaffUser.username).where(in_area_)),
+               AuditEvent.target.in_(select(literal("user:") + StaffUser.username).where(in_area_)),
+               AuditEvent.target.in_(select(AssistanceRequest.reference)
+                                     .where(area_clause(AssistanceRequest.area_code, user_area))))
+
+
 def audit_page(*, session: Session, page: int = 1, per_page: int = 100, actor: str = "", action: str = "",
-               target: str = "", since: dt.date | None = None, until: dt.date | None = None) -> Page:
-    conditions = []
+               target: str = "", since: dt.date | None = None, until: dt.date | None = None,
+               user_area: str = NATIONAL) -> Page:
+    conditions = [audit_area_clause(user_area)]
     if actor:
         conditions.append(AuditEvent.actor == actor)
     if action:
@@ -558,23 +584,84 @@ def queue_page(*, session: Session, user_area: str, f: QueueFilter, per_page: in
     return Page(list(rows), total, page, per_page)
 
 
-def open_urgent_records(*, session: Session, user_area: str, sub_area: str = "", limit: int = 100) -> list:
-    conditions = [UrgentRecord.status == "new", area_clause(UrgentRecord.locality, user_area)]
-    if sub_area and sub_area != user_area:
-        conditions.append(area_clause(UrgentRecord.locality, sub_area))
-    return list(session.execute(
-        select(UrgentRecord.id, UrgentRecord.locality, UrgentRecord.kinds, UrgentRecord.detected_by,
-               UrgentRecord.channel, UrgentRecord.created_at)
-        .where(*conditions).order_by(UrgentRecord.created_at.desc(), UrgentRecord.id.desc()).limit(limit)).all())
+# Urgent records and handoff requests carry the family's district, when the conversation knew it.
+# One without it is the area's whose requests came from the same conversation (the referring
+# committee's community, or the residence district); with neither, its place is unknown and it
+# is on the national admins' queue, in its own "地区未知" list.
+CASE_PAGE_SIZE = 50
+CASE_KINDS = {"urgent": (UrgentRecord, "new"), "handoff": (HandoffRequest, "open")}
 
 
-def open_handoffs(*, session: Session, user_area: str, sub_area: str = "", limit: int = 100) -> list:
-    conditions = [HandoffRequest.status == "open", area_clause(HandoffRequest.locality, user_area)]
+def _requests_of(model):
+    return select(AssistanceRequest.id).where(AssistanceRequest.conversation_id == model.conversation_id)
+
+
+def case_place_clause(model, user_area: str) -> ColumnElement[bool]:
+    """Urgent records / handoffs (``model``) the area is responsible for: their district inside it,
+    or — none known — a request of the same conversation inside it. National: all."""
+    if not area_prefix(user_area):
+        return true()
+    return or_(area_clause(model.locality, user_area),
+               and_(model.locality.is_(None),
+                    exists(_requests_of(model).where(area_clause(AssistanceRequest.area_code, user_area)))))
+
+
+def unknown_place_clause(model) -> ColumnElement[bool]:
+    """No district, and no request from the same conversation to take one from."""
+    return and_(model.locality.is_(None), ~exists(_requests_of(model)))
+
+
+def case_places(session: Session, record) -> list[str]:
+    """The area codes an urgent record or handoff belongs to (empty: unknown)."""
+    if record.locality:
+        return [record.locality]
+    return sorted(set(session.scalars(select(AssistanceRequest.area_code)
+                                      .where(AssistanceRequest.conversation_id == record.conversation_id))))
+
+
+def case_visible(session: Session, record, user_area: str) -> bool:
+    if not area_prefix(user_area):
+        return True
+    return any(in_area(code, user_area) for code in case_places(session, record))
+
+
+def open_cases_page(*, session: Session, kind: str, user_area: str, sub_area: str = "", page: int = 1,
+                    per_page: int = CASE_PAGE_SIZE, place: str = "all") -> Page:
+    """One page of the open urgent records (newest first) or handoffs (oldest first) of the area,
+    with the exact total. ``place``: all / known / unknown (national admins see the unknown apart)."""
+    model, open_status = CASE_KINDS[kind]
+    conditions = [model.status == open_status, case_place_clause(model, user_area)]
     if sub_area and sub_area != user_area:
-        conditions.append(area_clause(HandoffRequest.locality, sub_area))
-    return list(session.execute(
-        select(HandoffRequest.id, HandoffRequest.locality, HandoffRequest.channel, HandoffRequest.created_at)
-        .where(*conditions).order_by(HandoffRequest.created_at.asc(), HandoffRequest.id.asc()).limit(limit)).all())
+        conditions.append(case_place_clause(model, sub_area))
+    if place == "unknown":
+        conditions.append(unknown_place_clause(model))
+    elif place == "known":
+        conditions.append(~unknown_place_clause(model))
+    total = session.scalar(select(func.count()).select_from(model).where(*conditions))
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    request_area = (select(func.min(AssistanceRequest.area_code))
+                    .where(AssistanceRequest.conversation_id == model.conversation_id)
+                    .scalar_subquery().label("request_area"))
+    columns = [model.id, model.locality, model.channel, model.created_at, request_area]
+    if kind == "urgent":
+        columns += [model.kinds, model.detected_by]
+        order = (model.created_at.desc(), model.id.desc())
+    else:
+        order = (model.created_at.asc(), model.id.asc())
+    rows = session.execute(select(*columns).where(*conditions).order_by(*order)
+                           .limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(list(rows), total, page, per_page)
+
+
+def open_urgent_records(*, session: Session, user_area: str, sub_area: str = "", limit: int = CASE_PAGE_SIZE) -> list:
+    """The first page of :func:`open_cases_page` for urgent records."""
+    return open_cases_page(session=session, kind="urgent", user_area=user_area, sub_area=sub_area,
+                           per_page=limit).rows
+
+
+def open_handoffs(*, session: Session, user_area: str, sub_area: str = "", limit: int = CASE_PAGE_SIZE) -> list:
+    return open_cases_page(session=session, kind="handoff", user_area=user_area, sub_area=sub_area,
+                           per_page=limit).rows
 
 
 # ------------------------------------------------------------------ dashboard
@@ -651,9 +738,9 @@ def dashboard(*, session: Session, user_area: str, today: dt.date, months: int =
         by_month=[(m, by_month.get(m, 0)) for m in month_keys],
         total=sum(by_status.values()),
         open_urgent=session.scalar(select(func.count()).select_from(UrgentRecord).where(
-            UrgentRecord.status == "new", area_clause(UrgentRecord.locality, user_area))),
+            UrgentRecord.status == "new", case_place_clause(UrgentRecord, user_area))),
         open_handoffs=session.scalar(select(func.count()).select_from(HandoffRequest).where(
-            HandoffRequest.status == "open", area_clause(HandoffRequest.locality, user_area))),
+            HandoffRequest.status == "open", case_place_clause(HandoffRequest, user_area))),
         active_entries=count(active),
         overdue_visits=count(active, LedgerEntry.next_visit_on < today),
         reviews_due=count(active, LedgerEntry.next_review_on <= today + REVIEW_DUE_WITHIN),

@@ -8,10 +8,13 @@
 - A POST that arrives after the session expired is not lost: if its CSRF token matches the
   expired session, the typed note fields are kept encrypted in ``staff_drafts`` for two hours,
   and the form is filled in again after the user signs in and returns to the page.
+- Logins are throttled per (user name, client) and per client, never per user name alone
+  (``staff/throttle.py``); the password is checked outside any database transaction.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 
@@ -22,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from ledger import staffdb
 from staff.common import (DRAFT_COOKIE, LOGIN_CSRF_COOKIE, PREFIX, SESSION_COOKIE, Forbidden, LoginRequired, Staff,
                           client_ip, is_secure, render, runtime, safe_next)
+from staff.throttle import LoginThrottle
 
 router = APIRouter()
 
@@ -135,14 +139,36 @@ async def login_form(request: Request):
     return _login_page(request, next_path=next_path)
 
 
-def _authenticate(rt, username: str, password: str, ip: str, agent: str, old_token: str | None):
+def _authenticate(rt, throttle: LoginThrottle, username: str, password: str, ip: str, agent: str,
+                  old_token: str | None):
+    """Check a password (outside any transaction: argon2 takes ~100 ms and 64 MiB), then record the
+    outcome in a short transaction; the throttle's counts are written after it."""
     with rt.db.session() as session:
-        result = staffdb.authenticate(session=session, username=username, password=password, client_ip=ip)
-        if result.user is None:
-            return None, result.error
-        if old_token:
-            staffdb.revoke_session(session=session, token=old_token)
-        return staffdb.create_session(session=session, user=result.user, client_ip=ip, user_agent=agent), None
+        candidate = staffdb.login_candidate(session, username)
+    check = staffdb.check_password(candidate, password)
+    with rt.db.session() as session:
+        result = staffdb.finish_login(session=session, username=username, candidate=candidate, check=check,
+                                      client_ip=ip)
+        token = None
+        if result.user is not None:
+            if old_token:
+                staffdb.revoke_session(session=session, token=old_token)
+            token = staffdb.create_session(session=session, user=result.user, client_ip=ip, user_agent=agent)
+    if token is None:
+        throttle.failed(username, ip)
+        return None, result.error
+    throttle.succeeded(username, ip)
+    return token, None
+
+
+def _admit(rt, throttle: LoginThrottle, username: str, ip: str):
+    admission = throttle.admit(username, ip)
+    if not admission.allowed or admission.first_alarm:
+        with rt.db.session() as session:
+            staffdb.audit(session, actor=username[:64] or "-",
+                          action="login.throttled" if not admission.allowed else "login.under_attack",
+                          target=f"ip:{ip}"[:80])
+    return admission
 
 
 @router.post("/login")
@@ -157,12 +183,23 @@ async def login(request: Request):
     if not username.strip() or not password:
         return _login_page(request, next_path=next_path, username=username, status_code=400,
                            error="请输入用户名和密码。")
-    token, error = await run_in_threadpool(_authenticate, runtime(request), username, password, client_ip(request),
+    rt, ip = runtime(request), client_ip(request)
+    username = username.strip()[:64]
+    throttle = LoginThrottle(rt.limiter)
+    admission = await run_in_threadpool(_admit, rt, throttle, username, ip)
+    if not admission.allowed:
+        minutes = max(1, -(-admission.retry_after // 60))
+        response = _login_page(request, next_path=next_path, username=username, status_code=429,
+                               error=f"这台设备登录失败次数过多，请 {minutes} 分钟后再试。")
+        response.headers["Retry-After"] = str(admission.retry_after)
+        return response
+    if admission.delay:  # the account is under attack: every attempt waits, without holding a thread
+        await asyncio.sleep(admission.delay)
+    token, error = await run_in_threadpool(_authenticate, rt, throttle, username, password, ip,
                                            request.headers.get("user-agent", ""),
                                            request.cookies.get(SESSION_COOKIE))
     if token is None:
-        status = 429 if "过多" in (error or "") else 401
-        return _login_page(request, next_path=next_path, username=username, error=error or "", status_code=status)
+        return _login_page(request, next_path=next_path, username=username, error=error or "", status_code=401)
     response = RedirectResponse(next_path, status_code=303)
     set_cookie(request, response, SESSION_COOKIE, token, max_age=int(staffdb.ABSOLUTE_TIMEOUT.total_seconds()))
     response.delete_cookie(LOGIN_CSRF_COOKIE, path=PREFIX, secure=is_secure(request), httponly=True,

@@ -108,7 +108,13 @@ def runtime(request: Request):
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address: the connecting one, or — only when that is one of the configured
+    reverse proxies (``settings.security.trusted_proxies``) — the nearest address in its
+    ``X-Forwarded-For`` that is not itself a trusted proxy. A client cannot choose its own."""
+    from tongban.clients import client_address
+
+    security = getattr(runtime(request).settings, "security", None)
+    return client_address(request, list(getattr(security, "trusted_proxies", None) or []))
 
 
 def is_secure(request: Request) -> bool:
@@ -317,8 +323,8 @@ def area_filter(value: str | None, user: Staff, errors: FormErrors, name: str = 
     return value if value.startswith(prefix) else ""
 
 
-def page_number(request: Request) -> int:
+def page_number(request: Request, name: str = "page") -> int:
     try:
-        return max(1, min(int(request.query_params.get("page", "1")), 100000))
+        return max(1, min(int(request.query_params.get(name, "1")), 100000))
     except ValueError:
         return 1

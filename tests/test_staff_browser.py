@@ -33,7 +33,7 @@ BAOAN_USER = "baoan-staff"
 BAOAN_NAME = "宝安民政小刘"
 DANGER_BG = "rgb(253, 236, 236)"  # --danger-bg in staff/static/staff.css
 
-NEW_CHECKLIST_ID = "browser-test-baoan-summer"
+NEW_CHECKLIST_ID = "440306-browser-test-summer"  # a district names its new checklists with its code
 NEW_ITEM_ID = "BT-BA-summer-care"
 NEW_ITEM_TITLE = "【测试】宝安区暑期少儿托管班报名"
 
@@ -69,7 +69,7 @@ def site(browser, tmp_path_factory, own_knowledge, interpreter):
 
     settings = Settings(env="test", data_dir=tmp_path_factory.mktemp("browser-staff"),
                         database={"url": ""}, knowledge={"watch_interval": 0},
-                        telegram={"bot_username": BOT})
+                        telegram={"bot_username": BOT}, security={"api_token": API_TOKEN})
     runtime = Runtime.build(settings, knowledge=own_knowledge, interpreter=interpreter)
     with runtime.db.session() as session:
         staffdb.create_user(session=session, username=ADMIN, role="admin", area="national",
@@ -137,10 +137,13 @@ def background(locator) -> str:
     return locator.evaluate("el => getComputedStyle(el).backgroundColor")
 
 
+API_TOKEN = "browser-test-token"  # the parent's side talks as a trusted REST integration
+
+
 def chat(site: Site, sender: str, text: str) -> list[dict]:
     with httpx.Client(trust_env=False, timeout=30) as client:
-        response = client.post(site.at("/webhooks/rest/webhook"),
-                               json={"sender": sender, "message": text})
+        response = client.post(site.at("/webhooks/rest/webhook"), json={"sender": sender, "message": text},
+                               headers={"Authorization": f"Bearer {API_TOKEN}"})
     assert response.status_code == 200, response.text
     return response.json()
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 
 from sqlalchemy import select, update
 
 from ledger import staffdb
 from ledger.models import AssistanceRequest, Committee, HandoffRequest, LedgerEntry, StatusChange, UrgentRecord, Visit
-from ledger.staff_models import StaffDraft, StaffLoginFailure, StaffSession
+from ledger.staff_models import StaffDraft, StaffSession
 from tests.test_staff_support import (BAOAN, LIUTANG, OTHER_COMMUNITY, OTHER_DISTRICT, PASSWORD, XIXIANG,  # noqa: F401
                                       committee, csrf_of, file, handoff, login, post_form, request_row, staff_app,
                                       staff_backend, urgent)
@@ -346,26 +347,29 @@ def test_idle_absolute_and_revoked_sessions_end(staff_app):
     assert login(staff_app.client(), "admin").status_code == 401
 
 
-def test_login_throttling_per_user_and_per_ip(staff_app):
+def test_login_throttling_per_user_and_client_and_per_client(staff_app):
+    from staff import throttle
+
     runtime = staff_app.runtime
+    start = (time.time() // throttle.WINDOW + 1) * throttle.WINDOW + 1  # the start of a window
+    runtime.limiter.clock = lambda: start
     staff_app.user("admin", "admin", "national")
     client = staff_app.client()
-    for _ in range(staffdb.USER_FAILURE_LIMIT):
+    for _ in range(throttle.PAIR_LIMIT):
         response = login(client, "admin", "wrong-password")
         assert response.status_code == 401 and "用户名或密码不正确" in response.text
-    locked = login(client, "admin")  # the right password, but locked
-    assert locked.status_code == 429 and "15 分钟" in locked.text
-    assert len(staff_app.audit("login.failure")) == staffdb.USER_FAILURE_LIMIT
+    locked = login(client, "admin")  # the right password, but this client used up its attempts
+    assert locked.status_code == 429 and "分钟后再试" in locked.text and int(locked.headers["retry-after"]) > 0
+    assert len(staff_app.audit("login.failure")) == throttle.PAIR_LIMIT
     assert staff_app.audit("login.throttled")
-    # the lock lifts after the window
-    with runtime.db.session() as session:
-        session.execute(update(StaffLoginFailure).values(at=staffdb.now_utc() - dt.timedelta(minutes=16)))
+    # the lock lifts with the window
+    runtime.limiter.clock = lambda: start + throttle.WINDOW
     assert login(client, "admin").status_code == 303
     assert staff_app.audit("login.success")
-    # one address trying many names is stopped too
-    with runtime.db.session() as session:
-        for n in range(staffdb.IP_FAILURE_LIMIT):
-            staffdb.authenticate(session=session, username=f"nobody{n}", password="x", client_ip="testclient")
+    # one address trying many names is stopped too, whatever the name
+    roamer = staff_app.client()  # the same address, no session
+    for n in range(throttle.CLIENT_LIMIT):
+        assert login(roamer, f"nobody{n}", "x-wrong-password").status_code == 401
     assert login(staff_app.client(), "admin").status_code == 429
 
 

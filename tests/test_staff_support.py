@@ -39,10 +39,12 @@ class StaffApp:
     runtime: object
     clients: list
 
-    def client(self, *, base_url: str = "http://testserver"):
+    def client(self, *, base_url: str = "http://testserver", address: str | None = None):
+        """A browser; ``address``: the IP address it connects from (default "testclient")."""
         from fastapi.testclient import TestClient
 
-        client = TestClient(self.app, base_url=base_url)
+        extra = {"client": (address, 50000)} if address else {}
+        client = TestClient(self.app, base_url=base_url, **extra)
         client.__enter__()
         self.clients.append(client)
         return client
@@ -53,8 +55,9 @@ class StaffApp:
                                 display_name=display_name, created_by="test")
         return username
 
-    def login(self, username: str, password: str = PASSWORD, *, base_url: str = "http://testserver"):
-        client = self.client(base_url=base_url)
+    def login(self, username: str, password: str = PASSWORD, *, base_url: str = "http://testserver",
+              address: str | None = None):
+        client = self.client(base_url=base_url, address=address)
         response = login(client, username, password)
         assert response.status_code == 303, response.text
         return client

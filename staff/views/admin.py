@@ -31,7 +31,7 @@ def audit_log(request: Request, staff: Staff = Depends(need("audit"))):
     until = query_date(request, "until", errors, "结束日期")
     with runtime(request).db.session() as session:
         page = staffdb.audit_page(session=session, page=page_number(request), actor=actor, action=action,
-                                  target=target, since=since, until=until)
+                                  target=target, since=since, until=until, user_area=staff.area)
     return render(request, "audit.html", {"page": page, "actions": AUDIT_ACTIONS, "errors": errors,
                                           "values": dict(params)}, status_code=400 if errors else 200)
 
@@ -39,5 +39,5 @@ def audit_log(request: Request, staff: Staff = Depends(need("audit"))):
 @router.get("/users", name="staff_users")
 def users(request: Request, staff: Staff = Depends(need("users"))):
     with runtime(request).db.session() as session:
-        rows = staffdb.list_users(session)
+        rows = staffdb.list_users(session, staff.area)
     return render(request, "users.html", {"rows": rows})

@@ -61,14 +61,23 @@ def queue(request: Request, staff: Staff = Depends(require_staff)):
     f = staffdb.QueueFilter(status=status, situation=situation, area=area, since=since, until=until,
                             reference=reference, order=order, page=page_number(request))
     rt = runtime(request)
+    national = staff.area == staffdb.NATIONAL
     with rt.db.session() as session:
         page = staffdb.queue_page(session=session, user_area=staff.area, f=f)
-        urgent = staffdb.open_urgent_records(session=session, user_area=staff.area, sub_area=area)
-        handoffs = staffdb.open_handoffs(session=session, user_area=staff.area, sub_area=area)
+        cases = {"user_area": staff.area, "sub_area": area}
+        # every open urgent record is reachable: paged, with the exact count (never a silent limit)
+        urgent = staffdb.open_cases_page(session=session, kind="urgent", page=page_number(request, "upage"),
+                                         place="known" if national and not area else "all", **cases)
+        unknown = None
+        if national and not area:  # no place known at all: the national admins assign them
+            unknown = staffdb.open_cases_page(session=session, kind="urgent", place="unknown",
+                                              page=page_number(request, "xpage"), **cases)
+        handoffs = staffdb.open_cases_page(session=session, kind="handoff", page=page_number(request, "hpage"),
+                                           **cases)
         names = staffdb.locality_names(session, [row.area_code for row in page.rows])
     return render(request, "queue.html", {
-        "page": page, "urgent": urgent, "handoffs": handoffs, "f": f, "q": q, "errors": errors, "names": names,
-        "statuses": QUEUE_STATUSES, "area_value": params.get("area", ""),
+        "page": page, "urgent": urgent, "unknown": unknown, "handoffs": handoffs, "f": f, "q": q,
+        "errors": errors, "names": names, "statuses": QUEUE_STATUSES, "area_value": params.get("area", ""),
     }, status_code=400 if errors else 200)
 
 
@@ -78,9 +87,10 @@ def allowed_statuses(staff: Staff, current: str) -> list[str]:
     return [s for s in TRANSITIONS.get(current, ()) if staff.can("decide") or s in staffdb.LIGHT_STATUSES]
 
 
-def _find_request(session, staff: Staff, reference: str) -> AssistanceRequest:
+def _find_request(session, staff: Staff, reference: str, *, lock: bool = False) -> AssistanceRequest:
+    """The request if the user may see it (else 404); ``lock`` before changing it."""
     ref = staffdb.normalise_reference(reference)
-    row = casework.find_request(session=session, reference=ref) if ref and ref.startswith("LD-") else None
+    row = casework.find_request(session=session, reference=ref, lock=lock) if ref and ref.startswith("LD-") else None
     if row is None or not staff.sees(row.area_code):
         raise NotFound()
     return row
@@ -104,14 +114,16 @@ def _request_context(session, rt, row: AssistanceRequest, staff: Staff) -> dict:
                                      .order_by(Visit.visited_on.desc(), Visit.id.desc())):
             visits.append({"visited_on": visit.visited_on, "visitor": visit.visitor,
                            "findings": cipher.decrypt(visit.findings_enc), "next_visit_on": visit.next_visit_on})
-    transcript = []
+    transcript, hidden = [], 0
     if row.conversation_id is not None:
-        transcript = casework.transcript(session=session, cipher=cipher, conversation_id=row.conversation_id)
+        visible = casework.transcript_for_area(session=session, cipher=cipher, conversation_id=row.conversation_id,
+                                               user_area=staff.area)
+        transcript, hidden = visible.messages, visible.hidden
     committee = committee_by_code(session=session, code=row.referral) if row.referral else None
     merged_into = session.get(AssistanceRequest, row.duplicate_of_id) if row.duplicate_of_id else None
     names = staffdb.locality_names(session, [row.area_code])
     return {"req": row, "details": details, "history": history, "entry": entry, "visits": visits,
-            "transcript": transcript, "committee": committee, "merged_into": merged_into,
+            "transcript": transcript, "transcript_hidden": hidden, "committee": committee, "merged_into": merged_into,
             "allowed": allowed_statuses(staff, row.status), "today": staffdb.today_cst(), "names": names}
 
 
@@ -147,7 +159,7 @@ def change_status(request: Request, reference: str, staff: Staff = Depends(requi
     values = {k: form.get(k) for k in ("status", "note", "first_visit_on") if isinstance(form.get(k), str)}
     try:
         with rt.db.session() as session:
-            row = _find_request(session, staff, reference)
+            row = _find_request(session, staff, reference, lock=True)  # concurrent changes wait here
             if status not in STATUS_LABELS:
                 errors.add("status", "请选择新的状态。")
             elif status not in TRANSITIONS.get(row.status, ()):
@@ -181,7 +193,7 @@ def record_visit(request: Request, reference: str, staff: Staff = Depends(need("
               if isinstance(form.get(k), str)}
     try:
         with rt.db.session() as session:
-            row = _find_request(session, staff, reference)
+            row = _find_request(session, staff, reference, lock=True)  # not while it is being closed
             entry = casework.entry_of(session=session, request=row)
             if entry is None:
                 errors.add("visited_on", "这份申请尚未纳入台账，不能登记走访。")
@@ -215,10 +227,12 @@ _KINDS = {
 }
 
 
-def _find_case(session, staff: Staff, kind: str, record_id: int):
+def _find_case(session, staff: Staff, kind: str, record_id: int, *, lock: bool = False):
+    """The record if the user's area is responsible for it (its district, else the area of a request
+    from the same conversation; unknown: national admins only), else 404."""
     model = _KINDS[kind][0]
-    record = session.get(model, record_id)
-    if record is None or not staff.sees(record.locality):
+    record = session.get(model, record_id, with_for_update=True if lock else None, populate_existing=lock)
+    if record is None or not staffdb.case_visible(session, record, staff.area):
         raise NotFound()
     return record
 
@@ -231,7 +245,8 @@ def _render_case(request: Request, staff: Staff, kind: str, record_id: int, *, e
         record = _find_case(session, staff, kind, record_id)
         draft = take_draft(request, staff, session)
         text = rt.cipher.decrypt(record.message_enc if kind == "urgent" else record.reason_enc)
-        transcript = casework.transcript(session=session, cipher=rt.cipher, conversation_id=record.conversation_id)
+        visible = casework.transcript_for_area(session=session, cipher=rt.cipher,
+                                               conversation_id=record.conversation_id, user_area=staff.area)
         notes = staffdb.case_notes(session=session, cipher=rt.cipher, kind=kind, target_id=record.id)
         reference = f"{letter}-{record.id:06d}"
         related = list(session.execute(
@@ -240,9 +255,11 @@ def _render_case(request: Request, staff: Staff, kind: str, record_id: int, *, e
             .where(AssistanceRequest.conversation_id == record.conversation_id)
             .order_by(AssistanceRequest.id)).all())
         related = [r for r in related if staff.sees(r.area_code)]
+        places = staffdb.case_places(session, record)
         staffdb.audit(session, actor=staff.username, action=view_action, target=reference)
     return render(request, "case.html", {
-        "kind": kind, "record": record, "text": text, "transcript": transcript, "notes": notes,
+        "kind": kind, "record": record, "text": text, "transcript": visible.messages,
+        "transcript_hidden": visible.hidden, "places": places, "notes": notes,
         "reference": reference, "is_open": record.status == open_status, "related": related,
         "errors": errors or {}, "values": draft or values or {}, "restored": bool(draft),
     }, status_code=status_code)
@@ -270,7 +287,7 @@ def _handle_case(request: Request, staff: Staff, form, kind: str, record_id: int
         values = {k: form.get(k) for k in ("note", "status") if isinstance(form.get(k), str)}
         return _render_case(request, staff, kind, record_id, errors=errors, values=values, status_code=400)
     with rt.db.session() as session:
-        record = _find_case(session, staff, kind, record_id)
+        record = _find_case(session, staff, kind, record_id, lock=True)
         now = staffdb.now_utc()
         staffdb.add_case_note(session=session, cipher=rt.cipher, kind=kind, target_id=record.id, note=note,
                               status=status, actor=staff.username, now=now)

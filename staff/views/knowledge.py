@@ -103,6 +103,48 @@ def _from_notice(data: bytes, filename: str, form, errors: FormErrors) -> Checkl
     return Checklist(header=header, items=tuple(items))
 
 
+def _national_admin(staff: Staff) -> bool:
+    return staff.role == "admin" and staff.area == staffdb.NATIONAL
+
+
+def _id_area(checklist_id: str) -> str | None:
+    """The area code an id starts with ("440306-summer-care" → "440306"), else None."""
+    head = checklist_id.split("-", 1)[0]
+    return head if head.isdigit() and len(head) in (6, 9, 12) else None
+
+
+def ownership_problems(staff: Staff, checklist: Checklist, catalog) -> list[str]:
+    """Why ``staff`` may not publish ``checklist`` (empty: they may).
+
+    National admins may publish anything. Everyone else publishes only for their own area: the
+    checklist's place must be inside it; a new checklist's id must start with a code inside it
+    (e.g. ``440306-…``); an existing id may get a new version only when its current version is
+    for a place inside the area. National checklists and guidance (全国通用指引) are for national
+    admins only, so a district can never replace what the whole country is answered from.
+    """
+    if _national_admin(staff):
+        return []
+    header = checklist.header
+    if header.locality.code == staffdb.NATIONAL or not staff.sees(header.locality.code):
+        return [f"这份清单适用于“{header.locality.name}”，不在您的管辖范围内，不能发布。"]
+    if header.authority.value == "guidance":
+        return ["全国通用的办事指引（authority: guidance）只能由全国系统管理员发布。"]
+    existing = catalog.versions.get(checklist.id, {})
+    if existing:
+        current = existing[max(existing)].header
+        if (current.locality.code == staffdb.NATIONAL or not staff.sees(current.locality.code)
+                or current.authority.value == "guidance"):
+            return [f"清单编号“{checklist.id}”已被《{current.title}》（{current.locality.name}）使用，"
+                    f"这份清单不在您的管辖范围内，不能替换。发布本地区的新清单请换一个编号，"
+                    f"以您的地区代码开头，例如 {staff.area}-{checklist.id}。"]
+        return []
+    code = _id_area(checklist.id)
+    if code is None or not staff.sees(code):
+        return [f"新清单的编号须以您管辖范围内的地区代码开头，例如 {staff.area}-{checklist.id}"
+                f"（现在是“{checklist.id}”）。"]
+    return []
+
+
 @router.post("/knowledge/upload")
 def upload(request: Request, staff: Staff = Depends(need("knowledge")), form=Depends(form_data)):
     errors = FormErrors()
@@ -138,9 +180,8 @@ def upload(request: Request, staff: Staff = Depends(need("knowledge")), form=Dep
         else:
             checklist = result
     if checklist is not None:
-        code = checklist.header.locality.code
-        if not (staff.area == "national" or (code != "national" and staff.sees(code))):
-            problems = [f"这份清单适用于“{checklist.header.locality.name}”，不在您的管辖范围内，不能发布。"]
+        problems = ownership_problems(staff, checklist, _kb(request).snapshot.catalog)
+        if problems:
             checklist = None
     if checklist is not None:
         try:  # exactly what publishing will store must load again
@@ -153,9 +194,11 @@ def upload(request: Request, staff: Staff = Depends(need("knowledge")), form=Dep
     with runtime(request).db.session() as session:
         token = staffdb.stage_checklist(session=session, user_id=staff.id, source_name=filename, yaml_text=yaml_text)
     existing = _kb(request).snapshot.catalog.versions.get(checklist.id, {})
+    current = existing.get(max(existing)) if existing else None
     return render(request, "knowledge_preview.html", {
         "checklist": checklist, "token": token, "next_version": max(existing, default=0) + 1,
-        "current": existing.get(max(existing)) if existing else None, "filename": filename,
+        "current": current, "filename": filename,
+        "moves": current is not None and current.header.locality.code != checklist.header.locality.code,
     })
 
 
@@ -170,6 +213,9 @@ def publish(request: Request, staff: Staff = Depends(need("knowledge")), form=De
         yaml_text, source = staged.yaml_text, staged.source_name
     try:
         checklist = load_checklist_text(yaml_text, source or "上传的文件")
+        problems = ownership_problems(staff, checklist, rt.knowledge.snapshot.catalog)  # the catalog may have moved on
+        if problems:
+            return _page(request, problems=problems, status_code=400)
         stored = rt.knowledge.publish(checklist.header, list(checklist.items))
     except ChecklistValidationError as exc:
         return _page(request, problems=_problems(exc), status_code=400)
