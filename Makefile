@@ -46,6 +46,7 @@ bench: install-test
 	$(BIN)/python bench/nlu_latency.py
 	$(BIN)/python bench/form_throughput.py
 	$(BIN)/python bench/telegram_throughput.py
+	$(BIN)/python bench/crash_recovery.py
 	psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='bench_staff'" | grep -q 1 \
 	  || psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE bench_staff'
 	$(BIN)/python bench/staff_queue.py

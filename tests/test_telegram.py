@@ -339,3 +339,64 @@ def test_replies_are_recorded_before_the_update_is_acknowledged(sqlite_backend, 
         with two.runtime.db.session() as session:
             states = session.scalars(select(OutboxMessage.status)).all()
         assert states and set(states) == {"sent"}
+
+
+def test_sent_replies_are_recorded_while_turns_fill_the_thread_pool(tmp_path, fake):
+    """Between Telegram accepting a reply and the outbox recording it as sent, a crash means the
+    reply is sent again after the claim lease (bench/crash_recovery.py: two parents got their
+    greeting twice after a worker was SIGKILLed). The recording must not queue behind other
+    chats' turns in the event loop's shared thread pool, where under load it waited seconds."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cryptography.fernet import Fernet
+    from telegram import Bot
+
+    from bot.telegram.delivery import Delivery
+    from bot.telegram.locks import KeyedLocks
+    from ledger import outbox
+    from ledger.crypto import DataCipher
+    from ledger.db import Database
+    from tongban.settings import Settings
+
+    chat = 9303
+    db = Database(Settings(env="test", data_dir=tmp_path))
+    cipher = DataCipher(Fernet.generate_key())
+    payloads = [{"op": "send", "text": "你好"}, {"op": "send", "text": "请问有什么可以帮您？"}]
+    with db.session() as session:
+        convo = Conversation(sender_hash="h" * 64, sender_enc=cipher.encrypt(f"telegram:{chat}"), channel="telegram",
+                             state_enc=cipher.encrypt("{}"))
+        session.add(convo)
+        session.flush()
+        ids = outbox.enqueue_many(session=session, cipher=cipher, conversation_id=convo.id, channel="telegram",
+                                  kind="reply", payloads=payloads, claimed_by="worker-1")
+    rows = [outbox.Outgoing(row_id, convo.id, f"telegram:{chat}", "reply", payload, 0)
+            for row_id, payload in zip(ids, payloads)]
+    sent_at: list[float] = []
+    recorded_at: list[float] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(4))
+        async with Bot(fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url) as bot:
+            delivery = Delivery(bot=bot, db=db, cipher=cipher, locks=KeyedLocks(), worker="worker-1")
+            send, record = delivery._send, delivery._mark_sent
+
+            async def send_while_turns_arrive(row):
+                await send(row)
+                sent_at.append(time.monotonic())
+                if len(sent_at) == 1:  # other chats' turns take every thread of the shared pool
+                    for _ in range(8):
+                        loop.run_in_executor(None, time.sleep, 1.0)
+
+            def timed_record(row_ids):
+                recorded_at.append(time.monotonic())
+                record(row_ids)
+
+            delivery._send, delivery._mark_sent = send_while_turns_arrive, timed_record
+            assert await delivery.deliver(convo.id, chat, rows=rows, wait_recorded=True) == 2
+
+    asyncio.run(main())
+    db.dispose()
+    assert len(fake.sent(chat)) == 2 and recorded_at
+    assert recorded_at[0] - sent_at[-1] < 0.5, f"recorded {recorded_at[0] - sent_at[-1]:.2f} s after sending"

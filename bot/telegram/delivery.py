@@ -27,6 +27,7 @@ import os
 import socket
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -73,6 +74,10 @@ class Delivery:
         self._to_record: list[tuple[int, int]] = []  # (conversation, row) sent, to record
         self._recorded: list[asyncio.Future] = []  # done when the batch holding those rows commits
         self._recorder: asyncio.Task | None = None
+        # The batches run on a thread of their own, not in the loop's shared pool: there they queued
+        # behind other chats' turns (seconds under load), and a crash in that time means the replies
+        # are sent again after the claim lease (bench/crash_recovery.py).
+        self._record_thread = ThreadPoolExecutor(1, thread_name_prefix="outbox-recorder")
 
     # --- database steps (run in a thread) -----------------------------------------------
     def _claim(self, conversation_id: int) -> list[outbox.Outgoing]:
@@ -183,7 +188,8 @@ class Delivery:
             batch, self._to_record = self._to_record, []
             waiting, self._recorded = self._recorded, []
             try:
-                await asyncio.to_thread(self._mark_sent, [row_id for _, row_id in batch])
+                await asyncio.get_running_loop().run_in_executor(
+                    self._record_thread, self._mark_sent, [row_id for _, row_id in batch])
             except Exception:  # the database is unavailable: keep them and try again shortly
                 log.exception("outbox: could not record %d sent messages; retrying", len(batch))
                 self._to_record = batch + self._to_record
