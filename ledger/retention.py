@@ -240,7 +240,7 @@ def anonymise_request(session: Session, cipher: DataCipher, request: AssistanceR
 # --- the daily purge ----------------------------------------------------------------------
 KINDS = ("transcript_messages", "outbox_messages", "conversation_states", "conversations", "handoffs",
          "urgent_records", "urgent_texts", "requests_anonymised", "requests_dated", "telegram_updates",
-         "login_failures", "staff_drafts")
+         "login_failures", "staff_drafts", "rate_counters")
 
 
 @dataclass
