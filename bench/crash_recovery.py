@@ -321,6 +321,23 @@ def _button(fake: FakeTelegram, chat: int, title: str) -> tuple[str, int] | None
     return None
 
 
+async def post_counted(load, client: aiohttp.ClientSession, url: str, body: dict,
+                       headers: dict) -> tuple[str, bytes]:
+    """One POST, counted in ``load.in_flight`` while it waits: ("200", body), or the status code,
+    "timeout" or the connection error's name (with an empty body)."""
+    load.in_flight += 1
+    try:
+        async with client.post(url, json=body, headers=headers,
+                               timeout=aiohttp.ClientTimeout(total=POST_TIMEOUT)) as response:
+            return str(response.status), await response.read()
+    except asyncio.TimeoutError:
+        return "timeout", b""
+    except aiohttp.ClientError as exc:
+        return type(exc).__name__, b""
+    finally:
+        load.in_flight -= 1
+
+
 async def wait_until(predicate, timeout: float, interval: float = 0.1):
     deadline = time.monotonic() + timeout
     while True:
@@ -348,18 +365,7 @@ class TelegramLoad:
         pause = 0.5
         while True:
             async with slots:  # one of Telegram's webhook connections
-                self.in_flight += 1
-                try:
-                    async with client.post(self.url, json=update, headers=headers,
-                                           timeout=aiohttp.ClientTimeout(total=POST_TIMEOUT)) as response:
-                        await response.read()
-                        status = str(response.status)
-                except asyncio.TimeoutError:
-                    status = "timeout"
-                except aiohttp.ClientError as exc:
-                    status = type(exc).__name__
-                finally:
-                    self.in_flight -= 1
+                status, _ = await post_counted(self, client, self.url, update, headers)
             record.statuses.append(status)
             if status == "200":
                 record.acked = time.time()
@@ -716,18 +722,7 @@ class RestLoad:
         deadline = time.monotonic() + self.give_up
         pause = 0.5
         while time.monotonic() < deadline:
-            self.in_flight += 1
-            try:
-                async with client.post(self.url, json=body, headers=headers,
-                                       timeout=aiohttp.ClientTimeout(total=POST_TIMEOUT)) as response:
-                    payload = await response.read()
-                    status = str(response.status)
-            except asyncio.TimeoutError:
-                status = "timeout"
-            except aiohttp.ClientError as exc:
-                status = type(exc).__name__
-            finally:
-                self.in_flight -= 1
+            status, payload = await post_counted(self, client, self.url, body, headers)
             record.attempts.append(status)
             if status == "200":
                 replies = json.loads(payload)

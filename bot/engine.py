@@ -447,9 +447,7 @@ class DialogueEngine:
         if existing is not None:
             return [Reply(f"您的人工帮助请求（编号 {services.handoff_reference(existing)}）已经在处理队列里了，"
                           f"{area}的工作人员会通过这里联系您。孩子如有危险请直接拨打 110。")]
-        day_ago = dt.datetime.now(dt.timezone.utc) - services.DAY
-        if services.handoffs_since(session=session, conversation_id=convo.id,
-                                   since=day_ago) >= self.settings.limits.handoffs_per_day:
+        if _used_today(convo, services.handoffs_since) >= self.settings.limits.handoffs_per_day:
             return [Reply(f"今天已经转给{area}的工作人员好几次了，他们会看到您的请求，请耐心等待联系。"
                           "孩子如有危险请直接拨打 110；有人受伤请拨打 120。")]
         request = services.create_handoff(session=session, cipher=self.cipher, conversation_id=convo.id,
@@ -460,9 +458,7 @@ class DialogueEngine:
                       custom={"handoff": services.handoff_reference(request)})]
 
     def _on_request_assistance(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
-        day_ago = dt.datetime.now(dt.timezone.utc) - services.DAY
-        if requests_since(session=convo.session, conversation_id=convo.id,
-                          since=day_ago) >= self.settings.limits.requests_per_day:
+        if _used_today(convo, requests_since) >= self.settings.limits.requests_per_day:
             return [Reply("今天已经提交了好几份帮扶申请，工作人员会逐一审核。如需再为其他孩子申请，请明天再来；"
                           "发送“查进度”可以查看已提交的申请。孩子如有危险请直接拨打 110。")]
         question = self._service_question(parse)
@@ -544,6 +540,12 @@ class TurnHook:
 
     def finish(self, convo: ConversationHandle, replies: list[Reply]) -> None:
         """After the turn, before commit (e.g. put the replies in the outbox)."""
+
+
+def _used_today(convo: ConversationHandle, count_since) -> int:
+    """How many of something (``count_since``: requests, handoffs) the conversation made in 24 h."""
+    return count_since(session=convo.session, conversation_id=convo.id,
+                       since=dt.datetime.now(dt.timezone.utc) - services.DAY)
 
 
 def _event_label(event) -> str:

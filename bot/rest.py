@@ -190,12 +190,12 @@ async def rest_webhook(request: Request):
 
     def turn():
         if not trusted:
-            for name, limit, window in ((f"chat:ip:{address}", limits.messages_per_ip_per_minute, 60),
-                                        (f"chat:session:{key}", limits.messages_per_session_per_minute, 60),
-                                        (f"chat:session-day:{key}", limits.messages_per_session_per_day, 86_400)):
-                verdict = runtime.limiter.hit(name, limit=limit, window=window)
-                if not verdict.allowed:
-                    return None, verdict.retry_after
+            verdict = runtime.limiter.hit_all([
+                (f"chat:ip:{address}", limits.messages_per_ip_per_minute, 60),
+                (f"chat:session:{key}", limits.messages_per_session_per_minute, 60),
+                (f"chat:session-day:{key}", limits.messages_per_session_per_day, 86_400)])
+            if not verdict.allowed:
+                return None, verdict.retry_after
         return runtime.engine.handle(key, body.message, metadata, "rest", hook), 0
 
     try:

@@ -56,17 +56,30 @@ class RateLimiter:
 
     def hit(self, key: str, *, limit: int, window: int, cost: int = 1) -> Verdict:
         """Count ``cost`` events for ``key`` now; allowed while the window's total ≤ ``limit``."""
-        start, left = self._window(window)
-        local_key = (f"{window}:{key}", start)
-        with self._guard:
-            local = self._local.get(local_key, 0) + cost
-            self._remember(local_key, local, start)
-        if local > limit:  # already over here, so over everywhere
-            return Verdict(False, local, left)
+        return self.hit_all([(key, limit, window)], cost=cost)
+
+    def hit_all(self, rules: list[tuple[str, int, int]], *, cost: int = 1) -> Verdict:
+        """Count one event under each ``(key, limit, window)`` in one transaction (a chat message
+        counts per address and per session); the first refusal, else the last verdict."""
+        checks = []
+        for key, limit, window in rules:
+            start, left = self._window(window)
+            local_key = (f"{window}:{key}", start)
+            with self._guard:
+                local = self._local.get(local_key, 0) + cost
+                self._remember(local_key, local, start)
+            if local > limit:  # already over here, so over everywhere
+                return Verdict(False, local, left)
+            checks.append((self._hash(key, window), start, limit, left))
+        verdict = Verdict(True, 0, 0)
         with self.db.session() as session:
-            hits = session.execute(self._upsert, {"key_hash": self._hash(key, window), "window_start": start,
-                                                  "hits": cost}).scalar_one()
-        return Verdict(hits <= limit, hits, left)
+            for key_hash, start, limit, left in checks:
+                hits = session.execute(self._upsert, {"key_hash": key_hash, "window_start": start,
+                                                      "hits": cost}).scalar_one()
+                verdict = Verdict(hits <= limit, hits, left)
+                if not verdict.allowed:
+                    break
+        return verdict
 
     def count(self, key: str, *, window: int) -> int:
         """Events counted for ``key`` in the current window (nothing counted)."""

@@ -17,6 +17,7 @@ from ledger import staffdb
 from ledger.requests import STATUS_LABELS
 from nlu.safety import KIND_LABELS
 from staff.export import SITUATION_LABELS
+from tongban.clients import client_address
 
 HERE = Path(__file__).parent
 PREFIX = "/staff"
@@ -111,10 +112,7 @@ def client_ip(request: Request) -> str:
     """The client's address: the connecting one, or — only when that is one of the configured
     reverse proxies (``settings.security.trusted_proxies``) — the nearest address in its
     ``X-Forwarded-For`` that is not itself a trusted proxy. A client cannot choose its own."""
-    from tongban.clients import client_address
-
-    security = getattr(runtime(request).settings, "security", None)
-    return client_address(request, list(getattr(security, "trusted_proxies", None) or []))
+    return client_address(request, runtime(request).settings.security.trusted_proxies)
 
 
 def is_secure(request: Request) -> bool:

@@ -106,6 +106,33 @@ def chat(client):
     return say
 
 
+@pytest.fixture
+def app_factory(backend, kb, interpreter):
+    """``build(**settings) -> (client, runtime)``: the real app on this test's fresh database; call
+    it again for a restart (same database and key) or a second worker."""
+    from fastapi.testclient import TestClient
+
+    from tongban.app import create_app
+    from tongban.runtime import Runtime
+    from tongban.settings import Settings
+
+    opened = []
+
+    def build(**overrides):
+        values = {"knowledge": {"watch_interval": 0}, "security": {"api_token": "test-token"}, **overrides}
+        settings = Settings(env="test", data_dir=backend["data_dir"], database=backend["database"], **values)
+        runtime = Runtime.build(settings, knowledge=kb, interpreter=interpreter)
+        client = TestClient(create_app(settings, runtime=runtime))
+        client.__enter__()
+        opened.append((client, runtime))
+        return client, runtime
+
+    yield build
+    for client, runtime in opened:
+        client.__exit__(None, None, None)
+        runtime.close(stop_knowledge=False)
+
+
 # --- the two ledger databases -------------------------------------------------------------
 PG_URL = os.environ.get("TONGBAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

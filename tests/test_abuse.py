@@ -23,30 +23,13 @@ EMERGENCY = "救命 孩子被他爸打得头破血流 现在还在打"
 
 
 @pytest.fixture
-def app(backend, kb, interpreter):
+def app(app_factory):
     """``app(**limits) -> (client, runtime)``: the real app on a fresh database with these limits."""
-    from fastapi.testclient import TestClient
-
-    from tongban.app import create_app
-    from tongban.runtime import Runtime
-    from tongban.settings import Settings
-
-    opened = []
-
     def build(**limits):
-        settings = Settings(env="test", data_dir=backend["data_dir"], database=backend["database"],
-                            knowledge={"watch_interval": 0}, security={"api_token": TOKEN}, limits=limits)
-        runtime = Runtime.build(settings, knowledge=kb, interpreter=interpreter)
+        client, runtime = app_factory(security={"api_token": TOKEN}, limits=limits)
         runtime.limiter.clock = lambda: FROZEN  # mid-window: no count is reset halfway through a test
-        client = TestClient(create_app(settings, runtime=runtime))
-        client.__enter__()
-        opened.append((client, runtime))
         return client, runtime
-
-    yield build
-    for client, runtime in opened:
-        client.__exit__(None, None, None)
-        runtime.close(stop_knowledge=False)
+    return build
 
 
 def new_session(client) -> str:

@@ -4,41 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from sqlalchemy import select, text
 
 from ledger.models import AssistanceRequest, Conversation, StatusChange
 
 ANSWERS = ["王小明", "八岁", "河南周口郸城", "深圳宝安西乡街道", "两年", "李芳", "妈妈", "138 0013 8000", "1 3",
            "孩子爸爸受伤干不了活，下学期学费交不上"]
-
-
-@pytest.fixture
-def app_factory(backend, kb, interpreter):
-    """Builds (and rebuilds, for restarts) the app on one database and key."""
-    from fastapi.testclient import TestClient
-
-    from tongban.app import create_app
-    from tongban.runtime import Runtime
-    from tongban.settings import Settings
-
-    opened = []
-
-    def build():
-        settings = Settings(env="test", data_dir=backend["data_dir"], database=backend["database"],
-                            knowledge={"watch_interval": 0}, security={"api_token": "test-token"})
-        runtime = Runtime.build(settings, knowledge=kb, interpreter=interpreter)
-        client = TestClient(create_app(settings, runtime=runtime))
-        client.__enter__()
-        opened.append((client, runtime))
-        return client, runtime
-
-    yield build
-    for client, runtime in opened:
-        client.__exit__(None, None, None)
-        runtime.close(stop_knowledge=False)
-
-
 TRUSTED = {"Authorization": "Bearer test-token"}  # a trusted integration names its own senders
 
 
