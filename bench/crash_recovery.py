@@ -76,6 +76,7 @@ from benchutil import children, free_port  # noqa: E402
 import aiohttp  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 
+from ledger.outbox import RECOVERED  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
 
 TOKEN = "123456:CRASH-BENCH"
@@ -636,7 +637,9 @@ def run_telegram(args) -> bool:
             send_calls = sum(1 for c in fake.calls("sendMessage") if c["status"] == 200)
     finally:
         pg.stop()
-    restarts = log.read_text(errors="replace").count("starting another")
+    server_log = log.read_text(errors="replace")
+    restarts = server_log.count("starting another")
+    recovered = server_log.count(RECOVERED)
     delays = [r.replied - r.created for r in load.records if r.replied]
     updates = len(load.records)
     kills = killer.kills if killer else []
@@ -652,8 +655,10 @@ def run_telegram(args) -> bool:
     window = replies.get("unrecorded_window", [])
     if window:
         print(f"[telegram] last reply sent -> update acknowledged (the turn waits for the outbox to record its replies; "
-              f"a worker killed in between sends them again after the claim lease): p50 {statistics.median(window) * 1000:.0f} ms, "
+              f"a worker killed in between has them in its sent log): p50 {statistics.median(window) * 1000:.0f} ms, "
               f"p95 {percentile(window, .95) * 1000:.0f} ms")
+    print(f"[telegram] rows a killed worker had sent and not yet recorded, found in its sent log and recorded as sent "
+          f"by the worker taking over (not sent again): {recovered}")
     print(f"[telegram] sendMessage calls {send_calls}, outbox messages sent {db['outbox_send_rows_sent']}, other outbox "
           f"states {dict(db['outbox_other'])} ({left} undelivered when the drain ended); transcript: updates processed "
           f"twice {db['transcript_extra']}, never processed {db['transcript_missing']}; urgent records opened "

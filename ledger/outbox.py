@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from dataclasses import dataclass
+from typing import Callable
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,11 +23,14 @@ from ledger.crypto import DataCipher
 from ledger.models import Conversation, OutboxMessage
 
 PUSH_CHANNELS = ("telegram",)  # channels that can deliver a message the parent did not ask for
-CLAIM_LEASE = dt.timedelta(seconds=60)  # a claim older than this (a crashed sender) is taken over
+CLAIM_LEASE = dt.timedelta(seconds=30)  # a claim not renewed for this long (a crashed sender) is taken over
+RENEW_EVERY = CLAIM_LEASE / 3  # a live sender renews its claims this often (``renew``)
 BACKOFF_BASE = 2.0  # seconds; doubled per attempt
 BACKOFF_MAX = dt.timedelta(hours=1)
 MAX_ATTEMPTS = 30  # then the row is marked failed (about a day of retries)
 OUTBOX = OutboxMessage.__table__
+RECOVERED = "recorded as sent from its sender's log"  # logged per row; bench/crash_recovery.py counts it
+log = logging.getLogger(__name__)
 # the statements of every turn, built once (SQLAlchemy then reuses their compiled form)
 _INSERT = insert(OUTBOX)
 _WAITING = select(func.count()).select_from(OUTBOX).where(
@@ -130,12 +135,15 @@ def _ready(now: dt.datetime):
 
 
 def claim(*, session: Session, cipher: DataCipher, conversation_id: int, worker: str,
-          now: dt.datetime | None = None, delivered: set[int] = frozenset()) -> list[Outgoing]:
+          now: dt.datetime | None = None, delivered: set[int] = frozenset(),
+          handed_over: Callable[[str], set[int]] | None = None) -> list[Outgoing]:
     """Claim this conversation's undelivered rows in order, up to the first one not yet due.
 
     Rows already claimed by ``worker`` (written with ``claimed_by``) are included, except
     ``delivered``: rows it has sent and not yet recorded. Stops at a row waiting for its
-    back-off so that later messages never overtake an earlier one.
+    back-off so that later messages never overtake an earlier one. A crashed sender's row that
+    ``handed_over(sender)`` names (its log, ``ledger.sentlog``) was accepted by the channel
+    before the crash: it is recorded as sent, not sent again.
     """
     now = now or _now()
     conversation = session.get(Conversation, conversation_id)
@@ -148,6 +156,7 @@ def claim(*, session: Session, cipher: DataCipher, conversation_id: int, worker:
         .order_by(OutboxMessage.id)).all()
     sender = cipher.decrypt(conversation.sender_enc)
     out: list[Outgoing] = []
+    logs: dict[str, set[int]] = {}
     for row in rows:
         if row.id in delivered:
             continue
@@ -157,6 +166,21 @@ def claim(*, session: Session, cipher: DataCipher, conversation_id: int, worker:
         due = row.status == "pending" and at <= now
         if not (mine or stale or due):
             break
+        if stale and not mine and row.claimed_by and handed_over is not None:
+            if row.claimed_by not in logs:
+                logs[row.claimed_by] = handed_over(row.claimed_by)
+            if row.id in logs[row.claimed_by]:
+                done = session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row.id, OutboxMessage.status == "sending",
+                           OutboxMessage.claimed_by == row.claimed_by)
+                    .values(status="sent", sent_at=now, claimed_by=None, last_error=None)
+                    .execution_options(synchronize_session=False))
+                if done.rowcount != 1:
+                    break  # another sender took it over first
+                log.warning("outbox %s: accepted by the channel before %s stopped; %s, not sent again",
+                            row.id, row.claimed_by, RECOVERED)
+                continue
         if not mine:
             owner = (OutboxMessage.claimed_by.is_(None) if row.claimed_by is None
                      else OutboxMessage.claimed_by == row.claimed_by)
@@ -170,6 +194,15 @@ def claim(*, session: Session, cipher: DataCipher, conversation_id: int, worker:
         out.append(Outgoing(row.id, conversation_id, sender, row.kind,
                             json.loads(cipher.decrypt(row.payload_enc)), row.attempts))
     return out
+
+
+def renew(*, session: Session | Connection, worker: str, now: dt.datetime | None = None) -> int:
+    """Renew ``worker``'s claims (a live sender, every ``RENEW_EVERY``), so that only a crashed
+    sender's claims are taken over, ``CLAIM_LEASE`` after its last renewal."""
+    result = _connection(session).execute(
+        update(OUTBOX).where(OUTBOX.c.status == "sending", OUTBOX.c.claimed_by == worker)
+        .values(next_attempt_at=now or _now()))
+    return result.rowcount
 
 
 def mark_sent(*, session: Session | Connection, ids: list[int], now: dt.datetime | None = None) -> None:

@@ -192,6 +192,55 @@ def test_a_crashed_senders_claim_is_taken_over_after_the_lease(ledger_db):
         assert [r.payload["text"] for r in taken] == ["x"]
 
 
+def test_a_crashed_senders_logged_rows_are_recorded_as_sent_not_claimed_again(ledger_db):
+    """A sender killed after Telegram accepted a row and before the database recorded it: the row
+    its sent log names is recorded as sent by whoever takes the claim over; the rest are sent."""
+    db, cipher, store = ledger_db
+    with store.open("telegram:45", "telegram") as convo:
+        conversation_id = convo.id
+    with db.session() as session:
+        first, second = outbox.enqueue_many(
+            session=session, cipher=cipher, conversation_id=conversation_id, channel="telegram", kind="reply",
+            claimed_by="dead-worker", now=NOW, payloads=[{"op": "send", "text": "a"}, {"op": "send", "text": "b"}])
+    asked: list[str] = []
+
+    def log_of(worker: str) -> set[int]:
+        asked.append(worker)
+        return {first} if worker == "dead-worker" else set()
+
+    later = NOW + outbox.CLAIM_LEASE + dt.timedelta(seconds=1)
+    with db.session() as session:
+        taken = outbox.claim(session=session, cipher=cipher, conversation_id=conversation_id, worker="new",
+                             now=later, handed_over=log_of)
+        assert [r.payload["text"] for r in taken] == ["b"] and asked == ["dead-worker"]  # read once
+    with db.session() as session:
+        rows = {row.id: row for row in session.scalars(select(OutboxMessage))}
+        assert rows[first].status == "sent" and rows[first].claimed_by is None
+        assert rows[second].status == "sending" and rows[second].claimed_by == "new"
+
+
+def test_a_live_sender_renews_its_claims(ledger_db):
+    db, cipher, store = ledger_db
+    with store.open("telegram:46", "telegram") as convo:
+        conversation_id = convo.id
+    with db.session() as session:
+        outbox.enqueue(session=session, cipher=cipher, conversation_id=conversation_id, channel="telegram",
+                       kind="reply", payload={"op": "send", "text": "x"}, claimed_by="live", now=NOW)
+        outbox.enqueue(session=session, cipher=cipher, conversation_id=conversation_id, channel="telegram",
+                       kind="reply", payload={"op": "send", "text": "y"}, now=NOW)  # pending: not its claim
+    renewed_at = NOW + outbox.CLAIM_LEASE - dt.timedelta(seconds=1)
+    with db.session() as session:
+        assert outbox.renew(session=session, worker="live", now=renewed_at) == 1
+        assert outbox.renew(session=session, worker="someone-else", now=renewed_at) == 0
+    with db.session() as session:
+        later = NOW + outbox.CLAIM_LEASE + dt.timedelta(seconds=5)
+        assert outbox.claim(session=session, cipher=cipher, conversation_id=conversation_id, worker="new",
+                            now=later) == []  # "y" waits behind the live sender's "x"
+        taken = outbox.claim(session=session, cipher=cipher, conversation_id=conversation_id, worker="new",
+                             now=renewed_at + outbox.CLAIM_LEASE + dt.timedelta(seconds=1))
+        assert [r.payload["text"] for r in taken] == ["x", "y"]
+
+
 def test_rows_sent_but_not_yet_recorded_are_neither_waiting_nor_claimed_again(ledger_db):
     """Sent rows are recorded in batches: until then they are 'sending', claimed by the sender,
     and the chat's next turn must not take them for older undelivered messages."""

@@ -400,3 +400,63 @@ def test_sent_replies_are_recorded_while_turns_fill_the_thread_pool(tmp_path, fa
     db.dispose()
     assert len(fake.sent(chat)) == 2 and recorded_at
     assert recorded_at[0] - sent_at[-1] < 0.5, f"recorded {recorded_at[0] - sent_at[-1]:.2f} s after sending"
+
+
+@pytest.mark.parametrize("logged", [True, False])
+def test_a_reply_sent_before_a_crash_is_not_sent_again_by_the_worker_taking_over(tmp_path, fake, logged):
+    """A worker killed after Telegram accepted its replies and before the database recorded them
+    (bench/crash_recovery.py: 4 second copies in 8 SIGKILLs). The worker taking over its claim
+    after the lease finds them in the dead worker's sent log and records them as sent; without
+    the log (workers on machines that share no data folder) they are sent again, at least once."""
+    import asyncio
+    import datetime as dt
+
+    from cryptography.fernet import Fernet
+    from sqlalchemy import update
+    from telegram import Bot
+
+    from bot.telegram.delivery import Delivery
+    from bot.telegram.locks import KeyedLocks
+    from ledger import outbox, sentlog
+    from ledger.crypto import DataCipher
+    from ledger.db import Database
+    from tongban.settings import Settings
+
+    chat = 9304
+    db = Database(Settings(env="test", data_dir=tmp_path))
+    cipher = DataCipher(Fernet.generate_key())
+    folder = sentlog.folder_of(tmp_path) if logged else None
+    payloads = [{"op": "send", "text": "您好"}, {"op": "send", "text": "请问孩子几岁？"}, {"op": "send", "text": "later"}]
+    with db.session() as session:
+        convo = Conversation(sender_hash="h" * 64, sender_enc=cipher.encrypt(f"telegram:{chat}"), channel="telegram",
+                             state_enc=cipher.encrypt("{}"))
+        session.add(convo)
+        session.flush()
+        ids = outbox.enqueue_many(session=session, cipher=cipher, conversation_id=convo.id, channel="telegram",
+                                  kind="reply", payloads=payloads, claimed_by="host:1:dead")
+    rows = [outbox.Outgoing(row_id, convo.id, f"telegram:{chat}", "reply", payload, 0)
+            for row_id, payload in zip(ids, payloads)]
+
+    async def main() -> None:
+        async with Bot(fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url) as bot:
+            killed = Delivery(bot=bot, db=db, cipher=cipher, locks=KeyedLocks(), worker="host:1:dead",
+                              log_folder=folder)
+            killed._record_sent = lambda conversation_id, row_ids: None  # the kill: never recorded
+            assert await killed._send_rows(convo.id, rows[:2]) == 2
+            with db.session() as session:  # the lease runs out: nobody renews the dead worker's claims
+                session.execute(update(OutboxMessage).values(
+                    next_attempt_at=dt.datetime.now(dt.timezone.utc) - outbox.CLAIM_LEASE - dt.timedelta(seconds=1)))
+            other = Delivery(bot=bot, db=db, cipher=cipher, locks=KeyedLocks(), worker="host:2:live",
+                             log_folder=folder)
+            assert await other.sweep() == (1 if logged else 3)
+            assert await other.flush()
+
+    asyncio.run(main())
+    with db.session() as session:
+        assert set(session.scalars(select(OutboxMessage.status))) == {"sent"}
+    db.dispose()
+    texts = [message["text"] for message in fake.sent(chat)]
+    if logged:
+        assert texts == ["您好", "请问孩子几岁？", "later"]
+    else:
+        assert texts == ["您好", "请问孩子几岁？", "您好", "请问孩子几岁？", "later"]

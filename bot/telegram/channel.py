@@ -28,7 +28,7 @@ from bot.telegram import render
 from bot.telegram.delivery import CHANNEL, SENDER_PREFIX, Delivery
 from bot.telegram.locks import ChatOrderedProcessor, KeyedLocks
 from bot.telegram.request import AiohttpRequest
-from ledger import outbox
+from ledger import outbox, sentlog
 from ledger.conversations import ConversationHandle
 from ledger.db import insert_ignore
 from ledger.models import Conversation, TelegramUpdate
@@ -132,7 +132,8 @@ class TelegramChannel:
         self.application = application
         self.locks = locks
         self.delivery = Delivery(bot=application.bot, db=runtime.db, cipher=runtime.cipher, locks=locks,
-                                 max_inline_wait=self.settings.telegram.max_inline_retry_after)
+                                 max_inline_wait=self.settings.telegram.max_inline_retry_after,
+                                 log_folder=sentlog.folder_of(self.settings.data_dir))
         self.failed_updates: set[int] = set()
         self.processed = 0
         self.duplicates = 0
@@ -183,7 +184,8 @@ class TelegramChannel:
             await app.updater.stop()
         if app.running:
             await app.stop()
-        await self.delivery.flush()  # what was sent is recorded before the process goes
+        recorded = await self.delivery.flush()  # what was sent is recorded before the process goes
+        self.delivery.close(recorded=recorded)
         await app.shutdown()
 
     async def register_commands(self) -> None:

@@ -14,8 +14,15 @@ that the next turn of the chat in this worker does not take them for older messa
 waiting. A turn waits for its own replies' batch to commit (``deliver(wait_recorded=True)``)
 before the webhook is answered: Telegram's next update of the chat may reach another worker,
 whose turn must find them sent, or it would leave its replies to the sweeper (seconds later).
-A crash in that moment means the row is sent again after the claim's lease — the at-least-once
-window.
+A crash in that moment would mean the row is sent again once the claim's lease runs out, so every
+row Telegram accepted is first appended to this worker's sent log (``ledger.sentlog``: one write,
+no database), and the sender taking over a crashed worker's claim records the rows in its log as
+sent instead of sending them again. Only a kill between Telegram accepting a message and that
+write (the response on its way back) still means a second copy: at least once, never lost.
+
+A live worker renews its claims every ``outbox.RENEW_EVERY`` (a task of its own, so that a long
+flood-control wait in the sweeper does not hold it up); a crashed worker's claims are taken over
+``outbox.CLAIM_LEASE`` after its last renewal, and the chat's later replies wait that long.
 """
 
 from __future__ import annotations
@@ -26,19 +33,22 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.telegram.locks import KeyedLocks
-from ledger import outbox
+from ledger import outbox, sentlog
 from ledger.crypto import DataCipher
 from ledger.db import Database
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
+PRUNE_EVERY = 3600.0  # seconds between removals of long-gone workers' sent logs
 RECORD_WAIT = 5.0  # seconds a turn waits for its sent replies to be recorded (the database is slow)
 SENDER_PREFIX = "telegram:"
 
@@ -58,7 +68,9 @@ def retry_seconds(error: RetryAfter) -> float:
 
 class Delivery:
     def __init__(self, *, bot: Bot, db: Database, cipher: DataCipher, locks: KeyedLocks,
-                 worker: str | None = None, max_inline_wait: float = 30.0):
+                 worker: str | None = None, max_inline_wait: float = 30.0, log_folder: Path | None = None):
+        """``log_folder``: where the workers sharing this data folder keep their sent logs
+        (``ledger.sentlog``); without it, a crash between sending and recording sends again."""
         self.bot = bot
         self.db = db
         self.cipher = cipher
@@ -78,12 +90,18 @@ class Delivery:
         # behind other chats' turns (seconds under load), and a crash in that time means the replies
         # are sent again after the claim lease (bench/crash_recovery.py).
         self._record_thread = ThreadPoolExecutor(1, thread_name_prefix="outbox-recorder")
+        self.log_folder = log_folder
+        self.sent_log = sentlog.SentLog(log_folder, self.worker) if log_folder is not None else None
 
     # --- database steps (run in a thread) -----------------------------------------------
     def _claim(self, conversation_id: int) -> list[outbox.Outgoing]:
         with self.db.session() as session:
             return outbox.claim(session=session, cipher=self.cipher, conversation_id=conversation_id,
-                                worker=self.worker, delivered=set(self.unrecorded(conversation_id)))
+                                worker=self.worker, delivered=set(self.unrecorded(conversation_id)),
+                                handed_over=self._handed_over)
+
+    def _handed_over(self, worker: str) -> set[int]:
+        return sentlog.handed_over(self.log_folder, worker) if self.log_folder is not None else set()
 
     def _due(self) -> list[int]:
         with self.db.session() as session:
@@ -150,6 +168,7 @@ class Delivery:
                 await asyncio.to_thread(self._finish, conversation_id, sent=sent, retry=[r.id for r in rows[index:]],
                                         error=str(exc)[:300])
                 return count
+            self._log_sent(row.id)
             sent.append(row.id)
             count += 1
             index += 1
@@ -162,7 +181,15 @@ class Delivery:
                             conversation_id, RECORD_WAIT)
         return count
 
-    # --- recording sent rows in batches ------------------------------------------------------
+    # --- recording sent rows: the log at once, the database in batches ------------------------
+    def _log_sent(self, row_id: int) -> None:
+        if self.sent_log is None:
+            return
+        try:
+            self.sent_log.append([row_id])
+        except OSError as exc:  # a full disk: the row is recorded in the database all the same
+            log.warning("outbox: could not log sent message %s (%s)", row_id, exc)
+
     def unrecorded(self, conversation_id: int) -> list[int]:
         """Rows of the conversation this worker has sent but not yet recorded as sent."""
         with self._unrecorded_lock:
@@ -206,6 +233,12 @@ class Delivery:
                         rows.discard(row_id)
                         if not rows:
                             del self._unrecorded[conversation_id]
+                left = [row_id for rows in self._unrecorded.values() for row_id in rows]
+            if self.sent_log is not None:
+                try:
+                    self.sent_log.recorded(left)
+                except OSError as exc:
+                    log.warning("outbox: could not shorten the sent log (%s)", exc)
 
     async def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every sent row is recorded (shutdown, tests); False if the database did not
@@ -222,6 +255,28 @@ class Delivery:
             except asyncio.TimeoutError:
                 continue
         return True
+
+    def close(self, *, recorded: bool) -> None:
+        """At shutdown: the sent log goes when everything sent is recorded (``flush`` said so)."""
+        if self.sent_log is not None:
+            self.sent_log.close(remove=recorded)
+
+    def _renew(self) -> None:
+        with self.db.session() as session:
+            outbox.renew(session=session, worker=self.worker)
+
+    async def renew_forever(self, stop: asyncio.Event) -> None:
+        """Renew this worker's claims until ``stop``; a database hiccup only delays a renewal."""
+        interval = outbox.RENEW_EVERY.total_seconds()
+        while not stop.is_set():
+            try:
+                await asyncio.get_running_loop().run_in_executor(self._record_thread, self._renew)
+            except Exception:
+                log.exception("outbox: could not renew this worker's claims")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            except asyncio.TimeoutError:
+                pass
 
     def _mark_sent(self, ids: list[int]) -> None:
         with self.db.session() as session:
@@ -278,11 +333,23 @@ class Delivery:
         return chat_id_of(sender) if sender.startswith(SENDER_PREFIX) else None
 
     async def run_forever(self, interval: float, stop: asyncio.Event) -> None:
+        renewer = asyncio.create_task(self.renew_forever(stop), name="outbox-renew")
+        try:
+            await self._sweep_until(interval, stop)
+        finally:
+            await renewer
+
+    async def _sweep_until(self, interval: float, stop: asyncio.Event) -> None:
+        pruned = 0.0
         while not stop.is_set():
             try:
                 await self.sweep()
             except Exception:  # the sweeper must outlive a database hiccup
                 log.exception("outbox sweep failed")
+            if self.log_folder is not None and time.monotonic() - pruned > PRUNE_EVERY:
+                pruned = time.monotonic()
+                await asyncio.to_thread(sentlog.prune, self.log_folder,
+                                        keep=self.sent_log.path if self.sent_log else None)
             try:
                 await asyncio.wait_for(stop.wait(), timeout=interval)
             except asyncio.TimeoutError:
