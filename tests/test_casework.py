@@ -177,13 +177,21 @@ def test_outbox_order_backoff_blocking_and_dedupe(ledger_db):
     assert outbox.backoff(1) == dt.timedelta(seconds=2) and outbox.backoff(30) == outbox.BACKOFF_MAX
 
 
-def test_a_crashed_senders_claim_is_taken_over_after_the_lease(ledger_db):
+def _with_replies(ledger_db, sender: str, replies: list[tuple[str, str | None]]) -> int:
+    """A conversation with outbox replies (text, claimed by); its id."""
     db, cipher, store = ledger_db
-    with store.open("telegram:43", "telegram") as convo:
+    with store.open(sender, "telegram") as convo:
         conversation_id = convo.id
     with db.session() as session:
-        outbox.enqueue(session=session, cipher=cipher, conversation_id=conversation_id, channel="telegram",
-                       kind="reply", payload={"op": "send", "text": "x"}, claimed_by="dead-worker", now=NOW)
+        for text, worker in replies:
+            outbox.enqueue(session=session, cipher=cipher, conversation_id=conversation_id, channel="telegram",
+                           kind="reply", payload={"op": "send", "text": text}, claimed_by=worker, now=NOW)
+    return conversation_id
+
+
+def test_a_crashed_senders_claim_is_taken_over_after_the_lease(ledger_db):
+    db, cipher, store = ledger_db
+    conversation_id = _with_replies(ledger_db, "telegram:43", [("x", "dead-worker")])
     with db.session() as session:
         assert outbox.claim(session=session, cipher=cipher, conversation_id=conversation_id, worker="new",
                             now=NOW + dt.timedelta(seconds=10)) == []
@@ -221,13 +229,7 @@ def test_a_crashed_senders_logged_rows_are_recorded_as_sent_not_claimed_again(le
 
 def test_a_live_sender_renews_its_claims(ledger_db):
     db, cipher, store = ledger_db
-    with store.open("telegram:46", "telegram") as convo:
-        conversation_id = convo.id
-    with db.session() as session:
-        outbox.enqueue(session=session, cipher=cipher, conversation_id=conversation_id, channel="telegram",
-                       kind="reply", payload={"op": "send", "text": "x"}, claimed_by="live", now=NOW)
-        outbox.enqueue(session=session, cipher=cipher, conversation_id=conversation_id, channel="telegram",
-                       kind="reply", payload={"op": "send", "text": "y"}, now=NOW)  # pending: not its claim
+    conversation_id = _with_replies(ledger_db, "telegram:46", [("x", "live"), ("y", None)])  # y: pending
     renewed_at = NOW + outbox.CLAIM_LEASE - dt.timedelta(seconds=1)
     with db.session() as session:
         assert outbox.renew(session=session, worker="live", now=renewed_at) == 1

@@ -70,7 +70,11 @@ def test_full_parent_journey_from_question_to_notification(backend, fake, kb, in
         welcome = _say(fake, chat, "/start xixiang01", expect=2)
         assert "西乡社区居委会" in welcome[0]["text"]
         answer = _say(fake, chat, "孩子在这边上小学要带什么材料")
-        assert "来源：" in answer[-1]["text"] and "义务教育" in "".join(m["text"] for m in answer)
+        *lines, source = answer[0]["text"].split("\n")  # the first screen, then its source
+        assert len(lines) <= 3 and sum(map(len, lines)) <= 120 and source.startswith("依据：")
+        assert "详细" in str(answer[0].get("reply_markup"))
+        detail, _ = _press(fake, chat, "详细")
+        assert "适用对象" in detail[0]["text"] and "来源：" in detail[0]["text"]
         replies = _say(fake, chat, "我想申请帮扶", expect=2)
         assert any("同意" in str(m.get("reply_markup")) for m in replies)
         _, pressed = _press(fake, chat, "同意")
@@ -341,6 +345,31 @@ def test_replies_are_recorded_before_the_update_is_acknowledged(sqlite_backend, 
         assert states and set(states) == {"sent"}
 
 
+def _claimed_replies(tmp_path, chat: int, texts: list[str], worker: str):
+    """A database with one Telegram conversation whose replies ``texts`` are claimed by ``worker``
+    (written in a turn, not yet sent): (db, cipher, conversation, the rows as Delivery gets them)."""
+    from cryptography.fernet import Fernet
+
+    from ledger import outbox
+    from ledger.crypto import DataCipher
+    from ledger.db import Database
+    from tongban.settings import Settings
+
+    db = Database(Settings(env="test", data_dir=tmp_path))
+    cipher = DataCipher(Fernet.generate_key())
+    payloads = [{"op": "send", "text": text} for text in texts]
+    with db.session() as session:
+        convo = Conversation(sender_hash="h" * 64, sender_enc=cipher.encrypt(f"telegram:{chat}"), channel="telegram",
+                             state_enc=cipher.encrypt("{}"))
+        session.add(convo)
+        session.flush()
+        ids = outbox.enqueue_many(session=session, cipher=cipher, conversation_id=convo.id, channel="telegram",
+                                  kind="reply", payloads=payloads, claimed_by=worker)
+    rows = [outbox.Outgoing(row_id, convo.id, f"telegram:{chat}", "reply", payload, 0)
+            for row_id, payload in zip(ids, payloads)]
+    return db, cipher, convo, rows
+
+
 def test_sent_replies_are_recorded_while_turns_fill_the_thread_pool(tmp_path, fake):
     """Between Telegram accepting a reply and the outbox recording it as sent, a crash means the
     reply is sent again after the claim lease (bench/crash_recovery.py: two parents got their
@@ -349,29 +378,13 @@ def test_sent_replies_are_recorded_while_turns_fill_the_thread_pool(tmp_path, fa
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
-    from cryptography.fernet import Fernet
     from telegram import Bot
 
     from bot.telegram.delivery import Delivery
     from bot.telegram.locks import KeyedLocks
-    from ledger import outbox
-    from ledger.crypto import DataCipher
-    from ledger.db import Database
-    from tongban.settings import Settings
 
     chat = 9303
-    db = Database(Settings(env="test", data_dir=tmp_path))
-    cipher = DataCipher(Fernet.generate_key())
-    payloads = [{"op": "send", "text": "你好"}, {"op": "send", "text": "请问有什么可以帮您？"}]
-    with db.session() as session:
-        convo = Conversation(sender_hash="h" * 64, sender_enc=cipher.encrypt(f"telegram:{chat}"), channel="telegram",
-                             state_enc=cipher.encrypt("{}"))
-        session.add(convo)
-        session.flush()
-        ids = outbox.enqueue_many(session=session, cipher=cipher, conversation_id=convo.id, channel="telegram",
-                                  kind="reply", payloads=payloads, claimed_by="worker-1")
-    rows = [outbox.Outgoing(row_id, convo.id, f"telegram:{chat}", "reply", payload, 0)
-            for row_id, payload in zip(ids, payloads)]
+    db, cipher, convo, rows = _claimed_replies(tmp_path, chat, ["你好", "请问有什么可以帮您？"], "worker-1")
     sent_at: list[float] = []
     recorded_at: list[float] = []
 
@@ -411,31 +424,16 @@ def test_a_reply_sent_before_a_crash_is_not_sent_again_by_the_worker_taking_over
     import asyncio
     import datetime as dt
 
-    from cryptography.fernet import Fernet
     from sqlalchemy import update
     from telegram import Bot
 
     from bot.telegram.delivery import Delivery
     from bot.telegram.locks import KeyedLocks
     from ledger import outbox, sentlog
-    from ledger.crypto import DataCipher
-    from ledger.db import Database
-    from tongban.settings import Settings
 
     chat = 9304
-    db = Database(Settings(env="test", data_dir=tmp_path))
-    cipher = DataCipher(Fernet.generate_key())
     folder = sentlog.folder_of(tmp_path) if logged else None
-    payloads = [{"op": "send", "text": "您好"}, {"op": "send", "text": "请问孩子几岁？"}, {"op": "send", "text": "later"}]
-    with db.session() as session:
-        convo = Conversation(sender_hash="h" * 64, sender_enc=cipher.encrypt(f"telegram:{chat}"), channel="telegram",
-                             state_enc=cipher.encrypt("{}"))
-        session.add(convo)
-        session.flush()
-        ids = outbox.enqueue_many(session=session, cipher=cipher, conversation_id=convo.id, channel="telegram",
-                                  kind="reply", payloads=payloads, claimed_by="host:1:dead")
-    rows = [outbox.Outgoing(row_id, convo.id, f"telegram:{chat}", "reply", payload, 0)
-            for row_id, payload in zip(ids, payloads)]
+    db, cipher, convo, rows = _claimed_replies(tmp_path, chat, ["您好", "请问孩子几岁？", "later"], "host:1:dead")
 
     async def main() -> None:
         async with Bot(fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url) as bot:
