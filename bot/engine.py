@@ -17,7 +17,7 @@ from bot.danger_guidance import guidance_lines
 from bot.form import AssistanceForm
 from bot.replies import HANDOFF_BUTTON, INTENT_TITLES, Reply, button, menu_buttons
 from knowledge import KnowledgeBase, compose, not_understood
-from knowledge.answer import citation, render_item, source_record
+from knowledge.answer import citation, item_answer, source_record
 from knowledge.categories import CATEGORIES
 from ledger import services
 from ledger.conversations import ConcurrentUpdate, ConversationHandle, ConversationStore
@@ -291,10 +291,10 @@ class DialogueEngine:
         if not entities and referrals.outside_scope(parse.normalized):  # wages, pension, licences...
             return self._on_out_of_scope(convo, parse)
         locality = convo.state.get("locality")
-        if "item" in entities:
+        if "item" in entities:  # a button: an item's first screen, or its details (详细)
             entry = self.knowledge.find_item(str(entities["item"]))
             if entry is not None:
-                return [Reply(render_item(entry), custom={"sources": [source_record(entry)]})]
+                return [_answer_reply(item_answer(entry, detail=entities.get("detail") is True))]
         if entities.get("category") in CATEGORIES:
             return [self._answer_category(locality, entities["category"])]
         question = str(entities.get("text") or parse.normalized or parse.text)
@@ -335,7 +335,7 @@ class DialogueEngine:
         result = self.knowledge.search(CATEGORIES[category], locality, k=30)
         for hit in result.hits:
             if hit.entry.item.category == category:
-                return Reply(render_item(hit.entry), custom={"sources": [source_record(hit.entry)]})
+                return _answer_reply(item_answer(hit.entry))
         return Reply(not_understood(result).text, buttons=menu_buttons())
 
     def _on_set_locality(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:

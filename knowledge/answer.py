@@ -1,7 +1,14 @@
-"""Turning search results into what a parent reads: the item, how to apply, its source."""
+"""Turning search results into what a parent reads on a phone.
+
+An answer's first screen is short (``first_screen``): the direct answer, the one next step, and
+the source on one line (``basis``: the document, its number, the clause, the date). The rest of
+the item — who it is for, the full text, materials, departments, the link — is behind the
+"详细" button (``render_item``), so no department list or long URL fills the first screen.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from knowledge.categories import SERVICE_CATEGORIES, label
@@ -12,6 +19,16 @@ from knowledge.schema import Authority
 GUIDANCE_NOTE = "各地要求不同，请以当地最新通知为准。"
 EXAMPLE_NOTE = "【示例】以下为演示用的示例数据，不代表当地实际政策。"
 HUMAN_BUTTON = {"title": "找工作人员", "payload": "/human_handoff"}
+DETAIL_TITLE = "详细"
+# The first screen before its source line: at most this many lines and characters (the notice
+# that no local checklist exists included). An item without a written ``brief``/``next_step``
+# (an uploaded or ingested checklist) is shortened to these at a sentence or clause end.
+FIRST_SCREEN_LINES = 3
+FIRST_SCREEN_CHARS = 120
+SHORT_BRIEF = 60
+SHORT_STEP = 40
+_SENTENCE_END = re.compile(r"(?<=[。！？；])")
+_CLAUSE_END = re.compile(r"(?<=[，、：])")
 
 # The categories offered as buttons when a question is not understood.
 MENU_CATEGORIES = ("compulsory_education", "preschool", "medical_insurance", "immunization",
@@ -40,7 +57,8 @@ def source_record(entry: IndexedItem) -> dict:
         "authority": header.authority.value,
         "published": header.published.isoformat(),
         "clause": item.clause,
-        "url": item.source_url or header.source_url,
+        "url": item.source_url or header.source_url,  # where the facts come from (provenance)
+        "link": item.verified_url,  # a page checked to hold the cited text, or empty
     }
 
 
@@ -51,8 +69,80 @@ def citation(entry: IndexedItem) -> str:
     when = "整理" if header.authority is Authority.GUIDANCE else "发布"
     text = (f"来源：《{header.title}》{number}，{header.issuer}{clause}，"
             f"{header.published.isoformat()} {when}")
-    url = item.source_url or header.source_url
-    return f"{text}\n链接：{url}" if url else text
+    # only a page checked to hold the cited text (a news summary of a notice does not)
+    return f"{text}\n原文：{item.verified_url}" if item.verified_url else text
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` up to ``limit`` characters, cut after a whole sentence, else a whole clause, else
+    at the limit with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    for boundary in (_SENTENCE_END, _CLAUSE_END):
+        kept = ""
+        for piece in boundary.split(text):
+            if len(kept) + len(piece) > limit:
+                break
+            kept += piece
+        if len(kept) >= limit // 3:
+            return kept.rstrip("，、：；") + ("…" if boundary is _CLAUSE_END else "")
+    return text[:limit - 1] + "…"
+
+
+def brief(entry: IndexedItem) -> str:
+    return entry.item.brief or shorten(entry.item.content, SHORT_BRIEF)
+
+
+def next_step(entry: IndexedItem) -> str:
+    item = entry.item
+    step = item.next_step or (shorten(item.how_to_apply, SHORT_STEP) if item.how_to_apply else "")
+    return f"下一步：{step}" if step else ""
+
+
+def basis(entry: IndexedItem) -> str:
+    """The source on one line: "依据：《方案》民发〔2024〕35号 三、（八），2024-09-03"."""
+    header, item = entry.checklist, entry.item
+    if item.basis:  # the item's own source (a guidance item cites laws and notices)
+        when = "整理" if header.authority is Authority.GUIDANCE else "发布"
+        return f"依据：{item.basis}（{header.published.isoformat()} {when}）"
+    number = header.doc_number or ""
+    clause = f" {item.clause}" if item.clause and item.clause != "—" else ""
+    return f"依据：《{header.title}》{number}{clause}，{header.published.isoformat()}"
+
+
+def first_screen(entry: IndexedItem, notice: str = "") -> str:
+    """What a parent sees first: the direct answer and the next step (with ``notice`` and the
+    example-data warning, at most FIRST_SCREEN_LINES lines and FIRST_SCREEN_CHARS characters),
+    then the source line. When space runs out the next step goes to 详细 before the answer is cut."""
+    head = [line for line in (notice, EXAMPLE_NOTE if entry.checklist.authority is Authority.EXAMPLE else "")
+            if line]
+    room = FIRST_SCREEN_CHARS - sum(map(len, head))
+    answer, step = brief(entry), next_step(entry)
+    if len(answer) > room:
+        answer = shorten(answer, room)
+    lines = head + [answer]
+    if step and len(answer) + len(step) <= room and len(lines) < FIRST_SCREEN_LINES:
+        lines.append(step)
+    return "\n".join(lines + [basis(entry)])
+
+
+def detail_button(entry: IndexedItem) -> dict:
+    return {"title": DETAIL_TITLE, "payload": f"/ask_service{{\"item\":\"{entry.key}\",\"detail\":true}}"}
+
+
+def item_button(entry: IndexedItem) -> dict:
+    return {"title": entry.item.title[:30], "payload": f"/ask_service{{\"item\":\"{entry.key}\"}}"}
+
+
+def item_answer(entry: IndexedItem, *, detail: bool = False, notice: str = "",
+                related: list[IndexedItem] = ()) -> Answer:
+    """One item as an answer: its first screen with 详细 and ``related`` items as buttons, or
+    (``detail``) the whole item."""
+    if detail:
+        return Answer(text=render_item(entry), sources=[source_record(entry)])
+    buttons = [detail_button(entry)] + [item_button(other) for other in related]
+    return Answer(text=first_screen(entry, notice), buttons=buttons, sources=[source_record(entry)])
 
 
 def render_item(entry: IndexedItem) -> str:
@@ -80,16 +170,10 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
     if not result.hits or result.confidence < min_confidence:
         return not_understood(result)
     top = result.hits[0]
-    parts = []
-    if locality_name and not result.has_local_checklist:
-        parts.append(f"{locality_name}暂未收录本地服务清单，以下是全国通用的规定：")
-    parts.append(render_item(top.entry))
-    related = [h for h in result.hits[1:3] if h.entry.item.category != top.entry.item.category]
-    buttons = [{"title": h.entry.item.title[:30], "payload": f"/ask_service{{\"item\":\"{h.entry.key}\"}}"}
-               for h in related]
-    if buttons:
-        parts.append("您可能还想了解：")
-    return Answer(text="\n\n".join(parts), buttons=buttons, sources=[source_record(top.entry)])
+    notice = (f"{locality_name}暂未收录本地服务清单，以下是全国通用的规定："
+              if locality_name and not result.has_local_checklist else "")
+    related = [h.entry for h in result.hits[1:3] if h.entry.item.category != top.entry.item.category]
+    return item_answer(top.entry, notice=notice, related=related)
 
 
 def not_understood(result: SearchResult | None = None) -> Answer:

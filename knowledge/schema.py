@@ -59,6 +59,9 @@ class Locality(BaseModel):
         return canonical_code(value)
 
 
+BRIEF_MAX, NEXT_STEP_MAX, BASIS_MAX = 60, 45, 40  # characters
+
+
 class ChecklistItem(BaseModel):
     # Numbers in text fields (a keyword such as 12355) are read as text.
     model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
@@ -74,6 +77,15 @@ class ChecklistItem(BaseModel):
     clause: str = Field(min_length=1)
     source_url: str = ""
     keywords: list[str] = Field(default_factory=list)
+    # What a parent reads first on a phone (knowledge/answer.py): the direct answer in plain words,
+    # the one next step, and — when the item's source is not the checklist's own document — that
+    # source in a few words. Optional: without them the answer is shortened from content.
+    # ``source_url`` is where the facts were taken from (for staff; often a news summary). A parent
+    # is shown a link only to ``verified_url``: a page a person checked holds the cited text.
+    verified_url: str = ""
+    brief: str = Field(default="", max_length=BRIEF_MAX)
+    next_step: str = Field(default="", max_length=NEXT_STEP_MAX)
+    basis: str = Field(default="", max_length=BASIS_MAX)
 
     @field_validator("id")
     @classmethod
@@ -89,7 +101,7 @@ class ChecklistItem(BaseModel):
             raise ValueError(f"未知类别 {value!r}")
         return value
 
-    @field_validator("source_url")
+    @field_validator("source_url", "verified_url")
     @classmethod
     def _url(cls, value: str) -> str:
         return _check_url(value)

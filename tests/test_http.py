@@ -9,7 +9,7 @@ def session(client) -> str:
     return client.post("/webhooks/rest/session").json()["sender"]
 
 
-SOURCE_KEYS = {"checklist_id", "item_id", "category", "title", "locality", "published", "url"}
+SOURCE_KEYS = {"checklist_id", "item_id", "category", "title", "locality", "published", "url", "link"}
 
 
 def test_rest_webhook_answers_with_sources(client):
@@ -21,12 +21,18 @@ def test_rest_webhook_answers_with_sources(client):
     assert isinstance(replies, list) and replies
     first = replies[0]
     assert first["recipient_id"] == sender
-    assert "来源：《" in first["text"]
+    *lines, source = first["text"].split("\n")  # the first screen, then the source on one line
+    assert len(lines) <= 3 and sum(map(len, lines)) <= 120 and source.startswith("依据：《")
+    assert "http" not in first["text"] and "负责部门" not in first["text"]
     sources = first["custom"]["sources"]
     assert sources and SOURCE_KEYS <= set(sources[0])
     assert sources[0]["category"] == "compulsory_education"
     for button in first.get("buttons", []):
         assert set(button) == {"title", "payload"}
+    detail = next(b for b in first["buttons"] if b["title"] == "详细")
+    pressed = client.post("/webhooks/rest/webhook", json={"sender": sender, "message": detail["payload"]}).json()
+    assert "适用对象" in pressed[0]["text"] and "来源：《" in pressed[0]["text"]
+    assert pressed[0]["custom"]["sources"] == sources
 
 
 def test_rest_webhook_locality_metadata_scopes_answers(client):

@@ -1,0 +1,87 @@
+"""An answer as a parent reads it on a phone (issue 13): the direct answer and the next step on
+a short first screen, the source on one line, the rest behind 详细, and no link to a page that
+does not hold the cited text."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from knowledge.answer import (DETAIL_TITLE, EXAMPLE_NOTE, FIRST_SCREEN_CHARS, FIRST_SCREEN_LINES, first_screen,
+                              item_answer, render_item, shorten, source_record)
+from knowledge.index import IndexedItem
+from knowledge.schema import Authority, load_checklist_text
+
+SHIPPED = sorted(Path(__file__).resolve().parent.parent.joinpath("knowledge", "data", "checklists").glob("*.yaml"))
+LONG_NOTICE = "新疆维吾尔自治区伊犁哈萨克自治州伊宁市暂未收录本地服务清单，以下是全国通用的规定："
+URL = re.compile(r"https?://\S+")
+
+
+def shipped_entries() -> list[IndexedItem]:
+    entries = []
+    for path in SHIPPED:
+        checklist = load_checklist_text(path.read_text(encoding="utf-8"), str(path))
+        entries += [IndexedItem(checklist.header, item) for item in checklist.items]
+    return entries
+
+
+ENTRIES = shipped_entries()
+
+
+def screen_lines(text: str) -> tuple[list[str], str]:
+    *lines, source = text.split("\n")
+    return lines, source
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.item.id)
+def test_every_shipped_items_first_screen_is_short_and_ends_with_its_source(entry):
+    for notice in ("", LONG_NOTICE if entry.locality == "national" else ""):
+        lines, source = screen_lines(first_screen(entry, notice))
+        assert 1 <= len(lines) <= FIRST_SCREEN_LINES and sum(map(len, lines)) <= FIRST_SCREEN_CHARS, lines
+        assert source.startswith("依据：") and entry.checklist.published.isoformat() in source
+        if entry.checklist.doc_number:
+            assert entry.checklist.doc_number in source and entry.item.clause in source
+        text = "\n".join(lines)
+        assert not URL.search(text) and "负责部门" not in text
+        if entry.checklist.authority is Authority.EXAMPLE:
+            assert lines[0] == EXAMPLE_NOTE  # demo data is never mistaken for a real policy
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.item.id)
+def test_every_shipped_item_has_a_written_answer_and_step(entry):
+    """The first screen of a shipped item is written for parents, not cut from the notice's text."""
+    item = entry.item
+    assert item.brief, "no brief"
+    assert item.next_step or not item.how_to_apply, "how_to_apply but no next_step"
+    if entry.checklist.authority is not Authority.OFFICIAL:  # guidance cites laws and notices of its own
+        assert item.basis
+    lines, _ = screen_lines(first_screen(entry))
+    assert item.brief in lines
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.item.id)
+def test_no_answer_links_to_a_page_not_checked_to_hold_its_text(entry):
+    """A news summary of a notice does not hold the cited clause; only ``verified_url`` is shown."""
+    for text in (first_screen(entry, LONG_NOTICE), render_item(entry)):
+        assert set(URL.findall(text)) <= ({entry.item.verified_url} - {""})
+    assert source_record(entry)["link"] == entry.item.verified_url
+
+
+def test_the_detail_holds_what_the_first_screen_leaves_out():
+    entry = next(e for e in ENTRIES if e.item.departments and e.item.materials)
+    answer = item_answer(entry)
+    assert answer.buttons[0]["title"] == DETAIL_TITLE and '"detail":true' in answer.buttons[0]["payload"]
+    detail = item_answer(entry, detail=True)
+    assert not detail.buttons and detail.sources == answer.sources
+    for part in (entry.item.service_object, entry.item.content, "负责部门", entry.item.materials[0], "来源：《"):
+        assert part in detail.text
+
+
+def test_an_item_without_a_written_brief_is_shortened_at_a_sentence_or_clause():
+    text = "第一句话说明谁可以申请。第二句话说明怎么申请，要带什么材料，找哪个部门，什么时候去办理比较合适。"
+    assert shorten(text, 20) == "第一句话说明谁可以申请。"
+    assert shorten("一二三四五，六七八九十，甲乙丙丁戊己庚辛壬癸子丑寅卯", 12) == "一二三四五，六七八九十…"
+    assert shorten("一" * 30, 10) == "一" * 9 + "…"
+    assert shorten("短句。", 10) == "短句。"
