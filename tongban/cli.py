@@ -85,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     retrieval.add_argument("file", type=Path)
     retrieval.add_argument("--locality", default=None)
     retrieval.set_defaults(run=_eval_retrieval)
+    answers = evaluation.add_parser("answers", help="answers graded against the facts they must state (TSV file)")
+    answers.add_argument("file", type=Path)
+    answers.set_defaults(run=_eval_answers)
 
     ledger = sub.add_parser("ledger", help="assistance requests and the outbox").add_subparsers()
     status = ledger.add_parser("set-status", help="change a request's status (the parent is notified)")
@@ -385,6 +388,13 @@ def _eval_retrieval(args: argparse.Namespace) -> int:
     code = kb.geo.resolve_code(args.locality) if args.locality else None
     report = evaluate(kb, read_tsv(args.file), code)
     print(report.render(str(args.file)))
+    return 0
+
+
+def _eval_answers(args: argparse.Namespace) -> int:
+    from tongban.answer_eval import run
+
+    print(run(get_settings(), args.file).render(str(args.file)))
     return 0
 
 

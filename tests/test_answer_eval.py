@@ -1,0 +1,51 @@
+"""tongban eval answers (tongban/answer_eval.py): questions through the engine, graded on facts."""
+
+from __future__ import annotations
+
+import pytest
+
+from tongban.answer_eval import Case, evaluate, grade, read_cases
+
+
+def case(facts: str, category: str = "medical_insurance") -> Case:
+    return read_cases_text(f"孩子医保在哪交\t{category}\thow\t{facts}\t方案三（八）")[0]
+
+
+def read_cases_text(text: str) -> list[Case]:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "set.tsv"
+        path.write_text("# a comment\n\n" + text + "\n", encoding="utf-8")
+        return read_cases(path)
+
+
+def test_a_case_file_is_read_with_its_facts_and_alternatives():
+    parsed = case("居住证|居住证明 ; 当地|居住地")
+    assert parsed.facts == (("居住证", "居住证明"), ("当地", "居住地")) and parsed.source == "方案三（八）"
+    with pytest.raises(ValueError, match="expected question"):
+        read_cases_text("只有问题")
+
+
+def test_grading_puts_the_first_screen_first():
+    facts = case("居住证 ; 医保部门")
+    assert grade(facts, "凭居住证参加医保，向医保部门咨询", "", "medical_insurance").verdict == "fully correct"
+    assert grade(facts, "凭居住证参加医保", "详细：医保部门", "medical_insurance").verdict == "correct with 详细"
+    partial = grade(facts, "凭居住证参加医保", "", "medical_insurance")
+    assert partial.verdict == "acceptable" and partial.missing == ["医保部门"]
+    assert grade(facts, "凭居住证参加医保，医保部门", "", "housing").verdict == "wrong"  # another service
+    assert grade(facts, "抱歉，我没能确定", "", None).verdict == "wrong"
+
+
+def test_questions_go_through_the_engine_as_a_parent_asks_them(runtime):
+    cases = read_cases_text(
+        "孩子在这边上小学要带什么材料\tcompulsory_education\tmaterials\t居住证 ; 接种证\ttest\n"
+        "外地户口的娃能在这儿参加医保不\tmedical_insurance\twho\t居住证\ttest\n"
+        "工地老板欠我三个月工资怎么办\tmedical_insurance\thow\t医保\ttest")
+    report = evaluate(runtime.engine, cases)
+    verdicts = [g.verdict for g in report.graded]
+    assert verdicts[:2] == ["fully correct", "fully correct"], report.render("test")
+    assert verdicts[2] == "wrong" and report.graded[2].answered_category is None  # out of scope: no answer
+    text = report.render("test")
+    assert "compulsory_education" in text and "工地老板欠我三个月工资怎么办" in text
