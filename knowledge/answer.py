@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from knowledge import aspects
 from knowledge.categories import SERVICE_CATEGORIES, label
 from knowledge.index import IndexedItem
 from knowledge.retrieval import SearchResult
@@ -111,20 +112,23 @@ def basis(entry: IndexedItem) -> str:
     return f"依据：《{header.title}》{number}{clause}，{header.published.isoformat()}"
 
 
-def first_screen(entry: IndexedItem, notice: str = "") -> str:
-    """What a parent sees first: the direct answer and the next step (with ``notice`` and the
-    example-data warning, at most FIRST_SCREEN_LINES lines and FIRST_SCREEN_CHARS characters),
-    then the source line. When space runs out the next step goes to 详细 before the answer is cut."""
+def first_screen(entry: IndexedItem, notice: str = "", aspect: str = aspects.WHAT) -> str:
+    """What a parent sees first: what the question is after (``aspect``: the item's materials,
+    cost, time, telephone or who it is for), the direct answer and the next step — a "how" question
+    gets the step first — within FIRST_SCREEN_LINES lines and FIRST_SCREEN_CHARS characters with
+    ``notice`` and the example-data warning; then the source line. What does not fit goes to 详细,
+    the step before the answer; the answer is cut only when nothing else is left."""
     head = [line for line in (notice, EXAMPLE_NOTE if entry.checklist.authority is Authority.EXAMPLE else "")
             if line]
     room = FIRST_SCREEN_CHARS - sum(map(len, head))
     answer, step = brief(entry), next_step(entry)
-    if len(answer) > room:
-        answer = shorten(answer, room)
-    lines = head + [answer]
-    if step and len(answer) + len(step) <= room and len(lines) < FIRST_SCREEN_LINES:
-        lines.append(step)
-    return "\n".join(lines + [basis(entry)])
+    body = [aspects.aspect_line(entry.item, aspect), *((step, answer) if aspect == aspects.HOW else (answer, step))]
+    body = [line for line in body if line][:FIRST_SCREEN_LINES - len(head)]
+    while len(body) > 1 and sum(map(len, body)) > room:
+        body.pop()
+    if len(body[0]) > room:
+        body[0] = shorten(body[0], room)
+    return "\n".join(head + body + [basis(entry)])
 
 
 def detail_button(entry: IndexedItem) -> dict:
@@ -136,13 +140,13 @@ def item_button(entry: IndexedItem) -> dict:
 
 
 def item_answer(entry: IndexedItem, *, detail: bool = False, notice: str = "",
-                related: list[IndexedItem] = ()) -> Answer:
+                related: list[IndexedItem] = (), aspect: str = aspects.WHAT) -> Answer:
     """One item as an answer: its first screen with 详细 and ``related`` items as buttons, or
     (``detail``) the whole item."""
     if detail:
         return Answer(text=render_item(entry), sources=[source_record(entry)])
     buttons = [detail_button(entry)] + [item_button(other) for other in related]
-    return Answer(text=first_screen(entry, notice), buttons=buttons, sources=[source_record(entry)])
+    return Answer(text=first_screen(entry, notice, aspect), buttons=buttons, sources=[source_record(entry)])
 
 
 def render_item(entry: IndexedItem) -> str:
@@ -172,8 +176,10 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
     top = result.hits[0]
     notice = (f"{locality_name}暂未收录本地服务清单，以下是全国通用的规定："
               if locality_name and not result.has_local_checklist else "")
-    related = [h.entry for h in result.hits[1:3] if h.entry.item.category != top.entry.item.category]
-    return item_answer(top.entry, notice=notice, related=related)
+    # the next items as buttons, of the same service too: a guidance item that says where to apply or
+    # who can apply for you often ranks just behind the plan's clause
+    related = [h.entry for h in result.hits[1:3]]
+    return item_answer(top.entry, notice=notice, related=related, aspect=aspects.aspect_of(result.query))
 
 
 def not_understood(result: SearchResult | None = None) -> Answer:

@@ -85,3 +85,36 @@ def test_an_item_without_a_written_brief_is_shortened_at_a_sentence_or_clause():
     assert shorten("一二三四五，六七八九十，甲乙丙丁戊己庚辛壬癸子丑寅卯", 12) == "一二三四五，六七八九十…"
     assert shorten("一" * 30, 10) == "一" * 9 + "…"
     assert shorten("短句。", 10) == "短句。"
+
+
+@pytest.mark.parametrize("question, aspect", [
+    ("报名要准备哪些证件", "materials"), ("上幼儿园收不收钱", "cost"), ("心理热线打几号", "contact"),
+    ("医保一般几月份交", "time"), ("临时救助去哪申请", "how"), ("外地户口的孩子能不能在这上学", "who"),
+    ("这边对流动儿童有啥照顾", "what"), ("办居住证要多少钱", "cost"),
+])
+def test_what_a_question_is_after(question, aspect):
+    from knowledge.aspects import aspect_of
+
+    assert aspect_of(question) == aspect
+
+
+def test_the_first_screen_leads_with_what_was_asked_or_says_the_checklist_does_not_say():
+    from knowledge import aspects
+    from knowledge.schema import ChecklistHeader, ChecklistItem
+
+    header = ChecklistHeader(id="t", locality={"code": "440306", "name": "宝安区"}, title="测试清单", issuer="测试",
+                             published="2026-01-01", version=1, authority="official")
+    item = ChecklistItem(id="a", category="compulsory_education", title="插班", service_object="随迁子女",
+                         content="每学期开学前两周可以申请插班，不收任何费用。咨询电话0755-12345678。",
+                         how_to_apply="到学校教务处申请", materials=["居住证", "学籍证明"], clause="（一）",
+                         brief="开学前两周向学校申请插班", next_step="到学校教务处申请")
+    entry = IndexedItem(header, item)
+    lines = lambda aspect: first_screen(entry, aspect=aspect).split("\n")  # noqa: E731
+    assert lines(aspects.MATERIALS)[0] == "要带：居住证、学籍证明"
+    assert lines(aspects.COST)[0] == "每学期开学前两周可以申请插班，不收任何费用。"
+    assert lines(aspects.CONTACT)[0] == "电话：0755-12345678"
+    assert lines(aspects.HOW)[:2] == ["下一步：到学校教务处申请", "开学前两周向学校申请插班"]
+    bare = IndexedItem(header, item.model_copy(update={"content": "可以申请插班。", "materials": []}))
+    for aspect, says in ((aspects.MATERIALS, "没有列出要带的材料"), (aspects.COST, "没有写费用"),
+                         (aspects.TIME, "没有写具体时间"), (aspects.CONTACT, "没有写电话")):
+        assert says in first_screen(bare, aspect=aspect).split("\n")[0]

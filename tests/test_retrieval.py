@@ -104,3 +104,13 @@ def test_scores_are_ranked_and_confidence_is_a_probability(kb):
     assert scores == sorted(scores, reverse=True)
     assert 0.0 <= result.confidence <= 1.0
     assert result.hits[0].entry.item.category == "preschool"
+
+
+def test_the_next_items_are_offered_whatever_their_category(kb):
+    """Behind the plan's clause on temporary assistance, the guidance items say where to apply and
+    who can apply for the family: the same service, offered as buttons under the answer."""
+    result, answer = _answer(kb, "遇到急事想申请临时救助")
+    assert result.hits[0].entry.item.category == "temporary_assistance"
+    offered = [b["payload"] for b in answer.buttons[1:]]
+    assert offered == [f'/ask_service{{"item":"{h.entry.key}"}}' for h in result.hits[1:3]]
+    assert any(h.entry.item.category == "temporary_assistance" for h in result.hits[1:3])

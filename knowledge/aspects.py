@@ -1,0 +1,80 @@
+"""What a parent's question is after, and the part of an item that answers it.
+
+"孩子在这边上小学要带什么材料" asks for materials, "打疫苗要钱吗" for the cost, "医保在哪交" for where
+to go. The answer's first screen (knowledge/answer.py) leads with that part of the best item,
+then its plain-words answer and the next step. Cues are ordinary question words, checked in the
+order of ``CUES`` (a question about the cost of a document asks about the cost).
+
+When the item does not say (no materials listed, no cost, no date, no telephone number) the line
+says so — "清单里没有写…，以当地…为准" — instead of leaving the parent to look for it; a checklist
+that names it answers from its own text.
+"""
+
+from __future__ import annotations
+
+import re
+
+WHO, WHAT, HOW, MATERIALS, TIME, COST, CONTACT = "who", "what", "how", "materials", "time", "cost", "contact"
+
+CUES: tuple[tuple[str, re.Pattern], ...] = tuple((aspect, re.compile(pattern)) for aspect, pattern in (
+    (MATERIALS, r"材料|证件|证明|手续|带(?:什么|啥|哪些|些啥)|准备(?:什么|啥|哪些)|要(?:什么|啥|哪些)证"),
+    (COST, r"多少钱|要钱|要不要钱|收费|收不收|免费|不要钱|花钱|费用|自费|贵不贵|掏钱|交钱|交多少|补多少|给多少|报多少|报销比例"),
+    (CONTACT, r"电话|热线|号码|打哪|打给谁|联系方式|联系谁|拨打|打几号"),
+    (TIME, r"什么时候|啥时候|哪天|几月|几号|多久|多长时间|截止|期限|来得及|有效期|多少天|几天|啥时|何时|时间"),
+    (HOW, r"怎么(?:办|申请|弄|报|交|登记|办理|参加|领|上|去)|咋(?:办|申请|弄|报|交|登记)|去哪|在哪(?:里|儿)?(?:办|申请|交|报|登记|领|打)|"
+          r"找谁|哪个部门|哪个单位|流程|如何(?:申请|办理|参加)|到哪|上哪"),
+    (WHO, r"能不能|能否|可不可以|可以.{0,8}[吗么]|算不算|符合|条件|资格|够不够|让不让|行不行|有没有份|能.{0,10}[吗么不]"),
+))
+
+_SENTENCE = re.compile(r"[^。！？；]+[。！？；]?")
+_COST_WORDS = re.compile(r"免费|不收|收费|费用|补贴|补助|报销|资助|减免|标准|经费")
+_TIME_WORDS = re.compile(r"\d+\s*(?:个)?(?:天|日|月|年|周|工作日)|每(?:年|学期|半年|季度|月)|[一二三四五六七八九十半]+(?:个)?(?:月|年)|"
+                         r"年底|月底|之前|以前|以内|期间|当年")
+# public lines (110, 120, 12355, 12345…), landlines and mobiles; not years or amounts
+_PHONE = re.compile(r"(?<!\d)(?:11[09]|12[02]|12\d{3}|0\d{2,3}-\d{7,8}|1[3-9]\d{9})(?!\d)")
+LINE_MAX = 50  # characters of an aspect line
+
+
+def aspect_of(question: str) -> str:
+    """The first aspect whose cue the question holds; WHAT (what you get) otherwise."""
+    for aspect, cue in CUES:
+        if cue.search(question or ""):
+            return aspect
+    return WHAT
+
+
+def _sentence(parts: tuple[str, ...], words: re.Pattern) -> str:
+    """The first sentence of ``parts`` (each read on its own) that holds one of ``words``."""
+    for part in parts:
+        for sentence in _SENTENCE.findall(part or ""):
+            if words.search(sentence):
+                return sentence.strip()
+    return ""
+
+
+def _short(text: str) -> str:
+    from knowledge.answer import shorten  # the answer module's cut at a sentence or clause end
+
+    return shorten(text, LINE_MAX)
+
+
+def aspect_line(item, aspect: str) -> str:
+    """The line that answers ``aspect`` from ``item`` (a ChecklistItem); "" when the item's plain
+    answer and next step already are that (what, how, who without a separate object)."""
+    parts = (item.brief, item.content, item.how_to_apply)
+    if aspect == MATERIALS:
+        if item.materials:
+            return _short("要带：" + "、".join(item.materials))
+        return "清单里没有列出要带的材料，以当地部门公布的为准。"
+    if aspect == COST:
+        found = _sentence(parts, _COST_WORDS)
+        return _short(found) if found else "清单里没有写费用，以当地部门的答复为准。"
+    if aspect == TIME:
+        found = _sentence(parts, _TIME_WORDS)
+        return _short(found) if found else "清单里没有写具体时间，以当地通知为准。"
+    if aspect == CONTACT:
+        phones = list(dict.fromkeys(_PHONE.findall(" ".join(parts))))
+        return ("电话：" + "、".join(phones[:3])) if phones else "清单里没有写电话，可以按下面的办法咨询。"
+    if aspect == WHO and item.service_object:
+        return _short("适用：" + item.service_object)
+    return ""
