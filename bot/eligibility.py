@@ -35,14 +35,27 @@ class Verdict:
 
 
 def places(text: str, geo: Gazetteer) -> tuple[str | None, str | None]:
-    """(household-registration place, place of residence) the text names, as codes."""
-    hukou = residence = None
+    """(household-registration place, place of residence) the text names, as codes: the most
+    specific place among the names of each. A name right after 户口在 / 老家 / 从 … is the household
+    registration, and so is a name that directly continues it (户口在河南周口郸城: all three)."""
+    hukou: list = []
+    residence: list = []
+    previous = None  # (end, role) of the last mention
     for mention in geo.mentions(text):
-        if _HUKOU_MARK.search(text[max(0, mention.start - 4):mention.start]):
-            hukou = hukou or mention.code
+        if previous is not None and mention.start - previous[0] <= 1:  # 河南周口, 河南省周口市
+            role = previous[1]
         else:
-            residence = residence or mention.code
-    return hukou, residence
+            role = "hukou" if _HUKOU_MARK.search(text[max(0, mention.start - 4):mention.start]) else "residence"
+        (hukou if role == "hukou" else residence).append(mention)
+        previous = (mention.end, role)
+    return _most_specific(hukou, geo), _most_specific(residence, geo)
+
+
+def _most_specific(mentions: list, geo: Gazetteer) -> str | None:
+    if not mentions:
+        return None
+    region = geo.resolve(" ".join(dict.fromkeys(m.surface for m in mentions)))
+    return region.code if region is not None else mentions[0].code
 
 
 def update_facts(facts: dict, text: str, *, age: float | None, months: float | None, geo: Gazetteer,

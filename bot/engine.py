@@ -124,10 +124,11 @@ class DialogueEngine:
         if self._answers_eligibility(convo, parse):
             return self._on_check_eligibility(convo, parse)
         convo.state.pop("eligibility", None)  # the parent moved on
+        # where the family lives, never the household registration (户口在河南 现在住深圳宝安)
         _, residence = eligibility.places(parse.normalized, self.knowledge.geo)
-        locality = parse.entity("locality") if residence else None  # not the household registration
-        if locality and parse.intent in ("set_locality", "ask_service", "check_eligibility", "human_handoff"):
-            convo.state["locality"] = locality
+        if residence and parse.entity("locality") and parse.intent in (
+                "set_locality", "ask_service", "check_eligibility", "human_handoff"):
+            convo.state["locality"] = residence
         threshold = self.settings.nlu.fallback_threshold
         handler = getattr(self, f"_on_{parse.intent}", None)
         unsure = parse.confidence < threshold and not parse.payload_entities
@@ -339,10 +340,13 @@ class DialogueEngine:
         return Reply(not_understood(result).text, buttons=menu_buttons())
 
     def _on_set_locality(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
-        code = parse.entity("locality")
+        hukou, residence = eligibility.places(parse.normalized, self.knowledge.geo)
+        code = residence or (None if hukou else parse.entity("locality"))  # never the household registration
         given = parse.payload_entities.get("locality")
         if not code and isinstance(given, str) and len(given) <= 64:  # a button's payload: a code or a name
             code = self.knowledge.geo.resolve_code(given)
+        if not code and hukou:
+            return [Reply("这是孩子户口所在的地方吧？我需要的是你们现在住的地方，请写到市和区，例如“深圳市宝安区”。")]
         if not code:
             return [Reply("没能识别这个地方。请写到市和区，例如“深圳市宝安区”或“武汉洪山”。")]
         convo.state["locality"] = code
@@ -362,8 +366,9 @@ class DialogueEngine:
         answer = parse.intent if parse.intent in ("affirm", "deny") else None
         facts = eligibility.update_facts(facts, parse.normalized, age=parse.entity("child_age"),
                                          months=parse.entity("months"), geo=self.knowledge.geo, answer=answer)
-        if eligibility.places(parse.normalized, self.knowledge.geo)[1] and parse.entity("locality"):
-            convo.state["locality"] = parse.entity("locality")  # where they live, never the hukou place
+        residence = eligibility.places(parse.normalized, self.knowledge.geo)[1]
+        if residence and parse.entity("locality"):
+            convo.state["locality"] = residence  # where they live, never the hukou place
         verdict = eligibility.check(facts)
         head = {eligibility.YES: "按您说的情况，孩子属于流动儿童。",
                 eligibility.NO: "按您说的情况，孩子目前不属于方案所说的流动儿童。",

@@ -52,3 +52,21 @@ def test_a_new_question_ends_the_open_check(runtime):
     reply = runtime.engine.handle(sender, "孩子在这边上小学要带什么材料")[0]
     assert reply.custom["sources"][0]["category"] == "compulsory_education"
     assert "eligibility" not in runtime.engine.store.peek(sender)
+
+
+def test_the_place_the_family_lives_wins_over_the_household_registration_named_first(runtime):
+    """户口在河南周口郸城 comes first and is the most specific place named: answers must still come
+    from where the family lives (宝安's list), and the fallback notice must name that place."""
+    sender, replies = _talk(runtime, "户口在河南周口郸城 现在在深圳宝安住 孩子打疫苗去哪")
+    assert replies[0].custom["sources"][0]["locality"] == "440306", replies[0].text
+    assert runtime.engine.store.peek(sender)["locality"] == "440306"
+    sender, replies = _talk(runtime, "老家河南周口的 在武汉洪山区打工 娃要打疫苗")
+    assert runtime.engine.store.peek(sender)["locality"] == "420111"
+    assert "湖北省武汉市洪山区暂未收录" in replies[0].text and "周口" not in replies[0].text
+
+
+def test_a_household_registration_alone_is_never_remembered_as_home(runtime):
+    sender, _ = _talk(runtime, "深圳宝安")
+    replies = runtime.engine.handle(sender, "户口在安徽")
+    assert runtime.engine.store.peek(sender)["locality"] == "440306"
+    assert "已记住您住在安徽" not in " ".join(r.text for r in replies)
