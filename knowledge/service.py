@@ -17,6 +17,7 @@ from knowledge import calibrate, category_prior
 from knowledge.embedding import Embedder, build_embedder
 from knowledge.errors import ChecklistValidationError
 from knowledge.index import EmbeddingCache, KnowledgeIndex
+from knowledge.pinyin_terms import PinyinTerms
 from knowledge.retrieval import Calibration, Retriever, SearchResult
 from knowledge.schema import Checklist, ChecklistHeader, ChecklistItem, load_checklist_text
 from knowledge.store import Catalog, ChecklistStore
@@ -45,6 +46,7 @@ class KnowledgeBase:
         self._embedder = embedder
         self.geo = geo or gazetteer()
         self._snapshot: Snapshot | None = None
+        self._terms: tuple[int, PinyinTerms] | None = None  # (snapshot generation, its pinyin lexicon)
         self._rebuild_lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -141,10 +143,23 @@ class KnowledgeBase:
 
     def search(self, question: str, locality: str | None = None, k: int | None = None,
                vector=None) -> SearchResult:
-        """``vector``: the e5 query embedding of the normalised question, if already computed."""
+        """``vector``: the e5 query embedding of the normalised question, if already computed.
+        Service words typed in pinyin (yibao, ruxue) are read as the checklists' words first
+        (``knowledge/pinyin_terms.py``); the vector is then the rewritten question's."""
+        snapshot = self.snapshot
         text = normalize(question)
-        return self.snapshot.retriever.search(text, self.chain(locality),
-                                              k or self.settings.knowledge.top_k, vector=vector)
+        rewritten = self._pinyin_terms(snapshot).rewrite(text)
+        if rewritten != text:
+            text, vector = rewritten, None
+        return snapshot.retriever.search(text, self.chain(locality),
+                                         k or self.settings.knowledge.top_k, vector=vector)
+
+    def _pinyin_terms(self, snapshot: Snapshot) -> PinyinTerms:
+        terms = self._terms
+        if terms is None or terms[0] != snapshot.generation:
+            terms = (snapshot.generation, PinyinTerms.from_entries(snapshot.retriever.index.entries))
+            self._terms = terms  # one assignment: a request on another thread sees the old or the new
+        return terms[1]
 
     def locality_name(self, locality: str | None) -> str | None:
         return self.geo.full_name(locality) if locality else None

@@ -138,3 +138,9 @@ def test_bad_input_gets_an_intent_never_an_error(client, text):
     sender = client.post("/webhooks/rest/session").json()["sender"]
     replies = client.post("/webhooks/rest/webhook", json={"sender": sender, "message": text}).json()
     assert replies and replies[0]["text"]
+
+
+def test_a_service_word_typed_in_pinyin_gets_the_answer_not_a_rephrase_menu(chat):
+    replies = chat("娃的yibao今年还没交")
+    cited = [r for r in replies if (r.get("custom") or {}).get("sources")]
+    assert cited and cited[0]["custom"]["sources"][0]["category"] == "medical_insurance", replies[0]["text"]

@@ -114,3 +114,19 @@ def test_the_next_items_are_offered_whatever_their_category(kb):
     offered = [b["payload"] for b in answer.buttons[1:]]
     assert offered == [f'/ask_service{{"item":"{h.entry.key}"}}' for h in result.hits[1:3]]
     assert any(h.entry.item.category == "temporary_assistance" for h in result.hits[1:3])
+
+
+def test_service_words_typed_in_pinyin_are_read_as_the_checklists_words(kb, monkeypatch):
+    from knowledge.pinyin_terms import PinyinTerms
+
+    terms = PinyinTerms(["医保", "居民医保", "入学", "临时救助", "安保"])
+    assert terms.rewrite("娃的yibao今年还没交") == "娃的医保今年还没交"
+    assert terms.rewrite("linshi jiuzhu zenme shenqing") == "临时救助 zenme shenqing"
+    assert terms.rewrite("juminyibao") == "居民医保"  # the longest word
+    for untouched in ("my child needs insurance", "wo jiao zhang wei", "bao", "ok"):
+        assert terms.rewrite(untouched) == untouched  # English, a name, short syllables
+    result, answer = _answer(kb, "娃的yibao今年还没交")
+    assert result.hits[0].entry.item.category == "medical_insurance" and answer.confident
+    monkeypatch.setattr(PinyinTerms, "rewrite", lambda self, text: text)
+    before, _ = _answer(kb, "娃的yibao今年还没交")
+    assert before.confidence < result.confidence

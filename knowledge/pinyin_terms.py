@@ -1,0 +1,82 @@
+"""Service words typed in pinyin, read as the checklists' own words.
+
+"娃的yibao今年还没交": a parent without the characters at hand types the sound of the service.
+Retrieval reads characters, so such a question scored too low and got "please rephrase". The
+lexicon is built from the checklists being served (every item's keywords and title words, and
+the category names): each word's toneless pinyin run together (医保 → yibao, 居民医保 → juminyibao).
+The longest spans of Latin words in a question (spaces between them ignored: "linshi jiuzhu")
+that are wholly a sequence of lexicon words are replaced by those words; anything else — English, a name, a pinyin word that
+is no service term — is left as it was. Only words of at least MIN_LETTERS letters are entered,
+so short syllables (an, bao) never turn into a service.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from pypinyin import lazy_pinyin
+
+from knowledge.categories import CATEGORIES
+
+MIN_LETTERS = 4
+_WORD = re.compile(r"[\u4e00-\u9fff]{2,8}")
+_LATIN_RUN = re.compile(r"[a-z]+(?: +[a-z]+)*")
+
+
+def letters(word: str) -> str:
+    return "".join(lazy_pinyin(word))
+
+
+class PinyinTerms:
+    def __init__(self, words: Iterable[str]):
+        self.lexicon: dict[str, str] = {}
+        for word in words:
+            for part in _WORD.findall(word):
+                key = letters(part)
+                if len(key) >= MIN_LETTERS and key.isascii() and key.isalpha():
+                    self.lexicon.setdefault(key, part)
+        self._longest = max((len(k) for k in self.lexicon), default=0)
+
+    @classmethod
+    def from_entries(cls, entries) -> "PinyinTerms":
+        """From the indexed items (``IndexedItem``) being served, and the category names."""
+        words = list(CATEGORIES.values())
+        for entry in entries:
+            words += [entry.item.title, *entry.item.keywords]
+        return cls(words)
+
+    def _segment(self, run: str) -> list[str] | None:
+        """``run`` (letters only) as lexicon words, longest first; None if it cannot be."""
+        best: list[list[str] | None] = [None] * (len(run) + 1)
+        best[len(run)] = []
+        for start in range(len(run) - 1, -1, -1):
+            for end in range(min(len(run), start + self._longest), start + MIN_LETTERS - 1, -1):
+                word = self.lexicon.get(run[start:end])
+                if word is not None and best[end] is not None:
+                    best[start] = [word, *best[end]]
+                    break
+        return best[0]
+
+    def rewrite(self, text: str) -> str:
+        """``text`` (normalised, lower case) with pinyin service words written in characters."""
+        if not self.lexicon or not re.search(r"[a-z]", text):
+            return text
+
+        def replace(match: re.Match) -> str:
+            tokens = match.group(0).split(" ")
+            out: list[str] = []
+            i = 0
+            while i < len(tokens):  # the longest span of tokens that is wholly service words
+                for j in range(len(tokens), i, -1):
+                    words = self._segment("".join(tokens[i:j]))
+                    if words:
+                        out.append("".join(words))
+                        i = j
+                        break
+                else:
+                    out.append(tokens[i])
+                    i += 1
+            return " ".join(out)
+
+        return _LATIN_RUN.sub(replace, text)
