@@ -458,3 +458,29 @@ def test_a_reply_sent_before_a_crash_is_not_sent_again_by_the_worker_taking_over
         assert texts == ["您好", "请问孩子几岁？", "later"]
     else:
         assert texts == ["您好", "请问孩子几岁？", "您好", "请问孩子几岁？", "later"]
+
+
+def test_the_sent_log_keeps_a_row_sent_while_another_chats_batch_commits(tmp_path):
+    """A chat's delivery logs each reply as Telegram accepts it and queues the chat's replies for
+    recording when it has sent them all; another chat's batch committing in between must not
+    empty the log of the rows still being sent (a kill then would send them again)."""
+    import asyncio
+
+    from bot.telegram.delivery import Delivery
+    from bot.telegram.locks import KeyedLocks
+    from ledger import sentlog
+
+    folder = sentlog.folder_of(tmp_path)
+
+    async def main() -> None:
+        delivery = Delivery(bot=None, db=None, cipher=None, locks=KeyedLocks(), worker="w", log_folder=folder)
+        delivery._mark_sent = lambda ids: None  # the database took the batch
+        delivery._log_sent(7)  # chat A: first reply accepted, its second still being sent
+        delivery._log_sent(8)  # chat B: its only reply accepted and queued
+        await delivery._record_sent(2, [8])
+        assert sentlog.handed_over(folder, "w") == {7, 8}
+        delivery._record_sent(1, [7])  # chat A done: queued
+        assert await delivery.flush()
+        assert sentlog.handed_over(folder, "w") == set()  # all recorded: the log is emptied
+
+    asyncio.run(main())

@@ -92,6 +92,7 @@ class Delivery:
         self._record_thread = ThreadPoolExecutor(1, thread_name_prefix="outbox-recorder")
         self.log_folder = log_folder
         self.sent_log = sentlog.SentLog(log_folder, self.worker) if log_folder is not None else None
+        self._logged: set[int] = set()  # logged as sent, not yet queued for recording (event loop only)
 
     # --- database steps (run in a thread) -----------------------------------------------
     def _claim(self, conversation_id: int) -> list[outbox.Outgoing]:
@@ -145,28 +146,28 @@ class Delivery:
                     log.info("flood control for one chat: waiting %.1f s", wait)
                     await asyncio.sleep(wait)
                     continue  # the same row again; other chats are not held up
-                await asyncio.to_thread(self._finish, conversation_id, sent=sent, retry=[r.id for r in rows[index:]],
-                                        delay=dt.timedelta(seconds=wait), error="flood control",
-                                        count_attempt=False)
+                await self._finish_async(conversation_id, sent=sent, retry=[r.id for r in rows[index:]],
+                                         delay=dt.timedelta(seconds=wait), error="flood control",
+                                         count_attempt=False)
                 return count
             except Forbidden as exc:
                 self.blocked += 1
                 log.info("conversation %s: the parent blocked the bot (%s)", conversation_id, exc.message)
-                await asyncio.to_thread(self._finish, conversation_id, sent=sent, blocked=True)
+                await self._finish_async(conversation_id, sent=sent, blocked=True)
                 return count
             except BadRequest as exc:
                 if "not modified" not in exc.message.lower():  # an edit that changes nothing is done
                     log.warning("outbox %s refused by Telegram: %s", row.id, exc.message)
-                    await asyncio.to_thread(self._finish, conversation_id, sent=sent, failed=[row.id],
-                                            error=exc.message)
+                    await self._finish_async(conversation_id, sent=sent, failed=[row.id],
+                                             error=exc.message)
                     sent = []
                     index += 1
                     continue
             except (NetworkError, TelegramError, OSError) as exc:  # unreachable, timeouts, 5xx
                 self.retried += 1
                 log.warning("outbox: Telegram unreachable (%s); will retry", exc)
-                await asyncio.to_thread(self._finish, conversation_id, sent=sent, retry=[r.id for r in rows[index:]],
-                                        error=str(exc)[:300])
+                await self._finish_async(conversation_id, sent=sent, retry=[r.id for r in rows[index:]],
+                                         error=str(exc)[:300])
                 return count
             self._log_sent(row.id)
             sent.append(row.id)
@@ -185,10 +186,15 @@ class Delivery:
     def _log_sent(self, row_id: int) -> None:
         if self.sent_log is None:
             return
+        self._logged.add(row_id)  # until a batch or a failure's transaction records it
         try:
             self.sent_log.append([row_id])
         except OSError as exc:  # a full disk: the row is recorded in the database all the same
             log.warning("outbox: could not log sent message %s (%s)", row_id, exc)
+
+    async def _finish_async(self, conversation_id: int, *, sent: list[int], **outcome) -> None:
+        await asyncio.to_thread(self._finish, conversation_id, sent=sent, **outcome)
+        self._logged.difference_update(sent)  # recorded with the failure
 
     def unrecorded(self, conversation_id: int) -> list[int]:
         """Rows of the conversation this worker has sent but not yet recorded as sent."""
@@ -202,6 +208,7 @@ class Delivery:
         loop = asyncio.get_running_loop()
         with self._unrecorded_lock:
             self._unrecorded.setdefault(conversation_id, set()).update(ids)
+        self._logged.difference_update(ids)  # from now on in _unrecorded until their batch commits
         self._to_record += [(conversation_id, row_id) for row_id in ids]
         recorded = loop.create_future()
         self._recorded.append(recorded)
@@ -233,7 +240,9 @@ class Delivery:
                         rows.discard(row_id)
                         if not rows:
                             del self._unrecorded[conversation_id]
-                left = [row_id for rows in self._unrecorded.values() for row_id in rows]
+                # the log keeps what the database lacks: rows of other batches, and rows a chat's
+                # delivery has sent and not yet queued (it is still sending the chat's next one)
+                left = [row_id for rows in self._unrecorded.values() for row_id in rows] + list(self._logged)
             if self.sent_log is not None:
                 try:
                     self.sent_log.recorded(left)
