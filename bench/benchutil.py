@@ -8,6 +8,12 @@ import time
 from pathlib import Path
 
 
+# The benchmarks talk to our server as a trusted integration: public clients are rate limited
+# per address (tongban/app.py lookup_limit, bot/rest.py), which a benchmark from one address would hit.
+BENCH_API_TOKEN = "tongban-bench-api-token"
+BENCH_HEADERS = {"Authorization": f"Bearer {BENCH_API_TOKEN}"}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

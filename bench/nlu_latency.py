@@ -60,7 +60,7 @@ def http_first_seen(limit: int = 400) -> str:
     import httpx
 
     sys.path.insert(0, str(REPO / "bench"))
-    from benchutil import python_loop_seconds
+    from benchutil import BENCH_HEADERS, python_loop_seconds
     from rasa_compare import our_server, train_ours
 
     training = {e.text for e in load_training_data(*default_paths()).examples}
@@ -74,7 +74,7 @@ def http_first_seen(limit: int = 400) -> str:
         server.start()
         try:
             server.wait_ready()
-            with httpx.Client(base_url=server.url, timeout=60, trust_env=False) as client:
+            with httpx.Client(base_url=server.url, timeout=60, trust_env=False, headers=BENCH_HEADERS) as client:
                 for i in range(20):  # warm-up on made-up texts that are in no file
                     client.post("/model/parse", json={"text": f"测试消息第{i}条 请忽略"})
                 latencies = []

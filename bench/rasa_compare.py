@@ -57,7 +57,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchutil import children, free_port, memory_kb  # noqa: E402
+from benchutil import BENCH_API_TOKEN, BENCH_HEADERS, children, free_port, memory_kb  # noqa: E402
 
 from knowledge.evaluate import read_tsv  # noqa: E402
 from nlu.training import default_paths, load_training_data  # noqa: E402
@@ -245,7 +245,7 @@ def train_rasa(rasa: Path, root: Path) -> tuple[Path, float]:
 
 def our_env(data_dir: Path) -> dict[str, str]:
     """Environment for our commands: a fresh data folder and nothing else of ours."""
-    return clean_env(TONGBAN_DATA_DIR=str(data_dir))
+    return clean_env(TONGBAN_DATA_DIR=str(data_dir), TONGBAN_SECURITY__API_TOKEN=BENCH_API_TOKEN)
 
 
 def train_ours(data_dir: Path) -> float:
@@ -349,7 +349,8 @@ def parse(client: httpx.Client, text: str) -> tuple[str, float]:
 def send_all(servers: list[Server], texts: list[str], label: str) -> dict[str, dict[str, tuple[str, float]]]:
     """Each text once to each server, sequentially, alternating which server goes first.
     Returns text → server name → (intent, ms)."""
-    clients = {s.name: httpx.Client(base_url=s.url, timeout=120, trust_env=False) for s in servers}
+    clients = {s.name: httpx.Client(base_url=s.url, timeout=120, trust_env=False,
+                                    headers=BENCH_HEADERS if s.name == OURS else None) for s in servers}
     out: dict[str, dict[str, tuple[str, float]]] = {}
     try:
         for i, text in enumerate(texts):

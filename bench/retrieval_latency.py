@@ -29,7 +29,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchutil import free_port, memory_kb  # noqa: E402
+from benchutil import BENCH_API_TOKEN, BENCH_HEADERS, free_port, memory_kb  # noqa: E402
 
 from knowledge.evaluate import read_tsv  # noqa: E402
 from knowledge.store import shipped_dir  # noqa: E402
@@ -76,7 +76,7 @@ def run(items: int, lexical: bool, questions: list[str], work: Path, prepare_onl
         synthetic_checklists(items, extra)
     env = {**os.environ, "TONGBAN_DATA_DIR": str(data_dir), "TONGBAN_KNOWLEDGE__INCLUDE_SHIPPED": "false",
            "TONGBAN_KNOWLEDGE__EXTRA_DIRS": f'["{extra}"]', "TONGBAN_KNOWLEDGE__WATCH_INTERVAL": "0",
-           "TONGBAN_LOG_LEVEL": "WARNING"}
+           "TONGBAN_LOG_LEVEL": "WARNING", "TONGBAN_SECURITY__API_TOKEN": BENCH_API_TOKEN}
     if lexical:
         env.update({"TONGBAN_KNOWLEDGE__DENSE_WEIGHT": "0", "TONGBAN_KNOWLEDGE__PRIOR_WEIGHT": "0"})
     subprocess.run([sys.executable, "-m", "tongban.cli", "knowledge", "reindex"], env=env, check=True,
@@ -87,7 +87,7 @@ def run(items: int, lexical: bool, questions: list[str], work: Path, prepare_onl
     server = subprocess.Popen([sys.executable, "-m", "tongban.cli", "serve", "--port", str(port)], env=env)
     try:
         base = f"http://127.0.0.1:{port}"
-        with httpx.Client(timeout=30) as client:
+        with httpx.Client(timeout=30, headers=BENCH_HEADERS) as client:
             deadline = time.monotonic() + 300
             while True:
                 try:
