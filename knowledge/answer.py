@@ -131,6 +131,19 @@ def first_screen(entry: IndexedItem, notice: str = "", aspect: str = aspects.WHA
     return "\n".join(head + body + [basis(entry)])
 
 
+def contrast_screen(first: IndexedItem, second: IndexedItem, notice: str = "") -> str:
+    """A "difference" question: the two best items side by side, each by its name and its plain
+    answer, within the first screen's limits; then both sources on the source line."""
+    def name(entry: IndexedItem) -> str:
+        return entry.item.title.strip("【】")[:14]
+
+    head = [notice] if notice else []
+    room = (FIRST_SCREEN_CHARS - sum(map(len, head))) // 2
+    body = [shorten(f"{mark}{name(entry)}：{brief(entry)}", room) for mark, entry in (("①", first), ("②", second))]
+    second_basis = basis(second).removeprefix("依据：")
+    return "\n".join(head + body + [f"{basis(first)}；{second_basis}"])
+
+
 def detail_button(entry: IndexedItem) -> dict:
     return {"title": DETAIL_TITLE, "payload": f"/ask_service{{\"item\":\"{entry.key}\",\"detail\":true}}"}
 
@@ -179,7 +192,12 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
     # the next items as buttons, of the same service too: a guidance item that says where to apply or
     # who can apply for you often ranks just behind the plan's clause
     related = [h.entry for h in result.hits[1:3]]
-    return item_answer(top.entry, notice=notice, related=related, aspect=aspects.aspect_of(result.query))
+    aspect = aspects.aspect_of(result.query)
+    if aspect == aspects.DIFFERENCE and related:
+        return Answer(text=contrast_screen(top.entry, related[0], notice),
+                      buttons=[detail_button(top.entry)] + [item_button(other) for other in related],
+                      sources=[source_record(top.entry), source_record(related[0])])
+    return item_answer(top.entry, notice=notice, related=related, aspect=aspect)
 
 
 def not_understood(result: SearchResult | None = None) -> Answer:

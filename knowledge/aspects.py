@@ -1,7 +1,7 @@
 """What a parent's question is after, and the part of an item that answers it.
 
 "孩子在这边上小学要带什么材料" asks for materials, "打疫苗要钱吗" for the cost, "医保在哪交" for where
-to go. The answer's first screen (knowledge/answer.py) leads with that part of the best item,
+to go, "公办园和普惠园有啥区别" for the difference between two things (answered with both items). The answer's first screen (knowledge/answer.py) leads with that part of the best item,
 then its plain-words answer and the next step. Cues are ordinary question words, checked in the
 order of ``CUES`` (a question about the cost of a document asks about the cost).
 
@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import re
 
-WHO, WHAT, HOW, MATERIALS, TIME, COST, CONTACT = "who", "what", "how", "materials", "time", "cost", "contact"
+WHO, WHAT, HOW, MATERIALS, TIME, COST, CONTACT, DIFFERENCE = (
+    "who", "what", "how", "materials", "time", "cost", "contact", "difference")
 
 CUES: tuple[tuple[str, re.Pattern], ...] = tuple((aspect, re.compile(pattern)) for aspect, pattern in (
+    (DIFFERENCE, r"区别|不一样|有啥不同|有什么不同|差别|差异|哪个好|哪个划算|哪个更"),
     (MATERIALS, r"材料|证件|证明|手续|带(?:什么|啥|哪些|些啥)|准备(?:什么|啥|哪些)|要(?:什么|啥|哪些)证"),
     (COST, r"多少钱|要钱|要不要钱|收费|收不收|免费|不要钱|花钱|费用|自费|贵不贵|掏钱|交钱|交多少|补多少|给多少|报多少|报销比例"),
     (CONTACT, r"电话|热线|号码|打哪|打给谁|联系方式|联系谁|拨打|打几号"),

@@ -118,3 +118,17 @@ def test_the_first_screen_leads_with_what_was_asked_or_says_the_checklist_does_n
     for aspect, says in ((aspects.MATERIALS, "没有列出要带的材料"), (aspects.COST, "没有写费用"),
                          (aspects.TIME, "没有写具体时间"), (aspects.CONTACT, "没有写电话")):
         assert says in first_screen(bare, aspect=aspect).split("\n")[0]
+
+
+def test_a_difference_question_gets_both_items_side_by_side():
+    from knowledge import aspects
+    from knowledge.answer import contrast_screen
+
+    assert aspects.aspect_of("公办幼儿园和普惠的民办园有啥区别") == aspects.DIFFERENCE
+    first, second = ENTRIES[10], ENTRIES[20]
+    *lines, source = contrast_screen(first, second, LONG_NOTICE).split("\n")
+    assert lines[0] == LONG_NOTICE and lines[1].startswith("①") and lines[2].startswith("②")
+    assert sum(map(len, lines)) <= FIRST_SCREEN_CHARS  # each item cut to its share
+    assert first.item.title.strip("【】")[:6] in lines[1] and second.item.title.strip("【】")[:6] in lines[2]
+    assert source.startswith("依据：") and first.item.clause.split("；")[0] in source
+    assert second.checklist.published.isoformat() in source
