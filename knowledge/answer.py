@@ -122,7 +122,8 @@ def first_screen(entry: IndexedItem, notice: str = "", aspect: str = aspects.WHA
             if line]
     room = FIRST_SCREEN_CHARS - sum(map(len, head))
     answer, step = brief(entry), next_step(entry)
-    body = [aspects.aspect_line(entry.item, aspect), *((step, answer) if aspect == aspects.HOW else (answer, step))]
+    asked = shorten(aspects.aspect_line(entry.item, aspect), aspects.LINE_MAX)
+    body = [asked, *((step, answer) if aspect == aspects.HOW else (answer, step))]
     body = [line for line in body if line][:FIRST_SCREEN_LINES - len(head)]
     while len(body) > 1 and sum(map(len, body)) > room:
         body.pop()
@@ -152,14 +153,19 @@ def item_button(entry: IndexedItem) -> dict:
     return {"title": entry.item.title[:30], "payload": f"/ask_service{{\"item\":\"{entry.key}\"}}"}
 
 
+def answer_buttons(entry: IndexedItem, related: list[IndexedItem]) -> list[dict]:
+    """详细 for ``entry``, then the ``related`` items."""
+    return [detail_button(entry)] + [item_button(other) for other in related]
+
+
 def item_answer(entry: IndexedItem, *, detail: bool = False, notice: str = "",
                 related: list[IndexedItem] = (), aspect: str = aspects.WHAT) -> Answer:
     """One item as an answer: its first screen with 详细 and ``related`` items as buttons, or
     (``detail``) the whole item."""
     if detail:
         return Answer(text=render_item(entry), sources=[source_record(entry)])
-    buttons = [detail_button(entry)] + [item_button(other) for other in related]
-    return Answer(text=first_screen(entry, notice, aspect), buttons=buttons, sources=[source_record(entry)])
+    return Answer(text=first_screen(entry, notice, aspect), buttons=answer_buttons(entry, related),
+                  sources=[source_record(entry)])
 
 
 def render_item(entry: IndexedItem) -> str:
@@ -195,7 +201,7 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
     aspect = aspects.aspect_of(result.query)
     if aspect == aspects.DIFFERENCE and related:
         return Answer(text=contrast_screen(top.entry, related[0], notice),
-                      buttons=[detail_button(top.entry)] + [item_button(other) for other in related],
+                      buttons=answer_buttons(top.entry, related),
                       sources=[source_record(top.entry), source_record(related[0])])
     return item_answer(top.entry, notice=notice, related=related, aspect=aspect)
 

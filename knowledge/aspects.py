@@ -34,7 +34,7 @@ _TIME_WORDS = re.compile(r"\d+\s*(?:个)?(?:天|日|月|年|周|工作日)|每(?
                          r"年底|月底|之前|以前|以内|期间|当年")
 # public lines (110, 120, 12355, 12345…), landlines and mobiles; not years or amounts
 _PHONE = re.compile(r"(?<!\d)(?:11[09]|12[02]|12\d{3}|0\d{2,3}-\d{7,8}|1[3-9]\d{9})(?!\d)")
-LINE_MAX = 50  # characters of an aspect line
+LINE_MAX = 50  # characters of an aspect line (knowledge/answer.py cuts a longer one)
 
 
 def aspect_of(question: str) -> str:
@@ -54,29 +54,23 @@ def _sentence(parts: tuple[str, ...], words: re.Pattern) -> str:
     return ""
 
 
-def _short(text: str) -> str:
-    from knowledge.answer import shorten  # the answer module's cut at a sentence or clause end
-
-    return shorten(text, LINE_MAX)
-
-
 def aspect_line(item, aspect: str) -> str:
     """The line that answers ``aspect`` from ``item`` (a ChecklistItem); "" when the item's plain
     answer and next step already are that (what, how, who without a separate object)."""
     parts = (item.brief, item.content, item.how_to_apply)
     if aspect == MATERIALS:
         if item.materials:
-            return _short("要带：" + "、".join(item.materials))
+            return "要带：" + "、".join(item.materials)
         return "清单里没有列出要带的材料，以当地部门公布的为准。"
     if aspect == COST:
         found = _sentence(parts, _COST_WORDS)
-        return _short(found) if found else "清单里没有写费用，以当地部门的答复为准。"
+        return found or "清单里没有写费用，以当地部门的答复为准。"
     if aspect == TIME:
         found = _sentence(parts, _TIME_WORDS)
-        return _short(found) if found else "清单里没有写具体时间，以当地通知为准。"
+        return found or "清单里没有写具体时间，以当地通知为准。"
     if aspect == CONTACT:
         phones = list(dict.fromkeys(_PHONE.findall(" ".join(parts))))
         return ("电话：" + "、".join(phones[:3])) if phones else "清单里没有写电话，可以按下面的办法咨询。"
     if aspect == WHO and item.service_object:
-        return _short("适用：" + item.service_object)
+        return "适用：" + item.service_object
     return ""

@@ -62,10 +62,8 @@ class LoginThrottle:
 
     def admit(self, username: str, client: str) -> Admission:
         client_key, pair_key, user_key = self._keys(username, client)
-        verdict = self.limiter.hit(client_key, limit=self.client_limit, window=self.window)
-        if not verdict.allowed:
-            return Admission(False, verdict.retry_after)
-        verdict = self.limiter.hit(pair_key, limit=self.pair_limit, window=self.window)
+        verdict = self.limiter.hit_all([(client_key, self.client_limit, self.window),  # one transaction
+                                         (pair_key, self.pair_limit, self.window)])
         if not verdict.allowed:
             return Admission(False, verdict.retry_after)
         failures = self.limiter.count(user_key, window=self.window)
