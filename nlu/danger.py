@@ -9,6 +9,13 @@ alarming words included), and the kind of danger comes from the examples' ``dang
 It reads characters only (1–4-gram TF-IDF, logistic regression): cheap enough to run on every
 clause and every pair of neighbouring clauses of a message (``nlu/clauses.py``) without a sentence
 embedding per clause. The whole message is still read by the intent classifier, embedding and all.
+
+A clause alone cannot tell "一转头孩子不见了" now from the same words followed by "其实他就在隔壁柜台看
+玩具": the **context reading** (``Context``) reads a dangerous clause together with the clauses
+around it, each side in a vocabulary of its own, and says whether, so framed, it is a danger now.
+It learns from the same examples: the most dangerous window of every emergency (a danger, in
+whatever frame emergencies come in) against the most dangerous-looking windows of every other
+example (the same words, resolved, denied, someone else's, imagined, taught or joked about).
 """
 
 from __future__ import annotations
@@ -34,6 +41,18 @@ EMERGENCY = "emergency"
 C_DETECT = 16.0  # chosen on tests/data/independent/tuning.tsv with the thresholds (nlu/interpreter.py)
 C_KIND = 10.0
 PINYIN_NGRAMS = (2, 5)  # letters: a syllable is 1–6 of them
+# The context reading: clauses read on each side of a dangerous one, windows of each harmless
+# example it learns from, and its regularisation. Chosen with the thresholds on the tuning sets
+# (nlu/interpreter.py CONTEXT_PROBABILITY): 1, 2 or 3 clauses a side, 3 or 6 windows, C 1–16
+# all cut false alarms; 3 / 3 / 4 cost no recall there.
+CONTEXT_SIDE = 3
+CONTEXT_NEGATIVES = 3
+C_CONTEXT = 4.0
+# The weight of those buried copies: 1 made the reading accept almost any framed clause in a long
+# message (false alarms on the tuning sets 67 → 128); 0.1 still catches every buried danger of
+# tests/test_safety_clauses.py, which without them missed three at the start of a long message.
+BURIED_WEIGHT = 0.1
+PLAIN_CEILING = 0.3  # a harmless example whose every clause the clause reading rates below this is "plain"
 
 
 @dataclass
@@ -80,15 +99,53 @@ class Reading:
         return {k: v for k, v in self.__dict__.items() if k != "_fast"}
 
 
+Window = tuple[str, str, str]  # the clauses before, the clause, the clauses after
+
+
+def window(pieces: list[clauses.Clause], clause: clauses.Clause, side: int = CONTEXT_SIDE) -> Window:
+    """``clause`` (one of ``clauses.windows(pieces)``) with up to ``side`` clauses on each side;
+    ^ and $ stand for the start and the end of the message."""
+    before = [p.text for p in pieces if p.end <= clause.start][-side:]
+    after = [p.text for p in pieces if p.start >= clause.end][:side]
+    return " ".join(before) or "^", clause.text, " ".join(after) or "$"
+
+
+@dataclass
+class Context:
+    """P(danger now) of a clause read in its window: three character 1–3-gram TF-IDF vocabularies
+    (before, clause, after) side by side, one logistic regression."""
+    vectorizers: tuple[TfidfVectorizer, TfidfVectorizer, TfidfVectorizer]
+    model: LogisticRegression
+
+    @classmethod
+    def fit(cls, windows: list[Window], labels: list[int], weights: list[float] | None = None) -> "Context":
+        vectorizers = tuple(TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True,
+                                            dtype=np.float32) for _ in range(3))
+        features = sparse.hstack([v.fit_transform([w[i] for w in windows])
+                                  for i, v in enumerate(vectorizers)]).tocsr()
+        model = LogisticRegression(C=C_CONTEXT, max_iter=3000, class_weight="balanced")
+        model.fit(features, labels, sample_weight=weights)
+        return cls(vectorizers, model)
+
+    def probabilities(self, windows: list[Window]) -> np.ndarray:
+        if not windows:
+            return np.zeros(0)
+        features = sparse.hstack([v.transform([w[i] for w in windows])
+                                  for i, v in enumerate(self.vectorizers)]).tocsr()
+        return self.model.predict_proba(features)[:, 1]
+
+
 @dataclass
 class DangerModel:
     characters: Reading  # the (normalised, lower-cased) text, character 1–4-grams
     pinyin: Reading  # the same examples as pinyin letters (nlu/pinyin.py), letter 2–5-grams
     meta: dict = field(default_factory=dict)
+    context: Context | None = None  # a dangerous clause in its window (None: not trained)
 
     @classmethod
     def train(cls, examples: list[Example]) -> "DangerModel":
         started = time.perf_counter()
+        originals = len(examples)
         examples = examples + _fragments(examples)
         texts = [normalize(e.text).lower() or "?" for e in examples]
         labels = np.array([e.intent == EMERGENCY for e in examples], dtype=int)
@@ -96,11 +153,18 @@ class DangerModel:
         characters = Reading.fit(texts, labels, kinds, (1, 4))
         pinyin_texts = [pinyin.letters(t) or "?" for t in texts]
         pinyin_reading = Reading.fit(pinyin_texts, labels, kinds, PINYIN_NGRAMS)
+        context = _fit_context(characters, texts[:originals], labels[:originals])
         meta = {"examples": len(texts), "positives": int(labels.sum()),
                 "kinds": dict(Counter(k for k in kinds if k)), "seconds": round(time.perf_counter() - started, 2)}
         log.info("danger model trained on %d examples (%d emergencies) in %.1f s", meta["examples"],
                  meta["positives"], meta["seconds"])
-        return cls(characters, pinyin_reading, meta)
+        return cls(characters, pinyin_reading, meta, context)
+
+    def in_context(self, windows: list[Window]) -> np.ndarray:
+        """P(danger now) of each dangerous clause in its window (1 without a context reading)."""
+        if self.context is None:
+            return np.ones(len(windows))
+        return self.context.probabilities(windows)
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """P(danger) of each (normalised, lower-cased) text."""
@@ -122,6 +186,41 @@ class DangerModel:
         probabilities = self.pinyin.probabilities(candidates)
         best = int(np.argmax(probabilities))
         return float(probabilities[best]), self.pinyin.kind(candidates[best])
+
+
+def _fit_context(characters: Reading, texts: list[str], labels: np.ndarray) -> Context:
+    """The context reading, from the examples as written (no fragments): for each emergency its
+    most dangerous window of clauses, for each other example its CONTEXT_NEGATIVES most
+    dangerous-looking ones, as the clause reading rates them.
+
+    And each emergency's window again with unrelated text around it (clauses of harmless
+    examples that say nothing of danger: school places, insurance, the family's move), before
+    and after: a danger buried in a long message about something else is still a danger, and
+    the reading must learn that only what frames the danger (resolved, someone else's, imagined)
+    takes it back, not any harmless text beside it."""
+    windows: list[Window] = []
+    targets: list[int] = []
+    plain: list[str] = []  # clauses of harmless examples with no danger in them
+    for text, label in zip(texts, labels):
+        pieces = clauses.split(text)
+        candidates = clauses.windows(pieces)
+        if not candidates:  # nothing but punctuation
+            continue
+        probabilities = characters.probabilities([c.text for c in candidates])
+        order = np.argsort(-probabilities)
+        for index in order[:1] if label else order[:CONTEXT_NEGATIVES]:
+            windows.append(window(pieces, candidates[int(index)]))
+            targets.append(int(label))
+        if not label and probabilities.max() < PLAIN_CEILING:
+            plain.extend(p.text for p in pieces)
+    rng = np.random.default_rng(0)  # the same model from the same data
+    buried = []
+    for (before, clause, after), label in zip(windows, targets):
+        if label and plain:
+            filler = " ".join(plain[int(i)] for i in rng.integers(0, len(plain), CONTEXT_SIDE))
+            buried += [(filler, clause, after), (before, clause, filler)]
+    weights = [1.0] * len(windows) + [BURIED_WEIGHT] * len(buried)
+    return Context.fit(windows + buried, targets + [1] * len(buried), weights)
 
 
 def _fragments(examples: list[Example]) -> list[Example]:

@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from knowledge.evaluate import Example
 
 EMERGENCY = "emergency"
+# Expected intents that say only "not an emergency": a bare answer to a form's question ("她妈妈",
+# "晚上", a phone number) means something only inside the form, which routes it by its slot, not by
+# intent. Such lines count for false alarms and are left out of intent accuracy.
+SAFETY_ONLY = ("inform",)
 
 
 # Trap tags of hard negatives (tests/data/independent): false alarms are reported per tag.
@@ -60,17 +64,23 @@ class NluReport:
     def total(self) -> int:
         return len(self.pairs)
 
+    def _routed(self) -> list[tuple[str, str, str]]:
+        """The pairs intent accuracy is measured on (every line but SAFETY_ONLY ones)."""
+        return [pair for pair in self.pairs if pair[1] not in SAFETY_ONLY]
+
     @property
     def accuracy(self) -> float:
-        return sum(e == p for _, e, p in self.pairs) / max(self.total, 1)
+        routed = self._routed()
+        return sum(e == p for _, e, p in routed) / max(len(routed), 1)
 
     def per_intent(self) -> dict[str, tuple[float, float, float, int]]:
-        labels = sorted({e for _, e, _ in self.pairs} | {p for _, _, p in self.pairs})
+        routed = self._routed()
+        labels = sorted({e for _, e, _ in routed} | {p for _, _, p in routed})
         out = {}
         for label in labels:
-            tp = sum(e == label and p == label for _, e, p in self.pairs)
-            predicted = sum(p == label for _, _, p in self.pairs)
-            support = sum(e == label for _, e, _ in self.pairs)
+            tp = sum(e == label and p == label for _, e, p in routed)
+            predicted = sum(p == label for _, _, p in routed)
+            support = sum(e == label for _, e, _ in routed)
             precision = tp / predicted if predicted else 0.0
             recall = tp / support if support else 0.0
             f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -78,7 +88,7 @@ class NluReport:
         return out
 
     def confusions(self, n: int = 10) -> list[tuple[tuple[str, str], int]]:
-        return Counter((e, p) for _, e, p in self.pairs if e != p).most_common(n)
+        return Counter((e, p) for _, e, p in self._routed() if e != p).most_common(n)
 
     @property
     def emergency_recall(self) -> float:
@@ -91,8 +101,11 @@ class NluReport:
         return sum(p == EMERGENCY for _, p in others) / max(len(others), 1)
 
     def render(self, name: str) -> str:
+        safety_only = self.total - len(self._routed())
         lines = [f"NLU evaluation: {name}", f"  examples: {self.total}",
-                 f"  intent accuracy: {self.accuracy:.3f}",
+                 f"  intent accuracy: {self.accuracy:.3f}"
+                 + (f" (of {len(self._routed())}; {safety_only} form answers checked for false alarms only)"
+                    if safety_only else ""),
                  f"  emergency recall: {self.emergency_recall:.3f} "
                  f"({sum(e == p == EMERGENCY for _, e, p in self.pairs)}/{sum(e == EMERGENCY for _, e, _ in self.pairs)})",
                  f"  emergency false-alarm rate: {self.false_alarm_rate:.3f} "
@@ -114,7 +127,7 @@ class NluReport:
             lines.append(f"    {expected} → {predicted}: {count}")
         lines.append("  errors:")
         for text, expected, predicted in self.pairs:
-            if expected != predicted:
+            if expected != predicted and (expected not in SAFETY_ONLY or predicted == EMERGENCY):
                 lines.append(f"    [{expected} → {predicted}] {text}")
         return "\n".join(lines)
 

@@ -15,9 +15,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from knowledge.embedding import Embedder
 from knowledge.index import EmbeddingCache
-from nlu import clauses, dialect, pinyin, safety
+from nlu import clauses, danger, dialect, pinyin, safety
 from nlu.classifier import FORMAT, TextClassifier, fingerprint
 from nlu.danger import DangerModel
 from nlu.entities import ExtractedEntity, extract_all
@@ -46,26 +48,33 @@ CLASS_WEIGHT = "balanced"
 # trained otherwise is retrained.
 DENSE_VIEW = embedding_view
 # When the safety net fires. Three signals: the intent classifier's P(emergency) of the whole
-# message (embedding and characters), the clause model's P(danger) of its most dangerous clause
-# or pair of clauses (nlu/danger.py, characters only, context guards applied), and the pattern
-# layer (nlu/safety.py). Chosen together on the tuning sets tests/data/independent/tuning.tsv
-# (178 emergencies, 551 other messages) and tuning_denial.tsv (60 emergencies behind a denial or a
-# "what if", 120 denials and hypotheticals), written independently of the training data; never on
-# the test sets: whole ≥ 0.6, or clause ≥ 0.85 (with whole ≥ 0.2 in short messages, below), or a
-# pattern hit with whole ≥ 0.2. Recall is put first. With nlu/data/contrasts.yml (2026-12-04):
-# 0.7 / 0.8 gave 175/178 and 12 false alarms, 60/60 and 13; 0.6 / 0.85 gives 177/178 and 13,
-# 60/60 and 12; 0.6 / 0.8, 177/178 and 15, 60/60 and 13; 0.6 / 0.9, fewer alarms, 174/178.
-EMERGENCY_PROBABILITY = 0.6
-CLAUSE_PROBABILITY = 0.85
+# message (embedding and characters), the clause model's P(danger) of a clause or pair of clauses
+# (nlu/danger.py, characters only, context guards applied) read again in its context, and the
+# pattern layer (nlu/safety.py). Chosen together (2026-12-04) on every independent file but
+# set D — the tuning sets (tuning.tsv, tuning_denial.tsv, tuning_long.tsv) and the former test
+# sets A, B and C, whose errors earlier sessions had read: 1,069 emergencies, 4,004 other
+# messages. Recall first: the rules of before missed 13 of them and raised 197 false alarms;
+# these miss 9 and raise 172 (other points of the search: about 7 and 192, 10 and 154, 11 and
+# 146). Set D (tests/data/independent/set_d.tsv) was kept unseen for the final figure: 269/270,
+# 48/976 false alarms, against 267/270 and 57/976 with the rules of before (docs/nlu.md).
+EMERGENCY_PROBABILITY = 0.65
+CLAUSE_PROBABILITY = 0.75
 # A dangerous clause needs CLAUSE_SUPPORT from the whole-message reading only in messages of fewer
 # than LONG_MESSAGE_CLAUSES clauses: in a long message the whole reading is diluted by everything
 # else and cannot vouch for one clause (a danger at the end of 1,000 characters about school).
-# On the tuning set (cascade on): support everywhere 177/178, 13 false alarms (but buried dangers
-# silenced: tests/test_safety_clauses.py); nowhere 177/178, 29; below 6 clauses 177/178, 15;
-# below 4, 177/178, 17.
-CLAUSE_SUPPORT = 0.2
+CLAUSE_SUPPORT = 0.25
 LONG_MESSAGE_CLAUSES = 6
-PATTERN_SUPPORT = 0.2
+# ... and the context reading (nlu/danger.py Context: the clause with up to three clauses on each
+# side) must rate it at least CONTEXT_PROBABILITY: "一转头孩子不见了" followed by "其实他就在隔壁柜台"
+# is not a missing child.
+CONTEXT_PROBABILITY = 0.4
+# A clause the context reading is at least this sure of needs no support from the whole message,
+# however short the message ("我男人把娃儿吊起来打 … 他说哪个报警就弄死哪个": whole 0.19).
+CONTEXT_ALONE = 0.8
+# A pattern hit counts only if the context reading gives one of its clauses at least this much:
+# "还以为娃丢了 原来躲在衣柜里睡着了".
+PATTERN_CONTEXT_PROBABILITY = 0.2
+PATTERN_SUPPORT = 0.25
 # ... and this much of the whole message when it is everyday exaggeration (气死了, 累得要死) or an
 # everyday illness without a severe sign (孩子发烧了).
 EMERGENCY_PROBABILITY_FIGURATIVE = 0.85
@@ -158,7 +167,7 @@ class Interpreter:
         lowered = reading.lower()
         hit = safety.check(lowered)
         pieces = clauses.split(lowered)
-        clause_p, clause = self._clause_danger(lowered, pieces)
+        clause_p, clause, context_p = self._clause_danger(lowered, pieces)
         by_pinyin = pinyin_p >= PINYIN_PROBABILITY
         probs = self._lexical_reading(reading, hit, clause_p)
         dense = vector = None
@@ -169,13 +178,15 @@ class Interpreter:
         ranking = sorted(probs.items(), key=lambda kv: -kv[1])
         intent, confidence = ranking[0]
         p_emergency = probs.get(EMERGENCY, 0.0)
-        if hit and p_emergency < PATTERN_SUPPORT:
+        if hit and (p_emergency < PATTERN_SUPPORT
+                    or self._pattern_in_context(hit, lowered, pieces) < PATTERN_CONTEXT_PROBABILITY):
             hit = None
         cautious = safety.figurative(lowered) or safety.mild_illness(lowered)
         needed = EMERGENCY_PROBABILITY_FIGURATIVE if cautious else EMERGENCY_PROBABILITY
-        by_model = p_emergency >= needed
         diluted = len(pieces) >= LONG_MESSAGE_CLAUSES  # the whole reading cannot vouch
-        by_clause = clause_p >= CLAUSE_PROBABILITY and (diluted or p_emergency >= CLAUSE_SUPPORT)
+        by_clause = context_p >= CONTEXT_PROBABILITY and (diluted or p_emergency >= CLAUSE_SUPPORT
+                                                          or context_p >= CONTEXT_ALONE)
+        by_model = p_emergency >= needed
         if safety.bare_reference(reading):  # "妈妈", "女儿", "晚上": nothing happens in it
             by_model = by_clause = False
         result = ParseResult(raw, intent, confidence, ranking, extract_all(clean, self.geo),
@@ -218,23 +229,40 @@ class Interpreter:
                     and probs.get(EMERGENCY, 0.0) < LEXICAL_EMERGENCY_CEILING)
         return probs if best == EMERGENCY or harmless else None
 
-    def _clause_danger(self, lowered: str, pieces: list[clauses.Clause]) -> tuple[float, clauses.Clause | None]:
+    def _clause_danger(self, lowered: str, pieces: list[clauses.Clause]) -> tuple[float, clauses.Clause | None, float]:
         """The highest P(danger) of any clause (``pieces``: ``clauses.split(lowered)``) or pair of
         neighbouring clauses that is not talk about danger (news, the past, the law...;
-        ``safety.guarded``), and that clause."""
+        ``safety.guarded``); the clause the net points at; and the highest P(danger now) the
+        context reading gives a clause at least CLAUSE_PROBABILITY dangerous (0 when there is
+        none), that clause then being the one pointed at."""
         if self.danger is None:
-            return 0.0, None
+            return 0.0, None, 0.0
         candidates = clauses.windows(pieces)
         if len(pieces) > 1:
             candidates.append(clauses.Clause(lowered, 0, len(lowered)))
         probabilities = self.danger.probabilities([c.text for c in candidates])
-        best, best_clause = 0.0, None
+        scored: list[tuple[float, clauses.Clause]] = []
         for candidate, p in zip(candidates, probabilities):
             before = lowered[max(0, candidate.start - 40):candidate.start]
             context = (before.split(" ")[-1] if before else "") + " " + candidate.text
-            if p > best and not safety.guarded(candidate.text, context[-(len(candidate.text) + 30):]):
-                best, best_clause = float(p), candidate
-        return best, best_clause
+            if not safety.guarded(candidate.text, context[-(len(candidate.text) + 30):]):
+                scored.append((float(p), candidate))
+        if not scored:
+            return 0.0, None, 0.0
+        best, clause = max(scored, key=lambda s: s[0])
+        hot = [c for p, c in scored if p >= CLAUSE_PROBABILITY]
+        if not hot:
+            return best, clause, 0.0
+        in_context = self.danger.in_context([danger.window(pieces, c) for c in hot])
+        top = int(np.argmax(in_context))
+        return best, hot[top], float(in_context[top])
+
+    def _pattern_in_context(self, hit: safety.SafetyHit, lowered: str, pieces: list[clauses.Clause]) -> float:
+        """The context reading's highest P(danger now) of the clauses the pattern layer matched."""
+        if self.danger is None or not hit.spans:
+            return 1.0
+        windows = [danger.window(pieces, clauses.Clause(lowered[a:b], a, b)) for a, b in hit.spans]
+        return float(np.max(self.danger.in_context(windows)))
 
     def _kinds(self, hit: safety.SafetyHit | None, clause: clauses.Clause | None, lowered: str) -> tuple[str, ...]:
         kinds = [k for k in (hit.kinds if hit else ()) if k != safety.DANGER]

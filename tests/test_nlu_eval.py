@@ -71,3 +71,24 @@ def test_report_per_kind_of_danger_trap_and_position():
     assert report.kind_accuracy() == (1, 2)  # "d" was caught but named missing, not online
     text = report.render("stub")
     assert "medical              1/1" in text and "past                 1/1" in text
+
+
+def test_form_answers_count_for_false_alarms_only():
+    """A bare answer to a form's question ("她妈妈", "晚上") has no intent outside the form: it is
+    left out of intent accuracy, and still counts as a false alarm when the net calls it danger."""
+    from types import SimpleNamespace
+
+    from knowledge.evaluate import Example
+    from nlu.evaluate import evaluate
+
+    answers = {"她妈妈": "out_of_scope", "晚上": "emergency", "医保怎么交": "ask_service", "谢谢": "greet"}
+    stub = SimpleNamespace(parse=lambda text: SimpleNamespace(intent=answers[text], danger_kinds=()))
+    examples = [Example("她妈妈", "inform", "", ("form_answer",)), Example("晚上", "inform", "", ("form_answer",)),
+                Example("医保怎么交", "ask_service", "medical_insurance", ()), Example("谢谢", "thank", "", ())]
+    report = evaluate(stub, examples)
+    assert report.accuracy == 0.5  # of the two routed lines, one is right
+    assert report.false_alarm_rate == 0.25  # 晚上 raised an alarm
+    text = report.render("stub")
+    assert "(of 2; 2 form answers checked for false alarms only)" in text
+    assert "[inform → emergency] 晚上" in text and "[inform → out_of_scope]" not in text
+    assert "inform" not in report.per_intent()
