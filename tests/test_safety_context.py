@@ -41,10 +41,18 @@ def test_a_window_is_the_clause_with_its_neighbours():
 
 
 def test_the_context_reading_is_trained_and_reads_windows(interpreter):
+    import numpy as np
+    from scipy import sparse
+
     model = interpreter.danger
     assert model.context is not None
-    p = model.in_context([("^", "他爸拿皮带抽娃", "现在还在打"), ("电视剧里", "他爸拿皮带抽娃", "看得我难受")])
+    windows = [("^", "他爸拿皮带抽娃", "现在还在打"), ("电视剧里", "他爸拿皮带抽娃", "看得我难受")]
+    p = model.in_context(windows)
     assert p.shape == (2,) and all(0.0 <= v <= 1.0 for v in p)
+    # the fast transform gives what scikit-learn's would
+    context = model.context
+    features = sparse.hstack([v.transform([w[i] for w in windows]) for i, v in enumerate(context.vectorizers)])
+    assert np.allclose(p, context.model.predict_proba(features.tocsr())[:, 1], atol=1e-5)
 
 
 @pytest.mark.parametrize("now, talk", PAIRS, ids=["violence", "sexual", "online", "self_harm"])
