@@ -49,10 +49,14 @@ CONTEXT_SIDE = 3
 CONTEXT_NEGATIVES = 3
 C_CONTEXT = 4.0
 # The weight of those buried copies: 1 made the reading accept almost any framed clause in a long
-# message (false alarms on the tuning sets 67 → 128); 0.1 still catches every buried danger of
-# tests/test_safety_clauses.py, which without them missed three at the start of a long message.
+# message (false alarms on the three tuning sets 46 → 83 at the same thresholds); 0.1 still
+# catches every buried danger of tests/test_safety_clauses.py, which without them missed three
+# at the start of a long message.
 BURIED_WEIGHT = 0.1
 PLAIN_CEILING = 0.3  # a harmless example whose every clause the clause reading rates below this is "plain"
+# What in_context says with no context reading: between nlu/interpreter.py's CONTEXT_PROBABILITY
+# and CONTEXT_ALONE, so a dangerous clause counts but still needs the whole message's support.
+NO_CONTEXT = 0.5
 
 
 @dataclass
@@ -167,9 +171,10 @@ class DangerModel:
         return cls(characters, pinyin_reading, meta, context)
 
     def in_context(self, windows: list[Window]) -> np.ndarray:
-        """P(danger now) of each dangerous clause in its window (1 without a context reading)."""
+        """P(danger now) of each dangerous clause in its window; without a context reading,
+        NO_CONTEXT for every window: a clause then counts as it did before there was one."""
         if self.context is None:
-            return np.ones(len(windows))
+            return np.full(len(windows), NO_CONTEXT)
         return self.context.probabilities(windows)
 
     def probabilities(self, texts: list[str]) -> np.ndarray:

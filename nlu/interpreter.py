@@ -19,9 +19,10 @@ import numpy as np
 
 from knowledge.embedding import Embedder
 from knowledge.index import EmbeddingCache
-from nlu import clauses, danger, dialect, pinyin, safety
+from nlu import clauses, dialect, pinyin, safety
 from nlu.classifier import FORMAT, TextClassifier, fingerprint
 from nlu.danger import DangerModel
+from nlu.danger import window as context_window
 from nlu.entities import ExtractedEntity, extract_all
 from nlu.geo import Gazetteer, gazetteer
 from nlu.normalize import EMBEDDED_ENDS, embedding_view, normalize
@@ -53,10 +54,11 @@ DENSE_VIEW = embedding_view
 # pattern layer (nlu/safety.py). Chosen together (2026-12-04) on every independent file but
 # set D — the tuning sets (tuning.tsv, tuning_denial.tsv, tuning_long.tsv) and the former test
 # sets A, B and C, whose errors earlier sessions had read: 1,069 emergencies, 4,004 other
-# messages. Recall first: the rules of before missed 13 of them and raised 197 false alarms;
-# these miss 9 and raise 172 (other points of the search: about 7 and 192, 10 and 154, 11 and
-# 146). Set D (tests/data/independent/set_d.tsv) was kept unseen for the final figure: 269/270,
-# 48/976 false alarms, against 267/270 and 57/976 with the rules of before (docs/nlu.md).
+# messages (nlu_heldout.tsv included). Recall first: the rules of before missed 13 of them and
+# raised 197 false alarms; these miss 8 and raise 183 (other points of the search: about 7 misses
+# and 192 alarms, 10 and 154, 11 and 146). Set D (tests/data/independent/set_d.tsv) was kept
+# unseen for the final figure: 269/270, 49/947 false alarms, against 268/270 and 56/947 with the
+# rules of before (docs/nlu.md).
 EMERGENCY_PROBABILITY = 0.65
 CLAUSE_PROBABILITY = 0.75
 # A dangerous clause needs CLAUSE_SUPPORT from the whole-message reading only in messages of fewer
@@ -74,6 +76,8 @@ CONTEXT_ALONE = 0.8
 # A pattern hit counts only if the context reading gives one of its clauses at least this much:
 # "还以为娃丢了 原来躲在衣柜里睡着了".
 PATTERN_CONTEXT_PROBABILITY = 0.2
+# ... and the whole message at least PATTERN_SUPPORT (at 0.2, on the first tuning set, every hit
+# below it was a false alarm; 0.25 was chosen with the rest above).
 PATTERN_SUPPORT = 0.25
 # ... and this much of the whole message when it is everyday exaggeration (气死了, 累得要死) or an
 # everyday illness without a severe sign (孩子发烧了).
@@ -169,7 +173,9 @@ class Interpreter:
         pieces = clauses.split(lowered)
         clause_p, clause, context_p = self._clause_danger(lowered, pieces)
         by_pinyin = pinyin_p >= PINYIN_PROBABILITY
-        probs = self._lexical_reading(reading, hit, clause_p)
+        cautious = safety.figurative(lowered) or safety.mild_illness(lowered)
+        needed = EMERGENCY_PROBABILITY_FIGURATIVE if cautious else EMERGENCY_PROBABILITY
+        probs = self._lexical_reading(reading, hit, clause_p, needed)
         dense = vector = None
         if probs is None:  # the full reading: sentence embedding and characters
             dense = self.model.dense_text(reading)
@@ -181,8 +187,6 @@ class Interpreter:
         if hit and (p_emergency < PATTERN_SUPPORT
                     or self._pattern_in_context(hit, lowered, pieces) < PATTERN_CONTEXT_PROBABILITY):
             hit = None
-        cautious = safety.figurative(lowered) or safety.mild_illness(lowered)
-        needed = EMERGENCY_PROBABILITY_FIGURATIVE if cautious else EMERGENCY_PROBABILITY
         diluted = len(pieces) >= LONG_MESSAGE_CLAUSES  # the whole reading cannot vouch
         by_clause = context_p >= CONTEXT_PROBABILITY and (diluted or p_emergency >= CLAUSE_SUPPORT
                                                           or context_p >= CONTEXT_ALONE)
@@ -214,9 +218,12 @@ class Interpreter:
             result.danger_spans = _innermost(spans)
         return result
 
-    def _lexical_reading(self, clean: str, hit: safety.SafetyHit | None, clause_p: float) -> dict[str, float] | None:
+    def _lexical_reading(self, clean: str, hit: safety.SafetyHit | None, clause_p: float,
+                         needed: float) -> dict[str, float] | None:
         """The character-only model's probabilities when they can stand alone (see
-        LEXICAL_DECISIVE); None when the message needs the full reading."""
+        LEXICAL_DECISIVE); None when the message needs the full reading. An emergency stands
+        alone only when it is as sure as an emergency must be (``needed``): a lesser one is read
+        in full rather than quietly routed elsewhere."""
         if LEXICAL_DECISIVE is None:
             return None
         probs = self.model.predict_lexical(clean)
@@ -227,7 +234,8 @@ class Interpreter:
             return None
         harmless = (hit is None and clause_p < LEXICAL_CLAUSE_CEILING
                     and probs.get(EMERGENCY, 0.0) < LEXICAL_EMERGENCY_CEILING)
-        return probs if best == EMERGENCY or harmless else None
+        sure_danger = best == EMERGENCY and probs[best] >= needed
+        return probs if sure_danger or harmless else None
 
     def _clause_danger(self, lowered: str, pieces: list[clauses.Clause]) -> tuple[float, clauses.Clause | None, float]:
         """The highest P(danger) of any clause (``pieces``: ``clauses.split(lowered)``) or pair of
@@ -253,16 +261,22 @@ class Interpreter:
         hot = [c for p, c in scored if p >= CLAUSE_PROBABILITY]
         if not hot:
             return best, clause, 0.0
-        in_context = self.danger.in_context([danger.window(pieces, c) for c in hot])
+        in_context = self.danger.in_context([context_window(pieces, c) for c in hot])
         top = int(np.argmax(in_context))
         return best, hot[top], float(in_context[top])
 
     def _pattern_in_context(self, hit: safety.SafetyHit, lowered: str, pieces: list[clauses.Clause]) -> float:
-        """The context reading's highest P(danger now) of the clauses the pattern layer matched."""
+        """The context reading's highest P(danger now) of the clauses the pattern layer matched
+        (1 when one of them says the danger is here now: like a guard, the context reading never
+        takes back a present danger)."""
         if self.danger is None or not hit.spans:
             return 1.0
-        windows = [danger.window(pieces, clauses.Clause(lowered[a:b], a, b)) for a, b in hit.spans]
-        return float(np.max(self.danger.in_context(windows)))
+        by_span = {(c.start, c.end): c for c in clauses.windows(pieces)}
+        matched = [by_span.get((a, b)) or clauses.Clause(" ".join(p.text for p in pieces if a <= p.start and p.end <= b)
+                                                          or lowered[a:b], a, b) for a, b in hit.spans]
+        if any(safety.PRESENT.search(c.text) for c in matched):
+            return 1.0
+        return float(np.max(self.danger.in_context([context_window(pieces, c) for c in matched])))
 
     def _kinds(self, hit: safety.SafetyHit | None, clause: clauses.Clause | None, lowered: str) -> tuple[str, ...]:
         kinds = [k for k in (hit.kinds if hit else ()) if k != safety.DANGER]

@@ -50,3 +50,13 @@ def test_switched_off_every_message_is_read_in_full(interpreter, embeddings, mon
     monkeypatch.setattr(interpreter_module, "LEXICAL_DECISIVE", None)
     interpreter.parse("太感谢你们了 谢谢谢谢呀")
     assert embeddings
+
+
+def test_a_character_reading_of_a_danger_below_the_threshold_is_read_in_full(interpreter, embeddings, monkeypatch):
+    """The character model says "emergency" first, but less surely than an emergency must be: the
+    message is read in full, never quietly routed to its second intent."""
+    needed = interpreter_module.EMERGENCY_PROBABILITY
+    monkeypatch.setattr(interpreter.model, "predict_lexical",
+                        lambda t: {"emergency": needed - 0.02, "out_of_scope": 0.3, "ask_service": 1.02 - needed - 0.3})
+    interpreter.parse("家里那个孩子我有点担心")
+    assert embeddings, "an unsure emergency must be read with the embedding"

@@ -61,12 +61,48 @@ def test_the_same_words_alarm_now_and_not_as_talk(interpreter, now, talk):
     assert interpreter.parse(talk).intent != "emergency"
 
 
+@pytest.mark.parametrize("now, talk", KNOWN_FALSE_ALARMS, ids=["missing", "medical"])
+def test_the_danger_of_a_known_false_alarm_pair_is_caught(interpreter, now, talk):
+    assert interpreter.parse(now).intent == "emergency"
+
+
 @pytest.mark.xfail(strict=True, reason="known false alarms: a danger resolved inside a short message "
                    "(docs/nlu.md, closing note 2026-12-04)")
 @pytest.mark.parametrize("now, talk", KNOWN_FALSE_ALARMS, ids=["missing", "medical"])
 def test_a_danger_resolved_inside_a_short_message(interpreter, now, talk):
-    assert interpreter.parse(now).intent == "emergency"
     assert interpreter.parse(talk).intent != "emergency"
+
+
+def test_the_context_reading_rates_a_danger_going_on_above_the_same_danger_resolved(interpreter):
+    ongoing = ("^", "一转头娃就不见了", "商场里喊了半天也没人应 到现在四十分钟了还是没找到")
+    resolved = ("^", "一转头娃就不见了", "吓我一跳 原来他蹲在货架后面看玩具 前后也就两分钟")
+    p_ongoing, p_resolved = interpreter.danger.in_context([ongoing, resolved])
+    assert p_ongoing > p_resolved
+
+
+def test_the_danger_model_pickles_without_its_caches(interpreter):
+    import pickle
+
+    import numpy as np
+
+    window = ("电视剧里", "他爸拿皮带抽娃", "看得我难受")
+    before = interpreter.danger.in_context([window])  # builds the fast transforms
+    assert "_fast" in interpreter.danger.context.__dict__
+    copy = pickle.loads(pickle.dumps(interpreter.danger))
+    assert "_fast" not in copy.context.__dict__
+    assert np.allclose(copy.in_context([window]), before)
+
+
+def test_without_a_context_reading_a_clause_still_needs_support():
+    import numpy as np
+
+    from nlu.danger import NO_CONTEXT, DangerModel
+    from nlu.interpreter import CONTEXT_ALONE, CONTEXT_PROBABILITY
+
+    model = DangerModel.__new__(DangerModel)
+    model.context = None
+    assert np.all(model.in_context([("^", "救命", "$")]) == NO_CONTEXT)
+    assert CONTEXT_PROBABILITY <= NO_CONTEXT < CONTEXT_ALONE
 
 
 @pytest.mark.parametrize("filler_at", ["before", "after"])
