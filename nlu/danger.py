@@ -59,8 +59,32 @@ PLAIN_CEILING = 0.3  # a harmless example whose every clause the clause reading 
 NO_CONTEXT = 0.5
 
 
+def _positive(model: LogisticRegression, features: sparse.csr_matrix) -> np.ndarray:
+    """A binary logistic regression's P(positive) of each row (what ``predict_proba(...)[:, 1]``
+    gives, without its input checks)."""
+    scores = np.asarray(features @ model.coef_[0]).ravel() + model.intercept_[0]
+    return 1.0 / (1.0 + np.exp(-scores))
+
+
+class _FastTransforms:
+    """Keeps one-text transforms (nlu.features.FastTfidf) in ``_fast``, built at first use and
+    never pickled (they are derived from the fitted vectorizers)."""
+
+    def _fast_transforms(self) -> tuple[FastTfidf, ...]:
+        fast = self.__dict__.get("_fast")
+        if fast is None:
+            fast = self.__dict__["_fast"] = tuple(FastTfidf(v) for v in self._vectorizers())
+        return fast
+
+    def _vectorizers(self) -> tuple[TfidfVectorizer, ...]:
+        raise NotImplementedError
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_fast"}
+
+
 @dataclass
-class Reading:
+class Reading(_FastTransforms):
     """One way of reading texts: a TF-IDF vectorizer, the danger detector on it and the kind model."""
     vectorizer: TfidfVectorizer
     detector: LogisticRegression  # binary: danger or not
@@ -79,18 +103,17 @@ class Reading:
             kind_model.fit(features[rows], [kinds[i] for i in rows])
         return cls(vectorizer, detector, kind_model)
 
+    def _vectorizers(self) -> tuple[TfidfVectorizer, ...]:
+        return (self.vectorizer,)
+
     def _features(self, texts: list[str]):
-        fast = self.__dict__.get("_fast")
-        if fast is None:
-            fast = self.__dict__["_fast"] = FastTfidf(self.vectorizer)
+        fast, = self._fast_transforms()
         return sparse.vstack([fast(t) for t in texts]).tocsr()
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros(0)
-        features = self._features(texts)
-        scores = np.asarray(features @ self.detector.coef_[0]).ravel() + self.detector.intercept_[0]
-        return 1.0 / (1.0 + np.exp(-scores))
+        return _positive(self.detector, self._features(texts))
 
     def kind(self, text: str) -> str | None:
         if self.kinds is None:
@@ -98,9 +121,6 @@ class Reading:
         features = self._features([text])
         scores = np.asarray(features @ self.kinds.coef_.T).ravel() + self.kinds.intercept_
         return str(self.kinds.classes_[int(np.argmax(scores))])
-
-    def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "_fast"}
 
 
 Window = tuple[str, str, str]  # the clauses before, the clause, the clauses after
@@ -115,7 +135,7 @@ def window(pieces: list[clauses.Clause], clause: clauses.Clause, side: int = CON
 
 
 @dataclass
-class Context:
+class Context(_FastTransforms):
     """P(danger now) of a clause read in its window: three character 1–3-gram TF-IDF vocabularies
     (before, clause, after) side by side, one logistic regression."""
     vectorizers: tuple[TfidfVectorizer, TfidfVectorizer, TfidfVectorizer]
@@ -131,18 +151,15 @@ class Context:
         model.fit(features, labels, sample_weight=weights)
         return cls(vectorizers, model)
 
+    def _vectorizers(self) -> tuple[TfidfVectorizer, ...]:
+        return self.vectorizers
+
     def probabilities(self, windows: list[Window]) -> np.ndarray:
         if not windows:
             return np.zeros(0)
-        fast = self.__dict__.get("_fast")
-        if fast is None:  # scikit-learn's transform validates its input at every call (~1 ms)
-            fast = self.__dict__["_fast"] = tuple(FastTfidf(v) for v in self.vectorizers)
+        fast = self._fast_transforms()
         features = sparse.vstack([sparse.hstack([f(w[i]) for i, f in enumerate(fast)]) for w in windows]).tocsr()
-        scores = np.asarray(features @ self.model.coef_[0]).ravel() + self.model.intercept_[0]
-        return 1.0 / (1.0 + np.exp(-scores))
-
-    def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "_fast"}
+        return _positive(self.model, features)
 
 
 @dataclass

@@ -171,7 +171,8 @@ class Interpreter:
         lowered = reading.lower()
         hit = safety.check(lowered)
         pieces = clauses.split(lowered)
-        clause_p, clause, context_p = self._clause_danger(lowered, pieces)
+        candidates = clauses.windows(pieces)  # each clause and each pair of neighbours
+        clause_p, clause, context_p = self._clause_danger(lowered, pieces, candidates)
         by_pinyin = pinyin_p >= PINYIN_PROBABILITY
         cautious = safety.figurative(lowered) or safety.mild_illness(lowered)
         needed = EMERGENCY_PROBABILITY_FIGURATIVE if cautious else EMERGENCY_PROBABILITY
@@ -185,7 +186,7 @@ class Interpreter:
         intent, confidence = ranking[0]
         p_emergency = probs.get(EMERGENCY, 0.0)
         if hit and (p_emergency < PATTERN_SUPPORT
-                    or self._pattern_in_context(hit, lowered, pieces) < PATTERN_CONTEXT_PROBABILITY):
+                    or self._pattern_in_context(hit, pieces, candidates) < PATTERN_CONTEXT_PROBABILITY):
             hit = None
         diluted = len(pieces) >= LONG_MESSAGE_CLAUSES  # the whole reading cannot vouch
         by_clause = context_p >= CONTEXT_PROBABILITY and (diluted or p_emergency >= CLAUSE_SUPPORT
@@ -237,17 +238,17 @@ class Interpreter:
         sure_danger = best == EMERGENCY and probs[best] >= needed
         return probs if sure_danger or harmless else None
 
-    def _clause_danger(self, lowered: str, pieces: list[clauses.Clause]) -> tuple[float, clauses.Clause | None, float]:
+    def _clause_danger(self, lowered: str, pieces: list[clauses.Clause],
+                       candidates: list[clauses.Clause]) -> tuple[float, clauses.Clause | None, float]:
         """The highest P(danger) of any clause (``pieces``: ``clauses.split(lowered)``) or pair of
-        neighbouring clauses that is not talk about danger (news, the past, the law...;
+        neighbouring clauses (``candidates``: ``clauses.windows(pieces)``) that is not talk about danger (news, the past, the law...;
         ``safety.guarded``); the clause the net points at; and the highest P(danger now) the
         context reading gives a clause at least CLAUSE_PROBABILITY dangerous (0 when there is
         none), that clause then being the one pointed at."""
         if self.danger is None:
             return 0.0, None, 0.0
-        candidates = clauses.windows(pieces)
         if len(pieces) > 1:
-            candidates.append(clauses.Clause(lowered, 0, len(lowered)))
+            candidates = [*candidates, clauses.Clause(lowered, 0, len(lowered))]
         probabilities = self.danger.probabilities([c.text for c in candidates])
         scored: list[tuple[float, clauses.Clause]] = []
         for candidate, p in zip(candidates, probabilities):
@@ -265,16 +266,15 @@ class Interpreter:
         top = int(np.argmax(in_context))
         return best, hot[top], float(in_context[top])
 
-    def _pattern_in_context(self, hit: safety.SafetyHit, lowered: str, pieces: list[clauses.Clause]) -> float:
+    def _pattern_in_context(self, hit: safety.SafetyHit, pieces: list[clauses.Clause],
+                            candidates: list[clauses.Clause]) -> float:
         """The context reading's highest P(danger now) of the clauses the pattern layer matched
-        (1 when one of them says the danger is here now: like a guard, the context reading never
-        takes back a present danger)."""
-        if self.danger is None or not hit.spans:
-            return 1.0
-        by_span = {(c.start, c.end): c for c in clauses.windows(pieces)}
-        matched = [by_span.get((a, b)) or clauses.Clause(" ".join(p.text for p in pieces if a <= p.start and p.end <= b)
-                                                          or lowered[a:b], a, b) for a, b in hit.spans]
-        if any(safety.PRESENT.search(c.text) for c in matched):
+        (its spans are those of ``candidates``, ``clauses.windows(pieces)``, which ``safety.check``
+        reads too). 1 when one of them says the danger is here now — like a guard, the context
+        reading never takes back a present danger — or when there is nothing to read."""
+        spans = set(hit.spans)
+        matched = [c for c in candidates if (c.start, c.end) in spans]
+        if self.danger is None or not matched or any(safety.PRESENT.search(c.text) for c in matched):
             return 1.0
         return float(np.max(self.danger.in_context([context_window(pieces, c) for c in matched])))
 
