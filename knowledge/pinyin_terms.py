@@ -15,17 +15,12 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from pypinyin import lazy_pinyin
-
 from knowledge.categories import CATEGORIES
+from nlu.pinyin import letters
 
 MIN_LETTERS = 4
 _WORD = re.compile(r"[\u4e00-\u9fff]{2,8}")
 _LATIN_RUN = re.compile(r"[a-z]+(?: +[a-z]+)*")
-
-
-def letters(word: str) -> str:
-    return "".join(lazy_pinyin(word))
 
 
 class PinyinTerms:
