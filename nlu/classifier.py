@@ -33,6 +33,13 @@ from nlu.normalize import normalize
 log = logging.getLogger(__name__)
 
 FORMAT = 2  # 2: the character-only model beside the full one
+# Fit to the optimum, not to scikit-learn's default tolerance (1e-4). At 1e-4 L-BFGS stopped after
+# about 80 iterations, far from it, and where it stopped depended on the library's version: with
+# scikit-learn 1.9.1 "我女儿被性侵了 该怎么办" read P(emergency) 0.23, with 1.7.2 0.32, and the
+# safety net missed it on one machine only. At 1e-7 both versions agree to the third decimal
+# (0.364 / 0.365 after about 380 iterations; tests/test_classifier.py checks the fit converged).
+TOL = 1e-7
+MAX_ITER = 20_000
 
 
 @dataclass
@@ -59,11 +66,11 @@ class TextClassifier:
         seen = [dense_view(t) for t in texts] if dense_view else texts
         dense = cache.embed(seen, embedder) if cache else embedder.embed_queries(seen)
         features = sparse.hstack([sparse.csr_matrix(dense * dense_scale), lexical_features]).tocsr()
-        model = LogisticRegression(C=c, max_iter=3000, class_weight=class_weight)
+        model = LogisticRegression(C=c, tol=TOL, max_iter=MAX_ITER, class_weight=class_weight)
         model.fit(features, list(labels))
         lexical_model = None
         if lexical:
-            lexical_model = LogisticRegression(C=c, max_iter=3000, class_weight=class_weight)
+            lexical_model = LogisticRegression(C=c, tol=TOL, max_iter=MAX_ITER, class_weight=class_weight)
             lexical_model.fit(lexical_features, list(labels))
         info = dict(meta or {}, model_id=embedder.model_id, format=FORMAT, examples=len(texts),
                     seconds=round(time.perf_counter() - started, 2))

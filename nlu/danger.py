@@ -31,6 +31,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from nlu import clauses, pinyin, safety
+from nlu.classifier import MAX_ITER, TOL
 from nlu.features import FastTfidf
 from nlu.normalize import normalize
 from nlu.training import Example
@@ -95,11 +96,12 @@ class Reading(_FastTransforms):
         vectorizer = TfidfVectorizer(analyzer="char", ngram_range=ngram_range, sublinear_tf=True, min_df=1,
                                      dtype=np.float32)
         features = vectorizer.fit_transform(texts)
-        detector = LogisticRegression(C=C_DETECT, max_iter=3000, class_weight="balanced").fit(features, labels)
+        detector = LogisticRegression(C=C_DETECT, tol=TOL, max_iter=MAX_ITER, class_weight="balanced")
+        detector.fit(features, labels)
         rows = [i for i, kind in enumerate(kinds) if kind]
         kind_model = None
         if len({kinds[i] for i in rows}) > 1:
-            kind_model = LogisticRegression(C=C_KIND, max_iter=3000, class_weight="balanced")
+            kind_model = LogisticRegression(C=C_KIND, tol=TOL, max_iter=MAX_ITER, class_weight="balanced")
             kind_model.fit(features[rows], [kinds[i] for i in rows])
         return cls(vectorizer, detector, kind_model)
 
@@ -147,7 +149,7 @@ class Context(_FastTransforms):
                                             dtype=np.float32) for _ in range(3))
         features = sparse.hstack([v.fit_transform([w[i] for w in windows])
                                   for i, v in enumerate(vectorizers)]).tocsr()
-        model = LogisticRegression(C=C_CONTEXT, max_iter=3000, class_weight="balanced")
+        model = LogisticRegression(C=C_CONTEXT, tol=TOL, max_iter=MAX_ITER, class_weight="balanced")
         model.fit(features, labels, sample_weight=weights)
         return cls(vectorizers, model)
 

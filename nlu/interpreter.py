@@ -20,7 +20,7 @@ import numpy as np
 from knowledge.embedding import Embedder
 from knowledge.index import EmbeddingCache
 from nlu import clauses, dialect, pinyin, safety
-from nlu.classifier import FORMAT, TextClassifier, fingerprint
+from nlu.classifier import FORMAT, TOL, TextClassifier, fingerprint
 from nlu.danger import DangerModel
 from nlu.danger import window as context_window
 from nlu.entities import ExtractedEntity, extract_all
@@ -51,34 +51,33 @@ DENSE_VIEW = embedding_view
 # When the safety net fires. Three signals: the intent classifier's P(emergency) of the whole
 # message (embedding and characters), the clause model's P(danger) of a clause or pair of clauses
 # (nlu/danger.py, characters only, context guards applied) read again in its context, and the
-# pattern layer (nlu/safety.py). Chosen together (2026-12-04) on every independent file but
-# set D — the tuning sets (tuning.tsv, tuning_denial.tsv, tuning_long.tsv) and the former test
-# sets A, B and C, whose errors earlier sessions had read: 1,069 emergencies, 4,004 other
-# messages (nlu_heldout.tsv included). Recall first: the rules of before missed 13 of them and
-# raised 197 false alarms; these miss 8 and raise 183 (other points of the search: about 7 misses
-# and 192 alarms, 10 and 154, 11 and 146). Set D (tests/data/independent/set_d.tsv) was kept
-# unseen for the final figure: 269/270, 49/947 false alarms, against 268/270 and 56/947 with the
-# rules of before (docs/nlu.md).
-EMERGENCY_PROBABILITY = 0.65
+# pattern layer (nlu/safety.py). Chosen together (2026-12-04, again after every regression was
+# fitted to convergence, nlu/classifier.py TOL) on every independent file but sets D and E — the
+# tuning sets (tuning.tsv, tuning_denial.tsv, tuning_long.tsv) and the former test sets A, B and C,
+# whose errors earlier sessions had read: 1,069 emergencies, 4,004 other messages (nlu_heldout.tsv
+# included). Recall first: the converged models at the thresholds of before missed 12 of them and
+# raised 168 false alarms; these miss 8 and raise 202 (other points of the search: 9 misses and 186
+# alarms, 11 and 166, 13 and 157). Sets D and E (tests/data/independent/) were kept unseen for the
+# final figures (docs/nlu.md).
+EMERGENCY_PROBABILITY = 0.55
 CLAUSE_PROBABILITY = 0.75
 # A dangerous clause needs CLAUSE_SUPPORT from the whole-message reading only in messages of fewer
 # than LONG_MESSAGE_CLAUSES clauses: in a long message the whole reading is diluted by everything
 # else and cannot vouch for one clause (a danger at the end of 1,000 characters about school).
-CLAUSE_SUPPORT = 0.25
+CLAUSE_SUPPORT = 0.3
 LONG_MESSAGE_CLAUSES = 6
 # ... and the context reading (nlu/danger.py Context: the clause with up to three clauses on each
 # side) must rate it at least CONTEXT_PROBABILITY: "一转头孩子不见了" followed by "其实他就在隔壁柜台"
 # is not a missing child.
-CONTEXT_PROBABILITY = 0.4
+CONTEXT_PROBABILITY = 0.3
 # A clause the context reading is at least this sure of needs no support from the whole message,
 # however short the message ("我男人把娃儿吊起来打 … 他说哪个报警就弄死哪个": whole 0.19).
 CONTEXT_ALONE = 0.8
 # A pattern hit counts only if the context reading gives one of its clauses at least this much:
 # "还以为娃丢了 原来躲在衣柜里睡着了".
-PATTERN_CONTEXT_PROBABILITY = 0.2
-# ... and the whole message at least PATTERN_SUPPORT (at 0.2, on the first tuning set, every hit
-# below it was a false alarm; 0.25 was chosen with the rest above).
-PATTERN_SUPPORT = 0.25
+PATTERN_CONTEXT_PROBABILITY = 0.3
+# ... and the whole message at least PATTERN_SUPPORT (chosen with the rest above).
+PATTERN_SUPPORT = 0.2
 # ... and this much of the whole message when it is everyday exaggeration (气死了, 累得要死) or an
 # everyday illness without a severe sign (孩子发烧了).
 EMERGENCY_PROBABILITY_FIGURATIVE = 0.85
@@ -145,7 +144,7 @@ class Interpreter:
     def load_or_train(cls, embedder: Embedder, models_dir: Path, paths: list[Path] | None = None,
                       *, force: bool = False) -> "Interpreter":
         data = load_training_data(*(paths or default_paths()))
-        expect = {"fingerprint": fingerprint(data.fingerprint, str(DENSE_SCALE), str(C), CLASS_WEIGHT,
+        expect = {"fingerprint": fingerprint(data.fingerprint, str(DENSE_SCALE), str(C), str(TOL), CLASS_WEIGHT,
                                               DENSE_VIEW.__name__, str(EMBEDDED_ENDS)),
                   "model_id": embedder.model_id, "format": FORMAT}
         path = models_dir / "intent.pkl"
