@@ -168,10 +168,13 @@ class Interpreter:
         # (nlu/dialect.py); entities, retrieval and the reply keep the text as written.
         reading = dialect.to_mandarin(clean)
         lowered = reading.lower()
-        hit = safety.check(lowered)
-        pieces = clauses.split(lowered)
+        # The safety net reads what the message says is so: a danger it names only as believed
+        # or as not so ("以为孩子丢了 原来在同学家") is blanked out (safety.without_beliefs).
+        framed = safety.without_beliefs(lowered)
+        hit = safety.check(framed)
+        pieces = clauses.split(framed)
         candidates = clauses.windows(pieces)  # each clause and each pair of neighbours
-        clause_p, clause, context_p = self._clause_danger(lowered, pieces, candidates)
+        clause_p, clause, context_p = self._clause_danger(framed, pieces, candidates)
         by_pinyin = pinyin_p >= PINYIN_PROBABILITY
         cautious = safety.figurative(lowered) or safety.mild_illness(lowered)
         needed = EMERGENCY_PROBABILITY_FIGURATIVE if cautious else EMERGENCY_PROBABILITY
@@ -206,7 +209,7 @@ class Interpreter:
             result.intent = EMERGENCY
             result.confidence = max(confidence if intent == EMERGENCY else 0.0, probs.get(EMERGENCY, 0.0),
                                     clause_p, pinyin_p, 0.99 if hit else 0.0)
-            kinds = self._kinds(hit, clause if by_clause else None, lowered) if hit or by_clause or by_model else ()
+            kinds = self._kinds(hit, clause if by_clause else None, framed) if hit or by_clause or by_model else ()
             if by_pinyin and pinyin_kind:  # what the pinyin reading names comes first
                 kinds = (pinyin_kind, *(k for k in kinds if k != pinyin_kind))
             result.danger_kinds = kinds
@@ -244,7 +247,7 @@ class Interpreter:
         ``safety.guarded``); the clause the net points at; and the highest P(danger now) the
         context reading gives a clause at least CLAUSE_PROBABILITY dangerous (0 when there is
         none), that clause then being the one pointed at."""
-        if self.danger is None:
+        if self.danger is None or not pieces:
             return 0.0, None, 0.0
         if len(pieces) > 1:
             candidates = [*candidates, clauses.Clause(lowered, 0, len(lowered))]

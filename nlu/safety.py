@@ -274,3 +274,46 @@ def _rule_hits(clause: str, context: str) -> list[tuple[str, str]]:
         if match and not (rule.guard and rule.guard.search(clause)):
             hits.append((rule.kind, match.group()))
     return hits
+
+
+# What the message itself says was only believed, or is not so: "以为孩子丢了 原来在同学家" (the
+# child was not lost), "不是被打的 是摔的" (not hit: fell). The danger named there is not a danger
+# now; what the message says instead is read as usual, and may be one: "以为在午睡 怎么摇都摇不醒",
+# "不是摔的 是被他后爸打的". A belief runs from 以为 to a word that reveals what was found (原来,
+# 结果, 其实...) or to the end of its clause; a correction from a clause-opening 不是 to the 是 that
+# follows it (in that clause or the next). Not a correction: 不是第一次 (it happened before), 不是亲生的.
+_BELIEF = re.compile(r"(?<![别你莫])(?:以为|当是|当成)")
+_REVEAL = re.compile(r"原来|结果|其实|才发现|才知道|后来|发现|一看|问了|问清|没想到|谁知|但是|可是|却|不过")
+_CORRECTION_OPEN = re.compile(r"(?:^|(?<=[\s，,。！？!?；;：:]))(?:(?:孩子|娃儿?|他|她|我|俺)(?:的)?)?(?:并)?不是"
+                              r"(?!第一|头一|一次|一回|一两|亲生|亲的|故意|很|太|特别|没|不|说|要|想|怕|这样|那样|我|你)")
+_CORRECTION_THEN = re.compile(r"(?:而|其实|只|就|都)?是")
+CORRECTION_REACH = 24  # the 是 of "不是X 是Y": at most this many characters on, across one break at most
+
+
+def believed_spans(text: str) -> list[tuple[int, int]]:
+    """Where ``text`` (normalised, lower-cased) names only what was believed or is not so, with
+    the words that say so (以为…; 不是… 是), so that what is left reads as a plain statement."""
+    spans = []
+    for piece in clauses.split(text):
+        for match in _BELIEF.finditer(piece.text):
+            start = piece.start + match.start()
+            reveal = _REVEAL.search(text, start, piece.end)
+            end = reveal.start() if reveal else piece.end
+            if end > start:
+                spans.append((start, end))
+    for match in _CORRECTION_OPEN.finditer(text):
+        opened = text.find("不是", match.start())
+        then = _CORRECTION_THEN.search(text, match.end() + 1, match.end() + 1 + CORRECTION_REACH)
+        between = text[match.end():then.start()] if then else ""
+        if then and not re.search(r"[。！？!?]", between) and len(re.findall(r"[\s，,；;：:]+", between)) <= 1:
+            spans.append((opened, then.end()))
+    return spans
+
+
+def without_beliefs(text: str) -> str:
+    """``text`` with what it names only as believed, or as not so, blanked out (same length, so
+    offsets still point into the message)."""
+    chars = list(text)
+    for start, end in believed_spans(text):
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
