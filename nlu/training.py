@@ -119,9 +119,8 @@ def default_paths() -> list[Path]:
     (``parents.yml``: emergencies by kind of danger, hard negatives, routing; ``contrasts.yml``:
     talk about danger against danger now in the same words).
 
-    ``data/held_back/`` holds two more independent training sets that are not used: adding them
-    raised intent accuracy by 1–3 points on the independent sets but moved the safety net's
-    recall/false-alarm trade-off the wrong way (docs/nlu.md, 2026-12-04)."""
+    ``data/held_back/`` holds three more independent training sets that are not used: adding them
+    gave the safety net no better recall/false-alarm trade-off (docs/nlu.md, 2026-12-04)."""
     folder = Path(__file__).parent / "data"
     return [folder / "nlu.yml", folder / "nlu_more.yml", folder / "nlu_extra.yml", folder / "safety.yml",
             folder / "parents.yml", folder / "contrasts.yml"]
