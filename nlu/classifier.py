@@ -37,7 +37,7 @@ FORMAT = 2  # 2: the character-only model beside the full one
 # about 80 iterations, far from it, and where it stopped depended on the library's version: with
 # scikit-learn 1.9.1 "我女儿被性侵了 该怎么办" read P(emergency) 0.23, with 1.7.2 0.32, and the
 # safety net missed it on one machine only. At 1e-7 both versions agree to the third decimal
-# (0.364 / 0.365 after about 380 iterations; tests/test_classifier.py checks the fit converged).
+# (0.364 / 0.365 after about 380 iterations; tests/test_nlu_models.py checks every fit converged).
 TOL = 1e-7
 MAX_ITER = 20_000
 
