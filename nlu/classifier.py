@@ -27,19 +27,12 @@ from sklearn.linear_model import LogisticRegression
 
 from knowledge.embedding import Embedder
 from knowledge.index import EmbeddingCache
-from nlu.features import FastTfidf, softmax_rows
+from nlu.features import MAX_ITER, TOL, FastTfidf, softmax_rows
 from nlu.normalize import normalize
 
 log = logging.getLogger(__name__)
 
 FORMAT = 2  # 2: the character-only model beside the full one
-# Fit to the optimum, not to scikit-learn's default tolerance (1e-4). At 1e-4 L-BFGS stopped after
-# about 80 iterations, far from it, and where it stopped depended on the library's version: with
-# scikit-learn 1.9.1 "我女儿被性侵了 该怎么办" read P(emergency) 0.23, with 1.7.2 0.32, and the
-# safety net missed it on one machine only. At 1e-7 both versions agree to the third decimal
-# (0.364 / 0.365 after about 380 iterations; tests/test_nlu_models.py checks every fit converged).
-TOL = 1e-7
-MAX_ITER = 20_000
 
 
 @dataclass

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
+from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -31,8 +32,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from nlu import clauses, pinyin, safety
-from nlu.classifier import MAX_ITER, TOL
-from nlu.features import FastTfidf
+from nlu.features import MAX_ITER, TOL, FastTfidf
 from nlu.normalize import normalize
 from nlu.training import Example
 
@@ -67,7 +67,7 @@ def _positive(model: LogisticRegression, features: sparse.csr_matrix) -> np.ndar
     return 1.0 / (1.0 + np.exp(-scores))
 
 
-class _FastTransforms:
+class _FastTransforms(ABC):
     """Keeps one-text transforms (nlu.features.FastTfidf) in ``_fast``, built at first use and
     never pickled (they are derived from the fitted vectorizers)."""
 
@@ -77,8 +77,9 @@ class _FastTransforms:
             fast = self.__dict__["_fast"] = tuple(FastTfidf(v) for v in self._vectorizers())
         return fast
 
+    @abstractmethod
     def _vectorizers(self) -> tuple[TfidfVectorizer, ...]:
-        raise NotImplementedError
+        """The fitted vectorizers the fast transforms are built from, in order."""
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_fast"}

@@ -1,4 +1,4 @@
-"""Fast single-text feature transforms for the hot path.
+"""Fast single-text feature transforms for the hot path, and how every regression is fitted.
 
 scikit-learn's ``transform`` validates its input on every call, which costs about a
 millisecond; for one short question that is more than the arithmetic. These helpers
@@ -14,6 +14,14 @@ from collections import Counter
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
+
+# Fit to the optimum, not to scikit-learn's default tolerance (1e-4). At 1e-4 L-BFGS stopped after
+# about 80 iterations, far from it, and where it stopped depended on the library's version: with
+# scikit-learn 1.9.1 "我女儿被性侵了 该怎么办" read P(emergency) 0.23, with 1.7.2 0.32, and the
+# safety net missed it on one machine only. At 1e-7 both versions agree to the third decimal
+# (0.364 / 0.365 after about 380 iterations; tests/test_nlu_models.py checks every fit converged).
+TOL = 1e-7
+MAX_ITER = 20_000
 
 
 class FastTfidf:

@@ -20,10 +20,11 @@ import numpy as np
 from knowledge.embedding import Embedder
 from knowledge.index import EmbeddingCache
 from nlu import clauses, dialect, pinyin, safety
-from nlu.classifier import FORMAT, TOL, TextClassifier, fingerprint
+from nlu.classifier import FORMAT, TextClassifier, fingerprint
 from nlu.danger import DangerModel
 from nlu.danger import window as context_window
 from nlu.entities import ExtractedEntity, extract_all
+from nlu.features import TOL
 from nlu.geo import Gazetteer, gazetteer
 from nlu.normalize import EMBEDDED_ENDS, embedding_view, normalize
 from nlu.training import TrainingData, default_paths, load_training_data
@@ -52,7 +53,7 @@ DENSE_VIEW = embedding_view
 # message (embedding and characters), the clause model's P(danger) of a clause or pair of clauses
 # (nlu/danger.py, characters only, context guards applied) read again in its context, and the
 # pattern layer (nlu/safety.py). Chosen together (2026-12-04, again after every regression was
-# fitted to convergence, nlu/classifier.py TOL) on every independent file but sets D and E — the
+# fitted to convergence, nlu/features.py TOL) on every independent file but sets D and E — the
 # tuning sets (tuning.tsv, tuning_denial.tsv, tuning_long.tsv) and the former test sets A, B and C,
 # whose errors earlier sessions had read: 1,069 emergencies, 4,004 other messages (nlu_heldout.tsv
 # included). Recall first: the converged models at the thresholds of before missed 12 of them and

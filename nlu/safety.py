@@ -288,6 +288,8 @@ _CORRECTION_OPEN = re.compile(r"(?:^|(?<=[\s，,。！？!?；;：:]))(?:(?:孩�
                               r"(?!第一|头一|一次|一回|一两|亲生|亲的|故意|很|太|特别|没|不|说|要|想|怕|这样|那样|我|你)")
 _CORRECTION_THEN = re.compile(r"(?:而|其实|只|就|都)?是")
 CORRECTION_REACH = 24  # the 是 of "不是X 是Y": at most this many characters on, across one break at most
+_SENTENCE_END = re.compile(r"[。！？!?]")
+_CLAUSE_BREAK = re.compile(r"[\s，,；;：:]+")
 
 
 def believed_spans(text: str) -> list[tuple[int, int]]:
@@ -302,11 +304,12 @@ def believed_spans(text: str) -> list[tuple[int, int]]:
             if end > start:
                 spans.append((start, end))
     for match in _CORRECTION_OPEN.finditer(text):
-        opened = text.find("不是", match.start())
         then = _CORRECTION_THEN.search(text, match.end() + 1, match.end() + 1 + CORRECTION_REACH)
-        between = text[match.end():then.start()] if then else ""
-        if then and not re.search(r"[。！？!?]", between) and len(re.findall(r"[\s，,；;：:]+", between)) <= 1:
-            spans.append((opened, then.end()))
+        if then is None:
+            continue
+        between = text[match.end():then.start()]
+        if not _SENTENCE_END.search(between) and len(_CLAUSE_BREAK.findall(between)) <= 1:
+            spans.append((text.find("不是", match.start()), then.end()))
     return spans
 
 

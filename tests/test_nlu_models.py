@@ -1,12 +1,12 @@
 """The trained models are fitted to their optimum, so that what the safety net decides does not
-depend on the version of the optimiser that happened to be installed (nlu/classifier.py TOL)."""
+depend on the version of the optimiser that happened to be installed (nlu/features.py TOL)."""
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from nlu.classifier import MAX_ITER, TOL
+from nlu.features import MAX_ITER, TOL
 
 
 def _regressions(interpreter) -> dict[str, LogisticRegression]:
