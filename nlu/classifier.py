@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from knowledge.embedding import Embedder
 from knowledge.index import EmbeddingCache
 from nlu.features import MAX_ITER, TOL, FastTfidf, softmax_rows
 from nlu.normalize import normalize
+from nlu.persist import load_pickle, save_pickle
 
 log = logging.getLogger(__name__)
 
@@ -103,25 +103,12 @@ class TextClassifier:
         return {k: v for k, v in self.__dict__.items() if k != "_fast"}
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as handle:
-            pickle.dump(self, handle)
-        tmp.replace(path)
+        save_pickle(self, path)
 
     @staticmethod
     def load(path: Path, *, expect: dict) -> "TextClassifier | None":
         """The saved classifier if its meta matches ``expect`` (fingerprint, model id...)."""
-        try:
-            with open(path, "rb") as handle:
-                loaded = pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-            return None
-        if not isinstance(loaded, TextClassifier):
-            return None
-        if any(loaded.meta.get(k) != v for k, v in expect.items()):
-            return None
-        return loaded
+        return load_pickle(path, TextClassifier, expect=expect)
 
 
 def _probabilities(scores: np.ndarray) -> np.ndarray:

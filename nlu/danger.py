@@ -20,8 +20,11 @@ example (the same words, resolved, denied, someone else's, imagined, taught or j
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+from importlib import metadata
+from pathlib import Path
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,6 +37,7 @@ from sklearn.linear_model import LogisticRegression
 from nlu import clauses, pinyin, safety
 from nlu.features import MAX_ITER, TOL, FastTfidf
 from nlu.normalize import normalize
+from nlu.persist import load_pickle, save_pickle
 from nlu.training import Example
 
 log = logging.getLogger(__name__)
@@ -58,6 +62,10 @@ PLAIN_CEILING = 0.3  # a harmless example whose every clause the clause reading 
 # What in_context says with no context reading: between nlu/interpreter.py's CONTEXT_PROBABILITY
 # and CONTEXT_ALONE, so a dangerous clause counts but still needs the whole message's support.
 NO_CONTEXT = 0.5
+# What a saved danger model must have been trained with to be used again: the training data, the
+# code of the whole nlu package (its clause splitting, patterns and readings all shape the model)
+# and the numeric libraries. Anything else changed: trained anew (about 30 s).
+LIBRARIES = ("scikit-learn", "numpy", "scipy")
 
 
 def _positive(model: LogisticRegression, features: sparse.csr_matrix) -> np.ndarray:
@@ -173,6 +181,19 @@ class DangerModel:
     context: Context | None = None  # a dangerous clause in its window (None: not trained)
 
     @classmethod
+    def load_or_train(cls, examples: list[Example], data_fingerprint: str, path: Path, *,
+                      force: bool = False) -> "DangerModel":
+        """The model saved at ``path`` if it was trained on the same data with the same code,
+        else a new one, trained and saved there."""
+        expect = {"fingerprint": fingerprint(data_fingerprint)}
+        model = None if force else load_pickle(path, cls, expect=expect)
+        if model is None:
+            model = cls.train(examples)
+            model.meta.update(expect)
+            save_pickle(model, path)
+        return model
+
+    @classmethod
     def train(cls, examples: list[Example]) -> "DangerModel":
         started = time.perf_counter()
         originals = len(examples)
@@ -217,6 +238,16 @@ class DangerModel:
         probabilities = self.pinyin.probabilities(candidates)
         best = int(np.argmax(probabilities))
         return float(probabilities[best]), self.pinyin.kind(candidates[best])
+
+
+def fingerprint(data_fingerprint: str) -> str:
+    """The data's fingerprint, the nlu package's source and the numeric libraries' versions, hashed."""
+    digest = hashlib.sha256(data_fingerprint.encode("utf-8"))
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.name.encode("utf-8") + b"\0" + source.read_bytes())
+    for library in LIBRARIES:
+        digest.update(f"{library}={metadata.version(library)}".encode("utf-8"))
+    return digest.hexdigest()
 
 
 def _fit_context(characters: Reading, texts: list[str], labels: np.ndarray) -> Context:

@@ -153,7 +153,8 @@ class Interpreter:
         if model is None:
             model = train(data, embedder, models_dir, expect["fingerprint"])
             model.save(path)
-        return cls(model, embedder, danger=DangerModel.train(data.examples))
+        danger = DangerModel.load_or_train(data.examples, data.fingerprint, models_dir / "danger.pkl", force=force)
+        return cls(model, embedder, danger=danger)
 
     def parse(self, text: str | None) -> ParseResult:
         raw = (text or "")[:MAX_CHARS]

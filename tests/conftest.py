@@ -63,9 +63,12 @@ def kb(tmp_path_factory, embedder):
 
 @pytest.fixture(scope="session")
 def interpreter(kb, embedder):
+    """Trained in the session's data folder; with ``TONGBAN_TEST_MODELS=folder`` (local runs), the
+    models saved there are used again when they match the data and the code, else trained there."""
     from nlu.interpreter import Interpreter
 
-    return Interpreter.load_or_train(embedder, kb.settings.models_dir)
+    kept = os.environ.get("TONGBAN_TEST_MODELS")
+    return Interpreter.load_or_train(embedder, Path(kept) if kept else kb.settings.models_dir)
 
 
 @pytest.fixture(scope="session")

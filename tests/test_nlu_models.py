@@ -26,3 +26,74 @@ def test_every_regression_is_fitted_to_the_tolerance(interpreter):
         # L-BFGS stopped because it met the tolerance, not because it ran out of iterations
         assert int(np.max(model.n_iter_)) < MAX_ITER, name
 
+
+
+def _small_training_set():
+    from nlu.training import default_paths, load_training_data
+
+    data = load_training_data(*default_paths())
+    emergencies = [e for e in data.examples if e.intent == "emergency"][:120]
+    others = [e for e in data.examples if e.intent != "emergency"][:240]
+    return emergencies + others
+
+
+def test_the_danger_model_is_saved_and_used_again_only_for_the_same_data_and_code(tmp_path, monkeypatch):
+    from nlu import danger
+
+    examples = _small_training_set()
+    path = tmp_path / "danger.pkl"
+    trained = []
+    real_train = danger.DangerModel.train.__func__
+
+    def counting_train(cls, examples):
+        trained.append(len(examples))
+        return real_train(cls, examples)
+
+    monkeypatch.setattr(danger.DangerModel, "train", classmethod(counting_train))
+    first = danger.DangerModel.load_or_train(examples, "data-1", path)
+    assert path.exists() and len(trained) == 1
+    again = danger.DangerModel.load_or_train(examples, "data-1", path)
+    assert len(trained) == 1  # read back, not trained
+    texts = ["孩子被他爸打得头破血流", "想问一下医保怎么办"]
+    assert np.allclose(first.probabilities(texts), again.probabilities(texts))
+    assert again.context is not None
+    danger.DangerModel.load_or_train(examples, "data-2", path)  # other data: trained anew
+    assert len(trained) == 2
+    monkeypatch.setattr(danger, "LIBRARIES", danger.LIBRARIES + ("pytest",))  # another library version
+    danger.DangerModel.load_or_train(examples, "data-2", path)
+    assert len(trained) == 3
+    path.write_bytes(b"not a pickle")  # a damaged file: trained anew, never an error
+    danger.DangerModel.load_or_train(examples, "data-2", path)
+    assert len(trained) == 4
+    assert not [p for p in tmp_path.iterdir() if p.name != "danger.pkl"]  # no temporary file left
+
+
+def test_a_model_saved_by_two_processes_at_once_is_whole(tmp_path):
+    import multiprocessing
+
+    from nlu.persist import load_pickle
+
+    path = tmp_path / "model.pkl"
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=_write_many, args=(path, n)) for n in range(2)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(60)
+        assert writer.exitcode == 0
+    loaded = load_pickle(path, _Saved, expect={"complete": True})
+    assert loaded is not None and len(loaded.payload) == 200_000
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pkl"]
+
+
+class _Saved:
+    def __init__(self, writer: int):
+        self.meta = {"complete": True, "writer": writer}
+        self.payload = bytes([writer]) * 200_000
+
+
+def _write_many(path, writer: int) -> None:
+    from nlu.persist import save_pickle
+
+    for _ in range(50):
+        save_pickle(_Saved(writer), path)
