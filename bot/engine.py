@@ -28,6 +28,7 @@ from ledger.transcript import record_transcript
 from nlu import clauses
 from nlu.domain import Domain, load_domain
 from nlu.interpreter import Interpreter, ParseResult
+from nlu.safety import all_clear
 from tongban.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,13 @@ ASKS_A_QUESTION = re.compile(r"[?？]|有没有|有什么|有哪些|怎么(?:办
 ALSO_ASKS_PROBABILITY = 0.1  # P(ask_service) of a request for help that also asks a question
 # connectives left hanging once the danger clauses are taken out of a message
 _DANGLING = re.compile(r"(?:[,，。.?？!！;；\s]*(?:还有|另外|而且|然后|但是|可是|对了|还)[,，。.?？!！;；\s]*)+$")
+STAND_DOWN_WINDOW = dt.timedelta(days=1)  # how long after an emergency a parent's all-clear is tied to it
+# how long after it a message we cannot place ("还没找到 怎么办", "警察还没来") is read as about it
+FOLLOW_UP_WINDOW = dt.timedelta(hours=6)
+STAND_DOWN_REPLY = ("收到，孩子平安就好。您说的情况已经告诉了负责这条紧急记录的工作人员，他们可能还会联系您确认一下。"
+                    "如果孩子再有危险，请立即拨打 110；有人受伤请拨打 120。")
+URGENT_KEPT_REPLY = ("好的。刚才那条紧急记录仍会保留给工作人员，他们可能会联系您确认孩子是否安全。"
+                     "如果孩子还有危险，请立即拨打 110；有人受伤请拨打 120。")
 SAFETY_HINT = ("如果孩子现在有危险，请立即拨打 110；有人受伤请拨打 120；"
                "孩子情绪低落、想不开，可拨打 12355 青少年服务热线。")
 
@@ -119,6 +127,10 @@ class DialogueEngine:
             else:
                 replies += self._rest_of_message(convo, parse)
             return replies
+        if not parse.payload_entities:
+            after = self._after_emergency(convo, parse)
+            if after:
+                return after
         if self.form.active(convo.state):
             return self.form.step(convo, parse, self._digression)
         if self._answers_eligibility(convo, parse):
@@ -241,6 +253,43 @@ class DialogueEngine:
             lines.append(f"当地联系人：{contact}")
         lines.append("我们已把这条消息标记为紧急，转给您所在地区的工作人员尽快处理。")
         return [Reply("\n".join(lines), buttons=[HANDOFF_BUTTON], custom={"urgent": True, "kinds": kinds})]
+
+    def _after_emergency(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        """A message after an emergency in this conversation, about it: the parent's word that it is
+        over ("孩子找到了 在同学家", "虚惊一场"), a "不用了" to it, or (within FOLLOW_UP_WINDOW, outside
+        any question of ours) a message we cannot place ("还没找到 怎么办"). Each is added to the
+        urgent record for staff (which stays open: staff confirm with the family) and answered: an
+        acknowledgement, or what to do now again. [] when there was no emergency lately."""
+        form_active = self.form.active(convo.state)
+        if form_active and convo.state.get("requested_slot") in ("description", "situations"):
+            return []  # the family's story for the form: kept there, never taken for an all-clear
+        stand_down = all_clear(parse.normalized)
+        ours_pending = form_active or any(convo.state.get(k) for k in ("eligibility", "pending_confirm", "pending_handoff"))
+        never_mind = parse.intent in ("cancel", "deny") and not ours_pending  # "算了 不用了": to the emergency
+        unplaced = parse.confidence < self.settings.nlu.fallback_threshold and not ours_pending
+        if not (stand_down or never_mind or unplaced):
+            return []
+        now = dt.datetime.now(dt.timezone.utc)
+        record = services.latest_urgent_record(session=convo.session, conversation_id=convo.id,
+                                               since=now - (STAND_DOWN_WINDOW if stand_down or never_mind else FOLLOW_UP_WINDOW))
+        if record is None or not (stand_down or never_mind) and record.status != "new":
+            return []
+        session, buttons = convo.session, [] if form_active else menu_buttons()
+        if stand_down:
+            services.record_stand_down(session=session, cipher=self.cipher, record=record, message=parse.text, now=now)
+            log.info("urgent record %s: the parent says it is over", record.id)
+            reply = Reply(STAND_DOWN_REPLY, buttons=buttons, custom={"stand_down": True})
+        else:
+            services.record_follow_up(session=session, cipher=self.cipher, record=record, message=parse.text, now=now)
+            if never_mind:
+                reply = Reply(URGENT_KEPT_REPLY, buttons=buttons, custom={"stand_down": False})
+            else:
+                kinds = [k for k in record.kinds.split(",") if k]
+                lines = ["如果刚才的紧急情况还没有解决：", *guidance_lines(kinds, parse.normalized),
+                         "您这条消息也已转给处理这条紧急记录的工作人员。"]
+                reply = Reply("\n".join(lines), buttons=[HANDOFF_BUTTON, *buttons],
+                              custom={"urgent_follow_up": True, "kinds": kinds})
+        return [reply, *self.form.reask(convo.state)] if form_active else [reply]
 
     def _rest_of_message(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         """After the emergency reply: the question the parent also asked, answered (the danger

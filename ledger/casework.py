@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ledger import outbox
 from ledger.crypto import DataCipher
-from ledger.models import (AssistanceRequest, AuditEvent, Conversation, ConversationMessage, LedgerEntry,
+from ledger.models import (aware, AssistanceRequest, AuditEvent, Conversation, ConversationMessage, LedgerEntry,
                            StatusChange, Visit)
 from ledger.requests import STATUS_LABELS
 
@@ -185,10 +185,6 @@ class VisibleTranscript:
     hidden: int  # messages left out: they belong to requests outside the reader's area
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
-
-
 def transcript_for_area(*, session: Session, cipher: DataCipher, conversation_id: int, user_area: str,
                         limit: int = 500) -> VisibleTranscript:
     """The conversation's messages a user of ``user_area`` may read.
@@ -215,17 +211,17 @@ def transcript_for_area(*, session: Session, cipher: DataCipher, conversation_id
         return VisibleTranscript(messages, 0)
     ends = []  # when each request's part ends: its filing turn (the reply naming it), else its time
     for r in filed:
-        created = _aware(r.created_at)
+        created = aware(r.created_at)
         end = created
         for direction, text, at in messages:
-            at = _aware(at)
+            at = aware(at)
             if created <= at <= created + FILING_TURN and direction == "out" and r.reference in text:
                 end = at
                 break
         ends.append(max(end, ends[-1]) if ends else end)
     shown, hidden = [], 0
     for message in messages:
-        at = _aware(message[2])
+        at = aware(message[2])
         owner = next((r for r, end in zip(filed, ends) if at <= end), None)
         if owner is None or in_area(owner.area_code, user_area):
             shown.append(message)

@@ -20,6 +20,13 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def aware(value: dt.datetime | None) -> dt.datetime | None:
+    """A stored time as an aware UTC time (SQLite hands back naive datetimes; they were stored as UTC)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.timezone.utc)
+
+
 class Conversation(Base):
     """One parent's conversation: who (encrypted), on which channel, and its dialogue state."""
 
@@ -72,6 +79,9 @@ class UrgentRecord(Base):
     # record moves up the queue) instead of a new record per message.
     repeats: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The parent said since that the danger is over ("孩子找到了", "虚惊一场"): shown to staff, who
+    # still confirm with the family; the record stays open. Cleared when a new danger comes in.
+    stood_down_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AssistanceRequest(Base):

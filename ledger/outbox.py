@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ledger.crypto import DataCipher
-from ledger.models import Conversation, OutboxMessage
+from ledger.models import Conversation, OutboxMessage, aware
 
 PUSH_CHANNELS = ("telegram",)  # channels that can deliver a message the parent did not ask for
 CLAIM_LEASE = dt.timedelta(seconds=30)  # a claim not renewed for this long (a crashed sender) is taken over
@@ -42,11 +42,6 @@ _MARK_SENT = (update(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=Tr
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    """SQLite hands timestamps back without a zone; they are stored in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -160,7 +155,7 @@ def claim(*, session: Session, cipher: DataCipher, conversation_id: int, worker:
     for row in rows:
         if row.id in delivered:
             continue
-        at = _aware(row.next_attempt_at)
+        at = aware(row.next_attempt_at)
         mine = row.status == "sending" and row.claimed_by == worker
         stale = row.status == "sending" and at <= now - CLAIM_LEASE
         due = row.status == "pending" and at <= now

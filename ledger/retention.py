@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from ledger.crypto import DataCipher
 from ledger.db import Database, insert_ignore
 from ledger.keys import ERASED_HASH_PREFIX
-from ledger.models import (AssistanceRequest, AuditEvent, Base, Conversation, ConversationMessage, HandoffRequest,
+from ledger.models import (aware, AssistanceRequest, AuditEvent, Base, Conversation, ConversationMessage, HandoffRequest,
                            LedgerEntry, OutboxMessage, RateCounter, RetentionRun, StatusChange, TelegramUpdate,
                            UrgentRecord, Visit)
 from ledger.staff_models import StaffCaseNote, StaffDraft, StaffLoginFailure
@@ -58,13 +58,8 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands timestamps back without a zone; they are stored in UTC."""
-    return value if value is None or value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-
-
 def china_date(value: dt.datetime) -> dt.date:
-    return _aware(value).astimezone(CHINA).date()
+    return aware(value).astimezone(CHINA).date()
 
 
 # --- what a request's keeping depends on ------------------------------------------------------

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.crypto import DataCipher
-from ledger.models import HandoffRequest, UrgentRecord
+from ledger.models import HandoffRequest, UrgentRecord, aware
 
 
 def create_handoff(*, session: Session, cipher: DataCipher, conversation_id: int, channel: str,
@@ -63,13 +63,46 @@ def create_urgent_record(*, session: Session, cipher: DataCipher, conversation_i
     found.status = "new"
     found.repeats = (found.repeats or 0) + 1
     found.last_seen_at = now
-    text = f"{cipher.decrypt(found.message_enc)}\n——（{now:%m-%d %H:%M} UTC 又发来）——\n{message}"
+    found.stood_down_at = None  # a danger again: whatever the parent said before no longer holds
+    _append_message(found, cipher, f"{now:%m-%d %H:%M} UTC 又发来", message)
+    session.flush()
+    return found
+
+
+def latest_urgent_record(*, session: Session, conversation_id: int, since: dt.datetime) -> UrgentRecord | None:
+    """The conversation's newest urgent record if it was opened or flagged again since ``since``."""
+    record = session.scalar(select(UrgentRecord).where(UrgentRecord.conversation_id == conversation_id)
+                            .order_by(UrgentRecord.id.desc()).limit(1).with_for_update())
+    if record is None or max(aware(record.created_at), aware(record.last_seen_at or record.created_at)) < since:
+        return None
+    return record
+
+
+def record_stand_down(*, session: Session, cipher: DataCipher, record: UrgentRecord, message: str,
+                      now: dt.datetime | None = None) -> None:
+    """The parent's word that the danger is over, added to the record for staff. The record stays
+    in the queue (status unchanged): staff confirm with the family before they close it."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    record.stood_down_at = now
+    _append_message(record, cipher, f"{now:%m-%d %H:%M} UTC 家长告知情况已解除", message)
+    session.flush()
+
+
+def record_follow_up(*, session: Session, cipher: DataCipher, record: UrgentRecord, message: str,
+                     now: dt.datetime | None = None) -> None:
+    """A later message of the parent about the emergency ("还没找到", "算了 不用了"), added to the record."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    _append_message(record, cipher, f"{now:%m-%d %H:%M} UTC 家长又说", message)
+    session.flush()
+
+
+def _append_message(record: UrgentRecord, cipher: DataCipher, label: str, message: str) -> None:
+    """``message`` after the record's text under ``label``; the first and the latest kept when it overflows."""
+    text = f"{cipher.decrypt(record.message_enc)}\n——（{label}）——\n{message}"
     if len(text) > URGENT_TEXT_CHARS:
         half = URGENT_TEXT_CHARS // 2
         text = text[:half] + "\n……\n" + text[-half:]
-    found.message_enc = cipher.encrypt(text)
-    session.flush()
-    return found
+    record.message_enc = cipher.encrypt(text)
 
 
 def urgent_records_since(*, session: Session, conversation_id: int, since: dt.datetime) -> int:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from ledger.crypto import DataCipher
+from ledger.models import aware  # noqa: F401  (staff code reads it from here)
 from ledger.models import (AssistanceRequest, AuditEvent, Committee, HandoffRequest, LedgerEntry, UrgentRecord,
                            Visit)
 from ledger.staff_models import StaffCaseNote, StaffDraft, StaffSession, StaffUser, StagedChecklist
@@ -69,13 +70,6 @@ class StaffError(ValueError):
 
 def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
-
-
-def aware(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes; they were stored as UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.timezone.utc)
 
 
 def token_hash(token: str) -> str:
@@ -644,7 +638,7 @@ def open_cases_page(*, session: Session, kind: str, user_area: str, sub_area: st
                     .scalar_subquery().label("request_area"))
     columns = [model.id, model.locality, model.channel, model.created_at, request_area]
     if kind == "urgent":
-        columns += [model.kinds, model.detected_by]
+        columns += [model.kinds, model.detected_by, model.stood_down_at]
         order = (model.created_at.desc(), model.id.desc())
     else:
         order = (model.created_at.asc(), model.id.asc())

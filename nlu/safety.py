@@ -320,3 +320,25 @@ def without_beliefs(text: str) -> str:
     for start, end in believed_spans(text):
         chars[start:end] = " " * (end - start)
     return "".join(chars)
+
+
+# After an emergency, the parent's word that it is over: the child is found or home, is safe, it
+# was a mistake, no need to call the police ("找到了 在同学家", "不用报警了 孩子回来了", "虚惊一场").
+# Never a reason to close the urgent record (the words could be anyone's, or wrong): the record
+# stays open and staff see the parent's word on it. A found-but ("找到了 但是满身是伤"), a not-yet
+# ("还没找到", "没回来") or anything the safety net reads as a danger is no all-clear.
+_NOT_YET = r"(?<![没未不])(?<!没有)(?<!还没)"
+ALL_CLEAR = re.compile(
+    rf"{_NOT_YET}(?:找到|找着|找见|找回|寻到)(?:了|啦|人了)|{_NOT_YET}(?:回来|回家|到家|接到|接回来|回到家)(?:了|啦)|"
+    r"原来(?:是)?(?:在|去|跟|和)|(?:已经|总算|终于)?(?:没事|没啥事|没什么事|平安|安全)(?:了|啦)|平平安安|"
+    rf"{_NOT_YET}(?:醒|退烧|缓过来|脱离危险)(?:了|啦)|"
+    r"(?:不用|不需要|别|先不|暂时不)(?:再)?(?:报警|打110|打120|叫救护车|麻烦|管了|处理了|担心了|紧急)|"
+    r"误会|搞错|弄错|看错|听错|说错|打错|虚惊一场|想多了|乌龙|开玩笑"
+)
+_BUT = re.compile(r"但是?|可是|不过|却|只是|又|还是没|仍然|依然")
+
+
+def all_clear(text: str) -> bool:
+    """Whether ``text`` (normalised, lower-cased) tells that an earlier danger is over or was no
+    danger, and says nothing that turns it round. Read only after the safety net found nothing."""
+    return bool(ALL_CLEAR.search(text)) and not _BUT.search(text)

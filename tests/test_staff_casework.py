@@ -373,6 +373,29 @@ def test_posters_need_the_bot_username(staff_app):
 
 # ------------------------------------------------------------------ urgent records and handoffs
 
+def test_a_record_the_parent_stood_down_is_tagged_and_stays_open(staff_app):
+    from ledger import services
+
+    runtime = staff_app.runtime
+    urgent_id = urgent(runtime, locality=BAOAN, message="孩子放学四个钟头了还没回来")
+    other_id = urgent(runtime, locality=BAOAN, message="孩子被打了，身上都是伤")
+    with runtime.db.session() as session:
+        services.record_stand_down(session=session, cipher=runtime.cipher,
+                                   record=session.get(UrgentRecord, urgent_id), message="找到了 在同学家")
+    staff_app.user("baoan-sd", "civil_affairs", BAOAN)
+    client = staff_app.login("baoan-sd")
+    queue = client.get("/staff/").text
+    row = queue[queue.index(f'id="urgent-{urgent_id}"'):]
+    assert "家长称已解除" in row[:row.index("</tr>")]
+    row = queue[queue.index(f'id="urgent-{other_id}"'):]
+    assert "家长称已解除" not in row[:row.index("</tr>")]
+    html = client.get(f"/staff/urgent/{urgent_id}").text
+    assert 'id="case-stood-down"' in html and "请联系家长确认" in html
+    assert "孩子放学四个钟头了还没回来" in html and "找到了 在同学家" in html
+    with runtime.db.session() as session:
+        assert session.get(UrgentRecord, urgent_id).status == "new"
+
+
 def test_urgent_records_and_handoffs_are_handled_with_a_note(staff_app):
     runtime = staff_app.runtime
     urgent_id = urgent(runtime, locality=BAOAN, message="他爸爸喝醉了打孩子")
