@@ -133,6 +133,13 @@ class ParseResult:
         }
 
 
+LOCALITY = "set_locality"
+# A question word in a message of several clauses: a message that names the family's places and also asks something is a question.
+# On the tuning sets this moved 17 long messages of tuning_long.tsv from set_locality to their intent
+# and no message of any selection file away from it (tuning_long accuracy 0.743 -> 0.783).
+_ASKS = re.compile(r"[?？]|怎么|咋|啥|什么|哪|几[岁个年天块钱]|多少|有没有|能不能|可不可以|是不是|吗")
+
+
 class Interpreter:
     def __init__(self, model: TextClassifier, embedder: Embedder, geo: Gazetteer | None = None,
                  danger: DangerModel | None = None):
@@ -188,6 +195,12 @@ class Interpreter:
             probs = self.model.predict_proba(reading, self.embedder, vector)
         ranking = sorted(probs.items(), key=lambda kv: -kv[1])
         intent, confidence = ranking[0]
+        if intent == LOCALITY and len(pieces) > 1 and _ASKS.search(reading):
+            # "我们是江西吉安人 在深圳做了十年 孩子上初中要什么材料": where the family lives, told on
+            # the way to a question (the engine still remembers the place); never to an emergency
+            # its confidence given that it is neither: the share of the remaining probability
+            rest = [(n, c) for n, c in ranking if n not in (LOCALITY, EMERGENCY)]
+            intent, confidence = rest[0][0], rest[0][1] / max(sum(c for _, c in rest), 1e-9)
         p_emergency = probs.get(EMERGENCY, 0.0)
         if hit and (p_emergency < PATTERN_SUPPORT
                     or self._pattern_in_context(hit, pieces, candidates) < PATTERN_CONTEXT_PROBABILITY):

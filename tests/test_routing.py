@@ -35,3 +35,16 @@ def test_a_question_that_asks_for_help_is_answered_and_offered_the_request(chat,
     assert "/request_assistance" in payloads, replies
     assert any((r.get("custom") or {}).get("sources") for r in replies), replies  # the question is answered
     assert not any((r.get("custom") or {}).get("urgent") for r in replies)
+
+
+@pytest.mark.parametrize("message", ["我们是从江西吉安来深圳宝安的，来了快十年了，孩子今年上初中，要准备什么材料？",
+                                     "俺是河南周口的 在苏州昆山打工五年了 娃想在这边打疫苗 去哪打"])
+def test_the_family_s_places_told_on_the_way_to_a_question_get_the_answer(chat, interpreter, message):
+    assert interpreter.parse(message).intent not in ("set_locality", "emergency")
+    replies = chat(message)
+    assert replies[0].get("custom", {}).get("sources"), replies[0]["text"]
+
+
+@pytest.mark.parametrize("message", ["我住在深圳宝安", "在苏州昆山呢", "我们在杭州 余杭区"])
+def test_a_place_alone_is_still_remembered(interpreter, message):
+    assert interpreter.parse(message).intent == "set_locality"
