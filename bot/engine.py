@@ -54,8 +54,8 @@ _DANGLING = re.compile(r"(?:[,，。.?？!！;；\s]*(?:还有|另外|而且|然
 STAND_DOWN_WINDOW = dt.timedelta(days=1)  # how long after an emergency a parent's all-clear is tied to it
 # how long after it a message we cannot place ("还没找到 怎么办", "警察还没来") is read as about it
 FOLLOW_UP_WINDOW = dt.timedelta(hours=6)
-STAND_DOWN_REPLY = ("收到，孩子平安就好。您说的情况已经告诉了负责这条紧急记录的工作人员，他们可能还会联系您确认一下。"
-                    "如果孩子再有危险，请立即拨打 110；有人受伤请拨打 120。")
+STAND_DOWN_REPLY = ("收到。孩子平安就好；如果孩子受了伤、身体不舒服，或者还有危险，请立即拨打 120 或 110。"
+                    "您说的情况已经告诉了负责这条紧急记录的工作人员，他们可能还会联系您确认一下。")
 URGENT_KEPT_REPLY = ("好的。刚才那条紧急记录仍会保留给工作人员，他们可能会联系您确认孩子是否安全。"
                      "如果孩子还有危险，请立即拨打 110；有人受伤请拨打 120。")
 SAFETY_HINT = ("如果孩子现在有危险，请立即拨打 110；有人受伤请拨打 120；"

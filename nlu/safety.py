@@ -336,9 +336,15 @@ ALL_CLEAR = re.compile(
     r"误会|搞错|弄错|看错|听错|说错|打错|虚惊一场|想多了|乌龙|开玩笑"
 )
 _BUT = re.compile(r"但是?|可是|不过|却|只是|又|还是没|仍然|依然")
+# ...or that it is not over: still missing, or the all-clear itself denied ("不是误会", "不是开玩笑")
+_NOT_OVER = re.compile(r"还没|没找到|没找着|没回来|不见了|没去|不是.{0,6}(?:误会|搞错|弄错|看错|听错|开玩笑|乌龙|虚惊)|"
+                       r"以为(?:的)?(?:找到|回来|没事)|(?:刚才|之前|先前|早上|上午|中午|下午)说(?:的)?(?:找到|回来|没事)|"
+                       r"伤|疼|痛|肿|吐")  # hurt: not for us to call it over
 
 
 def all_clear(text: str) -> bool:
     """Whether ``text`` (normalised, lower-cased) tells that an earlier danger is over or was no
-    danger, and says nothing that turns it round. Read only after the safety net found nothing."""
-    return bool(ALL_CLEAR.search(text)) and not _BUT.search(text)
+    danger, and says nothing that turns it round: no but, no not-yet, and nothing the pattern
+    layer reads as a danger ("找到了 他后爸还在打他", "找着了 摔沟里了 叫不应")."""
+    return (bool(ALL_CLEAR.search(text)) and not _BUT.search(text) and not _NOT_OVER.search(text)
+            and not SEVERE.search(text) and check(text) is None)
