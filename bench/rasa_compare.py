@@ -523,6 +523,7 @@ def measure(args: argparse.Namespace, tmp: Path, servers: list[Server]) -> dict:
         check_same_data(snapshot, "while our model trained")
     with phase("Tongban server start"):  # it then waits, idle, while Rasa trains
         servers.append(our_server(tmp / "tongban-data"))
+        code = git_state()  # the code our server loads (others may commit or edit while Rasa trains)
         start(servers[-1])
         check_same_data(snapshot, "before our server loaded its model")
     with phase("Rasa training (rasa train nlu)"):
@@ -536,7 +537,7 @@ def measure(args: argparse.Namespace, tmp: Path, servers: list[Server]) -> dict:
     memory = {s.name: s.rss_mb() for s in servers}
     data = f"{', '.join(p.name for p in copies)} ({len(load_training_data(*copies).examples)} examples, " \
            f"fingerprint {snapshot})"
-    return {"evaluation": evaluation, "results": results, "training": training, "memory": memory,
+    return {"evaluation": evaluation, "results": results, "training": training, "memory": memory, "code": code,
             "versions": rasa_versions(), "data": data}
 
 
@@ -563,7 +564,7 @@ def report(args: argparse.Namespace, raw: dict) -> None:
     md = [f"# Intent recognition: {OURS} vs {RASA}", "",
           f"Measured {dt.date.today().isoformat()} on {machine()}.", "",
           f"Command: {command_line()}", "",
-          f"Tongban at {git_state()}; Rasa: {raw['versions']} (pipeline: bench/rasa/config.yml, "
+          f"Tongban at {raw.get('code') or git_state()} when its server started; Rasa: {raw['versions']} (pipeline: bench/rasa/config.yml, "
           f"trained with `rasa train nlu`). Both models trained on {raw['data']}.", "",
           f"Each of the {len(results)} distinct evaluation texts was sent once to each freshly started server "
           "(`POST /model/parse`, HTTP keep-alive, sequential, alternating which server goes first), after 20 "
