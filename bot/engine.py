@@ -267,12 +267,13 @@ class DialogueEngine:
         ours_pending = form_active or any(convo.state.get(k) for k in ("eligibility", "pending_confirm", "pending_handoff"))
         never_mind = parse.intent in ("cancel", "deny") and not ours_pending  # "算了 不用了": to the emergency
         unplaced = parse.confidence < self.settings.nlu.fallback_threshold and not ours_pending
-        if not (stand_down or never_mind or unplaced):
+        says_so = stand_down or never_mind  # else only unplaced: about the emergency if it is recent and open
+        if not (says_so or unplaced):
             return []
         now = dt.datetime.now(dt.timezone.utc)
         record = services.latest_urgent_record(session=convo.session, conversation_id=convo.id,
-                                               since=now - (STAND_DOWN_WINDOW if stand_down or never_mind else FOLLOW_UP_WINDOW))
-        if record is None or not (stand_down or never_mind) and record.status != "new":
+                                               since=now - (STAND_DOWN_WINDOW if says_so else FOLLOW_UP_WINDOW))
+        if record is None or not says_so and record.status != "new":
             return []
         session, buttons = convo.session, [] if form_active else menu_buttons()
         if stand_down:

@@ -11,10 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import pickle
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ from knowledge.categories import label
 from knowledge.embedding import Embedder
 from knowledge.schema import ChecklistHeader, ChecklistItem
 from knowledge.store import Catalog
+from nlu.persist import replacing
 
 log = logging.getLogger(__name__)
 
@@ -127,17 +126,9 @@ class EmbeddingCache:
         return np.stack([self.vectors[k] for k in keys]).astype(np.float32)
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         keys = np.array(list(self.vectors), dtype=object).astype(str)
-        # a temporary file of its own: two processes may save the cache at once (docs/knowledge.md)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, keys=keys, vectors=np.stack(list(self.vectors.values())))
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with replacing(self.path) as handle:  # two processes may save the cache at once
+            np.savez(handle, keys=keys, vectors=np.stack(list(self.vectors.values())))
 
 
 @dataclass

@@ -73,7 +73,7 @@ def latest_urgent_record(*, session: Session, conversation_id: int, since: dt.da
     """The conversation's newest urgent record if it was opened or flagged again since ``since``."""
     record = session.scalar(select(UrgentRecord).where(UrgentRecord.conversation_id == conversation_id)
                             .order_by(UrgentRecord.id.desc()).limit(1).with_for_update())
-    if record is None or max(aware(record.created_at), aware(record.last_seen_at or record.created_at)) < since:
+    if record is None or aware(record.last_seen_at or record.created_at) < since:
         return None
     return record
 

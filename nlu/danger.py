@@ -23,11 +23,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from importlib import metadata
-from pathlib import Path
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 from scipy import sparse

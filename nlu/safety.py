@@ -327,17 +327,18 @@ def without_beliefs(text: str) -> str:
 # Never a reason to close the urgent record (the words could be anyone's, or wrong): the record
 # stays open and staff see the parent's word on it. A found-but ("找到了 但是满身是伤"), a not-yet
 # ("还没找到", "没回来") or anything the safety net reads as a danger is no all-clear.
-_NOT_YET = r"(?<![没未不])(?<!没有)(?<!还没)"
+_NOT_YET = r"(?<![没未不])(?<!没有)"
+_MISTAKE_MORE = r"乌龙|开玩笑|虚惊"  # CORRECTION's words, read more widely when the parent takes a danger back
 ALL_CLEAR = re.compile(
     rf"{_NOT_YET}(?:找到|找着|找见|找回|寻到)(?:了|啦|人了)|{_NOT_YET}(?:回来|回家|到家|接到|接回来|回到家)(?:了|啦)|"
     r"原来(?:是)?(?:在|去|跟|和)|(?:已经|总算|终于)?(?:没事|没啥事|没什么事|平安|安全)(?:了|啦)|平平安安|"
     rf"{_NOT_YET}(?:醒|退烧|缓过来|脱离危险)(?:了|啦)|"
     r"(?:不用|不需要|别|先不|暂时不)(?:再)?(?:报警|打110|打120|叫救护车|麻烦|管了|处理了|担心了|紧急)|"
-    r"误会|搞错|弄错|看错|听错|说错|打错|虚惊一场|想多了|乌龙|开玩笑"
+    rf"{CORRECTION.pattern}|{_MISTAKE_MORE}"
 )
 _BUT = re.compile(r"但是?|可是|不过|却|只是|又|还是没|仍然|依然")
 # ...or that it is not over: still missing, or the all-clear itself denied ("不是误会", "不是开玩笑")
-_NOT_OVER = re.compile(r"还没|没找到|没找着|没回来|不见了|没去|不是.{0,6}(?:误会|搞错|弄错|看错|听错|开玩笑|乌龙|虚惊)|"
+_NOT_OVER = re.compile(rf"还没|没找到|没找着|没回来|不见了|没去|不是.{{0,6}}(?:{CORRECTION.pattern}|{_MISTAKE_MORE})|"
                        r"以为(?:的)?(?:找到|回来|没事)|(?:刚才|之前|先前|早上|上午|中午|下午)说(?:的)?(?:找到|回来|没事)|"
                        r"伤|疼|痛|肿|吐")  # hurt: not for us to call it over
 
