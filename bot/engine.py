@@ -345,7 +345,8 @@ class DialogueEngine:
         if "item" in entities:  # a button: an item's first screen, or its details (详细)
             entry = self.knowledge.find_item(str(entities["item"]))
             if entry is not None:
-                return [_answer_reply(item_answer(entry, detail=entities.get("detail") is True))]
+                return [_answer_reply(item_answer(entry, detail=entities.get("detail") is True,
+                                                  public_url=self.settings.server.public_url))]
         if entities.get("category") in CATEGORIES:
             return [self._answer_category(locality, entities["category"])]
         question = str(entities.get("text") or parse.normalized or parse.text)
@@ -362,7 +363,8 @@ class DialogueEngine:
         """The cited answer composed from the checklists for ``question`` in ``locality``."""
         result = self.knowledge.search(question, locality, vector=vector)
         return compose(result, min_confidence=self.settings.knowledge.min_confidence,
-                       locality_name=self.knowledge.locality_name(locality))
+                       locality_name=self.knowledge.locality_name(locality),
+                       public_url=self.settings.server.public_url)
 
     def _assistance_offer(self, parse: ParseResult) -> list[Reply]:
         """A question that also asks for someone to help ("孩子好几个月不说话了 能不能有人来看看"):
@@ -386,7 +388,7 @@ class DialogueEngine:
         result = self.knowledge.search(CATEGORIES[category], locality, k=30)
         for hit in result.hits:
             if hit.entry.item.category == category:
-                return _answer_reply(item_answer(hit.entry))
+                return _answer_reply(item_answer(hit.entry, public_url=self.settings.server.public_url))
         return Reply(not_understood(result).text, buttons=menu_buttons())
 
     def _on_set_locality(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
@@ -437,8 +439,8 @@ class DialogueEngine:
         entry = self.knowledge.find_item(ELIGIBILITY_ITEM)
         custom = {"eligibility": verdict.answer}
         if entry is not None:
-            lines.append(citation(entry))
-            custom["sources"] = [source_record(entry)]
+            lines.append(citation(entry, self.settings.server.public_url))
+            custom["sources"] = [source_record(entry, self.settings.server.public_url)]
         return [Reply("\n".join(lines), buttons=buttons, custom=custom)]
 
     def _answers_eligibility(self, convo: ConversationHandle, parse: ParseResult) -> bool:

@@ -16,6 +16,7 @@ from knowledge.categories import SERVICE_CATEGORIES, label
 from knowledge.index import IndexedItem
 from knowledge.retrieval import SearchResult
 from knowledge.schema import Authority
+from knowledge.source_page import clause_link
 
 GUIDANCE_NOTE = "各地要求不同，请以当地最新通知为准。"
 EXAMPLE_NOTE = "【示例】以下为演示用的示例数据，不代表当地实际政策。"
@@ -46,7 +47,14 @@ class Answer:
     confident: bool = True
 
 
-def source_record(entry: IndexedItem) -> dict:
+def link(entry: IndexedItem, public_url: str = "") -> str:
+    """Where a parent can read the cited text: a page a person checked holds it (``verified_url``),
+    else the notice stored with the checklist, at the clause (``knowledge/source_page.py``; needs
+    the server's public address), else nothing."""
+    return entry.item.verified_url or clause_link(entry.checklist, entry.item, public_url)
+
+
+def source_record(entry: IndexedItem, public_url: str = "") -> dict:
     header, item = entry.checklist, entry.item
     return {
         "checklist_id": header.id,
@@ -59,19 +67,20 @@ def source_record(entry: IndexedItem) -> dict:
         "published": header.published.isoformat(),
         "clause": item.clause,
         "url": item.source_url or header.source_url,  # where the facts come from (provenance)
-        "link": item.verified_url,  # a page checked to hold the cited text, or empty
+        "link": link(entry, public_url),  # a page that holds the cited text, or empty
     }
 
 
-def citation(entry: IndexedItem) -> str:
+def citation(entry: IndexedItem, public_url: str = "") -> str:
     header, item = entry.checklist, entry.item
     number = f"（{header.doc_number}）" if header.doc_number else ""
     clause = f"，{item.clause}" if item.clause and item.clause != "—" else ""
     when = "整理" if header.authority is Authority.GUIDANCE else "发布"
     text = (f"来源：《{header.title}》{number}，{header.issuer}{clause}，"
             f"{header.published.isoformat()} {when}")
-    # only a page checked to hold the cited text (a news summary of a notice does not)
-    return f"{text}\n原文：{item.verified_url}" if item.verified_url else text
+    # only a page that holds the cited text (a news summary of a notice does not)
+    address = link(entry, public_url)
+    return f"{text}\n原文：{address}" if address else text
 
 
 def shorten(text: str, limit: int) -> str:
@@ -159,16 +168,16 @@ def answer_buttons(entry: IndexedItem, related: list[IndexedItem]) -> list[dict]
 
 
 def item_answer(entry: IndexedItem, *, detail: bool = False, notice: str = "",
-                related: list[IndexedItem] = (), aspect: str = aspects.WHAT) -> Answer:
+                related: list[IndexedItem] = (), aspect: str = aspects.WHAT, public_url: str = "") -> Answer:
     """One item as an answer: its first screen with 详细 and ``related`` items as buttons, or
     (``detail``) the whole item."""
     if detail:
-        return Answer(text=render_item(entry), sources=[source_record(entry)])
+        return Answer(text=render_item(entry, public_url), sources=[source_record(entry, public_url)])
     return Answer(text=first_screen(entry, notice, aspect), buttons=answer_buttons(entry, related),
-                  sources=[source_record(entry)])
+                  sources=[source_record(entry, public_url)])
 
 
-def render_item(entry: IndexedItem) -> str:
+def render_item(entry: IndexedItem, public_url: str = "") -> str:
     item, authority = entry.item, entry.checklist.authority
     lines = []
     if authority is Authority.EXAMPLE:
@@ -184,11 +193,12 @@ def render_item(entry: IndexedItem) -> str:
         lines.append("负责部门：" + "、".join(item.departments))
     if authority is Authority.GUIDANCE:
         lines.append(GUIDANCE_NOTE)
-    lines.append(citation(entry))
+    lines.append(citation(entry, public_url))
     return "\n".join(lines)
 
 
-def compose(result: SearchResult, *, min_confidence: float, locality_name: str | None = None) -> Answer:
+def compose(result: SearchResult, *, min_confidence: float, locality_name: str | None = None,
+            public_url: str = "") -> Answer:
     """The cited answer, or — below the confidence threshold — an honest 'not sure'."""
     if not result.hits or result.confidence < min_confidence:
         return not_understood(result)
@@ -202,8 +212,8 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
     if aspect == aspects.DIFFERENCE and related:
         return Answer(text=contrast_screen(top.entry, related[0], notice),
                       buttons=answer_buttons(top.entry, related),
-                      sources=[source_record(top.entry), source_record(related[0])])
-    return item_answer(top.entry, notice=notice, related=related, aspect=aspect)
+                      sources=[source_record(top.entry, public_url), source_record(related[0], public_url)])
+    return item_answer(top.entry, notice=notice, related=related, aspect=aspect, public_url=public_url)
 
 
 def not_understood(result: SearchResult | None = None) -> Answer:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
 
+from knowledge import source_page
 from knowledge.errors import ChecklistNotFound
 
 router = APIRouter(prefix="/knowledge")
@@ -69,10 +71,27 @@ async def list_checklists(request: Request) -> dict:
     }
 
 
-@router.get("/checklists/{checklist_id}")
-async def get_checklist(request: Request, checklist_id: str, version: int | None = None) -> dict:
+def _checklist(request: Request, checklist_id: str, version: int | None):
     try:
-        checklist = _kb(request).snapshot.catalog.get(checklist_id, version)
+        return _kb(request).snapshot.catalog.get(checklist_id, version)
     except ChecklistNotFound:
         raise HTTPException(status_code=404, detail="没有这个清单或版本") from None
-    return checklist.to_yaml_dict()
+
+
+@router.get("/checklists/{checklist_id}")
+async def get_checklist(request: Request, checklist_id: str = Path(max_length=80),
+                        version: int | None = Query(None, ge=1, le=1_000_000)) -> dict:
+    return _checklist(request, checklist_id, version).to_yaml_dict()
+
+
+@router.get("/checklists/{checklist_id}/source", response_class=HTMLResponse)
+async def checklist_source(request: Request, checklist_id: str = Path(max_length=80),
+                           version: int | None = Query(None, ge=1, le=1_000_000)) -> HTMLResponse:
+    """The notice a checklist version was ingested from, its clauses anchored (``#c3-8``), the
+    linked one highlighted: where an answer's 原文 link leads."""
+    checklist = _checklist(request, checklist_id, version)
+    if not checklist.header.source_text:
+        raise HTTPException(status_code=404, detail="这份清单没有保存原文")
+    page = await run_in_threadpool(source_page.render, checklist)
+    return HTMLResponse(page, headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff",
+                                       "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})

@@ -386,10 +386,24 @@ def guess_category(text: str, *, title: str = "") -> str:
 
 def parse_notice(raw: str, *, html: bool | None = None) -> list[ParsedClause]:
     """Clean a notice and split it into categorised clauses; IngestError if it has no outline."""
-    clauses = split_outline(clean_text(raw, html=html))
+    return read_notice(raw, html=html)[1]
+
+
+def read_notice(raw: str, *, html: bool | None = None) -> tuple[str, list[ParsedClause]]:
+    """(cleaned text, its categorised clauses): the text is kept with the checklist as its source
+    (``knowledge/source_page.py``); IngestError if it has no outline."""
+    text = clean_text(raw, html=html)
+    clauses = split_outline(text)
     if not any(c.clause != PREAMBLE_REF for c in clauses):
         raise IngestError(detail="未识别到“一、”或“（一）”式的编号")
-    return clauses
+    return text, clauses
+
+
+def outline_blocks(text: str) -> tuple[list[str], list[tuple[str, list[str], bool]]]:
+    """Cleaned text as (preamble lines, [(outline reference, lines, is a part heading)]), the same
+    references ``split_outline`` gives its clauses."""
+    preamble, blocks = _group_blocks(text)
+    return preamble, [(b.ref, b.lines, b.part_heading) for b in blocks]
 
 
 def read_document(path: str | os.PathLike[str]) -> tuple[str, bool]:

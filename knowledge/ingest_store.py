@@ -14,9 +14,10 @@ PREAMBLE = "前言"  # the notice's opening paragraph: context, not a service
 
 def build_checklist(clauses: list[ParsedClause], *, checklist_id: str, locality: str,
                     locality_name: str, title: str, published: dt.date, url: str = "",
-                    issuer: str = "", doc_number: str | None = None
+                    issuer: str = "", doc_number: str | None = None, source_text: str = ""
                     ) -> tuple[ChecklistHeader, list[ChecklistItem]]:
-    """Header and items (version 1; the store assigns the real version on saving)."""
+    """Header and items (version 1; the store assigns the real version on saving). ``source_text``:
+    the cleaned notice the clauses come from (``knowledge.ingest.read_notice``), kept with it."""
     header = ChecklistHeader(
         id=checklist_id,
         locality=Locality(code=locality, name=locality_name),
@@ -27,6 +28,7 @@ def build_checklist(clauses: list[ParsedClause], *, checklist_id: str, locality:
         version=1,
         authority=Authority.OFFICIAL,
         source_url=url,
+        source_text=source_text,
     )
     items = [
         ChecklistItem(

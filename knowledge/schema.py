@@ -22,6 +22,7 @@ NATIONAL = "national"
 _CODE = re.compile(r"^(\d{6}|\d{9}|\d{12})$")
 _ITEM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 _CHECKLIST_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+SOURCE_TEXT_MAX = 400_000  # characters; a 2 MB upload of a notice cleans to far less
 
 
 def canonical_code(code: str) -> str:
@@ -120,6 +121,9 @@ class ChecklistHeader(BaseModel):
     status: Status = Status.CURRENT
     authority: Authority
     source_url: str = ""
+    # The published notice as it was ingested (cleaned text, one paragraph a line): served at
+    # /knowledge/checklists/{id}/source, where a parent's link to a cited clause leads.
+    source_text: str = Field("", max_length=SOURCE_TEXT_MAX)
 
     @field_validator("id")
     @classmethod
@@ -229,5 +233,16 @@ def load_checklist_text(text: str, source: str) -> Checklist:
     return parse_checklist(data, source)
 
 
+class _Dumper(yaml.SafeDumper):
+    """Multi-line text (a notice's source text) as a literal block, readable in the file."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+_Dumper.add_representer(str, _text)
+
+
 def dump_checklist(checklist: Checklist) -> str:
-    return yaml.safe_dump(checklist.to_yaml_dict(), allow_unicode=True, sort_keys=False, width=100)
+    return yaml.dump(checklist.to_yaml_dict(), Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)

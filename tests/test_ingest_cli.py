@@ -39,6 +39,7 @@ def test_ingest_traditional_pinyin_notice_twice(tmp_path, embedder):
     text = " ".join(i.content for i in v2.items)
     assert "wǎng" not in text and "關" not in text and "责任编辑" not in text
     assert all(i.departments for i in v2.items)
+    assert "wǎng" not in v2.header.source_text and all(i.title in v2.header.source_text for i in v2.items)
     hit = kb.search("孩子打疫苗去哪里", "440306").hits[0]
     assert hit.entry.checklist.id == checklist_id and hit.entry.checklist.version == 2
     assert hit.entry.item.category == "immunization"

@@ -142,3 +142,9 @@ def test_a_published_notice_goes_through_the_ingester_and_areas_limit_publishing
     assert stolen.status_code == 400 and "预览已过期或不存在" in stolen.text
     assert (_versions(kb), _stored_files(kb), kb.snapshot.generation) == before
     assert app.audit("knowledge.publish") == []
+    # the uploader publishes it: the version keeps the notice it was read from (its 原文 page)
+    published = client.post("/staff/knowledge/publish",
+                            data={"csrf_token": csrf_of(client.get("/staff/knowledge").text), "token": token})
+    assert published.status_code in (200, 303), published.text
+    (stored,) = [c for c in kb.snapshot.catalog.current if c.header.title == "宝安区流动儿童关爱服务清单实施细则"]
+    assert "普惠性幼儿园" in stored.header.source_text and "市医保局负责" in stored.header.source_text

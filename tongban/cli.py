@@ -247,7 +247,7 @@ def _knowledge(watch: bool = False):
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from knowledge.ingest import IngestError, parse_notice, read_document
+    from knowledge.ingest import IngestError, read_document, read_notice
     from knowledge.ingest_store import build_checklist
     from knowledge.service import KnowledgeBase
     from nlu.geo import gazetteer
@@ -257,8 +257,8 @@ def _ingest(args: argparse.Namespace) -> int:
         print(f"无法识别的地区：{args.locality}", file=sys.stderr)
         return 2
     try:
-        text, is_html = read_document(args.file)
-        clauses = parse_notice(text, html=is_html)
+        raw, is_html = read_document(args.file)
+        text, clauses = read_notice(raw, html=is_html)
     except (IngestError, OSError) as exc:
         print(f"无法解析 {args.file}：{getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2
@@ -266,7 +266,7 @@ def _ingest(args: argparse.Namespace) -> int:
     header, items = build_checklist(
         clauses, checklist_id=checklist_id, locality=code,
         locality_name=gazetteer().full_name(code), title=args.title, published=args.published,
-        url=args.url, issuer=args.issuer, doc_number=args.doc_number,
+        url=args.url, issuer=args.issuer, doc_number=args.doc_number, source_text=text,
     )
     for item in items:
         print(f"{item.clause}\t{item.category}\t{item.title}\t[{'、'.join(item.departments)}]")

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +20,17 @@ class ServerSettings(BaseModel):
     # Worker processes (uvicorn). More than one uses more cores; they share the database, so any
     # of them continues any conversation. Telegram long polling needs exactly one.
     workers: int = 1
+    # Where the public reaches this server (https://tongban.example.org): answers link to the stored
+    # notice of an ingested checklist there (/knowledge/checklists/{id}/source). Empty: no such links.
+    public_url: str = ""
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and (not value.startswith(("http://", "https://")) or any(c in value for c in " \"'<>#?")):
+            raise ValueError("public_url must be an http(s) address without query or fragment")
+        return value
 
 
 class EmbeddingSettings(BaseModel):

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from knowledge.errors import ChecklistValidationError
-from knowledge.ingest import IngestError, parse_notice, read_document
+from knowledge.ingest import IngestError, read_document, read_notice
 from knowledge.ingest_store import build_checklist
 from knowledge.schema import Checklist, dump_checklist, load_checklist_text
 from ledger import staffdb
@@ -85,8 +85,8 @@ def _from_notice(data: bytes, filename: str, form, errors: FormErrors) -> Checkl
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        text, is_html = read_document(tmp)
-        clauses = parse_notice(text, html=is_html)
+        raw, is_html = read_document(tmp)
+        text, clauses = read_notice(raw, html=is_html)
     except IngestError as exc:
         return [exc.message + (f"（{exc.detail}）" if exc.detail else "")]
     finally:
@@ -95,7 +95,8 @@ def _from_notice(data: bytes, filename: str, form, errors: FormErrors) -> Checkl
     try:
         header, items = build_checklist(clauses, checklist_id=checklist_id, locality=code,
                                         locality_name=gazetteer().full_name(code), title=title,
-                                        published=published, url=url, issuer=issuer, doc_number=doc_number or None)
+                                        published=published, url=url, issuer=issuer, doc_number=doc_number or None,
+                                        source_text=text)
     except ValidationError as exc:
         return _pydantic_problems(exc)
     if not items:
