@@ -50,6 +50,9 @@ KIND_GUIDANCE = {
 
 # Medical emergencies: 120 first, then the one thing to do for what the parent describes.
 MEDICAL_CALL = "请立即拨打 120 急救电话；着火、被困、落水请同时拨打 119。"
+_BURN = ("用流动的凉水冲烫伤处 10–20 分钟；不要涂牙膏、酱油，不要弄破水泡。", "英国国家医疗服务体系（NHS）")
+_CHOKING = ("1岁以上的孩子：从背后抱住，在肚脐上方向内向上快速冲击（海姆立克法）；1岁以下：拍背5次、按压胸口5次，交替进行。",
+            "美国心脏协会2025年急救指南（新华社报道，2026-01-09）")
 _FIRST_AID: tuple[tuple[str, str, str], ...] = (
     (r"抽|惊厥|翻白眼|吐白沫", "让孩子侧躺在平稳的地方，移开周围的硬物；不要往嘴里塞任何东西，不要按住手脚，记下抽了多久。",
      "国家卫生健康委新闻发布会（2025-01-05）"),
@@ -57,9 +60,8 @@ _FIRST_AID: tuple[tuple[str, str, str], ...] = (
      "深圳市卫生健康委员会；英国国家医疗服务体系（NHS）"),
     (r"溺水|落水|掉.{0,4}(?:河|水|井|池塘|湖)|淹", "不要把孩子倒挂控水；孩子没有呼吸时，马上做人工呼吸和心肺复苏，120 电话里会教您。",
      "应急管理部防溺水提示"),
-    (r"烫|烧伤|开水|热油", "用流动的凉水冲烫伤处 10–20 分钟；不要涂牙膏、酱油，不要弄破水泡。", "英国国家医疗服务体系（NHS）"),
-    (r"噎|卡住|卡喉|喘不上|呼吸", "1岁以上的孩子：从背后抱住，在肚脐上方向内向上快速冲击（海姆立克法）；1岁以下：拍背5次、按压胸口5次，交替进行。",
-     "美国心脏协会2025年急救指南（新华社报道，2026-01-09）"),
+    (r"烫|烧伤|开水|热油", *_BURN),
+    (r"噎|卡住|卡喉|喘不上|呼吸", *_CHOKING),
     (r"摔|掉下|跌|坠", "怀疑伤到头、脖子或背的，不要搬动孩子，除非原地有危险。", "梅奥诊所（Mayo Clinic）急救指南"),
     (r"血", "用干净的布用力按住出血的地方，不要松开。", "中国红十字会急救培训"),
     (r"电", "先关掉电源，不要直接用手去拉孩子。", "英国圣约翰救护机构（St John Ambulance）"),
@@ -88,3 +90,30 @@ def guidance_lines(kinds: tuple[str, ...] | list[str], text: str) -> list[str]:
         lines.append(GENERIC.call)
     lines.append(FOOTER)
     return lines
+
+
+# Something happening to the child now that is no emergency (the safety net did not fire): what to
+# do first, said before any entitlement ("孩子被狗抓了一下 要打疫苗吗" is first a wound to wash).
+_ANIMAL = "(?:狗|猫|犬|老鼠|耗子|蝙蝠|猴)"
+HEALTH_NOW: tuple[tuple[str, str, str, str], ...] = (  # (pattern, situation, what to do, source)
+    (rf"{_ANIMAL}.{{0,6}}(?:咬|抓|挠|舔)", "被猫、狗等动物咬伤、抓伤：",
+     "先用肥皂水和流动的清水交替冲洗伤口约 15 分钟，再尽快去附近的狂犬病暴露预防处置门诊"
+     "（可以问社区卫生服务中心在哪），打不打狂犬病疫苗、要不要打被动免疫制剂，由医生看伤口决定。越早处理越好；"
+     "伤口很深或血止不住，请拨打 120。",
+     "国家疾控局、国家卫生健康委《狂犬病暴露预防处置工作规范（2023年版）》（人民日报海外版，2023-09-25）"),
+    (r"鼻血|流鼻|鼻子.{0,3}(?:出|流|冒)血", "孩子流鼻血：",
+     "让孩子坐下、头稍向前低，用嘴呼吸，捏住鼻子前端软的部分 10 分钟；不要仰头。还在流就再捏 10 分钟；"
+     "超过 30 分钟止不住，去医院。",
+     "圣约翰救护机构（St John Ambulance NI）急救提示"),
+    (r"烫(?:伤|红|破|肿|起|了|到|着)|烧伤", "烫伤、烧伤：", *_BURN),
+    (r"(?:噎|卡住|卡喉|卡嗓子).{0,10}(?:怎么办|咋办|咋弄|怎么弄|怎么处理|如何|咋整)", "孩子噎住时：", *_CHOKING),
+)
+
+
+def health_now(text: str) -> str | None:
+    """What to do first for what ``text`` says is happening to the child (not an emergency), with
+    its source; None when it names nothing of the kind."""
+    for pattern, situation, step, source in HEALTH_NOW:
+        if re.search(pattern, text):
+            return f"{situation}{step}（依据：{source}）"
+    return None

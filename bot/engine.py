@@ -13,7 +13,7 @@ import logging
 import re
 
 from bot import eligibility, referrals
-from bot.danger_guidance import guidance_lines
+from bot.danger_guidance import guidance_lines, health_now
 from bot.form import AssistanceForm
 from bot.replies import HANDOFF_BUTTON, INTENT_TITLES, Reply, button, menu_buttons
 from knowledge import KnowledgeBase, compose, not_understood
@@ -39,6 +39,9 @@ EMPTY_REPLY = "您好，请直接输入想问的问题，比如“孩子在这�
 ELIGIBILITY_ITEM = "national-action-plan/v1/NAP-04-eligibility"
 CLARIFY_INTENTS = tuple(INTENT_TITLES)
 FORM_TEXT_EMERGENCY_PROBABILITY = 0.85
+# Intents whose own reply says nothing useful beside first aid for the child now ("this is not
+# something I can answer"): the first aid is the whole answer (bot.danger_guidance.health_now).
+ANSWERED_BY_AID = ("out_of_scope",)
 UNSUPPORTED_KINDS = {"voice": "语音", "audio": "语音和音频", "video_note": "视频消息", "video": "视频",
                      "photo": "图片", "sticker": "表情贴纸", "animation": "动图", "document": "文件",
                      "poll": "投票"}
@@ -144,12 +147,19 @@ class DialogueEngine:
         threshold = self.settings.nlu.fallback_threshold
         handler = getattr(self, f"_on_{parse.intent}", None)
         unsure = parse.confidence < threshold and not parse.payload_entities
+        aid = None if parse.payload_entities else health_now(parse.normalized)
+        if aid and (handler is None or unsure or parse.intent in ANSWERED_BY_AID):
+            # "娃被猫咬了 出了点血": what to do now is the answer, not "I can't help" or a menu
+            convo.state["failures"] = 0
+            return [Reply(aid, buttons=menu_buttons())]
         if handler is None or unsure:
             replies = self._clarify(convo, parse)
         else:
             replies = handler(convo, parse)
             if parse.intent not in ("ask_service", "out_of_scope"):  # these decide themselves
                 convo.state["failures"] = 0
+        if aid:  # first what to do for the child now, then the entitlement asked about
+            replies.insert(0, Reply(aid))
         if parse.safety_hint:
             replies.append(Reply(SAFETY_HINT))
         return replies

@@ -1,0 +1,46 @@
+"""Something happening to the child now that is no emergency: what to do first, with its source,
+before any entitlement — and never "this is not something I can answer"."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.danger_guidance import health_now
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("孩子被狗抓了一下 要打狂犬疫苗吗", "狂犬病暴露预防处置门诊"),
+    ("娃让邻居家的猫挠破了皮", "肥皂水和流动的清水"),
+    ("娃流鼻血了 咋办", "不要仰头"),
+    ("早上起来鼻子出血了", "捏住鼻子"),
+    ("孩子手被烫红了一块", "流动的凉水"),
+    ("娃吃东西噎着了怎么办", "海姆立克"),
+])
+def test_first_aid_for_what_is_happening(text, says):
+    aid = health_now(text)
+    assert aid is not None and says in aid and "依据：" in aid
+
+
+@pytest.mark.parametrize("text", ["烫头发要多少钱", "家里养了只狗 孩子很喜欢", "抓紧办居住证", "孩子上学要带啥材料",
+                                  "哥哥抓伤了弟弟的脸"])
+def test_nothing_for_other_messages(text):
+    assert health_now(text) is None
+
+
+def test_bite_first_then_the_entitlement(chat):
+    replies = chat("孩子刚被小区里的狗抓了一下 破了点皮 外地的娃能打狂犬疫苗吗")
+    assert "肥皂水" in replies[0]["text"] and "狂犬病暴露预防处置门诊" in replies[0]["text"]
+    assert "【紧急】" not in replies[0]["text"]
+    assert any((r.get("custom") or {}).get("sources") for r in replies[1:])  # then the cited answer
+
+
+def test_first_aid_instead_of_i_cannot_help(chat):
+    (reply,) = chat("娃被猫咬了 出了点血")
+    assert "肥皂水" in reply["text"] and "帮不上" not in reply["text"] and "没太明白" not in reply["text"]
+    assert reply.get("buttons")
+
+
+def test_no_first_aid_again_on_a_button_press(chat):
+    """A button re-sends the parent's words (the clarify menu's 咨询服务): first aid was said on the turn they were typed."""
+    replies = chat('/ask_service{"text":"孩子被狗抓了 外地的能打狂犬疫苗吗"}')
+    assert replies and all("肥皂水" not in r["text"] for r in replies)
