@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from nlu.entities import locality_roles
 from nlu.geo import Gazetteer
 
 YES, NO, UNSURE = "yes", "no", "unsure"
@@ -19,8 +20,6 @@ YES, NO, UNSURE = "yes", "no", "unsure"
 _SAME_CITY = re.compile(r"同一个?(?:城市|市)|同城|市内|市里(?:的)?(?:几个|两个)?区|区(?:之间|和区)|从.{1,6}区搬到.{1,6}区")
 _ACROSS = re.compile(r"老家|外地|外省|外市|外县|户口不在|户口在老家|户口还在|户籍不在|打工|从.{1,10}(?:来|过来|搬来|搬过来|到)|随迁|跨县|跨省|跨市")
 _NOT_ACROSS = re.compile(r"(?:户口|户籍)(?:就)?(?:在|是)(?:本地|这边|这里|本县|本区)|本地户口|同一个县|同一个区|没(?:有)?(?:搬|离开)")
-# a place named right after one of these is where the household registration is, not where they live
-_HUKOU_MARK = re.compile(r"(?:户口|户籍|老家|籍贯|来自|从|原籍)(?:是|在|都在|还在|落在)?$")
 
 RULE = ("按《加强流动儿童关爱保护行动方案》二、（四）：不满十六周岁、随父母或其他监护人离开户籍地，"
         "跨县域在外地居住或生活6个月以上的未成年人，属于流动儿童；只在同一城市中心城区的几个区之间搬家的，不算。")
@@ -34,30 +33,6 @@ class Verdict:
     missing: tuple[str, ...]
 
 
-def places(text: str, geo: Gazetteer) -> tuple[str | None, str | None]:
-    """(household-registration place, place of residence) the text names, as codes: the most
-    specific place among the names of each. A name right after 户口在 / 老家 / 从 … is the household
-    registration, and so is a name that directly continues it (户口在河南周口郸城: all three)."""
-    hukou: list = []
-    residence: list = []
-    previous = None  # (end, role) of the last mention
-    for mention in geo.mentions(text):
-        if previous is not None and mention.start - previous[0] <= 1:  # 河南周口, 河南省周口市
-            role = previous[1]
-        else:
-            role = "hukou" if _HUKOU_MARK.search(text[max(0, mention.start - 4):mention.start]) else "residence"
-        (hukou if role == "hukou" else residence).append(mention)
-        previous = (mention.end, role)
-    return _most_specific(hukou, geo), _most_specific(residence, geo)
-
-
-def _most_specific(mentions: list, geo: Gazetteer) -> str | None:
-    if not mentions:
-        return None
-    region = geo.resolve(" ".join(dict.fromkeys(m.surface for m in mentions)))
-    return region.code if region is not None else mentions[0].code
-
-
 def update_facts(facts: dict, text: str, *, age: float | None, months: float | None, geo: Gazetteer,
                  answer: str | None = None) -> dict:
     """Add what this message says to the facts of the check. ``answer`` is the parent's yes/no
@@ -66,7 +41,7 @@ def update_facts(facts: dict, text: str, *, age: float | None, months: float | N
         facts["child_age"] = age
     if months is not None:
         facts["months"] = months
-    hukou, residence = places(text, geo)
+    hukou, residence = locality_roles(text, geo)
     if hukou:
         facts["hukou"] = hukou
     if residence:

@@ -27,6 +27,7 @@ from ledger.retention import erase_conversation, erasure_plan
 from ledger.transcript import record_transcript
 from nlu import clauses
 from nlu.domain import Domain, load_domain
+from nlu.entities import HUKOU, RESIDENCE
 from nlu.interpreter import Interpreter, ParseResult
 from nlu.safety import all_clear
 from tongban.settings import Settings
@@ -140,8 +141,8 @@ class DialogueEngine:
             return self._on_check_eligibility(convo, parse)
         convo.state.pop("eligibility", None)  # the parent moved on
         # where the family lives, never the household registration (户口在河南 现在住深圳宝安)
-        _, residence = eligibility.places(parse.normalized, self.knowledge.geo)
-        if residence and parse.entity("locality") and parse.intent in (
+        residence = parse.entity("locality", role=RESIDENCE)
+        if residence and parse.intent in (
                 "set_locality", "ask_service", "check_eligibility", "human_handoff"):
             convo.state["locality"] = residence
         threshold = self.settings.nlu.fallback_threshold
@@ -402,8 +403,7 @@ class DialogueEngine:
         return Reply(not_understood(result).text, buttons=menu_buttons())
 
     def _on_set_locality(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
-        hukou, residence = eligibility.places(parse.normalized, self.knowledge.geo)
-        code = residence or (None if hukou else parse.entity("locality"))  # never the household registration
+        hukou, code = parse.entity("locality", role=HUKOU), parse.entity("locality", role=RESIDENCE)  # never the hukou
         given = parse.payload_entities.get("locality")
         if not code and isinstance(given, str) and len(given) <= 64:  # a button's payload: a code or a name
             code = self.knowledge.geo.resolve_code(given)
@@ -428,8 +428,8 @@ class DialogueEngine:
         answer = parse.intent if parse.intent in ("affirm", "deny") else None
         facts = eligibility.update_facts(facts, parse.normalized, age=parse.entity("child_age"),
                                          months=parse.entity("months"), geo=self.knowledge.geo, answer=answer)
-        residence = eligibility.places(parse.normalized, self.knowledge.geo)[1]
-        if residence and parse.entity("locality"):
+        residence = parse.entity("locality", role=RESIDENCE)
+        if residence:
             convo.state["locality"] = residence  # where they live, never the hukou place
         verdict = eligibility.check(facts)
         head = {eligibility.YES: "按您说的情况，孩子属于流动儿童。",

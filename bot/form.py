@@ -22,6 +22,7 @@ from actions.submit import ActionSubmitAssistanceRequest, SessionRequestStore
 from actions.validators import SITUATIONS
 from bot.replies import Reply, button
 from nlu.domain import Domain
+from nlu.entities import HUKOU
 from nlu.interpreter import ParseResult
 
 ACTION_DOMAIN = {"forms": {FORM_NAME: {"required_slots": list(REQUIRED_SLOTS)}},
@@ -37,6 +38,15 @@ _CORRECTION = re.compile(r"其实|应该是|改成|改为|更正|说错|不对|�
 # entity → form slot, for answers given early or corrected later
 ENTITY_SLOTS = {"child_age": "child_age", "months": "months_at_residence", "phone": "guardian_phone",
                 "locality": "residence"}
+
+
+def _slot_of(entity) -> str | None:
+    """The form slot an entity fills. A place is where the family lives, unless the message says it
+    is the household registration (户口在河南): then it is the 户籍地, never the residence — the
+    request goes to the staff of the area where the family lives."""
+    if entity.entity == "locality" and (entity.extra or {}).get("role") == HUKOU:
+        return "hukou_location"
+    return ENTITY_SLOTS.get(entity.entity)
 
 
 _thread_loops = threading.local()
@@ -100,7 +110,7 @@ class AssistanceForm:
         self.reset(state)
         state["active_loop"] = FORM_NAME
         state["slots"] = {}
-        state["prefill"] = {ENTITY_SLOTS[e.entity]: e.value for e in parse.entities if e.entity in ENTITY_SLOTS}
+        state["prefill"] = {slot: e.value for e in parse.entities if (slot := _slot_of(e))}
         if state.get("locality") and "residence" not in state["prefill"]:
             state["prefill"]["residence"] = state["locality"]
         state["requested_slot"] = "consent"
@@ -152,7 +162,7 @@ class AssistanceForm:
         if not _CORRECTION.search(parse.normalized or ""):
             return None
         for entity in parse.entities:
-            slot = ENTITY_SLOTS.get(entity.entity)
+            slot = _slot_of(entity)
             if slot and slot != current and slot in convo.state["slots"]:
                 result, messages = self._validate(convo, slot, entity.value)
                 if result.get(slot) is None:

@@ -112,16 +112,75 @@ def extract_phone(text: str) -> list[ExtractedEntity]:
             for m in _PHONE.finditer(text)]
 
 
-def extract_locality(text: str, geo: Gazetteer | None = None) -> list[ExtractedEntity]:
+# A place named right after one of these is where the household registration is, not where the
+# family lives: the ``locality`` entity then carries the role ``hukou`` (Rasa's entity roles).
+_HUKOU_MARK = re.compile(r"(?:户口|户籍|老家|籍贯|来自|从|原籍)(?:是|在|都在|还在|落在)?$")
+_NATIVE_MARK = re.compile(r"人(?!民|家|员|口|才|们)")  # 江西吉安人: where they come from
+RESIDENCE, HUKOU = "residence", "hukou"
+
+
+def locality_roles(text: str, geo: Gazetteer | None = None) -> tuple[str | None, str | None]:
+    """(household-registration place, place of residence) the text names, as codes: the most
+    specific place among the names of each. A name right after 户口在 / 老家 / 从 … is the household
+    registration, and so is a name that directly continues it (户口在河南周口郸城: all three)."""
     geo = geo or gazetteer()
-    region = geo.resolve(text)
-    if region is None:
-        return []
-    mentions = [m for m in geo.mentions(text) if m.code in geo.chain(region.code)]
-    start = min(m.start for m in mentions)
-    end = max(m.end for m in mentions)
-    return [ExtractedEntity("locality", region.code, start, end, text[start:end],
-                            {"name": geo.full_name(region.code)})]
+    mentions = _roled_mentions(text, geo)
+    hukou = [m for m, role in mentions if role == HUKOU]
+    residence = [m for m, role in mentions if role == RESIDENCE]
+    return _most_specific(hukou, geo), _most_specific(residence, geo)
+
+
+def _roled_mentions(text: str, geo: Gazetteer) -> list[tuple[object, str]]:
+    """Each place mention with its role. Names that follow each other (河南周口, 河南省周口市) are one
+    place and share the role: household registration when a mark stands before the first (户口在…)
+    or the last is followed by 人 (我们是江西吉安人); else residence."""
+    chains: list[list] = []
+    for mention in geo.mentions(text):
+        if chains and mention.start - chains[-1][-1].end <= 1:
+            chains[-1].append(mention)
+        else:
+            chains.append([mention])
+    out = []
+    for chain in chains:
+        before = text[max(0, chain[0].start - 4):chain[0].start]
+        after = text[chain[-1].end:chain[-1].end + 2]
+        hukou = _HUKOU_MARK.search(before) or _NATIVE_MARK.match(after)
+        out += [(mention, HUKOU if hukou else RESIDENCE) for mention in chain]
+    return out
+
+
+def _most_specific(mentions: list, geo: Gazetteer) -> str | None:
+    if not mentions:
+        return None
+    region = geo.resolve(" ".join(dict.fromkeys(m.surface for m in mentions)))
+    return region.code if region is not None else mentions[0].code
+
+
+def extract_locality(text: str, geo: Gazetteer | None = None) -> list[ExtractedEntity]:
+    """``locality`` entities: where the family lives (role ``residence``) and, when the message says
+    so, the household registration (role ``hukou``) — never one taken for the other."""
+    geo = geo or gazetteer()
+    mentions = _roled_mentions(text, geo)
+    if not any(role == HUKOU for _, role in mentions):  # one place, read from the whole message
+        region = geo.resolve(text)
+        if region is None:
+            return []
+        spans = [m for m, _ in mentions if m.code in geo.chain(region.code)]
+        return [_locality(text, geo, region.code, spans, RESIDENCE)]
+    out = []
+    for role in (RESIDENCE, HUKOU):
+        chosen = [m for m, r in mentions if r == role]
+        code = _most_specific(chosen, geo)
+        if code is not None:
+            spans = [m for m in chosen if m.code in geo.chain(code)] or chosen
+            out.append(_locality(text, geo, code, spans, role))
+    return out
+
+
+def _locality(text: str, geo: Gazetteer, code: str, mentions: list, role: str) -> ExtractedEntity:
+    start = min(m.start for m in mentions) if mentions else 0
+    end = max(m.end for m in mentions) if mentions else len(text)
+    return ExtractedEntity("locality", code, start, end, text[start:end], {"name": geo.full_name(code), "role": role})
 
 
 def extract_all(text: str, geo: Gazetteer | None = None) -> list[ExtractedEntity]:

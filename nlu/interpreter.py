@@ -121,8 +121,10 @@ class ParseResult:
     danger_kinds: tuple[str, ...] = ()  # kinds of danger (nlu.safety KIND_LABELS), most certain first
     danger_spans: tuple[tuple[int, int], ...] = ()  # where in ``normalized`` the danger was found
 
-    def entity(self, name: str):
-        return next((e.value for e in self.entities if e.entity == name), None)
+    def entity(self, name: str, role: str | None = None):
+        """The first ``name`` entity's value (of ``role``, when given: locality's residence / hukou)."""
+        return next((e.value for e in self.entities if e.entity == name
+                     and (role is None or (e.extra or {}).get("role") == role)), None)
 
     def to_rasa(self) -> dict:
         return {

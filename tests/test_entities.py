@@ -58,3 +58,19 @@ def test_first_message_with_several_answers():
 def test_chinese_number():
     assert [chinese_number(t) for t in ["十", "十五", "二十三", "两", "七", "abc", "十三四", "三十十"]] == \
         [10, 15, 23, 2, 7, None, 13, None]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("户口在河南周口郸城 现在住深圳宝安", {"hukou": "411625", "residence": "440306"}),
+    ("俺们从周口老家出来到郑州打工快一年了", {"hukou": "411600", "residence": "410100"}),
+    ("我们是江西吉安人 在深圳做了十年", {"hukou": "360800", "residence": "440300"}),
+    ("户口在河南", {"hukou": "410000"}),
+    ("我在深圳宝安", {"residence": "440306"}),
+    ("深圳人民医院在哪", {"residence": "440300"}),
+])
+def test_locality_roles_residence_and_household_registration(text, expected):
+    """Rasa entity roles: where the family lives and the household registration, never one for the other."""
+    found = {e.extra["role"]: e.value for e in extract_all(normalize(text)) if e.entity == "locality"}
+    assert found == expected
+    rasa = [e.to_rasa() for e in extract_all(normalize(text)) if e.entity == "locality"]
+    assert {r["role"] for r in rasa} == set(expected)

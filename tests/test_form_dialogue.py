@@ -211,3 +211,19 @@ def test_tracker_endpoint_shape(app_factory):
     assert body["latest_message"]["intent"]["name"]
     assert client.get("/conversations/p-tracker/tracker").status_code == 401
     assert client.get("/conversations/nobody/tracker", headers=headers).status_code == 404
+
+
+def test_household_registration_named_first_is_not_taken_for_the_residence(app_factory):
+    """户口在河南周口郸城 is the 户籍地: the form asks where the family lives, and the request goes there."""
+    client, runtime = app_factory()
+    say = _talk(client, f"p-{uuid.uuid4().hex[:6]}")
+    say("想申请帮扶 孩子8岁 户口在河南周口郸城")
+    after_consent = say("同意")
+    assert "户籍地：河南省周口市郸城县" in after_consent and "孩子年龄：8岁" in after_consent
+    assert "现在的住址" not in after_consent
+    for answer in ("王小明", "深圳宝安西乡街道", "两年", "李芳", "妈妈", "138 0013 8000", "1 3", "孩子爸爸受伤干不了活"):
+        reply = say(answer)
+    assert "请核对" in reply
+    say("确认提交")
+    (row,) = _requests(runtime)
+    assert row.residence_code == "440306" and row.hukou_code == "411625"
