@@ -19,10 +19,11 @@ YES, NO, UNSURE = "yes", "no", "unsure"
 
 _SAME_CITY = re.compile(r"同一个?(?:城市|市)|同城|市内|市里(?:的)?(?:几个|两个)?区|区(?:之间|和区)|从.{1,6}区搬到.{1,6}区")
 _ACROSS = re.compile(r"老家|外地|外省|外市|外县|户口不在|户口在老家|户口还在|户籍不在|打工|从.{1,10}(?:来|过来|搬来|搬过来|到)|随迁|跨县|跨省|跨市")
-_NOT_ACROSS = re.compile(r"(?:户口|户籍)(?:就)?(?:在|是)(?:本地|这边|这里|本县|本区)|本地户口|同一个县|同一个区|没(?:有)?(?:搬|离开)")
+_NOT_ACROSS = re.compile(r"(?:户口|户籍)(?:就)?(?:在|是)(?:本地|这边|这里|本县|本区)|本地户口|同一个县|同一个区|没(?:有)?(?:搬|离开)|"
+                         r"没出(?:县|区|本县)|(?:搬|住)到本县")
 
-RULE = ("按《加强流动儿童关爱保护行动方案》二、（四）：不满十六周岁、随父母或其他监护人离开户籍地，"
-        "跨县域在外地居住或生活6个月以上的未成年人，属于流动儿童；只在同一城市中心城区的几个区之间搬家的，不算。")
+# clause (四) in one line of a phone screen (its whole text is the eligibility item's, behind 详细)
+RULE_SHORT = "流动儿童：不满16周岁，随父母（一方也算）等离开户籍地、跨县域在外地住了6个月以上（同一城市中心城区之间搬家不算）。"
 ASK_ACROSS = "是不是从户口所在的县（区）以外搬过来的"
 
 
@@ -69,32 +70,44 @@ def _across(hukou: str, residence: str, geo: Gazetteer) -> bool | None:
 
 
 def check(facts: dict) -> Verdict:
+    """The verdict on the facts so far. Reasons are short: a NO gives the one fact that decides it,
+    a YES or an open check the facts that meet the rule ("9岁", "住了24个月")."""
     age, months = facts.get("child_age"), facts.get("months")
-    reasons: list[str] = []
     if age is not None and age >= 16:
-        return Verdict(NO, (f"孩子{_num(age)}岁，方案的范围是不满16周岁的孩子。",), ())
+        return Verdict(NO, (f"孩子{_num(age)}岁，已满16周岁。",), ())
     if facts.get("same_city"):
-        return Verdict(NO, ("只在同一城市中心城区的几个区之间搬家，不算流动儿童（不过普通的公共服务仍然可以问我）。",), ())
+        return Verdict(NO, ("只在同一城市中心城区的几个区之间搬家。",), ())
     if facts.get("across") is False:
-        return Verdict(NO, ("没有离开户口所在的县（区），不算流动儿童（不过普通的公共服务仍然可以问我）。",), ())
+        return Verdict(NO, ("没有离开户口所在的县（区）。",), ())
     if months is not None and months < 6:
-        return Verdict(NO, (f"在这边住了{_num(months)}个月，还不满6个月；住满6个月后就符合这一条了。",), ())
+        return Verdict(NO, (f"在这边住了{_num(months)}个月，还不满6个月（住满后就符合）。",), ())
+    reasons: list[str] = []
     missing = []
     if age is None:
         missing.append("孩子几周岁")
     else:
-        reasons.append(f"孩子{_num(age)}岁，不满16周岁。")
+        reasons.append(f"{_num(age)}岁")
     if months is None:
         missing.append("在这边住了多久")
     else:
-        reasons.append(f"已经住了{_num(months)}个月，满6个月。")
+        reasons.append(f"住了{_num(months)}个月")
     if facts.get("across"):
-        reasons.append("是从外地（户籍地所在县以外）过来的。")
+        reasons.append("从户籍县以外搬来")
     else:
         missing.append(ASK_ACROSS)
     if not missing:
         return Verdict(YES, tuple(reasons), ())
     return Verdict(UNSURE, tuple(reasons), tuple(missing))
+
+
+def verdict_line(verdict: Verdict) -> str:
+    """The verdict and why, on one line."""
+    if verdict.answer == YES:
+        return f"按您说的，孩子属于流动儿童（{'，'.join(verdict.reasons)}）。"
+    if verdict.answer == NO:
+        return "按您说的，孩子目前不算流动儿童：" + "".join(verdict.reasons)
+    known = f"（已知：{'，'.join(verdict.reasons)}）" if verdict.reasons else ""
+    return f"还不能确定{known}。请告诉我：" + "；".join(verdict.missing) + "。"
 
 
 def mentions_a_move(text: str) -> bool:

@@ -17,7 +17,7 @@ from bot.danger_guidance import guidance_lines, health_now
 from bot.form import AssistanceForm
 from bot.replies import HANDOFF_BUTTON, INTENT_TITLES, Reply, button, menu_buttons
 from knowledge import KnowledgeBase, compose, not_understood
-from knowledge.answer import citation, item_answer, source_record
+from knowledge.answer import basis, detail_button, item_answer, source_record
 from knowledge.categories import CATEGORIES
 from ledger import services
 from ledger.conversations import ConcurrentUpdate, ConversationHandle, ConversationStore
@@ -38,6 +38,7 @@ MAX_MESSAGE_CHARS = 10_000
 MAX_TURN_ATTEMPTS = 3
 EMPTY_REPLY = "您好，请直接输入想问的问题，比如“孩子在这边上小学要带什么材料”。"
 ELIGIBILITY_ITEM = "national-action-plan/v1/NAP-04-eligibility"
+ELIGIBLE_NEXT_STEP = "下一步：可以接着问我上学、医保、打疫苗等怎么办。"
 CLARIFY_INTENTS = tuple(INTENT_TITLES)
 FORM_TEXT_EMERGENCY_PROBABILITY = 0.85
 # Intents whose own reply says nothing useful beside first aid for the child now ("this is not
@@ -450,24 +451,24 @@ class DialogueEngine:
         if residence:
             convo.state["locality"] = residence  # where they live, never the hukou place
         verdict = eligibility.check(facts)
-        head = {eligibility.YES: "按您说的情况，孩子属于流动儿童。",
-                eligibility.NO: "按您说的情况，孩子目前不属于方案所说的流动儿童。",
-                eligibility.UNSURE: "还不能确定，需要再了解一点情况。"}[verdict.answer]
-        lines = [head, *verdict.reasons]
+        # the phone layout of any answer: the verdict and why (or what is still needed), the rule in
+        # one line, the next step; then the source line, the clause's whole text behind 详细
+        lines = [eligibility.verdict_line(verdict), eligibility.RULE_SHORT]
         buttons = []
         if verdict.missing:
-            lines.append("请告诉我：" + "；".join(verdict.missing) + "。")
             facts["asked"] = "across" if verdict.missing == (eligibility.ASK_ACROSS,) else "facts"
             convo.state["eligibility"] = facts
             if facts["asked"] == "across":
                 buttons = [button("是", "affirm"), button("不是", "deny")]
         else:
             convo.state.pop("eligibility", None)
-        lines.append(eligibility.RULE)
+            if verdict.answer == eligibility.YES:
+                lines.append(ELIGIBLE_NEXT_STEP)
         entry = self.knowledge.find_item(ELIGIBILITY_ITEM)
         custom = {"eligibility": verdict.answer}
         if entry is not None:
-            lines.append(citation(entry, self.settings.server.public_url))
+            lines.append(basis(entry))
+            buttons.append(detail_button(entry))
             custom["sources"] = [source_record(entry, self.settings.server.public_url)]
         return [Reply("\n".join(lines), buttons=buttons, custom=custom)]
 

@@ -17,6 +17,9 @@ _NUM = r"(?:\d+(?:\.\d+)?|[零〇一二两俩三四五六七八九十]{1,3})"
 
 _AGE = re.compile(rf"(?P<n>{_NUM})\s*(?:周岁|岁)(?P<half>半)?(?:(?P<m>{_NUM})个?月)?")
 _AGE_GRADE = re.compile(rf"(?P<n>{_NUM})\s*(?:周岁|岁)")
+# "孩子今年17了", "娃都12啦": an age without 岁, right after the child and before 了
+_AGE_BARE = re.compile(r"(?:孩子|娃|闺女|儿子|女儿|小孩|姑娘)(?:今年|都|已经|现在|快)?(?P<n>\d{1,2}|[十一二两三四五六七八九]{1,3})"
+                       r"(?:了|啦)(?!年|月|号|天|块|元|万|个|次|点|分)")
 _MONTHS = re.compile(
     rf"(?:(?P<half_year>大?半年)|(?P<n>{_NUM})\s*(?P<unit>年|个月|个多月|月)(?P<half>半)?(?P<more>多)?)"
 )
@@ -78,6 +81,11 @@ def extract_child_age(text: str) -> list[ExtractedEntity]:
             months = chinese_number(match.group("m")) or 0
             years += round(months / 12, 2)
         out.append(ExtractedEntity("child_age", _tidy(years), match.start(), match.end(), match.group()))
+    if not out:
+        for match in _AGE_BARE.finditer(text):
+            years = chinese_number(match.group("n"))
+            if years is not None and 0 < years <= 18:
+                out.append(ExtractedEntity("child_age", _tidy(years), match.start("n"), match.end(), match.group()[match.start("n") - match.start():]))
     return out
 
 

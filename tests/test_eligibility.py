@@ -43,6 +43,8 @@ def test_facts_over_several_turns_keep_the_residence(runtime):
 
 def test_over_16_and_moves_inside_one_city(runtime):
     assert _verdict(_talk(runtime, "孩子十六岁了 从老家过来三年 还算流动儿童吗")[1]) == "no"
+    assert _verdict(_talk(runtime, "娃都17了 从外省过来好几年了 还能算流动儿童吗")[1]) == "no"  # an age without 岁
+    assert _verdict(_talk(runtime, "从乡下搬到本县城里住了一年 没出县 孩子8岁 算不算")[1]) == "no"
     assert _verdict(_talk(runtime, "我们从广州天河区搬到越秀区两年了 孩子6岁 算流动儿童吗")[1]) == "no"
 
 
@@ -70,3 +72,23 @@ def test_a_household_registration_alone_is_never_remembered_as_home(runtime):
     replies = runtime.engine.handle(sender, "户口在安徽")
     assert runtime.engine.store.peek(sender)["locality"] == "440306"
     assert "已记住您住在安徽" not in " ".join(r.text for r in replies)
+
+
+@pytest.mark.parametrize("messages", [
+    ("孩子9岁 户口在河南 跟我们在深圳宝安住了两年了 算流动儿童吗",),
+    ("孩子8岁 在这边住了一年多了 算不算流动儿童",),
+    ("我们从广州天河区搬到越秀区两年了 孩子6岁 算流动儿童吗",),
+])
+def test_the_verdict_fits_a_phone_screen_and_the_clause_is_behind_detail(runtime, messages):
+    """Like any answer: the verdict, why and what next in ≤ 3 lines / 120 characters, then the source
+    line; the clause's whole text behind 详细."""
+    from knowledge.answer import FIRST_SCREEN_CHARS, FIRST_SCREEN_LINES
+
+    sender, replies = _talk(runtime, *messages)
+    (reply,) = [r for r in replies if (r.custom or {}).get("eligibility")]
+    *lines, source = reply.text.split("\n")
+    assert 1 <= len(lines) <= FIRST_SCREEN_LINES and sum(map(len, lines)) <= FIRST_SCREEN_CHARS, lines
+    assert source.startswith("依据：") and "二、（四）" in source and "民发〔2024〕35号" in source
+    (detail,) = [b for b in reply.buttons if b["title"] == "详细"]
+    full = runtime.engine.handle(sender, detail["payload"])[0].text
+    assert "6个月" in full and "跨县域" in full and "来源：" in full

@@ -74,3 +74,10 @@ def test_locality_roles_residence_and_household_registration(text, expected):
     assert found == expected
     rasa = [e.to_rasa() for e in extract_all(normalize(text)) if e.entity == "locality"]
     assert {r["role"] for r in rasa} == set(expected)
+
+
+@pytest.mark.parametrize(("text", "age"), [("孩子今年17了", 17), ("娃都十二了", 12), ("闺女快6了", 6),
+                                           ("孩子今年3月份来的", None), ("娃住了3年了", None), ("孩子今年2025了", None)])
+def test_age_without_sui(text, age):
+    found = [e.value for e in extract_all(normalize(text)) if e.entity == "child_age"]
+    assert found == ([age] if age is not None else [])
