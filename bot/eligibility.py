@@ -20,7 +20,7 @@ YES, NO, UNSURE = "yes", "no", "unsure"
 _SAME_CITY = re.compile(r"同一个?(?:城市|市)|同城|市内|市里(?:的)?(?:几个|两个)?区|区(?:之间|和区)|从.{1,6}区搬到.{1,6}区")
 _ACROSS = re.compile(r"老家|外地|外省|外市|外县|户口不在|户口在老家|户口还在|户籍不在|打工|从.{1,10}(?:来|过来|搬来|搬过来|到)|随迁|跨县|跨省|跨市")
 _NOT_ACROSS = re.compile(r"(?:户口|户籍)(?:就)?(?:在|是)(?:本地|这边|这里|本县|本区)|本地户口|同一个县|同一个区|没(?:有)?(?:搬|离开)|"
-                         r"没出(?:县|区|本县)|(?:搬|住)到本县")
+                         r"没出(?:县|区|本县)")
 
 # clause (四) in one line of a phone screen (its whole text is the eligibility item's, behind 详细)
 RULE_SHORT = "流动儿童：不满16周岁，随父母（一方也算）等离开户籍地、跨县域在外地住了6个月以上（同一城市中心城区之间搬家不算）。"
@@ -86,11 +86,11 @@ def check(facts: dict) -> Verdict:
     if age is None:
         missing.append("孩子几周岁")
     else:
-        reasons.append(f"{_num(age)}岁")
+        reasons.append(f"{int(age)}岁" if age >= 1 else "不满1岁")
     if months is None:
         missing.append("在这边住了多久")
     else:
-        reasons.append(f"住了{_num(months)}个月")
+        reasons.append(f"住了{int(months)}个月")
     if facts.get("across"):
         reasons.append("从户籍县以外搬来")
     else:

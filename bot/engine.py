@@ -44,6 +44,9 @@ FORM_TEXT_EMERGENCY_PROBABILITY = 0.85
 # Intents whose own reply says nothing useful beside first aid for the child now ("this is not
 # something I can answer"): the first aid is the whole answer (bot.danger_guidance.health_now).
 ANSWERED_BY_AID = ("out_of_scope",)
+# Likeliest intents that are acts of the dialogue, not questions: an unsure "算了" or "找个人" is
+# asked about, never answered from the checklists (_answer_if_found).
+NOT_A_QUESTION = ("cancel", "affirm", "deny", "human_handoff", "delete_data", "greet", "goodbye", "thank")
 UNSUPPORTED_KINDS = {"voice": "语音", "audio": "语音和音频", "video_note": "视频消息", "video": "视频",
                      "photo": "图片", "sticker": "表情贴纸", "animation": "动图", "document": "文件",
                      "poll": "投票"}
@@ -153,7 +156,7 @@ class DialogueEngine:
         if aid and (handler is None or unsure or parse.intent in ANSWERED_BY_AID):
             # "娃被猫咬了 出了点血": what to do now is the answer, not "I can't help" or a menu
             convo.state["failures"] = 0
-            return [Reply(aid, buttons=menu_buttons())]
+            return [Reply(aid, buttons=menu_buttons())] + ([Reply(SAFETY_HINT)] if parse.safety_hint else [])
         if handler is None or unsure:
             replies = self._answer_if_found(convo, parse) or self._clarify(convo, parse)
         else:
@@ -376,7 +379,8 @@ class DialogueEngine:
         if parse.payload_entities or self.form.active(convo.state):
             return []
         likely = [name for name, _ in parse.ranking if name != "emergency"][:2]
-        if "ask_service" not in likely or referrals.outside_scope(parse.normalized):
+        if ("ask_service" not in likely or likely[0] in NOT_A_QUESTION
+                or referrals.outside_scope(parse.normalized)):
             return []
         answer = self._retrieve(parse.normalized or parse.text, convo.state.get("locality"), parse)
         if not answer.confident:

@@ -48,26 +48,41 @@ def _flat(text: str) -> str:
     return _SPACE.sub("", text)
 
 
+def _anchored(blocks) -> list[tuple[str, tuple]]:
+    """Each outline block with its page anchor; a reference seen again (an attachment that numbers
+    from 一、 anew) gets the next free one: c1-1, c1-1~2, c1-1~3."""
+    seen: dict[str, int] = {}
+    out = []
+    for block in blocks:
+        anchor = clause_anchor(block[0])
+        seen[anchor] = seen.get(anchor, 0) + 1
+        out.append((anchor if seen[anchor] == 1 else f"{anchor}~{seen[anchor]}", block))
+    return out
+
+
 @lru_cache(maxsize=64)
-def _sections(source_text: str) -> dict[str, str]:
-    """anchor → the clause's text without white space (the part headings' too)."""
+def _sections(source_text: str) -> dict[str, list[tuple[str, str]]]:
+    """clause anchor → [(page anchor, the block's text without white space)], in document order."""
     preamble, blocks = outline_blocks(source_text)
-    out = {"preamble": _flat("".join(preamble))} if preamble else {}
-    for ref, lines, _ in blocks:
-        out[clause_anchor(ref)] = _flat("".join(lines))
+    out: dict[str, list[tuple[str, str]]] = {}
+    if preamble:
+        out["preamble"] = [("preamble", _flat("".join(preamble)))]
+    for anchor, (ref, lines, _) in _anchored(blocks):
+        out.setdefault(clause_anchor(ref), []).append((anchor, _flat("".join(lines))))
     return out
 
 
 def clause_link(header: ChecklistHeader, item: ChecklistItem, public_url: str) -> str:
     """The address of the stored notice at ``item``'s clause, or "" when there is no stored notice,
-    no public address, or the clause there does not hold the item's text."""
+    no public address, or no clause of that number there holds the item's text."""
     if not header.source_text or not public_url:
         return ""
-    anchor = clause_anchor(item.clause)
     cited = _flat(item.content).rstrip(_END)
-    if not cited or cited not in _sections(header.source_text).get(anchor, ""):
+    found = next((anchor for anchor, text in _sections(header.source_text).get(clause_anchor(item.clause), ())
+                  if cited and cited in text), None)
+    if found is None:
         return ""
-    return f"{public_url.rstrip('/')}{source_path(header)}#{anchor}"
+    return f"{public_url.rstrip('/')}{source_path(header)}#{found}"
 
 
 _STYLE = """
@@ -83,7 +98,11 @@ section:target{background:#fff4c2;outline:2px solid #e0b000}
 
 def render(checklist: Checklist) -> str:
     """The stored notice of ``checklist`` as a self-contained HTML page (all text escaped)."""
-    header = checklist.header
+    return _render(checklist.header)
+
+
+@lru_cache(maxsize=16)  # the last pages asked for: a version's header and notice never change
+def _render(header: ChecklistHeader) -> str:
     esc = html.escape
     meta = [header.issuer]
     if header.doc_number:
@@ -103,8 +122,7 @@ def render(checklist: Checklist) -> str:
     preamble, blocks = outline_blocks(header.source_text)
     if preamble:
         out.append('<section id="preamble">' + "".join(f"<p>{esc(line)}</p>" for line in preamble) + "</section>")
-    for ref, lines, part_heading in blocks:
-        anchor = clause_anchor(ref)
+    for anchor, (ref, lines, part_heading) in _anchored(blocks):
         label = ref if part_heading else ref[ref.find("（"):] if "（" in ref else ref
         if part_heading:
             out.append(f'<section id="{anchor}"><h2>{esc(label)}{esc("".join(lines[:1]))}</h2>'

@@ -18,7 +18,7 @@ _NUM = r"(?:\d+(?:\.\d+)?|[零〇一二两俩三四五六七八九十]{1,3})"
 _AGE = re.compile(rf"(?P<n>{_NUM})\s*(?:周岁|岁)(?P<half>半)?(?:(?P<m>{_NUM})个?月)?")
 _AGE_GRADE = re.compile(rf"(?P<n>{_NUM})\s*(?:周岁|岁)")
 # "孩子今年17了", "娃都12啦": an age without 岁, right after the child and before 了
-_AGE_BARE = re.compile(r"(?:孩子|娃|闺女|儿子|女儿|小孩|姑娘)(?:今年|都|已经|现在|快)?(?P<n>\d{1,2}|[十一二两三四五六七八九]{1,3})"
+_AGE_BARE = re.compile(r"(?:孩子|娃|闺女|儿子|女儿|小孩|姑娘)(?:今年|都|已经|现在)?(?P<n>\d{1,2}|[十一二两三四五六七八九]{1,3})"
                        r"(?:了|啦)(?!年|月|号|天|块|元|万|个|次|点|分)")
 _MONTHS = re.compile(
     rf"(?:(?P<half_year>大?半年)|(?P<n>{_NUM})\s*(?P<unit>年|个月|个多月|月)(?P<half>半)?(?P<more>多)?)"
@@ -122,9 +122,14 @@ def extract_phone(text: str) -> list[ExtractedEntity]:
 
 # A place named right after one of these is where the household registration is, not where the
 # family lives: the ``locality`` entity then carries the role ``hukou`` (Rasa's entity roles).
-_HUKOU_MARK = re.compile(r"(?:户口|户籍|老家|籍贯|来自|从|原籍)(?:是|在|都在|还在|落在)?$")
-_NATIVE_MARK = re.compile(r"人(?!民|家|员|口|才|们)")  # 江西吉安人: where they come from
-RESIDENCE, HUKOU = "residence", "hukou"
+_HUKOU_MARK = re.compile(r"(?:户口|户籍|老家|籍贯|来自|从|原籍)(?:是在|一直在|是|在|都在|还在|落在)?$")
+# ... or right before one of these: 河南户口, 江西吉安人 (a person from there), 周口老家
+_NATIVE_MARK = re.compile(r"的?(?:户口|户籍|籍|老家)|人(?=$|[\s，。,.!?！？、的在来啊呀吧哦嘛呢])")
+# 从宝安搬到南山: a place moved away from, neither where they live nor (necessarily) the hukou
+_MOVED_FROM = re.compile(r"^(?:区|市|县)?(?:搬|迁)")
+# names that continue each other (河南周口, 河南省周口市, 河南 周口) are one place
+_CHAIN_GAP = re.compile(r"^[省市区县 ]?$")
+RESIDENCE, HUKOU, MOVED_FROM = "residence", "hukou", "moved_from"
 
 
 def locality_roles(text: str, geo: Gazetteer | None = None) -> tuple[str | None, str | None]:
@@ -144,16 +149,22 @@ def _roled_mentions(text: str, geo: Gazetteer) -> list[tuple[object, str]]:
     or the last is followed by 人 (我们是江西吉安人); else residence."""
     chains: list[list] = []
     for mention in geo.mentions(text):
-        if chains and mention.start - chains[-1][-1].end <= 1:
+        if chains and mention.start >= chains[-1][-1].end and _CHAIN_GAP.match(text[chains[-1][-1].end:mention.start]):
             chains[-1].append(mention)
         else:
             chains.append([mention])
     out = []
     for chain in chains:
         before = text[max(0, chain[0].start - 4):chain[0].start]
-        after = text[chain[-1].end:chain[-1].end + 2]
-        hukou = _HUKOU_MARK.search(before) or _NATIVE_MARK.match(after)
-        out += [(mention, HUKOU if hukou else RESIDENCE) for mention in chain]
+        after = text[chain[-1].end:chain[-1].end + 3]
+        mark = _HUKOU_MARK.search(before)
+        if mark and mark.group().startswith("从") and _MOVED_FROM.match(after):
+            role = MOVED_FROM
+        elif mark or _NATIVE_MARK.match(after):
+            role = HUKOU
+        else:
+            role = RESIDENCE
+        out += [(mention, role) for mention in chain]
     return out
 
 
@@ -161,7 +172,10 @@ def _most_specific(mentions: list, geo: Gazetteer) -> str | None:
     if not mentions:
         return None
     region = geo.resolve(" ".join(dict.fromkeys(m.surface for m in mentions)))
-    return region.code if region is not None else mentions[0].code
+    if region is not None:
+        return region.code
+    codes = {m.code for m in mentions}
+    return codes.pop() if len(codes) == 1 else None  # a name several places share (南山) is no place
 
 
 def extract_locality(text: str, geo: Gazetteer | None = None) -> list[ExtractedEntity]:
@@ -169,7 +183,7 @@ def extract_locality(text: str, geo: Gazetteer | None = None) -> list[ExtractedE
     so, the household registration (role ``hukou``) — never one taken for the other."""
     geo = geo or gazetteer()
     mentions = _roled_mentions(text, geo)
-    if not any(role == HUKOU for _, role in mentions):  # one place, read from the whole message
+    if all(role == RESIDENCE for _, role in mentions):  # one place, read from the whole message
         region = geo.resolve(text)
         if region is None:
             return []

@@ -45,6 +45,7 @@ def test_over_16_and_moves_inside_one_city(runtime):
     assert _verdict(_talk(runtime, "孩子十六岁了 从老家过来三年 还算流动儿童吗")[1]) == "no"
     assert _verdict(_talk(runtime, "娃都17了 从外省过来好几年了 还能算流动儿童吗")[1]) == "no"  # an age without 岁
     assert _verdict(_talk(runtime, "从乡下搬到本县城里住了一年 没出县 孩子8岁 算不算")[1]) == "no"
+    assert _verdict(_talk(runtime, "孩子8岁 从河南搬到本县三年了 算流动儿童吗")[1]) == "yes"  # 本县: where they live now
     assert _verdict(_talk(runtime, "我们从广州天河区搬到越秀区两年了 孩子6岁 算流动儿童吗")[1]) == "no"
 
 
@@ -78,6 +79,7 @@ def test_a_household_registration_alone_is_never_remembered_as_home(runtime):
     ("孩子9岁 户口在河南 跟我们在深圳宝安住了两年了 算流动儿童吗",),
     ("孩子8岁 在这边住了一年多了 算不算流动儿童",),
     ("我们从广州天河区搬到越秀区两年了 孩子6岁 算流动儿童吗",),
+    ("孩子12岁10个月 户口在四川 在东莞住了九年半了 算流动儿童吗",),
 ])
 def test_the_verdict_fits_a_phone_screen_and_the_clause_is_behind_detail(runtime, messages):
     """Like any answer: the verdict, why and what next in ≤ 3 lines / 120 characters, then the source

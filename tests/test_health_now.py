@@ -22,9 +22,22 @@ def test_first_aid_for_what_is_happening(text, says):
 
 
 @pytest.mark.parametrize("text", ["烫头发要多少钱", "家里养了只狗 孩子很喜欢", "抓紧办居住证", "孩子上学要带啥材料",
-                                  "哥哥抓伤了弟弟的脸"])
+                                  "哥哥抓伤了弟弟的脸", "孩子流鼻涕能上学吗", "孩子发烧伤脑子吗", "孩子上学手续卡住了怎么办",
+                                  "狗证怎么办 要抓紧", "孩子烫了个头发"])
 def test_nothing_for_other_messages(text):
     assert health_now(text) is None
+
+
+def test_heavy_bleeding_after_a_bite_leads_with_120_and_pressure():
+    aid = health_now("孩子被猫咬了 流了好多血 止不住")
+    assert aid.index("120") < aid.index("按住") < aid.index("肥皂水")
+
+
+def test_no_heimlich_for_a_fish_bone():
+    from bot.danger_guidance import guidance_lines
+
+    assert not any("海姆立克" in line for line in guidance_lines(("medical",), "孩子被鱼刺卡住了怎么办"))
+    assert any("海姆立克" in line for line in guidance_lines(("medical",), "孩子噎住了喘不上气"))
 
 
 def test_bite_first_then_the_entitlement(chat):

@@ -87,6 +87,21 @@ def test_shipped_items_link_only_to_checked_pages(kb):
         assert link(entry, PUBLIC) == entry.item.verified_url
 
 
+def test_an_attachment_numbered_anew_gets_anchors_of_its_own():
+    raw = HOSTILE + "附件\n二、补充服务\n（一）意外保险。流动儿童可以在学校参加学生意外伤害保险。\n"
+    checklist = _checklist(raw)
+    sections = _sections(render(checklist))
+    assert [i.clause for i in checklist.items].count("二、（一）") == 2
+    links = [clause_link(checklist.header, i, PUBLIC).rsplit("#", 1)[1] for i in checklist.items if i.clause == "二、（一）"]
+    assert links == ["c2-1", "c2-1~2"]
+    for item in checklist.items:
+        address = clause_link(checklist.header, item, PUBLIC)
+        assert address, item.clause
+        anchor = address.rsplit("#", 1)[1]
+        assert re.sub(r"\s+", "", item.content).rstrip("。") in sections[anchor], (item.clause, anchor)
+    assert len(set(re.findall(r'<section id="([^"]+)"', render(checklist)))) == len(re.findall(r"<section ", render(checklist)))
+
+
 def test_page_escapes_the_notice():
     page = render(_checklist(HOSTILE))
     assert "<script>" not in page and "&lt;script&gt;" in page
@@ -168,7 +183,8 @@ def test_public_url_setting_is_checked():
     from tongban.settings import ServerSettings
 
     assert ServerSettings(public_url=" https://a.example/ ").public_url == "https://a.example"
-    for bad in ("javascript:alert(1)", "https://a.example/?x=1", "https://a.example/#x", 'https://a"b'):
+    for bad in ("javascript:alert(1)", "https://a.example/?x=1", "https://a.example/#x", 'https://a"b', "https://",
+                "https://a.example/x\ny"):
         with pytest.raises(ValidationError):
             ServerSettings(public_url=bad)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
@@ -28,8 +29,12 @@ class ServerSettings(BaseModel):
     @classmethod
     def _public_url(cls, value: str) -> str:
         value = value.strip().rstrip("/")
-        if value and (not value.startswith(("http://", "https://")) or any(c in value for c in " \"'<>#?")):
-            raise ValueError("public_url must be an http(s) address without query or fragment")
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if (parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment
+                or any(c in value for c in " \"'<>#?\\") or any(ord(c) < 32 or ord(c) == 127 for c in value)):
+            raise ValueError("public_url must be an http(s) address with a host, without query or fragment")
         return value
 
 
