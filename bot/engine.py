@@ -375,7 +375,8 @@ class DialogueEngine:
         """An unsure parse that may be a service question: the checklists' answer when retrieval is
         sure of one, with the assistance request offered as for any answer; [] to ask instead.
         The bot asks to rephrase only when it really has nothing (selection files: of 166 unsure
-        messages, 66 answered — 52 service questions, 47 of them from the right service)."""
+        messages 79 answered — 56 service questions, 50 of them from the right service; most of the
+        other 23 tell a family's difficulty, and get the assistance request offered beside)."""
         if parse.payload_entities or self.form.active(convo.state):
             return []
         likely = [name for name, _ in parse.ranking if name != "emergency"][:2]
