@@ -10,7 +10,7 @@ from bot.danger_guidance import health_now
 
 @pytest.mark.parametrize(("text", "says"), [
     ("孩子被狗抓了一下 要打狂犬疫苗吗", "狂犬病暴露预防处置门诊"),
-    ("娃让邻居家的猫挠破了皮", "肥皂水和流动的清水"),
+    ("娃让邻居家的猫挠破了皮", "肥皂水和流动清水"),
     ("娃流鼻血了 咋办", "不要仰头"),
     ("早上起来鼻子出血了", "捏住鼻子"),
     ("孩子手被烫红了一块", "流动的凉水"),
@@ -30,7 +30,7 @@ def test_nothing_for_other_messages(text):
 
 def test_heavy_bleeding_after_a_bite_leads_with_120_and_pressure():
     aid = health_now("孩子被猫咬了 流了好多血 止不住")
-    assert aid.index("120") < aid.index("按住") < aid.index("肥皂水")
+    assert aid.index("120") < aid.index("按住") < aid.index("冲洗")
 
 
 def test_no_heimlich_for_a_fish_bone():
@@ -57,3 +57,15 @@ def test_no_first_aid_again_on_a_button_press(chat):
     """A button re-sends the parent's words (the clarify menu's 咨询服务): first aid was said on the turn they were typed."""
     replies = chat('/ask_service{"text":"孩子被狗抓了 外地的能打狂犬疫苗吗"}')
     assert replies and all("肥皂水" not in r["text"] for r in replies)
+
+
+def test_first_aid_fits_a_phone_screen_with_its_source_on_its_own_line():
+    from bot.danger_guidance import HEALTH_NOW
+    from knowledge.answer import FIRST_SCREEN_CHARS
+
+    for _, situation, step, source in HEALTH_NOW:
+        assert len(situation + step) <= FIRST_SCREEN_CHARS, situation
+        assert source
+    aid = health_now("娃让邻居家的猫挠破了皮")
+    body, source = aid.split("\n")
+    assert source.startswith("依据：") and "狂犬病暴露预防处置工作规范" in source and "120" in body
