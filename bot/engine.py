@@ -44,6 +44,10 @@ FORM_TEXT_EMERGENCY_PROBABILITY = 0.85
 # Intents whose own reply says nothing useful beside first aid for the child now ("this is not
 # something I can answer"): the first aid is the whole answer (bot.danger_guidance.health_now).
 ANSWERED_BY_AID = ("out_of_scope",)
+# A status question with nothing filed here that names a service this surely ("临时救助审批得怎么样了")
+# also gets that service's answer: chosen on the selection files, where every status question at or
+# above it names a service, and "帮扶申请批下来没有" (our own form, 0.72) stays below.
+NAMED_SERVICE_CONFIDENCE = 0.8
 # Likeliest intents that are acts of the dialogue, not questions: an unsure "算了" or "找个人" is
 # asked about, never answered from the checklists (_answer_if_found).
 NOT_A_QUESTION = ("cancel", "affirm", "deny", "human_handoff", "delete_data", "greet", "goodbye", "thank")
@@ -390,13 +394,19 @@ class DialogueEngine:
         return [_answer_reply(answer)] + self._assistance_offer(parse)
 
     def _retrieve(self, question: str, locality: str | None, parse: ParseResult | None = None):
-        """The cited answer composed from the checklists for ``question`` in ``locality`` (the
-        parse's embedding reused when it is of the same text by the same model)."""
+        """The cited answer composed from the checklists for ``question`` in ``locality``."""
+        return self._compose(self._search(question, locality, parse), locality)
+
+    def _search(self, question: str, locality: str | None, parse: ParseResult | None = None):
+        """Retrieval for ``question``, the parse's embedding reused when it is of the same text by the
+        same model."""
         vector = None
         if (parse is not None and question == parse.normalized and parse.vector is not None
                 and self.knowledge.embedder is self.interpreter.embedder):
             vector = parse.vector
-        result = self.knowledge.search(question, locality, vector=vector)
+        return self.knowledge.search(question, locality, vector=vector)
+
+    def _compose(self, result, locality: str | None):
         return compose(result, min_confidence=self.settings.knowledge.min_confidence,
                        locality_name=self.knowledge.locality_name(locality),
                        public_url=self.settings.server.public_url)
@@ -581,9 +591,24 @@ class DialogueEngine:
         lines += [f"{services.handoff_reference(r)}（人工帮助）：{handoff_labels.get(r.status, r.status)}"
                   f"（{r.created_at:%Y-%m-%d}）" for r in services.handoffs_of(session=session, conversation_id=convo.id)]
         if not lines:
+            # "临时救助审批得怎么样了" with nothing filed here: applied at the street office, most likely —
+            # say so, and answer what the checklists say of that service (where to ask)
+            service = [] if parse.payload_entities else self._answer_if_named(convo, parse)
+            if service:
+                return [Reply("在童伴没有查到您的申请。如果是在街道、乡镇或有关部门申请的，请向经办的地方询问进度；"
+                              "这项服务的说明：")] + service
             return [Reply("您还没有提交过申请或人工帮助请求。需要的话可以点“申请帮扶”。",
                           buttons=[button(INTENT_TITLES["request_assistance"], "request_assistance")])]
         return [Reply("您提交的申请和请求：\n" + "\n".join(lines))]
+
+    def _answer_if_named(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        """The checklists' answer for a message that names a service beyond doubt (retrieval at least
+        NAMED_SERVICE_CONFIDENCE sure), else []."""
+        locality = convo.state.get("locality")
+        result = self._search(parse.normalized or parse.text, locality, parse)
+        if result.confidence < NAMED_SERVICE_CONFIDENCE:
+            return []
+        return [_answer_reply(self._compose(result, locality))]
 
     def _on_delete_data(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         """Ask first, saying exactly what would be deleted and what the law makes us keep."""

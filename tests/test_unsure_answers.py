@@ -50,3 +50,17 @@ def test_offered_the_assistance_request_beside_the_answer_when_help_is_likely(un
 def test_asked_to_rephrase_otherwise(unsure, text, ranking):
     replies = unsure(text, ranking)
     assert "没太明白" in replies[0].text and not any((r.custom or {}).get("sources") for r in replies)
+
+
+def test_status_of_a_service_applied_for_elsewhere_gets_where_to_ask(unsure):
+    """Nothing filed through us, and the message names a service beyond doubt: say so, and answer it."""
+    replies = unsure("之前在街道申请的临时救助 批下来没有啊",
+                     [("check_status", 0.9), ("ask_service", 0.06), ("request_assistance", 0.02)])
+    assert "在童伴没有查到您的申请" in replies[0].text
+    cited = [r for r in replies if (r.custom or {}).get("sources")]
+    assert cited and cited[0].custom["sources"][0]["category"] == "temporary_assistance"
+
+
+def test_status_with_nothing_named_says_nothing_was_filed(unsure):
+    replies = unsure("我的申请到哪一步了", [("check_status", 0.95), ("ask_service", 0.02), ("cancel", 0.01)])
+    assert "您还没有提交过申请" in replies[0].text and not any((r.custom or {}).get("sources") for r in replies)
