@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from nlu.entities import locality_roles
 from nlu.geo import Gazetteer
 
 YES, NO, UNSURE = "yes", "no", "unsure"
@@ -35,14 +34,14 @@ class Verdict:
 
 
 def update_facts(facts: dict, text: str, *, age: float | None, months: float | None, geo: Gazetteer,
-                 answer: str | None = None) -> dict:
-    """Add what this message says to the facts of the check. ``answer`` is the parent's yes/no
-    ("affirm"/"deny") to the check's last question."""
+                 hukou: str | None = None, residence: str | None = None, answer: str | None = None) -> dict:
+    """Add what this message says to the facts of the check: the entities the parse found (age,
+    months, the ``locality`` of each role) and the words of a move. ``answer`` is the parent's
+    yes/no ("affirm"/"deny") to the check's last question."""
     if age is not None:
         facts["child_age"] = age
     if months is not None:
         facts["months"] = months
-    hukou, residence = locality_roles(text, geo)
     if hukou:
         facts["hukou"] = hukou
     if residence:

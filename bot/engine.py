@@ -365,7 +365,7 @@ class DialogueEngine:
             entry = self.knowledge.find_item(str(entities["item"]))
             if entry is not None:
                 return [_answer_reply(item_answer(entry, detail=entities.get("detail") is True,
-                                                  public_url=self.settings.server.public_url))]
+                                                  public_url=self.public_url))]
         if entities.get("category") in CATEGORIES:
             return [self._answer_category(locality, entities["category"])]
         answer = self._retrieve(str(entities.get("text") or parse.normalized or parse.text), locality, parse)
@@ -393,6 +393,11 @@ class DialogueEngine:
         convo.state["failures"] = 0
         return [_answer_reply(answer)] + self._assistance_offer(parse)
 
+    @property
+    def public_url(self) -> str:
+        """Where the public reaches this server: answers link to stored notices there."""
+        return self.settings.server.public_url
+
     def _retrieve(self, question: str, locality: str | None, parse: ParseResult | None = None):
         """The cited answer composed from the checklists for ``question`` in ``locality``."""
         return self._compose(self._search(question, locality, parse), locality)
@@ -409,7 +414,7 @@ class DialogueEngine:
     def _compose(self, result, locality: str | None):
         return compose(result, min_confidence=self.settings.knowledge.min_confidence,
                        locality_name=self.knowledge.locality_name(locality),
-                       public_url=self.settings.server.public_url)
+                       public_url=self.public_url)
 
     def _assistance_offer(self, parse: ParseResult) -> list[Reply]:
         """A question that also asks for someone to help ("孩子好几个月不说话了 能不能有人来看看"):
@@ -433,7 +438,7 @@ class DialogueEngine:
         result = self.knowledge.search(CATEGORIES[category], locality, k=30)
         for hit in result.hits:
             if hit.entry.item.category == category:
-                return _answer_reply(item_answer(hit.entry, public_url=self.settings.server.public_url))
+                return _answer_reply(item_answer(hit.entry, public_url=self.public_url))
         return Reply(not_understood(result).text, buttons=menu_buttons())
 
     def _on_set_locality(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
@@ -460,9 +465,10 @@ class DialogueEngine:
         completes it."""
         facts = convo.state.get("eligibility") or {}
         answer = parse.intent if parse.intent in ("affirm", "deny") else None
-        facts = eligibility.update_facts(facts, parse.normalized, age=parse.entity("child_age"),
-                                         months=parse.entity("months"), geo=self.knowledge.geo, answer=answer)
         residence = parse.entity("locality", role=RESIDENCE)
+        facts = eligibility.update_facts(facts, parse.normalized, age=parse.entity("child_age"),
+                                         months=parse.entity("months"), geo=self.knowledge.geo, answer=answer,
+                                         hukou=parse.entity("locality", role=HUKOU), residence=residence)
         if residence:
             convo.state["locality"] = residence  # where they live, never the hukou place
         verdict = eligibility.check(facts)
@@ -484,7 +490,7 @@ class DialogueEngine:
         if entry is not None:
             lines.append(basis(entry))
             buttons.append(detail_button(entry))
-            custom["sources"] = [source_record(entry, self.settings.server.public_url)]
+            custom["sources"] = [source_record(entry, self.public_url)]
         return [Reply("\n".join(lines), buttons=buttons, custom=custom)]
 
     def _answers_eligibility(self, convo: ConversationHandle, parse: ParseResult) -> bool:

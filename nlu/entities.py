@@ -132,17 +132,6 @@ _CHAIN_GAP = re.compile(r"^[省市区县 ]?$")
 RESIDENCE, HUKOU, MOVED_FROM = "residence", "hukou", "moved_from"
 
 
-def locality_roles(text: str, geo: Gazetteer | None = None) -> tuple[str | None, str | None]:
-    """(household-registration place, place of residence) the text names, as codes: the most
-    specific place among the names of each. A name right after 户口在 / 老家 / 从 … is the household
-    registration, and so is a name that directly continues it (户口在河南周口郸城: all three)."""
-    geo = geo or gazetteer()
-    mentions = _roled_mentions(text, geo)
-    hukou = [m for m, role in mentions if role == HUKOU]
-    residence = [m for m, role in mentions if role == RESIDENCE]
-    return _most_specific(hukou, geo), _most_specific(residence, geo)
-
-
 def _roled_mentions(text: str, geo: Gazetteer) -> list[tuple[object, str]]:
     """Each place mention with its role. Names that follow each other (河南周口, 河南省周口市) are one
     place and share the role: household registration when a mark stands before the first (户口在…)
