@@ -132,7 +132,14 @@ def first_screen(entry: IndexedItem, notice: str = "", aspect: str = aspects.WHA
     room = FIRST_SCREEN_CHARS - sum(map(len, head))
     answer, step = brief(entry), next_step(entry)
     asked = shorten(aspects.aspect_line(entry.item, aspect), aspects.LINE_MAX)
-    body = [asked, *((step, answer) if aspect == aspects.HOW else (answer, step))]
+    if asked.rstrip("。；…") in answer:  # the plain answer already says it
+        asked = ""
+    if aspect == aspects.HOW:
+        body = [asked, step, answer]
+    elif aspect == aspects.WHO:  # "能不能…": yes or no is in the plain answer, who it is for after it
+        body = [answer, asked, step]
+    else:
+        body = [asked, answer, step]
     body = [line for line in body if line][:FIRST_SCREEN_LINES - len(head)]
     while len(body) > 1 and sum(map(len, body)) > room:
         body.pop()

@@ -91,6 +91,8 @@ def test_an_item_without_a_written_brief_is_shortened_at_a_sentence_or_clause():
     ("报名要准备哪些证件", "materials"), ("上幼儿园收不收钱", "cost"), ("心理热线打几号", "contact"),
     ("医保一般几月份交", "time"), ("临时救助去哪申请", "how"), ("外地户口的孩子能不能在这上学", "who"),
     ("这边对流动儿童有啥照顾", "what"), ("办居住证要多少钱", "cost"),
+    ("网络环境这块归哪个部门管", "in_charge"), ("这些活动是谁组织的", "in_charge"),
+    ("该去哪个部门办", "how"),
 ])
 def test_what_a_question_is_after(question, aspect):
     from knowledge.aspects import aspect_of
@@ -132,3 +134,32 @@ def test_a_difference_question_gets_both_items_side_by_side():
     assert first.item.title.strip("【】")[:6] in lines[1] and second.item.title.strip("【】")[:6] in lines[2]
     assert source.startswith("依据：") and first.item.clause.split("；")[0] in source
     assert second.checklist.published.isoformat() in source
+
+
+def test_who_runs_it_is_the_items_own_sentence_or_its_offices_in_plain_words():
+    from knowledge import aspects
+    from knowledge.schema import ChecklistItem
+
+    item = ChecklistItem(id="a", category="online_safety", title="网络", service_object="儿童",
+                         content="各地要净化儿童上网环境。", departments=["中央网信办", "各地网信部门", "最高人民法院"],
+                         how_to_apply="", materials=[], clause="（一）")
+    assert aspects.aspect_line(item, aspects.IN_CHARGE) == "负责：网信部门"
+    led = item.model_copy(update={"content": "每年摸排一次。摸排由民政部门牵头，教育部门参与。"})
+    assert aspects.aspect_line(led, aspects.IN_CHARGE) == "摸排由民政部门牵头，教育部门参与。"
+    assert aspects.plain_departments(["国家卫生健康委", "各地卫生健康部门", "共青团中央", "示例：某街道办事处（虚构）"]) == [
+        "卫生健康部门", "团委", "示例：某街道办事处（虚构）"]
+
+
+def test_a_yes_or_no_question_reads_the_answer_before_who_it_is_for_and_no_line_twice():
+    from knowledge import aspects
+    from knowledge.schema import ChecklistHeader, ChecklistItem
+
+    header = ChecklistHeader(id="t", locality={"code": "440306", "name": "宝安区"}, title="测试清单", issuer="测试",
+                             published="2026-01-01", version=1, authority="official")
+    item = ChecklistItem(id="a", category="compulsory_education", title="插班", service_object="随迁子女",
+                         content="每年9月前可以申请插班。", how_to_apply="到学校教务处申请", materials=[],
+                         clause="（一）", brief="每年9月前可以申请插班", next_step="到学校教务处申请")
+    lines = first_screen(IndexedItem(header, item), aspect=aspects.WHO).split("\n")
+    assert lines[:2] == ["每年9月前可以申请插班", "适用：随迁子女"]
+    timed = first_screen(IndexedItem(header, item), aspect=aspects.TIME).split("\n")
+    assert timed[0] == "每年9月前可以申请插班" and timed.count("每年9月前可以申请插班") == 1
