@@ -16,7 +16,7 @@ from bot import eligibility, referrals
 from bot.danger_guidance import guidance_lines, health_now
 from bot.form import AssistanceForm
 from bot.replies import HANDOFF_BUTTON, INTENT_TITLES, Reply, button, menu_buttons
-from knowledge import KnowledgeBase, compose, not_understood
+from knowledge import KnowledgeBase, aspects, compose, not_understood
 from knowledge.answer import basis, detail_button, item_answer, source_record
 from knowledge.categories import CATEGORIES
 from ledger import services
@@ -48,6 +48,11 @@ ANSWERED_BY_AID = ("out_of_scope",)
 # also gets that service's answer: chosen on the selection files, where every status question at or
 # above it names a service, and "帮扶申请批下来没有" (our own form, 0.72) stays below.
 NAMED_SERVICE_CONFIDENCE = 0.8
+# who holds the data a privacy question is about: someone online, or this service
+ELSEWHERE = re.compile(r"网站|(?i:app)|软件|游戏|短视频|抖音|快手|视频号|直播间")
+OURS = re.compile(r"童伴|你们|这里|这儿|机器人|小程序里的?申请|我(?:的)?申请")
+# what an eligibility question may ask besides "does my child count": answered from the checklists
+RULE_ASPECTS = (aspects.HOW, aspects.TIME, aspects.IN_CHARGE, aspects.CONTACT)
 # Likeliest intents that are acts of the dialogue, not questions: an unsure "算了" or "找个人" is
 # asked about, never answered from the checklists (_answer_if_found).
 NOT_A_QUESTION = ("cancel", "affirm", "deny", "human_handoff", "delete_data", "greet", "goodbye", "thank")
@@ -59,7 +64,8 @@ ASKS_FOR_HELP = re.compile(r"帮帮|帮忙|想申请|申请帮扶|帮扶|有人(
                            r"管管|谁能帮|找人(?:帮|管|看)|有没有人(?:能|可以|来)|走访|登记")
 ASSISTANCE_OFFER_PROBABILITY = 0.2  # P(request_assistance) of a message routed to ask_service
 # A clause that asks about a service ("这边有没有心理咨询"), beside a request for help.
-ASKS_A_QUESTION = re.compile(r"[?？]|有没有|有什么|有哪些|怎么(?:办|申请|弄|报名|办理)|哪里|哪儿|去哪|多少|能不能报|可以报|吗$")
+ASKS_A_QUESTION = re.compile(r"[?？]|有没有|有什么|有哪些|怎么(?:办|申请|弄|报名|办理)|哪里|哪儿|去哪|多少|能不能报|可以报|吗$|"
+                             r"找谁|联系谁|哪个部门|(?:什么|啥)条件")
 ALSO_ASKS_PROBABILITY = 0.1  # P(ask_service) of a request for help that also asks a question
 # connectives left hanging once the danger clauses are taken out of a message
 _DANGLING = re.compile(r"(?:[,，。.?？!！;；\s]*(?:还有|另外|而且|然后|但是|可是|对了|还)[,，。.?？!！;；\s]*)+$")
@@ -464,6 +470,9 @@ class DialogueEngine:
         fact is missing the check stays open and the next answer (yes, no, a number, a place)
         completes it."""
         facts = convo.state.get("eligibility") or {}
+        if not facts and self._asks_about_the_rule(parse):
+            # "流动儿童是谁在统计啊" asks who counts them, not whether this child counts
+            return self._on_ask_service(convo, parse)
         answer = parse.intent if parse.intent in ("affirm", "deny") else None
         residence = parse.entity("locality", role=RESIDENCE)
         facts = eligibility.update_facts(facts, parse.normalized, age=parse.entity("child_age"),
@@ -492,6 +501,16 @@ class DialogueEngine:
             buttons.append(detail_button(entry))
             custom["sources"] = [source_record(entry, self.public_url)]
         return [Reply("\n".join(lines), buttons=buttons, custom=custom)]
+
+    @staticmethod
+    def _asks_about_the_rule(parse: ParseResult) -> bool:
+        """A question about the counting of migrant children — how, when, who keeps the list — that
+        tells nothing of this child (no age, no months, no place, no move)."""
+        if parse.payload_entities or aspects.aspect_of(parse.normalized) not in RULE_ASPECTS:
+            return False
+        if any(parse.entity(name) is not None for name in ("child_age", "months", "locality")):
+            return False
+        return not eligibility.mentions_a_move(parse.normalized)
 
     def _answers_eligibility(self, convo: ConversationHandle, parse: ParseResult) -> bool:
         """Whether this message answers the open eligibility check's question."""
@@ -532,6 +551,8 @@ class DialogueEngine:
                       buttons=menu_buttons())]
 
     def _on_privacy(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        if _held_elsewhere(parse):  # "娃手机上的APP老要填个人信息": a question about a child's data online
+            return self._on_ask_service(convo, parse)
         return [Reply(self.domain.text("utter_privacy"))]
 
     def _on_human_handoff(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
@@ -570,6 +591,12 @@ class DialogueEngine:
                           "发送“查进度”可以查看已提交的申请。孩子如有危险请直接拨打 110。")]
         question = self._service_question(parse)
         if question:
+            # "想找慈善帮扶 该找谁联系": the whole message names the service beyond doubt, or the
+            # clauses that ask do
+            named = self._answer_if_named(convo, parse)
+            if named:
+                convo.state["failures"] = 0
+                return named + [_offer_reply()]
             answer = self._retrieve(question, convo.state.get("locality"))
             if answer.confident:  # answer what was asked, and offer the request rather than start it
                 convo.state["failures"] = 0
@@ -618,6 +645,8 @@ class DialogueEngine:
 
     def _on_delete_data(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         """Ask first, saying exactly what would be deleted and what the law makes us keep."""
+        if _held_elsewhere(parse):  # "想让网站把娃的信息删了": not ours to delete, a question to answer
+            return self._on_ask_service(convo, parse)
         convo.state["pending_confirm"] = "delete_data"
         plan = erasure_plan(convo.session, convo.id, policy=self.settings.retention)
         return [Reply("确认要删除您留在童伴的个人信息吗？\n" + plan.parent_text(done=False)
@@ -662,6 +691,12 @@ class TurnHook:
 
     def finish(self, convo: ConversationHandle, replies: list[Reply]) -> None:
         """After the turn, before commit (e.g. put the replies in the outbox)."""
+
+
+def _held_elsewhere(parse: ParseResult) -> bool:
+    """A message about a child's data held by a website, an app or a game, not by Tongban."""
+    text = parse.normalized or ""
+    return not parse.payload_entities and bool(ELSEWHERE.search(text)) and not OURS.search(text)
 
 
 def _used_today(convo: ConversationHandle, count_since) -> int:

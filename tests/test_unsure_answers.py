@@ -64,3 +64,48 @@ def test_status_of_a_service_applied_for_elsewhere_gets_where_to_ask(unsure):
 def test_status_with_nothing_named_says_nothing_was_filed(unsure):
     replies = unsure("我的申请到哪一步了", [("check_status", 0.95), ("ask_service", 0.02), ("cancel", 0.01)])
     assert "您还没有提交过申请" in replies[0].text and not any((r.custom or {}).get("sources") for r in replies)
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("想让网站把娃的信息删了 能删不", "delete_data"),
+    ("娃手机上的APP老要填个人信息 会不会被乱收集", "privacy"),
+])
+def test_a_childs_data_held_by_a_website_or_app_is_a_question_not_a_deletion_here(unsure, text, intent):
+    """Nothing of Tongban's is deleted or explained: the law on a child's data online is the answer."""
+    replies = unsure(text, [(intent, 0.8), ("ask_service", 0.15), ("out_of_scope", 0.05)])
+    assert not any("确认要删除" in r.text or "个人信息说明" in r.text for r in replies)
+    cited = [r for r in replies if (r.custom or {}).get("sources")]
+    assert cited and cited[0].custom["sources"][0]["category"] == "online_safety"
+    assert "监护人" in cited[0].text
+
+
+@pytest.mark.parametrize(("text", "intent", "says"), [
+    ("删除我的信息", "delete_data", "确认要删除"),
+    ("你们会把我填的信息给谁看", "privacy", "个人信息说明"),
+])
+def test_our_own_data_questions_still_get_our_answer(unsure, text, intent, says):
+    replies = unsure(text, [(intent, 0.9), ("ask_service", 0.05), ("out_of_scope", 0.05)])
+    assert says in replies[0].text
+
+
+def test_a_request_for_help_that_names_a_service_and_asks_whom_to_call_is_answered(unsure):
+    """"想找慈善帮扶 该找谁联系": the service answer and the assistance request offered, no form yet."""
+    replies = unsure("想找慈善帮扶 该找谁联系",
+                     [("request_assistance", 0.54), ("ask_service", 0.32), ("human_handoff", 0.11)])
+    cited = [r for r in replies if (r.custom or {}).get("sources")]
+    assert cited and cited[0].custom["sources"][0]["category"] == "charity"
+    assert any(b["title"] == "申请帮扶" for r in replies for b in (r.buttons or []))
+    assert not any("需要填写" in r.text for r in replies)
+
+
+def test_who_counts_migrant_children_is_answered_from_the_clause_not_with_a_verdict(unsure):
+    """A question about the rule that tells nothing of this child gets the clause (民政 leads the
+    count), not "还不能确定，请告诉我孩子几周岁"."""
+    replies = unsure("流动儿童是谁在统计啊", [("check_eligibility", 0.8), ("ask_service", 0.15), ("greet", 0.05)])
+    assert not any((r.custom or {}).get("eligibility") for r in replies)
+    cited = [r for r in replies if (r.custom or {}).get("sources")]
+    assert cited and cited[0].custom["sources"][0]["category"] == "eligibility"
+    assert "民政部门牵头" in cited[0].text.split("\n")[0]
+    still = unsure("孩子8岁 在这边住了一年多了 算不算流动儿童",
+                   [("check_eligibility", 0.9), ("ask_service", 0.05), ("greet", 0.05)])
+    assert any((r.custom or {}).get("eligibility") for r in still)
