@@ -66,6 +66,12 @@ ASSISTANCE_OFFER_PROBABILITY = 0.2  # P(request_assistance) of a message routed 
 # A clause that asks about a service ("这边有没有心理咨询"), beside a request for help.
 ASKS_A_QUESTION = re.compile(r"[?？]|有没有|有什么|有哪些|怎么(?:办|申请|弄|报名|办理)|哪里|哪儿|去哪|多少|能不能报|可以报|吗$|"
                              r"找谁|联系谁|哪个部门|(?:什么|啥)条件")
+# a question about a service ("哪些孩子", "要钱不", "是给娃的还是给大人的"), and a request for someone
+# to do something ("能不能派个人来看看", "帮我们申请") — the first is answered, the second starts the request
+ASKS_ABOUT = re.compile(r"[?？]|哪些|哪个|哪里|哪儿|什么|啥|多少|几[个岁年月天]|谁|怎么|咋|是不是|还是|会不会|"
+                        r"[会能][^，。\s]{0,10}[吗么不]$|要钱|收费|算不算|[吗么]$")
+ASKS_TO_ACT = re.compile(r"能不能|可不可以|能否|可以.{0,8}[吗么]|(?<!申)请|求|帮(?:我|俺|咱|忙|帮)|派|安排|上门|来.{0,3}(?:看|家访|管)|"
+                         r"管管|陪|调解|对接|跟进|申请帮扶|帮扶申请|(?:想|要)(?:申请|求)")
 ALSO_ASKS_PROBABILITY = 0.1  # P(ask_service) of a request for help that also asks a question
 # connectives left hanging once the danger clauses are taken out of a message
 _DANGLING = re.compile(r"(?:[,，。.?？!！;；\s]*(?:还有|另外|而且|然后|但是|可是|对了|还)[,，。.?？!！;；\s]*)+$")
@@ -471,8 +477,12 @@ class DialogueEngine:
         completes it."""
         facts = convo.state.get("eligibility") or {}
         if not facts and self._asks_about_the_rule(parse):
-            # "流动儿童是谁在统计啊" asks who counts them, not whether this child counts
-            return self._on_ask_service(convo, parse)
+            # "流动儿童是谁在统计啊" asks who counts them, not whether this child counts; the verdict
+            # and the rule line stay the answer when the checklists have nothing surer
+            answer = self._retrieve(parse.normalized or parse.text, convo.state.get("locality"), parse)
+            if answer.confident:
+                convo.state["failures"] = 0
+                return [_answer_reply(answer)]
         answer = parse.intent if parse.intent in ("affirm", "deny") else None
         residence = parse.entity("locality", role=RESIDENCE)
         facts = eligibility.update_facts(facts, parse.normalized, age=parse.entity("child_age"),
@@ -601,7 +611,23 @@ class DialogueEngine:
             if answer.confident:  # answer what was asked, and offer the request rather than start it
                 convo.state["failures"] = 0
                 return [_answer_reply(answer), _offer_reply()]
+        elif self._only_asks(parse):
+            # "慈善帮扶优先帮哪些孩子", "能让居委会帮我申请临时救助不": a question about a service, not a
+            # request to be registered — the answer, and the request one tap away
+            answer = self._retrieve(parse.normalized or parse.text, convo.state.get("locality"), parse)
+            if answer.confident:
+                convo.state["failures"] = 0
+                return [_answer_reply(answer), _offer_reply()]
         return self.form.start(convo, parse)
+
+    @staticmethod
+    def _only_asks(parse: ParseResult) -> bool:
+        """A message read as a request for help that only asks about a service: a question word, and
+        no one asked to come, arrange, apply or help."""
+        text = parse.normalized or ""
+        if parse.payload_entities or parse.text.startswith("/"):
+            return False
+        return bool(ASKS_ABOUT.search(text)) and not ASKS_TO_ACT.search(text)
 
     def _service_question(self, parse: ParseResult) -> str:
         """The clauses of a request for help that ask about a service ("孩子好几个月不说话了

@@ -109,3 +109,17 @@ def test_who_counts_migrant_children_is_answered_from_the_clause_not_with_a_verd
     still = unsure("孩子8岁 在这边住了一年多了 算不算流动儿童",
                    [("check_eligibility", 0.9), ("ask_service", 0.05), ("greet", 0.05)])
     assert any((r.custom or {}).get("eligibility") for r in still)
+
+
+@pytest.mark.parametrize("text", ["慈善帮扶优先帮哪些孩子", "我们户口不在这能申请临时救助不"])
+def test_a_question_about_a_service_read_as_a_request_is_answered_with_the_request_offered(unsure, text):
+    replies = unsure(text, [("request_assistance", 0.7), ("ask_service", 0.05), ("out_of_scope", 0.05)])
+    assert any((r.custom or {}).get("sources") for r in replies), [r.text for r in replies]
+    assert any(b["title"] == "申请帮扶" for r in replies for b in (r.buttons or []))
+    assert not any("需要填写" in r.text for r in replies)
+
+
+@pytest.mark.parametrize("text", ["能不能派个人来看看 孩子老不说话", "我要申请帮扶", "家里困难 有没有人能帮帮我们"])
+def test_asking_someone_to_come_or_to_register_the_family_starts_the_request(unsure, text):
+    replies = unsure(text, [("request_assistance", 0.7), ("ask_service", 0.05), ("out_of_scope", 0.05)])
+    assert any("需要填写" in r.text for r in replies), [r.text for r in replies]
