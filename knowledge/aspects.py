@@ -20,11 +20,11 @@ WHO, WHAT, HOW, MATERIALS, TIME, COST, CONTACT, DIFFERENCE, IN_CHARGE = (
 CUES: tuple[tuple[str, re.Pattern], ...] = tuple((aspect, re.compile(pattern)) for aspect, pattern in (
     (DIFFERENCE, r"区别|不一样|有啥不同|有什么不同|差别|差异|哪个好|哪个划算|哪个更"),
     (MATERIALS, r"材料|证件|证明|手续|带(?:什么|啥|哪些|些啥)|准备(?:什么|啥|哪些)|要(?:什么|啥|哪些)证"),
-    (COST, r"多少钱|要钱|要不要钱|收费|收不收|免费|不要钱|花钱|费用|自费|贵不贵|掏钱|交钱|交多少|补多少|给多少|报多少|报销比例"),
-    (CONTACT, r"电话|热线|号码|打哪|打给谁|联系方式|联系谁|拨打|打几号"),
+    (COST, r"多少钱|(?<!被)要钱|要不要钱|收费|收不收|免费|不要钱|花钱|费用|自费|贵不贵|掏钱|交钱|交多少|补多少|给多少|报多少|报销比例"),
+    (CONTACT, r"电话|热线|号码|打哪|打给谁|联系方式|联系谁|拨打|打几号|投诉|(?:找谁|向谁|跟谁|去哪|哪里|找哪)反映"),
     # who runs it ("归哪个部门管", "是谁组织的", "谁在统计"): the departments, in plain words
-    (IN_CHARGE, r"(?:哪个|哪些|什么|啥)(?:部门|单位)(?:管|负责|组织|在管|主管)|归(?:哪|谁)|谁(?:在)?(?:管|负责|组织|主管|统计|牵头)|"
-                r"是谁(?:在)?(?:组织|办|搞|管)|由谁"),
+    (IN_CHARGE, r"(?:哪个|哪些|什么|啥)(?:部门|单位)(?:在)?(?:管|负责|组织|主管|弄|搞)|找哪个(?:部门|单位)|归(?:哪|谁)|"
+                r"谁(?:在)?(?:管|负责|组织|主管|统计|牵头|弄|搞)|是谁(?:在)?(?:组织|办|搞|管|弄)|由谁"),
     (TIME, r"什么时候|啥时候|哪天|几月|几号|多久|多长时间|截止|期限|来得及|有效期|多少天|几天|啥时|何时|时间"),
     (HOW, r"怎么(?:办|申请|弄|报|交|登记|办理|参加|领|上|去)|咋(?:办|申请|弄|报|交|登记)|去哪|在哪(?:里|儿)?(?:办|申请|交|报|登记|领|打)|"
           r"找谁|哪个部门|哪个单位|流程|如何(?:申请|办理|参加)|到哪|上哪"),
@@ -38,6 +38,8 @@ _TIME_WORDS = re.compile(r"\d+\s*(?:个)?(?:天|日|月|年|周|工作日)|每(?
                          r"年底|月底|之前|以前|以内|期间|当年")
 # public lines (110, 120, 12355, 12345…), landlines and mobiles; not years or amounts
 _PHONE = re.compile(r"(?<!\d)(?:11[09]|12[02]|12\d{3}|0\d{2,3}-\d{7,8}|1[3-9]\d{9})(?!\d)")
+# 12345 answers any question about local public services, and takes complaints (../shared/DOMAIN.md)
+NO_PHONE = "清单里没有写电话，可以打当地12345政务服务便民热线咨询或反映。"
 LINE_MAX = 50  # characters of an aspect line (knowledge/answer.py cuts a longer one)
 
 
@@ -74,7 +76,7 @@ def aspect_line(item, aspect: str) -> str:
         return found or "清单里没有写具体时间，以当地通知为准。"
     if aspect == CONTACT:
         phones = list(dict.fromkeys(_PHONE.findall(" ".join(parts))))
-        return ("电话：" + "、".join(phones[:3])) if phones else "清单里没有写电话，可以按下面的办法咨询。"
+        return ("电话：" + "、".join(phones[:3])) if phones else NO_PHONE
     if aspect == IN_CHARGE:  # the item's own sentence on who leads it, else its departments
         found = _sentence((item.content,), _LEADS)
         if found:
@@ -87,17 +89,18 @@ def aspect_line(item, aspect: str) -> str:
 
 
 # A national body by the local office a parent can walk into ("国家卫生健康委" → "卫生健康部门");
-# the courts, the procuratorate and a committee of the State Council are no office for a parent.
+# the courts, the procuratorate and the political-legal committee are no office for a parent.
 _LOCAL_OFFICE = (
     (re.compile(r"网信"), "网信部门"), (re.compile(r"民政"), "民政部门"), (re.compile(r"教育"), "教育部门"),
     (re.compile(r"公安"), "公安机关"), (re.compile(r"卫生健康"), "卫生健康部门"), (re.compile(r"医保"), "医保部门"),
     (re.compile(r"疾控"), "疾控部门"), (re.compile(r"残联"), "残联"), (re.compile(r"共青团|团委"), "团委"),
     (re.compile(r"妇联"), "妇联"), (re.compile(r"广电"), "广电部门"), (re.compile(r"人力资源社会保障|人社"), "人社部门"),
     (re.compile(r"住房城乡建设|住建"), "住房城乡建设部门"), (re.compile(r"交通运输"), "交通运输部门"),
-    (re.compile(r"发展改革"), "发展改革部门"), (re.compile(r"村（居）民委员会|居委会|村委会"), "村（居）委会"),
+    (re.compile(r"发展改革"), "发展改革部门"), (re.compile(r"妇儿工委"), "妇儿工委"),
+    (re.compile(r"村（居）民委员会|居委会|村委会"), "村（居）委会"),
     (re.compile(r"街道|乡镇"), "乡镇政府（街道办）"), (re.compile(r"救助管理"), "救助管理机构"),
 )
-_NOT_AN_OFFICE = re.compile(r"法院|检察院|政法委|妇儿工委")
+_NOT_AN_OFFICE = re.compile(r"法院|检察院|政法委")
 
 
 def plain_departments(departments) -> list[str]:

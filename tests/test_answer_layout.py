@@ -92,7 +92,8 @@ def test_an_item_without_a_written_brief_is_shortened_at_a_sentence_or_clause():
     ("医保一般几月份交", "time"), ("临时救助去哪申请", "how"), ("外地户口的孩子能不能在这上学", "who"),
     ("这边对流动儿童有啥照顾", "what"), ("办居住证要多少钱", "cost"),
     ("网络环境这块归哪个部门管", "in_charge"), ("这些活动是谁组织的", "in_charge"),
-    ("该去哪个部门办", "how"),
+    ("该去哪个部门办", "how"), ("儿童友好城市建设哪个部门在弄", "in_charge"), ("医保的事打啥电话问", "contact"),
+    ("学校这样不合理 能找谁反映", "contact"), ("孩子在学校被欺负 还被要钱", "what"),
 ])
 def test_what_a_question_is_after(question, aspect):
     from knowledge.aspects import aspect_of
@@ -118,7 +119,7 @@ def test_the_first_screen_leads_with_what_was_asked_or_says_the_checklist_does_n
     assert lines(aspects.HOW)[:2] == ["下一步：到学校教务处申请", "开学前两周向学校申请插班"]
     bare = IndexedItem(header, item.model_copy(update={"content": "可以申请插班。", "materials": []}))
     for aspect, says in ((aspects.MATERIALS, "没有列出要带的材料"), (aspects.COST, "没有写费用"),
-                         (aspects.TIME, "没有写具体时间"), (aspects.CONTACT, "没有写电话")):
+                         (aspects.TIME, "没有写具体时间"), (aspects.CONTACT, "12345")):
         assert says in first_screen(bare, aspect=aspect).split("\n")[0]
 
 
