@@ -49,3 +49,21 @@ def test_questions_go_through_the_engine_as_a_parent_asks_them(runtime):
     assert verdicts[2] == "wrong" and report.graded[2].answered_category is None  # out of scope: no answer
     text = report.render("test")
     assert "compulsory_education" in text and "工地老板欠我三个月工资怎么办" in text
+
+
+# Today's figures less a margin (2026-12-05: set A 56.1 % fully correct, 11.1 % wrong; set B 52.7 % and
+# 18.7 %): a change that makes parents' answers worse fails here; the goal (90 %) is far above.
+FLOORS = {"set_a.tsv": (0.52, 0.14), "set_b.tsv": (0.48, 0.22)}
+
+
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_the_answer_sets_do_not_fall_below_todays_figures(runtime, name):
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / "answers" / name
+    report = evaluate(runtime.engine, read_cases(path))
+    verdicts = [g.verdict for g in report.graded]
+    fully = verdicts.count("fully correct") / len(verdicts)
+    wrong = verdicts.count("wrong") / len(verdicts)
+    least_fully, most_wrong = FLOORS[name]
+    assert fully >= least_fully and wrong <= most_wrong, report.render(name)
