@@ -49,10 +49,13 @@ ANSWERED_BY_AID = ("out_of_scope",)
 # above it names a service, and "帮扶申请批下来没有" (our own form, 0.72) stays below.
 NAMED_SERVICE_CONFIDENCE = 0.8
 # who holds the data a privacy question is about: someone online, or this service
-ELSEWHERE = re.compile(r"网站|(?i:app)|软件|游戏|短视频|抖音|快手|视频号|直播间")
-OURS = re.compile(r"童伴|你们|这里|这儿|机器人|小程序里的?申请|我(?:的)?申请")
+ELSEWHERE = re.compile(r"网站|(?<![a-zA-Z])(?i:app)(?![a-zA-Z])|软件|游戏|短视频|抖音|快手|视频号|直播间?|微信群|家长群|"
+                       r"小红书|(?<![a-zA-Z])(?i:qq)(?![a-zA-Z])")
+OURS = re.compile(r"童伴|你们|您|这里|这儿|这边|机器人|(?:这个|本)(?:软件|(?i:app)|网站|小程序|平台|聊天)|"
+                  r"提交的申请|填的申请|帮扶申请|申请表|我(?:的)?申请")
 # what an eligibility question may ask besides "does my child count": answered from the checklists
 RULE_ASPECTS = (aspects.HOW, aspects.TIME, aspects.IN_CHARGE, aspects.CONTACT)
+ASKS_THE_VERDICT = re.compile(r"算不算|算[^，。\s]{0,8}[吗么不没]|是不是流动|属于流动|算流动|是流动儿童[吗么]")
 # Likeliest intents that are acts of the dialogue, not questions: an unsure "算了" or "找个人" is
 # asked about, never answered from the checklists (_answer_if_found).
 NOT_A_QUESTION = ("cancel", "affirm", "deny", "human_handoff", "delete_data", "greet", "goodbye", "thank")
@@ -70,8 +73,12 @@ ASKS_A_QUESTION = re.compile(r"[?？]|有没有|有什么|有哪些|怎么(?:办
 # to do something ("能不能派个人来看看", "帮我们申请") — the first is answered, the second starts the request
 ASKS_ABOUT = re.compile(r"[?？]|哪些|哪个|哪里|哪儿|什么|啥|多少|几[个岁年月天]|谁|怎么|咋|是不是|还是|会不会|"
                         r"[会能][^，。\s]{0,10}[吗么不]$|要钱|收费|算不算|[吗么]$")
-ASKS_TO_ACT = re.compile(r"能不能|可不可以|能否|可以.{0,8}[吗么]|(?<!申)请|求|帮(?:我|俺|咱|忙|帮)|派|安排|上门|来.{0,3}(?:看|家访|管)|"
-                         r"管管|陪|调解|对接|跟进|申请帮扶|帮扶申请|(?:想|要)(?:申请|求)")
+# question words in a statement: "啥都没了", "没啥收入", "不知道怎么办了", "还是没人管"
+NOT_ASKING = re.compile(r"(?:啥|什么)都|没(?:啥|什么)|不知道(?:怎么|咋|找谁|该)|还是没")
+ASKS_TO_ACT = re.compile(r"能不能|可不可以|能否|可以.{0,8}[吗么]|(?<![申邀])请(?![问教假])|(?<![要需追])求|"
+                         r"帮(?:我|俺|咱|忙|帮|一下|下|个忙)|有人(?:来|能|可以)?(?:管|帮|看看|上门|指导)|谁能帮|找人(?:帮|管|看)|"
+                         r"有没有人(?:能|可以|来)|派(?!出所)|安排|上门|来.{0,3}(?:看|家访|管)|管管|陪|调解|对接|跟进|走访|登记|救救|"
+                         r"(?:需要|想要|申请)帮助|申请帮扶|帮扶申请|(?:想|要)(?:申请|求)")
 ALSO_ASKS_PROBABILITY = 0.1  # P(ask_service) of a request for help that also asks a question
 # connectives left hanging once the danger clauses are taken out of a message
 _DANGLING = re.compile(r"(?:[,，。.?？!！;；\s]*(?:还有|另外|而且|然后|但是|可是|对了|还)[,，。.?？!！;；\s]*)+$")
@@ -144,6 +151,12 @@ class DialogueEngine:
         if parse.intent == "emergency" and self._form_free_text_false_alarm(convo, parse):
             parse.intent, parse.confidence = next((n, c) for n, c in parse.ranking if n != "emergency")
             parse.safety_hint = True
+        if parse.intent != "emergency" and not parse.payload_entities and aspects.mentions_harm(parse.normalized):
+            parse.safety_hint = True  # "爸爸天天打孩子 谁管": whatever the answer, 110 is named beside it
+        if parse.intent not in ("affirm", "deny", "cancel"):
+            # a confirmation asked for ("确认要删除…吗？") is answered by the next message or never: a
+            # later "好的" after another question must not erase anything
+            convo.state.pop("pending_confirm", None)
         if parse.intent == "emergency":
             replies = self._emergency(convo, parse)
             if self.form.active(convo.state):
@@ -177,7 +190,7 @@ class DialogueEngine:
             replies = self._answer_if_found(convo, parse) or self._clarify(convo, parse)
         else:
             replies = handler(convo, parse)
-            if parse.intent not in ("ask_service", "out_of_scope"):  # these decide themselves
+            if parse.intent not in ("ask_service", "out_of_scope") and not _held_elsewhere(parse):  # these decide themselves
                 convo.state["failures"] = 0
         if aid:  # first what to do for the child now, then the entitlement asked about
             replies.insert(0, Reply(aid))
@@ -476,9 +489,10 @@ class DialogueEngine:
         fact is missing the check stays open and the next answer (yes, no, a number, a place)
         completes it."""
         facts = convo.state.get("eligibility") or {}
-        if not facts and self._asks_about_the_rule(parse):
+        if self._asks_about_the_rule(parse):
             # "流动儿童是谁在统计啊" asks who counts them, not whether this child counts; the verdict
-            # and the rule line stay the answer when the checklists have nothing surer
+            # and the rule line stay the answer when the checklists have nothing surer, and an open
+            # check stays open for its answer
             answer = self._retrieve(parse.normalized or parse.text, convo.state.get("locality"), parse)
             if answer.confident:
                 convo.state["failures"] = 0
@@ -517,6 +531,8 @@ class DialogueEngine:
         """A question about the counting of migrant children — how, when, who keeps the list — that
         tells nothing of this child (no age, no months, no place, no move)."""
         if parse.payload_entities or aspects.aspect_of(parse.normalized) not in RULE_ASPECTS:
+            return False
+        if ASKS_THE_VERDICT.search(parse.normalized or ""):  # "我们来这边时间不长 算流动儿童吗"
             return False
         if any(parse.entity(name) is not None for name in ("child_age", "months", "locality")):
             return False
@@ -562,7 +578,8 @@ class DialogueEngine:
 
     def _on_privacy(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         if _held_elsewhere(parse):  # "娃手机上的APP老要填个人信息": a question about a child's data online
-            return self._on_ask_service(convo, parse)
+            return self._on_ask_service(convo, parse) + [
+                Reply("想了解童伴怎么保存和使用您的信息，可以点下面的按钮。", buttons=[button("童伴的隐私说明", "privacy")])]
         return [Reply(self.domain.text("utter_privacy"))]
 
     def _on_human_handoff(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
@@ -612,7 +629,7 @@ class DialogueEngine:
                 convo.state["failures"] = 0
                 return [_answer_reply(answer), _offer_reply()]
         elif self._only_asks(parse):
-            # "慈善帮扶优先帮哪些孩子", "能让居委会帮我申请临时救助不": a question about a service, not a
+            # "慈善帮扶优先帮哪些孩子", "我们户口不在这能申请临时救助不": a question about a service, not a
             # request to be registered — the answer, and the request one tap away
             answer = self._retrieve(parse.normalized or parse.text, convo.state.get("locality"), parse)
             if answer.confident:
@@ -627,7 +644,10 @@ class DialogueEngine:
         text = parse.normalized or ""
         if parse.payload_entities or parse.text.startswith("/"):
             return False
-        return bool(ASKS_ABOUT.search(text)) and not ASKS_TO_ACT.search(text)
+        if dict(parse.ranking).get("ask_service", 0.0) < ALSO_ASKS_PROBABILITY:
+            return False  # the classifier sees no question about a service in it at all
+        asking = NOT_ASKING.sub("", text)
+        return bool(ASKS_ABOUT.search(asking)) and not ASKS_TO_ACT.search(text)
 
     def _service_question(self, parse: ParseResult) -> str:
         """The clauses of a request for help that ask about a service ("孩子好几个月不说话了
@@ -671,8 +691,11 @@ class DialogueEngine:
 
     def _on_delete_data(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         """Ask first, saying exactly what would be deleted and what the law makes us keep."""
-        if _held_elsewhere(parse):  # "想让网站把娃的信息删了": not ours to delete, a question to answer
-            return self._on_ask_service(convo, parse)
+        if _held_elsewhere(parse):
+            # "想让抖音把娃的视频删了": the law on a child's data online answers it; deleting what the
+            # parent left here stays one tap away, never dropped
+            return self._on_ask_service(convo, parse) + [
+                Reply("如果是想删除您留在童伴的信息，请点下面的按钮。", buttons=[button("删除我留在童伴的信息", "delete_data")])]
         convo.state["pending_confirm"] = "delete_data"
         plan = erasure_plan(convo.session, convo.id, policy=self.settings.retention)
         return [Reply("确认要删除您留在童伴的个人信息吗？\n" + plan.parent_text(done=False)

@@ -33,6 +33,7 @@ CUES: tuple[tuple[str, re.Pattern], ...] = tuple((aspect, re.compile(pattern)) f
 
 _SENTENCE = re.compile(r"[^。！？；]+[。！？；]?")
 _LEADS = re.compile(r"牵头|负责|主管")
+_HARM = re.compile(r"(?<!拨)打(?:孩子|娃|小孩|他|她|我|人)|被[^，。\s]{0,5}(?:打|要钱|欺负|抢)|挨打|殴打|受伤|打伤|伤痕|有伤|欺负|虐|性侵|猥亵|没人管")
 _COST_WORDS = re.compile(r"免费|不收|收费|费用|补贴|补助|报销|资助|减免|标准|经费")
 _TIME_WORDS = re.compile(r"\d+\s*(?:个)?(?:天|日|月|年|周|工作日)|每(?:年|学期|半年|季度|月)|[一二三四五六七八九十半]+(?:个)?(?:月|年)|"
                          r"年底|月底|之前|以前|以内|期间|当年")
@@ -40,12 +41,24 @@ _TIME_WORDS = re.compile(r"\d+\s*(?:个)?(?:天|日|月|年|周|工作日)|每(?
 _PHONE = re.compile(r"(?<!\d)(?:11[09]|12[02]|12\d{3}|0\d{2,3}-\d{7,8}|1[3-9]\d{9})(?!\d)")
 # 12345 answers any question about local public services, and takes complaints (../shared/DOMAIN.md)
 NO_PHONE = "清单里没有写电话，可以打当地12345政务服务便民热线咨询或反映。"
+NO_OFFICE = "清单里没有写负责部门，可以打当地12345政务服务便民热线问。"
 LINE_MAX = 50  # characters of an aspect line (knowledge/answer.py cuts a longer one)
 
 
+def mentions_harm(text: str) -> bool:
+    """Whether ``text`` tells of a child being hit, hurt, bullied or left alone ("爸爸天天打孩子",
+    "被同学要钱", "没人管")."""
+    return bool(_HARM.search(text or ""))
+
+
 def aspect_of(question: str) -> str:
-    """The first aspect whose cue the question holds; WHAT (what you get) otherwise."""
+    """The first aspect whose cue the question holds; WHAT (what you get) otherwise. A message about
+    a child being hurt ("孩子被同学要钱", "爸爸天天打孩子 谁管") never opens with a fee or a list of
+    offices: it is answered by what the service does."""
+    harmed = mentions_harm(question)
     for aspect, cue in CUES:
+        if harmed and aspect in (COST, IN_CHARGE):
+            continue
         if cue.search(question or ""):
             return aspect
     return WHAT
@@ -82,7 +95,7 @@ def aspect_line(item, aspect: str) -> str:
         if found:
             return found
         offices = plain_departments(item.departments)
-        return ("负责：" + "、".join(offices[:4])) if offices else ""
+        return ("负责：" + "、".join(offices[:4])) if offices else NO_OFFICE
     if aspect == WHO and item.service_object:
         return "适用：" + item.service_object
     return ""
@@ -91,14 +104,15 @@ def aspect_line(item, aspect: str) -> str:
 # A national body by the local office a parent can walk into ("国家卫生健康委" → "卫生健康部门");
 # the courts, the procuratorate and the political-legal committee are no office for a parent.
 _LOCAL_OFFICE = (
-    (re.compile(r"网信"), "网信部门"), (re.compile(r"民政"), "民政部门"), (re.compile(r"教育"), "教育部门"),
+    (re.compile(r"街道|乡镇|人民政府"), "乡镇政府（街道办）"),  # before 民政: 人民政府 holds it
+    (re.compile(r"网信"), "网信部门"), (re.compile(r"民政"), "民政部门"), (re.compile(r"财政"), "财政部门"), (re.compile(r"教育"), "教育部门"),
     (re.compile(r"公安"), "公安机关"), (re.compile(r"卫生健康"), "卫生健康部门"), (re.compile(r"医保"), "医保部门"),
     (re.compile(r"疾控"), "疾控部门"), (re.compile(r"残联"), "残联"), (re.compile(r"共青团|团委"), "团委"),
     (re.compile(r"妇联"), "妇联"), (re.compile(r"广电"), "广电部门"), (re.compile(r"人力资源社会保障|人社"), "人社部门"),
     (re.compile(r"住房城乡建设|住建"), "住房城乡建设部门"), (re.compile(r"交通运输"), "交通运输部门"),
     (re.compile(r"发展改革"), "发展改革部门"), (re.compile(r"妇儿工委"), "妇儿工委"),
     (re.compile(r"村（居）民委员会|居委会|村委会"), "村（居）委会"),
-    (re.compile(r"街道|乡镇"), "乡镇政府（街道办）"), (re.compile(r"救助管理"), "救助管理机构"),
+    (re.compile(r"救助管理"), "救助管理机构"),
 )
 _NOT_AN_OFFICE = re.compile(r"法院|检察院|政法委")
 

@@ -94,6 +94,7 @@ def test_an_item_without_a_written_brief_is_shortened_at_a_sentence_or_clause():
     ("网络环境这块归哪个部门管", "in_charge"), ("这些活动是谁组织的", "in_charge"),
     ("该去哪个部门办", "how"), ("儿童友好城市建设哪个部门在弄", "in_charge"), ("医保的事打啥电话问", "contact"),
     ("学校这样不合理 能找谁反映", "contact"), ("孩子在学校被欺负 还被要钱", "what"),
+    ("孩子被同学要钱 不敢跟老师说", "what"), ("孩子爸爸天天打孩子 谁管", "what"), ("伤残补助多少钱", "cost"),
 ])
 def test_what_a_question_is_after(question, aspect):
     from knowledge.aspects import aspect_of
@@ -149,6 +150,10 @@ def test_who_runs_it_is_the_items_own_sentence_or_its_offices_in_plain_words():
     assert aspects.aspect_line(led, aspects.IN_CHARGE) == "摸排由民政部门牵头，教育部门参与。"
     assert aspects.plain_departments(["国家卫生健康委", "各地卫生健康部门", "共青团中央", "示例：某街道办事处（虚构）"]) == [
         "卫生健康部门", "团委", "示例：某街道办事处（虚构）"]
+    assert aspects.plain_departments(["乡镇人民政府（街道办事处）", "民政部", "财政部"]) == [
+        "乡镇政府（街道办）", "民政部门", "财政部门"]
+    nobody = item.model_copy(update={"departments": []})
+    assert "12345" in aspects.aspect_line(nobody, aspects.IN_CHARGE)
 
 
 def test_a_yes_or_no_question_reads_the_answer_before_who_it_is_for_and_no_line_twice():

@@ -70,22 +70,40 @@ def test_status_with_nothing_named_says_nothing_was_filed(unsure):
     ("想让网站把娃的信息删了 能删不", "delete_data"),
     ("娃手机上的APP老要填个人信息 会不会被乱收集", "privacy"),
 ])
-def test_a_childs_data_held_by_a_website_or_app_is_a_question_not_a_deletion_here(unsure, text, intent):
-    """Nothing of Tongban's is deleted or explained: the law on a child's data online is the answer."""
+def test_a_childs_data_held_by_a_website_or_app_is_answered_and_ours_stays_one_tap_away(unsure, text, intent):
+    """The law on a child's data online is the answer; nothing of Tongban's is deleted, and deleting
+    (or reading about) what the parent left here is offered as a button."""
     replies = unsure(text, [(intent, 0.8), ("ask_service", 0.15), ("out_of_scope", 0.05)])
     assert not any("确认要删除" in r.text or "个人信息说明" in r.text for r in replies)
     cited = [r for r in replies if (r.custom or {}).get("sources")]
     assert cited and cited[0].custom["sources"][0]["category"] == "online_safety"
     assert "监护人" in cited[0].text
+    payloads = [b["payload"] for r in replies for b in (r.buttons or [])]
+    assert ("/delete_data" if intent == "delete_data" else "/privacy") in payloads
 
 
 @pytest.mark.parametrize(("text", "intent", "says"), [
     ("删除我的信息", "delete_data", "确认要删除"),
+    ("把我在这个软件上的信息全删了", "delete_data", "确认要删除"),
+    ("删除我在童伴app里的信息", "delete_data", "确认要删除"),
+    ("这个网站上我填的信息能删掉吗", "delete_data", "确认要删除"),
     ("你们会把我填的信息给谁看", "privacy", "个人信息说明"),
+    ("这个软件安全吗 会不会泄露孩子信息", "privacy", "个人信息说明"),
 ])
 def test_our_own_data_questions_still_get_our_answer(unsure, text, intent, says):
     replies = unsure(text, [(intent, 0.9), ("ask_service", 0.05), ("out_of_scope", 0.05)])
     assert says in replies[0].text
+
+
+def test_a_confirmation_is_answered_by_the_next_message_or_never(runtime):
+    """删除我的信息 → (another question) → 好的: nothing is erased."""
+    sender = f"confirm-{uuid.uuid4().hex[:8]}"
+    assert "确认要删除" in runtime.engine.handle(sender, "删除我的信息")[0].text
+    runtime.engine.handle(sender, "孩子在这边上小学要带什么材料")
+    replies = runtime.engine.handle(sender, "/affirm")
+    assert not any((r.custom or {}).get("deleted") for r in replies)
+    assert "确认要删除" in runtime.engine.handle(sender, "删除我的信息")[0].text
+    assert any((r.custom or {}).get("deleted") for r in runtime.engine.handle(sender, "/affirm"))
 
 
 def test_a_request_for_help_that_names_a_service_and_asks_whom_to_call_is_answered(unsure):
@@ -109,17 +127,53 @@ def test_who_counts_migrant_children_is_answered_from_the_clause_not_with_a_verd
     still = unsure("孩子8岁 在这边住了一年多了 算不算流动儿童",
                    [("check_eligibility", 0.9), ("ask_service", 0.05), ("greet", 0.05)])
     assert any((r.custom or {}).get("eligibility") for r in still)
+    # a statement about this child with a time word still gets the verdict and its questions
+    told = unsure("我们来这边时间不长 算流动儿童吗", [("check_eligibility", 0.9), ("ask_service", 0.05), ("greet", 0.05)])
+    assert any((r.custom or {}).get("eligibility") for r in told)
 
 
-@pytest.mark.parametrize("text", ["慈善帮扶优先帮哪些孩子", "我们户口不在这能申请临时救助不"])
+def test_a_rule_question_during_an_open_check_is_answered_and_the_check_stays_open(runtime, monkeypatch):
+    real = runtime.engine.interpreter.parse
+    asked = "流动儿童是谁在统计啊"
+
+    def parse(message):
+        if message != asked:
+            return real(message)
+        ranking = [("check_eligibility", 0.8), ("ask_service", 0.15), ("greet", 0.05)]
+        return ParseResult(message, "check_eligibility", 0.8, ranking, normalized=normalize(message))
+
+    monkeypatch.setattr(runtime.engine.interpreter, "parse", parse)
+    sender = f"rule-{uuid.uuid4().hex[:8]}"
+    first = runtime.engine.handle(sender, "孩子8岁 算不算流动儿童")
+    assert any((r.custom or {}).get("eligibility") == "unsure" for r in first), [r.text for r in first]
+    rule = runtime.engine.handle(sender, asked)
+    assert not any((r.custom or {}).get("eligibility") for r in rule)
+    assert any((r.custom or {}).get("sources") for r in rule)
+    done = runtime.engine.handle(sender, "住了两年了 是从外省搬来的")
+    assert any((r.custom or {}).get("eligibility") == "yes" for r in done), [r.text for r in done]
+
+
+@pytest.mark.parametrize("text", ["慈善帮扶优先帮哪些孩子", "我们户口不在这能申请临时救助不", "请问慈善帮扶优先帮哪些孩子"])
 def test_a_question_about_a_service_read_as_a_request_is_answered_with_the_request_offered(unsure, text):
-    replies = unsure(text, [("request_assistance", 0.7), ("ask_service", 0.05), ("out_of_scope", 0.05)])
+    replies = unsure(text, [("request_assistance", 0.7), ("ask_service", 0.2), ("out_of_scope", 0.05)])
     assert any((r.custom or {}).get("sources") for r in replies), [r.text for r in replies]
     assert any(b["title"] == "申请帮扶" for r in replies for b in (r.buttons or []))
     assert not any("需要填写" in r.text for r in replies)
 
 
-@pytest.mark.parametrize("text", ["能不能派个人来看看 孩子老不说话", "我要申请帮扶", "家里困难 有没有人能帮帮我们"])
-def test_asking_someone_to_come_or_to_register_the_family_starts_the_request(unsure, text):
-    replies = unsure(text, [("request_assistance", 0.7), ("ask_service", 0.05), ("out_of_scope", 0.05)])
+@pytest.mark.parametrize(("text", "asks"), [
+    ("能不能派个人来看看 孩子老不说话", 0.2), ("我要申请帮扶", 0.2), ("家里困难 有没有人能帮帮我们", 0.2),
+    ("孩子没人管 谁能帮一下", 0.2), ("能给我家登记帮扶吗", 0.2), ("家里一下子啥都没了 孩子要上学", 0.2),
+    ("我一个人带孩子 实在不知道怎么办了", 0.2),
+    # the classifier sees no question about a service: the request, whatever the words
+    ("孩子他爸进去了 我一个人带三个娃 收入有多少都不够", 0.01), ("慈善帮扶优先帮哪些孩子", 0.01),
+])
+def test_asking_someone_to_act_or_telling_a_hardship_starts_the_request(unsure, text, asks):
+    replies = unsure(text, [("request_assistance", 0.7), ("ask_service", asks), ("out_of_scope", 0.05)])
     assert any("需要填写" in r.text for r in replies), [r.text for r in replies]
+
+
+def test_a_message_about_a_child_being_hit_names_110_beside_any_answer(unsure):
+    replies = unsure("孩子爸爸天天打孩子 谁管", [("ask_service", 0.72), ("request_assistance", 0.16), ("emergency", 0.1)])
+    assert any("110" in r.text for r in replies)
+    assert not replies[0].text.startswith("负责：")  # no list of offices first for a child being hurt
