@@ -16,14 +16,14 @@ def unsure(runtime, monkeypatch):
     """``say(text, ranking) -> replies``: the engine's turn on a parse the classifier is unsure of."""
     real = runtime.engine.interpreter.parse
 
-    def say(text: str, ranking: list[tuple[str, float]]):
+    def say(text: str, ranking: list[tuple[str, float]], sender: str | None = None):
         def parse(message):
             if message != text:
                 return real(message)
             return ParseResult(text, ranking[0][0], ranking[0][1], ranking, normalized=normalize(text))
 
         monkeypatch.setattr(runtime.engine.interpreter, "parse", parse)
-        return runtime.engine.handle(f"unsure-{uuid.uuid4().hex[:8]}", text)
+        return runtime.engine.handle(sender or f"unsure-{uuid.uuid4().hex[:8]}", text)
 
     return say
 
@@ -132,21 +132,11 @@ def test_who_counts_migrant_children_is_answered_from_the_clause_not_with_a_verd
     assert any((r.custom or {}).get("eligibility") for r in told)
 
 
-def test_a_rule_question_during_an_open_check_is_answered_and_the_check_stays_open(runtime, monkeypatch):
-    real = runtime.engine.interpreter.parse
-    asked = "流动儿童是谁在统计啊"
-
-    def parse(message):
-        if message != asked:
-            return real(message)
-        ranking = [("check_eligibility", 0.8), ("ask_service", 0.15), ("greet", 0.05)]
-        return ParseResult(message, "check_eligibility", 0.8, ranking, normalized=normalize(message))
-
-    monkeypatch.setattr(runtime.engine.interpreter, "parse", parse)
+def test_a_rule_question_during_an_open_check_is_answered_and_the_check_stays_open(runtime, unsure):
     sender = f"rule-{uuid.uuid4().hex[:8]}"
     first = runtime.engine.handle(sender, "孩子8岁 算不算流动儿童")
     assert any((r.custom or {}).get("eligibility") == "unsure" for r in first), [r.text for r in first]
-    rule = runtime.engine.handle(sender, asked)
+    rule = unsure("流动儿童是谁在统计啊", [("check_eligibility", 0.8), ("ask_service", 0.15), ("greet", 0.05)], sender)
     assert not any((r.custom or {}).get("eligibility") for r in rule)
     assert any((r.custom or {}).get("sources") for r in rule)
     done = runtime.engine.handle(sender, "住了两年了 是从外省搬来的")
