@@ -17,6 +17,7 @@ from nlu.geo import Gazetteer
 YES, NO, UNSURE = "yes", "no", "unsure"
 
 _SAME_CITY = re.compile(r"同一个?(?:城市|市)|同城|市内|市里(?:的)?(?:几个|两个)?区|区(?:之间|和区)|从.{1,6}区搬到.{1,6}区")
+_MOVE = re.compile(r"从([^，。,\s从到]{2,6}?)搬(?:家)?到了?([^，。,\s住了]{2,6})")
 _ACROSS = re.compile(r"老家|外地|外省|外市|外县|户口不在|户口在老家|户口还在|户籍不在|打工|从.{1,10}(?:来|过来|搬来|搬过来|到)|随迁|跨县|跨省|跨市")
 _NOT_ACROSS = re.compile(r"(?:户口|户籍)(?:就)?(?:在|是)(?:本地|这边|这里|本县|本区)|本地户口|同一个县|同一个区|没(?:有)?(?:搬|离开)|"
                          r"没出(?:县|区|本县)")
@@ -46,7 +47,7 @@ def update_facts(facts: dict, text: str, *, age: float | None, months: float | N
         facts["hukou"] = hukou
     if residence:
         facts["residence"] = residence
-    if _SAME_CITY.search(text):
+    if _SAME_CITY.search(text) or _districts_of_one_city(text, geo):
         facts["same_city"] = True
     if _NOT_ACROSS.search(text):
         facts["across"] = False
@@ -57,6 +58,16 @@ def update_facts(facts: dict, text: str, *, age: float | None, months: float | N
     if answer and facts.get("asked") == "across":
         facts["across"] = answer == "affirm"
     return facts
+
+
+def _districts_of_one_city(text: str, geo: Gazetteer) -> bool:
+    """"从天河搬到海珠": a move from one district (区) of a city to another of the same city."""
+    move = _MOVE.search(text)
+    if not move:
+        return False
+    a, b = geo.resolve(move.group(1)), geo.resolve(move.group(2))
+    return bool(a and b and a.code != b.code and a.parent == b.parent and a.parent
+                and a.name.endswith("区") and b.name.endswith("区"))
 
 
 def _across(hukou: str, residence: str, geo: Gazetteer) -> bool | None:
@@ -79,7 +90,7 @@ def check(facts: dict) -> Verdict:
     if facts.get("across") is False:
         return Verdict(NO, ("没有离开户口所在的县（区）。",), ())
     if months is not None and months < 6:
-        return Verdict(NO, (f"在这边住了{_num(months)}个月，还不满6个月（住满后就符合）。",), ())
+        return Verdict(NO, (f"在这边住了{_num(months)}个月，还不满6个月（住满6个月、其他条件也符合就算）。",), ())
     reasons: list[str] = []
     missing = []
     if age is None:

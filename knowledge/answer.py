@@ -151,8 +151,9 @@ def first_screen(entry: IndexedItem, notice: str = "", aspect: str = aspects.WHA
 def contrast_screen(first: IndexedItem, second: IndexedItem, notice: str = "") -> str:
     """A "difference" question: the two best items side by side, each by its name and its plain
     answer, within the first screen's limits; then both sources on the source line."""
-    def name(entry: IndexedItem) -> str:
-        return entry.item.title.strip("【】")[:14]
+    def name(entry: IndexedItem) -> str:  # up to its first break, never cut inside a word
+        title = re.split(r"[：:，,（(]", entry.item.title.strip("【】"))[0]
+        return title if len(title) <= 14 else title[:13] + "…"
 
     head = [notice] if notice else []
     room = (FIRST_SCREEN_CHARS - sum(map(len, head))) // 2

@@ -94,3 +94,18 @@ def test_the_verdict_fits_a_phone_screen_and_the_clause_is_behind_detail(runtime
     (detail,) = [b for b in reply.buttons if b["title"] == "详细"]
     full = runtime.engine.handle(sender, detail["payload"])[0].text
     assert "6个月" in full and "跨县域" in full and "来源：" in full
+
+
+@pytest.mark.parametrize("text", ["我们在广州 从天河搬到海珠住了 孩子这样算流动儿童么", "从番禺搬到了天河区 孩子算流动儿童吗"])
+def test_a_move_between_two_districts_of_one_city_named_without_qu_does_not_count(runtime, text):
+    """天河 and 海珠 are both districts of 广州: no "从户籍县以外搬来" is made up."""
+    _, replies = _talk(runtime, text)
+    assert _verdict(replies) == "no"
+    assert not any("户籍县以外" in r.text for r in replies)
+
+
+def test_a_place_name_inside_a_common_word_is_no_place(runtime):
+    """和康县 (2024) is no place in "残疾补贴和康复救助有啥不一样"."""
+    from nlu.geo import Gazetteer
+
+    assert Gazetteer.load().resolve("残疾补贴和康复救助有啥不一样") is None

@@ -14,7 +14,7 @@ from bot.danger_guidance import health_now
     ("娃流鼻血了 咋办", "不要仰头"),
     ("早上起来鼻子出血了", "捏住鼻子"),
     ("孩子手被烫红了一块", "流动的凉水"),
-    ("娃吃东西噎着了怎么办", "海姆立克"),
+    ("娃吃东西噎着了怎么办", "拍背5次"),
 ])
 def test_first_aid_for_what_is_happening(text, says):
     aid = health_now(text)
@@ -38,6 +38,16 @@ def test_no_heimlich_for_a_fish_bone():
 
     assert not any("海姆立克" in line for line in guidance_lines(("medical",), "孩子被鱼刺卡住了怎么办"))
     assert any("海姆立克" in line for line in guidance_lines(("medical",), "孩子噎住了喘不上气"))
+
+
+def test_choking_help_follows_the_2025_guidelines():
+    """Back blows alternating with thrusts (AHA 2025), coughing first, 120 and CPR when the child stops
+    responding — in the emergency reply and in the first-aid answer alike."""
+    from bot.danger_guidance import guidance_lines, health_now
+
+    for text in ("\n".join(guidance_lines(("medical",), "孩子噎住了喘不上气")), health_now("娃吃东西噎着了怎么办")):
+        assert "用力咳" in text and "拍背5次" in text and "交替" in text
+        assert "1岁以下" in text and "按压胸口" in text and "120" in text and "心肺复苏" in text
 
 
 def test_bite_first_then_the_entitlement(chat):
