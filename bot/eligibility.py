@@ -47,10 +47,12 @@ def update_facts(facts: dict, text: str, *, age: float | None, months: float | N
         facts["hukou"] = hukou
     if residence:
         facts["residence"] = residence
-    if _SAME_CITY.search(text) or _districts_of_one_city(text, geo):
+    if _SAME_CITY.search(text):
         facts["same_city"] = True
     if _NOT_ACROSS.search(text):
         facts["across"] = False
+    elif _districts_of_one_city(text, geo):
+        pass  # "从天河搬到海珠": central districts or not is the city's own plan — asked, never assumed
     elif _ACROSS.search(text):
         facts["across"] = True
     elif facts.get("hukou") and facts.get("residence"):

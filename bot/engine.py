@@ -50,12 +50,16 @@ ANSWERED_BY_AID = ("out_of_scope",)
 NAMED_SERVICE_CONFIDENCE = 0.8
 # who holds the data a privacy question is about: someone online, or this service
 ELSEWHERE = re.compile(r"网站|(?<![a-zA-Z])(?i:app)(?![a-zA-Z])|软件|游戏|短视频|抖音|快手|视频号|直播间?|微信群|家长群|"
-                       r"小红书|(?<![a-zA-Z])(?i:qq)(?![a-zA-Z])")
-OURS = re.compile(r"童伴|你们|您|这里|这儿|这边|机器人|(?:这个|本)(?:软件|(?i:app)|网站|小程序|平台|聊天)|"
-                  r"提交的申请|填的申请|帮扶申请|申请表|我(?:的)?申请")
+                       r"班级群|群里|朋友圈|微博|小红书|(?<![a-zA-Z])(?i:qq)(?![a-zA-Z])")
+# only words that can mean nothing but Tongban: "您好，想让抖音把视频删掉" names Douyin as the holder
+OURS = re.compile(r"童伴|(?:这个|本)(?:软件|(?i:app)|网站|小程序|平台|聊天)|提交的申请|填的申请|帮扶申请|申请表|我(?:的)?申请")
 # what an eligibility question may ask besides "does my child count": answered from the checklists
 RULE_ASPECTS = (aspects.HOW, aspects.TIME, aspects.IN_CHARGE, aspects.CONTACT)
-ASKS_THE_VERDICT = re.compile(r"算不算|算[^，。\s]{0,8}[吗么不没]|是不是流动|属于流动|算流动|是流动儿童[吗么]")
+ASKS_THE_VERDICT = re.compile(r"算不算|(?<![打计预])算(?!了)[^，。\s]{0,8}[吗么不没]|是不是流动|属于流动|算流动|是流动儿童[吗么]")
+# a typed answer to "确认要删除…吗？": a refusal or a doubt, and a plain yes
+REFUSES = re.compile(r"不|别|算了|等|想想|再说|[?？]")
+CONFIRMS_DELETION = re.compile(r"(?:确认|确定|是的?|对的?|好的?|嗯+|可以|同意|要|要删|删吧|删了吧|删掉吧|确认删除)[。.!！~～]*")
+SURE_YES = 0.85  # P(affirm) of a typed yes that erases
 # Likeliest intents that are acts of the dialogue, not questions: an unsure "算了" or "找个人" is
 # asked about, never answered from the checklists (_answer_if_found).
 NOT_A_QUESTION = ("cancel", "affirm", "deny", "human_handoff", "delete_data", "greet", "goodbye", "thank")
@@ -74,7 +78,7 @@ ASKS_A_QUESTION = re.compile(r"[?？]|有没有|有什么|有哪些|怎么(?:办
 ASKS_ABOUT = re.compile(r"[?？]|哪些|哪个|哪里|哪儿|什么|啥|多少|几[个岁年月天]|谁|怎么|咋|是不是|还是|会不会|"
                         r"[会能][^，。\s]{0,10}[吗么不]$|要钱|收费|算不算|[吗么]$")
 # question words in a statement: "啥都没了", "没啥收入", "不知道怎么办了", "还是没人管"
-NOT_ASKING = re.compile(r"(?:啥|什么)都|没(?:啥|什么)|不知道(?:怎么|咋|找谁|该)|还是没")
+NOT_ASKING = re.compile(r"(?:啥|什么)都|(?<!有)没(?:啥|什么)|不知道(?:怎么|咋|找谁|该)|还是没")
 ASKS_TO_ACT = re.compile(r"能不能|可不可以|能否|可以.{0,8}[吗么]|(?<![申邀])请(?![问教假])|(?<![要需追])求|"
                          r"帮(?:我|俺|咱|忙|帮|一下|下|个忙)|有人(?:来|能|可以)?(?:管|帮|看看|上门|指导)|谁能帮|找人(?:帮|管|看)|"
                          r"有没有人(?:能|可以|来)|派(?!出所)|安排|上门|来.{0,3}(?:看|家访|管)|管管|陪|调解|对接|跟进|走访|登记|救救|"
@@ -153,10 +157,16 @@ class DialogueEngine:
             parse.safety_hint = True
         if parse.intent != "emergency" and not parse.payload_entities and aspects.mentions_harm(parse.normalized):
             parse.safety_hint = True  # "爸爸天天打孩子 谁管": whatever the answer, 110 is named beside it
+        if parse.intent != "emergency":
+            confirmed = self._deletion_answer(convo, parse)
+            if confirmed is not None:
+                return confirmed
+        lapsed = []
         if parse.intent not in ("affirm", "deny", "cancel"):
             # a confirmation asked for ("确认要删除…吗？") is answered by the next message or never: a
             # later "好的" after another question must not erase anything
-            convo.state.pop("pending_confirm", None)
+            if convo.state.pop("pending_confirm", None) == "delete_data" and parse.intent != "delete_data":
+                lapsed = [Reply("刚才的删除没有执行；需要的话请再发“删除我的信息”。")]
         if parse.intent == "emergency":
             replies = self._emergency(convo, parse)
             if self.form.active(convo.state):
@@ -168,6 +178,36 @@ class DialogueEngine:
             after = self._after_emergency(convo, parse)
             if after:
                 return after
+        replies = lapsed + self._calm(convo, parse)
+        if parse.safety_hint:  # on every path: in the form, before the question it waits on
+            at = len(replies) - 1 if self.form.active(convo.state) and replies else len(replies)
+            replies.insert(at, Reply(SAFETY_HINT))
+        return replies
+
+    def _deletion_answer(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply] | None:
+        """The parent's answer to "确认要删除…吗？" when typed: a refusal or a doubt (不删了, 等等, 嗯？)
+        deletes nothing; a clear yes (确认, 对 删吧, 确认删除) deletes; an unsure yes is asked again.
+        None when no deletion waits, for a button (its payload says which), or for anything else (the
+        confirmation then lapses)."""
+        if convo.state.get("pending_confirm") != "delete_data" or parse.payload_entities or parse.text.startswith("/"):
+            return None
+        text = parse.normalized or parse.text or ""
+        if REFUSES.search(text):
+            convo.state.pop("pending_confirm", None)
+            return [Reply("好的，没有删除任何信息。")]
+        if (parse.intent == "delete_data" or CONFIRMS_DELETION.fullmatch(text)
+                or parse.intent == "affirm" and parse.confidence >= SURE_YES):
+            return self._on_affirm(convo, parse)
+        if parse.intent == "affirm":
+            return [Reply("还没有删除。确定要删除请回复“确认”，不删请回复“取消”。",
+                          buttons=[button("确认删除", "affirm"), button("不删了", "deny")])]
+        return None
+
+    def _calm(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        """Every turn that is no emergency: the form, the eligibility check, then the intents."""
+        threshold = self.settings.nlu.fallback_threshold
+        if parse.intent == "delete_data" and parse.confidence >= threshold and not parse.payload_entities:
+            return self._on_delete_data(convo, parse)  # "删除我的信息" is never a child's name in the form
         if self.form.active(convo.state):
             return self.form.step(convo, parse, self._digression)
         if self._answers_eligibility(convo, parse):
@@ -178,14 +218,13 @@ class DialogueEngine:
         if residence and parse.intent in (
                 "set_locality", "ask_service", "check_eligibility", "human_handoff"):
             convo.state["locality"] = residence
-        threshold = self.settings.nlu.fallback_threshold
         handler = getattr(self, f"_on_{parse.intent}", None)
         unsure = parse.confidence < threshold and not parse.payload_entities
         aid = None if parse.payload_entities else health_now(parse.normalized)
         if aid and (handler is None or unsure or parse.intent in ANSWERED_BY_AID):
             # "娃被猫咬了 出了点血": what to do now is the answer, not "I can't help" or a menu
             convo.state["failures"] = 0
-            return [Reply(aid, buttons=menu_buttons())] + ([Reply(SAFETY_HINT)] if parse.safety_hint else [])
+            return [Reply(aid, buttons=menu_buttons())]
         if handler is None or unsure:
             replies = self._answer_if_found(convo, parse) or self._clarify(convo, parse)
         else:
@@ -194,8 +233,6 @@ class DialogueEngine:
                 convo.state["failures"] = 0
         if aid:  # first what to do for the child now, then the entitlement asked about
             replies.insert(0, Reply(aid))
-        if parse.safety_hint:
-            replies.append(Reply(SAFETY_HINT))
         return replies
 
     def _form_free_text_false_alarm(self, convo: ConversationHandle, parse: ParseResult) -> bool:

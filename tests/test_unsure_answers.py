@@ -69,6 +69,8 @@ def test_status_with_nothing_named_says_nothing_was_filed(unsure):
 @pytest.mark.parametrize(("text", "intent"), [
     ("想让网站把娃的信息删了 能删不", "delete_data"),
     ("娃手机上的APP老要填个人信息 会不会被乱收集", "privacy"),
+    ("您好，想让抖音把孩子的视频删掉", "delete_data"),
+    ("班级群里老师发了孩子的身份证号 能删吗", "delete_data"),
 ])
 def test_a_childs_data_held_by_a_website_or_app_is_answered_and_ours_stays_one_tap_away(unsure, text, intent):
     """The law on a child's data online is the answer; nothing of Tongban's is deleted, and deleting
@@ -88,6 +90,7 @@ def test_a_childs_data_held_by_a_website_or_app_is_answered_and_ours_stays_one_t
     ("删除我在童伴app里的信息", "delete_data", "确认要删除"),
     ("这个网站上我填的信息能删掉吗", "delete_data", "确认要删除"),
     ("你们会把我填的信息给谁看", "privacy", "个人信息说明"),
+    ("您好 删除我留的信息", "delete_data", "确认要删除"),
     ("这个软件安全吗 会不会泄露孩子信息", "privacy", "个人信息说明"),
 ])
 def test_our_own_data_questions_still_get_our_answer(unsure, text, intent, says):
@@ -167,3 +170,36 @@ def test_a_message_about_a_child_being_hit_names_110_beside_any_answer(unsure):
     replies = unsure("孩子爸爸天天打孩子 谁管", [("ask_service", 0.72), ("request_assistance", 0.16), ("emergency", 0.1)])
     assert any("110" in r.text for r in replies)
     assert not replies[0].text.startswith("负责：")  # no list of offices first for a child being hurt
+
+
+@pytest.mark.parametrize(("answer", "deleted"), [
+    ("确认", True), ("对 删吧", True), ("确认删除", True),
+    ("等等", False), ("嗯？", False), ("不删了", False), ("先别删", False),
+])
+def test_a_typed_answer_to_the_deletion_question(runtime, answer, deleted):
+    """A refusal or a doubt deletes nothing (and says so); a plain yes deletes."""
+    sender = f"erase-{uuid.uuid4().hex[:8]}"
+    assert "确认要删除" in runtime.engine.handle(sender, "删除我的信息")[0].text
+    replies = runtime.engine.handle(sender, answer)
+    assert any((r.custom or {}).get("deleted") for r in replies) is deleted, [r.text for r in replies]
+    if not deleted:
+        later = runtime.engine.handle(sender, "好的")
+        assert not any((r.custom or {}).get("deleted") for r in later)
+
+
+def test_deleting_is_possible_in_the_middle_of_the_form(runtime):
+    """The consent notice promises "删除我的信息" works at any time: it is never taken as the child's name."""
+    sender = f"form-erase-{uuid.uuid4().hex[:8]}"
+    runtime.engine.handle(sender, "我要申请帮扶")
+    runtime.engine.handle(sender, "同意")
+    replies = runtime.engine.handle(sender, "删除我的信息")
+    assert "确认要删除" in replies[0].text, [r.text for r in replies]
+    assert any((r.custom or {}).get("deleted") for r in runtime.engine.handle(sender, "确认"))
+
+
+def test_the_safety_line_comes_inside_the_form_before_the_question_it_waits_on(runtime, unsure):
+    sender = f"form-hint-{uuid.uuid4().hex[:8]}"
+    runtime.engine.handle(sender, "我要申请帮扶")
+    runtime.engine.handle(sender, "同意")
+    replies = unsure("爸爸脾气不好 有时候打孩子", [("ask_service", 0.7), ("inform", 0.2), ("emergency", 0.1)], sender)
+    assert any("110" in r.text for r in replies[:-1]), [r.text for r in replies]
