@@ -68,11 +68,14 @@ def test_emergency_reply_and_urgent_record(chat, runtime):
 def test_safety_net_fires_in_the_middle_of_another_conversation(chat):
     chat("我现在住在深圳宝安")
     chat("请帮我联系社区的工作人员")  # a handoff conversation is going on
-    chat("注销我的信息")  # and a confirmation is pending
+    chat("注销我的信息")  # and a deletion waits for its confirmation
     replies = chat("孩子吃了一整瓶安眠药")
     assert "120" in replies[0]["text"] and replies[0]["custom"]["urgent"]
-    # the pending confirmation is still there afterwards
-    assert "删除" in chat("对的")[0]["text"]
+    # a confirmation is answered by the next message or never: "对的" after the emergency answers the
+    # emergency reply and erases nothing; the deletion can be asked for again
+    after = chat("对的")
+    assert not any((r.get("custom") or {}).get("deleted") for r in after)
+    assert "确认要删除" in chat("注销我的信息")[0]["text"]
 
 
 def test_emergency_mentions_local_contact_when_known(tmp_path, embedder, interpreter):
