@@ -56,6 +56,10 @@ OURS = re.compile(r"童伴|(?:这个|本)(?:软件|(?i:app)|网站|小程序|平
 # what an eligibility question may ask besides "does my child count": answered from the checklists
 RULE_ASPECTS = (aspects.HOW, aspects.TIME, aspects.IN_CHARGE, aspects.CONTACT)
 ASKS_THE_VERDICT = re.compile(r"算不算|(?<![打计预])算(?!了)[^，。\s]{0,8}[吗么不没]|是不是流动|属于流动|算流动|是流动儿童[吗么]")
+# the priority-care list in parents' words, asking whether one may, and asking to be put on it
+LEDGER = re.compile(r"重点关爱|台账|关爱名单")
+MAY_WE = re.compile(r"能不能|可不可以|能否|可以.{0,8}[吗么]|还是(?:得|要)")
+REGISTER_US = re.compile(r"帮(?:我|俺|咱)们?|给(?:我|俺|咱)们?(?:家)?(?:登记|申请|报)|替(?:我|俺)")
 # a typed answer to "确认要删除…吗？": a refusal or a doubt, and a plain yes
 REFUSES = re.compile(r"不|别|算了|等|想想|再说|[?？]")
 CONFIRMS_DELETION = re.compile(r"(?:确认|确定|是的?|对的?|好的?|嗯+|可以|同意|要|要删|删吧|删了吧|删掉吧|确认删除)[。.!！~～]*")
@@ -665,7 +669,7 @@ class DialogueEngine:
             if answer.confident:  # answer what was asked, and offer the request rather than start it
                 convo.state["failures"] = 0
                 return [_answer_reply(answer), _offer_reply()]
-        elif self._only_asks(parse):
+        elif self._only_asks(parse) or self._asks_about_the_ledger(parse):
             # "慈善帮扶优先帮哪些孩子", "我们户口不在这能申请临时救助不": a question about a service, not a
             # request to be registered — the answer, and the request one tap away
             answer = self._retrieve(parse.normalized or parse.text, convo.state.get("locality"), parse)
@@ -685,6 +689,17 @@ class DialogueEngine:
             return False  # the classifier sees no question about a service in it at all
         asking = NOT_ASKING.sub("", text)
         return bool(ASKS_ABOUT.search(asking)) and not ASKS_TO_ACT.search(text)
+
+    @staticmethod
+    def _asks_about_the_ledger(parse: ParseResult) -> bool:
+        """A question about the priority-care list itself ("上了重点关爱名单会有人来看不", "能不能自己去
+        申请进重点关爱名单"): whether a family may ask, who is on it, what follows — answered from clause
+        (五), with the request (which is how a family asks) one tap away. Not when someone is asked to
+        register the family ("帮我们登记进名单")."""
+        text = parse.normalized or ""
+        if parse.payload_entities or parse.text.startswith("/") or not LEDGER.search(text):
+            return False
+        return bool(ASKS_ABOUT.search(NOT_ASKING.sub("", text)) or MAY_WE.search(text)) and not REGISTER_US.search(text)
 
     def _service_question(self, parse: ParseResult) -> str:
         """The clauses of a request for help that ask about a service ("孩子好几个月不说话了

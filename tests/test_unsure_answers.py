@@ -203,3 +203,15 @@ def test_the_safety_line_comes_inside_the_form_before_the_question_it_waits_on(r
     runtime.engine.handle(sender, "同意")
     replies = unsure("爸爸脾气不好 有时候打孩子", [("ask_service", 0.7), ("inform", 0.2), ("emergency", 0.1)], sender)
     assert any("110" in r.text for r in replies[:-1]), [r.text for r in replies]
+
+
+def test_a_question_about_the_priority_care_list_is_answered_with_the_request_offered(unsure):
+    """"上了重点关爱名单会有人来看不" asks what follows: clause (五) answers (定期走访), the request one tap away."""
+    replies = unsure("上了那个重点关爱名单以后 会有人来屋里看看不",
+                     [("request_assistance", 0.82), ("ask_service", 0.07), ("out_of_scope", 0.03)])
+    cited = [r for r in replies if (r.custom or {}).get("sources")]
+    assert cited and cited[0].custom["sources"][0]["category"] == "priority_care" and "走访" in cited[0].text
+    assert any(b["title"] == "申请帮扶" for r in replies for b in (r.buttons or []))
+    asked_to_register = unsure("能不能帮我们家登记进重点关爱名单",
+                               [("request_assistance", 0.99), ("ask_service", 0.01), ("help", 0.0)])
+    assert any("需要填写" in r.text for r in asked_to_register)
