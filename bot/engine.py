@@ -71,8 +71,9 @@ UNSUPPORTED_KINDS = {"voice": "语音", "audio": "语音和音频", "video_note"
                      "photo": "图片", "sticker": "表情贴纸", "animation": "动图", "document": "文件",
                      "poll": "投票"}
 # A parent asking for a person to step in, beside a question.
-ASKS_FOR_HELP = re.compile(r"帮帮|帮忙|想申请|申请帮扶|帮扶|有人(?:来|能|可以)?(?:管|帮|看看|上门|指导)|上门|来家里|来看看|"
-                           r"管管|谁能帮|找人(?:帮|管|看)|有没有人(?:能|可以|来)|走访|登记")
+_STEP_IN = (r"有人(?:来|能|可以)?(?:管|帮|看看|上门|指导)|上门|管管|谁能帮|找人(?:帮|管|看)|有没有人(?:能|可以|来)|"
+            r"走访|登记|申请帮扶")
+ASKS_FOR_HELP = re.compile(r"帮帮|帮忙|想申请|帮扶|来家里|来看看|" + _STEP_IN)
 ASSISTANCE_OFFER_PROBABILITY = 0.2  # P(request_assistance) of a message routed to ask_service
 # A clause that asks about a service ("这边有没有心理咨询"), beside a request for help.
 ASKS_A_QUESTION = re.compile(r"[?？]|有没有|有什么|有哪些|怎么(?:办|申请|弄|报名|办理)|哪里|哪儿|去哪|多少|能不能报|可以报|吗$|"
@@ -84,9 +85,8 @@ ASKS_ABOUT = re.compile(r"[?？]|哪些|哪个|哪里|哪儿|什么|啥|多少|�
 # question words in a statement: "啥都没了", "没啥收入", "不知道怎么办了", "还是没人管"
 NOT_ASKING = re.compile(r"(?:啥|什么)都|(?<!有)没(?:啥|什么)|不知道(?:怎么|咋|找谁|该)|还是没")
 ASKS_TO_ACT = re.compile(r"能不能|可不可以|能否|可以.{0,8}[吗么]|(?<![申邀])请(?![问教假])|(?<![要需追])求|"
-                         r"帮(?:我|俺|咱|忙|帮|一下|下|个忙)|有人(?:来|能|可以)?(?:管|帮|看看|上门|指导)|谁能帮|找人(?:帮|管|看)|"
-                         r"有没有人(?:能|可以|来)|派(?!出所)|安排|上门|来.{0,3}(?:看|家访|管)|管管|陪|调解|对接|跟进|走访|登记|救救|"
-                         r"(?:需要|想要|申请)帮助|申请帮扶|帮扶申请|(?:想|要)(?:申请|求)")
+                         r"帮(?:我|俺|咱|忙|帮|一下|下|个忙)|派(?!出所)|安排|来.{0,3}(?:看|家访|管)|陪|调解|对接|跟进|救救|"
+                         r"(?:需要|想要|申请)帮助|帮扶申请|(?:想|要)(?:申请|求)|" + _STEP_IN)
 ALSO_ASKS_PROBABILITY = 0.1  # P(ask_service) of a request for help that also asks a question
 # connectives left hanging once the danger clauses are taken out of a message
 _DANGLING = re.compile(r"(?:[,，。.?？!！;；\s]*(?:还有|另外|而且|然后|但是|可是|对了|还)[,，。.?？!！;；\s]*)+$")
@@ -197,8 +197,7 @@ class DialogueEngine:
             return None
         text = parse.normalized or parse.text or ""
         if REFUSES.search(text):
-            convo.state.pop("pending_confirm", None)
-            return [Reply("好的，没有删除任何信息。")]
+            return self._on_deny(convo, parse)
         if (parse.intent == "delete_data" or CONFIRMS_DELETION.fullmatch(text)
                 or parse.intent == "affirm" and parse.confidence >= SURE_YES):
             return self._on_affirm(convo, parse)
@@ -619,9 +618,13 @@ class DialogueEngine:
 
     def _on_privacy(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         if _held_elsewhere(parse):  # "娃手机上的APP老要填个人信息": a question about a child's data online
-            return self._on_ask_service(convo, parse) + [
-                Reply("想了解童伴怎么保存和使用您的信息，可以点下面的按钮。", buttons=[button("童伴的隐私说明", "privacy")])]
+            return self._answer_about_data_elsewhere(convo, parse, "想了解童伴怎么保存和使用您的信息", "童伴的隐私说明", "privacy")
         return [Reply(self.domain.text("utter_privacy"))]
+
+    def _answer_about_data_elsewhere(self, convo: ConversationHandle, parse: ParseResult, offer: str, title: str,
+                                     intent: str) -> list[Reply]:
+        """The law on a child's data online, with what concerns the parent's data here one tap away."""
+        return self._on_ask_service(convo, parse) + [Reply(f"{offer}，可以点下面的按钮。", buttons=[button(title, intent)])]
 
     def _on_human_handoff(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         reason = parse.text if not parse.text.startswith("/") else "请求人工帮助"
@@ -687,8 +690,7 @@ class DialogueEngine:
             return False
         if dict(parse.ranking).get("ask_service", 0.0) < ALSO_ASKS_PROBABILITY:
             return False  # the classifier sees no question about a service in it at all
-        asking = NOT_ASKING.sub("", text)
-        return bool(ASKS_ABOUT.search(asking)) and not ASKS_TO_ACT.search(text)
+        return _put_as_a_question(text) and not ASKS_TO_ACT.search(text)
 
     @staticmethod
     def _asks_about_the_ledger(parse: ParseResult) -> bool:
@@ -699,7 +701,7 @@ class DialogueEngine:
         text = parse.normalized or ""
         if parse.payload_entities or parse.text.startswith("/") or not LEDGER.search(text):
             return False
-        return bool(ASKS_ABOUT.search(NOT_ASKING.sub("", text)) or MAY_WE.search(text)) and not REGISTER_US.search(text)
+        return (_put_as_a_question(text) or bool(MAY_WE.search(text))) and not REGISTER_US.search(text)
 
     def _service_question(self, parse: ParseResult) -> str:
         """The clauses of a request for help that ask about a service ("孩子好几个月不说话了
@@ -746,8 +748,8 @@ class DialogueEngine:
         if _held_elsewhere(parse):
             # "想让抖音把娃的视频删了": the law on a child's data online answers it; deleting what the
             # parent left here stays one tap away, never dropped
-            return self._on_ask_service(convo, parse) + [
-                Reply("如果是想删除您留在童伴的信息，请点下面的按钮。", buttons=[button("删除我留在童伴的信息", "delete_data")])]
+            return self._answer_about_data_elsewhere(convo, parse, "如果是想删除您留在童伴的信息", "删除我留在童伴的信息",
+                                                     "delete_data")
         convo.state["pending_confirm"] = "delete_data"
         plan = erasure_plan(convo.session, convo.id, policy=self.settings.retention)
         return [Reply("确认要删除您留在童伴的个人信息吗？\n" + plan.parent_text(done=False)
@@ -792,6 +794,11 @@ class TurnHook:
 
     def finish(self, convo: ConversationHandle, replies: list[Reply]) -> None:
         """After the turn, before commit (e.g. put the replies in the outbox)."""
+
+
+def _put_as_a_question(text: str) -> bool:
+    """A question word that asks ("哪些", "要钱不"), not one inside a statement ("啥都没了")."""
+    return bool(ASKS_ABOUT.search(NOT_ASKING.sub("", text)))
 
 
 def _held_elsewhere(parse: ParseResult) -> bool:
