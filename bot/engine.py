@@ -8,6 +8,7 @@ nothing of HTTP. Conversation state lives (encrypted) in the ledger database.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -58,6 +59,14 @@ RULE_ASPECTS = (aspects.HOW, aspects.TIME, aspects.IN_CHARGE, aspects.CONTACT)
 ASKS_THE_VERDICT = re.compile(r"算不算|(?<![打计预])算(?!了)[^，。\s]{0,8}[吗么不没]|是不是流动|属于流动|算流动|是流动儿童[吗么]")
 # the priority-care list in parents' words, asking whether one may, and asking to be put on it
 LEDGER = re.compile(r"重点关爱|台账|关爱名单")
+# a request for a person: to talk, call, be contacted or transferred (tests/data: every human_handoff line)
+WANTS_A_PERSON = re.compile(r"人工|真人|活人|客服|机器|负责(?:的)?人|领导|联系|转|找(?!不)|叫|安排|当面|加我|视频|"
+                            r"打(?:个)?电话|给我打|直接|跟我|和我|跟人|和人|说话|聊|(?i:person|human|agent|talk|someone)")
+ASKS_FOR_A_PERSON = re.compile(r"转人工|人工客服|找人工|要人工|有人工|真人|活人")  # beyond doubt, however unsure the model
+IS_THERE = re.compile(r"有没有|有吗|有么|有不$")
+REGISTERED = re.compile(r"登记|摸排|建档")
+LEDGER_CATEGORIES = ("priority_care", "eligibility")  # the ledger (clause 五) and the monitoring (四)
+TO_US = re.compile(r"你们|您们|机器人|小童|这里")  # "我在你们这登记的信息" is about Tongban
 MAY_WE = re.compile(r"能不能|可不可以|能否|可以.{0,8}[吗么]|还是(?:得|要)")
 REGISTER_US = re.compile(r"帮(?:我|俺|咱)们?|给(?:我|俺|咱)们?(?:家)?(?:登记|申请|报)|替(?:我|俺)")
 # a typed answer to "确认要删除…吗？": a refusal or a doubt, and a plain yes
@@ -228,7 +237,9 @@ class DialogueEngine:
             # "娃被猫咬了 出了点血": what to do now is the answer, not "I can't help" or a menu
             convo.state["failures"] = 0
             return [Reply(aid, buttons=menu_buttons())]
-        if handler is None or unsure:
+        if unsure and not parse.text.startswith("/") and ASKS_FOR_A_PERSON.search(parse.normalized or ""):
+            replies = self._on_human_handoff(convo, parse)  # "问了三遍还是没说清楚 转人工吧": no menu first
+        elif handler is None or unsure:
             replies = self._answer_if_found(convo, parse) or self._clarify(convo, parse)
         else:
             replies = handler(convo, parse)
@@ -433,7 +444,16 @@ class DialogueEngine:
                                                   public_url=self.public_url))]
         if entities.get("category") in CATEGORIES:
             return [self._answer_category(locality, entities["category"])]
+        if (not entities and _about_the_ledger(parse)
+                and aspects.aspect_of(parse.normalized) in (aspects.DATA, aspects.SHARED)):
+            answered = self._ledger_data_answer(convo, parse)  # "登记进去会不会传出去让同学知道"
+            if answered:
+                return answered
         answer = self._retrieve(str(entities.get("text") or parse.normalized or parse.text), locality, parse)
+        if not answer.confident and not entities and LEDGER.search(parse.normalized or ""):
+            answered = self._ledger_data_answer(convo, parse)  # "那个台账是哪个单位在弄": the words say it
+            if answered:
+                return answered
         offer = self._assistance_offer(parse) if not entities and not self.form.active(convo.state) else []
         if not answer.confident and not entities:
             return offer + self._not_confident(convo, answer) if offer else self._not_confident(convo, answer)
@@ -449,6 +469,8 @@ class DialogueEngine:
         if parse.payload_entities or self.form.active(convo.state):
             return []
         likely = [name for name, _ in parse.ranking if name != "emergency"][:2]
+        if likely and likely[0] == "human_handoff" and _asks_about_people(parse):
+            likely[0] = "ask_service"  # "政府有没有帮忙介绍工作的" asks about a service, not for a person
         if ("ask_service" not in likely or likely[0] in NOT_A_QUESTION
                 or referrals.outside_scope(parse.normalized)):
             return []
@@ -602,7 +624,12 @@ class DialogueEngine:
         return [Reply(self.domain.text("utter_goodbye"))]
 
     def _on_out_of_scope(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
-        """Not what Tongban does: say so; a second miss in a row also offers a person."""
+        """Not what Tongban does: say so; a second miss in a row also offers a person. When the
+        checklists hold the very line we would suggest ("老板欠了俩月工资不给 打啥电话" → the 12333
+        item), that item is the answer, cited, instead of the refusal."""
+        referred = self._referral_answer(convo, parse)
+        if referred:
+            return referred
         failures = int(convo.state.get("failures", 0)) + 1
         convo.state["failures"] = failures
         text = self.domain.text("utter_out_of_scope") + "\n" + referrals.public_line(parse.normalized)
@@ -610,6 +637,21 @@ class DialogueEngine:
             return [Reply(text + "\n如果您有具体的困难，也可以请工作人员来帮您。",
                           buttons=[HANDOFF_BUTTON] + menu_buttons())]
         return [Reply(text, buttons=menu_buttons())]
+
+    def _referral_answer(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        """The checklist item about the public line an out-of-scope message is referred to (its
+        title names the number), when retrieval is sure of it; [] otherwise."""
+        if parse.payload_entities:
+            return []
+        line = referrals.line_number(parse.normalized)
+        if not line:
+            return []
+        result = self._search(parse.normalized or parse.text, convo.state.get("locality"), parse)
+        answer = self._compose(result, convo.state.get("locality"))
+        if not answer.confident or not result.hits or line not in result.hits[0].entry.item.title:
+            return []
+        convo.state["failures"] = 0
+        return [_answer_reply(answer)]
 
     def _on_inform(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         """A form button pressed when no form is waiting for it (an old message's button)."""
@@ -619,7 +661,35 @@ class DialogueEngine:
     def _on_privacy(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         if _held_elsewhere(parse):  # "娃手机上的APP老要填个人信息": a question about a child's data online
             return self._answer_about_data_elsewhere(convo, parse, "想了解童伴怎么保存和使用您的信息", "童伴的隐私说明", "privacy")
+        if _about_the_ledger(parse) and not self.form.active(convo.state):
+            answered = self._ledger_data_answer(convo, parse)
+            if answered:
+                return answered
         return [Reply(self.domain.text("utter_privacy"))]
+
+    def _ledger_data_answer(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        """"在这边登记的重点关爱信息 老家那边也能看到吗", "社区登记的信息会不会传出去", "那个台账是哪个单位
+        在弄": the answer from the monitoring and ledger clauses, the item that says what is asked
+        first (kept safe, shared with the home county, who runs it); for a question about the data,
+        how Tongban keeps its own one tap away. [] when the checklists hold no such item."""
+        locality = convo.state.get("locality")
+        text = parse.normalized or parse.text
+        vector = parse.vector if self.knowledge.embedder is self.interpreter.embedder else None
+        result = self.knowledge.search(text, locality, k=30, vector=vector)
+        hits = [hit for hit in result.hits if hit.entry.item.category in LEDGER_CATEGORIES][:3]
+        if not hits:
+            return []
+        aspect = aspects.aspect_of(parse.normalized or parse.text)  # the item that says it first
+        hits.sort(key=lambda hit: not aspects.holds(hit.entry.item, aspect))
+        # the topic is decided by the words, not by the score: the ledger's items are the answer
+        ranked = dataclasses.replace(result, hits=hits, categories=list(dict.fromkeys(
+            hit.entry.item.category for hit in hits)), confidence=1.0)
+        convo.state["failures"] = 0
+        replies = [_answer_reply(self._compose(ranked, locality))]
+        if parse.intent == "privacy" or aspect in (aspects.DATA, aspects.SHARED):
+            replies.append(Reply("想了解童伴怎么保存和使用您的信息，可以点下面的按钮。",
+                                 buttons=[button("童伴的隐私说明", "privacy")]))
+        return replies
 
     def _answer_about_data_elsewhere(self, convo: ConversationHandle, parse: ParseResult, offer: str, title: str,
                                      intent: str) -> list[Reply]:
@@ -627,6 +697,10 @@ class DialogueEngine:
         return self._on_ask_service(convo, parse) + [Reply(f"{offer}，可以点下面的按钮。", buttons=[button(title, intent)])]
 
     def _on_human_handoff(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        if _asks_about_people(parse):  # "儿童主任跟儿童督导员有啥区别": answered, a person one tap away
+            answer = self._retrieve(parse.normalized or parse.text, convo.state.get("locality"), parse)
+            if answer.confident:
+                return [_answer_reply(answer), Reply("需要的话，也可以请工作人员联系您。", buttons=[HANDOFF_BUTTON])]
         reason = parse.text if not parse.text.startswith("/") else "请求人工帮助"
         return self._handoff_or_ask_locality(convo, reason)
 
@@ -805,6 +879,25 @@ def _held_elsewhere(parse: ParseResult) -> bool:
     """A message about a child's data held by a website, an app or a game, not by Tongban."""
     text = parse.normalized or ""
     return not parse.payload_entities and bool(ELSEWHERE.search(text)) and not OURS.search(text)
+
+
+def _asks_about_people(parse: ParseResult) -> bool:
+    """A question read as a request for a person that asks about someone or a service instead
+    ("儿童主任跟儿童督导员有啥区别", "有没有帮忙介绍工作的"): put as a question, and no word of
+    wanting a person to talk to, call or contact ("转人工", "儿童主任的电话是多少 我想直接找她")."""
+    text = parse.normalized or ""
+    if parse.payload_entities or parse.text.startswith("/"):
+        return False
+    return (_put_as_a_question(text) or bool(IS_THERE.search(text))) and not WANTS_A_PERSON.search(text)
+
+
+def _about_the_ledger(parse: ParseResult) -> bool:
+    """A privacy question about the priority-care ledger or a registration by the community
+    ("社区登记的信息会不会传出去"), not about what the parent gave Tongban."""
+    text = parse.normalized or ""
+    if parse.payload_entities or parse.text.startswith("/") or OURS.search(text) or TO_US.search(text):
+        return False
+    return bool(LEDGER.search(text) or REGISTERED.search(text))
 
 
 def _used_today(convo: ConversationHandle, count_since) -> int:

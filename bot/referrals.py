@@ -45,3 +45,16 @@ def public_line(text: str) -> str:
         if pattern.search(text):
             return line
     return GENERAL_LINE
+
+
+_NUMBER = re.compile(r"(?<!\d)12\d{3}(?!\d)")
+
+
+def line_number(text: str) -> str:
+    """The number of the public line an out-of-scope message is referred to ("12333"); "" when
+    no topic fits (the general 12345 is no answer to a particular question)."""
+    for _, pattern, line in TOPICS:
+        if pattern.search(text):
+            found = _NUMBER.search(line)
+            return found.group(0) if found else ""
+    return ""

@@ -121,7 +121,7 @@ def basis(entry: IndexedItem) -> str:
     return f"依据：《{header.title}》{number}{clause}，{header.published.isoformat()}"
 
 
-def first_screen(entry: IndexedItem, notice: str = "", aspect: str = aspects.WHAT) -> str:
+def first_screen(entry: IndexedItem, notice: str = "", aspect: str = aspects.WHAT, question: str = "") -> str:
     """What a parent sees first: what the question is after (``aspect``: the item's materials,
     cost, time, telephone or who it is for), the direct answer and the next step — a "how" question
     gets the step first — within FIRST_SCREEN_LINES lines and FIRST_SCREEN_CHARS characters with
@@ -131,7 +131,7 @@ def first_screen(entry: IndexedItem, notice: str = "", aspect: str = aspects.WHA
             if line]
     room = FIRST_SCREEN_CHARS - sum(map(len, head))
     answer, step = brief(entry), next_step(entry)
-    asked = shorten(aspects.aspect_line(entry.item, aspect), aspects.LINE_MAX)
+    asked = shorten(aspects.aspect_line(entry.item, aspect, question), aspects.LINE_MAX)
     if asked.rstrip("。；…") in answer:  # the plain answer already says it
         asked = ""
     if aspect == aspects.HOW:
@@ -176,12 +176,13 @@ def answer_buttons(entry: IndexedItem, related: list[IndexedItem]) -> list[dict]
 
 
 def item_answer(entry: IndexedItem, *, detail: bool = False, notice: str = "",
-                related: list[IndexedItem] = (), aspect: str = aspects.WHAT, public_url: str = "") -> Answer:
+                related: list[IndexedItem] = (), aspect: str = aspects.WHAT, public_url: str = "",
+                question: str = "") -> Answer:
     """One item as an answer: its first screen with 详细 and ``related`` items as buttons, or
     (``detail``) the whole item."""
     if detail:
         return Answer(text=render_item(entry, public_url), sources=[source_record(entry, public_url)])
-    return Answer(text=first_screen(entry, notice, aspect), buttons=answer_buttons(entry, related),
+    return Answer(text=first_screen(entry, notice, aspect, question), buttons=answer_buttons(entry, related),
                   sources=[source_record(entry, public_url)])
 
 
@@ -221,7 +222,8 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
         return Answer(text=contrast_screen(top.entry, related[0], notice),
                       buttons=answer_buttons(top.entry, related),
                       sources=[source_record(top.entry, public_url), source_record(related[0], public_url)])
-    return item_answer(top.entry, notice=notice, related=related, aspect=aspect, public_url=public_url)
+    return item_answer(top.entry, notice=notice, related=related, aspect=aspect, public_url=public_url,
+                       question=result.query)
 
 
 def not_understood(result: SearchResult | None = None) -> Answer:

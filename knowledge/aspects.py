@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import re
 
-WHO, WHAT, HOW, MATERIALS, TIME, COST, CONTACT, DIFFERENCE, IN_CHARGE = (
-    "who", "what", "how", "materials", "time", "cost", "contact", "difference", "in_charge")
+WHO, WHAT, HOW, MATERIALS, TIME, COST, CONTACT, DIFFERENCE, IN_CHARGE, SHARED, DATA = (
+    "who", "what", "how", "materials", "time", "cost", "contact", "difference", "in_charge", "shared", "data")
 
 CUES: tuple[tuple[str, re.Pattern], ...] = tuple((aspect, re.compile(pattern)) for aspect, pattern in (
     (DIFFERENCE, r"区别|不一样|有啥不同|有什么不同|差别|差异|哪个好|哪个划算|哪个更"),
+    # who sees what was registered: the home county ("老家那边能看到吗") — the item's line on sharing;
+    # anyone else ("会不会传出去") — its line on keeping the data safe
+    (SHARED, r"(?:老家|户籍地|户口所在地|那边)[^，。\s]{0,4}(?:看到|看得到|知道|共享|互通|通)"),
+    (DATA, r"泄露|泄漏|传出去|保密|隐私|(?:谁|别人|外人|同学)(?:都|也)?(?:能|会)?(?:看到|看得到|知道)|信息安全"),
     (MATERIALS, r"材料|证件|证明|手续|带(?:什么|啥|哪些|些啥)|准备(?:什么|啥|哪些)|要(?:什么|啥|哪些)证"),
     (COST, r"多少钱|(?<!被)要钱|要不要钱|收费|收不收|免费|不要钱|花钱|费用|自费|贵不贵|掏钱|交钱|交多少|补多少|给多少|报多少|报销比例"),
     (CONTACT, r"电话|热线|号码|打哪|打给谁|联系方式|联系谁|拨打|打几号|投诉|(?:找谁|向谁|跟谁|去哪|哪里|找哪)反映"),
@@ -37,7 +41,10 @@ _HARM = re.compile(r"(?<![拨去])打(?:孩子|娃|小孩|他|她|我|人)(?!电
                    r"被(?:[^，。\s]{0,5}(?:打(?!疫苗|针|比赛)|要钱|欺负|抢(?!救)|骂|勒索|敲诈|锁|摸|拐))|挨打|殴打|"
                    r"(?:孩子|娃|小孩|儿子|女儿|闺女)(?!他?[爸妈爷奶姥外舅姨叔姑])[^，。\s]{0,4}(?<![没未有])受伤|打伤|伤痕|有伤(?!残)|欺负|霸凌|体罚|网暴|虐|性侵|猥亵|没人管|皮带|青一块紫一块|"
                    r"家暴|摔东西|(?:饭|吃的)都?没得?吃|没饭吃|饿肚子|挨饿|不(?:给|让)(?:孩子|娃|他|她)?(?:吃饭|吃)|(?:锁|关)在家")
-_COST_WORDS = re.compile(r"免费|不收|收费|费用|补贴|补助|报销|资助|减免|标准|经费")
+_DATA_WORDS = re.compile(r"信息安全|保密|隐私|个人信息")
+_SHARED_WORDS = re.compile(r"共享|推送|比对|互通")
+# what a family pays or is given; not the money a kindergarten or school gets ("普惠性民办园补助标准")
+_COST_WORDS = re.compile(r"免费|不收|收费|费用|(?<![园校])补贴|(?<![园校])补助|报销|资助|减免|(?<![园校]补助)(?<![园校]补贴)(?<!经费)标准")
 _TIME_WORDS = re.compile(r"\d+\s*(?:个)?(?:天|日|月|年|周|工作日)|每(?:年|学期|半年|季度|月)|[一二三四五六七八九十半]+(?:个)?(?:月|年)|"
                          r"年底|月底|之前|以前|以内|期间|当年")
 # public lines (110, 120, 12355, 12345…), landlines and mobiles; not years or amounts
@@ -67,41 +74,69 @@ def aspect_of(question: str) -> str:
     return WHAT
 
 
-def _sentence(parts: tuple[str, ...], words: re.Pattern) -> str:
-    """The first sentence of ``parts`` (each read on its own) that holds one of ``words``."""
-    for part in parts:
-        for sentence in _SENTENCE.findall(part or ""):
-            if words.search(sentence):
-                return sentence.strip()
-    return ""
+def _sentence(parts: tuple[str, ...], words: re.Pattern, question: str = "") -> str:
+    """The sentence of ``parts`` (each read on its own) that holds one of ``words``: of several, the
+    one sharing most two-character words with ``question`` ("多久更新一回" picks "每半年更新一次"
+    over "住满6个月"), else the first."""
+    found = [sentence.strip() for part in parts for sentence in _SENTENCE.findall(part or "")
+             if words.search(sentence)]
+    if not found:
+        return ""
+    asked = _bigrams(question)
+    return max(found, key=lambda sentence: len(asked & _bigrams(sentence))) if asked else found[0]
 
 
-def aspect_line(item, aspect: str) -> str:
+def _bigrams(text: str) -> set[str]:
+    han = re.sub(r"[^\u4e00-\u9fff0-9]", " ", text or "")
+    return {han[i:i + 2] for i in range(len(han) - 1) if " " not in han[i:i + 2]}
+
+
+def aspect_line(item, aspect: str, question: str = "") -> str:
     """The line that answers ``aspect`` from ``item`` (a ChecklistItem); "" when the item's plain
-    answer and next step already are that (what, how, who without a separate object)."""
+    answer and next step already are that (what, how, who without a separate object). Of several
+    lines that could, the one closest to ``question``."""
     parts = (item.brief, item.content, item.how_to_apply)
     if aspect == MATERIALS:
         if item.materials:
             return "要带：" + "、".join(item.materials)
         return "清单里没有列出要带的材料，以当地部门公布的为准。"
     if aspect == COST:
-        found = _sentence(parts, _COST_WORDS)
+        found = _sentence(parts, _COST_WORDS, question)
         return found or "清单里没有写费用，以当地部门的答复为准。"
     if aspect == TIME:
-        found = _sentence(parts, _TIME_WORDS)
+        found = _sentence(parts, _TIME_WORDS, question)
         return found or "清单里没有写具体时间，以当地通知为准。"
     if aspect == CONTACT:
         phones = list(dict.fromkeys(_PHONE.findall(" ".join(parts))))
-        return ("电话：" + "、".join(phones[:3])) if phones else NO_PHONE
+        if phones:
+            return "电话：" + "、".join(phones[:3])
+        offices = plain_departments(item.departments)
+        return f"清单里没有写电话，可以问当地{offices[0]}，或打12345政务服务便民热线。" if offices else NO_PHONE
     if aspect == IN_CHARGE:  # the item's own sentence on who leads it, else its departments
         found = _sentence((item.content,), _LEADS)
         if found:
             return found
         offices = plain_departments(item.departments)
         return ("负责：" + "、".join(offices[:4])) if offices else NO_OFFICE
+    if aspect in (DATA, SHARED):
+        return _sentence(parts, _DATA_WORDS if aspect == DATA else _SHARED_WORDS, question)
     if aspect == WHO and item.service_object:
         return "适用：" + item.service_object
     return ""
+
+
+def holds(item, aspect: str) -> bool:
+    """Whether ``item`` itself says what ``aspect`` asks (its materials, a cost, a time, a
+    telephone number, who leads it, how its data is kept) — not the "清单里没有写…" line."""
+    parts = (item.brief, item.content, item.how_to_apply)
+    if aspect == MATERIALS:
+        return bool(item.materials)
+    if aspect == CONTACT:
+        return bool(_PHONE.search(" ".join(parts)))
+    if aspect == IN_CHARGE:
+        return bool(_sentence((item.content,), _LEADS) or item.departments)
+    words = {COST: _COST_WORDS, TIME: _TIME_WORDS, DATA: _DATA_WORDS, SHARED: _SHARED_WORDS}.get(aspect)
+    return bool(words and _sentence(parts, words))
 
 
 # A national body by the local office a parent can walk into ("国家卫生健康委" → "卫生健康部门");

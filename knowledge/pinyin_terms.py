@@ -8,17 +8,27 @@ The longest spans of Latin words in a question (spaces between them ignored: "li
 that are wholly a sequence of lexicon words are replaced by those words; anything else — English, a name, a pinyin word that
 is no service term — is left as it was. Only words of at least MIN_LETTERS letters are entered,
 so short syllables (an, bao) never turn into a service.
+
+The same lexicon mends homophone typos, the input method's first guess ("拓育" for 托育, "居主证"
+for 居住证, "临时就助" for 临时救助): a span of two to four characters that sounds exactly like a
+service word and differs from it in one character is read as that word — unless the span is a
+common word of its own (jieba's dictionary: "心里" stays 心里 and never becomes 心理).
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from functools import lru_cache
 from typing import Iterable
 
 from knowledge.categories import CATEGORIES
 from nlu.pinyin import letters
 
 MIN_LETTERS = 4
+MAX_TYPO_CHARS = 4
+COMMON_WORD = 20  # jieba's frequency from which a span is a word of its own, not a typo
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 _WORD = re.compile(r"[\u4e00-\u9fff]{2,8}")
 _LATIN_RUN = re.compile(r"[a-z]+(?: +[a-z]+)*")
 
@@ -32,6 +42,11 @@ class PinyinTerms:
                 if len(key) >= MIN_LETTERS and key.isascii() and key.isalpha():
                     self.lexicon.setdefault(key, part)
         self._longest = max((len(k) for k in self.lexicon), default=0)
+        # (characters, sound) -> word, for the homophone typos
+        self.sounds: dict[tuple[int, str], str] = {
+            (len(word), key): word for key, word in self.lexicon.items() if 2 <= len(word) <= MAX_TYPO_CHARS}
+        if self.sounds:
+            _frequency()
 
     @classmethod
     def from_entries(cls, entries) -> "PinyinTerms":
@@ -53,8 +68,34 @@ class PinyinTerms:
                     break
         return best[0]
 
+    def mend(self, text: str) -> str:
+        """``text`` with homophone typos of service words written right ("拓育谁管" → "托育谁管")."""
+        if not self.sounds:
+            return text
+        out: list[str] = []
+        i = 0
+        while i < len(text):
+            for size in range(min(MAX_TYPO_CHARS, len(text) - i), 1, -1):
+                span = text[i:i + size]
+                if not all(_HAN.match(ch) for ch in span):
+                    continue
+                word = self.sounds.get((size, "".join(_sound(ch) for ch in span)))
+                if word is None:
+                    continue
+                if word == span or (sum(a != b for a, b in zip(word, span)) == 1
+                                    and _frequency().get(span, 0) < COMMON_WORD):
+                    out.append(word)
+                    i += size
+                    break
+            else:
+                out.append(text[i])
+                i += 1
+        return "".join(out)
+
     def rewrite(self, text: str) -> str:
-        """``text`` (normalised, lower case) with pinyin service words written in characters."""
+        """``text`` (normalised, lower case) with pinyin service words written in characters, and
+        homophone typos of them mended."""
+        text = self.mend(text)
         if not self.lexicon or not re.search(r"[a-z]", text):
             return text
 
@@ -75,3 +116,18 @@ class PinyinTerms:
             return " ".join(out)
 
         return _LATIN_RUN.sub(replace, text)
+
+
+@lru_cache(maxsize=8192)
+def _sound(char: str) -> str:
+    return letters(char)
+
+
+@lru_cache(maxsize=1)
+def _frequency() -> dict:
+    """jieba's dictionary (word -> frequency), loaded once."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba.dt.FREQ

@@ -169,3 +169,46 @@ def test_a_yes_or_no_question_reads_the_answer_before_who_it_is_for_and_no_line_
     assert lines[:2] == ["每年9月前可以申请插班", "适用：随迁子女"]
     timed = first_screen(IndexedItem(header, item), aspect=aspects.TIME).split("\n")
     assert timed[0] == "每年9月前可以申请插班" and timed.count("每年9月前可以申请插班") == 1
+
+
+def test_who_sees_registered_data_is_answered_by_the_items_line_on_keeping_or_sharing_it():
+    from knowledge import aspects
+    from knowledge.schema import ChecklistItem
+
+    assert aspects.aspect_of("在这边登记的信息 老家那边也能看到吗") == aspects.SHARED
+    assert aspects.aspect_of("登记进去会不会传出去让学校同学知道") == aspects.DATA
+    item = ChecklistItem(id="a", category="priority_care", title="台账", service_object="流动儿童",
+                         content="要建立台账，定期走访。要加强档案管理，确保信息安全。居住地和户籍地之间推送、比对信息。",
+                         how_to_apply="", materials=[], clause="（五）")
+    assert aspects.aspect_line(item, aspects.DATA) == "要加强档案管理，确保信息安全。"
+    assert aspects.aspect_line(item, aspects.SHARED) == "居住地和户籍地之间推送、比对信息。"
+    assert aspects.holds(item, aspects.DATA) and not aspects.holds(item, aspects.COST)
+    silent = item.model_copy(update={"content": "要建立台账，定期走访。"})
+    assert aspects.aspect_line(silent, aspects.DATA) == "" and not aspects.holds(silent, aspects.DATA)
+
+
+def test_of_several_lines_the_one_closest_to_the_question_is_shown():
+    from knowledge import aspects
+    from knowledge.schema import ChecklistItem
+
+    item = ChecklistItem(id="a", category="eligibility", title="摸排", service_object="流动儿童",
+                         content="在外地住满6个月的孩子要摸排登记。流动儿童信息至少每半年更新一次。",
+                         how_to_apply="", materials=[], clause="（四）")
+    assert aspects.aspect_line(item, aspects.TIME) == "在外地住满6个月的孩子要摸排登记。"  # no question: the first
+    assert aspects.aspect_line(item, aspects.TIME, "信息多久更新一回") == "流动儿童信息至少每半年更新一次。"
+
+
+def test_no_telephone_names_the_office_to_ask_and_money_for_a_kindergarten_is_no_fee():
+    from knowledge import aspects
+    from knowledge.schema import ChecklistItem
+
+    item = ChecklistItem(id="a", category="medical_insurance", title="医保", service_object="流动儿童",
+                         content="持居住证在居住地参加居民医保。", departments=["国家医保局"], how_to_apply="",
+                         materials=[], clause="（八）")
+    line = aspects.aspect_line(item, aspects.CONTACT)
+    assert "医保部门" in line and "12345" in line
+    preschool = item.model_copy(update={"content": "落实公办园生均公用经费标准和普惠性民办园补助标准。"})
+    assert not aspects.holds(preschool, aspects.COST)
+    assert "没有写费用" in aspects.aspect_line(preschool, aspects.COST)
+    rent = item.model_copy(update={"content": "符合条件的家庭可以领租赁补贴。"})
+    assert aspects.holds(rent, aspects.COST)

@@ -7,7 +7,6 @@ import pytest
 
 
 @pytest.mark.parametrize("message, line", [
-    ("老板拖欠我三个月工资了 去哪里告他", "12333"),
     ("我自己的养老保险能从老家转到这边来吗", "12333"),
     ("老家的宅基地被村里人占了怎么办", "12348"),
     ("我跟孩子他爸要离婚 财产怎么分", "12348"),
@@ -19,6 +18,28 @@ def test_out_of_scope_gets_no_checklist_item_and_the_right_line(chat, message, l
     assert not any((r.get("custom") or {}).get("sources") for r in replies), replies
     assert line in replies[0]["text"], replies[0]["text"]
     assert "帮不上" in replies[0]["text"]
+
+
+@pytest.mark.parametrize("message", ["老板拖欠我三个月工资了 去哪里告他", "老板欠了俩月工资不给 打啥电话"])
+def test_wages_owed_are_answered_by_the_checklists_item_on_the_line_they_are_referred_to(chat, message):
+    """Out of scope, but the checklists hold the 12333 item itself: it is the answer, cited."""
+    replies = chat(message)
+    cited = [r for r in replies if (r.get("custom") or {}).get("sources")]
+    assert cited and cited[0]["custom"]["sources"][0]["item_id"] == "GUIDE-12333", replies
+    assert "12333" in cited[0]["text"].split("\n")[0], cited[0]["text"]
+    assert "帮不上" not in replies[0]["text"]
+
+
+def test_an_unsure_message_that_names_a_person_to_talk_to_is_handed_over(chat):
+    replies = chat("我真的会谢 问了三遍还是没说清楚 转人工吧")
+    assert "转给" in replies[0]["text"] or "工作人员" in replies[0]["text"], replies
+
+
+@pytest.mark.parametrize("message", ["儿童主任跟儿童督导员有啥区别", "刚来这边找不到活 政府有没有帮忙介绍工作的"])
+def test_a_question_about_people_or_a_service_is_answered_not_handed_over(chat, message):
+    replies = chat(message)
+    assert any((r.get("custom") or {}).get("sources") for r in replies), replies
+    assert not any("哪个市、哪个区" in r["text"] for r in replies), replies
 
 
 @pytest.mark.parametrize("text, intent", [("要得", "affirm"), ("中", "affirm"), ("莫得", "deny"),
@@ -48,3 +69,19 @@ def test_the_family_s_places_told_on_the_way_to_a_question_get_the_answer(chat, 
 @pytest.mark.parametrize("message", ["我住在深圳宝安", "在苏州昆山呢", "我们在杭州 余杭区"])
 def test_a_place_alone_is_still_remembered(interpreter, message):
     assert interpreter.parse(message).intent == "set_locality"
+
+
+@pytest.mark.parametrize("message, says", [("在这边登记的重点关爱信息 老家那边也能看到吗", ("共享", "推送")),
+                                           ("社区来摸排登记 问得很细 这些信息谁能看到", ("信息安全",))])
+def test_a_privacy_question_about_the_ledger_is_answered_from_the_plan_with_ours_one_tap_away(chat, message, says):
+    replies = chat(message)
+    cited = [r for r in replies if (r.get("custom") or {}).get("sources")]
+    assert cited and cited[0]["custom"]["sources"][0]["category"] in ("priority_care", "eligibility"), replies
+    assert any(word in cited[0]["text"] for word in says), cited[0]["text"]
+    assert any(b["payload"] == "/privacy" for r in replies for b in r.get("buttons", [])), replies
+
+
+def test_a_privacy_question_about_what_was_given_to_us_gets_our_notice(chat):
+    replies = chat("我在你们这登记的信息安全吗")
+    assert "个人信息说明" in replies[0]["text"]
+    assert not any((r.get("custom") or {}).get("sources") for r in replies)
