@@ -97,6 +97,13 @@ ASKS_TO_ACT = re.compile(r"能不能|可不可以|能否|可以.{0,8}[吗么]|(?
                          r"帮(?:我|俺|咱|忙|帮|一下|下|个忙)|派(?!出所)|安排|来.{0,3}(?:看|家访|管)|陪|调解|对接|跟进|救救|"
                          r"(?:需要|想要|申请)帮助|帮扶申请|(?:想|要)(?:申请|求)|" + _STEP_IN)
 ALSO_ASKS_PROBABILITY = 0.1  # P(ask_service) of a request for help that also asks a question
+# ... of a request for help put wholly as a question ("慈善帮扶主要帮谁" reads as a request at 0.96);
+# the question form, no one asked to act, and a sure answer decide (none of the 360 requests of the
+# held-out and independent sets changes route, measured 2026-12-05)
+ONLY_ASKS_PROBABILITY = 0.02
+# whether there is a service that helps ("有没有慈善的能帮帮娃", "有冇地方帮忙介绍工作"), not a person to come
+IS_THERE_A_SERVICE = re.compile(r"有(?:没有|冇|没|无)(?!人|谁|哪个人)[^，。\s]{1,8}(?:能|可以|会)?帮|有人指导")
+HELP_WORDS = re.compile(r"帮帮|帮忙|帮(?:一下|下)|谁能帮|有人指导")
 # connectives left hanging once the danger clauses are taken out of a message
 _DANGLING = re.compile(r"(?:[,，。.?？!！;；\s]*(?:还有|另外|而且|然后|但是|可是|对了|还)[,，。.?？!！;；\s]*)+$")
 STAND_DOWN_WINDOW = dt.timedelta(days=1)  # how long after an emergency a parent's all-clear is tied to it
@@ -559,6 +566,15 @@ class DialogueEngine:
             if answer.confident:
                 convo.state["failures"] = 0
                 return [_answer_reply(answer)]
+        elif not facts and not parse.payload_entities and not ASKS_THE_VERDICT.search(parse.normalized or ""):
+            # "家里有流动儿童是不是就能分公租房", "闺女高考非得回户籍地吗": a question about a service that
+            # names migrant children or the hukou place, not whether this child counts
+            locality = convo.state.get("locality")
+            result = self._search(parse.normalized or parse.text, locality, parse)
+            top = result.hits[0].entry.item.category if result.hits else "eligibility"
+            if top != "eligibility" and result.confidence >= NAMED_SERVICE_CONFIDENCE:
+                convo.state["failures"] = 0
+                return [_answer_reply(self._compose(result, locality))]
         answer = parse.intent if parse.intent in ("affirm", "deny") else None
         residence = parse.entity("locality", role=RESIDENCE)
         facts = eligibility.update_facts(facts, parse.normalized, age=parse.entity("child_age"),
@@ -746,13 +762,17 @@ class DialogueEngine:
             if answer.confident:  # answer what was asked, and offer the request rather than start it
                 convo.state["failures"] = 0
                 return [_answer_reply(answer), _offer_reply()]
-        elif self._only_asks(parse) or self._asks_about_the_ledger(parse):
+        if self._only_asks(parse) or self._asks_about_the_ledger(parse):
             # "慈善帮扶优先帮哪些孩子", "我们户口不在这能申请临时救助不": a question about a service, not a
             # request to be registered — the answer, and the request one tap away
             answer = self._retrieve(parse.normalized or parse.text, convo.state.get("locality"), parse)
             if answer.confident:
                 convo.state["failures"] = 0
                 return [_answer_reply(answer), _offer_reply()]
+            if self._asks_about_the_ledger(parse):  # "听说有个重点关爱的 咋样能进": the words name the list
+                answered = self._ledger_data_answer(convo, parse)
+                if answered:
+                    return answered + [_offer_reply()]
         return self.form.start(convo, parse)
 
     @staticmethod
@@ -762,8 +782,11 @@ class DialogueEngine:
         text = parse.normalized or ""
         if parse.payload_entities or parse.text.startswith("/"):
             return False
-        if dict(parse.ranking).get("ask_service", 0.0) < ALSO_ASKS_PROBABILITY:
+        if dict(parse.ranking).get("ask_service", 0.0) < ONLY_ASKS_PROBABILITY:
             return False  # the classifier sees no question about a service in it at all
+        if IS_THERE_A_SERVICE.search(text):
+            text = HELP_WORDS.sub("", text)  # asking whether such help exists is a question, not a request
+            return bool(IS_THERE.search(text) or _put_as_a_question(text)) and not ASKS_TO_ACT.search(text)
         return _put_as_a_question(text) and not ASKS_TO_ACT.search(text)
 
     @staticmethod

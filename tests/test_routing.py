@@ -85,3 +85,25 @@ def test_a_privacy_question_about_what_was_given_to_us_gets_our_notice(chat):
     replies = chat("我在你们这登记的信息安全吗")
     assert "个人信息说明" in replies[0]["text"]
     assert not any((r.get("custom") or {}).get("sources") for r in replies)
+
+
+@pytest.mark.parametrize("message", ["慈善帮扶主要帮谁", "家里困难 有没有公益的能帮帮娃"])
+def test_a_request_put_wholly_as_a_question_about_a_service_is_answered_with_the_request_offered(chat, message):
+    replies = chat(message)
+    assert any((r.get("custom") or {}).get("sources") for r in replies), replies
+    assert any(b["payload"] == "/request_assistance" for r in replies for b in r.get("buttons", [])), replies
+    assert not any("申请帮扶需要填写" in r["text"] for r in replies), replies
+
+
+def test_someone_asking_to_be_put_on_the_list_is_told_about_it_with_the_request_offered(chat):
+    replies = chat("家里太难了 孩子他爸干活摔了腰躺床上 我一个人带俩娃在外面 听说有个重点关爱的 咋样能进")
+    cited = [r for r in replies if (r.get("custom") or {}).get("sources")]
+    assert cited and cited[0]["custom"]["sources"][0]["category"] == "priority_care", replies
+    assert any(b["payload"] == "/request_assistance" for r in replies for b in r.get("buttons", [])), replies
+
+
+@pytest.mark.parametrize("message, category", [("家里有流动儿童是不是就能分公租房", "housing")])
+def test_a_question_about_a_service_that_names_migrant_children_gets_the_service(chat, message, category):
+    replies = chat(message)
+    assert "eligibility" not in (replies[0].get("custom") or {}), replies
+    assert replies[0]["custom"]["sources"][0]["category"] == category, replies
