@@ -89,7 +89,7 @@ ASKS_A_QUESTION = re.compile(r"[?？]|有没有|有什么|有哪些|怎么(?:办
                              r"找谁|联系谁|哪个部门|(?:什么|啥)条件")
 # a question about a service ("哪些孩子", "要钱不", "是给娃的还是给大人的"), and a request for someone
 # to do something ("能不能派个人来看看", "帮我们申请") — the first is answered, the second starts the request
-ASKS_ABOUT = re.compile(r"[?？]|哪些|哪个|哪里|哪儿|什么|啥|多少|几[个岁年月天]|谁|怎么|咋|是不是|还是|会不会|"
+ASKS_ABOUT = re.compile(r"[?？]|哪些|哪个|哪里|哪儿|什么|啥|多少|几[个岁年月天]|谁|怎么|咋|是不是|还是|会不会|啷个|么子|哪样|"
                         r"[会能][^，。\s]{0,10}[吗么不]$|要钱|收费|算不算|[吗么]$")
 # question words in a statement: "啥都没了", "没啥收入", "不知道怎么办了", "还是没人管"
 NOT_ASKING = re.compile(r"(?:啥|什么)都|(?<!有)没(?:啥|什么)|不知道(?:怎么|咋|找谁|该)|还是没")

@@ -132,8 +132,8 @@ def first_screen(entry: IndexedItem, notice: str = "", aspect: str = aspects.WHA
     room = FIRST_SCREEN_CHARS - sum(map(len, head))
     answer, step = brief(entry), next_step(entry)
     asked = shorten(aspects.aspect_line(entry.item, aspect, question), aspects.LINE_MAX)
-    if asked.rstrip("。；…") in answer:  # the plain answer already says it
-        asked = ""
+    if asked.rstrip("。；…") in answer or aspect == aspects.AGE and aspects.names_an_age(answer):
+        asked = ""  # the plain answer already says it
     if aspect == aspects.HOW:
         body = [asked, step, answer]
     elif aspect == aspects.WHO:  # "能不能…": yes or no is in the plain answer, who it is for after it
@@ -211,19 +211,37 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
     """The cited answer, or — below the confidence threshold — an honest 'not sure'."""
     if not result.hits or result.confidence < min_confidence:
         return not_understood(result)
-    top = result.hits[0]
+    aspect = aspects.aspect_of(result.query)
+    top = _saying(result.hits, aspect)
     notice = (f"{locality_name}暂未收录本地服务清单，以下是全国通用的规定："
               if locality_name and not result.has_local_checklist else "")
     # the next items as buttons, of the same service too: a guidance item that says where to apply or
     # who can apply for you often ranks just behind the plan's clause
-    related = [h.entry for h in result.hits[1:3]]
-    aspect = aspects.aspect_of(result.query)
+    related = [h.entry for h in result.hits if h is not top][:2]
     if aspect == aspects.DIFFERENCE and related:
         return Answer(text=contrast_screen(top.entry, related[0], notice),
                       buttons=answer_buttons(top.entry, related),
                       sources=[source_record(top.entry, public_url), source_record(related[0], public_url)])
     return item_answer(top.entry, notice=notice, related=related, aspect=aspect, public_url=public_url,
                        question=result.query)
+
+
+AGE_MARGIN = 0.03  # of the fused score: items this close are equally about the question
+
+
+def _saying(hits, aspect: str):
+    """The best hit; for a question about ages ("康复救助多大的娃能申请"), an item of the same service
+    scored within AGE_MARGIN that says the ages when the best one does not (the plan's clause names
+    no age, the guidance item "0—6岁" does)."""
+    top = hits[0]
+    if aspect != aspects.AGE or aspects.holds(top.entry.item, aspect):
+        return top
+    for hit in hits[1:]:
+        if top.score - hit.score > AGE_MARGIN:
+            break
+        if hit.entry.item.category == top.entry.item.category and aspects.holds(hit.entry.item, aspect):
+            return hit
+    return top
 
 
 def not_understood(result: SearchResult | None = None) -> Answer:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 
-WHO, WHAT, HOW, MATERIALS, TIME, COST, CONTACT, DIFFERENCE, IN_CHARGE, SHARED, DATA = (
-    "who", "what", "how", "materials", "time", "cost", "contact", "difference", "in_charge", "shared", "data")
+WHO, WHAT, HOW, MATERIALS, TIME, COST, CONTACT, DIFFERENCE, IN_CHARGE, SHARED, DATA, AGE = (
+    "who", "what", "how", "materials", "time", "cost", "contact", "difference", "in_charge", "shared", "data",
+    "age")
 
 CUES: tuple[tuple[str, re.Pattern], ...] = tuple((aspect, re.compile(pattern)) for aspect, pattern in (
-    (DIFFERENCE, r"区别|不一样|有啥不同|有什么不同|差别|差异|哪个好|哪个划算|哪个更"),
+    (DIFFERENCE, r"区别|不一样|有啥不同|有什么不同|差别|差异|哪个好|哪个划算|哪个更|一回事|一码事|一个意思|(?:啥|什么)两样"),
     # who sees what was registered: the home county ("老家那边能看到吗") — the item's line on sharing;
     # anyone else ("会不会传出去") — its line on keeping the data safe
     (SHARED, r"(?:老家|户籍地|户口所在地|那边)[^，。\s]{0,4}(?:看到|看得到|知道|共享|互通|通)"),
@@ -32,6 +33,8 @@ CUES: tuple[tuple[str, re.Pattern], ...] = tuple((aspect, re.compile(pattern)) f
     (TIME, r"什么时候|啥时候|哪天|几月|几号|多久|多长时间|截止|期限|来得及|有效期|多少天|几天|啥时|何时|时间"),
     (HOW, r"怎么(?:办|申请|弄|报|交|登记|办理|参加|领|上|去)|咋(?:办|申请|弄|报|交|登记)|去哪|在哪(?:里|儿)?(?:办|申请|交|报|登记|领|打)|"
           r"找谁|哪个部门|哪个单位|流程|如何(?:申请|办理|参加)|到哪|上哪"),
+    # the age a service is for ("康复救助多大的娃能申请", "娃8岁了还行不"): the item's line on ages
+    (AGE, r"多大|几岁|岁数|年龄|(?<![\d两])\d{1,2}(?:周)?岁(?!半)|(?<![一二三四五六七八九十两])[一二三四五六七八九十]{1,2}(?:周)?岁(?!半)|岁以[下上内]"),
     (WHO, r"能不能|能否|可不可以|可以.{0,8}[吗么]|算不算|符合|条件|资格|够不够|让不让|行不行|有没有份|能.{0,10}[吗么不]"),
 ))
 
@@ -41,6 +44,8 @@ _HARM = re.compile(r"(?<![拨去])打(?:孩子|娃|小孩|他|她|我|人)(?!电
                    r"被(?:[^，。\s]{0,5}(?:打(?!疫苗|针|比赛)|要钱|欺负|抢(?!救)|骂|勒索|敲诈|锁|摸|拐))|挨打|殴打|"
                    r"(?:孩子|娃|小孩|儿子|女儿|闺女)(?!他?[爸妈爷奶姥外舅姨叔姑])[^，。\s]{0,4}(?<![没未有])受伤|打伤|伤痕|有伤(?!残)|欺负|霸凌|体罚|网暴|虐|性侵|猥亵|没人管|皮带|青一块紫一块|"
                    r"家暴|摔东西|(?:饭|吃的)都?没得?吃|没饭吃|饿肚子|挨饿|不(?:给|让)(?:孩子|娃|他|她)?(?:吃饭|吃)|(?:锁|关)在家")
+_AGE_WORDS = re.compile(r"\d+\s*[—\-～~至到]\s*\d+\s*(?:周)?岁|\d+\s*(?:周)?岁(?:以下|以上|以内|及以下|前)|不满\d+|"
+                        r"[一二三四五六七八九十]+(?:周)?岁(?:以下|以上|以内)|适龄")
 _DATA_WORDS = re.compile(r"信息安全|保密|隐私|个人信息")
 _SHARED_WORDS = re.compile(r"共享|推送|比对|互通")
 # what a family pays or is given; not the money a kindergarten or school gets ("普惠性民办园补助标准")
@@ -118,11 +123,20 @@ def aspect_line(item, aspect: str, question: str = "") -> str:
             return found
         offices = plain_departments(item.departments)
         return ("负责：" + "、".join(offices[:4])) if offices else NO_OFFICE
+    if aspect == AGE:
+        if _AGE_WORDS.search(item.service_object or ""):
+            return "适用：" + item.service_object
+        return _sentence(parts, _AGE_WORDS, question)
     if aspect in (DATA, SHARED):
         return _sentence(parts, _DATA_WORDS if aspect == DATA else _SHARED_WORDS, question)
     if aspect == WHO and item.service_object:
         return "适用：" + item.service_object
     return ""
+
+
+def names_an_age(text: str) -> bool:
+    """Whether ``text`` says which ages something is for ("0—6岁", "不满16周岁", "3岁以下")."""
+    return bool(_AGE_WORDS.search(text or ""))
 
 
 def holds(item, aspect: str) -> bool:
@@ -135,6 +149,8 @@ def holds(item, aspect: str) -> bool:
         return bool(_PHONE.search(" ".join(parts)))
     if aspect == IN_CHARGE:
         return bool(_sentence((item.content,), _LEADS) or item.departments)
+    if aspect == AGE:
+        return bool(_sentence((item.service_object, *parts), _AGE_WORDS))
     words = {COST: _COST_WORDS, TIME: _TIME_WORDS, DATA: _DATA_WORDS, SHARED: _SHARED_WORDS}.get(aspect)
     return bool(words and _sentence(parts, words))
 

@@ -212,3 +212,33 @@ def test_no_telephone_names_the_office_to_ask_and_money_for_a_kindergarten_is_no
     assert "没有写费用" in aspects.aspect_line(preschool, aspects.COST)
     rent = item.model_copy(update={"content": "符合条件的家庭可以领租赁补贴。"})
     assert aspects.holds(rent, aspects.COST)
+
+
+def test_a_question_about_ages_leads_with_the_ages_and_prefers_the_item_that_says_them():
+    from knowledge import aspects
+    from knowledge.answer import compose
+    from knowledge.retrieval import Hit, SearchResult
+    from knowledge.schema import ChecklistHeader, ChecklistItem
+
+    for question in ("康复救助多大的娃能申请", "娃8岁了还能申请不", "是不是只管6岁以下的"):
+        assert aspects.aspect_of(question) == aspects.AGE, question
+    assert aspects.aspect_of("康复救助跟两项补贴是一回事吗") == aspects.DIFFERENCE
+    header = ChecklistHeader(id="t", locality={"code": "national", "name": "全国"}, title="测试清单", issuer="测试",
+                             published="2026-01-01", version=1, authority="official")
+    plan = ChecklistItem(id="p", category="disability", title="康复救助", service_object="流动残疾儿童",
+                         content="残疾孩子可以在居住地申请康复救助。", how_to_apply="", materials=[], clause="（八）",
+                         brief="残疾孩子可以在居住地申请康复救助。", next_step="向残联申请")
+    guide = plan.model_copy(update={"id": "g", "service_object": "0—6岁残疾儿童", "brief": "康复训练、辅具有救助。"})
+    other = guide.model_copy(update={"id": "o", "category": "preschool"})
+    hits = lambda *items: [Hit(IndexedItem(header, item), 0.9 - 0.01 * n, 0.9, 0.5, 0)  # noqa: E731
+                           for n, item in enumerate(items)]
+    answer = compose(SearchResult("康复救助多大的娃能申请", ("national",), hits(plan, guide), 0.9, False),
+                     min_confidence=0.4)
+    assert answer.text.split("\n")[0] == "适用：0—6岁残疾儿童" and answer.sources[0]["item_id"] == "g"
+    # another service, or a question not about ages: the best item stays first
+    answer = compose(SearchResult("康复救助多大的娃能申请", ("national",), hits(plan, other), 0.9, False),
+                     min_confidence=0.4)
+    assert answer.sources[0]["item_id"] == "p"
+    answer = compose(SearchResult("康复救助怎么申请", ("national",), hits(plan, guide), 0.9, False),
+                     min_confidence=0.4)
+    assert answer.sources[0]["item_id"] == "p"
