@@ -784,9 +784,10 @@ class DialogueEngine:
             return False
         if dict(parse.ranking).get("ask_service", 0.0) < ONLY_ASKS_PROBABILITY:
             return False  # the classifier sees no question about a service in it at all
-        if IS_THERE_A_SERVICE.search(text):
-            text = HELP_WORDS.sub("", text)  # asking whether such help exists is a question, not a request
-            return bool(IS_THERE.search(text) or _put_as_a_question(text)) and not ASKS_TO_ACT.search(text)
+        if IS_THERE_A_SERVICE.search(text):  # asking whether such help exists is a question, not a request
+            return bool(IS_THERE.search(text) or _put_as_a_question(text) or text.endswith(("不", "没"))) \
+                and not ASKS_TO_ACT.search(
+                HELP_WORDS.sub("", text))
         return _put_as_a_question(text) and not ASKS_TO_ACT.search(text)
 
     @staticmethod
