@@ -61,12 +61,17 @@ ASKS_THE_VERDICT = re.compile(r"算不算|(?<![打计预])算(?!了)[^，。\s]{
 LEDGER = re.compile(r"重点关爱|台账|关爱名单")
 # a request for a person: to talk, call, be contacted or transferred (tests/data: every human_handoff line)
 WANTS_A_PERSON = re.compile(r"人工|真人|活人|客服|机器|负责(?:的)?人|领导|联系|转|找(?!不)|叫|安排|当面|加我|视频|"
-                            r"打(?:个)?电话|给我打|直接|跟我|和我|跟人|和人|说话|聊|(?i:person|human|agent|talk|someone)")
-ASKS_FOR_A_PERSON = re.compile(r"转人工|人工客服|找人工|要人工|有人工|真人|活人")  # beyond doubt, however unsure the model
+                            r"打(?:个)?电话|给我打|直接|跟我|和我|跟人|和人|说话|聊|工作人员|社工|在[吗么嘛]|上门|"
+                            r"来一?趟|(?:能|可以|会)来|回.{0,2}电话|见(?:一?下|个面|面)|面谈|"
+                            r"(?i:person|human|agent|talk|someone)")
+ASKS_FOR_A_PERSON = re.compile(r"转人工|人工客服|(?:找|要|有)人工(?!耳蜗|晶体|授精|关节)|真人|活人")  # beyond doubt, however unsure the model
 IS_THERE = re.compile(r"有没有|有吗|有么|有不$")
-REGISTERED = re.compile(r"登记|摸排|建档")
+REGISTERED = re.compile(r"摸排|建档|(?:社区|居委会|村里|村委会|街道|网格员|儿童主任|民政)[^，。\s]{0,6}登记|"
+                        r"登记[^，。\s]{0,4}(?:社区|居委会)|登记进|(?:孩子|娃)的?信息[^，。\s]{0,2}登记")
+REGISTERED_ELSEWHERE = re.compile(r"入学|上学|学校|疫苗|接种|居住证|医保")  # another office's form
+ON_THE_LIST = re.compile(r"(?:能|可以|咋|怎么|怎样|如何|会)[^，。\s]{0,4}(?:进|纳入|列入|列进|被列|上)|够(?:不够|条件)|符合")
 LEDGER_CATEGORIES = ("priority_care", "eligibility")  # the ledger (clause 五) and the monitoring (四)
-TO_US = re.compile(r"你们|您们|机器人|小童|这里")  # "我在你们这登记的信息" is about Tongban
+TO_US = re.compile(r"你们|您们|机器人|小童|这里|我们?(?:在这|这边)?(?:登记|填)")  # "我在你们这登记的信息", "我登记的信息" are ours
 MAY_WE = re.compile(r"能不能|可不可以|能否|可以.{0,8}[吗么]|还是(?:得|要)")
 REGISTER_US = re.compile(r"帮(?:我|俺|咱)们?|给(?:我|俺|咱)们?(?:家)?(?:登记|申请|报)|替(?:我|俺)")
 # a typed answer to "确认要删除…吗？": a refusal or a doubt, and a plain yes
@@ -102,7 +107,9 @@ ALSO_ASKS_PROBABILITY = 0.1  # P(ask_service) of a request for help that also as
 # held-out and independent sets changes route, measured 2026-12-05)
 ONLY_ASKS_PROBABILITY = 0.02
 # whether there is a service that helps ("有没有慈善的能帮帮娃", "有冇地方帮忙介绍工作"), not a person to come
-IS_THERE_A_SERVICE = re.compile(r"有(?:没有|冇|没|无)(?!人|谁|哪个人)[^，。\s]{1,8}(?:能|可以|会)?帮|有人指导")
+IS_THERE_A_SERVICE = re.compile(r"有(?:没有|冇|没(?!有)|无)(?!人|谁|哪个人|什么人|啥人)[^，。\s]{1,8}(?:能|可以|会)?帮|有人指导")
+# hardship told beside the question: a request for help before anything else ("孩子没人照顾 咋办")
+HARDSHIP = re.compile(r"没人(?:照顾|管|带|看|养)|撑不下去|活不下去|过不下去|揭不开锅|没饭吃|走投无路|(?:生病|住院|出事|没了)")
 HELP_WORDS = re.compile(r"帮帮|帮忙|帮(?:一下|下)|谁能帮|有人指导")
 # connectives left hanging once the danger clauses are taken out of a message
 _DANGLING = re.compile(r"(?:[,，。.?？!！;；\s]*(?:还有|另外|而且|然后|但是|可是|对了|还)[,，。.?？!！;；\s]*)+$")
@@ -451,11 +458,12 @@ class DialogueEngine:
                                                   public_url=self.public_url))]
         if entities.get("category") in CATEGORIES:
             return [self._answer_category(locality, entities["category"])]
-        if (not entities and _about_the_ledger(parse)
-                and aspects.aspect_of(parse.normalized) in (aspects.DATA, aspects.SHARED)):
-            answered = self._ledger_data_answer(convo, parse)  # "登记进去会不会传出去让同学知道"
+        if not entities and (_about_the_ledger(parse) and aspects.aspect_of(parse.normalized) in (
+                aspects.DATA, aspects.SHARED) or _asks_to_be_on_the_list(parse)):
+            # "登记进去会不会传出去让同学知道", "娃有自闭症 这种能进重点关爱不": the list is what is asked about
+            answered = self._ledger_data_answer(convo, parse)
             if answered:
-                return answered
+                return answered + self._assistance_offer(parse)
         answer = self._retrieve(str(entities.get("text") or parse.normalized or parse.text), locality, parse)
         if not answer.confident and not entities and LEDGER.search(parse.normalized or ""):
             answered = self._ledger_data_answer(convo, parse)  # "那个台账是哪个单位在弄": the words say it
@@ -483,6 +491,8 @@ class DialogueEngine:
             return []
         answer = self._retrieve(parse.normalized or parse.text, convo.state.get("locality"), parse)
         if not answer.confident:
+            if LEDGER.search(parse.normalized or ""):  # "那个台账是哪个单位在弄": the words name the list
+                return self._ledger_data_answer(convo, parse)
             return []
         convo.state["failures"] = 0
         return [_answer_reply(answer)] + self._assistance_offer(parse)
@@ -714,9 +724,11 @@ class DialogueEngine:
 
     def _on_human_handoff(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         if _asks_about_people(parse):  # "儿童主任跟儿童督导员有啥区别": answered, a person one tap away
-            answer = self._retrieve(parse.normalized or parse.text, convo.state.get("locality"), parse)
-            if answer.confident:
-                return [_answer_reply(answer), Reply("需要的话，也可以请工作人员联系您。", buttons=[HANDOFF_BUTTON])]
+            locality = convo.state.get("locality")
+            result = self._search(parse.normalized or parse.text, locality, parse)
+            if result.confidence >= NAMED_SERVICE_CONFIDENCE:
+                return [_answer_reply(self._compose(result, locality)),
+                        Reply("需要的话，也可以请工作人员联系您。", buttons=[HANDOFF_BUTTON])]
         reason = parse.text if not parse.text.startswith("/") else "请求人工帮助"
         return self._handoff_or_ask_locality(convo, reason)
 
@@ -782,9 +794,11 @@ class DialogueEngine:
         text = parse.normalized or ""
         if parse.payload_entities or parse.text.startswith("/"):
             return False
-        if dict(parse.ranking).get("ask_service", 0.0) < ONLY_ASKS_PROBABILITY:
+        hardship = bool(HARDSHIP.search(text) or aspects.mentions_harm(text))
+        floor = ALSO_ASKS_PROBABILITY if hardship else ONLY_ASKS_PROBABILITY
+        if dict(parse.ranking).get("ask_service", 0.0) < floor:
             return False  # the classifier sees no question about a service in it at all
-        if IS_THERE_A_SERVICE.search(text):  # asking whether such help exists is a question, not a request
+        if IS_THERE_A_SERVICE.search(text) and not hardship:  # whether such help exists: a question
             return bool(IS_THERE.search(text) or _put_as_a_question(text) or text.endswith(("不", "没"))) \
                 and not ASKS_TO_ACT.search(
                 HELP_WORDS.sub("", text))
@@ -915,13 +929,19 @@ def _asks_about_people(parse: ParseResult) -> bool:
     return (_put_as_a_question(text) or bool(IS_THERE.search(text))) and not WANTS_A_PERSON.search(text)
 
 
+def _asks_to_be_on_the_list(parse: ParseResult) -> bool:
+    """Whether a child can get on the priority-care list ("这种能进重点关爱不", "咋样能列入台账")."""
+    text = parse.normalized or ""
+    return bool(LEDGER.search(text) and ON_THE_LIST.search(text))
+
+
 def _about_the_ledger(parse: ParseResult) -> bool:
     """A privacy question about the priority-care ledger or a registration by the community
     ("社区登记的信息会不会传出去"), not about what the parent gave Tongban."""
     text = parse.normalized or ""
     if parse.payload_entities or parse.text.startswith("/") or OURS.search(text) or TO_US.search(text):
         return False
-    return bool(LEDGER.search(text) or REGISTERED.search(text))
+    return bool(LEDGER.search(text) or REGISTERED.search(text) and not REGISTERED_ELSEWHERE.search(text))
 
 
 def _used_today(convo: ConversationHandle, count_since) -> int:

@@ -20,13 +20,15 @@ WHO, WHAT, HOW, MATERIALS, TIME, COST, CONTACT, DIFFERENCE, IN_CHARGE, SHARED, D
 
 CUES: tuple[tuple[str, re.Pattern], ...] = tuple((aspect, re.compile(pattern)) for aspect, pattern in (
     (DIFFERENCE, r"区别|不一样|有啥不同|有什么不同|差别|差异|哪个好|哪个划算|哪个更|一回事|一码事|一个意思|(?:啥|什么)两样"),
-    # who sees what was registered: the home county ("老家那边能看到吗") — the item's line on sharing;
-    # anyone else ("会不会传出去") — its line on keeping the data safe
-    (SHARED, r"(?:老家|户籍地|户口所在地|那边)[^，。\s]{0,4}(?:看到|看得到|知道|共享|互通|通)"),
-    (DATA, r"泄露|泄漏|传出去|保密|隐私|(?:谁|别人|外人|同学)(?:都|也)?(?:能|会)?(?:看到|看得到|知道)|信息安全"),
     (MATERIALS, r"材料|证件|证明|手续|带(?:什么|啥|哪些|些啥)|准备(?:什么|啥|哪些)|要(?:什么|啥|哪些)证"),
     (COST, r"多少钱|(?<!被)要钱|要不要钱|收费|收不收|免费|不要钱|花钱|费用|自费|贵不贵|掏钱|交钱|交多少|补多少|给多少|报多少|报销比例"),
     (CONTACT, r"电话|热线|号码|打哪|打给谁|联系方式|联系谁|拨打|打几号|投诉|(?:找谁|向谁|跟谁|去哪|哪里|找哪)反映"),
+    # who sees what was registered: the home county ("老家那边能看到吗") — the item's line on sharing;
+    # anyone else ("会不会传出去") — its line on keeping the data safe. After the materials, cost,
+    # time and contact cues: "有谁知道打疫苗要带什么" asks for the materials
+    (SHARED, r"(?:老家|户籍地|户口所在地|那边)[^，。\s]{0,4}(?:看到|看得到|知道|共享|互通|通(?!知))"),
+    (DATA, r"泄露|泄漏|传出去|保密|隐私|信息安全|(?:别人|外人|同学|老师|邻居)(?:都|也)?(?:能|会)?(?:看到|看得到|知道)|"
+           r"谁(?:都|也)?(?:能|会)?(?:看到|看得到)|(?<!有)(?<!^)谁(?:都|也)?(?:能|会)?知道"),
     # who runs it ("归哪个部门管", "是谁组织的", "谁在统计"): the departments, in plain words
     (IN_CHARGE, r"(?:哪个|哪些|什么|啥)(?:部门|单位)(?:在)?(?:管|负责|组织|主管|弄|搞)|找哪个(?:部门|单位)|归(?:哪|谁)|"
                 r"谁(?:在)?(?:管|负责|组织|主管|统计|牵头|弄|搞)|是谁(?:在)?(?:组织|办|搞|管|弄)|由谁"),
@@ -34,7 +36,8 @@ CUES: tuple[tuple[str, re.Pattern], ...] = tuple((aspect, re.compile(pattern)) f
     (HOW, r"怎么(?:办|申请|弄|报|交|登记|办理|参加|领|上|去)|咋(?:办|申请|弄|报|交|登记)|去哪|在哪(?:里|儿)?(?:办|申请|交|报|登记|领|打)|"
           r"找谁|哪个部门|哪个单位|流程|如何(?:申请|办理|参加)|到哪|上哪"),
     # the age a service is for ("康复救助多大的娃能申请", "娃8岁了还行不"): the item's line on ages
-    (AGE, r"多大|几岁|岁数|年龄|(?<![\d两])\d{1,2}(?:周)?岁(?!半)|(?<![一二三四五六七八九十两])[一二三四五六七八九十]{1,2}(?:周)?岁(?!半)|岁以[下上内]"),
+    # (asked, not stated: "孩子12岁 残疾康复还能申请吗" is a yes-or-no question, not one about ages)
+    (AGE, r"多大|几岁|多少岁|岁数|年龄|岁以[下上内]|岁之前|超过[^，。\s]{0,3}岁|满[^，。\s]{0,3}岁[^，。\s]{0,3}(?:还|就|能|可以)"),
     (WHO, r"能不能|能否|可不可以|可以.{0,8}[吗么]|算不算|符合|条件|资格|够不够|让不让|行不行|有没有份|能.{0,10}[吗么不]"),
 ))
 
@@ -116,7 +119,11 @@ def aspect_line(item, aspect: str, question: str = "") -> str:
         if phones:
             return "电话：" + "、".join(phones[:3])
         offices = plain_departments(item.departments)
-        return f"清单里没有写电话，可以问当地{offices[0]}，或打12345政务服务便民热线。" if offices else NO_PHONE
+        if not offices:
+            return NO_PHONE
+        first = next(name for name in item.departments if not _NOT_AN_OFFICE.search(name))
+        where = "户籍地" if "户籍地" in first else "" if "示例" in first else "当地"
+        return f"清单里没有写电话，可以问{where}{offices[0]}，或打12345政务服务便民热线。"
     if aspect == IN_CHARGE:  # the item's own sentence on who leads it, else its departments
         found = _sentence((item.content,), _LEADS)
         if found:

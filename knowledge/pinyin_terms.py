@@ -9,10 +9,12 @@ that are wholly a sequence of lexicon words are replaced by those words; anythin
 is no service term — is left as it was. Only words of at least MIN_LETTERS letters are entered,
 so short syllables (an, bao) never turn into a service.
 
-The same lexicon mends homophone typos, the input method's first guess ("拓育" for 托育, "居主证"
-for 居住证, "临时就助" for 临时救助): a span of two to four characters that sounds exactly like a
-service word and differs from it in one character is read as that word — unless the span is a
-common word of its own (jieba's dictionary: "心里" stays 心里 and never becomes 心理).
+The items' keywords also mend homophone typos, the input method's first guess ("居主证" for
+居住证, "临时就助" for 临时救助, "幼儿圆" for 幼儿园): a span of three or four characters, whole tokens
+of the sentence (jieba), that sounds exactly like a keyword and differs from it in one character
+is read as that keyword — unless the span is a common word of its own. Two-character spans are
+left alone (as often a name: 心莉, 康福小区), and no typo is ever mended into a word of harm or an
+age (噎住, 打孩子, 十六岁).
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ from knowledge.categories import CATEGORIES
 from nlu.pinyin import letters
 
 MIN_LETTERS = 4
+MIN_TYPO_CHARS = 3
 MAX_TYPO_CHARS = 4
+_HAN_TERM = re.compile(r"[\u4e00-\u9fff]+")
+# never mended into or out of: words of harm, ages and numbers, and phrases about what is done to
+# a child ("看孩子", "管孩子": "要砍孩子" must never read "要看孩子", "太惯孩子" never "太管孩子")
+_HARM_CHARS = r"[噎暴打杀死伤烫摔溺跳毒骂虐拐咬烧割砍刀捅掐勒闷踢揍绑锁饿]"
+_NOT_MENDED_TO = re.compile(_HARM_CHARS + r"|[岁年月天周]|[一二三四五六七八九十百千两]|孩子|娃|小孩|儿子|女儿")
+_NOT_MENDED_FROM = re.compile(_HARM_CHARS)
 COMMON_WORD = 20  # jieba's frequency from which a span is a word of its own, not a typo
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _WORD = re.compile(r"[\u4e00-\u9fff]{2,8}")
@@ -34,7 +43,9 @@ _LATIN_RUN = re.compile(r"[a-z]+(?: +[a-z]+)*")
 
 
 class PinyinTerms:
-    def __init__(self, words: Iterable[str]):
+    def __init__(self, words: Iterable[str], terms: Iterable[str] | None = None):
+        """``words``: the lexicon for pinyin typed in Latin letters; ``terms``: the whole service
+        terms typos are mended to (default: ``words``)."""
         self.lexicon: dict[str, str] = {}
         for word in words:
             for part in _WORD.findall(word):
@@ -42,19 +53,27 @@ class PinyinTerms:
                 if len(key) >= MIN_LETTERS and key.isascii() and key.isalpha():
                     self.lexicon.setdefault(key, part)
         self._longest = max((len(k) for k in self.lexicon), default=0)
-        # (characters, sound) -> word, for the homophone typos
-        self.sounds: dict[tuple[int, str], str] = {
-            (len(word), key): word for key, word in self.lexicon.items() if 2 <= len(word) <= MAX_TYPO_CHARS}
+        # (characters, sound) -> term, for the homophone typos: whole terms of three or four
+        # characters (two-character spans are as often a name: 心莉, 康福); never a word of harm or
+        # an age, so no typo ever turns into 噎住, 打孩子 or 十六岁
+        self.sounds: dict[tuple[int, str], str] = {}
+        for term in (words if terms is None else terms):
+            if (_HAN_TERM.fullmatch(term) and MIN_TYPO_CHARS <= len(term) <= MAX_TYPO_CHARS
+                    and not _NOT_MENDED_TO.search(term)):
+                self.sounds.setdefault((len(term), "".join(_sound(ch) for ch in term)), term)
         if self.sounds:
             _frequency()
 
     @classmethod
     def from_entries(cls, entries) -> "PinyinTerms":
-        """From the indexed items (``IndexedItem``) being served, and the category names."""
-        words = list(CATEGORIES.values())
+        """From the indexed items (``IndexedItem``) being served, and the category names; typos
+        are mended to the keywords and category names only (a title cut into runs is no term)."""
+        terms = list(CATEGORIES.values())
+        words = list(terms)
         for entry in entries:
             words += [entry.item.title, *entry.item.keywords]
-        return cls(words)
+            terms += list(entry.item.keywords)
+        return cls(words, terms)
 
     def _segment(self, run: str) -> list[str] | None:
         """``run`` (letters only) as lexicon words, longest first; None if it cannot be."""
@@ -72,12 +91,20 @@ class PinyinTerms:
         """``text`` with homophone typos of service words written right ("拓育谁管" → "托育谁管")."""
         if not self.sounds:
             return text
+        import jieba
+
+        # a typo is whole tokens of the sentence, never part of a word around it ("我家宝宝")
+        bounds, at = {0}, 0
+        for token in jieba.lcut(text, HMM=False):
+            at += len(token)
+            bounds.add(at)
         out: list[str] = []
         i = 0
         while i < len(text):
-            for size in range(min(MAX_TYPO_CHARS, len(text) - i), 1, -1):
+            for size in range(min(MAX_TYPO_CHARS, len(text) - i), MIN_TYPO_CHARS - 1, -1):
                 span = text[i:i + size]
-                if not all(_HAN.match(ch) for ch in span):
+                if (i not in bounds or i + size not in bounds or not all(_HAN.match(ch) for ch in span)
+                        or _NOT_MENDED_FROM.search(span)):
                     continue
                 word = self.sounds.get((size, "".join(_sound(ch) for ch in span)))
                 if word is None:

@@ -177,6 +177,10 @@ def test_who_sees_registered_data_is_answered_by_the_items_line_on_keeping_or_sh
 
     assert aspects.aspect_of("在这边登记的信息 老家那边也能看到吗") == aspects.SHARED
     assert aspects.aspect_of("登记进去会不会传出去让学校同学知道") == aspects.DATA
+    # the materials, the cost or the time asked beside "谁知道…" / "那边通知…" stay what is asked
+    assert aspects.aspect_of("有谁知道打疫苗要带什么") == aspects.MATERIALS
+    assert aspects.aspect_of("谁知道医保一年多少钱") == aspects.COST
+    assert aspects.aspect_of("老家那边通知我们回去办手续 要带什么") == aspects.MATERIALS
     item = ChecklistItem(id="a", category="priority_care", title="台账", service_object="流动儿童",
                          content="要建立台账，定期走访。要加强档案管理，确保信息安全。居住地和户籍地之间推送、比对信息。",
                          how_to_apply="", materials=[], clause="（五）")
@@ -206,7 +210,9 @@ def test_no_telephone_names_the_office_to_ask_and_money_for_a_kindergarten_is_no
                          content="持居住证在居住地参加居民医保。", departments=["国家医保局"], how_to_apply="",
                          materials=[], clause="（八）")
     line = aspects.aspect_line(item, aspects.CONTACT)
-    assert "医保部门" in line and "12345" in line
+    assert "当地医保部门" in line and "12345" in line
+    home = item.model_copy(update={"departments": ["户籍地民政部门"]})
+    assert "户籍地民政部门" in aspects.aspect_line(home, aspects.CONTACT)
     preschool = item.model_copy(update={"content": "落实公办园生均公用经费标准和普惠性民办园补助标准。"})
     assert not aspects.holds(preschool, aspects.COST)
     assert "没有写费用" in aspects.aspect_line(preschool, aspects.COST)
@@ -220,8 +226,10 @@ def test_a_question_about_ages_leads_with_the_ages_and_prefers_the_item_that_say
     from knowledge.retrieval import Hit, SearchResult
     from knowledge.schema import ChecklistHeader, ChecklistItem
 
-    for question in ("康复救助多大的娃能申请", "娃8岁了还能申请不", "是不是只管6岁以下的"):
+    for question in ("康复救助多大的娃能申请", "几岁能上", "是不是只管6岁以下的"):
         assert aspects.aspect_of(question) == aspects.AGE, question
+    # an age told is no question about ages: the yes or no stays the answer
+    assert aspects.aspect_of("孩子12岁 残疾康复还能申请吗") == aspects.WHO
     assert aspects.aspect_of("康复救助跟两项补贴是一回事吗") == aspects.DIFFERENCE
     header = ChecklistHeader(id="t", locality={"code": "national", "name": "全国"}, title="测试清单", issuer="测试",
                              published="2026-01-01", version=1, authority="official")

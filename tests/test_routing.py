@@ -107,3 +107,38 @@ def test_a_question_about_a_service_that_names_migrant_children_gets_the_service
     replies = chat(message)
     assert "eligibility" not in (replies[0].get("custom") or {}), replies
     assert replies[0]["custom"]["sources"][0]["category"] == category, replies
+
+
+@pytest.mark.parametrize("message", ["闺女听力不好 这样能进重点关爱名单不", "家里困难 咋样才能列入那个台账"])
+def test_whether_a_child_can_get_on_the_priority_care_list_is_answered_from_the_list(chat, message):
+    replies = chat(message)
+    cited = [r for r in replies if (r.get("custom") or {}).get("sources")]
+    assert cited and cited[0]["custom"]["sources"][0]["category"] == "priority_care", replies
+    assert not any("申请帮扶需要填写" in r["text"] for r in replies), replies
+
+
+@pytest.mark.parametrize("message", ["有没有工作人员", "能让工作人员给我回个电话吗", "社区的人能来一趟吗", "有没有社工"])
+def test_asking_for_a_staff_member_is_always_handed_over(chat, message):
+    """A question that asks for a person (工作人员, 社工, 来一趟, 回电话) is never answered from the
+    checklists instead (工作 is no employment question)."""
+    replies = chat(message)
+    assert "哪个市、哪个区" in replies[0]["text"] or "转给" in replies[0]["text"], replies
+    assert not any((r.get("custom") or {}).get("sources") for r in replies), replies
+
+
+@pytest.mark.parametrize("message", ["孩子入学登记的信息会不会泄露", "我登记的信息会给别人看吗"])
+def test_a_privacy_question_about_another_offices_form_or_ours_gets_our_notice(chat, message):
+    replies = chat(message)
+    assert "个人信息说明" in replies[0]["text"], replies
+    assert not any((r.get("custom") or {}).get("sources") for r in replies), replies
+
+
+def test_a_cochlear_implant_is_no_request_for_a_person(chat):
+    replies = chat("耳朵听不见 要人工耳蜗 好几万")
+    assert not any("哪个市、哪个区" in r["text"] for r in replies), replies
+
+
+@pytest.mark.parametrize("message", ["我生病住院了 孩子没人照顾 咋办", "我一个人带娃 实在撑不下去了 有没有组织能帮帮我"])
+def test_hardship_with_a_plea_for_help_starts_the_request(chat, message):
+    replies = chat(message)
+    assert any("申请帮扶需要填写" in r["text"] for r in replies), replies
