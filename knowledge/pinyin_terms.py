@@ -61,8 +61,6 @@ class PinyinTerms:
             if (_HAN_TERM.fullmatch(term) and MIN_TYPO_CHARS <= len(term) <= MAX_TYPO_CHARS
                     and not _NOT_MENDED_TO.search(term)):
                 self.sounds.setdefault((len(term), "".join(_sound(ch) for ch in term)), term)
-        if self.sounds:
-            _frequency()
 
     @classmethod
     def from_entries(cls, entries) -> "PinyinTerms":
@@ -88,36 +86,43 @@ class PinyinTerms:
         return best[0]
 
     def mend(self, text: str) -> str:
-        """``text`` with homophone typos of service words written right ("拓育谁管" → "托育谁管")."""
+        """``text`` with homophone typos of service words written right ("居主证" → "居住证")."""
         if not self.sounds:
             return text
-        import jieba
-
-        # a typo is whole tokens of the sentence, never part of a word around it ("我家宝宝")
-        bounds, at = {0}, 0
-        for token in jieba.lcut(text, HMM=False):
+        typos = [(i, size, word) for i, size, word in self._sounding(text)
+                 if word != text[i:i + size] and sum(a != b for a, b in zip(word, text[i:i + size])) == 1]
+        if not typos:
+            return text  # jieba (~60 MB) is read only once a message holds a likely typo
+        bounds, at = {0}, 0  # a typo is whole tokens of the sentence, never part of a word around it ("我家宝宝")
+        for token in _tokens(text):
             at += len(token)
             bounds.add(at)
-        out: list[str] = []
+        out, i = [], 0
+        for start, size, word in typos:
+            span = text[start:start + size]
+            if (start < i or start not in bounds or start + size not in bounds
+                    or _frequency().get(span, 0) >= COMMON_WORD):
+                continue
+            out.append(text[i:start] + word)
+            i = start + size
+        return "".join(out) + text[i:]
+
+    def _sounding(self, text: str):
+        """(start, size, term) of each span of ``text`` that sounds like a term, longest first at
+        each start, left to right, never overlapping a term written right."""
         i = 0
         while i < len(text):
             for size in range(min(MAX_TYPO_CHARS, len(text) - i), MIN_TYPO_CHARS - 1, -1):
                 span = text[i:i + size]
-                if (i not in bounds or i + size not in bounds or not all(_HAN.match(ch) for ch in span)
-                        or _NOT_MENDED_FROM.search(span)):
+                if not all(_HAN.match(ch) for ch in span) or _NOT_MENDED_FROM.search(span):
                     continue
                 word = self.sounds.get((size, "".join(_sound(ch) for ch in span)))
-                if word is None:
-                    continue
-                if word == span or (sum(a != b for a, b in zip(word, span)) == 1
-                                    and _frequency().get(span, 0) < COMMON_WORD):
-                    out.append(word)
+                if word is not None:
+                    yield i, size, word
                     i += size
                     break
             else:
-                out.append(text[i])
                 i += 1
-        return "".join(out)
 
     def rewrite(self, text: str) -> str:
         """``text`` (normalised, lower case) with pinyin service words written in characters, and
@@ -148,6 +153,13 @@ class PinyinTerms:
 @lru_cache(maxsize=8192)
 def _sound(char: str) -> str:
     return letters(char)
+
+
+def _tokens(text: str) -> list[str]:
+    import jieba
+
+    _frequency()  # initialised, quietly
+    return jieba.lcut(text, HMM=False)
 
 
 @lru_cache(maxsize=1)

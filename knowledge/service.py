@@ -61,7 +61,7 @@ class KnowledgeBase:
     def start(self, *, watch: bool | None = None) -> "KnowledgeBase":
         self.settings.ensure_dirs()
         self.reload()
-        self._pinyin_terms(self.snapshot)  # built now (and jieba's dictionary read), not on a parent's first question
+        self._pinyin_terms(self.snapshot)  # built now, not on a parent's first question
         interval = self.settings.knowledge.watch_interval
         if (watch if watch is not None else interval > 0) and self._watcher is None:
             self._watcher = threading.Thread(target=self._watch, args=(interval,),
