@@ -54,9 +54,11 @@ def test_questions_go_through_the_engine_as_a_parent_asks_them(runtime):
     assert "compulsory_education" in text and "工地老板欠我三个月工资怎么办" in text
 
 
-# Today's figures less a margin (2026-12-05: set A 56.1 % fully correct, 11.1 % wrong; set B 52.7 % and
-# 18.7 %): a change that makes parents' answers worse fails here; the goal (90 %) is far above.
-FLOORS = {"set_a.tsv": (0.52, 0.14), "set_b.tsv": (0.48, 0.22)}
+# Today's figures less a margin (2026-12-05, second session: fully correct / wrong — set A 68.9 % / 8.3 %,
+# set B 70.0 % / 14.0 %, set C 62.7 % / 20.0 %, set D 70.0 % / 16.0 %; C and D were written by helpers
+# that never saw this repository, D is read for its figures only): a change that makes parents'
+# answers worse fails here; the goal (90 %) is above.
+FLOORS = {"set_a.tsv": (0.64, 0.11), "set_b.tsv": (0.65, 0.17), "set_c.tsv": (0.58, 0.23), "set_d.tsv": (0.65, 0.19)}
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
