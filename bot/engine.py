@@ -762,6 +762,10 @@ class DialogueEngine:
         if _used_today(convo, requests_since) >= self.settings.limits.requests_per_day:
             return [Reply("今天已经提交了好几份帮扶申请，工作人员会逐一审核。如需再为其他孩子申请，请明天再来；"
                           "发送“查进度”可以查看已提交的申请。孩子如有危险请直接拨打 110。")]
+        if _asks_to_be_on_the_list(parse) and not REGISTER_US.search(parse.normalized or ""):
+            answered = self._ledger_data_answer(convo, parse)  # "娃有自闭症 这种能进重点关爱不"
+            if answered:
+                return answered + [_offer_reply()]
         question = self._service_question(parse)
         if question:
             # "想找慈善帮扶 该找谁联系": the whole message names the service beyond doubt, or the

@@ -250,3 +250,11 @@ def test_a_question_about_ages_leads_with_the_ages_and_prefers_the_item_that_say
     answer = compose(SearchResult("康复救助怎么申请", ("national",), hits(plan, guide), 0.9, False),
                      min_confidence=0.4)
     assert answer.sources[0]["item_id"] == "p"
+
+
+def test_a_time_told_is_no_time_asked_and_smashing_things_at_home_is_harm():
+    from knowledge import aspects
+
+    assert aspects.aspect_of("孩子在网上被人骂了 心情很差好几天 我该找谁") != aspects.TIME
+    assert aspects.aspect_of("临时救助审批要几天") == aspects.TIME
+    assert aspects.mentions_harm("老公喝了酒就砸东西 孩子吓得不行")
