@@ -58,7 +58,7 @@ OURS = re.compile(r"童伴|(?:这个|本)(?:软件|(?i:app)|网站|小程序|平
 RULE_ASPECTS = (aspects.HOW, aspects.TIME, aspects.IN_CHARGE, aspects.CONTACT)
 ASKS_THE_VERDICT = re.compile(r"算不算|(?<![打计预])算(?!了)[^，。\s]{0,8}[吗么不没]|是不是流动|属于流动|算流动|是流动儿童[吗么]")
 # the priority-care list in parents' words, asking whether one may, and asking to be put on it
-LEDGER = re.compile(r"重点关爱|台账|关爱名单")
+LEDGER = re.compile(r"重点关爱|台账|台帐|关爱名单")
 # a request for a person: to talk, call, be contacted or transferred (tests/data: every human_handoff line)
 WANTS_A_PERSON = re.compile(r"人工|真人|活人|客服|机器|负责(?:的)?人|领导|联系|转|找(?!不)|叫|安排|当面|加我|视频|"
                             r"打(?:个)?电话|给我打|直接|跟我|和我|跟人|和人|说话|聊|工作人员|社工|在[吗么嘛]|上门|"
@@ -70,6 +70,7 @@ REGISTERED = re.compile(r"摸排|建档|(?:社区|居委会|村里|村委会|街
                         r"登记[^，。\s]{0,4}(?:社区|居委会)|登记进|(?:孩子|娃)的?信息[^，。\s]{0,2}登记")
 REGISTERED_ELSEWHERE = re.compile(r"入学|上学|学校|疫苗|接种|居住证|医保")  # another office's form
 ON_THE_LIST = re.compile(r"(?:能|可以|咋|怎么|怎样|如何|会)[^，。\s]{0,4}(?:进|纳入|列入|列进|被列|上)|够(?:不够|条件)|符合")
+LIST_ASPECTS = (aspects.IN_CHARGE, aspects.HOW, aspects.TIME, aspects.CONTACT, aspects.WHO, aspects.AGE)
 LEDGER_CATEGORIES = ("priority_care", "eligibility")  # the ledger (clause 五) and the monitoring (四)
 TO_US = re.compile(r"你们|您们|机器人|小童|这里|我们?(?:在这|这边)?(?:登记|填)")  # "我在你们这登记的信息", "我登记的信息" are ours
 MAY_WE = re.compile(r"能不能|可不可以|能否|可以.{0,8}[吗么]|还是(?:得|要)")
@@ -726,7 +727,10 @@ class DialogueEngine:
         if _asks_about_people(parse):  # "儿童主任跟儿童督导员有啥区别": answered, a person one tap away
             locality = convo.state.get("locality")
             result = self._search(parse.normalized or parse.text, locality, parse)
-            if result.confidence >= NAMED_SERVICE_CONFIDENCE:
+            # a difference is only ever a question; anything else must name its service beyond doubt
+            sure = (self.settings.knowledge.min_confidence if aspects.aspect_of(parse.normalized) == aspects.DIFFERENCE
+                    else NAMED_SERVICE_CONFIDENCE)
+            if result.confidence >= sure:
                 return [_answer_reply(self._compose(result, locality)),
                         Reply("需要的话，也可以请工作人员联系您。", buttons=[HANDOFF_BUTTON])]
         reason = parse.text if not parse.text.startswith("/") else "请求人工帮助"
@@ -934,9 +938,12 @@ def _asks_about_people(parse: ParseResult) -> bool:
 
 
 def _asks_to_be_on_the_list(parse: ParseResult) -> bool:
-    """Whether a child can get on the priority-care list ("这种能进重点关爱不", "咋样能列入台账")."""
+    """Whether a child can get on the priority-care list ("这种能进重点关爱不", "咋样能列入台账"), or
+    how the list works ("重点关爱那个台帐归哪个部门管", "上了名单多久来一次")."""
     text = parse.normalized or ""
-    return bool(LEDGER.search(text) and ON_THE_LIST.search(text))
+    if not LEDGER.search(text):
+        return False
+    return bool(ON_THE_LIST.search(text)) or aspects.aspect_of(text) in LIST_ASPECTS
 
 
 def _about_the_ledger(parse: ParseResult) -> bool:
