@@ -20,6 +20,7 @@ from bot.replies import HANDOFF_BUTTON, INTENT_TITLES, Reply, button, menu_butto
 from knowledge import KnowledgeBase, aspects, compose, not_understood
 from knowledge.answer import basis, detail_button, item_answer, source_record
 from knowledge.categories import CATEGORIES
+from knowledge.retrieval import Hit
 from ledger import services
 from ledger.conversations import ConcurrentUpdate, ConversationHandle, ConversationStore
 from ledger.crypto import DataCipher
@@ -64,15 +65,20 @@ WANTS_A_PERSON = re.compile(r"人工|真人|活人|客服|机器|负责(?:的)?�
                             r"打(?:个)?电话|给我打|直接|跟我|和我|跟人|和人|说话|聊|工作人员|社工|在[吗么嘛]|上门|"
                             r"来一?趟|(?:能|可以|会)来|回.{0,2}电话|见(?:一?下|个面|面)|面谈|"
                             r"(?i:person|human|agent|talk|someone)")
-ASKS_FOR_A_PERSON = re.compile(r"转人工|人工客服|(?:找|要|有)人工(?!耳蜗|晶体|授精|关节)|真人|活人")  # beyond doubt, however unsure the model
-IS_THERE = re.compile(r"有没有|有吗|有么|有不$")
+ASKS_FOR_A_PERSON = re.compile(r"转人工|人工客服|(?:找|要|(?<!没)有)人工(?!耳蜗|晶体|授精|关节|作)|真人|活人|"
+                               r"(?:来|过来)(?:我家|家里|一下)?一?趟|能(?:不能)?上门|回(?:个)?电(?:话)?(?:给我)?[吧呗]?$|"
+                               r"来个人")  # beyond doubt, however unsure the model
+# what someone does or is ("儿童主任是干啥的", "啥是儿童督导员"): a question, whoever it names
+ABOUT_A_ROLE = re.compile(r"(?:儿童主任|儿童督导员|督导员|网格员|社工)[^，。\s]{0,3}(?:是谁|是干|干啥|干什么|管什么|管啥|管哪些|负责|是什么|是啥|是做)|"
+                          r"(?:啥|什么)是(?:儿童主任|儿童督导员|督导员|网格员|社工)")
+IS_THERE = re.compile(r"有没有|有冇|有无|有吗|有么|有不$")
 REGISTERED = re.compile(r"摸排|建档|(?:社区|居委会|村里|村委会|街道|网格员|儿童主任|民政)[^，。\s]{0,6}登记|"
                         r"登记[^，。\s]{0,4}(?:社区|居委会)|登记进|(?:孩子|娃)的?信息[^，。\s]{0,2}登记")
-REGISTERED_ELSEWHERE = re.compile(r"入学|上学|学校|疫苗|接种|居住证|医保")  # another office's form
+REGISTERED_ELSEWHERE = re.compile(r"(?:入学|上学|学校|疫苗|接种|居住证|医保)[^，。\s]{0,3}登记|登记[^，。\s]{0,3}(?:入学|疫苗|接种|居住证|医保)")  # another office's form
 ON_THE_LIST = re.compile(r"(?:能|可以|咋|怎么|怎样|如何|会)[^，。\s]{0,4}(?:进|纳入|列入|列进|被列|上)|够(?:不够|条件)|符合")
 LIST_ASPECTS = (aspects.IN_CHARGE, aspects.HOW, aspects.TIME, aspects.CONTACT, aspects.WHO, aspects.AGE)
 LEDGER_CATEGORIES = ("priority_care", "eligibility")  # the ledger (clause 五) and the monitoring (四)
-TO_US = re.compile(r"你们|您们|机器人|小童|这里|我们?(?:在这|这边)?(?:登记|填)")  # "我在你们这登记的信息", "我登记的信息" are ours
+TO_US = re.compile(r"你们|您们|机器人|小童|这里|(?<![让要叫请])我们?(?:在这|这边)?(?:登记|填)")  # "我在你们这登记的信息", "我登记的信息" are ours
 MAY_WE = re.compile(r"能不能|可不可以|能否|可以.{0,8}[吗么]|还是(?:得|要)")
 REGISTER_US = re.compile(r"帮(?:我|俺|咱)们?|给(?:我|俺|咱)们?(?:家)?(?:登记|申请|报)|替(?:我|俺)")
 # a typed answer to "确认要删除…吗？": a refusal or a doubt, and a plain yes
@@ -110,7 +116,8 @@ ONLY_ASKS_PROBABILITY = 0.02
 # whether there is a service that helps ("有没有慈善的能帮帮娃", "有冇地方帮忙介绍工作"), not a person to come
 IS_THERE_A_SERVICE = re.compile(r"有(?:没有|冇|没(?!有)|无)(?!人|谁|哪个人|什么人|啥人)[^，。\s]{1,8}(?:能|可以|会)?帮|有人指导")
 # hardship told beside the question: a request for help before anything else ("孩子没人照顾 咋办")
-HARDSHIP = re.compile(r"没人(?:照顾|管|带|看|养)|撑不下去|活不下去|过不下去|揭不开锅|没饭吃|走投无路|(?:生病|住院|出事|没了)")
+HARDSHIP = re.compile(r"没人(?:照顾|管|带|看|养)|撑不下去|活不下去|过不下去|揭不开锅|没饭吃|走投无路|生病|住院|出事|没了|"
+                      r"得了[^，。\s]{0,6}病|重病|大病|白血病|癌|没钱(?:交|看|治|吃|上学)")
 HELP_WORDS = re.compile(r"帮帮|帮忙|帮(?:一下|下)|谁能帮|有人指导")
 # connectives left hanging once the danger clauses are taken out of a message
 _DANGLING = re.compile(r"(?:[,，。.?？!！;；\s]*(?:还有|另外|而且|然后|但是|可是|对了|还)[,，。.?？!！;；\s]*)+$")
@@ -524,7 +531,8 @@ class DialogueEngine:
     def _assistance_offer(self, parse: ParseResult) -> list[Reply]:
         """A question that also asks for someone to help ("孩子好几个月不说话了 能不能有人来看看"):
         the answer, and the assistance request offered with buttons."""
-        asks_help = ASKS_FOR_HELP.search(parse.normalized or "")
+        text = parse.normalized or ""
+        asks_help = ASKS_FOR_HELP.search(text) or HARDSHIP.search(text) or aspects.mentions_harm(text)
         runner_up = dict(parse.ranking).get("request_assistance", 0.0)
         if not asks_help and runner_up < ASSISTANCE_OFFER_PROBABILITY:
             return []
@@ -703,11 +711,14 @@ class DialogueEngine:
         text = parse.normalized or parse.text
         vector = parse.vector if self.knowledge.embedder is self.interpreter.embedder else None
         result = self.knowledge.search(text, locality, k=30, vector=vector)
-        hits = [hit for hit in result.hits if hit.entry.item.category in LEDGER_CATEGORIES][:3]
+        found = {hit.entry.key: hit for hit in result.hits}
+        # every item of the clauses, ranked: the one that says what is asked first, then by the search
+        hits = [found.get(entry.key) or Hit(entry, 0.0, 0.0, 0.0, 0)
+                for entry in self.knowledge.items_of(LEDGER_CATEGORIES, locality)]
         if not hits:
             return []
-        aspect = aspects.aspect_of(parse.normalized or parse.text)  # the item that says it first
-        hits.sort(key=lambda hit: not aspects.holds(hit.entry.item, aspect))
+        aspect = aspects.aspect_of(parse.normalized or parse.text)
+        hits = sorted(hits, key=lambda hit: (not aspects.holds(hit.entry.item, aspect), -hit.score))[:3]
         # the topic is decided by the words, not by the score: the ledger's items are the answer
         ranked = dataclasses.replace(result, hits=hits, categories=list(dict.fromkeys(
             hit.entry.item.category for hit in hits)), confidence=1.0)
@@ -728,7 +739,8 @@ class DialogueEngine:
             locality = convo.state.get("locality")
             result = self._search(parse.normalized or parse.text, locality, parse)
             # a difference is only ever a question; anything else must name its service beyond doubt
-            sure = (self.settings.knowledge.min_confidence if aspects.aspect_of(parse.normalized) == aspects.DIFFERENCE
+            sure = (self.settings.knowledge.min_confidence
+                    if aspects.aspect_of(parse.normalized) == aspects.DIFFERENCE or ABOUT_A_ROLE.search(parse.normalized or "")
                     else NAMED_SERVICE_CONFIDENCE)
             if result.confidence >= sure:
                 return [_answer_reply(self._compose(result, locality)),

@@ -226,19 +226,17 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
                        question=result.query)
 
 
-AGE_MARGIN = 0.03  # of the fused score: items this close are equally about the question
+AGE_RANKS = 3  # an item of the same service among the best three that says the ages answers an age question
 
 
 def _saying(hits, aspect: str):
     """The best hit; for a question about ages ("康复救助多大的娃能申请"), an item of the same service
-    scored within AGE_MARGIN that says the ages when the best one does not (the plan's clause names
+    among the best AGE_RANKS that says the ages when the best one does not (the plan's clause names
     no age, the guidance item "0—6岁" does)."""
     top = hits[0]
     if aspect != aspects.AGE or aspects.holds(top.entry.item, aspect):
         return top
-    for hit in hits[1:]:
-        if top.score - hit.score > AGE_MARGIN:
-            break
+    for hit in hits[1:AGE_RANKS]:
         if hit.entry.item.category == top.entry.item.category and aspects.holds(hit.entry.item, aspect):
             return hit
     return top

@@ -36,6 +36,9 @@ _HAN_TERM = re.compile(r"[\u4e00-\u9fff]+")
 _HARM_CHARS = r"[噎暴打杀死伤烫摔溺跳毒骂虐拐咬烧割砍刀捅掐勒闷踢揍绑锁饿]"
 _NOT_MENDED_TO = re.compile(_HARM_CHARS + r"|[岁年月天周]|[一二三四五六七八九十百千两]|孩子|娃|小孩|儿子|女儿")
 _NOT_MENDED_FROM = re.compile(_HARM_CHARS)
+# only names of services, documents and places are mended to ("居住证", "公租房", "临时救助"), never a
+# phrase ("要钱吗", "没人管", "交朋友", "家务事", "回老家") nor a ministry ("民政不…" is no 民政部)
+_SERVICE_NOUN = re.compile(r"[证房园助保金卡站所湾任员医种育导询贴险费院校班]$")
 COMMON_WORD = 20  # jieba's frequency from which a span is a word of its own, not a typo
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _WORD = re.compile(r"[\u4e00-\u9fff]{2,8}")
@@ -53,13 +56,13 @@ class PinyinTerms:
                 if len(key) >= MIN_LETTERS and key.isascii() and key.isalpha():
                     self.lexicon.setdefault(key, part)
         self._longest = max((len(k) for k in self.lexicon), default=0)
-        # (characters, sound) -> term, for the homophone typos: whole terms of three or four
-        # characters (two-character spans are as often a name: 心莉, 康福); never a word of harm or
-        # an age, so no typo ever turns into 噎住, 打孩子 or 十六岁
+        # (characters, sound) -> term, for the homophone typos: whole names of a service, document
+        # or place of three or four characters (two-character spans are as often a name: 心莉,
+        # 康福); never a word of harm or an age, so no typo ever turns into 噎住, 打孩子 or 十六岁
         self.sounds: dict[tuple[int, str], str] = {}
         for term in (words if terms is None else terms):
             if (_HAN_TERM.fullmatch(term) and MIN_TYPO_CHARS <= len(term) <= MAX_TYPO_CHARS
-                    and not _NOT_MENDED_TO.search(term)):
+                    and _SERVICE_NOUN.search(term) and not _NOT_MENDED_TO.search(term)):
                 self.sounds.setdefault((len(term), "".join(_sound(ch) for ch in term)), term)
 
     @classmethod

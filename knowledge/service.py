@@ -165,6 +165,12 @@ class KnowledgeBase:
     def locality_name(self, locality: str | None) -> str | None:
         return self.geo.full_name(locality) if locality else None
 
+    def items_of(self, categories, locality: str | None = None) -> list:
+        """The current items (``IndexedItem``) of ``categories`` whose checklist serves ``locality``."""
+        chain = set(self.chain(locality))
+        return [entry for entry in self.snapshot.retriever.index.entries
+                if entry.item.category in categories and entry.locality in chain]
+
     def find_item(self, key: str):
         """An indexed item by its key (checklist/vN/item), from the current snapshot."""
         for entry in self.snapshot.retriever.index.entries:

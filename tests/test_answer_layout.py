@@ -181,6 +181,8 @@ def test_who_sees_registered_data_is_answered_by_the_items_line_on_keeping_or_sh
     assert aspects.aspect_of("有谁知道打疫苗要带什么") == aspects.MATERIALS
     assert aspects.aspect_of("谁知道医保一年多少钱") == aspects.COST
     assert aspects.aspect_of("老家那边通知我们回去办手续 要带什么") == aspects.MATERIALS
+    assert aspects.aspect_of("请问谁知道积分入学怎么算") != aspects.DATA
+    assert aspects.aspect_of("学校会知道孩子上了重点关爱名单吗") == aspects.DATA
     item = ChecklistItem(id="a", category="priority_care", title="台账", service_object="流动儿童",
                          content="要建立台账，定期走访。要加强档案管理，确保信息安全。居住地和户籍地之间推送、比对信息。",
                          how_to_apply="", materials=[], clause="（五）")

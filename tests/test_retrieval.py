@@ -138,13 +138,15 @@ def test_homophone_typos_of_service_words_are_read_as_the_words(kb, monkeypatch)
     a word around it, never into or out of a word of harm, an age or what is done to a child."""
     from knowledge.pinyin_terms import PinyinTerms
 
-    terms = PinyinTerms([], ["居住证", "临时救助", "幼儿园", "托育", "心理", "看孩子", "管孩子", "噎住", "十六岁"])
+    terms = PinyinTerms([], ["居住证", "临时救助", "幼儿园", "托育", "心理", "看孩子", "管孩子", "噎住", "十六岁",
+                             "要钱吗", "家里出事", "没人管"])
     assert terms.mend("听人说得先有居主证") == "听人说得先有居住证"
     assert terms.mend("临时就助找谁申请啊") == "临时救助找谁申请啊"
     assert terms.mend("幼儿圆入园") == "幼儿园入园"
     for untouched in ("拓育谁管啊",  # two characters: as often a name (心莉, 康福)
                       "我心里很不踏实", "娃上幼儿园了", "居住在这边",
-                      "老公拿刀说要砍孩子", "爷爷奶奶太惯孩子", "我们也住在深圳", "孩子是六岁"):
+                      "老公拿刀说要砍孩子", "爷爷奶奶太惯孩子", "我们也住在深圳", "孩子是六岁",
+                      "入学申请表要签吗", "家里出示证明", "门没人关"):
         assert terms.mend(untouched) == untouched, untouched
     assert terms.rewrite("临时就助找谁申请啊") == "临时救助找谁申请啊"
     result, answer = _answer(kb, "临时就助找谁申请啊")

@@ -142,3 +142,28 @@ def test_a_cochlear_implant_is_no_request_for_a_person(chat):
 def test_hardship_with_a_plea_for_help_starts_the_request(chat, message):
     replies = chat(message)
     assert any("申请帮扶需要填写" in r["text"] for r in replies), replies
+
+
+def test_a_worry_about_what_the_community_registered_is_answered_from_the_list(chat):
+    replies = chat("社区要我们登记孩子信息 会不会泄露")
+    cited = [r for r in replies if (r.get("custom") or {}).get("sources")]
+    assert cited and "信息安全" in cited[0]["text"], replies
+
+
+@pytest.mark.parametrize("message", ["儿童主任是谁", "啥是儿童督导员"])
+def test_what_a_role_is_is_answered(chat, message):
+    replies = chat(message)
+    assert any((r.get("custom") or {}).get("sources") for r in replies), replies
+
+
+@pytest.mark.parametrize("message", ["儿童主任能不能来我家一趟", "请回电"])
+def test_asking_someone_to_come_or_call_back_is_handed_over(chat, message):
+    replies = chat(message)
+    assert "哪个市、哪个区" in replies[0]["text"] or "转给" in replies[0]["text"], replies
+
+
+@pytest.mark.parametrize("message", ["孩子得了白血病 有没有什么补助", "孩子生病住院 没钱交住院费 有什么救助"])
+def test_hardship_always_has_the_request_one_tap_away(chat, message):
+    replies = chat(message)
+    payloads = [b["payload"] for r in replies for b in r.get("buttons", [])]
+    assert "/request_assistance" in payloads or any("申请帮扶需要填写" in r["text"] for r in replies), replies
