@@ -44,3 +44,17 @@ def test_resolve_code_accepts_codes_names_and_national():
     assert g.resolve_code("宝安区") == "440306"
     assert g.resolve_code("999999") is None
     assert g.resolve_code("火星") is None
+
+
+@pytest.mark.parametrize("text", ["孩子长多大了要打什么疫苗", "我家长子今年上初中", "被打了要找公安吗", "比如说医保怎么交",
+                                  "有没有学习资源", "学校跟社区合作的活动"])
+def test_county_short_forms_that_are_everyday_words_are_no_places(text):
+    """子长市, 长子县, 公安县, 比如县…: their short forms are ordinary words; the answer must not be
+    scoped to that county ("比如县暂未收录本地服务清单")."""
+    assert gazetteer().resolve(text) is None
+
+
+@pytest.mark.parametrize("text, code", [("我们住在子长市", "610681"), ("户口在公安县", "421022"), ("我们在广州白云", "440111")])
+def test_their_full_names_still_are(text, code):
+    region = gazetteer().resolve(text)
+    assert region is not None and region.code == code
