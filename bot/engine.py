@@ -514,14 +514,14 @@ class DialogueEngine:
         """The cited answer composed from the checklists for ``question`` in ``locality``."""
         return self._compose(self._search(question, locality, parse), locality)
 
-    def _search(self, question: str, locality: str | None, parse: ParseResult | None = None):
+    def _search(self, question: str, locality: str | None, parse: ParseResult | None = None, k: int | None = None):
         """Retrieval for ``question``, the parse's embedding reused when it is of the same text by the
         same model."""
         vector = None
         if (parse is not None and question == parse.normalized and parse.vector is not None
                 and self.knowledge.embedder is self.interpreter.embedder):
             vector = parse.vector
-        return self.knowledge.search(question, locality, vector=vector)
+        return self.knowledge.search(question, locality, k=k, vector=vector)
 
     def _compose(self, result, locality: str | None):
         return compose(result, min_confidence=self.settings.knowledge.min_confidence,
@@ -695,7 +695,7 @@ class DialogueEngine:
 
     def _on_privacy(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         if _held_elsewhere(parse):  # "娃手机上的APP老要填个人信息": a question about a child's data online
-            return self._answer_about_data_elsewhere(convo, parse, "想了解童伴怎么保存和使用您的信息", "童伴的隐私说明", "privacy")
+            return self._answer_about_data_elsewhere(convo, parse, _privacy_offer())
         if _about_the_ledger(parse) and not self.form.active(convo.state):
             answered = self._ledger_data_answer(convo, parse)
             if answered:
@@ -708,9 +708,7 @@ class DialogueEngine:
         first (kept safe, shared with the home county, who runs it); for a question about the data,
         how Tongban keeps its own one tap away. [] when the checklists hold no such item."""
         locality = convo.state.get("locality")
-        text = parse.normalized or parse.text
-        vector = parse.vector if self.knowledge.embedder is self.interpreter.embedder else None
-        result = self.knowledge.search(text, locality, k=30, vector=vector)
+        result = self._search(parse.normalized or parse.text, locality, parse, k=30)
         found = {hit.entry.key: hit for hit in result.hits}
         # every item of the clauses, ranked: the one that says what is asked first, then by the search
         hits = [found.get(entry.key) or Hit(entry, 0.0, 0.0, 0.0, 0)
@@ -725,14 +723,12 @@ class DialogueEngine:
         convo.state["failures"] = 0
         replies = [_answer_reply(self._compose(ranked, locality))]
         if parse.intent == "privacy" or aspect in (aspects.DATA, aspects.SHARED):
-            replies.append(Reply("想了解童伴怎么保存和使用您的信息，可以点下面的按钮。",
-                                 buttons=[button("童伴的隐私说明", "privacy")]))
+            replies.append(_privacy_offer())
         return replies
 
-    def _answer_about_data_elsewhere(self, convo: ConversationHandle, parse: ParseResult, offer: str, title: str,
-                                     intent: str) -> list[Reply]:
+    def _answer_about_data_elsewhere(self, convo: ConversationHandle, parse: ParseResult, offer: Reply) -> list[Reply]:
         """The law on a child's data online, with what concerns the parent's data here one tap away."""
-        return self._on_ask_service(convo, parse) + [Reply(f"{offer}，可以点下面的按钮。", buttons=[button(title, intent)])]
+        return self._on_ask_service(convo, parse) + [offer]
 
     def _on_human_handoff(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         if _asks_about_people(parse):  # "儿童主任跟儿童督导员有啥区别": answered, a person one tap away
@@ -819,9 +815,8 @@ class DialogueEngine:
         if dict(parse.ranking).get("ask_service", 0.0) < floor:
             return False  # the classifier sees no question about a service in it at all
         if IS_THERE_A_SERVICE.search(text) and not hardship:  # whether such help exists: a question
-            return bool(IS_THERE.search(text) or _put_as_a_question(text) or text.endswith(("不", "没"))) \
-                and not ASKS_TO_ACT.search(
-                HELP_WORDS.sub("", text))
+            asked = IS_THERE.search(text) or _put_as_a_question(text) or text.endswith(("不", "没"))
+            return bool(asked) and not ASKS_TO_ACT.search(HELP_WORDS.sub("", text))
         return _put_as_a_question(text) and not ASKS_TO_ACT.search(text)
 
     @staticmethod
@@ -880,8 +875,8 @@ class DialogueEngine:
         if _held_elsewhere(parse):
             # "想让抖音把娃的视频删了": the law on a child's data online answers it; deleting what the
             # parent left here stays one tap away, never dropped
-            return self._answer_about_data_elsewhere(convo, parse, "如果是想删除您留在童伴的信息", "删除我留在童伴的信息",
-                                                     "delete_data")
+            return self._answer_about_data_elsewhere(
+                convo, parse, _data_offer("如果是想删除您留在童伴的信息", "删除我留在童伴的信息", "delete_data"))
         convo.state["pending_confirm"] = "delete_data"
         plan = erasure_plan(convo.session, convo.id, policy=self.settings.retention)
         return [Reply("确认要删除您留在童伴的个人信息吗？\n" + plan.parent_text(done=False)
@@ -983,6 +978,15 @@ def _event_label(event) -> str:
 def _answer_reply(answer) -> Reply:
     """A composed checklist answer as a reply, its sources in the custom payload."""
     return Reply(answer.text, buttons=answer.buttons, custom={"sources": answer.sources} if answer.sources else None)
+
+
+def _privacy_offer() -> Reply:
+    """How Tongban keeps the parent's own data, one tap away beside an answer about someone else's."""
+    return _data_offer("想了解童伴怎么保存和使用您的信息", "童伴的隐私说明", "privacy")
+
+
+def _data_offer(offer: str, title: str, intent: str) -> Reply:
+    return Reply(f"{offer}，可以点下面的按钮。", buttons=[button(title, intent)])
 
 
 def _offer_reply() -> Reply:
