@@ -262,7 +262,10 @@ class DialogueEngine:
         if unsure and not parse.text.startswith("/") and ASKS_FOR_A_PERSON.search(parse.normalized or ""):
             replies = self._on_human_handoff(convo, parse)  # "问了三遍还是没说清楚 转人工吧": no menu first
         elif handler is None or unsure:
-            replies = self._answer_if_found(convo, parse) or self._clarify(convo, parse)
+            replies = self._answer_if_found(convo, parse) or (
+                # "我的社保在这边交的 有问题找谁": the line that answers it, not a menu
+                self._on_out_of_scope(convo, parse) if not parse.payload_entities
+                and referrals.outside_scope(parse.normalized or "") else self._clarify(convo, parse))
         else:
             replies = handler(convo, parse)
             if parse.intent not in ("ask_service", "out_of_scope") and not _held_elsewhere(parse):  # these decide themselves
@@ -675,18 +678,27 @@ class DialogueEngine:
 
     def _referral_answer(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         """The checklist item about the public line an out-of-scope message is referred to (its
-        title names the number), when retrieval is sure of it; [] otherwise."""
+        title names the number): retrieval's best when it is sure, else — the message about that
+        topic and no child — the item named after the line; [] otherwise."""
         if parse.payload_entities:
             return []
         line = referrals.line_number(parse.normalized)
         if not line:
             return []
-        result = self._search(parse.normalized or parse.text, convo.state.get("locality"), parse)
-        answer = self._compose(result, convo.state.get("locality"))
-        if not answer.confident or not result.hits or line not in result.hits[0].entry.item.title:
+        locality = convo.state.get("locality")
+        result = self._search(parse.normalized or parse.text, locality, parse)
+        answer = self._compose(result, locality)
+        if answer.confident and result.hits and line in result.hits[0].entry.item.title:
+            convo.state["failures"] = 0
+            return [_answer_reply(answer)]
+        if not referrals.outside_scope(parse.normalized or ""):
+            return []  # a story about a child that names wages or a dismissal is no labour question
+        # "俺的社保养老在老家交的 问谁": the words chose the line; the item named after it says it
+        entry = next((e for e in self.knowledge.items_of(CATEGORIES, locality) if e.item.title.startswith(line)), None)
+        if entry is None:
             return []
         convo.state["failures"] = 0
-        return [_answer_reply(answer)]
+        return [_answer_reply(item_answer(entry, public_url=self.public_url, question=parse.normalized or ""))]
 
     def _on_inform(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         """A form button pressed when no form is waiting for it (an old message's button)."""

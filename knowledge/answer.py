@@ -121,31 +121,43 @@ def basis(entry: IndexedItem) -> str:
     return f"依据：《{header.title}》{number}{clause}，{header.published.isoformat()}"
 
 
-def first_screen(entry: IndexedItem, notice: str = "", aspect: str = aspects.WHAT, question: str = "") -> str:
+def first_screen(entry: IndexedItem, notice: str = "", aspect: str = aspects.WHAT, question: str = "",
+                 also: IndexedItem | None = None) -> str:
     """What a parent sees first: what the question is after (``aspect``: the item's materials,
     cost, time, telephone or who it is for), the direct answer and the next step — a "how" question
     gets the step first — within FIRST_SCREEN_LINES lines and FIRST_SCREEN_CHARS characters with
-    ``notice`` and the example-data warning; then the source line. What does not fit goes to 详细,
-    the step before the answer; the answer is cut only when nothing else is left."""
-    head = [line for line in (notice, EXAMPLE_NOTE if entry.checklist.authority is Authority.EXAMPLE else "")
-            if line]
+    the example-data warning; then the source line, ``notice`` (no local checklist: these are the
+    national rules) at its end. ``also``: a guidance item of the same service that says what the
+    plan's clause leaves out (where to apply, who may apply) — its plain answer follows the
+    clause's, and its source joins the source line. What does not fit goes to 详细, the step
+    before the answer; the answer is cut only when nothing else is left."""
+    head = [EXAMPLE_NOTE] if entry.checklist.authority is Authority.EXAMPLE else []
     room = FIRST_SCREEN_CHARS - sum(map(len, head))
     answer, step = brief(entry), next_step(entry)
     asked = shorten(aspects.aspect_line(entry.item, aspect, question), aspects.LINE_MAX)
     if asked.rstrip("。；…") in answer or aspect == aspects.AGE and aspects.names_an_age(answer):
         asked = ""  # the plain answer already says it
+    more = brief(also) if also is not None else ""
     if aspect == aspects.HOW:
-        body = [asked, step, answer]
+        body = [asked, step, answer, more]
     elif aspect == aspects.WHO:  # "能不能…": yes or no is in the plain answer, who it is for after it
-        body = [answer, asked, step]
+        body = [answer, more, asked, step] if more else [answer, asked, step]
     else:
-        body = [asked, answer, step]
+        body = [asked, answer, more, step]
     body = [line for line in body if line][:FIRST_SCREEN_LINES - len(head)]
     while len(body) > 1 and sum(map(len, body)) > room:
         body.pop()
     if len(body[0]) > room:
         body[0] = shorten(body[0], room)
-    return "\n".join(head + body + [basis(entry)])
+    sources = basis(entry)
+    if more and more in body:
+        sources += "；" + basis(also).removeprefix("依据：")
+    return "\n".join(head + body + [source_line(sources, notice)])
+
+
+def source_line(basis_text: str, notice: str = "") -> str:
+    """The source line, with the notice that no local checklist exists at its end."""
+    return f"{basis_text}；{notice}" if notice else basis_text
 
 
 def contrast_screen(first: IndexedItem, second: IndexedItem, notice: str = "") -> str:
@@ -155,11 +167,10 @@ def contrast_screen(first: IndexedItem, second: IndexedItem, notice: str = "") -
         title = re.split(r"[：:，,（(]", entry.item.title.strip("【】"))[0]
         return title if len(title) <= 14 else title[:13] + "…"
 
-    head = [notice] if notice else []
-    room = (FIRST_SCREEN_CHARS - sum(map(len, head))) // 2
+    room = FIRST_SCREEN_CHARS // 2
     body = [shorten(f"{mark}{name(entry)}：{brief(entry)}", room) for mark, entry in (("①", first), ("②", second))]
     second_basis = basis(second).removeprefix("依据：")
-    return "\n".join(head + body + [f"{basis(first)}；{second_basis}"])
+    return "\n".join(body + [source_line(f"{basis(first)}；{second_basis}", notice)])
 
 
 def detail_button(entry: IndexedItem) -> dict:
@@ -177,13 +188,16 @@ def answer_buttons(entry: IndexedItem, related: list[IndexedItem]) -> list[dict]
 
 def item_answer(entry: IndexedItem, *, detail: bool = False, notice: str = "",
                 related: list[IndexedItem] = (), aspect: str = aspects.WHAT, public_url: str = "",
-                question: str = "") -> Answer:
+                question: str = "", also: IndexedItem | None = None) -> Answer:
     """One item as an answer: its first screen with 详细 and ``related`` items as buttons, or
     (``detail``) the whole item."""
     if detail:
         return Answer(text=render_item(entry, public_url), sources=[source_record(entry, public_url)])
-    return Answer(text=first_screen(entry, notice, aspect, question), buttons=answer_buttons(entry, related),
-                  sources=[source_record(entry, public_url)])
+    text = first_screen(entry, notice, aspect, question, also)
+    sources = [source_record(entry, public_url)]
+    if also is not None and basis(also).removeprefix("依据：") in text:
+        sources.append(source_record(also, public_url))
+    return Answer(text=text, buttons=answer_buttons(entry, related), sources=sources)
 
 
 def render_item(entry: IndexedItem, public_url: str = "") -> str:
@@ -213,7 +227,7 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
         return not_understood(result)
     aspect = aspects.aspect_of(result.query)
     top = _saying(result.hits, aspect)
-    notice = (f"{locality_name}暂未收录本地服务清单，以下是全国通用的规定："
+    notice = (f"{locality_name}暂未收录本地服务清单，以上是全国通用的规定"
               if locality_name and not result.has_local_checklist else "")
     # the next items as buttons, of the same service too: a guidance item that says where to apply or
     # who can apply for you often ranks just behind the plan's clause
@@ -223,7 +237,26 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
                       buttons=answer_buttons(top.entry, related),
                       sources=[source_record(top.entry, public_url), source_record(related[0], public_url)])
     return item_answer(top.entry, notice=notice, related=related, aspect=aspect, public_url=public_url,
-                       question=result.query)
+                       question=result.query, also=_supplement(result.hits, top, aspect))
+
+
+SUPPLEMENT_RANKS = 3  # a guidance item among the best three ...
+SUPPLEMENT_MARGIN = 0.04  # ... scored this close to the plan's clause adds its plain answer to it
+SUPPLEMENT_ASPECTS = (aspects.WHO, aspects.WHAT, aspects.HOW)
+
+
+def _supplement(hits, top, aspect: str) -> IndexedItem | None:
+    """A guidance item of the same service, just behind an official clause, for a question about who
+    qualifies, what there is or how to get it: the clause says the entitlement, the guidance item
+    (written to go with it) where to apply or who may apply for you. None otherwise."""
+    if aspect not in SUPPLEMENT_ASPECTS or top.entry.checklist.authority is not Authority.OFFICIAL:
+        return None
+    for hit in hits[:SUPPLEMENT_RANKS]:
+        if (hit is not top and hit.entry.item.category == top.entry.item.category
+                and hit.entry.checklist.authority is Authority.GUIDANCE
+                and hit.score >= top.score - SUPPLEMENT_MARGIN):
+            return hit.entry
+    return None
 
 
 AGE_RANKS = 3  # an item of the same service among the best three that says the ages answers an age question

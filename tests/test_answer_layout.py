@@ -15,7 +15,7 @@ from knowledge.index import IndexedItem
 from knowledge.schema import Authority, load_checklist_text
 
 SHIPPED = sorted(Path(__file__).resolve().parent.parent.joinpath("knowledge", "data", "checklists").glob("*.yaml"))
-LONG_NOTICE = "新疆维吾尔自治区伊犁哈萨克自治州伊宁市暂未收录本地服务清单，以下是全国通用的规定："
+LONG_NOTICE = "新疆维吾尔自治区伊犁哈萨克自治州伊宁市暂未收录本地服务清单，以上是全国通用的规定"
 URL = re.compile(r"https?://\S+")
 
 
@@ -41,6 +41,7 @@ def test_every_shipped_items_first_screen_is_short_and_ends_with_its_source(entr
         lines, source = screen_lines(first_screen(entry, notice))
         assert 1 <= len(lines) <= FIRST_SCREEN_LINES and sum(map(len, lines)) <= FIRST_SCREEN_CHARS, lines
         assert source.startswith("依据：") and entry.checklist.published.isoformat() in source
+        assert source.endswith(notice)  # no local list: said on the source line, the answer first
         if entry.checklist.doc_number:
             assert entry.checklist.doc_number in source and entry.item.clause in source
         text = "\n".join(lines)
@@ -131,10 +132,11 @@ def test_a_difference_question_gets_both_items_side_by_side():
     assert aspects.aspect_of("公办幼儿园和普惠的民办园有啥区别") == aspects.DIFFERENCE
     first, second = ENTRIES[10], ENTRIES[20]
     *lines, source = contrast_screen(first, second, LONG_NOTICE).split("\n")
-    assert lines[0] == LONG_NOTICE and lines[1].startswith("①") and lines[2].startswith("②")
+    assert len(lines) == 2 and lines[0].startswith("①") and lines[1].startswith("②")
     assert sum(map(len, lines)) <= FIRST_SCREEN_CHARS  # each item cut to its share
-    assert first.item.title.strip("【】")[:6] in lines[1] and second.item.title.strip("【】")[:6] in lines[2]
+    assert first.item.title.strip("【】")[:6] in lines[0] and second.item.title.strip("【】")[:6] in lines[1]
     assert source.startswith("依据：") and first.item.clause.split("；")[0] in source
+    assert source.endswith(LONG_NOTICE)
     assert second.checklist.published.isoformat() in source
 
 
@@ -260,3 +262,35 @@ def test_a_time_told_is_no_time_asked_and_smashing_things_at_home_is_harm():
     assert aspects.aspect_of("孩子在网上被人骂了 心情很差好几天 我该找谁") != aspects.TIME
     assert aspects.aspect_of("临时救助审批要几天") == aspects.TIME
     assert aspects.mentions_harm("老公喝了酒就砸东西 孩子吓得不行")
+
+
+def test_a_guidance_item_close_behind_the_plans_clause_adds_where_to_apply_and_is_cited():
+    from knowledge.answer import compose
+    from knowledge.retrieval import Hit, SearchResult
+    from knowledge.schema import ChecklistHeader, ChecklistItem
+
+    def header(authority: str) -> ChecklistHeader:
+        return ChecklistHeader(id=authority, locality={"code": "national", "name": "全国"}, title=f"{authority}清单",
+                               issuer="测试", published="2026-01-01", version=1, authority=authority)
+
+    plan = ChecklistItem(id="p", category="temporary_assistance", title="临时救助", service_object="遇到急难的流动儿童",
+                         content="在急难发生地可获临时救助。", how_to_apply="", materials=[], clause="三、（九）",
+                         brief="遇到急难，可以在急难发生地获得临时救助。", next_step="向民政部门求助")
+    where = plan.model_copy(update={"id": "w", "brief": "向所在乡镇政府或街道办申请。", "basis": "临时救助通知"})
+    other = where.model_copy(update={"id": "o", "category": "housing"})
+
+    def answer(question: str, first, second, gap: float):
+        hits = [Hit(IndexedItem(header("official"), first), 0.95, 0.9, 0.5, 0),
+                Hit(IndexedItem(header("guidance"), second), 0.95 - gap, 0.9, 0.5, 0)]
+        return compose(SearchResult(question, ("national",), hits, 0.99, False), min_confidence=0.4)
+
+    reply = answer("没本地户口能申请临时救助不", plan, where, 0.01)
+    lines = reply.text.split("\n")
+    assert lines[0] == plan.brief and lines[1] == where.brief
+    assert lines[-1].startswith("依据：") and "三、（九）" in lines[-1] and "临时救助通知" in lines[-1]
+    assert [s["item_id"] for s in reply.sources] == ["p", "w"]
+    # another service, a guidance item far behind, or a question about materials: the clause alone
+    for question, second, gap in (("没本地户口能申请临时救助不", other, 0.01), ("没本地户口能申请临时救助不", where, 0.2),
+                                  ("申请临时救助要带啥材料", where, 0.01)):
+        reply = answer(question, plan, second, gap)
+        assert where.brief not in reply.text and [s["item_id"] for s in reply.sources] == ["p"], question

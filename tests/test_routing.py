@@ -7,7 +7,6 @@ import pytest
 
 
 @pytest.mark.parametrize("message, line", [
-    ("我自己的养老保险能从老家转到这边来吗", "12333"),
     ("老家的宅基地被村里人占了怎么办", "12348"),
     ("我跟孩子他爸要离婚 财产怎么分", "12348"),
     ("驾照快到期了 在外地能换吗", "12345"),
@@ -20,9 +19,12 @@ def test_out_of_scope_gets_no_checklist_item_and_the_right_line(chat, message, l
     assert "帮不上" in replies[0]["text"]
 
 
-@pytest.mark.parametrize("message", ["老板拖欠我三个月工资了 去哪里告他", "老板欠了俩月工资不给 打啥电话"])
-def test_wages_owed_are_answered_by_the_checklists_item_on_the_line_they_are_referred_to(chat, message):
-    """Out of scope, but the checklists hold the 12333 item itself: it is the answer, cited."""
+@pytest.mark.parametrize("message", ["老板拖欠我三个月工资了 去哪里告他", "老板欠了俩月工资不给 打啥电话",
+                                     "我自己的养老保险能从老家转到这边来吗", "俺的社保养老在老家交的 来这边咋弄 问谁",
+                                     "我的社保在这边交的 有问题找谁"])
+def test_wages_and_a_parents_own_insurance_are_answered_by_the_item_on_the_line_they_are_referred_to(chat, message):
+    """Out of scope, but the checklists hold the 12333 item itself: it is the answer, cited — also
+    when retrieval or the intent model is unsure (the words chose the line)."""
     replies = chat(message)
     cited = [r for r in replies if (r.get("custom") or {}).get("sources")]
     assert cited and cited[0]["custom"]["sources"][0]["item_id"] == "GUIDE-12333", replies
