@@ -38,18 +38,29 @@ def test_grading_puts_the_first_screen_first():
     assert grade(facts, "抱歉，我没能确定", "", None).verdict == "wrong"
 
 
+def test_an_emergency_reply_is_graded_on_its_facts_alone():
+    from tongban.answer_eval import URGENT
+
+    danger = case("110 ; 民政", category="child_protection")
+    assert grade(danger, "【紧急】\n请立即拨打 110，警察会联系民政部门", "", URGENT).verdict == "fully correct"
+    missed = grade(danger, "【紧急】\n请立即拨打 110", "详细：民政", URGENT)
+    assert missed.verdict == "wrong" and missed.missing == ["民政"]  # no 详细 and no "acceptable" for it
+
+
 def test_questions_go_through_the_engine_as_a_parent_asks_them(runtime):
     cases = read_cases_text(
         "孩子在这边上小学要带什么材料\tcompulsory_education\tmaterials\t居住证 ; 接种证\ttest\n"
         "外地户口的娃能在这儿参加医保不\tmedical_insurance\twho\t居住证\ttest\n"
         "工地老板欠我三个月工资怎么办\tmedical_insurance\thow\t医保\ttest\n"
-        "驾照快到期了 在外地能换吗\tmedical_insurance\thow\t医保\ttest")
+        "驾照快到期了 在外地能换吗\tmedical_insurance\thow\t医保\ttest\n"
+        "我儿子掉河里了\tchild_protection\tcontact\t110|120|119\ttest")
     report = evaluate(runtime.engine, cases)
     verdicts = [g.verdict for g in report.graded]
     assert verdicts[:2] == ["fully correct", "fully correct"], report.render("test")
     # wages owed: answered from another service (the 12333 item); a licence: out of scope, no answer
     assert verdicts[2] == "wrong" and report.graded[2].answered_category == "parent_employment"
     assert verdicts[3] == "wrong" and report.graded[3].answered_category is None
+    assert verdicts[4] == "fully correct" and report.graded[4].answered_category == "【紧急】"
     text = report.render("test")
     assert "compulsory_education" in text and "工地老板欠我三个月工资怎么办" in text
 

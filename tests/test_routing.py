@@ -21,7 +21,7 @@ def test_out_of_scope_gets_no_checklist_item_and_the_right_line(chat, message, l
 
 @pytest.mark.parametrize("message", ["老板拖欠我三个月工资了 去哪里告他", "老板欠了俩月工资不给 打啥电话",
                                      "我自己的养老保险能从老家转到这边来吗", "俺的社保养老在老家交的 来这边咋弄 问谁",
-                                     "我的社保在这边交的 有问题找谁"])
+                                     "我的社保在这边交的 有问题找谁", "俺在老家交的新农保 出来打工了咋续交"])
 def test_wages_and_a_parents_own_insurance_are_answered_by_the_item_on_the_line_they_are_referred_to(chat, message):
     """Out of scope, but the checklists hold the 12333 item itself: it is the answer, cited — also
     when retrieval or the intent model is unsure (the words chose the line)."""
@@ -111,7 +111,8 @@ def test_a_question_about_a_service_that_names_migrant_children_gets_the_service
     assert replies[0]["custom"]["sources"][0]["category"] == category, replies
 
 
-@pytest.mark.parametrize("message", ["闺女听力不好 这样能进重点关爱名单不", "家里困难 咋样才能列入那个台账"])
+@pytest.mark.parametrize("message", ["闺女听力不好 这样能进重点关爱名单不", "家里困难 咋样才能列入那个台账",
+                                     "儿子查出肾病 家里欠了一屁股债 这样的算重点关爱对象吗"])
 def test_whether_a_child_can_get_on_the_priority_care_list_is_answered_from_the_list(chat, message):
     replies = chat(message)
     cited = [r for r in replies if (r.get("custom") or {}).get("sources")]

@@ -43,8 +43,17 @@ def test_offered_the_assistance_request_beside_the_answer_when_help_is_likely(un
     assert any(b["title"] == "申请帮扶" for r in replies for b in (r.buttons or []))
 
 
+def test_a_service_question_third_but_likely_is_answered_only_when_retrieval_is_beyond_doubt(unsure):
+    replies = unsure("残疾人两项补贴 我们在外地 在那办",
+                     [("request_assistance", 0.36), ("set_locality", 0.29), ("ask_service", 0.2)])
+    cited = [r for r in replies if (r.custom or {}).get("sources")]
+    assert cited and cited[0].custom["sources"][0]["category"] == "disability", replies
+    replies = unsure("嗯嗯啊那个就是那个", [("request_assistance", 0.36), ("set_locality", 0.29), ("ask_service", 0.2)])
+    assert "没太明白" in replies[0].text and not any((r.custom or {}).get("sources") for r in replies)
+
+
 @pytest.mark.parametrize(("text", "ranking"), [
-    ("外地娃在这边上小学要带啥材料", [("out_of_scope", 0.35), ("check_status", 0.3), ("ask_service", 0.2)]),
+    ("外地娃在这边上小学要带啥材料", [("out_of_scope", 0.35), ("check_status", 0.3), ("ask_service", 0.05)]),
     ("嗯嗯啊那个就是那个", [("ask_service", 0.3), ("out_of_scope", 0.29), ("greet", 0.2)]),
 ])
 def test_asked_to_rephrase_otherwise(unsure, text, ranking):
@@ -146,7 +155,8 @@ def test_a_rule_question_during_an_open_check_is_answered_and_the_check_stays_op
     assert any((r.custom or {}).get("eligibility") == "yes" for r in done), [r.text for r in done]
 
 
-@pytest.mark.parametrize("text", ["慈善帮扶优先帮哪些孩子", "我们户口不在这能申请临时救助不", "请问慈善帮扶优先帮哪些孩子"])
+@pytest.mark.parametrize("text", ["慈善帮扶优先帮哪些孩子", "我们户口不在这能申请临时救助不", "请问慈善帮扶优先帮哪些孩子",
+                                  "我眼神不好看不清表 可以叫村委会代我申请临时救助吗"])
 def test_a_question_about_a_service_read_as_a_request_is_answered_with_the_request_offered(unsure, text):
     replies = unsure(text, [("request_assistance", 0.7), ("ask_service", 0.2), ("out_of_scope", 0.05)])
     assert any((r.custom or {}).get("sources") for r in replies), [r.text for r in replies]

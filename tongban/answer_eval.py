@@ -9,8 +9,12 @@ with the question, from the plan or a cited source):
 * **fully correct** — every fact is on the first screen;
 * **correct with 详细** — every fact is on the first screen or in the detail;
 * **acceptable** — the answer comes from the right category, but a fact is missing;
-* **wrong** — no cited answer (a "please rephrase", out of scope, an emergency reply) or an
-  answer from another category.
+* **wrong** — no cited answer (a "please rephrase", out of scope) or an answer from another
+  category.
+
+An emergency reply (【紧急】: what to do now, whom to call) to a question about a child in danger
+is graded on its facts alone — fully correct when it states every one (the numbers to call, who
+takes the child in), else wrong: the danger was the question, and no checklist item comes first.
 
 A fact is a set of alternative wordings (``居住证|居住证明``); it is stated when one of them
 appears in the text. False or unsafe statements cannot be found by matching: read the misses.
@@ -29,6 +33,7 @@ from pathlib import Path
 from knowledge.answer import DETAIL_TITLE
 
 VERDICTS = ("fully correct", "correct with 详细", "acceptable", "wrong")
+URGENT = "【紧急】"  # the answered "category" of an emergency reply
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,9 @@ def stated(fact: tuple[str, ...], text: str) -> bool:
 
 
 def grade(case: Case, first: str, detail: str, category: str | None) -> Graded:
+    if category == URGENT:  # on its facts alone, all on the one screen it has
+        missing = [fact[0] for fact in case.facts if not stated(fact, first)]
+        return Graded(case, "wrong" if missing else "fully correct", category, first, missing)
     if category != case.category:
         missing = [fact[0] for fact in case.facts if not stated(fact, first + detail)]
         return Graded(case, "wrong", category, first, missing)
@@ -82,6 +90,9 @@ def ask(engine, sender: str, question: str) -> tuple[str, str, str | None]:
     replies = engine.handle(sender, question)
     cited = next((r for r in replies if (r.custom or {}).get("sources")), None)
     if cited is None:
+        urgent = next((r for r in replies if (r.custom or {}).get("urgent")), None)
+        if urgent is not None:
+            return urgent.text, "", URGENT
         return "\n".join(r.text for r in replies), "", None
     category = cited.custom["sources"][0].get("category")
     detail_button = next((b for b in cited.buttons or [] if b.get("title") == DETAIL_TITLE), None)
