@@ -226,7 +226,7 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
     if not result.hits or result.confidence < min_confidence:
         return not_understood(result)
     aspect = aspects.aspect_of(result.query)
-    top = _saying(result.hits, aspect)
+    top = _saying(result.hits, aspect, result.query)
     notice = (f"{locality_name}暂未收录本地服务清单，以上是全国通用的规定"
               if locality_name and not result.has_local_checklist else "")
     # the next items as buttons, of the same service too: a guidance item that says where to apply or
@@ -259,14 +259,24 @@ def _supplement(hits, top, aspect: str) -> IndexedItem | None:
     return None
 
 
+NAMED_RANKS = 5  # an item named after the line a question names, among the best five, answers it
 AGE_RANKS = 3  # an item of the same service among the best three that says the ages answers an age question
 
 
-def _saying(hits, aspect: str):
-    """The best hit; for a question about ages ("康复救助多大的娃能申请"), an item of the same service
-    among the best AGE_RANKS that says the ages when the best one does not (the plan's clause names
-    no age, the guidance item "0—6岁" does)."""
+_LINE_NUMBER = re.compile(r"(?<!\d)1\d{2,4}(?!\d)")
+
+
+def _saying(hits, aspect: str, question: str = ""):
+    """The best hit; for a question that names a public line ("12356现在全国都能打吗"), the item among
+    the best NAMED_RANKS named after that line; for a question about ages ("康复救助多大的娃能申请"), an
+    item of the same service among the best AGE_RANKS that says the ages when the best one does not
+    (the plan's clause names no age, the guidance item "0—6岁" does)."""
     top = hits[0]
+    for number in _LINE_NUMBER.findall(question):
+        if number not in top.entry.item.title:
+            named = next((h for h in hits[1:NAMED_RANKS] if h.entry.item.title.startswith(number)), None)
+            if named is not None:
+                return named
     if aspect != aspects.AGE or aspects.holds(top.entry.item, aspect):
         return top
     for hit in hits[1:AGE_RANKS]:

@@ -294,3 +294,24 @@ def test_a_guidance_item_close_behind_the_plans_clause_adds_where_to_apply_and_i
                                   ("申请临时救助要带啥材料", where, 0.01)):
         reply = answer(question, plan, second, gap)
         assert where.brief not in reply.text and [s["item_id"] for s in reply.sources] == ["p"], question
+
+
+def test_a_question_naming_a_public_line_is_answered_by_the_item_named_after_it():
+    from knowledge.answer import compose
+    from knowledge.retrieval import Hit, SearchResult
+    from knowledge.schema import ChecklistHeader, ChecklistItem
+
+    header = ChecklistHeader(id="t", locality={"code": "national", "name": "全国"}, title="测试清单", issuer="测试",
+                             published="2026-01-01", version=1, authority="guidance")
+    youth = ChecklistItem(id="y", category="mental_health", title="12355青少年服务台", service_object="青少年",
+                          content="12355是青少年服务热线。", how_to_apply="", materials=[], clause="—",
+                          brief="12355是青少年服务热线。", next_step="拨打12355")
+    help_line = youth.model_copy(update={"id": "h", "title": "12356心理援助热线", "brief": "12356是心理援助热线。"})
+
+    def answer(question: str):
+        hits = [Hit(IndexedItem(header, item), 0.9 - 0.01 * n, 0.9, 0.5, 0) for n, item in enumerate((youth, help_line))]
+        return compose(SearchResult(question, ("national",), hits, 0.99, False), min_confidence=0.4)
+
+    assert answer("12356现在全国都能打吗").sources[0]["item_id"] == "h"
+    assert answer("12355能打吗").sources[0]["item_id"] == "y"
+    assert answer("心理热线能打吗").sources[0]["item_id"] == "y"  # no number named: the best hit
