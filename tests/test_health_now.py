@@ -79,3 +79,19 @@ def test_first_aid_fits_a_phone_screen_with_its_source_on_its_own_line():
     aid = health_now("娃让邻居家的猫挠破了皮")
     body, source = aid.split("\n")
     assert source.startswith("依据：") and "狂犬病暴露预防处置工作规范" in source and "120" in body
+
+
+def test_a_scald_is_first_aid_and_120_not_a_beating_but_a_scald_someone_did_is_both():
+    from nlu import safety
+
+    kinds = safety.check("娃被开水烫了一大片").kinds
+    assert safety.MEDICAL in kinds and safety.ABUSE not in kinds
+    assert safety.ABUSE in safety.check("孩子被他爸用开水烫了").kinds
+
+
+def test_violence_at_home_names_the_womens_federation_line_beside_110():
+    from bot.danger_guidance import guidance_lines
+    from nlu import safety
+
+    assert any("12338" in line for line in guidance_lines((safety.ABUSE,), "老公喝醉了打我和孩子"))
+    assert not any("12338" in line for line in guidance_lines((safety.ABUSE,), "孩子在学校被几个大孩子围着打"))
