@@ -268,7 +268,9 @@ _LINE_NUMBER = re.compile(r"(?<!\d)1\d{2,4}(?!\d)")
 
 def _saying(hits, aspect: str, question: str = ""):
     """The best hit; for a question that names a public line ("12356现在全国都能打吗"), the item among
-    the best NAMED_RANKS named after that line; for a question about ages ("康复救助多大的娃能申请"), an
+    the best NAMED_RANKS named after that line; for a question about who is in charge, the published
+    clause of the same service among the best AGE_RANKS (it names the leading departments); for a
+    question about ages ("康复救助多大的娃能申请"), an
     item of the same service among the best AGE_RANKS that says the ages when the best one does not
     (the plan's clause names no age, the guidance item "0—6岁" does)."""
     top = hits[0]
@@ -277,6 +279,14 @@ def _saying(hits, aspect: str, question: str = ""):
             named = next((h for h in hits[1:NAMED_RANKS] if h.entry.item.title.startswith(number)), None)
             if named is not None:
                 return named
+    if aspect == aspects.IN_CHARGE and top.entry.checklist.authority is Authority.GUIDANCE:
+        # "孩子心理这块谁负责管": the published clause names the departments that lead a service; a
+        # guidance item names the office behind one line or step of it
+        for hit in hits[1:AGE_RANKS]:
+            if (hit.entry.item.category == top.entry.item.category
+                    and hit.entry.checklist.authority is Authority.OFFICIAL and hit.entry.item.departments):
+                return hit
+        return top
     if aspect != aspects.AGE or aspects.holds(top.entry.item, aspect):
         return top
     for hit in hits[1:AGE_RANKS]:

@@ -315,3 +315,30 @@ def test_a_question_naming_a_public_line_is_answered_by_the_item_named_after_it(
     assert answer("12356现在全国都能打吗").sources[0]["item_id"] == "h"
     assert answer("12355能打吗").sources[0]["item_id"] == "y"
     assert answer("心理热线能打吗").sources[0]["item_id"] == "y"  # no number named: the best hit
+
+
+def test_who_is_in_charge_is_answered_by_the_published_clause_that_names_the_leading_departments():
+    from knowledge import aspects
+    from knowledge.answer import compose
+    from knowledge.retrieval import Hit, SearchResult
+    from knowledge.schema import ChecklistHeader, ChecklistItem
+
+    def header(authority: str) -> ChecklistHeader:
+        return ChecklistHeader(id=authority, locality={"code": "national", "name": "全国"}, title=f"{authority}清单",
+                               issuer="测试", published="2026-01-01", version=1, authority=authority)
+
+    line = ChecklistItem(id="line", category="mental_health", title="12355青少年服务台", service_object="青少年",
+                         content="12355是热线。", how_to_apply="", materials=[], clause="—", brief="12355是热线。",
+                         next_step="拨打12355", departments=["共青团中央"], basis="团中央通知")
+    clause = line.model_copy(update={"id": "clause", "title": "心理健康关爱", "clause": "四、（十一）", "basis": "",
+                                     "departments": ["教育部", "民政部", "国家卫生健康委", "共青团中央"]})
+
+    def answer(question: str):
+        hits = [Hit(IndexedItem(header("guidance"), line), 0.9, 0.9, 0.5, 0),
+                Hit(IndexedItem(header("official"), clause), 0.88, 0.9, 0.5, 0)]
+        return compose(SearchResult(question, ("national",), hits, 0.99, False), min_confidence=0.4)
+
+    assert aspects.aspect_of("孩子心理这块归哪个部门管") == aspects.IN_CHARGE
+    reply = answer("孩子心理这块归哪个部门管")
+    assert reply.sources[0]["item_id"] == "clause" and "教育部门" in reply.text.split("\n")[0]
+    assert answer("12355能打吗").sources[0]["item_id"] == "line"  # not asked who leads: the best hit
