@@ -342,3 +342,11 @@ def test_who_is_in_charge_is_answered_by_the_published_clause_that_names_the_lea
     reply = answer("孩子心理这块归哪个部门管")
     assert reply.sources[0]["item_id"] == "clause" and "教育部门" in reply.text.split("\n")[0]
     assert answer("12355能打吗").sources[0]["item_id"] == "line"  # not asked who leads: the best hit
+
+
+def test_whether_this_office_or_that_one_runs_it_is_a_question_about_who_is_in_charge():
+    from knowledge import aspects
+
+    for question in ("统计外地孩子这事 是街道管还是学校管", "外地娃是谁来摸底的", "孩子的信息谁来统计"):
+        assert aspects.aspect_of(question) == aspects.IN_CHARGE, question
+    assert aspects.aspect_of("公办园和民办园哪个好") == aspects.DIFFERENCE
