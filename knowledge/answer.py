@@ -141,7 +141,7 @@ def first_screen(entry: IndexedItem, notice: str = "", aspect: str = aspects.WHA
     if aspect == aspects.HOW:
         body = [asked, step, answer, more]
     elif aspect == aspects.WHO:  # "能不能…": yes or no is in the plain answer, who it is for after it
-        body = [answer, more, asked, step] if more else [answer, asked, step]
+        body = [answer, more, step, asked] if more else [answer, asked, step]
     else:
         body = [asked, answer, more, step]
     body = [line for line in body if line][:FIRST_SCREEN_LINES - len(head)]
