@@ -155,3 +155,13 @@ def test_homophone_typos_of_service_words_are_read_as_the_words(kb, monkeypatch)
     monkeypatch.setattr(PinyinTerms, "mend", lambda self, text: text)
     before, _ = _answer(kb, "临时就助找谁申请啊")
     assert before.confidence < result.confidence
+
+
+def test_a_question_holding_an_items_own_keyword_word_for_word_finds_it_surely(kb):
+    """两为主、两纳入 is the school clause's own name for its policy: no rephrasing needed."""
+    from knowledge.retrieval import KEYWORD_BONUS
+
+    result = kb.search("两为主两纳入是啥意思", None, k=3)
+    assert result.hits[0].entry.item.category == "compulsory_education" and result.confidence >= 0.4
+    top, weight = result.hits[0], kb.snapshot.retriever.dense_weight
+    assert top.score >= weight * top.dense + (1 - weight) * top.lexical + KEYWORD_BONUS - 1e-6
