@@ -78,6 +78,7 @@ REGISTERED_ELSEWHERE = re.compile(r"(?:入学|上学|学校|疫苗|接种|居住
 ON_THE_LIST = re.compile(r"(?:能|可以|咋|怎么|怎样|如何|会)[^，。\s]{0,4}(?:进|纳入|列入|列进|被列|上)|够(?:不够|条件)|符合|"
                          r"算[^，。\s]{0,6}[吗么不]")  # "这种算重点关爱的不"
 LIST_ASPECTS = (aspects.IN_CHARGE, aspects.HOW, aspects.TIME, aspects.CONTACT, aspects.WHO, aspects.AGE)
+HARM_CATEGORY = "child_protection"  # the service a message about a child being hurt is about
 LEDGER_CATEGORIES = ("priority_care", "eligibility")  # the ledger (clause 五) and the monitoring (四)
 TO_US = re.compile(r"你们|您们|机器人|小童|这里|(?<![让要叫请])我们?(?:在这|这边)?(?:登记|填)")  # "我在你们这登记的信息", "我登记的信息" are ours
 MAY_WE = re.compile(r"能不能|可不可以|能否|可以.{0,8}[吗么]|还是(?:得|要)")
@@ -223,8 +224,8 @@ class DialogueEngine:
             if after:
                 return after
         replies = lapsed + self._calm(convo, parse)
-        if parse.safety_hint:  # on every path: in the form, before the question it waits on
-            at = len(replies) - 1 if self.form.active(convo.state) and replies else len(replies)
+        if parse.safety_hint:  # on every path, first: in the form, before the question it waits on
+            at = len(replies) - 1 if self.form.active(convo.state) and replies else 0
             replies.insert(at, Reply(SAFETY_HINT))
         return replies
 
@@ -485,6 +486,8 @@ class DialogueEngine:
             if answered:
                 return answered + self._assistance_offer(parse)
         answer = self._retrieve(str(entities.get("text") or parse.normalized or parse.text), locality, parse)
+        if not answer.confident and not entities and parse.safety_hint:
+            answer = self._harm_answer(parse, locality) or answer
         if not answer.confident and not entities and LEDGER.search(parse.normalized or ""):
             answered = self._ledger_data_answer(convo, parse)  # "那个台账是哪个单位在弄": the words say it
             if answered:
@@ -514,12 +517,25 @@ class DialogueEngine:
             return []
         result = self._search(parse.normalized or parse.text, convo.state.get("locality"), parse)
         answer = self._compose(result, convo.state.get("locality"))
+        if not answer.confident and parse.safety_hint:
+            answer = self._harm_answer(parse, convo.state.get("locality"), result) or answer
         if not answer.confident or "ask_service" not in likely and result.confidence < SURE_SERVICE:
             if LEDGER.search(parse.normalized or ""):  # "那个台账是哪个单位在弄": the words name the list
                 return self._ledger_data_answer(convo, parse)
             return []
         convo.state["failures"] = 0
         return [_answer_reply(answer)] + self._assistance_offer(parse)
+
+    def _harm_answer(self, parse: ParseResult, locality: str | None, result=None):
+        """A question about a child being hurt that retrieval cannot place ("怀疑楼下那家人打娃 能报吗"):
+        the checklists' item on protecting children (anyone who finds a child hurt may report it)
+        when one is among the best hits; None otherwise. The safety line comes beside it."""
+        result = result or self._search(parse.normalized or parse.text, locality, parse)
+        entry = next((h.entry for h in result.hits if h.entry.item.category == HARM_CATEGORY), None)
+        if entry is None:
+            return None
+        return item_answer(entry, public_url=self.public_url, question=parse.normalized or "",
+                           aspect=aspects.aspect_of(parse.normalized or ""))
 
     @property
     def public_url(self) -> str:

@@ -225,3 +225,16 @@ def test_a_question_about_the_priority_care_list_is_answered_with_the_request_of
     asked_to_register = unsure("能不能帮我们家登记进重点关爱名单",
                                [("request_assistance", 0.99), ("ask_service", 0.01), ("help", 0.0)])
     assert any("需要填写" in r.text for r in asked_to_register)
+
+
+def test_a_child_being_hurt_that_retrieval_cannot_place_gets_110_first_then_the_protection_item(runtime, monkeypatch):
+    """"怀疑楼下那家人打娃 能报吗": the safety line first, then the checklists' item on protecting
+    children rather than "please rephrase" — even when retrieval is unsure of the service."""
+    from knowledge import not_understood
+
+    monkeypatch.setattr(runtime.engine, "_retrieve", lambda *args, **kwargs: not_understood())
+    replies = runtime.engine.handle(f"harm-{uuid.uuid4().hex[:8]}", "楼上那户人家经常打孩子 我能管吗")
+    assert "110" in replies[0].text and not (replies[0].custom or {}).get("sources")
+    cited = [r for r in replies if (r.custom or {}).get("sources")]
+    assert cited and cited[0].custom["sources"][0]["category"] == "child_protection", [r.text for r in replies]
+    assert not any("没能确定" in r.text for r in replies)
