@@ -65,11 +65,13 @@ def test_questions_go_through_the_engine_as_a_parent_asks_them(runtime):
     assert "compulsory_education" in text and "工地老板欠我三个月工资怎么办" in text
 
 
-# Today's figures less a margin (2026-12-05, second session: fully correct / wrong — set A 68.9 % / 8.3 %,
-# set B 70.0 % / 14.0 %, set C 62.7 % / 20.0 %, set D 70.0 % / 16.0 %; C and D were written by helpers
-# that never saw this repository, D is read for its figures only): a change that makes parents'
-# answers worse fails here; the goal (90 %) is above.
-FLOORS = {"set_a.tsv": (0.64, 0.11), "set_b.tsv": (0.65, 0.17), "set_c.tsv": (0.58, 0.23), "set_d.tsv": (0.65, 0.19)}
+# Today's figures less a margin (2026-12-05, third session, fully correct / wrong: set A 71.7 % / 7.8 %,
+# B 76.7 % / 7.3 %, C 73.3 % / 12.7 %, D 78.0 % / 11.3 %, E 74.7 % / 16.7 %). C, D and E were written by
+# helpers that never saw this repository; A–D are development sets now (their misses were read), E is
+# read for its figures only. A change that makes parents' answers worse fails here; the goal (90 %)
+# is above.
+FLOORS = {"set_a.tsv": (0.66, 0.12), "set_b.tsv": (0.70, 0.12), "set_c.tsv": (0.66, 0.18),
+          "set_d.tsv": (0.72, 0.16), "set_e.tsv": (0.68, 0.22)}
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
