@@ -69,8 +69,9 @@ _FIRST_AID: tuple[tuple[str, str, str], ...] = (
     (r"煤气|一氧化碳|燃气", "马上开窗，把孩子带到屋外；屋里不要开关电器、不要打电话、不要点火。", "北京急救中心（人民网，2022-01-04）"),
 )
 # violence at home (家暴, a parent or partner who hits): the women's federation line as well
-FAMILY_VIOLENCE = re.compile(r"家暴|家庭暴力|老公|丈夫|男人|媳妇|老婆|(?:孩子|娃)?(?:他|她)?(?:爸|妈|爹|娘)|父亲|母亲|继父|继母|后妈|后爸|"
-                             r"爷爷|奶奶|姥姥|姥爷|外公|外婆|公公|婆婆")
+FAMILY_VIOLENCE = re.compile(r"家暴|家庭暴力|(?:老公|丈夫|媳妇|老婆|爸爸|妈妈|爸|妈|爹|娘|父亲|母亲|继父|继母|后妈|后爸|"
+                             r"爷爷|奶奶|姥姥|姥爷|外公|外婆|公公|婆婆)(?:喝(?:了)?(?:酒|醉了?))?[^，。\s]{0,2}"
+                             r"(?:打|揍|踢|掐|烫|抽|扇|砸|摔|动手)")
 FAMILY_VIOLENCE_LINE = "家庭暴力也可以拨打 12338 妇女维权热线求助。"
 GENERIC = Guidance("如果孩子现在有危险，请立即拨打 110 报警；有人受伤请拨打 120 急救。")
 FOOTER = "其他求助电话：110 报警，120 急救，119 消防救援，12355 青少年服务热线，12356 心理援助热线。"
@@ -89,10 +90,10 @@ def guidance_lines(kinds: tuple[str, ...] | list[str], text: str) -> list[str]:
         guide = KIND_GUIDANCE[kind]
         lines.append(guide.call)
         lines += list(guide.steps)
-        if kind == safety.ABUSE and FAMILY_VIOLENCE.search(text):
-            lines.append(FAMILY_VIOLENCE_LINE)
         if guide.source:
             lines.append(f"（依据：{guide.source}）")
+        if kind == safety.ABUSE and FAMILY_VIOLENCE.search(text):
+            lines.append(FAMILY_VIOLENCE_LINE)  # after the source, which is about reporting to the police
     if not lines:
         lines.append(GENERIC.call)
     lines.append(FOOTER)

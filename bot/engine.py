@@ -18,7 +18,7 @@ from bot.danger_guidance import guidance_lines, health_now
 from bot.form import AssistanceForm
 from bot.replies import HANDOFF_BUTTON, INTENT_TITLES, Reply, button, menu_buttons
 from knowledge import KnowledgeBase, aspects, compose, not_understood
-from knowledge.answer import basis, detail_button, item_answer, source_record
+from knowledge.answer import basis, detail_button, item_answer, no_local_notice, source_record
 from knowledge.categories import CATEGORIES
 from knowledge.retrieval import Hit
 from ledger import services
@@ -76,7 +76,7 @@ REGISTERED = re.compile(r"摸排|建档|(?:社区|居委会|村里|村委会|街
                         r"登记[^，。\s]{0,4}(?:社区|居委会)|登记进|(?:孩子|娃)的?信息[^，。\s]{0,2}登记")
 REGISTERED_ELSEWHERE = re.compile(r"(?:入学|上学|学校|疫苗|接种|居住证|医保)[^，。\s]{0,3}登记|登记[^，。\s]{0,3}(?:入学|疫苗|接种|居住证|医保)")  # another office's form
 ON_THE_LIST = re.compile(r"(?:能|可以|咋|怎么|怎样|如何|会)[^，。\s]{0,4}(?:进|纳入|列入|列进|被列|上)|够(?:不够|条件)|符合|"
-                         r"算[^，。\s]{0,6}[吗么不]")  # "这种算重点关爱的不"
+                         r"算不算|(?<![就打总还])算(?!了|是)[^，。\s]{0,6}(?:对象|的)[吗么不]$")  # "这种算重点关爱的不"
 LIST_ASPECTS = (aspects.IN_CHARGE, aspects.HOW, aspects.TIME, aspects.CONTACT, aspects.WHO, aspects.AGE)
 HARM_CATEGORY = "child_protection"  # the service a message about a child being hurt is about
 LEDGER_CATEGORIES = ("priority_care", "eligibility")  # the ledger (clause 五) and the monitoring (四)
@@ -122,7 +122,7 @@ ONLY_ASKS_PROBABILITY = 0.02
 # whether someone else may apply for the family ("能让居委会帮我申请临时救助不"): a rule of the service
 # (who may apply on one's behalf), asked about, not a request to us
 BY_PROXY = re.compile(r"(?:让|叫|请|找|托)(?:居委会|村委会|居委|村委|社区|村里|街道|别人|亲戚|老乡|朋友|邻居|单位|学校)"
-                      r"[^，。\s]{0,2}(?:帮|代)[^，。\s]{0,3}(?:申请|办|报)")
+                      r"[^，。\s]{0,2}(?:帮|代)[^，。\s]{0,3}(?:申请|办理|代办|报名)")
 # whether there is a service that helps ("有没有慈善的能帮帮娃", "有冇地方帮忙介绍工作"), not a person to come
 IS_THERE_A_SERVICE = re.compile(r"有(?:没有|冇|没(?!有)|无)(?!人|谁|哪个人|什么人|啥人)[^，。\s]{1,8}(?:能|可以|会)?帮|有人指导")
 # hardship told beside the question: a request for help before anything else ("孩子没人照顾 咋办")
@@ -485,9 +485,10 @@ class DialogueEngine:
             answered = self._ledger_data_answer(convo, parse)
             if answered:
                 return answered + self._assistance_offer(parse)
-        answer = self._retrieve(str(entities.get("text") or parse.normalized or parse.text), locality, parse)
+        result = self._search(str(entities.get("text") or parse.normalized or parse.text), locality, parse)
+        answer = self._compose(result, locality)
         if not answer.confident and not entities and parse.safety_hint:
-            answer = self._harm_answer(parse, locality) or answer
+            answer = self._harm_answer(parse, locality, result) or answer
         if not answer.confident and not entities and LEDGER.search(parse.normalized or ""):
             answered = self._ledger_data_answer(convo, parse)  # "那个台账是哪个单位在弄": the words say it
             if answered:
@@ -535,7 +536,8 @@ class DialogueEngine:
         if entry is None:
             return None
         return item_answer(entry, public_url=self.public_url, question=parse.normalized or "",
-                           aspect=aspects.aspect_of(parse.normalized or ""))
+                           aspect=aspects.aspect_of(parse.normalized or ""),
+                           notice=no_local_notice(result, self.knowledge.locality_name(locality)))
 
     @property
     def public_url(self) -> str:
@@ -723,11 +725,13 @@ class DialogueEngine:
         if not referrals.outside_scope(parse.normalized or ""):
             return []  # a story about a child that names wages or a dismissal is no labour question
         # "俺的社保养老在老家交的 问谁": the words chose the line; the item named after it says it
-        entry = next((e for e in self.knowledge.items_of(CATEGORIES, locality) if e.item.title.startswith(line)), None)
+        entry = next((e for e in self.knowledge.items_of(CATEGORIES, locality)
+                      if aspects.public_lines(e.item.title)[:1] == [line]), None)
         if entry is None:
             return []
         convo.state["failures"] = 0
-        return [_answer_reply(item_answer(entry, public_url=self.public_url, question=parse.normalized or ""))]
+        return [_answer_reply(item_answer(entry, public_url=self.public_url, question=parse.normalized or "",
+                                          notice=no_local_notice(result, self.knowledge.locality_name(locality))))]
 
     def _on_inform(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         """A form button pressed when no form is waiting for it (an old message's button)."""
@@ -855,7 +859,8 @@ class DialogueEngine:
         floor = ALSO_ASKS_PROBABILITY if hardship else ONLY_ASKS_PROBABILITY
         if dict(parse.ranking).get("ask_service", 0.0) < floor:
             return False  # the classifier sees no question about a service in it at all
-        if BY_PROXY.search(text) and _put_as_a_question(text):
+
+        if BY_PROXY.search(text) and _put_as_a_question(text) and not hardship:
             return True  # whether the committee may apply for us: the rule, not a request to us
         if IS_THERE_A_SERVICE.search(text) and not hardship:  # whether such help exists: a question
             asked = IS_THERE.search(text) or _put_as_a_question(text) or text.endswith(("不", "没"))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from knowledge.aspects import public_lines
+
 # (topic, pattern, the line to suggest); first match wins.
 TOPICS: tuple[tuple[str, re.Pattern, str], ...] = (
     ("labour", re.compile(r"工资|欠薪|讨薪|工钱|拖欠|不发钱|加班费|劳动合同|辞退|开除|工伤|社保(?:转移|断缴|卡)|"
@@ -47,14 +49,11 @@ def public_line(text: str) -> str:
     return GENERAL_LINE
 
 
-_NUMBER = re.compile(r"(?<!\d)12\d{3}(?!\d)")
-
-
 def line_number(text: str) -> str:
     """The number of the public line an out-of-scope message is referred to ("12333"); "" when
     no topic fits (the general 12345 is no answer to a particular question)."""
     for _, pattern, line in TOPICS:
         if pattern.search(text):
-            found = _NUMBER.search(line)
-            return found.group(0) if found else ""
+            found = public_lines(line)
+            return found[0] if found else ""
     return ""

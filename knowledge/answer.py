@@ -131,6 +131,12 @@ def first_screen(entry: IndexedItem, notice: str = "", aspect: str = aspects.WHA
     plan's clause leaves out (where to apply, who may apply) — its plain answer follows the
     clause's, and its source joins the source line. What does not fit goes to 详细, the step
     before the answer; the answer is cut only when nothing else is left."""
+    return _first_screen(entry, notice, aspect, question, also)[0]
+
+
+def _first_screen(entry: IndexedItem, notice: str, aspect: str, question: str,
+                  also: IndexedItem | None) -> tuple[str, bool]:
+    """first_screen's text, and whether ``also`` is on it (and so cited)."""
     head = [EXAMPLE_NOTE] if entry.checklist.authority is Authority.EXAMPLE else []
     room = FIRST_SCREEN_CHARS - sum(map(len, head))
     answer, step = brief(entry), next_step(entry)
@@ -149,10 +155,9 @@ def first_screen(entry: IndexedItem, notice: str = "", aspect: str = aspects.WHA
         body.pop()
     if len(body[0]) > room:
         body[0] = shorten(body[0], room)
-    sources = basis(entry)
-    if more and more in body:
-        sources += "；" + basis(also).removeprefix("依据：")
-    return "\n".join(head + body + [source_line(sources, notice)])
+    shown = bool(more) and more in body  # cut for room: then neither shown nor cited
+    sources = basis(entry) + ("；" + basis(also).removeprefix("依据：") if shown else "")
+    return "\n".join(head + body + [source_line(sources, notice)]), shown
 
 
 def source_line(basis_text: str, notice: str = "") -> str:
@@ -193,10 +198,11 @@ def item_answer(entry: IndexedItem, *, detail: bool = False, notice: str = "",
     (``detail``) the whole item."""
     if detail:
         return Answer(text=render_item(entry, public_url), sources=[source_record(entry, public_url)])
-    text = first_screen(entry, notice, aspect, question, also)
+    text, shown = _first_screen(entry, notice, aspect, question, also)
     sources = [source_record(entry, public_url)]
-    if also is not None and basis(also).removeprefix("依据：") in text:
+    if shown:
         sources.append(source_record(also, public_url))
+        related = [other for other in related if other is not also]  # on the screen already
     return Answer(text=text, buttons=answer_buttons(entry, related), sources=sources)
 
 
@@ -220,6 +226,14 @@ def render_item(entry: IndexedItem, public_url: str = "") -> str:
     return "\n".join(lines)
 
 
+def no_local_notice(result: SearchResult, locality_name: str | None) -> str:
+    """The family's place has no checklist of its own: the answer is the national rules (said at the
+    end of the source line)."""
+    if not locality_name or result.has_local_checklist:
+        return ""
+    return f"{locality_name}暂未收录本地服务清单，以上是全国通用的规定"
+
+
 def compose(result: SearchResult, *, min_confidence: float, locality_name: str | None = None,
             public_url: str = "") -> Answer:
     """The cited answer, or — below the confidence threshold — an honest 'not sure'."""
@@ -227,8 +241,7 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
         return not_understood(result)
     aspect = aspects.aspect_of(result.query)
     top = _saying(result.hits, aspect, result.query)
-    notice = (f"{locality_name}暂未收录本地服务清单，以上是全国通用的规定"
-              if locality_name and not result.has_local_checklist else "")
+    notice = no_local_notice(result, locality_name)
     # the next items as buttons, of the same service too: a guidance item that says where to apply or
     # who can apply for you often ranks just behind the plan's clause
     related = [h.entry for h in result.hits if h is not top][:2]
@@ -263,7 +276,7 @@ NAMED_RANKS = 5  # an item named after the line a question names, among the best
 AGE_RANKS = 3  # an item of the same service among the best three that says the ages answers an age question
 
 
-_LINE_NUMBER = re.compile(r"(?<!\d)1\d{2,4}(?!\d)")
+
 
 
 def _saying(hits, aspect: str, question: str = ""):
@@ -274,9 +287,10 @@ def _saying(hits, aspect: str, question: str = ""):
     item of the same service among the best AGE_RANKS that says the ages when the best one does not
     (the plan's clause names no age, the guidance item "0—6岁" does)."""
     top = hits[0]
-    for number in _LINE_NUMBER.findall(question):
-        if number not in top.entry.item.title:
-            named = next((h for h in hits[1:NAMED_RANKS] if h.entry.item.title.startswith(number)), None)
+    for number in aspects.public_lines(question):
+        if aspects.public_lines(top.entry.item.title)[:1] != [number]:
+            named = next((h for h in hits[1:NAMED_RANKS] if aspects.public_lines(h.entry.item.title)[:1] == [number]),
+                         None)
             if named is not None:
                 return named
     if aspect == aspects.IN_CHARGE and top.entry.checklist.authority is Authority.GUIDANCE:

@@ -18,6 +18,9 @@ WHO, WHAT, HOW, MATERIALS, TIME, COST, CONTACT, DIFFERENCE, IN_CHARGE, SHARED, D
     "who", "what", "how", "materials", "time", "cost", "contact", "difference", "in_charge", "shared", "data",
     "age")
 
+# an office in a parent's words: "是派出所管还是学校管" asks who runs it, "是爷爷管还是奶奶管" does not
+_OFFICE = r"(?:部门|局|所|学校|街道|社区|居委会|村委会|政府|民政|教育|公安|派出所|医院|妇联|残联|团委)"
+
 CUES: tuple[tuple[str, re.Pattern], ...] = tuple((aspect, re.compile(pattern)) for aspect, pattern in (
     (DIFFERENCE, r"区别|不一样|有啥不同|有什么不同|差别|差异|哪个好|哪个划算|哪个更|一回事|一码事|一个意思|(?:啥|什么)两样"),
     (MATERIALS, r"材料|证件|证明|手续|带(?:什么|啥|哪些|些啥)|准备(?:什么|啥|哪些)|要(?:什么|啥|哪些)证"),
@@ -32,8 +35,9 @@ CUES: tuple[tuple[str, re.Pattern], ...] = tuple((aspect, re.compile(pattern)) f
            r"学校(?:都|也)?(?:能|会)?(?:看到|知道)"),
     # who runs it ("归哪个部门管", "是谁组织的", "谁在统计"): the departments, in plain words
     (IN_CHARGE, r"(?:哪个|哪些|什么|啥)(?:部门|单位)(?:在)?(?:管|负责|组织|主管|弄|搞)|找哪个(?:部门|单位)|归(?:哪|谁)|"
-                r"谁(?:在|来)?(?:管|负责|组织|主管|统计|牵头|弄|搞|摸底|摸排)|是谁(?:在)?(?:组织|办|搞|管|弄)|由谁|"
-                r"[^，。\s]{1,6}管还是[^，。\s]{1,6}管"),  # "是派出所管还是学校管"
+                r"谁(?:在)?(?:管|负责|组织|主管|统计|牵头|弄|搞)|谁来(?:统计|摸底|摸排|登记|负责|牵头)|"
+                r"是谁(?:在)?(?:组织|办|搞|管|弄)|由谁|"
+                rf"{_OFFICE}管还是|还是{_OFFICE}[^，。\s]{{0,2}}管"),  # "是派出所管还是学校管"
     (TIME, r"什么时候|啥时候|哪天|几月|几号|多久|多长时间|截止|期限|来得及|有效期|多少天|(?<![好这那头前])几天|啥时|何时|时间"),
     (HOW, r"怎么(?:办|申请|弄|报|交|登记|办理|参加|领|上|去)|咋(?:办|申请|弄|报|交|登记)|去哪|在哪(?:里|儿)?(?:办|申请|交|报|登记|领|打)|"
           r"找谁|哪个部门|哪个单位|流程|如何(?:申请|办理|参加)|到哪|上哪"),
@@ -60,6 +64,15 @@ _TIME_WORDS = re.compile(r"\d+\s*(?:个)?(?:天|日|月|年|周|工作日)|每(?
 # public lines (110, 120, 12355, 12345…), landlines and mobiles; not years or amounts
 _PHONE = re.compile(r"(?<!\d)(?:11[09]|12[02]|12\d{3}|0\d{2,3}-\d{7,8}|1[3-9]\d{9})(?!\d)")
 # 12345 answers any question about local public services, and takes complaints (../shared/DOMAIN.md)
+# a public line named as such (110, 12356), not an amount (花了1235元, 12345块) or part of a longer number
+_PUBLIC_LINE = re.compile(r"(?<![\d.])(?:11[09]|12[02]|12\d{3})(?![\d.]|\s*(?:元|块|毛|角|分|万|千|百|多|余|个|次|天|年|斤|米))")
+
+
+def public_lines(text: str) -> list[str]:
+    """The public line numbers ``text`` names, in order ("12356现在能打吗" → ["12356"])."""
+    return _PUBLIC_LINE.findall(text or "")
+
+
 NO_PHONE = "清单里没有写电话，可以打当地12345政务服务便民热线咨询或反映。"
 NO_OFFICE = "清单里没有写负责部门，可以打当地12345政务服务便民热线问。"
 LINE_MAX = 50  # characters of an aspect line (knowledge/answer.py cuts a longer one)

@@ -45,6 +45,9 @@ def test_an_emergency_reply_is_graded_on_its_facts_alone():
     assert grade(danger, "【紧急】\n请立即拨打 110，警察会联系民政部门", "", URGENT).verdict == "fully correct"
     missed = grade(danger, "【紧急】\n请立即拨打 110", "详细：民政", URGENT)
     assert missed.verdict == "wrong" and missed.missing == ["民政"]  # no 详细 and no "acceptable" for it
+    # a service question taken for a danger is wrong, whatever numbers the emergency reply lists
+    service = case("12356", category="mental_health")
+    assert grade(service, "【紧急】\n其他求助电话：110 报警，12356 心理援助热线", "", URGENT).verdict == "wrong"
 
 
 def test_questions_go_through_the_engine_as_a_parent_asks_them(runtime):

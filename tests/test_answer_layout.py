@@ -289,6 +289,7 @@ def test_a_guidance_item_close_behind_the_plans_clause_adds_where_to_apply_and_i
     assert lines[0] == plan.brief and lines[1] == where.brief
     assert lines[-1].startswith("依据：") and "三、（九）" in lines[-1] and "临时救助通知" in lines[-1]
     assert [s["item_id"] for s in reply.sources] == ["p", "w"]
+    assert not any(b["payload"].endswith('"w"}') for b in reply.buttons)  # on the screen: no button for it
     # another service, a guidance item far behind, or a question about materials: the clause alone
     for question, second, gap in (("没本地户口能申请临时救助不", other, 0.01), ("没本地户口能申请临时救助不", where, 0.2),
                                   ("申请临时救助要带啥材料", where, 0.01)):
@@ -315,6 +316,9 @@ def test_a_question_naming_a_public_line_is_answered_by_the_item_named_after_it(
     assert answer("12356现在全国都能打吗").sources[0]["item_id"] == "h"
     assert answer("12355能打吗").sources[0]["item_id"] == "y"
     assert answer("心理热线能打吗").sources[0]["item_id"] == "y"  # no number named: the best hit
+    # an amount is no line: "花了1235元" or "12356块" never picks the line's item
+    assert answer("看心理医生花了12356块 能报吗").sources[0]["item_id"] == "y"
+    assert answer("1235元能报多少").sources[0]["item_id"] == "y"
 
 
 def test_who_is_in_charge_is_answered_by_the_published_clause_that_names_the_leading_departments():

@@ -87,6 +87,8 @@ def test_a_scald_is_first_aid_and_120_not_a_beating_but_a_scald_someone_did_is_b
     kinds = safety.check("娃被开水烫了一大片").kinds
     assert safety.MEDICAL in kinds and safety.ABUSE not in kinds
     assert safety.ABUSE in safety.check("孩子被他爸用开水烫了").kinds
+    assert {safety.ABUSE, safety.MEDICAL} <= set(safety.check("孩子被开水烫了又被他妈掐了").kinds)
+    assert safety.ABUSE in safety.check("孩子被锅烫了 是他后妈推的").kinds  # no rule of accidents names 锅
 
 
 def test_violence_at_home_names_the_womens_federation_line_beside_110():
@@ -94,4 +96,7 @@ def test_violence_at_home_names_the_womens_federation_line_beside_110():
     from nlu import safety
 
     assert any("12338" in line for line in guidance_lines((safety.ABUSE,), "老公喝醉了打我和孩子"))
-    assert not any("12338" in line for line in guidance_lines((safety.ABUSE,), "孩子在学校被几个大孩子围着打"))
+    for text in ("孩子在学校被几个大孩子围着打", "小姑娘在学校被同学打了", "路上一个陌生男人打我家娃", "孩子被老师打出血了 我是他妈"):
+        assert not any("12338" in line for line in guidance_lines((safety.ABUSE,), text)), text
+    lines = guidance_lines((safety.ABUSE,), "孩子他爸喝了酒就打娃")
+    assert lines.index(next(line for line in lines if "依据" in line)) < lines.index(next(line for line in lines if "12338" in line))

@@ -120,6 +120,14 @@ def test_whether_a_child_can_get_on_the_priority_care_list_is_answered_from_the_
     assert not any("申请帮扶需要填写" in r["text"] for r in replies), replies
 
 
+@pytest.mark.parametrize("message", ["孩子他爸走了 家里揭不开锅 就算进不了重点关爱 也想申请帮扶",
+                                     "娃没人照顾 打算申请帮扶 能帮我们登记吗"])
+def test_a_request_that_mentions_the_list_in_passing_starts_the_request(chat, message):
+    """就算…, 打算… are no question whether a child counts for the list: the family asks for help."""
+    replies = chat(message)
+    assert any("申请帮扶需要填写" in r["text"] for r in replies), replies
+
+
 @pytest.mark.parametrize("message", ["有没有工作人员", "能让工作人员给我回个电话吗", "社区的人能来一趟吗", "有没有社工"])
 def test_asking_for_a_staff_member_is_always_handed_over(chat, message):
     """A question that asks for a person (工作人员, 社工, 来一趟, 回电话) is never answered from the

@@ -52,6 +52,20 @@ def test_a_service_question_third_but_likely_is_answered_only_when_retrieval_is_
     assert "没太明白" in replies[0].text and not any((r.custom or {}).get("sources") for r in replies)
 
 
+def test_a_service_question_third_is_asked_again_when_retrieval_is_only_fairly_sure(runtime, unsure, monkeypatch):
+    """Retrieval at 0.7 answers a question ask_service leads, but not one it is third in (SURE_SERVICE)."""
+    import dataclasses
+
+    real = runtime.engine.knowledge.search
+    monkeypatch.setattr(runtime.engine.knowledge, "search",
+                        lambda *args, **kwargs: dataclasses.replace(real(*args, **kwargs), confidence=0.7))
+    text = "残疾人两项补贴 我们在外地 在那办"
+    replies = unsure(text, [("request_assistance", 0.36), ("set_locality", 0.29), ("ask_service", 0.2)])
+    assert "没太明白" in replies[0].text and not any((r.custom or {}).get("sources") for r in replies)
+    replies = unsure(text, [("request_assistance", 0.36), ("ask_service", 0.29), ("set_locality", 0.2)])
+    assert any((r.custom or {}).get("sources") for r in replies)
+
+
 @pytest.mark.parametrize(("text", "ranking"), [
     ("外地娃在这边上小学要带啥材料", [("out_of_scope", 0.35), ("check_status", 0.3), ("ask_service", 0.05)]),
     ("嗯嗯啊那个就是那个", [("ask_service", 0.3), ("out_of_scope", 0.29), ("greet", 0.2)]),
@@ -232,9 +246,19 @@ def test_a_child_being_hurt_that_retrieval_cannot_place_gets_110_first_then_the_
     children rather than "please rephrase" — even when retrieval is unsure of the service."""
     from knowledge import not_understood
 
-    monkeypatch.setattr(runtime.engine, "_retrieve", lambda *args, **kwargs: not_understood())
+    monkeypatch.setattr(runtime.engine, "_compose", lambda result, locality: not_understood(result))
     replies = runtime.engine.handle(f"harm-{uuid.uuid4().hex[:8]}", "楼上那户人家经常打孩子 我能管吗")
     assert "110" in replies[0].text and not (replies[0].custom or {}).get("sources")
     cited = [r for r in replies if (r.custom or {}).get("sources")]
     assert cited and cited[0].custom["sources"][0]["category"] == "child_protection", [r.text for r in replies]
     assert not any("没能确定" in r.text for r in replies)
+
+
+def test_an_unsure_message_about_a_child_being_hurt_gets_the_protection_item_too(runtime, unsure, monkeypatch):
+    from knowledge import not_understood
+
+    monkeypatch.setattr(runtime.engine, "_compose", lambda result, locality: not_understood(result))
+    replies = unsure("楼上那户人家经常打孩子 我能管吗", [("out_of_scope", 0.3), ("ask_service", 0.28), ("inform", 0.2)])
+    assert "110" in replies[0].text
+    cited = [r for r in replies if (r.custom or {}).get("sources")]
+    assert cited and cited[0].custom["sources"][0]["category"] == "child_protection", [r.text for r in replies]

@@ -12,9 +12,10 @@ with the question, from the plan or a cited source):
 * **wrong** — no cited answer (a "please rephrase", out of scope) or an answer from another
   category.
 
-An emergency reply (【紧急】: what to do now, whom to call) to a question about a child in danger
-is graded on its facts alone — fully correct when it states every one (the numbers to call, who
-takes the child in), else wrong: the danger was the question, and no checklist item comes first.
+An emergency reply (【紧急】: what to do now, whom to call) is graded on its facts alone when the
+question's facts ask for an emergency number (110, 120 or 119: the writer meant a child in danger)
+— fully correct when it states every fact, else wrong; to any other question it is wrong, like a
+service question taken for a danger.
 
 A fact is a set of alternative wordings (``居住证|居住证明``); it is stated when one of them
 appears in the text. False or unsafe statements cannot be found by matching: read the misses.
@@ -34,6 +35,7 @@ from knowledge.answer import DETAIL_TITLE
 
 VERDICTS = ("fully correct", "correct with 详细", "acceptable", "wrong")
 URGENT = "【紧急】"  # the answered "category" of an emergency reply
+EMERGENCY_LINES = ("110", "120", "119")
 
 
 @dataclass(frozen=True)
@@ -73,9 +75,11 @@ def stated(fact: tuple[str, ...], text: str) -> bool:
 
 
 def grade(case: Case, first: str, detail: str, category: str | None) -> Graded:
-    if category == URGENT:  # on its facts alone, all on the one screen it has
+    if category == URGENT:  # on its facts alone, all on the one screen it has, if a danger was asked about
         missing = [fact[0] for fact in case.facts if not stated(fact, first)]
-        return Graded(case, "wrong" if missing else "fully correct", category, first, missing)
+        asks_for_help_now = any(alternative in EMERGENCY_LINES for fact in case.facts for alternative in fact)
+        return Graded(case, "fully correct" if asks_for_help_now and not missing else "wrong", category, first,
+                      missing)
     if category != case.category:
         missing = [fact[0] for fact in case.facts if not stated(fact, first + detail)]
         return Graded(case, "wrong", category, first, missing)
