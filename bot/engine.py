@@ -531,6 +531,8 @@ class DialogueEngine:
         """A question about a child being hurt that retrieval cannot place ("怀疑楼下那家人打娃 能报吗"):
         the checklists' item on protecting children (anyone who finds a child hurt may report it)
         when one is among the best hits; None otherwise. The safety line comes beside it."""
+        if not _put_as_a_question(parse.normalized or ""):
+            return None  # "孩子没被打", "虚惊一场": told, not asked — the safety line alone
         result = result or self._search(parse.normalized or parse.text, locality, parse)
         entry = next((h.entry for h in result.hits if h.entry.item.category == HARM_CATEGORY), None)
         if entry is None:
