@@ -30,6 +30,14 @@ def shipped_entries() -> list[IndexedItem]:
 ENTRIES = shipped_entries()
 
 
+def national_header(authority: str = "official"):
+    """A national checklist header of ``authority`` for synthetic items."""
+    from knowledge.schema import ChecklistHeader
+
+    return ChecklistHeader(id=authority, locality={"code": "national", "name": "全国"}, title=f"{authority}清单",
+                           issuer="测试", published="2026-01-01", version=1, authority=authority)
+
+
 def screen_lines(text: str) -> tuple[list[str], str]:
     *lines, source = text.split("\n")
     return lines, source
@@ -228,15 +236,14 @@ def test_a_question_about_ages_leads_with_the_ages_and_prefers_the_item_that_say
     from knowledge import aspects
     from knowledge.answer import compose
     from knowledge.retrieval import Hit, SearchResult
-    from knowledge.schema import ChecklistHeader, ChecklistItem
+    from knowledge.schema import ChecklistItem
 
     for question in ("康复救助多大的娃能申请", "几岁能上", "是不是只管6岁以下的"):
         assert aspects.aspect_of(question) == aspects.AGE, question
     # an age told is no question about ages: the yes or no stays the answer
     assert aspects.aspect_of("孩子12岁 残疾康复还能申请吗") == aspects.WHO
     assert aspects.aspect_of("康复救助跟两项补贴是一回事吗") == aspects.DIFFERENCE
-    header = ChecklistHeader(id="t", locality={"code": "national", "name": "全国"}, title="测试清单", issuer="测试",
-                             published="2026-01-01", version=1, authority="official")
+    header = national_header("official")
     plan = ChecklistItem(id="p", category="disability", title="康复救助", service_object="流动残疾儿童",
                          content="残疾孩子可以在居住地申请康复救助。", how_to_apply="", materials=[], clause="（八）",
                          brief="残疾孩子可以在居住地申请康复救助。", next_step="向残联申请")
@@ -267,11 +274,7 @@ def test_a_time_told_is_no_time_asked_and_smashing_things_at_home_is_harm():
 def test_a_guidance_item_close_behind_the_plans_clause_adds_where_to_apply_and_is_cited():
     from knowledge.answer import compose
     from knowledge.retrieval import Hit, SearchResult
-    from knowledge.schema import ChecklistHeader, ChecklistItem
-
-    def header(authority: str) -> ChecklistHeader:
-        return ChecklistHeader(id=authority, locality={"code": "national", "name": "全国"}, title=f"{authority}清单",
-                               issuer="测试", published="2026-01-01", version=1, authority=authority)
+    from knowledge.schema import ChecklistItem
 
     plan = ChecklistItem(id="p", category="temporary_assistance", title="临时救助", service_object="遇到急难的流动儿童",
                          content="在急难发生地可获临时救助。", how_to_apply="", materials=[], clause="三、（九）",
@@ -280,8 +283,8 @@ def test_a_guidance_item_close_behind_the_plans_clause_adds_where_to_apply_and_i
     other = where.model_copy(update={"id": "o", "category": "housing"})
 
     def answer(question: str, first, second, gap: float):
-        hits = [Hit(IndexedItem(header("official"), first), 0.95, 0.9, 0.5, 0),
-                Hit(IndexedItem(header("guidance"), second), 0.95 - gap, 0.9, 0.5, 0)]
+        hits = [Hit(IndexedItem(national_header("official"), first), 0.95, 0.9, 0.5, 0),
+                Hit(IndexedItem(national_header("guidance"), second), 0.95 - gap, 0.9, 0.5, 0)]
         return compose(SearchResult(question, ("national",), hits, 0.99, False), min_confidence=0.4)
 
     reply = answer("没本地户口能申请临时救助不", plan, where, 0.01)
@@ -300,10 +303,9 @@ def test_a_guidance_item_close_behind_the_plans_clause_adds_where_to_apply_and_i
 def test_a_question_naming_a_public_line_is_answered_by_the_item_named_after_it():
     from knowledge.answer import compose
     from knowledge.retrieval import Hit, SearchResult
-    from knowledge.schema import ChecklistHeader, ChecklistItem
+    from knowledge.schema import ChecklistItem
 
-    header = ChecklistHeader(id="t", locality={"code": "national", "name": "全国"}, title="测试清单", issuer="测试",
-                             published="2026-01-01", version=1, authority="guidance")
+    header = national_header("guidance")
     youth = ChecklistItem(id="y", category="mental_health", title="12355青少年服务台", service_object="青少年",
                           content="12355是青少年服务热线。", how_to_apply="", materials=[], clause="—",
                           brief="12355是青少年服务热线。", next_step="拨打12355")
@@ -325,11 +327,7 @@ def test_who_is_in_charge_is_answered_by_the_published_clause_that_names_the_lea
     from knowledge import aspects
     from knowledge.answer import compose
     from knowledge.retrieval import Hit, SearchResult
-    from knowledge.schema import ChecklistHeader, ChecklistItem
-
-    def header(authority: str) -> ChecklistHeader:
-        return ChecklistHeader(id=authority, locality={"code": "national", "name": "全国"}, title=f"{authority}清单",
-                               issuer="测试", published="2026-01-01", version=1, authority=authority)
+    from knowledge.schema import ChecklistItem
 
     line = ChecklistItem(id="line", category="mental_health", title="12355青少年服务台", service_object="青少年",
                          content="12355是热线。", how_to_apply="", materials=[], clause="—", brief="12355是热线。",
@@ -338,8 +336,8 @@ def test_who_is_in_charge_is_answered_by_the_published_clause_that_names_the_lea
                                      "departments": ["教育部", "民政部", "国家卫生健康委", "共青团中央"]})
 
     def answer(question: str):
-        hits = [Hit(IndexedItem(header("guidance"), line), 0.9, 0.9, 0.5, 0),
-                Hit(IndexedItem(header("official"), clause), 0.88, 0.9, 0.5, 0)]
+        hits = [Hit(IndexedItem(national_header("guidance"), line), 0.9, 0.9, 0.5, 0),
+                Hit(IndexedItem(national_header("official"), clause), 0.88, 0.9, 0.5, 0)]
         return compose(SearchResult(question, ("national",), hits, 0.99, False), min_confidence=0.4)
 
     assert aspects.aspect_of("孩子心理这块归哪个部门管") == aspects.IN_CHARGE
