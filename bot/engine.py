@@ -18,7 +18,7 @@ from bot.danger_guidance import guidance_lines, health_now
 from bot.form import AssistanceForm
 from bot.replies import HANDOFF_BUTTON, INTENT_TITLES, Reply, button, menu_buttons
 from knowledge import KnowledgeBase, aspects, compose, not_understood
-from knowledge.answer import basis, detail_button, item_answer, no_local_notice, source_record
+from knowledge.answer import basis, detail_button, item_answer, named_after, no_local_notice, source_record
 from knowledge.categories import CATEGORIES
 from knowledge.retrieval import Hit
 from ledger import services
@@ -272,10 +272,10 @@ class DialogueEngine:
         if unsure and not parse.text.startswith("/") and ASKS_FOR_A_PERSON.search(parse.normalized or ""):
             replies = self._on_human_handoff(convo, parse)  # "问了三遍还是没说清楚 转人工吧": no menu first
         elif handler is None or unsure:
-            replies = self._answer_if_found(convo, parse) or (
-                # "我的社保在这边交的 有问题找谁": the line that answers it, not a menu
-                self._on_out_of_scope(convo, parse) if not parse.payload_entities
-                and referrals.outside_scope(parse.normalized or "") else self._clarify(convo, parse))
+            replies = self._answer_if_found(convo, parse)
+            if not replies:  # "我的社保在这边交的 有问题找谁": the line that answers it, not a menu
+                outside = not parse.payload_entities and referrals.outside_scope(parse.normalized or "")
+                replies = self._on_out_of_scope(convo, parse) if outside else self._clarify(convo, parse)
         else:
             replies = handler(convo, parse)
             if parse.intent not in ("ask_service", "out_of_scope") and not _held_elsewhere(parse):  # these decide themselves
@@ -487,7 +487,7 @@ class DialogueEngine:
                 return answered + self._assistance_offer(parse)
         result = self._search(str(entities.get("text") or parse.normalized or parse.text), locality, parse)
         answer = self._compose(result, locality)
-        if not answer.confident and not entities and parse.safety_hint:
+        if not answer.confident:
             answer = self._harm_answer(parse, locality, result) or answer
         if not answer.confident and not entities and LEDGER.search(parse.normalized or ""):
             answered = self._ledger_data_answer(convo, parse)  # "那个台账是哪个单位在弄": the words say it
@@ -516,10 +516,11 @@ class DialogueEngine:
         if (("ask_service" not in likely and not third) or likely[0] in NOT_A_QUESTION
                 or referrals.outside_scope(parse.normalized)):
             return []
-        result = self._search(parse.normalized or parse.text, convo.state.get("locality"), parse)
-        answer = self._compose(result, convo.state.get("locality"))
-        if not answer.confident and parse.safety_hint:
-            answer = self._harm_answer(parse, convo.state.get("locality"), result) or answer
+        locality = convo.state.get("locality")
+        result = self._search(parse.normalized or parse.text, locality, parse)
+        answer = self._compose(result, locality)
+        if not answer.confident:
+            answer = self._harm_answer(parse, locality, result) or answer
         if not answer.confident or "ask_service" not in likely and result.confidence < SURE_SERVICE:
             if LEDGER.search(parse.normalized or ""):  # "那个台账是哪个单位在弄": the words name the list
                 return self._ledger_data_answer(convo, parse)
@@ -527,13 +528,12 @@ class DialogueEngine:
         convo.state["failures"] = 0
         return [_answer_reply(answer)] + self._assistance_offer(parse)
 
-    def _harm_answer(self, parse: ParseResult, locality: str | None, result=None):
-        """A question about a child being hurt that retrieval cannot place ("怀疑楼下那家人打娃 能报吗"):
-        the checklists' item on protecting children (anyone who finds a child hurt may report it)
-        when one is among the best hits; None otherwise. The safety line comes beside it."""
-        if not _put_as_a_question(parse.normalized or ""):
+    def _harm_answer(self, parse: ParseResult, locality: str | None, result):
+        """A typed question about a child being hurt (the safety line beside it) that retrieval
+        ``result`` cannot place ("怀疑楼下那家人打娃 能报吗"): the checklists' item on protecting children
+        (anyone who finds a child hurt may report it) when one is among the best hits; None otherwise."""
+        if not parse.safety_hint or parse.payload_entities or not _put_as_a_question(parse.normalized or ""):
             return None  # "孩子没被打", "虚惊一场": told, not asked — the safety line alone
-        result = result or self._search(parse.normalized or parse.text, locality, parse)
         entry = next((h.entry for h in result.hits if h.entry.item.category == HARM_CATEGORY), None)
         if entry is None:
             return None
@@ -721,14 +721,13 @@ class DialogueEngine:
         locality = convo.state.get("locality")
         result = self._search(parse.normalized or parse.text, locality, parse)
         answer = self._compose(result, locality)
-        if answer.confident and result.hits and line in result.hits[0].entry.item.title:
+        if answer.confident and result.hits and named_after(result.hits[0].entry, line):
             convo.state["failures"] = 0
             return [_answer_reply(answer)]
         if not referrals.outside_scope(parse.normalized or ""):
             return []  # a story about a child that names wages or a dismissal is no labour question
         # "俺的社保养老在老家交的 问谁": the words chose the line; the item named after it says it
-        entry = next((e for e in self.knowledge.items_of(CATEGORIES, locality)
-                      if aspects.public_lines(e.item.title)[:1] == [line]), None)
+        entry = next((e for e in self.knowledge.items_of(CATEGORIES, locality) if named_after(e, line)), None)
         if entry is None:
             return []
         convo.state["failures"] = 0
@@ -861,7 +860,6 @@ class DialogueEngine:
         floor = ALSO_ASKS_PROBABILITY if hardship else ONLY_ASKS_PROBABILITY
         if dict(parse.ranking).get("ask_service", 0.0) < floor:
             return False  # the classifier sees no question about a service in it at all
-
         if BY_PROXY.search(text) and _put_as_a_question(text) and not hardship:
             return True  # whether the committee may apply for us: the rule, not a request to us
         if IS_THERE_A_SERVICE.search(text) and not hardship:  # whether such help exists: a question

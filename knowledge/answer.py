@@ -253,9 +253,18 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
                        question=result.query, also=_supplement(result.hits, top, aspect))
 
 
-SUPPLEMENT_RANKS = 3  # a guidance item among the best three ...
-SUPPLEMENT_MARGIN = 0.04  # ... scored this close to the plan's clause adds its plain answer to it
+SAME_SERVICE_RANKS = 3  # another item of the best service that says what is asked is among the best three
+SUPPLEMENT_MARGIN = 0.04  # a guidance item scored this close to the plan's clause adds its plain answer to it
 SUPPLEMENT_ASPECTS = (aspects.WHO, aspects.WHAT, aspects.HOW)
+NAMED_RANKS = 5  # an item named after the line a question names, among the best five, answers it
+
+
+def _of_the_same_service(hits, top, wanted):
+    """The first hit other than ``top`` among the best SAME_SERVICE_RANKS, of ``top``'s service, for which
+    ``wanted(hit)`` holds; None when there is none."""
+    category = top.entry.item.category
+    return next((hit for hit in hits[:SAME_SERVICE_RANKS]
+                 if hit is not top and hit.entry.item.category == category and wanted(hit)), None)
 
 
 def _supplement(hits, top, aspect: str) -> IndexedItem | None:
@@ -264,48 +273,36 @@ def _supplement(hits, top, aspect: str) -> IndexedItem | None:
     (written to go with it) where to apply or who may apply for you. None otherwise."""
     if aspect not in SUPPLEMENT_ASPECTS or top.entry.checklist.authority is not Authority.OFFICIAL:
         return None
-    for hit in hits[:SUPPLEMENT_RANKS]:
-        if (hit is not top and hit.entry.item.category == top.entry.item.category
-                and hit.entry.checklist.authority is Authority.GUIDANCE
-                and hit.score >= top.score - SUPPLEMENT_MARGIN):
-            return hit.entry
-    return None
+    found = _of_the_same_service(hits, top, lambda hit: hit.entry.checklist.authority is Authority.GUIDANCE
+                                 and hit.score >= top.score - SUPPLEMENT_MARGIN)
+    return found.entry if found else None
 
 
-NAMED_RANKS = 5  # an item named after the line a question names, among the best five, answers it
-AGE_RANKS = 3  # an item of the same service among the best three that says the ages answers an age question
-
-
-
+def named_after(entry: IndexedItem, number: str) -> bool:
+    """Whether ``entry``'s title is the public line ``number`` ("12356全国统一心理援助热线")."""
+    return aspects.public_lines(entry.item.title)[:1] == [number]
 
 
 def _saying(hits, aspect: str, question: str = ""):
-    """The best hit; for a question that names a public line ("12356现在全国都能打吗"), the item among
-    the best NAMED_RANKS named after that line; for a question about who is in charge, the published
-    clause of the same service among the best AGE_RANKS (it names the leading departments); for a
-    question about ages ("康复救助多大的娃能申请"), an
-    item of the same service among the best AGE_RANKS that says the ages when the best one does not
-    (the plan's clause names no age, the guidance item "0—6岁" does)."""
+    """The best hit, unless another answers better what is asked:
+    * a question that names a public line ("12356现在全国都能打吗"): the item among the best NAMED_RANKS
+      named after that line;
+    * who is in charge, with a guidance item first: the published clause of the same service (it
+      names the leading departments);
+    * a question about ages ("康复救助多大的娃能申请") the best item does not answer: an item of the same
+      service that says the ages (the plan's clause names no age, the guidance item "0—6岁" does)."""
     top = hits[0]
     for number in aspects.public_lines(question):
-        if aspects.public_lines(top.entry.item.title)[:1] != [number]:
-            named = next((h for h in hits[1:NAMED_RANKS] if aspects.public_lines(h.entry.item.title)[:1] == [number]),
-                         None)
+        if not named_after(top.entry, number):
+            named = next((hit for hit in hits[1:NAMED_RANKS] if named_after(hit.entry, number)), None)
             if named is not None:
                 return named
     if aspect == aspects.IN_CHARGE and top.entry.checklist.authority is Authority.GUIDANCE:
-        # "孩子心理这块谁负责管": the published clause names the departments that lead a service; a
-        # guidance item names the office behind one line or step of it
-        for hit in hits[1:AGE_RANKS]:
-            if (hit.entry.item.category == top.entry.item.category
-                    and hit.entry.checklist.authority is Authority.OFFICIAL and hit.entry.item.departments):
-                return hit
-        return top
-    if aspect != aspects.AGE or aspects.holds(top.entry.item, aspect):
-        return top
-    for hit in hits[1:AGE_RANKS]:
-        if hit.entry.item.category == top.entry.item.category and aspects.holds(hit.entry.item, aspect):
-            return hit
+        # "孩子心理这块谁负责管": a guidance item names the office behind one line or step of a service
+        return _of_the_same_service(hits, top, lambda hit: hit.entry.checklist.authority is Authority.OFFICIAL
+                                    and bool(hit.entry.item.departments)) or top
+    if aspect == aspects.AGE and not aspects.holds(top.entry.item, aspect):
+        return _of_the_same_service(hits, top, lambda hit: aspects.holds(hit.entry.item, aspect)) or top
     return top
 
 

@@ -61,11 +61,11 @@ _SHARED_WORDS = re.compile(r"共享|推送|比对|互通")
 _COST_WORDS = re.compile(r"免费|不收|收费|费用|(?<![园校])补贴|(?<![园校])补助|报销|资助|减免|(?<![园校]补助)(?<![园校]补贴)(?<!经费)标准")
 _TIME_WORDS = re.compile(r"\d+\s*(?:个)?(?:天|日|月|年|周|工作日)|每(?:年|学期|半年|季度|月)|[一二三四五六七八九十半]+(?:个)?(?:月|年)|"
                          r"年底|月底|之前|以前|以内|期间|当年")
-# public lines (110, 120, 12355, 12345…), landlines and mobiles; not years or amounts
-_PHONE = re.compile(r"(?<!\d)(?:11[09]|12[02]|12\d{3}|0\d{2,3}-\d{7,8}|1[3-9]\d{9})(?!\d)")
-# 12345 answers any question about local public services, and takes complaints (../shared/DOMAIN.md)
+_LINE = r"(?:11[09]|12[02]|12\d{3})"  # the public lines: 110, 119, 120, 122, 12355, 12345…
+# public lines, landlines and mobiles; not years or amounts
+_PHONE = re.compile(rf"(?<!\d)(?:{_LINE}|0\d{{2,3}}-\d{{7,8}}|1[3-9]\d{{9}})(?!\d)")
 # a public line named as such (110, 12356), not an amount (花了1235元, 12345块) or part of a longer number
-_PUBLIC_LINE = re.compile(r"(?<![\d.])(?:11[09]|12[02]|12\d{3})(?![\d.]|\s*(?:元|块|毛|角|分|万|千|百|多|余|个|次|天|年|斤|米))")
+_PUBLIC_LINE = re.compile(rf"(?<![\d.]){_LINE}(?![\d.]|\s*(?:元|块|毛|角|分|万|千|百|多|余|个|次|天|年|斤|米))")
 
 
 def public_lines(text: str) -> list[str]:
@@ -73,6 +73,7 @@ def public_lines(text: str) -> list[str]:
     return _PUBLIC_LINE.findall(text or "")
 
 
+# 12345 answers any question about local public services, and takes complaints (../shared/DOMAIN.md)
 NO_PHONE = "清单里没有写电话，可以打当地12345政务服务便民热线咨询或反映。"
 NO_OFFICE = "清单里没有写负责部门，可以打当地12345政务服务便民热线问。"
 LINE_MAX = 50  # characters of an aspect line (knowledge/answer.py cuts a longer one)

@@ -77,6 +77,9 @@ class Retriever:
         self._by_locality = {k: np.array(v, dtype=np.int64) for k, v in localities.items()}
         self._selectors: dict[tuple[str, ...], faiss.SearchParameters] = {}
         self._tfidf = FastTfidf(index.vectorizer)
+        # each item's keywords long enough to count word for word (the index never changes)
+        self._keywords = [tuple(k.lower() for k in entry.item.keywords if len(k) >= KEYWORD_MIN)
+                          for entry in index.entries]
 
     def search(self, query: str, chain: list[str] | tuple[str, ...], k: int = 5,
                vector: np.ndarray | None = None) -> SearchResult:
@@ -117,9 +120,8 @@ class Retriever:
         """KEYWORD_BONUS for each candidate one of whose own keywords (KEYWORD_MIN characters or
         more) the question holds word for word."""
         text = query.lower()
-        return np.array([KEYWORD_BONUS if any(len(k) >= KEYWORD_MIN and k.lower() in text
-                                              for k in self.index.entries[c].item.keywords) else 0.0
-                         for c in candidates], dtype=np.float32)
+        return np.array([KEYWORD_BONUS if any(k in text for k in self._keywords[c]) else 0.0 for c in candidates],
+                        dtype=np.float32)
 
     def _allowed(self, chain: tuple[str, ...]) -> np.ndarray:
         parts = [self._by_locality[c] for c in chain if c in self._by_locality]
