@@ -73,7 +73,8 @@ ABOUT_A_ROLE = re.compile(r"(?:儿童主任|儿童督导员|督导员|网格员|
                           r"(?:啥|什么)是(?:儿童主任|儿童督导员|督导员|网格员|社工)")
 IS_THERE = re.compile(r"有没有|有冇|有无|有吗|有么|有不$")
 REGISTERED = re.compile(r"摸排|建档|(?:社区|居委会|村里|村委会|街道|网格员|儿童主任|民政)[^，。\s]{0,6}登记|"
-                        r"登记[^，。\s]{0,4}(?:社区|居委会)|登记进|(?:孩子|娃)的?信息[^，。\s]{0,2}登记")
+                        r"登记[^，。\s]{0,4}(?:社区|居委会)|登记进|(?:孩子|娃)的?信息[^，。\s]{0,2}登记|"
+                        r"(?<!你们)(?<!我们)登记(?:了|过)(?:俺|我家|我们家|咱)?(?:孩子|娃)")
 REGISTERED_ELSEWHERE = re.compile(r"(?:入学|上学|学校|疫苗|接种|居住证|医保)[^，。\s]{0,3}登记|登记[^，。\s]{0,3}(?:入学|疫苗|接种|居住证|医保)")  # another office's form
 ON_THE_LIST = re.compile(r"(?:能|可以|咋|怎么|怎样|如何|会)[^，。\s]{0,4}(?:进|纳入|列入|列进|被列|上)|够(?:不够|条件)|符合|"
                          r"算不算|(?<![就打总还])算(?!了|是)[^，。\s]{0,6}(?:对象|的)[吗么不]$")  # "这种算重点关爱的不"
@@ -121,8 +122,10 @@ ALSO_ASKS_PROBABILITY = 0.1  # P(ask_service) of a request for help that also as
 ONLY_ASKS_PROBABILITY = 0.02
 # whether someone else may apply for the family ("能让居委会帮我申请临时救助不"): a rule of the service
 # (who may apply on one's behalf), asked about, not a request to us
-BY_PROXY = re.compile(r"(?:让|叫|请|找|托)(?:居委会|村委会|居委|村委|社区|村里|街道|别人|亲戚|老乡|朋友|邻居|单位|学校)"
-                      r"[^，。\s]{0,2}(?:帮|代)[^，。\s]{0,3}(?:申请|办理|代办|报名)")
+_PROXIES = r"(?:居委会|村委会|居委|村委|社区|村里|街道|别人|亲戚|老乡|朋友|邻居|单位|学校)"
+BY_PROXY = re.compile(r"(?:(?:让|叫|请|找|托)" + _PROXIES + r"[^，。\s]{0,2}|"
+                      + _PROXIES + r"(?:能|可以|会|能不能|可不可以|给)[^，。\s]{0,2})"
+                      r"(?:帮|代)[^，。\s]{0,3}(?:申请|办理|代办|报名)")
 # whether there is a service that helps ("有没有慈善的能帮帮娃", "有冇地方帮忙介绍工作"), not a person to come
 IS_THERE_A_SERVICE = re.compile(r"有(?:没有|冇|没(?!有)|无)(?!人|谁|哪个人|什么人|啥人)[^，。\s]{1,8}(?:能|可以|会)?帮|有人指导")
 # hardship told beside the question: a request for help before anything else ("孩子没人照顾 咋办")
@@ -601,12 +604,28 @@ class DialogueEngine:
             return [Reply("没能识别这个地方。请写到市和区，例如“深圳市宝安区”或“武汉洪山”。")]
         convo.state["locality"] = code
         name = self.knowledge.geo.full_name(code)
+        answer = self._question_beside_the_place(parse, code)
+        if answer is not None:  # the place remembered, the question answered from its checklists
+            convo.state["failures"] = 0
+            return [Reply(f"好的，已记住您住在{name}。"), _answer_reply(answer)]
         local = self.knowledge.search("服务", code, k=1).has_local_checklist
         note = "之后的回答会优先用当地的服务清单。" if local else "目前还没有收录当地的服务清单，先按全国规定回答。"
         replies = [Reply(f"好的，已记住您住在{name}。{note}")]
         if convo.state.pop("pending_handoff", None):
             replies += self._create_handoff(convo, convo.state.pop("handoff_reason", "请求人工帮助"))
         return replies
+
+    def _question_beside_the_place(self, parse: ParseResult, locality: str):
+        """The cited answer to a service question asked with the place ("户口在毕节 我们一家都在杭州
+        娃的医保是在毕节交还是在杭州交"), when the checklists of ``locality`` answer it beyond doubt
+        (NAMED_SERVICE_CONFIDENCE: the model read the message as telling a place); None otherwise,
+        and for a button or a place told alone ("我们在杭州上城区")."""
+        if parse.payload_entities or not _put_as_a_question(parse.normalized or ""):
+            return None
+        result = self._search(parse.normalized or parse.text, locality, parse)
+        if result.confidence < NAMED_SERVICE_CONFIDENCE:
+            return None
+        return self._compose(result, locality)
 
     def _on_check_eligibility(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         """The verdict of clause (四), from the facts gathered over this and earlier turns; while a
