@@ -104,7 +104,7 @@ ASKS_A_QUESTION = re.compile(r"[?？]|有没有|有什么|有哪些|怎么(?:办
                              r"找谁|联系谁|哪个部门|(?:什么|啥)条件")
 # a question about a service ("哪些孩子", "要钱不", "是给娃的还是给大人的"), and a request for someone
 # to do something ("能不能派个人来看看", "帮我们申请") — the first is answered, the second starts the request
-ASKS_ABOUT = re.compile(r"[?？]|哪些|哪个|哪里|哪儿|什么|啥|多少|几[个岁年月天]|谁|怎么|咋|是不是|还是|会不会|啷个|么子|哪样|"
+ASKS_ABOUT = re.compile(r"[?？]|多久|多长时间|哪些|哪个|哪里|哪儿|什么|啥|多少|几[个岁年月天]|谁|怎么|咋|是不是|还是|会不会|啷个|么子|哪样|"
                         r"[会能][^，。\s]{0,10}[吗么不]$|要钱|收费|算不算|[吗么]$")
 # question words in a statement: "啥都没了", "没啥收入", "不知道怎么办了", "还是没人管"
 NOT_ASKING = re.compile(r"(?:啥|什么)都|(?<!有)没(?:啥|什么)|不知道(?:怎么|咋|找谁|该)|还是没")
@@ -275,7 +275,7 @@ class DialogueEngine:
         if unsure and not parse.text.startswith("/") and ASKS_FOR_A_PERSON.search(parse.normalized or ""):
             replies = self._on_human_handoff(convo, parse)  # "问了三遍还是没说清楚 转人工吧": no menu first
         elif handler is None or unsure:
-            replies = self._answer_if_found(convo, parse)
+            replies = self._answer_if_found(convo, parse) or self._list_question_answer(convo, parse)
             if not replies:  # "我的社保在这边交的 有问题找谁": the line that answers it, not a menu
                 outside = not parse.payload_entities and referrals.outside_scope(parse.normalized or "")
                 replies = self._on_out_of_scope(convo, parse) if outside else self._clarify(convo, parse)
@@ -717,7 +717,7 @@ class DialogueEngine:
         """Not what Tongban does: say so; a second miss in a row also offers a person. When the
         checklists hold the very line we would suggest ("老板欠了俩月工资不给 打啥电话" → the 12333
         item), that item is the answer, cited, instead of the refusal."""
-        referred = self._referral_answer(convo, parse)
+        referred = self._referral_answer(convo, parse) or self._list_question_answer(convo, parse)
         if referred:
             return referred
         failures = int(convo.state.get("failures", 0)) + 1
@@ -727,6 +727,17 @@ class DialogueEngine:
             return [Reply(text + "\n如果您有具体的困难，也可以请工作人员来帮您。",
                           buttons=[HANDOFF_BUTTON] + menu_buttons())]
         return [Reply(text, buttons=menu_buttons())]
+
+    def _list_question_answer(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        """A question that names the priority-care list, whatever the model made of it ("台账多久更新一次"
+        read as out of scope, "登记进台账要带什么材料" unsure): answered from the monitoring and ledger
+        clauses; [] for anything else."""
+        text = parse.normalized or ""
+        if parse.payload_entities or self.form.active(convo.state) or not LEDGER.search(text):
+            return []
+        if not _put_as_a_question(text) or REGISTER_US.search(text):
+            return []
+        return self._ledger_data_answer(convo, parse)
 
     def _referral_answer(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         """The checklist item about the public line an out-of-scope message is referred to (its

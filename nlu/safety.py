@@ -164,7 +164,7 @@ CONTEXT_GUARD = re.compile(
     r"后来(?:找到|找回|送医|抢救|没事|好|被救|戒)|以前|小时候|去年|前年|上周|上礼拜|上个月|前几年|前两年|几年前|那时候|那年|那次|"
     r"那阵|当年|曾经|(?:过|了)(?:一次|一回|两次|几次)|[打拐摔伤丢咬烫溺骗抓撞]过(?![来去河马])|"
     r"已经(?:好了|没事|出院|处理完|判了|抓了|找到|拉黑|报了警)|(?:现在|早就?|都)(?:好了|好多了|没事了?|挺好|基本恢复|缓过来)|"
-    r"(?:孩子|娃)(?:他)?(?:爸|妈|爹|娘)(?:跑了|不要)(?!.{0,20}(?:扔|丢下|饿|锁|没饭|没吃))|宠物|猫|狗狗|仓鼠"
+    r"(?:孩子|娃)(?:他)?(?:爸|妈|爹|娘)(?:早就?|都)?(?:跑了|不要)(?!.{0,20}(?:扔|丢下|饿|锁|没饭|没吃|带走|抱走))|宠物|猫|狗狗|仓鼠"
 )
 # A clause that says the danger is here now overrides the guard of its context: a guard never
 # silences a present danger to the parent's own child ("去年走丢过一次，现在又找不到了").
@@ -227,12 +227,13 @@ def check(text: str) -> SafetyHit | None:
     pieces = clauses.split(text)
     for index, piece in enumerate(pieces):
         context = (pieces[index - 1].text + " " if index else "") + piece.text
-        candidates = [piece]
+        candidates = [(piece, context)]
         if index + 1 < len(pieces):  # a danger spread over two fragments: "娃三天了 没人管"
-            candidates.append(clauses.Clause(piece.text + " " + pieces[index + 1].text, piece.start,
-                                             pieces[index + 1].end))
-        for candidate in candidates:
-            found = _rule_hits(candidate.text, context)
+            joined = clauses.Clause(piece.text + " " + pieces[index + 1].text, piece.start, pieces[index + 1].end)
+            # its own words guard it too: "娃他爸进去了 娃妈早跑了" names the mother who left
+            candidates.append((joined, context + " " + pieces[index + 1].text))
+        for candidate, around in candidates:
+            found = _rule_hits(candidate.text, around)
             for kind, match in found:
                 if kind not in kinds:
                     kinds.append(kind)

@@ -96,3 +96,17 @@ def test_emergency_mentions_local_contact_when_known(tmp_path, embedder, interpr
         assert "当地联系人：宝安区未成年人保护工作站（示例）：示例电话 0755-0000000" in reply.text
     finally:
         runtime.close()
+
+
+@pytest.mark.parametrize("text", ["娃他爸进去了(坐牢) 娃妈早跑了 我一个老头子带着孙子 这娃能算重点关爱的不",
+                                  "孩子他爸早就跑了 俺一个人带俩娃 能申请啥补助"])
+def test_a_parent_who_left_long_ago_is_no_missing_child_even_across_two_fragments(text):
+    """The guard reads the words of the joined fragments too: "娃妈早跑了" names the mother."""
+    assert safety.check(normalize(text)) is None
+
+
+@pytest.mark.parametrize("text, kind", [("娃他妈跑了 把娃也带走了 现在找不到", "missing"),
+                                        ("孩子他妈早跑了 孩子三天没吃饭了", "neglect")])
+def test_a_parent_who_left_with_the_child_or_left_it_hungry_is_still_a_danger(text, kind):
+    hit = safety.check(normalize(text))
+    assert hit is not None and kind in hit.kinds, hit

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from nlu.entities import ExtractedEntity
 from nlu.interpreter import ParseResult
 from nlu.normalize import normalize
 
@@ -16,11 +17,11 @@ def unsure(runtime, monkeypatch):
     """``say(text, ranking) -> replies``: the engine's turn on a parse the classifier is unsure of."""
     real = runtime.engine.interpreter.parse
 
-    def say(text: str, ranking: list[tuple[str, float]], sender: str | None = None):
+    def say(text: str, ranking: list[tuple[str, float]], sender: str | None = None, entities=()):
         def parse(message):
             if message != text:
                 return real(message)
-            return ParseResult(text, ranking[0][0], ranking[0][1], ranking, normalized=normalize(text))
+            return ParseResult(text, ranking[0][0], ranking[0][1], ranking, list(entities), normalized=normalize(text))
 
         monkeypatch.setattr(runtime.engine.interpreter, "parse", parse)
         return runtime.engine.handle(sender or f"unsure-{uuid.uuid4().hex[:8]}", text)
@@ -262,3 +263,55 @@ def test_an_unsure_message_about_a_child_being_hurt_gets_the_protection_item_too
     assert "110" in replies[0].text
     cited = [r for r in replies if (r.custom or {}).get("sources")]
     assert cited and cited[0].custom["sources"][0]["category"] == "child_protection", [r.text for r in replies]
+
+
+def _cited(replies):
+    return [r for r in replies if (r.custom or {}).get("sources")]
+
+
+def test_a_service_question_asked_with_the_place_is_answered_beside_the_place_remembered(unsure):
+    text = "娃户口在贵州毕节 我们一家都在杭州 娃的医保是在毕节交还是在杭州交"
+    places = [ExtractedEntity("locality", "520500", 4, 8, "贵州毕节", {"role": "hukou"}),
+              ExtractedEntity("locality", "330100", 15, 17, "杭州", {"role": "residence"})]
+    replies = unsure(text, [("set_locality", 0.62), ("ask_service", 0.17)], entities=places)
+    assert "已记住您住在浙江省杭州市" in replies[0].text
+    cited = _cited(replies)
+    assert cited and cited[0].custom["sources"][0]["category"] == "medical_insurance", replies
+    assert "暂未收录" in cited[0].text  # the national fallback named on the answer's source line
+
+
+def test_a_place_told_alone_is_only_remembered(unsure):
+    places = [ExtractedEntity("locality", "330102", 4, 9, "杭州上城区", {"role": "residence"})]
+    replies = unsure("我们住在杭州上城区", [("set_locality", 0.99)], entities=places)
+    assert len(replies) == 1 and "已记住" in replies[0].text and not _cited(replies)
+
+
+def test_whether_the_committee_may_apply_for_us_is_answered_not_a_form(unsure):
+    replies = unsure("我不识字 不会填表 居委会能帮我申请临时救助不",
+                     [("request_assistance", 0.81), ("ask_service", 0.054), ("check_status", 0.03)])
+    cited = _cited(replies)
+    assert cited and cited[0].custom["sources"][0]["category"] == "temporary_assistance", replies
+    assert "代" in cited[0].text  # someone may apply on the family's behalf
+    assert not any("同意" in r.text and "监护人" in r.text for r in replies)  # no consent question: no form
+    assert "/request_assistance" in [b["payload"] for r in replies for b in r.buttons or []]
+
+
+def test_data_the_community_registered_is_answered_from_the_ledger_clauses_ours_by_our_notice(unsure):
+    replies = unsure("他们登记了俺娃身份证号还有家里的情况 会不会泄露出去被人拿去卖",
+                     [("privacy", 0.93), ("ask_service", 0.02)])
+    cited = _cited(replies)
+    assert cited and "信息安全" in cited[0].text, replies
+    ours = unsure("你们登记了俺娃的信息会不会泄露", [("privacy", 0.99), ("delete_data", 0.01)])
+    assert not _cited(ours) and "个人信息说明" in ours[0].text
+
+
+@pytest.mark.parametrize("text, ranking, said", [
+    ("台账多久更新一次", [("out_of_scope", 0.48), ("check_status", 0.22), ("ask_service", 0.2)], "半年"),
+    ("登记进台账要带什么材料", [("privacy", 0.27), ("check_status", 0.26), ("request_assistance", 0.19)], "台账"),
+])
+def test_a_question_that_names_the_list_is_answered_whatever_the_model_made_of_it(unsure, text, ranking, said):
+    replies = unsure(text, ranking)
+    cited = _cited(replies)
+    assert cited and cited[0].custom["sources"][0]["category"] in ("priority_care", "eligibility"), replies
+    assert said in cited[0].text
+    assert not any("帮不上" in r.text or "没太明白" in r.text for r in replies)
