@@ -104,6 +104,10 @@ def test_an_item_without_a_written_brief_is_shortened_at_a_sentence_or_clause():
     ("该去哪个部门办", "how"), ("儿童友好城市建设哪个部门在弄", "in_charge"), ("医保的事打啥电话问", "contact"),
     ("学校这样不合理 能找谁反映", "contact"), ("孩子在学校被欺负 还被要钱", "what"),
     ("孩子被同学要钱 不敢跟老师说", "what"), ("孩子爸爸天天打孩子 谁管", "what"), ("伤残补助多少钱", "cost"),
+    # whether an allowance's standard changes is a question of what is paid; a phone line that works
+    # back home is no question of data shared with the home county
+    ("补助的标准会不会往上调", "cost"), ("生活费标准还会涨吗", "cost"),
+    ("12356啥时候开的 老家那边打也通吗", "time"), ("在这边登记的 老家那边能看到吗", "shared"),
 ])
 def test_what_a_question_is_after(question, aspect):
     from knowledge.aspects import aspect_of
