@@ -178,3 +178,11 @@ def test_hardship_always_has_the_request_one_tap_away(chat, message):
     replies = chat(message)
     payloads = [b["payload"] for r in replies for b in r.get("buttons", [])]
     assert "/request_assistance" in payloads or any("申请帮扶需要填写" in r["text"] for r in replies), replies
+
+
+@pytest.mark.parametrize("message", ["孩子被人欺负了想告 请不起律师咋办", "想咨询娃的法律问题 法律援助打啥电话"])
+def test_legal_help_for_a_child_is_answered_with_legal_aid_and_12348(chat, message):
+    replies = chat(message)
+    cited = [r for r in replies if (r.get("custom") or {}).get("sources")]
+    assert cited and cited[0]["custom"]["sources"][0]["item_id"] == "GUIDE-legal-aid", replies
+    assert "12348" in cited[0]["text"]
