@@ -120,6 +120,9 @@ ALSO_ASKS_PROBABILITY = 0.1  # P(ask_service) of a request for help that also as
 # the question form, no one asked to act, and a sure answer decide (none of the 360 requests of the
 # held-out and independent sets changes route, measured 2026-12-05)
 ONLY_ASKS_PROBABILITY = 0.02
+# what a request for help may also ask and have answered before its form: whether, what and how; a
+# question of materials, fees or dates the checklists seldom state is left to the staff who call back
+BEFORE_THE_FORM_ASPECTS = (aspects.WHO, aspects.WHAT, aspects.HOW)
 # whether someone else may apply for the family ("能让居委会帮我申请临时救助不"): a rule of the service
 # (who may apply on one's behalf), asked about, not a request to us
 _PROXIES = r"(?:居委会|村委会|居委|村委|社区|村里|街道|别人|亲戚|老乡|朋友|邻居|单位|学校)"
@@ -877,7 +880,21 @@ class DialogueEngine:
                 answered = self._ledger_data_answer(convo, parse)
                 if answered:
                     return answered + [_offer_reply()]
-        return self.form.start(convo, parse)
+        return self._answer_before_the_form(convo, parse) + self.form.start(convo, parse)
+
+    def _answer_before_the_form(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        """A request for help that also asks a question the checklists answer beyond doubt ("家里揭不开锅了
+        能不能自己主动去要帮扶 还是只能干等人家来排查"): the answer first, then the request is filed as
+        asked; [] otherwise."""
+        text = parse.normalized or ""
+        if parse.payload_entities or parse.text.startswith("/") or not _put_as_a_question(text):
+            return []
+        if aspects.aspect_of(text) not in BEFORE_THE_FORM_ASPECTS:  # "要什么材料": the form finds out
+            return []
+        result = self._search(text, convo.state.get("locality"), parse)
+        if result.confidence < SURE_SERVICE:
+            return []
+        return [_answer_reply(self._compose(result, convo.state.get("locality")))]
 
     @staticmethod
     def _only_asks(parse: ParseResult) -> bool:

@@ -315,3 +315,19 @@ def test_a_question_that_names_the_list_is_answered_whatever_the_model_made_of_i
     assert cited and cited[0].custom["sources"][0]["category"] in ("priority_care", "eligibility"), replies
     assert said in cited[0].text
     assert not any("帮不上" in r.text or "没太明白" in r.text for r in replies)
+
+
+def test_a_request_for_help_that_asks_how_is_answered_and_still_filed(unsure):
+    replies = unsure("我们家刚从隔壁街道搬过来 家里确实揭不开锅了 能不能自己主动去要帮扶 还是只能干等人家来排查",
+                     [("request_assistance", 0.98), ("ask_service", 0.01)])
+    cited = _cited(replies)
+    assert cited and cited[0].custom["sources"][0]["category"] == "priority_care", replies
+    assert replies[0] is cited[0]  # the answer first
+    assert any("同意" in r.text and "监护人" in r.text for r in replies[1:])  # then the request's consent question
+
+
+def test_a_request_that_asks_for_materials_goes_straight_to_the_form(unsure):
+    replies = unsure("家里困难 孩子爸爸住院了 想申请补助 要什么材料",
+                     [("request_assistance", 0.97), ("ask_service", 0.02)])
+    assert not _cited(replies), replies
+    assert any("同意" in r.text and "监护人" in r.text for r in replies)
