@@ -60,6 +60,8 @@ RULE_ASPECTS = (aspects.HOW, aspects.TIME, aspects.IN_CHARGE, aspects.CONTACT)
 ASKS_THE_VERDICT = re.compile(r"算不算|(?<![打计预])算(?!了)[^，。\s]{0,8}[吗么不没]|是不是流动|属于流动|算流动|是流动儿童[吗么]")
 # the priority-care list in parents' words, asking whether one may, and asking to be put on it
 LEDGER = re.compile(r"重点关爱|台账|台帐|关爱名单")
+# the monitoring's record of a child, kept up to date and passed between places ("孩子信息多久更新一回")
+MONITORED = re.compile(r"(?:孩子|娃|小孩)的?(?:信息|情况|资料)[^，。\s]{0,4}(?:更新|共享|跟过去|转过去|推送|同步|互通)")
 # a request for a person: to talk, call, be contacted or transferred (tests/data: every human_handoff line)
 WANTS_A_PERSON = re.compile(r"人工|真人|活人|客服|机器|负责(?:的)?人|领导|联系|转|找(?!不)|叫|安排|当面|加我|视频|"
                             r"打(?:个)?电话|给我打|直接|跟我|和我|跟人|和人|说话|聊|工作人员|社工|在[吗么嘛]|上门|"
@@ -732,13 +734,14 @@ class DialogueEngine:
         return [Reply(text, buttons=menu_buttons())]
 
     def _list_question_answer(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
-        """A question that names the priority-care list, whatever the model made of it ("台账多久更新一次"
-        read as out of scope, "登记进台账要带什么材料" unsure): answered from the monitoring and ledger
-        clauses; [] for anything else."""
+        """A question that names the priority-care list or a child's monitored record, whatever the model
+        made of it ("台账多久更新一次" read as out of scope, "登记进台账要带什么材料" or "孩子信息多久更新一回"
+        unsure): answered from the monitoring and ledger clauses; [] for anything else (an app's data:
+        "孩子在抖音上的信息会同步吗")."""
         text = parse.normalized or ""
-        if parse.payload_entities or self.form.active(convo.state) or not LEDGER.search(text):
+        if parse.payload_entities or self.form.active(convo.state) or not (LEDGER.search(text) or MONITORED.search(text)):
             return []
-        if not _put_as_a_question(text) or REGISTER_US.search(text):
+        if not _put_as_a_question(text) or REGISTER_US.search(text) or _held_elsewhere(parse):
             return []
         return self._ledger_data_answer(convo, parse)
 

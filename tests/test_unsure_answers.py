@@ -308,6 +308,8 @@ def test_data_the_community_registered_is_answered_from_the_ledger_clauses_ours_
 @pytest.mark.parametrize("text, ranking, said", [
     ("台账多久更新一次", [("out_of_scope", 0.48), ("check_status", 0.22), ("ask_service", 0.2)], "半年"),
     ("登记进台账要带什么材料", [("privacy", 0.27), ("check_status", 0.26), ("request_assistance", 0.19)], "台账"),
+    ("孩子信息多久更新一回啊 我们换了个城市住 信息能跟过去不",
+     [("set_locality", 0.37), ("privacy", 0.25), ("ask_service", 0.18)], "半年"),
 ])
 def test_a_question_that_names_the_list_is_answered_whatever_the_model_made_of_it(unsure, text, ranking, said):
     replies = unsure(text, ranking)
