@@ -61,7 +61,7 @@ ASKS_THE_VERDICT = re.compile(r"算不算|(?<![打计预])算(?!了)[^，。\s]{
 # the priority-care list in parents' words, asking whether one may, and asking to be put on it
 LEDGER = re.compile(r"重点关爱|台账|台帐|关爱名单")
 # the monitoring's record of a child, kept up to date and passed between places ("孩子信息多久更新一回")
-MONITORED = re.compile(r"(?:孩子|娃|小孩)的?(?:信息|情况|资料)[^，。\s]{0,4}(?:更新|共享|跟过去|转过去|推送|同步|互通)")
+MONITORED = re.compile(r"^(?!.*(?:转学|学籍|档案))(?=.*(?:孩子|娃|小孩)的?(?:信息|情况)[^，。\s]{0,4}(?:更新|共享|跟过去|推送|同步|互通))")
 # a request for a person: to talk, call, be contacted or transferred (tests/data: every human_handoff line)
 WANTS_A_PERSON = re.compile(r"人工|真人|活人|客服|机器|负责(?:的)?人|领导|联系|转|找(?!不)|叫|安排|当面|加我|视频|"
                             r"打(?:个)?电话|给我打|直接|跟我|和我|跟人|和人|说话|聊|工作人员|社工|在[吗么嘛]|上门|"
@@ -76,8 +76,8 @@ ABOUT_A_ROLE = re.compile(r"(?:儿童主任|儿童督导员|督导员|网格员|
 IS_THERE = re.compile(r"有没有|有冇|有无|有吗|有么|有不$")
 REGISTERED = re.compile(r"摸排|建档|(?:社区|居委会|村里|村委会|街道|网格员|儿童主任|民政)[^，。\s]{0,6}登记|"
                         r"登记[^，。\s]{0,4}(?:社区|居委会)|登记进|(?:孩子|娃)的?信息[^，。\s]{0,2}登记|"
-                        r"(?<!你们)(?<!我们)登记(?:了|过)(?:俺|我家|我们家|咱)?(?:孩子|娃)")
-REGISTERED_ELSEWHERE = re.compile(r"(?:入学|上学|学校|疫苗|接种|居住证|医保)[^，。\s]{0,3}登记|登记[^，。\s]{0,3}(?:入学|疫苗|接种|居住证|医保)")  # another office's form
+                        r"(?:他们|人家|社区的人|上门的人|来的人|工作人员)[^，。\s]{0,3}登记(?:了|过)(?:俺|我家|我们家|咱)?的?(?:孩子|娃)")
+REGISTERED_ELSEWHERE = re.compile(r"(?:入学|上学|学校|疫苗|接种|居住证|医保|医院|派出所)[^，。\s]{0,3}登记|登记[^，。\s]{0,3}(?:入学|疫苗|接种|居住证|医保)")  # another office's form
 ON_THE_LIST = re.compile(r"(?:能|可以|咋|怎么|怎样|如何|会)[^，。\s]{0,4}(?:进|纳入|列入|列进|被列|上)|够(?:不够|条件)|符合|"
                          r"算不算|(?<![就打总还])算(?!了|是)[^，。\s]{0,6}(?:对象|的)[吗么不]$")  # "这种算重点关爱的不"
 LIST_ASPECTS = (aspects.IN_CHARGE, aspects.HOW, aspects.TIME, aspects.CONTACT, aspects.WHO, aspects.AGE)
@@ -109,7 +109,7 @@ ASKS_A_QUESTION = re.compile(r"[?？]|有没有|有什么|有哪些|怎么(?:办
 ASKS_ABOUT = re.compile(r"[?？]|多久|多长时间|哪些|哪个|哪里|哪儿|什么|啥|多少|几[个岁年月天]|谁|怎么|咋|是不是|还是|会不会|啷个|么子|哪样|"
                         r"[会能][^，。\s]{0,10}[吗么不]$|要钱|收费|算不算|[吗么]$")
 # question words in a statement: "啥都没了", "没啥收入", "不知道怎么办了", "还是没人管"
-NOT_ASKING = re.compile(r"(?:啥|什么)都|(?<!有)没(?:啥|什么)|不知道(?:怎么|咋|找谁|该)|还是没")
+NOT_ASKING = re.compile(r"(?:啥|什么)都|(?<!有)没(?:啥|什么)|不知道(?:怎么|咋|找谁|该)|不知道[^，。\s]{0,6}多久|好多久|还是没")
 ASKS_TO_ACT = re.compile(r"能不能|可不可以|能否|可以.{0,8}[吗么]|(?<![申邀])请(?![问教假])|(?<![要需追])求|"
                          r"帮(?:我|俺|咱|忙|帮|一下|下|个忙)|派(?!出所)|安排|来.{0,3}(?:看|家访|管)|陪|调解|对接|跟进|救救|"
                          r"(?:需要|想要|申请)帮助|帮扶申请|(?:想|要)(?:申请|求)|" + _STEP_IN)
@@ -609,7 +609,7 @@ class DialogueEngine:
             return [Reply("没能识别这个地方。请写到市和区，例如“深圳市宝安区”或“武汉洪山”。")]
         convo.state["locality"] = code
         name = self.knowledge.geo.full_name(code)
-        answer = self._question_beside_the_place(parse, code)
+        answer = None if convo.state.get("pending_handoff") else self._question_beside_the_place(parse, code)
         if answer is not None:  # the place remembered, the question answered from its checklists
             convo.state["failures"] = 0
             return [Reply(f"好的，已记住您住在{name}。"), _answer_reply(answer)]
@@ -721,7 +721,8 @@ class DialogueEngine:
     def _on_out_of_scope(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         """Not what Tongban does: say so; a second miss in a row also offers a person. When the
         checklists hold the very line we would suggest ("老板欠了俩月工资不给 打啥电话" → the 12333
-        item), that item is the answer, cited, instead of the refusal."""
+        item), that item is the answer, cited, instead of the refusal; so is the list's own answer to
+        a question about the priority-care list ("台账多久更新一次", ``_list_question_answer``)."""
         referred = self._referral_answer(convo, parse) or self._list_question_answer(convo, parse)
         if referred:
             return referred
@@ -743,7 +744,8 @@ class DialogueEngine:
             return []
         if not _put_as_a_question(text) or REGISTER_US.search(text) or _held_elsewhere(parse):
             return []
-        return self._ledger_data_answer(convo, parse)
+        answered = self._ledger_data_answer(convo, parse)
+        return answered + self._assistance_offer(parse) if answered else []
 
     def _referral_answer(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         """The checklist item about the public line an out-of-scope message is referred to (its

@@ -88,7 +88,10 @@ RULES: tuple[Rule, ...] = (
                    r"一转眼(?:就)?不见|(?:抱|抢|拉|接|拖)走了|(?:抱|抢|拉|接)走(?:我|孩子|娃)|拖着(?:走|跑)|不认识他|现在找不到了?|"
                    r"(?:孩子|娃|儿子|女儿|孙子|孙女).{0,8}跟.{0,10}(?:跑了|走了)|往.{0,4}(?:巷子|车)里(?:拉|拽|走)|要把(?:她|他|孩子)带走",
           r"(?:证|证明|本|卡|书|包|钱|手机|户口|材料|作业|衣服|东西|玩具|钥匙|学籍|档案|资料)(?:不见了|丢了|找不到)|防走失|防拐|(?:预防|防止)(?:走失|拐卖)|"
-          r"(?:证|本|卡|材料|资料)(?:都|也)?找不(?:到|着)|认定|事实无人抚养|能不能申请|怎么申请"),
+          r"(?:证|本|卡|材料|资料)(?:都|也)?找不(?:到|着)|认定|事实无人抚养|能不能申请|怎么申请|"
+          # a parent who left long ago, not a missing child ("娃他爸进去了 娃妈早跑了"): on the rule's own
+          # clause only, so a danger told in the next fragment is read as ever ("娃妈早跑了 娃走丢了")
+          r"(?:孩子|娃)(?:他)?(?:爸|妈|爹|娘)(?:早就?|都)(?:跑了|不要)(?!.{0,20}(?:带走|抱走|找不到|不见))"),
     # --- left without care or food --------------------------------------------------------
     _rule(NEGLECT, r"(?:几|两|三|四|五|好几|多|一两|两三)天(?:都|了)?(?:没|没有)(?:吃饭|饭吃|吃东西|人管|人回来|人照顾)|"
                    r"饿(?:了|着)?(?:好几|几|两|三|一两|两三)天|没(?:饭|东西)吃|饿得(?:不行|受不了|哭)|"
@@ -164,7 +167,7 @@ CONTEXT_GUARD = re.compile(
     r"后来(?:找到|找回|送医|抢救|没事|好|被救|戒)|以前|小时候|去年|前年|上周|上礼拜|上个月|前几年|前两年|几年前|那时候|那年|那次|"
     r"那阵|当年|曾经|(?:过|了)(?:一次|一回|两次|几次)|[打拐摔伤丢咬烫溺骗抓撞]过(?![来去河马])|"
     r"已经(?:好了|没事|出院|处理完|判了|抓了|找到|拉黑|报了警)|(?:现在|早就?|都)(?:好了|好多了|没事了?|挺好|基本恢复|缓过来)|"
-    r"(?:孩子|娃)(?:他)?(?:爸|妈|爹|娘)(?:早就?|都)?(?:跑了|不要)(?!.{0,20}(?:扔|丢下|饿|锁|没饭|没吃|带走|抱走))|宠物|猫|狗狗|仓鼠"
+    r"(?:孩子|娃)(?:他)?(?:爸|妈|爹|娘)(?:跑了|不要)(?!.{0,20}(?:扔|丢下|饿|锁|没饭|没吃))|宠物|猫|狗狗|仓鼠"
 )
 # A clause that says the danger is here now overrides the guard of its context: a guard never
 # silences a present danger to the parent's own child ("去年走丢过一次，现在又找不到了").
@@ -227,13 +230,12 @@ def check(text: str) -> SafetyHit | None:
     pieces = clauses.split(text)
     for index, piece in enumerate(pieces):
         context = (pieces[index - 1].text + " " if index else "") + piece.text
-        candidates = [(piece, context)]
+        candidates = [piece]
         if index + 1 < len(pieces):  # a danger spread over two fragments: "娃三天了 没人管"
-            joined = clauses.Clause(piece.text + " " + pieces[index + 1].text, piece.start, pieces[index + 1].end)
-            # its own words guard it too: "娃他爸进去了 娃妈早跑了" names the mother who left
-            candidates.append((joined, context + " " + pieces[index + 1].text))
-        for candidate, around in candidates:
-            found = _rule_hits(candidate.text, around)
+            candidates.append(clauses.Clause(piece.text + " " + pieces[index + 1].text, piece.start,
+                                             pieces[index + 1].end))
+        for candidate in candidates:
+            found = _rule_hits(candidate.text, context)
             for kind, match in found:
                 if kind not in kinds:
                     kinds.append(kind)

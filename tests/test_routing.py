@@ -186,3 +186,10 @@ def test_legal_help_for_a_child_is_answered_with_legal_aid_and_12348(chat, messa
     cited = [r for r in replies if (r.get("custom") or {}).get("sources")]
     assert cited and cited[0]["custom"]["sources"][0]["item_id"] == "GUIDE-legal-aid", replies
     assert "12348" in cited[0]["text"]
+
+
+@pytest.mark.parametrize("message", ["娃在学校被欺负 找谁讨说法", "孩子被老师体罚了 怎么维权"])
+def test_bullying_and_harm_are_not_answered_as_legal_aid(chat, message):
+    replies = chat(message)
+    cited = [r for r in replies if (r.get("custom") or {}).get("sources")]
+    assert not cited or cited[0]["custom"]["sources"][0]["item_id"] != "GUIDE-legal-aid", replies

@@ -101,12 +101,17 @@ def test_emergency_mentions_local_contact_when_known(tmp_path, embedder, interpr
 @pytest.mark.parametrize("text", ["娃他爸进去了(坐牢) 娃妈早跑了 我一个老头子带着孙子 这娃能算重点关爱的不",
                                   "孩子他爸早就跑了 俺一个人带俩娃 能申请啥补助"])
 def test_a_parent_who_left_long_ago_is_no_missing_child_even_across_two_fragments(text):
-    """The guard reads the words of the joined fragments too: "娃妈早跑了" names the mother."""
     assert safety.check(normalize(text)) is None
 
 
-@pytest.mark.parametrize("text, kind", [("娃他妈跑了 把娃也带走了 现在找不到", "missing"),
-                                        ("孩子他妈早跑了 孩子三天没吃饭了", "neglect")])
-def test_a_parent_who_left_with_the_child_or_left_it_hungry_is_still_a_danger(text, kind):
+@pytest.mark.parametrize("text, kind", [
+    ("娃他妈早跑了 把娃抱走了 找不到人", "missing"),  # left with the child: the guard stands aside
+    ("孩子他妈早跑了 孩子三天没吃饭了", "neglect"),
+    # a danger told after it is read as ever: the guard is the missing rule's, on its own clause
+    ("娃妈早跑了 娃走丢了", "missing"), ("娃他妈早跑了 娃喝了农药", "medical"),
+    ("孩子他爸都跑了 娃在河边玩掉水里了", "medical"), ("孩子他爸早就不要我们了 娃被同学打得住院了", "abuse"),
+    ("娃一个人在家三天了 连猫都没人喂", "neglect"),
+])
+def test_a_parent_who_left_does_not_silence_a_danger_to_the_child(text, kind):
     hit = safety.check(normalize(text))
     assert hit is not None and kind in hit.kinds, hit

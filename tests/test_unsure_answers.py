@@ -333,3 +333,23 @@ def test_a_request_that_asks_for_materials_goes_straight_to_the_form(unsure):
                      [("request_assistance", 0.97), ("ask_service", 0.02)])
     assert not _cited(replies), replies
     assert any("同意" in r.text and "监护人" in r.text for r in replies)
+
+
+def test_a_place_given_for_a_waiting_handoff_files_it_even_with_a_question_beside(unsure):
+    """"转人工" asks for the area first; the place that answers it files the handoff, whatever else the
+    message asks."""
+    sender = f"unsure-{uuid.uuid4().hex[:8]}"
+    first = unsure("转人工", [("human_handoff", 0.99)], sender=sender)
+    assert any("哪个市" in r.text for r in first), first
+    text = "娃户口在贵州毕节 我们一家都在杭州 娃的医保是在毕节交还是在杭州交"
+    places = [ExtractedEntity("locality", "520500", 4, 8, "贵州毕节", {"role": "hukou"}),
+              ExtractedEntity("locality", "330100", 15, 17, "杭州", {"role": "residence"})]
+    replies = unsure(text, [("set_locality", 0.62), ("ask_service", 0.17)], sender=sender, entities=places)
+    assert any("编号" in r.text or "工作人员" in r.text for r in replies[1:]), replies
+
+
+def test_hardship_beside_a_question_about_the_list_keeps_the_request_one_tap_away(unsure):
+    replies = unsure("家里揭不开锅了 娃能进重点关爱名单不",
+                     [("request_assistance", 0.40), ("ask_service", 0.30), ("out_of_scope", 0.1)])
+    assert _cited(replies), replies
+    assert "/request_assistance" in [b["payload"] for r in replies for b in r.buttons or []]
