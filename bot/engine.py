@@ -493,10 +493,8 @@ class DialogueEngine:
             answered = self._ledger_data_answer(convo, parse)
             if answered:
                 return answered + self._assistance_offer(parse)
-        result = self._search(str(entities.get("text") or parse.normalized or parse.text), locality, parse)
-        answer = self._compose(result, locality)
-        if not answer.confident:
-            answer = self._harm_answer(parse, locality, result) or answer
+        _, answer = self._answer_or_harm(str(entities.get("text") or parse.normalized or parse.text),
+                                         locality, parse)
         if not answer.confident and not entities and LEDGER.search(parse.normalized or ""):
             answered = self._ledger_data_answer(convo, parse)  # "那个台账是哪个单位在弄": the words say it
             if answered:
@@ -524,17 +522,22 @@ class DialogueEngine:
         if (("ask_service" not in likely and not third) or likely[0] in NOT_A_QUESTION
                 or referrals.outside_scope(parse.normalized)):
             return []
-        locality = convo.state.get("locality")
-        result = self._search(parse.normalized or parse.text, locality, parse)
-        answer = self._compose(result, locality)
-        if not answer.confident:
-            answer = self._harm_answer(parse, locality, result) or answer
+        result, answer = self._answer_or_harm(parse.normalized or parse.text, convo.state.get("locality"), parse)
         if not answer.confident or "ask_service" not in likely and result.confidence < SURE_SERVICE:
             if LEDGER.search(parse.normalized or ""):  # "那个台账是哪个单位在弄": the words name the list
                 return self._ledger_data_answer(convo, parse)
             return []
         convo.state["failures"] = 0
         return [_answer_reply(answer)] + self._assistance_offer(parse)
+
+    def _answer_or_harm(self, text: str, locality: str | None, parse: ParseResult):
+        """(search result, answer) for ``text``: the composed answer, or when it is not confident the
+        child-protection answer to a question about a child being hurt (``_harm_answer``)."""
+        result = self._search(text, locality, parse)
+        answer = self._compose(result, locality)
+        if not answer.confident:
+            answer = self._harm_answer(parse, locality, result) or answer
+        return result, answer
 
     def _harm_answer(self, parse: ParseResult, locality: str | None, result):
         """A typed question about a child being hurt (the safety line beside it) that retrieval
@@ -609,10 +612,10 @@ class DialogueEngine:
             return [Reply("没能识别这个地方。请写到市和区，例如“深圳市宝安区”或“武汉洪山”。")]
         convo.state["locality"] = code
         name = self.knowledge.geo.full_name(code)
-        answer = None if convo.state.get("pending_handoff") else self._question_beside_the_place(parse, code)
-        if answer is not None:  # the place remembered, the question answered from its checklists
+        answered = [] if convo.state.get("pending_handoff") else self._question_beside_the_place(convo, parse)
+        if answered:  # the place remembered, the question answered from its checklists
             convo.state["failures"] = 0
-            return [Reply(f"好的，已记住您住在{name}。"), _answer_reply(answer)]
+            return [Reply(f"好的，已记住您住在{name}。"), *answered]
         local = self.knowledge.search("服务", code, k=1).has_local_checklist
         note = "之后的回答会优先用当地的服务清单。" if local else "目前还没有收录当地的服务清单，先按全国规定回答。"
         replies = [Reply(f"好的，已记住您住在{name}。{note}")]
@@ -620,17 +623,14 @@ class DialogueEngine:
             replies += self._create_handoff(convo, convo.state.pop("handoff_reason", "请求人工帮助"))
         return replies
 
-    def _question_beside_the_place(self, parse: ParseResult, locality: str):
+    def _question_beside_the_place(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         """The cited answer to a service question asked with the place ("户口在毕节 我们一家都在杭州
-        娃的医保是在毕节交还是在杭州交"), when the checklists of ``locality`` answer it beyond doubt
-        (NAMED_SERVICE_CONFIDENCE: the model read the message as telling a place); None otherwise,
-        and for a button or a place told alone ("我们在杭州上城区")."""
+        娃的医保是在毕节交还是在杭州交"), when the checklists of the place just remembered answer it
+        beyond doubt (the model read the message as telling a place); [] otherwise, and for a button or
+        a place told alone ("我们在杭州上城区")."""
         if parse.payload_entities or not _put_as_a_question(parse.normalized or ""):
-            return None
-        result = self._search(parse.normalized or parse.text, locality, parse)
-        if result.confidence < NAMED_SERVICE_CONFIDENCE:
-            return None
-        return self._compose(result, locality)
+            return []
+        return self._answer_if_named(convo, parse)
 
     def _on_check_eligibility(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         """The verdict of clause (四), from the facts gathered over this and earlier turns; while a
@@ -896,10 +896,7 @@ class DialogueEngine:
             return []
         if aspects.aspect_of(text) not in BEFORE_THE_FORM_ASPECTS:  # "要什么材料": the form finds out
             return []
-        result = self._search(text, convo.state.get("locality"), parse)
-        if result.confidence < SURE_SERVICE:
-            return []
-        return [_answer_reply(self._compose(result, convo.state.get("locality")))]
+        return self._answer_if_named(convo, parse, sure=SURE_SERVICE)
 
     @staticmethod
     def _only_asks(parse: ParseResult) -> bool:
@@ -961,12 +958,13 @@ class DialogueEngine:
                           buttons=[button(INTENT_TITLES["request_assistance"], "request_assistance")])]
         return [Reply("您提交的申请和请求：\n" + "\n".join(lines))]
 
-    def _answer_if_named(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+    def _answer_if_named(self, convo: ConversationHandle, parse: ParseResult,
+                         sure: float = NAMED_SERVICE_CONFIDENCE) -> list[Reply]:
         """The checklists' answer for a message that names a service beyond doubt (retrieval at least
-        NAMED_SERVICE_CONFIDENCE sure), else []."""
+        ``sure``), else []."""
         locality = convo.state.get("locality")
         result = self._search(parse.normalized or parse.text, locality, parse)
-        if result.confidence < NAMED_SERVICE_CONFIDENCE:
+        if result.confidence < sure:
             return []
         return [_answer_reply(self._compose(result, locality))]
 

@@ -21,10 +21,13 @@ WHO, WHAT, HOW, MATERIALS, TIME, COST, CONTACT, DIFFERENCE, IN_CHARGE, SHARED, D
 # an office in a parent's words: "是派出所管还是学校管" asks who runs it, "是爷爷管还是奶奶管" does not
 _OFFICE = r"(?:部门|局|所|学校|街道|社区|居委会|村委会|政府|民政|教育|公安|派出所|医院|妇联|残联|团委)"
 
+# whether an allowance's standard changes ("生活补助的标准会不会往上调"): what is paid; "多久调一次" asks a time
+_STANDARD_CHANGES = r"^(?!.*(?:多久|什么时候|啥时候|几月))(?=.*(?:补助|补贴|生活费|救助|低保|保障)[^，。\s]{0,8}(?:变|调|涨|提高))"
+
 CUES: tuple[tuple[str, re.Pattern], ...] = tuple((aspect, re.compile(pattern)) for aspect, pattern in (
     (DIFFERENCE, r"区别|不一样|有啥不同|有什么不同|差别|差异|哪个好|哪个划算|哪个更|一回事|一码事|一个意思|(?:啥|什么)两样"),
     (MATERIALS, r"材料|证件|证明|手续|带(?:什么|啥|哪些|些啥)|准备(?:什么|啥|哪些)|要(?:什么|啥|哪些)证"),
-    (COST, r"^(?!.*(?:多久|什么时候|啥时候|几月))(?=.*(?:补助|补贴|生活费|救助|低保|保障)[^，。\s]{0,8}(?:变|调|涨|提高))|多少钱|(?<!被)要钱|要不要钱|收费|收不收|免费|不要钱|花钱|费用|自费|贵不贵|掏钱|交钱|交多少|补多少|给多少|报多少|报销比例"),
+    (COST, _STANDARD_CHANGES + r"|多少钱|(?<!被)要钱|要不要钱|收费|收不收|免费|不要钱|花钱|费用|自费|贵不贵|掏钱|交钱|交多少|补多少|给多少|报多少|报销比例"),
     (CONTACT, r"电话|热线|号码|打哪|打给谁|联系方式|联系谁|拨打|打几号|投诉|(?:找谁|向谁|跟谁|去哪|哪里|找哪)反映"),
     # who sees what was registered: the home county ("老家那边能看到吗") — the item's line on sharing;
     # anyone else ("会不会传出去") — its line on keeping the data safe. After the materials, cost,
