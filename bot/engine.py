@@ -59,7 +59,7 @@ OURS = re.compile(r"童伴|(?:这个|本)(?:软件|(?i:app)|网站|小程序|平
 RULE_ASPECTS = (aspects.HOW, aspects.TIME, aspects.IN_CHARGE, aspects.CONTACT)
 ASKS_THE_VERDICT = re.compile(r"算不算|(?<![打计预])算(?!了)[^，。\s]{0,8}[吗么不没]|是不是流动|属于流动|算流动|是流动儿童[吗么]")
 # the priority-care list in parents' words, asking whether one may, and asking to be put on it
-LEDGER = re.compile(r"重点关爱|台账|台帐|关爱名单")
+LEDGER = re.compile(r"重点关爱|台账|台帐|关爱名单|重点(?:照顾|照看|关照)|登记(?:在册|造册)")
 # the monitoring's record of a child, kept up to date and passed between places ("孩子信息多久更新一回")
 MONITORED = re.compile(r"^(?!.*(?:转学|学籍|档案))(?=.*(?:孩子|娃|小孩)的?(?:信息|情况)[^，。\s]{0,4}(?:更新|共享|跟过去|推送|同步|互通))")
 # a request for a person: to talk, call, be contacted or transferred (tests/data: every human_handoff line)
@@ -79,6 +79,7 @@ REGISTERED = re.compile(r"摸排|建档|(?:社区|居委会|村里|村委会|街
                         r"(?:他们|人家|社区的人|上门的人|来的人|工作人员)[^，。\s]{0,3}登记(?:了|过)(?:俺|我家|我们家|咱)?的?(?:孩子|娃)")
 REGISTERED_ELSEWHERE = re.compile(r"(?:入学|上学|学校|疫苗|接种|居住证|医保|医院|派出所)[^，。\s]{0,3}登记|登记[^，。\s]{0,3}(?:入学|疫苗|接种|居住证|医保)")  # another office's form
 ON_THE_LIST = re.compile(r"(?:能|可以|咋|怎么|怎样|如何|会)[^，。\s]{0,4}(?:进|纳入|列入|列进|被列|上)|够(?:不够|条件)|符合|"
+                         r"会不会重点(?:照顾|照看|关照|关爱)|会重点(?:照顾|照看|关照|关爱)[^，。\s]{0,2}[吗么不]|"  # "社区会重点照看不"
                          r"算不算|(?<![就打总还])算(?!了|是)[^，。\s]{0,6}(?:对象|的)[吗么不]$")  # "这种算重点关爱的不"
 LIST_ASPECTS = (aspects.IN_CHARGE, aspects.HOW, aspects.TIME, aspects.CONTACT, aspects.WHO, aspects.AGE)
 HARM_CATEGORY = "child_protection"  # the service a message about a child being hurt is about
@@ -130,7 +131,7 @@ BEFORE_THE_FORM_ASPECTS = (aspects.WHO, aspects.WHAT, aspects.HOW)
 _PROXIES = r"(?:居委会|村委会|居委|村委|社区|村里|街道|别人|亲戚|老乡|朋友|邻居|单位|学校)"
 BY_PROXY = re.compile(r"(?:(?:让|叫|请|找|托)" + _PROXIES + r"[^，。\s]{0,2}|"
                       + _PROXIES + r"(?:能|可以|会|能不能|可不可以|给)[^，。\s]{0,2})"
-                      r"(?:帮|代)[^，。\s]{0,3}(?:申请|办理|代办|报名)")
+                      r"(?:帮|代)[^，。\s]{0,8}?(?:申请|办理|代办|报名)")
 # whether there is a service that helps ("有没有慈善的能帮帮娃", "有冇地方帮忙介绍工作"), not a person to come
 IS_THERE_A_SERVICE = re.compile(r"有(?:没有|冇|没(?!有)|无)(?!人|谁|哪个人|什么人|啥人)[^，。\s]{1,8}(?:能|可以|会)?帮|有人指导")
 # hardship told beside the question: a request for help before anything else ("孩子没人照顾 咋办")
@@ -892,7 +893,9 @@ class DialogueEngine:
         能不能自己主动去要帮扶 还是只能干等人家来排查"): the answer first, then the request is filed as
         asked; [] otherwise."""
         text = parse.normalized or ""
-        if parse.payload_entities or parse.text.startswith("/") or not _put_as_a_question(text):
+        if parse.payload_entities or parse.text.startswith("/"):
+            return []
+        if not (_put_as_a_question(text) or BY_PROXY.search(text)):  # "能不能让居委会帮着递申请": a rule asked
             return []
         if aspects.aspect_of(text) not in BEFORE_THE_FORM_ASPECTS:  # "要什么材料": the form finds out
             return []

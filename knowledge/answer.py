@@ -257,6 +257,13 @@ SAME_SERVICE_RANKS = 3  # another item of the best service that says what is ask
 SUPPLEMENT_MARGIN = 0.04  # a guidance item scored this close to the plan's clause adds its plain answer to it
 SUPPLEMENT_ASPECTS = (aspects.WHO, aspects.WHAT, aspects.HOW)
 NAMED_RANKS = 5  # an item named after the line a question names, among the best five, answers it
+# what a question may ask that an item states or not: when the best item does not, an item of the same
+# service among the best three that does answers (the plan's clause names no age and no telephone
+# number). Not a cost, a time or materials: another item's fee or date is seldom the one asked about
+# (measured on answer sets A–F: 普惠园一个月要交多少钱 was answered with the free final year)
+STATED_ASPECTS = (aspects.AGE, aspects.CONTACT)
+# ... and materials, when the list itself is asked for ("要带啥材料"), not whether one paper is needed
+# ("让开老家没人照顾的证明 这个必须开吗": answered by the item on that paper, which lists none)
 
 
 def _of_the_same_service(hits, top, wanted):
@@ -289,8 +296,10 @@ def _saying(hits, aspect: str, question: str = ""):
       named after that line;
     * who is in charge, with a guidance item first: the published clause of the same service (it
       names the leading departments);
-    * a question about ages ("康复救助多大的娃能申请") the best item does not answer: an item of the same
-      service that says the ages (the plan's clause names no age, the guidance item "0—6岁" does)."""
+    * a question about ages, a telephone number or the materials to bring the best item does not
+      answer: an item of the same service among the best three that says it (the plan's clause on
+      rehabilitation names no age, the guidance item "0—6岁" does; the plan's clauses list no
+      materials, the guidance items on applying do)."""
     top = hits[0]
     for number in aspects.public_lines(question):
         if not named_after(top.entry, number):
@@ -301,7 +310,8 @@ def _saying(hits, aspect: str, question: str = ""):
         # "孩子心理这块谁负责管": a guidance item names the office behind one line or step of a service
         return _of_the_same_service(hits, top, lambda hit: hit.entry.checklist.authority is Authority.OFFICIAL
                                     and bool(hit.entry.item.departments)) or top
-    if aspect == aspects.AGE and not aspects.holds(top.entry.item, aspect):
+    stated = aspect in STATED_ASPECTS or aspect == aspects.MATERIALS and aspects.asks_for_the_list(question)
+    if stated and not aspects.holds(top.entry.item, aspect):
         return _of_the_same_service(hits, top, lambda hit: aspects.holds(hit.entry.item, aspect)) or top
     return top
 

@@ -26,6 +26,8 @@ _STANDARD_CHANGES = r"^(?!.*(?:多久|什么时候|啥时候|几月))(?=.*(?:补
 
 CUES: tuple[tuple[str, re.Pattern], ...] = tuple((aspect, re.compile(pattern)) for aspect, pattern in (
     (DIFFERENCE, r"区别|不一样|有啥不同|有什么不同|差别|差异|哪个好|哪个划算|哪个更|一回事|一码事|一个意思|(?:啥|什么)两样"),
+    # a complaint ("学校让开证明才给报名 这事找谁反映"): where to complain, before the document named in it
+    (CONTACT, r"投诉|(?:找谁|向谁|跟谁|去哪|哪里|找哪)反映|反映(?:给谁|找谁|到哪)"),
     (MATERIALS, r"材料|证件|证明|手续|带(?:什么|啥|哪些|些啥)|准备(?:什么|啥|哪些)|要(?:什么|啥|哪些)证"),
     (COST, _STANDARD_CHANGES + r"|多少钱|(?<!被)要钱|要不要钱|收费|收不收|免费|不要钱|花钱|费用|自费|贵不贵|掏钱|交钱|交多少|补多少|给多少|报多少|报销比例"),
     (CONTACT, r"电话|热线|号码|打哪|打给谁|联系方式|联系谁|拨打|打几号|投诉|(?:找谁|向谁|跟谁|去哪|哪里|找哪)反映"),
@@ -86,6 +88,15 @@ def mentions_harm(text: str) -> bool:
     """Whether ``text`` tells of a child being hit, hurt, bullied or left alone ("爸爸天天打孩子",
     "被同学要钱", "没人管")."""
     return bool(_HARM.search(text or ""))
+
+
+_THE_LIST = re.compile(r"材料|手续|带(?:什么|啥|哪些|些啥)|准备(?:什么|啥|哪些)|要(?:什么|啥|哪些|些啥)(?:证|东西)")
+
+
+def asks_for_the_list(question: str) -> bool:
+    """Whether ``question`` asks for the materials to bring ("要带啥材料", "准备哪些"), not whether one
+    document named in it is needed ("这个证明必须开吗")."""
+    return bool(_THE_LIST.search(question or ""))
 
 
 def aspect_of(question: str) -> str:
