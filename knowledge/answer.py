@@ -144,8 +144,8 @@ def _first_screen(entry: IndexedItem, notice: str, aspect: str, question: str,
     if asked.rstrip("。；…") in answer or aspect == aspects.AGE and aspects.names_an_age(answer):
         asked = ""  # the plain answer already says it
     more = brief(also) if also is not None else ""
-    if aspect == aspects.HOW:
-        body = [asked, step, answer, more]
+    if aspect == aspects.HOW:  # the step first; whom else to ask after it
+        body = [step, asked, answer, more]
     elif aspect == aspects.WHO:  # "能不能…": yes or no is in the plain answer, who it is for after it
         body = [answer, more, step, asked] if more else [answer, asked, step]
     else:

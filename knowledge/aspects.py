@@ -24,6 +24,10 @@ _OFFICE = r"(?:部门|局|所|学校|街道|社区|居委会|村委会|政府|�
 # whether an allowance's standard changes ("生活补助的标准会不会往上调"): what is paid; "多久调一次" asks a time
 _STANDARD_CHANGES = r"^(?!.*(?:多久|什么时候|啥时候|几月))(?=.*(?:补助|补贴|生活费|救助|低保|保障)[^，。\s]{0,8}(?:变|调|涨|提高))"
 
+# whom to ask or tell: an office or a person, not how to do it
+_WHOM = re.compile(r"找谁|问谁|跟谁说|和谁说|向谁|找哪个人|找什么人|找啥人|跟谁联系|找哪里问|问哪里")
+ASK_12345 = "问不清楚的，可以打当地12345政务服务便民热线。"
+
 CUES: tuple[tuple[str, re.Pattern], ...] = tuple((aspect, re.compile(pattern)) for aspect, pattern in (
     (DIFFERENCE, r"区别|不一样|有啥不同|有什么不同|差别|差异|哪个好|哪个划算|哪个更|一回事|一码事|一个意思|(?:啥|什么)两样"),
     # a complaint ("学校让开证明才给报名 这事找谁反映"): where to complain, before the document named in it
@@ -78,6 +82,11 @@ def public_lines(text: str) -> list[str]:
     return _PUBLIC_LINE.findall(text or "")
 
 
+# The national line that serves a service, whatever its item's text says (../shared/DOMAIN.md, the
+# public lines): counselling 12355 and 12356, a child being hurt 110 and 12355, family conflict 12338,
+# a parent's work 12333. A question for a number is given the item's own numbers, then these.
+SERVICE_LINES = {"mental_health": ("12355", "12356"), "child_protection": ("110", "12355"),
+                 "family_education": ("12338",), "parent_employment": ("12333",)}
 # 12345 answers any question about local public services, and takes complaints (../shared/DOMAIN.md)
 NO_PHONE = "清单里没有写电话，可以打当地12345政务服务便民热线咨询或反映。"
 NO_OFFICE = "清单里没有写负责部门，可以打当地12345政务服务便民热线问。"
@@ -145,7 +154,7 @@ def aspect_line(item, aspect: str, question: str = "") -> str:
         found = _sentence(parts, _TIME_WORDS, question)
         return found or "清单里没有写具体时间，以当地通知为准。"
     if aspect == CONTACT:
-        phones = list(dict.fromkeys(_PHONE.findall(" ".join(parts))))
+        phones = list(dict.fromkeys(_PHONE.findall(" ".join(parts)) + list(SERVICE_LINES.get(item.category, ()))))
         if phones:
             return "电话：" + "、".join(phones[:3])
         offices = plain_departments(item.departments)
@@ -166,6 +175,8 @@ def aspect_line(item, aspect: str, question: str = "") -> str:
         return _sentence(parts, _AGE_WORDS, question)
     if aspect in (DATA, SHARED):
         return _sentence(parts, _DATA_WORDS if aspect == DATA else _SHARED_WORDS, question)
+    if aspect == HOW and _WHOM.search(question or "") and not _PHONE.search(" ".join(parts)):
+        return ASK_12345  # "想问中考报名条件 找谁": the office in the next step, and the line that answers the rest
     if aspect == WHO and item.service_object:
         return "适用：" + item.service_object
     return ""
@@ -183,7 +194,7 @@ def holds(item, aspect: str) -> bool:
     if aspect == MATERIALS:
         return bool(item.materials)
     if aspect == CONTACT:
-        return bool(_PHONE.search(" ".join(parts)))
+        return bool(_PHONE.search(" ".join(parts)) or SERVICE_LINES.get(item.category))
     if aspect == IN_CHARGE:
         return bool(_sentence((item.content,), _LEADS) or item.departments)
     if aspect == AGE:

@@ -267,6 +267,56 @@ def test_a_question_about_ages_leads_with_the_ages_and_prefers_the_item_that_say
     assert answer.sources[0]["item_id"] == "p"
 
 
+def test_a_materials_list_or_a_number_asked_is_answered_by_the_item_of_the_service_that_states_it():
+    from knowledge import aspects
+    from knowledge.answer import compose
+    from knowledge.retrieval import Hit, SearchResult
+    from knowledge.schema import ChecklistItem
+
+    header = national_header("official")
+    plan = ChecklistItem(id="p", category="temporary_assistance", title="临时救助", service_object="遇到急难的家庭",
+                         content="在急难发生地可获临时救助。", how_to_apply="", materials=[], clause="（九）",
+                         brief="遇到急难，可以在急难发生地获得临时救助。", next_step="向乡镇街道申请")
+    guide = plan.model_copy(update={"id": "g", "materials": ["身份证", "困难情况说明"]})
+    hits = lambda *items: [Hit(IndexedItem(header, item), 0.9 - 0.01 * n, 0.9, 0.5, 0)  # noqa: E731
+                           for n, item in enumerate(items)]
+
+    def answered(question, *items):
+        return compose(SearchResult(question, ("national",), hits(*items), 0.9, False), min_confidence=0.4)
+
+    reply = answered("申请临时救助要带啥材料", plan, guide)
+    assert reply.sources[0]["item_id"] == "g" and reply.text.startswith("要带：身份证、困难情况说明")
+    # whether one paper named in the question is needed: the item about it answers, not another's list
+    assert not aspects.asks_for_the_list("学校让开老家没人照顾的证明 这个证明必须开吗")
+    assert answered("学校让开老家没人照顾的证明 这个证明必须开吗", plan, guide).sources[0]["item_id"] == "p"
+    # a number: the item's own numbers, then the national lines of its service (DOMAIN.md)
+    mental = plan.model_copy(update={"category": "mental_health", "content": "老师、社工给孩子心理辅导。"})
+    assert aspects.aspect_line(mental, aspects.CONTACT) == "电话：12355、12356"
+    hurt = mental.model_copy(update={"category": "child_protection", "content": "正在发生的拨打110；可找儿童主任。"})
+    assert aspects.aspect_line(hurt, aspects.CONTACT) == "电话：110、12355"
+    assert aspects.holds(mental, aspects.CONTACT) and not aspects.holds(plan, aspects.CONTACT)
+
+
+def test_whom_to_ask_gets_the_next_step_then_the_local_line_when_the_item_names_no_number():
+    from knowledge import aspects
+    from knowledge.schema import ChecklistItem
+
+    # a complaint is about where to complain, even when it names a paper
+    assert aspects.aspect_of("学校让回老家开个证明才给报名 这事找谁反映") == aspects.CONTACT
+    item = ChecklistItem(id="e", category="exams", title="中考", service_object="随迁子女",
+                         content="完善随迁子女在流入地参加中考的政策。", how_to_apply="", materials=[], clause="（七）",
+                         brief="各地完善随迁子女在当地参加中考的政策。", next_step="向居住地教育部门咨询报考条件")
+    entry = IndexedItem(national_header("official"), item)
+    question = "想问这边中考报名条件 找谁"
+    assert aspects.aspect_of(question) == aspects.HOW
+    lines = first_screen(entry, aspect=aspects.HOW, question=question).split("\n")
+    assert lines[0] == "下一步：向居住地教育部门咨询报考条件" and lines[1] == aspects.ASK_12345
+    # an item with a number of its own says it; "how" without "whom" is the step and the answer
+    numbered = IndexedItem(entry.checklist, item.model_copy(update={"content": "咨询电话12355。"}))
+    assert aspects.ASK_12345 not in first_screen(numbered, aspect=aspects.HOW, question=question)
+    assert aspects.ASK_12345 not in first_screen(entry, aspect=aspects.HOW, question="中考怎么报名")
+
+
 def test_a_time_told_is_no_time_asked_and_smashing_things_at_home_is_harm():
     from knowledge import aspects
 

@@ -353,3 +353,22 @@ def test_hardship_beside_a_question_about_the_list_keeps_the_request_one_tap_awa
                      [("request_assistance", 0.40), ("ask_service", 0.30), ("out_of_scope", 0.1)])
     assert _cited(replies), replies
     assert "/request_assistance" in [b["payload"] for r in replies for b in r.buttons or []]
+
+
+def test_a_family_in_hardship_asking_whether_the_committee_may_hand_in_the_application_is_answered_then_filed(unsure):
+    """Whether someone may apply on the family's behalf is a rule of the service: answered first; the
+    hardship told beside it (a partner in hospital) still files the request."""
+    replies = unsure("俺老伴住院了俺走不开 能不能让居委会帮着递临时救助的申请",
+                     [("request_assistance", 0.75), ("ask_service", 0.18), ("check_status", 0.02)])
+    cited = _cited(replies)
+    assert cited and cited[0].custom["sources"][0]["category"] == "temporary_assistance", replies
+    assert replies[0] is cited[0] and "代" in cited[0].text
+    assert any("同意" in r.text and "监护人" in r.text for r in replies[1:])
+
+
+@pytest.mark.parametrize("text", ["娃老是跟人打架，脾气怪得很，学校说他行为有问题，这种社区会重点照看不",
+                                  "社区给外地娃登记造册这事 是从啥时候开始弄的"])
+def test_parents_words_for_the_list_are_answered_from_the_ledger_clauses(unsure, text):
+    replies = unsure(text, [("ask_service", 0.89), ("out_of_scope", 0.03), ("request_assistance", 0.02)])
+    cited = _cited(replies)
+    assert cited and cited[0].custom["sources"][0]["category"] in ("priority_care", "eligibility"), replies
