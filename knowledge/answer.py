@@ -139,7 +139,8 @@ def _first_screen(entry: IndexedItem, notice: str, aspect: str, question: str,
     """first_screen's text, and whether ``also`` is on it (and so cited)."""
     head = [EXAMPLE_NOTE] if entry.checklist.authority is Authority.EXAMPLE else []
     room = FIRST_SCREEN_CHARS - sum(map(len, head))
-    answer, step = brief(entry), next_step(entry)
+    # the guidance item beside a clause was written for where and how: its step, when it has one
+    answer, step = brief(entry), (next_step(also) if also is not None else "") or next_step(entry)
     asked = shorten(aspects.aspect_line(entry.item, aspect, question), aspects.LINE_MAX)
     if asked.rstrip("。；…") in answer or aspect == aspects.AGE and aspects.names_an_age(answer):
         asked = ""  # the plain answer already says it
@@ -249,6 +250,11 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
         return Answer(text=contrast_screen(top.entry, related[0], notice),
                       buttons=answer_buttons(top.entry, related),
                       sources=[source_record(top.entry, public_url), source_record(related[0], public_url)])
+    clause = _clause_behind(result.hits, top, aspect, result.query)
+    if clause is not None:  # the entitlement first, the guidance item's where-and-how beside it
+        related = [h.entry for h in result.hits if h is not clause][:2]
+        return item_answer(clause.entry, notice=notice, related=related, aspect=aspect, public_url=public_url,
+                           question=result.query, also=top.entry)
     return item_answer(top.entry, notice=notice, related=related, aspect=aspect, public_url=public_url,
                        question=result.query, also=_supplement(result.hits, top, aspect))
 
@@ -256,6 +262,9 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
 SAME_SERVICE_RANKS = 3  # another item of the best service that says what is asked is among the best three
 SUPPLEMENT_MARGIN = 0.04  # a guidance item scored this close to the plan's clause adds its plain answer to it
 SUPPLEMENT_ASPECTS = (aspects.WHO, aspects.WHAT, aspects.HOW)
+# ... and the clause before a guidance item that ranks first, for whether and what (a "how" question
+# keeps the guidance item's own step: "异地就医备案咋弄" → 在国家医保服务平台APP办备案)
+CLAUSE_FIRST_ASPECTS = (aspects.WHO, aspects.WHAT)
 NAMED_RANKS = 5  # an item named after the line a question names, among the best five, answers it
 # what a question may ask that an item states or not: when the best item does not, an item of the same
 # service among the best three that does answers (the plan's clause names no age and no telephone
@@ -283,6 +292,19 @@ def _supplement(hits, top, aspect: str) -> IndexedItem | None:
     found = _of_the_same_service(hits, top, lambda hit: hit.entry.checklist.authority is Authority.GUIDANCE
                                  and hit.score >= top.score - SUPPLEMENT_MARGIN)
     return found.entry if found else None
+
+
+def _clause_behind(hits, top, aspect: str, question: str = ""):
+    """The published clause of the same service just behind a guidance item that ranks first, for a
+    question about who qualifies or what there is ("临时救助能在打工这边申请不": the
+    guidance item says where to apply, the plan's clause that it is had where the emergency
+    happened); None otherwise, and when the guidance item is the line the question names ("12355能打吗")."""
+    if aspect not in CLAUSE_FIRST_ASPECTS or top.entry.checklist.authority is not Authority.GUIDANCE:
+        return None
+    if any(named_after(top.entry, number) for number in aspects.public_lines(question)):
+        return None
+    return _of_the_same_service(hits, top, lambda hit: hit.entry.checklist.authority is Authority.OFFICIAL
+                                and hit.score >= top.score - SUPPLEMENT_MARGIN)
 
 
 def named_after(entry: IndexedItem, number: str) -> bool:

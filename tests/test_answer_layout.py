@@ -317,6 +317,34 @@ def test_whom_to_ask_gets_the_next_step_then_the_local_line_when_the_item_names_
     assert aspects.ASK_12345 not in first_screen(entry, aspect=aspects.HOW, question="中考怎么报名")
 
 
+def test_a_clause_just_behind_a_guidance_item_answers_whether_and_what_first_with_the_guidance_step():
+    from knowledge import aspects
+    from knowledge.answer import compose
+    from knowledge.retrieval import Hit, SearchResult
+    from knowledge.schema import ChecklistItem
+
+    plan = ChecklistItem(id="p", category="temporary_assistance", title="临时救助", service_object="遇到急难的流动儿童",
+                         content="在急难发生地可获临时救助。", how_to_apply="", materials=[], clause="三、（九）",
+                         brief="遇到急难，可以在急难发生地获得临时救助。", next_step="向民政部门求助")
+    where = plan.model_copy(update={"id": "w", "brief": "向所在乡镇政府或街道办申请。", "basis": "临时救助通知",
+                                    "next_step": "向所在乡镇政府或街道办提出申请"})
+
+    def answer(question: str, gap: float = 0.01):
+        hits = [Hit(IndexedItem(national_header("guidance"), where), 0.95, 0.9, 0.5, 0),
+                Hit(IndexedItem(national_header("official"), plan), 0.95 - gap, 0.9, 0.5, 0)]
+        return compose(SearchResult(question, ("national",), hits, 0.99, False), min_confidence=0.4)
+
+    question = "临时救助能在打工这边申请不"
+    assert aspects.aspect_of(question) == aspects.WHO
+    reply = answer(question)
+    lines = reply.text.split("\n")
+    assert lines[:3] == [plan.brief, where.brief, "下一步：向所在乡镇政府或街道办提出申请"], lines
+    assert [s["item_id"] for s in reply.sources] == ["p", "w"] and "三、（九）" in lines[-1]
+    # a "how" question keeps the guidance item first; a clause far behind is not pulled up
+    assert answer("临时救助咋申请").sources[0]["item_id"] == "w"
+    assert answer(question, gap=0.2).sources[0]["item_id"] == "w"
+
+
 def test_a_time_told_is_no_time_asked_and_smashing_things_at_home_is_harm():
     from knowledge import aspects
 
