@@ -111,10 +111,12 @@ def asks_for_the_list(question: str) -> bool:
 def aspect_of(question: str) -> str:
     """The first aspect whose cue the question holds; WHAT (what you get) otherwise. A message about
     a child being hurt ("孩子被同学要钱", "爸爸天天打孩子 谁管") never opens with a fee or a list of
-    offices: it is answered by what the service does."""
+    offices: it is answered by what the service does. A question that names a line's number does not
+    ask for a number ("12356现在全国都能打通吗 啥时候开始的" asks a time)."""
     harmed = mentions_harm(question)
+    named = bool(public_lines(question))  # "心理热线12356 现在能打通吗 啥时候开始的": the number is known
     for aspect, cue in CUES:
-        if harmed and aspect in (COST, IN_CHARGE):
+        if harmed and aspect in (COST, IN_CHARGE) or named and aspect == CONTACT:
             continue
         if cue.search(question or ""):
             return aspect

@@ -108,6 +108,8 @@ def test_an_item_without_a_written_brief_is_shortened_at_a_sentence_or_clause():
     # back home is no question of data shared with the home county
     ("补助的标准会不会往上调", "cost"), ("生活费标准还会涨吗", "cost"),
     ("12356啥时候开的 老家那边打也通吗", "time"), ("在这边登记的 老家那边能看到吗", "shared"),
+    ("听说有个心理热线12356 现在全国都能打通了吗 啥时候开始的", "time"), ("12355是什么热线", "what"),
+    ("心理热线打几号", "contact"),
 ])
 def test_what_a_question_is_after(question, aspect):
     from knowledge.aspects import aspect_of
