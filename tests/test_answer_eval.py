@@ -68,13 +68,14 @@ def test_questions_go_through_the_engine_as_a_parent_asks_them(runtime):
     assert "compulsory_education" in text and "工地老板欠我三个月工资怎么办" in text
 
 
-# Today's figures less a margin (2026-12-05, fourth session, fully correct / wrong: set A 72.2 % / 7.2 %,
-# B 77.3 % / 8.0 %, C 74.0 % / 12.7 %, D 80.7 % / 9.3 %, E 79.3 % / 13.3 %, F 64.7 % / 16.7 %). C–F were
-# written by helpers that never saw this repository; A–E are development sets now (their misses were
-# read), F is read for its figures only. A change that makes parents' answers worse fails here; the
-# goal (90 %) is above.
-FLOORS = {"set_a.tsv": (0.66, 0.12), "set_b.tsv": (0.70, 0.12), "set_c.tsv": (0.68, 0.17),
-          "set_d.tsv": (0.74, 0.14), "set_e.tsv": (0.72, 0.18), "set_f.tsv": (0.58, 0.23)}
+# Today's figures less a margin (2026-12-05, fifth session, fully correct / wrong: set A 72.8 % / 7.8 %,
+# B 78.7 % / 7.3 %, C 74.7 % / 12.0 %, D 82.7 % / 8.7 %, E 81.3 % / 13.3 %, F 77.3 % / 9.3 %, G 72.0 % /
+# 10.0 %). C–G were written by helpers that never saw this repository; A–F are development sets now
+# (their misses were read), G is read for its figures only. A change that makes parents' answers worse
+# fails here; the goal (90 %) is above.
+FLOORS = {"set_a.tsv": (0.66, 0.12), "set_b.tsv": (0.72, 0.12), "set_c.tsv": (0.68, 0.17),
+          "set_d.tsv": (0.76, 0.14), "set_e.tsv": (0.74, 0.18), "set_f.tsv": (0.70, 0.15),
+          "set_g.tsv": (0.66, 0.15)}
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
