@@ -59,7 +59,12 @@ OURS = re.compile(r"童伴|(?:这个|本)(?:软件|(?i:app)|网站|小程序|平
 RULE_ASPECTS = (aspects.HOW, aspects.TIME, aspects.IN_CHARGE, aspects.CONTACT)
 ASKS_THE_VERDICT = re.compile(r"算不算|(?<![打计预])算(?!了)[^，。\s]{0,8}[吗么不没]|是不是流动|属于流动|算流动|是流动儿童[吗么]")
 # the priority-care list in parents' words, asking whether one may, and asking to be put on it
-LEDGER = re.compile(r"重点关爱|台账|台帐|关爱名单|重点(?:照顾|照看|关照)|登记(?:在册|造册)")
+LEDGER = re.compile(r"重点关爱|台账|台帐|关爱名单")
+# parents' words for it: the community's special care (社区会重点照看不), its register (社区给外地娃登记造册);
+# not a school's or a clinic's register, and not a request for care told with hardship or harm
+# (孩子他妈住院了 能不能让社区重点照看一下 is a request: ``names_the_list``)
+LEDGER_IN_WORDS = re.compile(r"(?:社区|居委会|居委|村委会|村里|街道|民政|网格员|儿童主任)[^，。\s]{0,10}"
+                             r"(?:重点(?:照顾|照看|关照)|登记(?:在册|造册))|重点(?:照顾|照看|关照)的?名单")
 # the monitoring's record of a child, kept up to date and passed between places ("孩子信息多久更新一回")
 MONITORED = re.compile(r"^(?!.*(?:转学|学籍|档案))(?=.*(?:孩子|娃|小孩)的?(?:信息|情况)[^，。\s]{0,4}(?:更新|共享|跟过去|推送|同步|互通))")
 # a request for a person: to talk, call, be contacted or transferred (tests/data: every human_handoff line)
@@ -131,7 +136,7 @@ BEFORE_THE_FORM_ASPECTS = (aspects.WHO, aspects.WHAT, aspects.HOW)
 _PROXIES = r"(?:居委会|村委会|居委|村委|社区|村里|街道|别人|亲戚|老乡|朋友|邻居|单位|学校)"
 BY_PROXY = re.compile(r"(?:(?:让|叫|请|找|托)" + _PROXIES + r"[^，。\s]{0,2}|"
                       + _PROXIES + r"(?:能|可以|会|能不能|可不可以|给)[^，。\s]{0,2})"
-                      r"(?:帮|代)[^，。\s]{0,8}?(?:申请|办理|代办|报名)")
+                      r"(?:帮|代)(?:着|忙)?(?:我|俺|咱)?们?家?(?:递|交|提|办)?[^，。\s我俺咱看去买找]{0,6}?(?:申请|办理|代办|报名)")
 # whether there is a service that helps ("有没有慈善的能帮帮娃", "有冇地方帮忙介绍工作"), not a person to come
 IS_THERE_A_SERVICE = re.compile(r"有(?:没有|冇|没(?!有)|无)(?!人|谁|哪个人|什么人|啥人)[^，。\s]{1,8}(?:能|可以|会)?帮|有人指导")
 # hardship told beside the question: a request for help before anything else ("孩子没人照顾 咋办")
@@ -496,7 +501,7 @@ class DialogueEngine:
                 return answered + self._assistance_offer(parse)
         _, answer = self._answer_or_harm(str(entities.get("text") or parse.normalized or parse.text),
                                          locality, parse)
-        if not answer.confident and not entities and LEDGER.search(parse.normalized or ""):
+        if not answer.confident and not entities and names_the_list(parse.normalized):
             answered = self._ledger_data_answer(convo, parse)  # "那个台账是哪个单位在弄": the words say it
             if answered:
                 return answered
@@ -525,7 +530,7 @@ class DialogueEngine:
             return []
         result, answer = self._answer_or_harm(parse.normalized or parse.text, convo.state.get("locality"), parse)
         if not answer.confident or "ask_service" not in likely and result.confidence < SURE_SERVICE:
-            if LEDGER.search(parse.normalized or ""):  # "那个台账是哪个单位在弄": the words name the list
+            if names_the_list(parse.normalized):  # "那个台账是哪个单位在弄": the words name the list
                 return self._ledger_data_answer(convo, parse)
             return []
         convo.state["failures"] = 0
@@ -741,7 +746,7 @@ class DialogueEngine:
         unsure): answered from the monitoring and ledger clauses; [] for anything else (an app's data:
         "孩子在抖音上的信息会同步吗")."""
         text = parse.normalized or ""
-        if parse.payload_entities or self.form.active(convo.state) or not (LEDGER.search(text) or MONITORED.search(text)):
+        if parse.payload_entities or self.form.active(convo.state) or not (names_the_list(text) or MONITORED.search(text)):
             return []
         if not _put_as_a_question(text) or REGISTER_US.search(text) or _held_elsewhere(parse):
             return []
@@ -895,7 +900,8 @@ class DialogueEngine:
         text = parse.normalized or ""
         if parse.payload_entities or parse.text.startswith("/"):
             return []
-        if not (_put_as_a_question(text) or BY_PROXY.search(text)):  # "能不能让居委会帮着递申请": a rule asked
+        if not (_put_as_a_question(text) or BY_PROXY.search(text) and MAY_WE.search(text)):
+            # "能不能让居委会帮着递申请": a rule asked; "让社区帮我们家申请一下" asks, and is filed
             return []
         if aspects.aspect_of(text) not in BEFORE_THE_FORM_ASPECTS:  # "要什么材料": the form finds out
             return []
@@ -926,7 +932,7 @@ class DialogueEngine:
         (五), with the request (which is how a family asks) one tap away. Not when someone is asked to
         register the family ("帮我们登记进名单")."""
         text = parse.normalized or ""
-        if parse.payload_entities or parse.text.startswith("/") or not LEDGER.search(text):
+        if parse.payload_entities or parse.text.startswith("/") or not names_the_list(text):
             return False
         return (_put_as_a_question(text) or bool(MAY_WE.search(text))) and not REGISTER_US.search(text)
 
@@ -1045,11 +1051,23 @@ def _asks_about_people(parse: ParseResult) -> bool:
     return (_put_as_a_question(text) or bool(IS_THERE.search(text))) and not WANTS_A_PERSON.search(text)
 
 
+def names_the_list(text: str | None) -> bool:
+    """Whether ``text`` names the priority-care list: its own names (台账, 重点关爱), or parents' words for
+    it beside the community (社区会重点照看不, 社区把娃的情况登记在册了) when no hardship or harm is told
+    with them — then they ask for care, and the request comes first."""
+    text = text or ""
+    if LEDGER.search(text):
+        return True
+    if not LEDGER_IN_WORDS.search(text) or REGISTERED_ELSEWHERE.search(text):
+        return False
+    return not (HARDSHIP.search(text) or aspects.mentions_harm(text))
+
+
 def _asks_to_be_on_the_list(parse: ParseResult) -> bool:
     """Whether a child can get on the priority-care list ("这种能进重点关爱不", "咋样能列入台账"), or
     how the list works ("重点关爱那个台帐归哪个部门管", "上了名单多久来一次")."""
     text = parse.normalized or ""
-    if not LEDGER.search(text):
+    if not names_the_list(text):
         return False
     return bool(ON_THE_LIST.search(text)) or aspects.aspect_of(text) in LIST_ASPECTS
 
@@ -1060,7 +1078,7 @@ def _about_the_ledger(parse: ParseResult) -> bool:
     text = parse.normalized or ""
     if parse.payload_entities or parse.text.startswith("/") or OURS.search(text) or TO_US.search(text):
         return False
-    return bool(LEDGER.search(text) or REGISTERED.search(text) and not REGISTERED_ELSEWHERE.search(text))
+    return bool(names_the_list(text) or REGISTERED.search(text) and not REGISTERED_ELSEWHERE.search(text))
 
 
 def _used_today(convo: ConversationHandle, count_since) -> int:

@@ -135,30 +135,51 @@ def first_screen(entry: IndexedItem, notice: str = "", aspect: str = aspects.WHA
 
 
 def _first_screen(entry: IndexedItem, notice: str, aspect: str, question: str,
-                  also: IndexedItem | None) -> tuple[str, bool]:
-    """first_screen's text, and whether ``also`` is on it (and so cited)."""
+                  also: IndexedItem | None, lines: tuple[tuple[str, IndexedItem], ...] = ()
+                  ) -> tuple[str, bool, list[IndexedItem]]:
+    """first_screen's text, whether ``also`` is on it (and so cited), and the items cited for the
+    numbers of ``lines`` shown."""
     head = [EXAMPLE_NOTE] if entry.checklist.authority is Authority.EXAMPLE else []
     room = FIRST_SCREEN_CHARS - sum(map(len, head))
-    # the guidance item beside a clause was written for where and how: its step, when it has one
-    answer, step = brief(entry), (next_step(also) if also is not None else "") or next_step(entry)
-    asked = shorten(aspects.aspect_line(entry.item, aspect, question), aspects.LINE_MAX)
+    answer = brief(entry)
+    asked = shorten(aspects.aspect_line(entry.item, aspect, question, tuple(n for n, _ in lines)), aspects.LINE_MAX)
     if asked.rstrip("。；…") in answer or aspect == aspects.AGE and aspects.names_an_age(answer):
         asked = ""  # the plain answer already says it
     more = brief(also) if also is not None else ""
+    # the guidance item beside a clause was written for where and how: its step, when it is on the
+    # screen (and so cited); else the clause's own
+    steps = [next_step(entry)]
+    if also is not None and next_step(also):
+        steps.insert(0, next_step(also))
+    for step in steps:
+        body = _arranged(aspect, answer, asked, more, step, FIRST_SCREEN_LINES - len(head), room)
+        shown = bool(more) and more in body  # cut for room: then neither shown nor cited
+        if shown or step is steps[-1]:
+            break
+    cited: list[IndexedItem] = []
+    for number, other in lines:
+        if asked in body and number in asked and all(other is not seen for seen in (entry, also, *cited)):
+            cited.append(other)
+    sources = "；".join([basis(entry)] + [basis(other).removeprefix("依据：") for other in ([also] if shown else []) + cited])
+    return "\n".join(head + body + [source_line(sources, notice)]), shown, cited
+
+
+def _arranged(aspect: str, answer: str, asked: str, more: str, step: str, lines: int, room: int) -> list[str]:
+    """The first screen's lines in the order the aspect wants, within ``lines`` lines and ``room``
+    characters: what does not fit goes to 详细, the step before the answer; the answer is cut only
+    when nothing else is left."""
     if aspect == aspects.HOW:  # the step first; whom else to ask after it
         body = [step, asked, answer, more]
     elif aspect == aspects.WHO:  # "能不能…": yes or no is in the plain answer, who it is for after it
         body = [answer, more, step, asked] if more else [answer, asked, step]
     else:
         body = [asked, answer, more, step]
-    body = [line for line in body if line][:FIRST_SCREEN_LINES - len(head)]
+    body = [line for line in body if line][:lines]
     while len(body) > 1 and sum(map(len, body)) > room:
         body.pop()
     if len(body[0]) > room:
         body[0] = shorten(body[0], room)
-    shown = bool(more) and more in body  # cut for room: then neither shown nor cited
-    sources = basis(entry) + ("；" + basis(also).removeprefix("依据：") if shown else "")
-    return "\n".join(head + body + [source_line(sources, notice)]), shown
+    return body
 
 
 def source_line(basis_text: str, notice: str = "") -> str:
@@ -194,16 +215,19 @@ def answer_buttons(entry: IndexedItem, related: list[IndexedItem]) -> list[dict]
 
 def item_answer(entry: IndexedItem, *, detail: bool = False, notice: str = "",
                 related: list[IndexedItem] = (), aspect: str = aspects.WHAT, public_url: str = "",
-                question: str = "", also: IndexedItem | None = None) -> Answer:
+                question: str = "", also: IndexedItem | None = None,
+                lines: tuple[tuple[str, IndexedItem], ...] = ()) -> Answer:
     """One item as an answer: its first screen with 详细 and ``related`` items as buttons, or
-    (``detail``) the whole item."""
+    (``detail``) the whole item. ``lines``: (number, the item that names it) of the service's
+    national lines, for a question for a number."""
     if detail:
         return Answer(text=render_item(entry, public_url), sources=[source_record(entry, public_url)])
-    text, shown = _first_screen(entry, notice, aspect, question, also)
+    text, shown, cited = _first_screen(entry, notice, aspect, question, also, lines)
     sources = [source_record(entry, public_url)]
     if shown:
         sources.append(source_record(also, public_url))
         related = [other for other in related if other is not also]  # on the screen already
+    sources += [source_record(other, public_url) for other in cited]
     return Answer(text=text, buttons=answer_buttons(entry, related), sources=sources)
 
 
@@ -254,9 +278,10 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
     if clause is not None:  # the entitlement first, the guidance item's where-and-how beside it
         related = [h.entry for h in result.hits if h is not clause][:2]
         return item_answer(clause.entry, notice=notice, related=related, aspect=aspect, public_url=public_url,
-                           question=result.query, also=top.entry)
+                           question=result.query, also=top.entry, lines=_lines_of_the_service(result.hits, clause, aspect))
     return item_answer(top.entry, notice=notice, related=related, aspect=aspect, public_url=public_url,
-                       question=result.query, also=_supplement(result.hits, top, aspect))
+                       question=result.query, also=_supplement(result.hits, top, aspect),
+                       lines=_lines_of_the_service(result.hits, top, aspect))
 
 
 SAME_SERVICE_RANKS = 3  # another item of the best service that says what is asked is among the best three
@@ -305,6 +330,23 @@ def _clause_behind(hits, top, aspect: str, question: str = ""):
         return None
     return _of_the_same_service(hits, top, lambda hit: hit.entry.checklist.authority is Authority.OFFICIAL
                                 and hit.score >= top.score - SUPPLEMENT_MARGIN)
+
+
+def _lines_of_the_service(hits, top, aspect: str) -> tuple[tuple[str, IndexedItem], ...]:
+    """For a question for a number: the national lines of ``top``'s service (aspects.SERVICE_LINES) its
+    own text does not name, each with the first hit that does (cited beside it); a line no hit names
+    is left out."""
+    if aspect != aspects.CONTACT:
+        return ()
+    own = aspects.numbers_in(top.entry.item)
+    found = []
+    for number in aspects.SERVICE_LINES.get(top.entry.item.category, ()):
+        if number in own:
+            continue
+        naming = next((hit for hit in hits if hit is not top and number in aspects.numbers_in(hit.entry.item)), None)
+        if naming is not None:
+            found.append((number, naming.entry))
+    return tuple(found)
 
 
 def named_after(entry: IndexedItem, number: str) -> bool:

@@ -27,6 +27,7 @@ _STANDARD_CHANGES = r"^(?!.*(?:多久|什么时候|啥时候|几月))(?=.*(?:补
 # whom to ask or tell: an office or a person, not how to do it
 _WHOM = re.compile(r"找谁|问谁|跟谁说|和谁说|向谁|找哪个人|找什么人|找啥人|跟谁联系|找哪里问|问哪里")
 ASK_12345 = "问不清楚的，可以打当地12345政务服务便民热线。"
+_ANOTHER_NUMBER = re.compile(r"别的|其他|其它|还有(?:啥|什么|哪些|没有)|还能打|(?:什么|啥|哪个|几号)电话|打几号")
 
 CUES: tuple[tuple[str, re.Pattern], ...] = tuple((aspect, re.compile(pattern)) for aspect, pattern in (
     (DIFFERENCE, r"区别|不一样|有啥不同|有什么不同|差别|差异|哪个好|哪个划算|哪个更|一回事|一码事|一个意思|(?:啥|什么)两样"),
@@ -49,7 +50,7 @@ CUES: tuple[tuple[str, re.Pattern], ...] = tuple((aspect, re.compile(pattern)) f
                 rf"{_OFFICE}管还是|还是{_OFFICE}[^，。\s]{{0,2}}管"),  # "是派出所管还是学校管"
     (TIME, r"什么时候|啥时候|哪天|几月|几号|多久|多长时间|截止|期限|来得及|有效期|多少天|(?<![好这那头前])几天|啥时|何时|时间"),
     (HOW, r"怎么(?:办|申请|弄|报|交|登记|办理|参加|领|上|去)|咋(?:办|申请|弄|报|交|登记)|去哪|在哪(?:里|儿)?(?:办|申请|交|报|登记|领|打)|"
-          r"找谁|哪个部门|哪个单位|流程|如何(?:申请|办理|参加)|到哪|上哪"),
+          r"找谁|问谁|跟谁说|和谁说|向谁|哪个部门|哪个单位|流程|如何(?:申请|办理|参加)|到哪|上哪"),
     # the age a service is for ("康复救助多大的娃能申请", "娃8岁了还行不"): the item's line on ages
     # (asked, not stated: "孩子12岁 残疾康复还能申请吗" is a yes-or-no question, not one about ages)
     (AGE, r"多大|几岁|多少岁|岁数|年龄|岁以[下上内]|岁之前|超过[^，。\s]{0,3}岁|满[^，。\s]{0,3}岁[^，。\s]{0,3}(?:还|就|能|可以)"),
@@ -82,9 +83,10 @@ def public_lines(text: str) -> list[str]:
     return _PUBLIC_LINE.findall(text or "")
 
 
-# The national line that serves a service, whatever its item's text says (../shared/DOMAIN.md, the
-# public lines): counselling 12355 and 12356, a child being hurt 110 and 12355, family conflict 12338,
-# a parent's work 12333. A question for a number is given the item's own numbers, then these.
+# The national lines that serve a service (../shared/DOMAIN.md, the public lines): counselling 12355
+# and 12356, a child being hurt 110 and 12355, family conflict 12338, a parent's work 12333. A question
+# for a number is given the item's own numbers, then these — each only when an item among the search's
+# hits names it, and that item joins the source line (knowledge/answer.py).
 SERVICE_LINES = {"mental_health": ("12355", "12356"), "child_protection": ("110", "12355"),
                  "family_education": ("12338",), "parent_employment": ("12333",)}
 # 12345 answers any question about local public services, and takes complaints (../shared/DOMAIN.md)
@@ -99,7 +101,7 @@ def mentions_harm(text: str) -> bool:
     return bool(_HARM.search(text or ""))
 
 
-_THE_LIST = re.compile(r"材料|手续|带(?:什么|啥|哪些|些啥)|准备(?:什么|啥|哪些)|要(?:什么|啥|哪些|些啥)(?:证|东西)")
+_THE_LIST = re.compile(r"材料|带(?:什么|啥|哪些|些啥)|准备(?:什么|啥|哪些)|要(?:什么|啥|哪些|些啥)证")
 
 
 def asks_for_the_list(question: str) -> bool:
@@ -114,7 +116,9 @@ def aspect_of(question: str) -> str:
     offices: it is answered by what the service does. A question that names a line's number does not
     ask for a number ("12356现在全国都能打通吗 啥时候开始的" asks a time)."""
     harmed = mentions_harm(question)
-    named = bool(public_lines(question))  # "心理热线12356 现在能打通吗 啥时候开始的": the number is known
+    # "心理热线12356 现在能打通吗 啥时候开始的": the number is known — unless another is asked for
+    # ("打了110派出所不管 还能打什么电话")
+    named = bool(public_lines(question)) and not _ANOTHER_NUMBER.search(question or "")
     for aspect, cue in CUES:
         if harmed and aspect in (COST, IN_CHARGE) or named and aspect == CONTACT:
             continue
@@ -140,10 +144,16 @@ def _bigrams(text: str) -> set[str]:
     return {han[i:i + 2] for i in range(len(han) - 1) if " " not in han[i:i + 2]}
 
 
-def aspect_line(item, aspect: str, question: str = "") -> str:
+def numbers_in(item) -> list[str]:
+    """The telephone numbers ``item``'s own text names, in order, once each."""
+    return list(dict.fromkeys(_PHONE.findall(" ".join((item.brief, item.content, item.how_to_apply)))))
+
+
+def aspect_line(item, aspect: str, question: str = "", more_numbers: tuple[str, ...] = ()) -> str:
     """The line that answers ``aspect`` from ``item`` (a ChecklistItem); "" when the item's plain
     answer and next step already are that (what, how, who without a separate object). Of several
-    lines that could, the one closest to ``question``."""
+    lines that could, the one closest to ``question``. ``more_numbers``: national lines of the
+    service that another cited item names (knowledge/answer.py), after the item's own."""
     parts = (item.brief, item.content, item.how_to_apply)
     if aspect == MATERIALS:
         if item.materials:
@@ -156,7 +166,7 @@ def aspect_line(item, aspect: str, question: str = "") -> str:
         found = _sentence(parts, _TIME_WORDS, question)
         return found or "清单里没有写具体时间，以当地通知为准。"
     if aspect == CONTACT:
-        phones = list(dict.fromkeys(_PHONE.findall(" ".join(parts)) + list(SERVICE_LINES.get(item.category, ()))))
+        phones = list(dict.fromkeys(numbers_in(item) + list(more_numbers)))
         if phones:
             return "电话：" + "、".join(phones[:3])
         offices = plain_departments(item.departments)
@@ -177,7 +187,8 @@ def aspect_line(item, aspect: str, question: str = "") -> str:
         return _sentence(parts, _AGE_WORDS, question)
     if aspect in (DATA, SHARED):
         return _sentence(parts, _DATA_WORDS if aspect == DATA else _SHARED_WORDS, question)
-    if aspect == HOW and _WHOM.search(question or "") and not _PHONE.search(" ".join(parts)):
+    if (aspect == HOW and _WHOM.search(question or "") and not _PHONE.search(" ".join(parts))
+            and item.category not in SERVICE_LINES and not mentions_harm(question)):
         return ASK_12345  # "想问中考报名条件 找谁": the office in the next step, and the line that answers the rest
     if aspect == WHO and item.service_object:
         return "适用：" + item.service_object
@@ -196,7 +207,7 @@ def holds(item, aspect: str) -> bool:
     if aspect == MATERIALS:
         return bool(item.materials)
     if aspect == CONTACT:
-        return bool(_PHONE.search(" ".join(parts)) or SERVICE_LINES.get(item.category))
+        return bool(_PHONE.search(" ".join(parts)))
     if aspect == IN_CHARGE:
         return bool(_sentence((item.content,), _LEADS) or item.departments)
     if aspect == AGE:

@@ -291,12 +291,21 @@ def test_a_materials_list_or_a_number_asked_is_answered_by_the_item_of_the_servi
     # whether one paper named in the question is needed: the item about it answers, not another's list
     assert not aspects.asks_for_the_list("学校让开老家没人照顾的证明 这个证明必须开吗")
     assert answered("学校让开老家没人照顾的证明 这个证明必须开吗", plan, guide).sources[0]["item_id"] == "p"
-    # a number: the item's own numbers, then the national lines of its service (DOMAIN.md)
-    mental = plan.model_copy(update={"category": "mental_health", "content": "老师、社工给孩子心理辅导。"})
-    assert aspects.aspect_line(mental, aspects.CONTACT) == "电话：12355、12356"
-    hurt = mental.model_copy(update={"category": "child_protection", "content": "正在发生的拨打110；可找儿童主任。"})
-    assert aspects.aspect_line(hurt, aspects.CONTACT) == "电话：110、12355"
+    # a number: the item's own numbers, then the national lines of its service (DOMAIN.md) that another
+    # hit names — that hit is cited beside it; a line no hit names is not given
+    mental = plan.model_copy(update={"id": "m", "category": "mental_health", "content": "老师给孩子心理辅导，可打12355。",
+                                     "brief": "老师、社工给孩子心理辅导。"})
+    line = mental.model_copy(update={"id": "l", "content": "12356是全国统一心理援助热线。", "basis": "卫健委12356热线"})
+    reply = answered("孩子心情不好 有啥电话能打", mental, line)
+    first, source = reply.text.split("\n")[0], reply.text.split("\n")[-1]
+    assert first == "电话：12355、12356" and "卫健委12356热线" in source, reply.text
+    assert [s["item_id"] for s in reply.sources][:1] == ["m"] and "l" in [s["item_id"] for s in reply.sources]
+    alone = answered("孩子心情不好 有啥电话能打", mental, plan)
+    assert alone.text.split("\n")[0] == "电话：12355" and len(alone.sources) == 1
+    assert aspects.aspect_line(mental, aspects.CONTACT, more_numbers=("12356",)) == "电话：12355、12356"
     assert aspects.holds(mental, aspects.CONTACT) and not aspects.holds(plan, aspects.CONTACT)
+    # a line named in the question is known, unless another is asked for
+    assert aspects.aspect_of("打了110派出所不管 还能打什么电话") == aspects.CONTACT
 
 
 def test_whom_to_ask_gets_the_next_step_then_the_local_line_when_the_item_names_no_number():
@@ -345,6 +354,32 @@ def test_a_clause_just_behind_a_guidance_item_answers_whether_and_what_first_wit
     # a "how" question keeps the guidance item first; a clause far behind is not pulled up
     assert answer("临时救助咋申请").sources[0]["item_id"] == "w"
     assert answer(question, gap=0.2).sources[0]["item_id"] == "w"
+
+
+def test_the_guidance_items_step_is_shown_only_with_its_answer_and_source():
+    from knowledge import aspects
+    from knowledge.answer import compose
+    from knowledge.retrieval import Hit, SearchResult
+    from knowledge.schema import ChecklistItem
+
+    plan = ChecklistItem(id="p", category="temporary_assistance", title="临时救助", service_object="遇到急难的流动儿童",
+                         content="在急难发生地可获临时救助。", how_to_apply="", materials=[], clause="三、（九）",
+                         brief="遇到急难，符合条件的孩子可以在急难发生地获得临时救助。", next_step="向急难发生地的民政部门求助")
+    proxy = plan.model_copy(update={"id": "g", "brief": "村（居）委会或他人可以代为申请；情况紧急的可以先受理、后补材料。",
+                                    "basis": "临时救助规定", "next_step": "委托村（居）委会或他人代为向乡镇（街道）申请"})
+    hits = [Hit(IndexedItem(national_header("official"), plan), 0.95, 0.9, 0.5, 0),
+            Hit(IndexedItem(national_header("guidance"), proxy), 0.94, 0.9, 0.5, 0)]
+    reply = compose(SearchResult("临时救助找谁申请", ("national",), hits, 0.99, False), min_confidence=0.4)
+    lines = reply.text.split("\n")
+    # "how": the step, whom else to ask, the answer — no room for the guidance item's answer, so not
+    # its step either, and the clause alone is cited
+    assert aspects.aspect_of("临时救助找谁申请") == aspects.HOW
+    assert proxy.brief not in lines and lines[0] == "下一步：向急难发生地的民政部门求助", lines
+    assert "临时救助规定" not in lines[-1] and [s["item_id"] for s in reply.sources] == ["p"]
+    # a "what" question has room for it: its answer, its step and its source together
+    reply = compose(SearchResult("临时救助是啥", ("national",), hits, 0.99, False), min_confidence=0.4)
+    lines = reply.text.split("\n")
+    assert proxy.brief in lines and lines[2].startswith("下一步：委托") and "临时救助规定" in lines[-1], lines
 
 
 def test_a_time_told_is_no_time_asked_and_smashing_things_at_home_is_harm():

@@ -372,3 +372,31 @@ def test_parents_words_for_the_list_are_answered_from_the_ledger_clauses(unsure,
     replies = unsure(text, [("ask_service", 0.89), ("out_of_scope", 0.03), ("request_assistance", 0.02)])
     cited = _cited(replies)
     assert cited and cited[0].custom["sources"][0]["category"] in ("priority_care", "eligibility"), replies
+
+
+@pytest.mark.parametrize("text, names", [
+    ("娃老是跟人打架，学校说他行为有问题，这种社区会重点照看不", True),
+    ("社区把娃家里的情况都登记在册了 会不会泄露出去啊", True),
+    ("那个台账多久更新", True),
+    # a request for care told with hardship or harm, a teacher's care, a school's register: not the list
+    ("孩子他妈住院了，孩子没人照看，能不能让社区重点照看一下", False),
+    ("孩子被打了 社区会重点关照不", False),
+    ("老师会重点关照一下吗", False),
+    ("学校说要把外地娃登记造册 信息会不会泄露", False),
+])
+def test_parents_words_name_the_list_only_beside_the_community_and_without_hardship(text, names):
+    from bot.engine import names_the_list
+
+    assert names_the_list(text) is names
+
+
+@pytest.mark.parametrize("text, proxy", [
+    ("俺老伴住院了俺走不开 能不能让居委会帮着递临时救助的申请", True),
+    ("我不识字 不会填表 居委会能帮我申请临时救助不", True),
+    ("叫村委会代我申请低保吗", True),
+    ("找朋友帮忙看孩子我去申请居住证", False),  # two actions, not an application handed in by a friend
+])
+def test_an_application_handed_in_by_someone_else(text, proxy):
+    from bot.engine import BY_PROXY
+
+    assert bool(BY_PROXY.search(text)) is proxy
