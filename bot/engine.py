@@ -67,6 +67,8 @@ LEDGER_IN_WORDS = re.compile(r"(?:社区|居委会|居委|村委会|村里|街�
                              r"(?:重点(?:照顾|照看|关照)|登记(?:在册|造册))|重点(?:照顾|照看|关照)的?名单")
 # the monitoring's record of a child, kept up to date and passed between places ("孩子信息多久更新一回")
 MONITORED = re.compile(r"^(?!.*(?:转学|学籍|档案))(?=.*(?:孩子|娃|小孩)的?(?:信息|情况)[^，。\s]{0,4}(?:更新|共享|跟过去|推送|同步|互通))")
+# how often a child's registered record is updated, by whomever the parent thinks keeps it
+UPDATED = re.compile(r"(?:孩子|娃|小孩)[^，。]{0,4}(?:信息|情况)[^，。]{0,8}(?:多久|多长时间|几个月|啥时候|什么时候|定期)[^，。]{0,4}更新")
 # a request for a person: to talk, call, be contacted or transferred (tests/data: every human_handoff line)
 WANTS_A_PERSON = re.compile(r"人工|真人|活人|客服|机器|负责(?:的)?人|领导|联系|转|找(?!不)|叫|安排|当面|加我|视频|"
                             r"打(?:个)?电话|给我打|直接|跟我|和我|跟人|和人|说话|聊|工作人员|社工|在[吗么嘛]|上门|"
@@ -786,7 +788,10 @@ class DialogueEngine:
     def _on_privacy(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         if _held_elsewhere(parse):  # "娃手机上的APP老要填个人信息": a question about a child's data online
             return self._answer_about_data_elsewhere(convo, parse, _privacy_offer())
-        if _about_the_ledger(parse) and not self.form.active(convo.state):
+        text = parse.normalized or ""
+        if (_about_the_ledger(parse) or UPDATED.search(text)) and not self.form.active(convo.state):
+            # "你们登记的那些娃的信息 多久更新一回": Tongban updates nothing — the monitoring does, every
+            # half year; how Tongban keeps its own data is one tap away
             answered = self._ledger_data_answer(convo, parse)
             if answered:
                 return answered

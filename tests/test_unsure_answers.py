@@ -400,3 +400,13 @@ def test_an_application_handed_in_by_someone_else(text, proxy):
     from bot.engine import BY_PROXY
 
     assert bool(BY_PROXY.search(text)) is proxy
+
+
+def test_how_often_a_registered_record_is_updated_is_answered_from_the_monitoring_even_asked_of_us(unsure):
+    """Parents take Tongban for the office that registered them: Tongban updates nothing, the
+    monitoring updates a child's record every half year; how Tongban keeps its data is one tap away."""
+    replies = unsure("你们登记的那些娃的信息 多久更新一回啊", [("privacy", 0.9), ("ask_service", 0.05)])
+    cited = _cited(replies)
+    assert cited and "半年" in cited[0].text, replies
+    ours = unsure("我在你们这登记的信息保存多久", [("privacy", 0.95), ("delete_data", 0.02)])
+    assert not _cited(ours) and "个人信息说明" in ours[0].text
