@@ -69,8 +69,8 @@ def test_questions_go_through_the_engine_as_a_parent_asks_them(runtime):
 
 
 # Today's figures less a margin (2026-12-05, fifth session, fully correct / wrong: set A 72.8 % / 7.8 %,
-# B 78.7 % / 7.3 %, C 74.7 % / 12.0 %, D 82.7 % / 8.7 %, E 81.3 % / 13.3 %, F 77.3 % / 9.3 %, G 72.0 % /
-# 10.0 %). C–G were written by helpers that never saw this repository; A–F are development sets now
+# B 78.7 % / 8.0 %, C 75.3 % / 12.7 %, D 82.7 % / 8.7 %, E 81.3 % / 13.3 %, F 76.0 % / 10.7 %, G 72.7 % /
+# 9.3 %). C–G were written by helpers that never saw this repository; A–F are development sets now
 # (their misses were read), G is read for its figures only. A change that makes parents' answers worse
 # fails here; the goal (90 %) is above.
 FLOORS = {"set_a.tsv": (0.66, 0.12), "set_b.tsv": (0.72, 0.12), "set_c.tsv": (0.68, 0.17),
