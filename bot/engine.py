@@ -60,15 +60,22 @@ RULE_ASPECTS = (aspects.HOW, aspects.TIME, aspects.IN_CHARGE, aspects.CONTACT)
 ASKS_THE_VERDICT = re.compile(r"算不算|(?<![打计预])算(?!了)[^，。\s]{0,8}[吗么不没]|是不是流动|属于流动|算流动|是流动儿童[吗么]")
 # the priority-care list in parents' words, asking whether one may, and asking to be put on it
 LEDGER = re.compile(r"重点关爱|台账|台帐|关爱名单")
-# parents' words for it: the community's special care (社区会重点照看不), its register (社区给外地娃登记造册);
-# not a school's or a clinic's register, and not a request for care told with hardship or harm
-# (孩子他妈住院了 能不能让社区重点照看一下 is a request: ``names_the_list``)
+# parents' words for it, asked about beside the community: whether it takes special care of a child
+# (社区会重点照看不, 会不会重点照顾), its register (社区给外地娃登记造册), its list (重点照顾的名单) — not a request for
+# care (社区能不能重点照看一下), not a school's, a clinic's or a kindergarten's register, not the elderly;
+# never with hardship or harm told (then it is the request that comes first: ``names_the_list``)
 LEDGER_IN_WORDS = re.compile(r"(?:社区|居委会|居委|村委会|村里|街道|民政|网格员|儿童主任)[^，。\s]{0,10}"
-                             r"(?:重点(?:照顾|照看|关照)|登记(?:在册|造册))|重点(?:照顾|照看|关照)的?名单")
+                             r"(?:会不会重点(?:照顾|照看|关照)|会重点(?:照顾|照看|关照)[^，。\s]{0,2}[吗么不]|"
+                             r"登记(?:在册|造册)|重点(?:照顾|照看|关照)的?名单)")
+NOT_THE_LIST = re.compile(r"(?:学校|老师|幼儿园|卫生|诊所|医院)[^，。\s]{0,8}(?:重点|登记)|学籍|疫苗|接种|老人|一下|"
+                          r"(?<!申)请(?!问)|帮(?:我|俺|咱|忙)|"
+                          r"去世|走了|坐牢|打骂|动手|失业|一个人带")
 # the monitoring's record of a child, kept up to date and passed between places ("孩子信息多久更新一回")
 MONITORED = re.compile(r"^(?!.*(?:转学|学籍|档案))(?=.*(?:孩子|娃|小孩)的?(?:信息|情况)[^，。\s]{0,4}(?:更新|共享|跟过去|推送|同步|互通))")
 # how often a child's registered record is updated, by whomever the parent thinks keeps it
-UPDATED = re.compile(r"(?:孩子|娃|小孩)[^，。]{0,4}(?:信息|情况)[^，。]{0,8}(?:多久|多长时间|几个月|啥时候|什么时候|定期)[^，。]{0,4}更新")
+# (not a school, insurance, permit or health-code record, and not a correction of what was given to us)
+UPDATED = re.compile(r"^(?!.*(?:学籍|档案|医保|居住证|健康码|填错|写错|改|填的|填了))"
+                     r"(?=.*(?:孩子|娃|小孩)[^，。]{0,4}(?:信息|情况)[^，。]{0,8}(?:多久|多长时间|几个月|啥时候|什么时候|定期)[^，。]{0,4}更新)")
 # a request for a person: to talk, call, be contacted or transferred (tests/data: every human_handoff line)
 WANTS_A_PERSON = re.compile(r"人工|真人|活人|客服|机器|负责(?:的)?人|领导|联系|转|找(?!不)|叫|安排|当面|加我|视频|"
                             r"打(?:个)?电话|给我打|直接|跟我|和我|跟人|和人|说话|聊|工作人员|社工|在[吗么嘛]|上门|"
@@ -1067,7 +1074,7 @@ def names_the_list(text: str | None) -> bool:
     text = text or ""
     if LEDGER.search(text):
         return True
-    if not LEDGER_IN_WORDS.search(text) or REGISTERED_ELSEWHERE.search(text):
+    if not LEDGER_IN_WORDS.search(text) or REGISTERED_ELSEWHERE.search(text) or NOT_THE_LIST.search(text):
         return False
     return not (HARDSHIP.search(text) or aspects.mentions_harm(text))
 

@@ -334,8 +334,9 @@ def _clause_behind(hits, top, aspect: str, question: str = ""):
 
 def _lines_of_the_service(hits, top, aspect: str) -> tuple[tuple[str, IndexedItem], ...]:
     """For a question for a number: the national lines of ``top``'s service (aspects.SERVICE_LINES) its
-    own text does not name, each with the first hit that does (cited beside it); a line no hit names
-    is left out."""
+    own text does not name, each with the first hit that does — of the same service, or the line's own
+    item — cited beside it; a line no such hit names is left out (a child-harm item's 12338 for
+    domestic violence never answers a parenting question)."""
     if aspect != aspects.CONTACT:
         return ()
     own = aspects.numbers_in(top.entry.item)
@@ -343,7 +344,9 @@ def _lines_of_the_service(hits, top, aspect: str) -> tuple[tuple[str, IndexedIte
     for number in aspects.SERVICE_LINES.get(top.entry.item.category, ()):
         if number in own:
             continue
-        naming = next((hit for hit in hits if hit is not top and number in aspects.numbers_in(hit.entry.item)), None)
+        naming = next((hit for hit in hits if hit is not top and number in aspects.numbers_in(hit.entry.item)
+                       and (hit.entry.item.category == top.entry.item.category or named_after(hit.entry, number))),
+                      None)
         if naming is not None:
             found.append((number, naming.entry))
     return tuple(found)

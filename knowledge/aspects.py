@@ -27,7 +27,7 @@ _STANDARD_CHANGES = r"^(?!.*(?:多久|什么时候|啥时候|几月))(?=.*(?:补
 # whom to ask or tell: an office or a person, not how to do it
 _WHOM = re.compile(r"找谁|问谁|跟谁说|和谁说|向谁|找哪个人|找什么人|找啥人|跟谁联系|找哪里问|问哪里")
 ASK_12345 = "问不清楚的，可以打当地12345政务服务便民热线。"
-_ANOTHER_NUMBER = re.compile(r"别的|其他|其它|还有(?:啥|什么|哪些|没有)|还能打|(?:什么|啥|哪个|几号)电话|打几号")
+_ANOTHER_NUMBER = re.compile(r"别的|其他|其它|还有(?:啥|什么|哪些|没有)|还能打|(?<!是)(?:什么|啥|哪个|几号)电话|打几号")
 
 CUES: tuple[tuple[str, re.Pattern], ...] = tuple((aspect, re.compile(pattern)) for aspect, pattern in (
     (DIFFERENCE, r"区别|不一样|有啥不同|有什么不同|差别|差异|哪个好|哪个划算|哪个更|一回事|一码事|一个意思|(?:啥|什么)两样"),
@@ -84,11 +84,12 @@ def public_lines(text: str) -> list[str]:
 
 
 # The national lines that serve a service (../shared/DOMAIN.md, the public lines): counselling 12355
-# and 12356, a child being hurt 110 and 12355, family conflict 12338, a parent's work 12333. A question
-# for a number is given the item's own numbers, then these — each only when an item among the search's
-# hits names it, and that item joins the source line (knowledge/answer.py).
+# and 12356, a child being hurt 110 and 12355, a parent's work 12333. A question for a number is given
+# the item's own numbers, then these — each only when a hit of the search of the same service names
+# it, or the line's own item (12356全国统一心理援助热线) is among the hits; that item joins the source
+# line (knowledge/answer.py).
 SERVICE_LINES = {"mental_health": ("12355", "12356"), "child_protection": ("110", "12355"),
-                 "family_education": ("12338",), "parent_employment": ("12333",)}
+                 "parent_employment": ("12333",)}
 # 12345 answers any question about local public services, and takes complaints (../shared/DOMAIN.md)
 NO_PHONE = "清单里没有写电话，可以打当地12345政务服务便民热线咨询或反映。"
 NO_OFFICE = "清单里没有写负责部门，可以打当地12345政务服务便民热线问。"

@@ -304,8 +304,15 @@ def test_a_materials_list_or_a_number_asked_is_answered_by_the_item_of_the_servi
     assert alone.text.split("\n")[0] == "电话：12355" and len(alone.sources) == 1
     assert aspects.aspect_line(mental, aspects.CONTACT, more_numbers=("12356",)) == "电话：12355、12356"
     assert aspects.holds(mental, aspects.CONTACT) and not aspects.holds(plan, aspects.CONTACT)
+    # a line of another service named by a hit is not borrowed: a child-harm item's 12338 for domestic
+    # violence never answers a question of the family-education clause
+    harm = plan.model_copy(update={"id": "h", "category": "child_protection", "content": "家暴也可以打12338。"})
+    parenting = plan.model_copy(update={"id": "f", "category": "family_education", "content": "妇联做家庭教育指导。",
+                                        "brief": "妇联、教育部门做家庭教育指导。"})
+    assert "12338" not in answered("孩子叛逆不听话 有什么热线能打", parenting, harm).text.split("\n")[0]
     # a line named in the question is known, unless another is asked for
     assert aspects.aspect_of("打了110派出所不管 还能打什么电话") == aspects.CONTACT
+    assert aspects.aspect_of("12355是什么电话") != aspects.CONTACT
 
 
 def test_whom_to_ask_gets_the_next_step_then_the_local_line_when_the_item_names_no_number():

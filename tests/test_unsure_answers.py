@@ -383,6 +383,14 @@ def test_parents_words_for_the_list_are_answered_from_the_ledger_clauses(unsure,
     ("孩子被打了 社区会重点关照不", False),
     ("老师会重点关照一下吗", False),
     ("学校说要把外地娃登记造册 信息会不会泄露", False),
+    # a request for care (一下), hardship the general rule does not know, a clinic's or a kindergarten's
+    # register, a teacher's list, the elderly
+    ("社区能不能重点照看一下我家孩子", False),
+    ("孩子他爸去世了 社区会重点照顾不", False),
+    ("社区卫生服务中心把娃登记在册了 信息安全吗", False),
+    ("社区幼儿园把外地娃登记造册 会不会泄露", False),
+    ("老师说会把他列为重点照顾的名单", False),
+    ("社区会重点照顾独居老人吗", False),
 ])
 def test_parents_words_name_the_list_only_beside_the_community_and_without_hardship(text, names):
     from bot.engine import names_the_list
@@ -410,3 +418,14 @@ def test_how_often_a_registered_record_is_updated_is_answered_from_the_monitorin
     assert cited and "半年" in cited[0].text, replies
     ours = unsure("我在你们这登记的信息保存多久", [("privacy", 0.95), ("delete_data", 0.02)])
     assert not _cited(ours) and "个人信息说明" in ours[0].text
+    # another record, or a correction of what was given to us: not the monitoring's
+    from bot.engine import UPDATED
+
+    for text in ("孩子的学籍信息什么时候更新", "娃的医保信息多久更新一次", "我孩子的信息填错了 什么时候能更新"):
+        assert not UPDATED.search(text), text
+
+
+def test_a_plain_request_that_someone_else_apply_starts_the_form_without_an_answer(unsure):
+    replies = unsure("麻烦让社区帮我们家申请一下临时救助", [("request_assistance", 0.95), ("ask_service", 0.02)])
+    assert not _cited(replies), replies
+    assert any("同意" in r.text and "监护人" in r.text for r in replies)
