@@ -227,6 +227,7 @@ def item_answer(entry: IndexedItem, *, detail: bool = False, notice: str = "",
     if shown:
         sources.append(source_record(also, public_url))
         related = [other for other in related if other is not also]  # on the screen already
+    related = list(related)[:RELATED_BUTTONS]
     sources += [source_record(other, public_url) for other in cited]
     return Answer(text=text, buttons=answer_buttons(entry, related), sources=sources)
 
@@ -269,14 +270,14 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
     notice = no_local_notice(result, locality_name)
     # the next items as buttons, of the same service too: a guidance item that says where to apply or
     # who can apply for you often ranks just behind the plan's clause
-    related = [h.entry for h in result.hits if h is not top][:2]
+    related = [h.entry for h in result.hits if h is not top][:RELATED_BUTTONS + 1]
     if aspect == aspects.DIFFERENCE and related:
         return Answer(text=contrast_screen(top.entry, related[0], notice),
                       buttons=answer_buttons(top.entry, related),
                       sources=[source_record(top.entry, public_url), source_record(related[0], public_url)])
     clause = _clause_behind(result.hits, top, aspect, result.query)
     if clause is not None:  # the entitlement first, the guidance item's where-and-how beside it
-        related = [h.entry for h in result.hits if h is not clause][:2]
+        related = [h.entry for h in result.hits if h is not clause][:RELATED_BUTTONS + 1]
         return item_answer(clause.entry, notice=notice, related=related, aspect=aspect, public_url=public_url,
                            question=result.query, also=top.entry, lines=_lines_of_the_service(result.hits, clause, aspect))
     return item_answer(top.entry, notice=notice, related=related, aspect=aspect, public_url=public_url,
@@ -284,6 +285,7 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
                        lines=_lines_of_the_service(result.hits, top, aspect))
 
 
+RELATED_BUTTONS = 2  # the next items not on the screen, as buttons under the answer
 SAME_SERVICE_RANKS = 3  # another item of the best service that says what is asked is among the best three
 SUPPLEMENT_MARGIN = 0.04  # a guidance item scored this close to the plan's clause adds its plain answer to it
 SUPPLEMENT_ASPECTS = (aspects.WHO, aspects.WHAT, aspects.HOW)
