@@ -148,14 +148,12 @@ def _first_screen(entry: IndexedItem, notice: str, aspect: str, question: str,
     more = brief(also) if also is not None else ""
     # the guidance item beside a clause was written for where and how: its step, when it is on the
     # screen (and so cited); else the clause's own
-    steps = [next_step(entry)]
-    if also is not None and next_step(also):
-        steps.insert(0, next_step(also))
-    for step in steps:
-        body = _arranged(aspect, answer, asked, more, step, FIRST_SCREEN_LINES - len(head), room)
-        shown = bool(more) and more in body  # cut for room: then neither shown nor cited
-        if shown or step is steps[-1]:
-            break
+    lines_left = FIRST_SCREEN_LINES - len(head)
+    guided = next_step(also) if also is not None else ""
+    body = _arranged(aspect, answer, asked, more, guided or next_step(entry), lines_left, room)
+    shown = bool(more) and more in body  # cut for room: then neither shown nor cited
+    if guided and not shown:
+        body = _arranged(aspect, answer, asked, more, next_step(entry), lines_left, room)
     cited: list[IndexedItem] = []
     for number, other in lines:
         if asked in body and number in asked and all(other is not seen for seen in (entry, also, *cited)):
@@ -270,19 +268,20 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
     notice = no_local_notice(result, locality_name)
     # the next items as buttons, of the same service too: a guidance item that says where to apply or
     # who can apply for you often ranks just behind the plan's clause
-    related = [h.entry for h in result.hits if h is not top][:RELATED_BUTTONS + 1]
-    if aspect == aspects.DIFFERENCE and related:
+    if aspect == aspects.DIFFERENCE and len(result.hits) > 1:
+        related = [h.entry for h in result.hits if h is not top][:RELATED_BUTTONS]
         return Answer(text=contrast_screen(top.entry, related[0], notice),
                       buttons=answer_buttons(top.entry, related),
                       sources=[source_record(top.entry, public_url), source_record(related[0], public_url)])
     clause = _clause_behind(result.hits, top, aspect, result.query)
     if clause is not None:  # the entitlement first, the guidance item's where-and-how beside it
-        related = [h.entry for h in result.hits if h is not clause][:RELATED_BUTTONS + 1]
-        return item_answer(clause.entry, notice=notice, related=related, aspect=aspect, public_url=public_url,
-                           question=result.query, also=top.entry, lines=_lines_of_the_service(result.hits, clause, aspect))
-    return item_answer(top.entry, notice=notice, related=related, aspect=aspect, public_url=public_url,
-                       question=result.query, also=_supplement(result.hits, top, aspect),
-                       lines=_lines_of_the_service(result.hits, top, aspect))
+        main, also = clause, top.entry
+    else:
+        main, also = top, _supplement(result.hits, top, aspect)
+    # one more than the buttons: the item beside the answer, when it is on the screen, is not offered
+    related = [h.entry for h in result.hits if h is not main][:RELATED_BUTTONS + 1]
+    return item_answer(main.entry, notice=notice, related=related, aspect=aspect, public_url=public_url,
+                       question=result.query, also=also, lines=_lines_of_the_service(result.hits, main, aspect))
 
 
 RELATED_BUTTONS = 2  # the next items not on the screen, as buttons under the answer

@@ -24,18 +24,22 @@ _OFFICE = r"(?:部门|局|所|学校|街道|社区|居委会|村委会|政府|�
 # whether an allowance's standard changes ("生活补助的标准会不会往上调"): what is paid; "多久调一次" asks a time
 _STANDARD_CHANGES = r"^(?!.*(?:多久|什么时候|啥时候|几月))(?=.*(?:补助|补贴|生活费|救助|低保|保障)[^，。\s]{0,8}(?:变|调|涨|提高))"
 
-# whom to ask or tell: an office or a person, not how to do it
-_WHOM = re.compile(r"找谁|问谁|跟谁说|和谁说|向谁|找哪个人|找什么人|找啥人|跟谁联系|找哪里问|问哪里")
+# whom to ask or tell: an office or a person (a "how" question; with an office to name, the next step)
+_WHOM_WORDS = r"找谁|问谁|跟谁说|和谁说|向谁"
+_WHOM = re.compile(_WHOM_WORDS + r"|找哪个人|找什么人|找啥人|跟谁联系|找哪里问|问哪里")
+# a complaint ("学校让开证明才给报名 这事找谁反映"): where to complain, before the document named in it
+_COMPLAINT = r"投诉|(?:找谁|向谁|跟谁|去哪|哪里|找哪)反映|反映(?:给谁|找谁|到哪)"
+# the materials to bring asked for ("要带啥材料", "准备哪些"), not whether one named paper is needed
+_THE_LIST_WORDS = r"材料|带(?:什么|啥|哪些|些啥)|准备(?:什么|啥|哪些)|要(?:什么|啥|哪些|些啥)证"
 ASK_12345 = "问不清楚的，可以打当地12345政务服务便民热线。"
 _ANOTHER_NUMBER = re.compile(r"别的|其他|其它|还有(?:啥|什么|哪些|没有)|还能打|(?<!是)(?:什么|啥|哪个|几号)电话|打几号")
 
 CUES: tuple[tuple[str, re.Pattern], ...] = tuple((aspect, re.compile(pattern)) for aspect, pattern in (
     (DIFFERENCE, r"区别|不一样|有啥不同|有什么不同|差别|差异|哪个好|哪个划算|哪个更|一回事|一码事|一个意思|(?:啥|什么)两样"),
-    # a complaint ("学校让开证明才给报名 这事找谁反映"): where to complain, before the document named in it
-    (CONTACT, r"投诉|(?:找谁|向谁|跟谁|去哪|哪里|找哪)反映|反映(?:给谁|找谁|到哪)"),
-    (MATERIALS, r"材料|证件|证明|手续|带(?:什么|啥|哪些|些啥)|准备(?:什么|啥|哪些)|要(?:什么|啥|哪些)证"),
+    (CONTACT, _COMPLAINT),
+    (MATERIALS, _THE_LIST_WORDS + r"|证件|证明|手续"),
     (COST, _STANDARD_CHANGES + r"|多少钱|(?<!被)要钱|要不要钱|收费|收不收|免费|不要钱|花钱|费用|自费|贵不贵|掏钱|交钱|交多少|补多少|给多少|报多少|报销比例"),
-    (CONTACT, r"电话|热线|号码|打哪|打给谁|联系方式|联系谁|拨打|打几号|投诉|(?:找谁|向谁|跟谁|去哪|哪里|找哪)反映"),
+    (CONTACT, r"电话|热线|号码|打哪|打给谁|联系方式|联系谁|拨打|打几号"),
     # who sees what was registered: the home county ("老家那边能看到吗") — the item's line on sharing;
     # anyone else ("会不会传出去") — its line on keeping the data safe. After the materials, cost,
     # time and contact cues: "有谁知道打疫苗要带什么" asks for the materials
@@ -50,7 +54,7 @@ CUES: tuple[tuple[str, re.Pattern], ...] = tuple((aspect, re.compile(pattern)) f
                 rf"{_OFFICE}管还是|还是{_OFFICE}[^，。\s]{{0,2}}管"),  # "是派出所管还是学校管"
     (TIME, r"什么时候|啥时候|哪天|几月|几号|多久|多长时间|截止|期限|来得及|有效期|多少天|(?<![好这那头前])几天|啥时|何时|时间"),
     (HOW, r"怎么(?:办|申请|弄|报|交|登记|办理|参加|领|上|去)|咋(?:办|申请|弄|报|交|登记)|去哪|在哪(?:里|儿)?(?:办|申请|交|报|登记|领|打)|"
-          r"找谁|问谁|跟谁说|和谁说|向谁|哪个部门|哪个单位|流程|如何(?:申请|办理|参加)|到哪|上哪"),
+          + _WHOM_WORDS + r"|哪个部门|哪个单位|流程|如何(?:申请|办理|参加)|到哪|上哪"),
     # the age a service is for ("康复救助多大的娃能申请", "娃8岁了还行不"): the item's line on ages
     # (asked, not stated: "孩子12岁 残疾康复还能申请吗" is a yes-or-no question, not one about ages)
     (AGE, r"多大|几岁|多少岁|岁数|年龄|岁以[下上内]|岁之前|超过[^，。\s]{0,3}岁|满[^，。\s]{0,3}岁[^，。\s]{0,3}(?:还|就|能|可以)"),
@@ -102,7 +106,7 @@ def mentions_harm(text: str) -> bool:
     return bool(_HARM.search(text or ""))
 
 
-_THE_LIST = re.compile(r"材料|带(?:什么|啥|哪些|些啥)|准备(?:什么|啥|哪些)|要(?:什么|啥|哪些|些啥)证")
+_THE_LIST = re.compile(_THE_LIST_WORDS)
 
 
 def asks_for_the_list(question: str) -> bool:
@@ -188,7 +192,7 @@ def aspect_line(item, aspect: str, question: str = "", more_numbers: tuple[str, 
         return _sentence(parts, _AGE_WORDS, question)
     if aspect in (DATA, SHARED):
         return _sentence(parts, _DATA_WORDS if aspect == DATA else _SHARED_WORDS, question)
-    if (aspect == HOW and _WHOM.search(question or "") and not _PHONE.search(" ".join(parts))
+    if (aspect == HOW and _WHOM.search(question or "") and not numbers_in(item)
             and item.category not in SERVICE_LINES and not mentions_harm(question)):
         return ASK_12345  # "想问中考报名条件 找谁": the office in the next step, and the line that answers the rest
     if aspect == WHO and item.service_object:
@@ -208,7 +212,7 @@ def holds(item, aspect: str) -> bool:
     if aspect == MATERIALS:
         return bool(item.materials)
     if aspect == CONTACT:
-        return bool(_PHONE.search(" ".join(parts)))
+        return bool(numbers_in(item))
     if aspect == IN_CHARGE:
         return bool(_sentence((item.content,), _LEADS) or item.departments)
     if aspect == AGE:
