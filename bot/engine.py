@@ -97,6 +97,10 @@ ON_THE_LIST = re.compile(r"(?:能|可以|咋|怎么|怎样|如何|会)[^，。\s
                          r"算不算|(?<![就打总还])算(?!了|是)[^，。\s]{0,6}(?:对象|的)[吗么不]$")  # "这种算重点关爱的不"
 LIST_ASPECTS = (aspects.IN_CHARGE, aspects.HOW, aspects.TIME, aspects.CONTACT, aspects.WHO, aspects.AGE)
 HARM_CATEGORY = "child_protection"  # the service a message about a child being hurt is about
+# ... and its item that says anyone may report it, whom to call now (110) and for violence at home
+# (12338): the answer when retrieval is unsure, before a neighbour in the same service (legal aid's
+# 12348 tied with it for "孩子他爸喝了酒就骂人摔东西 有没有热线能咨询下")
+HARM_ITEM = "GUIDE-report-harm"
 LEDGER_CATEGORIES = ("priority_care", "eligibility")  # the ledger (clause 五) and the monitoring (四)
 TO_US = re.compile(r"你们|您们|机器人|小童|这里|(?<![让要叫请])我们?(?:在这|这边)?(?:登记|填)")  # "我在你们这登记的信息", "我登记的信息" are ours
 MAY_WE = re.compile(r"能不能|可不可以|能否|可以.{0,8}[吗么]|还是(?:得|要)")
@@ -122,7 +126,10 @@ ASKS_A_QUESTION = re.compile(r"[?？]|有没有|有什么|有哪些|怎么(?:办
 # a question about a service ("哪些孩子", "要钱不", "是给娃的还是给大人的"), and a request for someone
 # to do something ("能不能派个人来看看", "帮我们申请") — the first is answered, the second starts the request
 ASKS_ABOUT = re.compile(r"[?？]|多久|多长时间|哪些|哪个|哪里|哪儿|什么|啥|多少|几[个岁年月天]|谁|怎么|咋|是不是|还是|会不会|啷个|么子|哪样|"
-                        r"[会能][^，。\s]{0,10}[吗么不]$|要钱|收费|算不算|[吗么]$")
+                        r"[会能][^，。\s]{0,10}[吗么不]$|要钱|收费|算不算|[吗么]$|"
+                        # one verb twice around 不 ("行不行", "能不能请人来", "可不可以"), "有没有", and
+                        # "有…不/没" at the end ("学校有补助不", "有人指导不")
+                        r"([^\s，。不])不\1|可不可以|有没有|有冇|有[^，。\s]{1,8}[不没]$")
 # question words in a statement: "啥都没了", "没啥收入", "不知道怎么办了", "还是没人管"
 NOT_ASKING = re.compile(r"(?:啥|什么)都|(?<!有)没(?:啥|什么)|不知道(?:怎么|咋|找谁|该)|不知道[^，。\s]{0,6}多久|好多久|还是没")
 ASKS_TO_ACT = re.compile(r"能不能|可不可以|能否|可以.{0,8}[吗么]|(?<![申邀])请(?![问教假])|(?<![要需追])求|"
@@ -564,9 +571,10 @@ class DialogueEngine:
         (anyone who finds a child hurt may report it) when one is among the best hits; None otherwise."""
         if not parse.safety_hint or parse.payload_entities or not _put_as_a_question(parse.normalized or ""):
             return None  # "孩子没被打", "虚惊一场": told, not asked — the safety line alone
-        entry = next((h.entry for h in result.hits if h.entry.item.category == HARM_CATEGORY), None)
-        if entry is None:
+        entries = [h.entry for h in result.hits if h.entry.item.category == HARM_CATEGORY]
+        if not entries:
             return None
+        entry = next((e for e in entries if e.item.id == HARM_ITEM), entries[0])
         return item_answer(entry, public_url=self.public_url, question=parse.normalized or "",
                            aspect=aspects.aspect_of(parse.normalized or ""),
                            notice=no_local_notice(result, self.knowledge.locality_name(locality)))

@@ -265,6 +265,42 @@ def test_an_unsure_message_about_a_child_being_hurt_gets_the_protection_item_too
     assert cited and cited[0].custom["sources"][0]["category"] == "child_protection", [r.text for r in replies]
 
 
+def test_the_protection_answer_is_the_item_on_reporting_harm_not_a_neighbour(runtime, monkeypatch):
+    """Unsure retrieval put legal aid (12348) level with the item on reporting harm for a drunk father
+    smashing things: the answer is whom to call (110, and 12338 for violence at home)."""
+    from knowledge import not_understood
+
+    monkeypatch.setattr(runtime.engine, "_compose", lambda result, locality: not_understood(result))
+    replies = runtime.engine.handle(f"harm-{uuid.uuid4().hex[:8]}", "孩子他爸喝了酒就骂人摔东西 有没有热线能咨询下")
+    cited = _cited(replies)
+    assert cited and cited[0].custom["sources"][0]["item_id"] == "GUIDE-report-harm", [r.text for r in replies]
+    assert "12338" in cited[0].text and "12348" not in cited[0].text
+
+
+@pytest.mark.parametrize("text, category", [
+    ("娃读初一 他爸瘫在床上 家里就我一个人挣钱 学校有补助不", "student_aid"),  # 有…不
+    ("我们是外地户口 在这边申请公租房行不行", "housing"),  # A不A
+])
+def test_a_request_put_as_a_question_with_no_question_word_is_answered(unsure, text, category):
+    """"有补助不", "行不行": the question form without a question word is a question about a service,
+    answered with the request one tap away, not a form started."""
+    replies = unsure(text, [("request_assistance", 0.86), ("ask_service", 0.09), ("emergency", 0.03)])
+    cited = _cited(replies)
+    assert cited and cited[0].custom["sources"][0]["category"] == category, [r.text for r in replies]
+    assert not any("需要填写" in r.text for r in replies)
+    assert any(b["title"] == "申请帮扶" for r in replies for b in (r.buttons or []))
+
+
+def test_a_request_that_asks_whether_with_a_verb_twice_gets_the_answer_before_its_form(unsure):
+    """"我们厂能不能请人来教急救" asks someone to act (the form starts) and whether the service exists
+    (answered first): A-not-A is a question."""
+    replies = unsure("我在昆山电子厂 我们厂能不能请人来教急救",
+                     [("request_assistance", 0.67), ("set_locality", 0.17), ("ask_service", 0.07)])
+    cited = _cited(replies)
+    assert cited and cited[0].custom["sources"][0]["category"] == "health_literacy", [r.text for r in replies]
+    assert any("需要填写" in r.text for r in replies)
+
+
 def _cited(replies):
     return [r for r in replies if (r.custom or {}).get("sources")]
 
