@@ -88,12 +88,13 @@ def public_lines(text: str) -> list[str]:
 
 
 # The national lines that serve a service (../shared/DOMAIN.md, the public lines): counselling 12355
-# and 12356, a child being hurt 110 and 12355, a parent's work 12333. A question for a number is given
+# and 12356, a child being hurt 110 and 12355, a parent's work 12333, harmful content online 12377
+# (Xinhua, 2023: the reporting centre's line; the item GUIDE-12377). A question for a number is given
 # the item's own numbers, then these — each only when a hit of the search of the same service names
 # it, or the line's own item (12356全国统一心理援助热线) is among the hits; that item joins the source
 # line (knowledge/answer.py).
 SERVICE_LINES = {"mental_health": ("12355", "12356"), "child_protection": ("110", "12355"),
-                 "parent_employment": ("12333",)}
+                 "parent_employment": ("12333",), "online_safety": ("12377",)}
 # 12345 answers any question about local public services, and takes complaints (../shared/DOMAIN.md)
 NO_PHONE = "清单里没有写电话，可以打当地12345政务服务便民热线咨询或反映。"
 NO_OFFICE = "清单里没有写负责部门，可以打当地12345政务服务便民热线问。"

@@ -193,3 +193,13 @@ def test_bullying_and_harm_are_not_answered_as_legal_aid(chat, message):
     replies = chat(message)
     cited = [r for r in replies if (r.get("custom") or {}).get("sources")]
     assert not cited or cited[0]["custom"]["sources"][0]["item_id"] != "GUIDE-legal-aid", replies
+
+
+@pytest.mark.parametrize("message", ["娃刷视频刷到黄色的东西 这种去哪举报", "手机上老弹出赌博广告 孩子也能看到 打啥电话反映"])
+def test_harmful_content_online_is_answered_with_the_reporting_line(chat, message):
+    """Whom to tell about harmful content a child can see online: the cyberspace office's reporting
+    line 12377 (Xinhua, 2023) on the first screen, cited, not a danger reply."""
+    replies = chat(message)
+    cited = [r for r in replies if (r.get("custom") or {}).get("sources")]
+    assert cited and cited[0]["custom"]["sources"][0]["category"] == "online_safety", replies
+    assert "12377" in cited[0]["text"].split("依据")[0], cited[0]["text"]
