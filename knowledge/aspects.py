@@ -73,7 +73,7 @@ _DATA_WORDS = re.compile(r"信息安全|保密|隐私|个人信息")
 _SHARED_WORDS = re.compile(r"共享|推送|比对|互通")
 # what a family pays or is given; not the money a kindergarten or school gets ("普惠性民办园补助标准")
 _COST_WORDS = re.compile(r"免费|不收|收费|费用|(?<![园校])补贴|(?<![园校])补助|报销|资助|减免|(?<![园校]补助)(?<![园校]补贴)(?<!经费)标准")
-_TIME_WORDS = re.compile(r"\d+\s*(?:个)?(?:天|日|月|年|周|工作日)|每(?:年|学期|半年|季度|月)|[一二三四五六七八九十半]+(?:个)?(?:月|年)|"
+_TIME_WORDS = re.compile(r"\d+\s*(?:个)?(?:天|日|月|年|周(?!岁)|工作日)|每(?:年|学期|半年|季度|月)|[一二三四五六七八九十半]+(?:个)?(?:月|年)|"
                          r"年底|月底|之前|以前|以内|期间|当年")
 _LINE = r"(?:11[09]|12[02]|12\d{3})"  # the public lines: 110, 119, 120, 122, 12355, 12345…
 # public lines, landlines and mobiles; not years or amounts

@@ -341,6 +341,24 @@ def test_data_the_community_registered_is_answered_from_the_ledger_clauses_ours_
     assert not _cited(ours) and "个人信息说明" in ours[0].text
 
 
+def test_what_the_community_had_a_parent_fill_in_is_answered_with_the_law_on_a_childs_data(unsure):
+    """"社区让填了一大堆孩子的信息 会不会泄露": the community's registration, not Tongban's — kept safe
+    (clause 五) and, under 14, sensitive information that needs the guardian's consent."""
+    replies = unsure("居委会让我们填了好多娃的信息 家里情况都写了 会不会泄露",
+                     [("privacy", 0.9), ("ask_service", 0.05)])
+    cited = _cited(replies)
+    assert cited and cited[0].custom["sources"][0]["category"] == "priority_care", [r.text for r in replies]
+    assert "信息安全" in cited[0].text and "敏感个人信息" in cited[0].text and "同意" in cited[0].text
+
+
+def test_an_age_is_no_time():
+    """"不满14周岁" is who the law protects, not a period of time: an item saying it does not answer
+    "多久" (it took the update question from the item that says every half year)."""
+    from knowledge import aspects
+    assert not aspects._TIME_WORDS.search("不满14周岁孩子的信息")
+    assert aspects._TIME_WORDS.search("每2周来一次") and aspects._TIME_WORDS.search("30天内")
+
+
 @pytest.mark.parametrize("text, ranking, said", [
     ("台账多久更新一次", [("out_of_scope", 0.48), ("check_status", 0.22), ("ask_service", 0.2)], "半年"),
     ("登记进台账要带什么材料", [("privacy", 0.27), ("check_status", 0.26), ("request_assistance", 0.19)], "台账"),
