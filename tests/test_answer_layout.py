@@ -333,6 +333,9 @@ def test_whom_to_ask_gets_the_next_step_then_the_local_line_when_the_item_names_
     numbered = IndexedItem(entry.checklist, item.model_copy(update={"content": "咨询电话12355。"}))
     assert aspects.ASK_12345 not in first_screen(numbered, aspect=aspects.HOW, question=question)
     assert aspects.ASK_12345 not in first_screen(entry, aspect=aspects.HOW, question="中考怎么报名")
+    # where to ask is whom to ask ("报名条件去哪问清楚", "上哪儿问")
+    for where in ("中考报名条件去哪问清楚", "这事上哪儿问"):
+        assert first_screen(entry, aspect=aspects.HOW, question=where).split("\n")[1] == aspects.ASK_12345, where
 
 
 def test_a_clause_just_behind_a_guidance_item_answers_whether_and_what_first_with_the_guidance_step():
