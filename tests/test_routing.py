@@ -203,3 +203,11 @@ def test_harmful_content_online_is_answered_with_the_reporting_line(chat, messag
     cited = [r for r in replies if (r.get("custom") or {}).get("sources")]
     assert cited and cited[0]["custom"]["sources"][0]["category"] == "online_safety", replies
     assert "12377" in cited[0]["text"].split("依据")[0], cited[0]["text"]
+
+
+def test_the_plan_itself_is_answered_with_its_year_its_list_and_its_targets(chat):
+    """What the plan is: 2024, the base list of 19 services in 6 areas, targets for 2026 and 2035."""
+    replies = chat("国家那个管流动娃的方案是哪年出的 要搞到哪一年")
+    cited = [r for r in replies if (r.get("custom") or {}).get("sources")]
+    assert cited and cited[0]["custom"]["sources"][0]["item_id"] == "GUIDE-national-plan-overview", replies
+    assert all(fact in cited[0]["text"] for fact in ("2024", "19项", "2035")), cited[0]["text"]
