@@ -68,14 +68,14 @@ def test_questions_go_through_the_engine_as_a_parent_asks_them(runtime):
     assert "compulsory_education" in text and "工地老板欠我三个月工资怎么办" in text
 
 
-# Today's figures less a margin (2026-12-05, fifth session, fully correct / wrong: set A 72.8 % / 7.8 %,
-# B 79.3 % / 8.0 %, C 76.0 % / 12.7 %, D 83.3 % / 8.7 %, E 81.3 % / 13.3 %, F 76.0 % / 10.7 %, G 72.7 % /
-# 9.3 %). C–G were written by helpers that never saw this repository; A–F are development sets now
-# (their misses were read), G is read for its figures only. A change that makes parents' answers worse
-# fails here; the goal (90 %) is above.
-FLOORS = {"set_a.tsv": (0.66, 0.12), "set_b.tsv": (0.72, 0.12), "set_c.tsv": (0.68, 0.17),
-          "set_d.tsv": (0.76, 0.14), "set_e.tsv": (0.74, 0.18), "set_f.tsv": (0.70, 0.15),
-          "set_g.tsv": (0.66, 0.15)}
+# Today's figures less a margin (2026-12-05, sixth session, fully correct / wrong: set A 73.3 % / 7.8 %,
+# B 78.7 % / 8.7 %, C 78.0 % / 10.0 %, D 85.3 % / 7.3 %, E 82.0 % / 12.7 %, F 76.0 % / 10.7 %, G 78.7 % /
+# 8.0 %, H 72.0 % / 13.3 %). C–H were written by helpers that never saw this repository; A–G are
+# development sets now (their misses were read), H is read for its figures only. A change that makes
+# parents' answers worse fails here; the goal (90 %) is above.
+FLOORS = {"set_a.tsv": (0.66, 0.12), "set_b.tsv": (0.72, 0.12), "set_c.tsv": (0.70, 0.16),
+          "set_d.tsv": (0.78, 0.13), "set_e.tsv": (0.74, 0.18), "set_f.tsv": (0.70, 0.15),
+          "set_g.tsv": (0.72, 0.14), "set_h.tsv": (0.66, 0.19)}
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
