@@ -92,7 +92,10 @@ REGISTERED = re.compile(r"摸排|建档|(?:社区|居委会|村里|村委会|街
                         r"(?:社区|居委会|村委会|街道|网格员|儿童主任)[^，。\s]{0,6}(?:填|录|收集|采集)[^，。\s]{0,8}信息|"
                         r"登记[^，。\s]{0,4}(?:社区|居委会)|登记进|(?:孩子|娃)的?信息[^，。\s]{0,2}登记|"
                         r"(?:他们|人家|社区的人|上门的人|来的人|工作人员)[^，。\s]{0,3}登记(?:了|过)(?:俺|我家|我们家|咱)?的?(?:孩子|娃)")
-REGISTERED_ELSEWHERE = re.compile(r"(?:入学|上学|学校|疫苗|接种|居住证|医保|医院|派出所)[^，。\s]{0,3}登记|登记[^，。\s]{0,3}(?:入学|疫苗|接种|居住证|医保)")  # another office's form
+REGISTERED_ELSEWHERE = re.compile(r"(?:入学|上学|学校|疫苗|接种|居住证|医保|医院|派出所)[^，。\s]{0,3}登记|登记[^，。\s]{0,3}(?:入学|疫苗|接种|居住证|医保)|"
+                                  # a form filled for another office ("社区医院让填娃的疫苗信息", "街道让填学籍信息")
+                                  r"(?:入学|学校|学籍|学位|疫苗|接种|居住证|医保|参保|医院|卫生|派出所)[^，。\s]{0,6}(?:填|录|收集|采集)|"
+                                  r"(?:填|录|收集|采集)[^，。\s]{0,6}(?:入学|学籍|学位|疫苗|接种|居住证|医保|参保)")  # another office's form
 ON_THE_LIST = re.compile(r"(?:能|可以|咋|怎么|怎样|如何|会)[^，。\s]{0,4}(?:进|纳入|列入|列进|被列|上)|够(?:不够|条件)|符合|"
                          r"会不会重点(?:照顾|照看|关照|关爱)|会重点(?:照顾|照看|关照|关爱)[^，。\s]{0,2}[吗么不]|"  # "社区会重点照看不"
                          r"算不算|(?<![就打总还])算(?!了|是)[^，。\s]{0,6}(?:对象|的)[吗么不]$")  # "这种算重点关爱的不"
@@ -102,6 +105,7 @@ HARM_CATEGORY = "child_protection"  # the service a message about a child being 
 # (12338): the answer when retrieval is unsure, before a neighbour in the same service (legal aid's
 # 12348 tied with it for "孩子他爸喝了酒就骂人摔东西 有没有热线能咨询下")
 HARM_ITEM = "GUIDE-report-harm"
+HARM_ITEM_MARGIN = 0.03  # ... when it scores this close to the best child-protection hit (法律援助 named: legal aid)
 LEDGER_CATEGORIES = ("priority_care", "eligibility")  # the ledger (clause 五) and the monitoring (四)
 TO_US = re.compile(r"你们|您们|机器人|小童|这里|(?<![让要叫请])我们?(?:在这|这边)?(?:登记|填)")  # "我在你们这登记的信息", "我登记的信息" are ours
 MAY_WE = re.compile(r"能不能|可不可以|能否|可以.{0,8}[吗么]|还是(?:得|要)")
@@ -127,12 +131,16 @@ ASKS_A_QUESTION = re.compile(r"[?？]|有没有|有什么|有哪些|怎么(?:办
 # a question about a service ("哪些孩子", "要钱不", "是给娃的还是给大人的"), and a request for someone
 # to do something ("能不能派个人来看看", "帮我们申请") — the first is answered, the second starts the request
 ASKS_ABOUT = re.compile(r"[?？]|多久|多长时间|哪些|哪个|哪里|哪儿|什么|啥|多少|几[个岁年月天]|谁|怎么|咋|是不是|还是|会不会|啷个|么子|哪样|"
-                        r"[会能][^，。\s]{0,10}[吗么不]$|要钱|收费|算不算|[吗么]$|"
-                        # one verb twice around 不 ("行不行", "能不能请人来", "可不可以"), "有没有", and
-                        # "有…不/没" at the end ("学校有补助不", "有人指导不")
-                        r"([^\s，。不])不\1|可不可以|有没有|有冇|有[^，。\s]{1,8}[不没]$")
-# question words in a statement: "啥都没了", "没啥收入", "不知道怎么办了", "还是没人管"
-NOT_ASKING = re.compile(r"(?:啥|什么)都|(?<!有)没(?:啥|什么)|不知道(?:怎么|咋|找谁|该)|不知道[^，。\s]{0,6}多久|好多久|还是没")
+                        r"[会能][^，。\s]{0,10}[吗么不]$|要钱|收费|算不算|[吗么]$")
+# ... and the question form without a question word: one word twice around 不 ("行不行", "能不能请人
+# 来"), 可不可以, 有没有, and "有…不/没" at the end ("学校有补助不", "有人指导不") — a question about a
+# service where a request for help might ask one (a request put so is answered before its form;
+# one told with hardship or harm keeps the form first, bot.md), not where a person is asked for
+ASKS_WHETHER = re.compile(r"((?!不)[\u4e00-\u9fff])不\1(?![就都也地得])|可不可以|有没有|有冇|有[^,，。\s]{1,8}[不没]$")
+# question words in a statement: "啥都没了", "没啥收入", "不知道怎么办了", "还是没人管", "动不动就打",
+# "不知道有没有用"
+NOT_ASKING = re.compile(r"(?:啥|什么)都|(?<!有)没(?:啥|什么)|不知道(?:怎么|咋|找谁|该)|不知道[^，。\s]{0,6}多久|好多久|还是没|"
+                        r"动不动|时不时|爱理不理|人不人|不(?:知道|管|论)[^,，。\s]{0,3}有没有")
 ASKS_TO_ACT = re.compile(r"能不能|可不可以|能否|可以.{0,8}[吗么]|(?<![申邀])请(?![问教假])|(?<![要需追])求|"
                          r"帮(?:我|俺|咱|忙|帮|一下|下|个忙)|派(?!出所)|安排|来.{0,3}(?:看|家访|管)|陪|调解|对接|跟进|救救|"
                          r"(?:需要|想要|申请)帮助|帮扶申请|(?:想|要)(?:申请|求)|" + _STEP_IN)
@@ -570,12 +578,14 @@ class DialogueEngine:
         """A typed question about a child being hurt (the safety line beside it) that retrieval
         ``result`` cannot place ("怀疑楼下那家人打娃 能报吗"): the checklists' item on protecting children
         (anyone who finds a child hurt may report it) when one is among the best hits; None otherwise."""
-        if not parse.safety_hint or parse.payload_entities or not _put_as_a_question(parse.normalized or ""):
+        text = parse.normalized or ""
+        if not parse.safety_hint or parse.payload_entities or not (_put_as_a_question(text) or _asks_whether(text)):
             return None  # "孩子没被打", "虚惊一场": told, not asked — the safety line alone
-        entries = [h.entry for h in result.hits if h.entry.item.category == HARM_CATEGORY]
-        if not entries:
+        hits = [h for h in result.hits if h.entry.item.category == HARM_CATEGORY]
+        if not hits:
             return None
-        entry = next((e for e in entries if e.item.id == HARM_ITEM), entries[0])
+        near = next((h for h in hits if h.entry.item.id == HARM_ITEM and h.score >= hits[0].score - HARM_ITEM_MARGIN), None)
+        entry = (near or hits[0]).entry
         return item_answer(entry, public_url=self.public_url, question=parse.normalized or "",
                            aspect=aspects.aspect_of(parse.normalized or ""),
                            notice=no_local_notice(result, self.knowledge.locality_name(locality)))
@@ -925,7 +935,7 @@ class DialogueEngine:
         text = parse.normalized or ""
         if parse.payload_entities or parse.text.startswith("/"):
             return []
-        if not (_put_as_a_question(text) or BY_PROXY.search(text) and MAY_WE.search(text)):
+        if not (_put_as_a_question(text) or _asks_whether(text) or BY_PROXY.search(text) and MAY_WE.search(text)):
             # "能不能让居委会帮着递申请": a rule asked; "让社区帮我们家申请一下" asks, and is filed
             return []
         if aspects.aspect_of(text) not in BEFORE_THE_FORM_ASPECTS:  # "要什么材料": the form finds out
@@ -948,7 +958,8 @@ class DialogueEngine:
         if IS_THERE_A_SERVICE.search(text) and not hardship:  # whether such help exists: a question
             asked = IS_THERE.search(text) or _put_as_a_question(text) or text.endswith(("不", "没"))
             return bool(asked) and not ASKS_TO_ACT.search(HELP_WORDS.sub("", text))
-        return _put_as_a_question(text) and not ASKS_TO_ACT.search(text)
+        asked = _put_as_a_question(text) or not hardship and _asks_whether(text)  # "学校有补助不"
+        return asked and not ASKS_TO_ACT.search(text)
 
     @staticmethod
     def _asks_about_the_ledger(parse: ParseResult) -> bool:
@@ -1058,6 +1069,12 @@ class TurnHook:
 def _put_as_a_question(text: str) -> bool:
     """A question word that asks ("哪些", "要钱不"), not one inside a statement ("啥都没了")."""
     return bool(ASKS_ABOUT.search(NOT_ASKING.sub("", text)))
+
+
+def _asks_whether(text: str) -> bool:
+    """A question put without a question word ("行不行", "学校有补助不"), not a statement that looks
+    like one ("动不动就打", "不知道有没有用")."""
+    return bool(ASKS_WHETHER.search(NOT_ASKING.sub("", text)))
 
 
 def _held_elsewhere(parse: ParseResult) -> bool:

@@ -26,7 +26,7 @@ _STANDARD_CHANGES = r"^(?!.*(?:多久|什么时候|啥时候|几月))(?=.*(?:补
 
 # whom to ask or tell: an office or a person (a "how" question; with an office to name, the next step)
 _WHOM_WORDS = r"找谁|问谁|跟谁说|和谁说|向谁"
-_WHOM = re.compile(_WHOM_WORDS + r"|找哪个人|找什么人|找啥人|跟谁联系|[找去到上在]哪(?:里|儿)?问|问哪里")
+_WHOM = re.compile(_WHOM_WORDS + r"|找哪个人|找什么人|找啥人|跟谁联系|[找去到上在]哪(?:里|儿)?问(?!诊)|问哪里")
 # a complaint ("学校让开证明才给报名 这事找谁反映"): where to complain, before the document named in it
 _COMPLAINT = r"投诉|(?:找谁|向谁|跟谁|去哪|哪里|找哪)反映|反映(?:给谁|找谁|到哪)"
 # the materials to bring asked for ("要带啥材料", "准备哪些"), not whether one named paper is needed

@@ -210,4 +210,4 @@ def test_the_plan_itself_is_answered_with_its_year_its_list_and_its_targets(chat
     replies = chat("国家那个管流动娃的方案是哪年出的 要搞到哪一年")
     cited = [r for r in replies if (r.get("custom") or {}).get("sources")]
     assert cited and cited[0]["custom"]["sources"][0]["item_id"] == "GUIDE-national-plan-overview", replies
-    assert all(fact in cited[0]["text"] for fact in ("2024", "19项", "2035")), cited[0]["text"]
+    assert all(fact in cited[0]["text"] for fact in ("2024", "19项", "2026", "2035")), cited[0]["text"]

@@ -291,6 +291,24 @@ def test_a_request_put_as_a_question_with_no_question_word_is_answered(unsure, t
     assert any(b["title"] == "申请帮扶" for r in replies for b in (r.buttons or []))
 
 
+def test_a_statement_that_looks_like_a_question_is_told_not_asked():
+    from bot.engine import _asks_whether
+
+    for told in ("他爸喝了酒动不动就打孩子 我也没办法", "他时不时就打娃", "老师对娃爱理不理的", "管不管都一样",
+                 "不知道有没有用 家里揭不开锅了", "不,不,不用了", "孩子一动不动地坐着"):
+        assert not _asks_whether(told), told
+    for asked in ("学校有补助不", "申请公租房行不行", "我们厂能不能请人来教急救", "有没有热线能咨询下"):
+        assert _asks_whether(asked), asked
+
+
+@pytest.mark.parametrize("text", ["娃动不动就发脾气 老师也爱理不理的", "能不能派个人来看看 孩子天天哭"])
+def test_a_statement_or_a_person_asked_for_keeps_the_form(unsure, text):
+    """动不动, 爱理不理 are told, not asked; 能不能派个人来 asks someone to come: the form starts."""
+    replies = unsure(text, [("request_assistance", 0.8), ("ask_service", 0.12), ("emergency", 0.05)])
+    assert any("需要填写" in r.text for r in replies), [r.text for r in replies]
+    assert not _cited(replies), [r.text for r in replies]
+
+
 def test_a_request_that_asks_whether_with_a_verb_twice_gets_the_answer_before_its_form(unsure):
     """"我们厂能不能请人来教急救" asks someone to act (the form starts) and whether the service exists
     (answered first): A-not-A is a question."""
@@ -348,7 +366,11 @@ def test_what_the_community_had_a_parent_fill_in_is_answered_with_the_law_on_a_c
                      [("privacy", 0.9), ("ask_service", 0.05)])
     cited = _cited(replies)
     assert cited and cited[0].custom["sources"][0]["category"] == "priority_care", [r.text for r in replies]
-    assert "信息安全" in cited[0].text and "敏感个人信息" in cited[0].text and "同意" in cited[0].text
+    assert "信息安全" in cited[0].text and "敏感个人信息" in cited[0].text
+    # another office's form is not the ledger's data ("社区医院让填疫苗信息", "街道让填学籍信息")
+    for other in ("社区医院让填娃的疫苗信息 会不会泄露", "社区让填学籍信息 会不会泄露出去"):
+        replies = unsure(other, [("privacy", 0.9), ("ask_service", 0.05)])
+        assert not any("信息安全" in r.text for r in _cited(replies)), [r.text for r in replies]
 
 
 def test_an_age_is_no_time():
