@@ -151,7 +151,9 @@ SURE_SERVICE = 0.9
 ALSO_ASKS_PROBABILITY = 0.1  # P(ask_service) of a request for help that also asks a question
 # ... of a request for help put wholly as a question ("慈善帮扶主要帮谁" reads as a request at 0.96);
 # the question form, no one asked to act, and a sure answer decide (none of the 360 requests of the
-# held-out and independent sets changes route, measured 2026-12-05)
+# held-out and independent sets changed route, measured 2026-12-05; the question form without a
+# question word, ASKS_WHETHER, later moved 11 service questions read as requests to their answer and
+# gave 15 requests the answer before their form)
 ONLY_ASKS_PROBABILITY = 0.02
 # what a request for help may also ask and have answered before its form: whether, what and how; a
 # question of materials, fees or dates the checklists seldom state is left to the staff who call back
