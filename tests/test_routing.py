@@ -211,3 +211,16 @@ def test_the_plan_itself_is_answered_with_its_year_its_list_and_its_targets(chat
     cited = [r for r in replies if (r.get("custom") or {}).get("sources")]
     assert cited and cited[0]["custom"]["sources"][0]["item_id"] == "GUIDE-national-plan-overview", replies
     assert all(fact in cited[0]["text"] for fact in ("2024", "19项", "2026", "2035")), cited[0]["text"]
+
+
+@pytest.mark.parametrize("message", ["孩子走丢了是不是要过24小时才能报警", "120和110有啥不一样 娃突然发高烧打哪个"])
+def test_which_emergency_line_and_no_waiting_for_a_missing_child(chat, message):
+    """110 / 120 / 119 and what each is for; a missing child is reported at once, not after 24 hours —
+    whether the message is read as a danger (the emergency reply) or as a question (the item)."""
+    replies = chat(message)
+    text = "\n".join(r["text"] for r in replies)
+    assert "110" in text, replies
+    if "走丢" in message:
+        assert "不用等" in text or "立即" in text or "马上" in text, replies
+    else:
+        assert "120" in text and "急救" in text, replies
