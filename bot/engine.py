@@ -92,10 +92,12 @@ REGISTERED = re.compile(r"摸排|建档|(?:社区|居委会|村里|村委会|街
                         r"(?:社区|居委会|村委会|街道|网格员|儿童主任)[^，。\s]{0,6}(?:填|录|收集|采集)[^，。\s]{0,8}信息|"
                         r"登记[^，。\s]{0,4}(?:社区|居委会)|登记进|(?:孩子|娃)的?信息[^，。\s]{0,2}登记|"
                         r"(?:他们|人家|社区的人|上门的人|来的人|工作人员)[^，。\s]{0,3}登记(?:了|过)(?:俺|我家|我们家|咱)?的?(?:孩子|娃)")
+# another office's form: registered with a school, a clinic, the police, for a permit or insurance,
+# or filled in for one ("社区医院让填娃的疫苗信息", "街道让填学籍信息")
+_OTHER_FORMS = r"(?:入学|学籍|学位|疫苗|接种|居住证|医保|参保)"  # what the form is for
+_FILLED = r"(?:填|录|收集|采集)"
 REGISTERED_ELSEWHERE = re.compile(r"(?:入学|上学|学校|疫苗|接种|居住证|医保|医院|派出所)[^，。\s]{0,3}登记|登记[^，。\s]{0,3}(?:入学|疫苗|接种|居住证|医保)|"
-                                  # a form filled for another office ("社区医院让填娃的疫苗信息", "街道让填学籍信息")
-                                  r"(?:入学|学校|学籍|学位|疫苗|接种|居住证|医保|参保|医院|卫生|派出所)[^，。\s]{0,6}(?:填|录|收集|采集)|"
-                                  r"(?:填|录|收集|采集)[^，。\s]{0,6}(?:入学|学籍|学位|疫苗|接种|居住证|医保|参保)")  # another office's form
+                                  rf"(?:{_OTHER_FORMS}|学校|医院|卫生|派出所)[^，。\s]{{0,6}}{_FILLED}|{_FILLED}[^，。\s]{{0,6}}{_OTHER_FORMS}")
 ON_THE_LIST = re.compile(r"(?:能|可以|咋|怎么|怎样|如何|会)[^，。\s]{0,4}(?:进|纳入|列入|列进|被列|上)|够(?:不够|条件)|符合|"
                          r"会不会重点(?:照顾|照看|关照|关爱)|会重点(?:照顾|照看|关照|关爱)[^，。\s]{0,2}[吗么不]|"  # "社区会重点照看不"
                          r"算不算|(?<![就打总还])算(?!了|是)[^，。\s]{0,6}(?:对象|的)[吗么不]$")  # "这种算重点关爱的不"
@@ -581,15 +583,14 @@ class DialogueEngine:
         ``result`` cannot place ("怀疑楼下那家人打娃 能报吗"): the checklists' item on protecting children
         (anyone who finds a child hurt may report it) when one is among the best hits; None otherwise."""
         text = parse.normalized or ""
-        if not parse.safety_hint or parse.payload_entities or not (_put_as_a_question(text) or _asks_whether(text)):
+        if not parse.safety_hint or parse.payload_entities or not _asked(text):
             return None  # "孩子没被打", "虚惊一场": told, not asked — the safety line alone
         hits = [h for h in result.hits if h.entry.item.category == HARM_CATEGORY]
         if not hits:
             return None
         near = next((h for h in hits if h.entry.item.id == HARM_ITEM and h.score >= hits[0].score - HARM_ITEM_MARGIN), None)
         entry = (near or hits[0]).entry
-        return item_answer(entry, public_url=self.public_url, question=parse.normalized or "",
-                           aspect=aspects.aspect_of(parse.normalized or ""),
+        return item_answer(entry, public_url=self.public_url, question=text, aspect=aspects.aspect_of(text),
                            notice=no_local_notice(result, self.knowledge.locality_name(locality)))
 
     @property
@@ -937,7 +938,7 @@ class DialogueEngine:
         text = parse.normalized or ""
         if parse.payload_entities or parse.text.startswith("/"):
             return []
-        if not (_put_as_a_question(text) or _asks_whether(text) or BY_PROXY.search(text) and MAY_WE.search(text)):
+        if not (_asked(text) or BY_PROXY.search(text) and MAY_WE.search(text)):
             # "能不能让居委会帮着递申请": a rule asked; "让社区帮我们家申请一下" asks, and is filed
             return []
         if aspects.aspect_of(text) not in BEFORE_THE_FORM_ASPECTS:  # "要什么材料": the form finds out
@@ -1077,6 +1078,11 @@ def _asks_whether(text: str) -> bool:
     """A question put without a question word ("行不行", "学校有补助不"), not a statement that looks
     like one ("动不动就打", "不知道有没有用")."""
     return bool(ASKS_WHETHER.search(NOT_ASKING.sub("", text)))
+
+
+def _asked(text: str) -> bool:
+    """Put as a question either way: with a question word or in the question form without one."""
+    return _put_as_a_question(text) or _asks_whether(text)
 
 
 def _held_elsewhere(parse: ParseResult) -> bool:
