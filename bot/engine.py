@@ -591,7 +591,7 @@ class DialogueEngine:
         near = next((h for h in hits if h.entry.item.id == HARM_ITEM and h.score >= hits[0].score - HARM_ITEM_MARGIN), None)
         entry = (near or hits[0]).entry
         return item_answer(entry, public_url=self.public_url, question=text, aspect=aspects.aspect_of(text),
-                           notice=no_local_notice(result, self.knowledge.locality_name(locality)))
+                           notice=no_local_notice(result, self.knowledge.locality_name(locality), entry))
 
     @property
     def public_url(self) -> str:
@@ -811,7 +811,8 @@ class DialogueEngine:
             return []
         convo.state["failures"] = 0
         return [_answer_reply(item_answer(entry, public_url=self.public_url, question=parse.normalized or "",
-                                          notice=no_local_notice(result, self.knowledge.locality_name(locality))))]
+                                          notice=no_local_notice(result, self.knowledge.locality_name(locality),
+                                                                 entry)))]
 
     def _on_inform(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         """A form button pressed when no form is waiting for it (an old message's button)."""

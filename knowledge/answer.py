@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from knowledge import aspects
 from knowledge.categories import SERVICE_CATEGORIES, label
 from knowledge.index import IndexedItem
-from knowledge.retrieval import SearchResult
+from knowledge.retrieval import NATIONAL, SearchResult
 from knowledge.schema import Authority
 from knowledge.source_page import clause_link
 
@@ -146,14 +146,21 @@ def _first_screen(entry: IndexedItem, notice: str, aspect: str, question: str,
     if asked.rstrip("。；…") in answer or aspect == aspects.AGE and aspects.names_an_age(answer):
         asked = ""  # the plain answer already says it
     more = brief(also) if also is not None else ""
+    # "低保户的娃康复能优先不": the sentence of the cited items that says what the question names, when
+    # the plain answer does not (who it is for, or nothing particular, is what it would show instead)
+    closest = ""
+    if aspect == aspects.WHAT and not asked or aspect == aspects.WHO:
+        closest = aspects.closest_line([entry.item] + ([also.item] if also is not None else []), question,
+                                       answer + more)
+        asked = closest or asked
     # the guidance item beside a clause was written for where and how: its step, when it is on the
     # screen (and so cited); else the clause's own
     lines_left = FIRST_SCREEN_LINES - len(head)
     guided = next_step(also) if also is not None else ""
-    body = _arranged(aspect, answer, asked, more, guided or next_step(entry), lines_left, room)
+    body = _arranged(aspect, answer, asked, more, guided or next_step(entry), lines_left, room, bool(closest))
     shown = bool(more) and more in body  # cut for room: then neither shown nor cited
     if guided and not shown:
-        body = _arranged(aspect, answer, asked, more, next_step(entry), lines_left, room)
+        body = _arranged(aspect, answer, asked, more, next_step(entry), lines_left, room, bool(closest))
     cited: list[IndexedItem] = []
     for number, other in lines:
         if asked in body and number in asked and all(other is not seen for seen in (entry, also, *cited)):
@@ -162,12 +169,16 @@ def _first_screen(entry: IndexedItem, notice: str, aspect: str, question: str,
     return "\n".join(head + body + [source_line(sources, notice)]), shown, cited
 
 
-def _arranged(aspect: str, answer: str, asked: str, more: str, step: str, lines: int, room: int) -> list[str]:
-    """The first screen's lines in the order the aspect wants, within ``lines`` lines and ``room``
+def _arranged(aspect: str, answer: str, asked: str, more: str, step: str, lines: int, room: int,
+              closest: bool = False) -> list[str]:
+    """The first screen's lines in the order the aspect wants (``closest``: ``asked`` is the sentence
+    closest to the question, not the aspect's own line), within ``lines`` lines and ``room``
     characters: what does not fit goes to 详细, the step before the answer; the answer is cut only
     when nothing else is left."""
     if aspect == aspects.HOW:  # the step first; whom else to ask after it
         body = [step, asked, answer, more]
+    elif aspect == aspects.WHO and closest:  # yes or no, then the sentence on what the question names
+        body = [answer, asked, more, step]
     elif aspect == aspects.WHO:  # "能不能…": yes or no is in the plain answer, who it is for after it
         body = [answer, more, step, asked] if more else [answer, asked, step]
     else:
@@ -250,11 +261,17 @@ def render_item(entry: IndexedItem, public_url: str = "") -> str:
     return "\n".join(lines)
 
 
-def no_local_notice(result: SearchResult, locality_name: str | None) -> str:
-    """The family's place has no checklist of its own: the answer is the national rules (said at the
-    end of the source line)."""
-    if not locality_name or result.has_local_checklist:
+def no_local_notice(result: SearchResult, locality_name: str | None, entry: IndexedItem | None = None) -> str:
+    """The answer (``entry``, else the best hit) is the national rules although the family's place is
+    known: said at the end of the source line — that the place has no checklist of its own, or that
+    its checklist has no such item (晋江's holds temporary assistance only; a school question there
+    is answered by the national rules)."""
+    if entry is None and result.hits:
+        entry = result.hits[0].entry
+    if not locality_name or entry is None or entry.locality != NATIONAL:
         return ""
+    if result.has_local_checklist:
+        return f"{locality_name}的本地清单里没有这一项，以上是全国通用的规定"
     return f"{locality_name}暂未收录本地服务清单，以上是全国通用的规定"
 
 
@@ -265,7 +282,7 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
         return not_understood(result)
     aspect = aspects.aspect_of(result.query)
     top = _saying(result.hits, aspect, result.query)
-    notice = no_local_notice(result, locality_name)
+    notice = no_local_notice(result, locality_name, top.entry)
     # the next items as buttons, of the same service too: a guidance item that says where to apply or
     # who can apply for you often ranks just behind the plan's clause
     if aspect == aspects.DIFFERENCE and len(result.hits) > 1:

@@ -72,7 +72,7 @@ _AGE_WORDS = re.compile(r"\d+\s*[—\-～~至到]\s*\d+\s*(?:周)?岁|\d+\s*(?:�
 _DATA_WORDS = re.compile(r"信息安全|保密|隐私|个人信息")
 _SHARED_WORDS = re.compile(r"共享|推送|比对|互通")
 # what a family pays or is given; not the money a kindergarten or school gets ("普惠性民办园补助标准")
-_COST_WORDS = re.compile(r"免费|不收|收费|费用|(?<![园校])补贴|(?<![园校])补助|报销|资助|减免|(?<![园校]补助)(?<![园校]补贴)(?<!经费)标准")
+_COST_WORDS = re.compile(r"\d+(?:\.\d+)?\s*(?:万)?元|免费|不收|收费|费用|(?<![园校])补贴|(?<![园校])补助|报销|资助|减免|(?<![园校]补助)(?<![园校]补贴)(?<!经费)标准")
 _TIME_WORDS = re.compile(r"\d+\s*(?:个)?(?:天|日|月|年|周(?!岁)|工作日)|每(?:年|学期|半年|季度|月)|[一二三四五六七八九十半]+(?:个)?(?:月|年)|"
                          r"年底|月底|之前|以前|以内|期间|当年")
 _LINE = r"(?:11[09]|12[02]|12\d{3})"  # the public lines: 110, 119, 120, 122, 12355, 12345…
@@ -148,6 +148,47 @@ def _sentence(parts: tuple[str, ...], words: re.Pattern, question: str = "") -> 
 def _bigrams(text: str) -> set[str]:
     han = re.sub(r"[^\u4e00-\u9fff0-9]", " ", text or "")
     return {han[i:i + 2] for i in range(len(han) - 1) if " " not in han[i:i + 2]}
+
+
+# two-character words too common in questions and items to tell one sentence from another
+_COMMON = frozenset("孩子 小孩 儿童 流动 动儿 可以 能不 不能 什么 怎么 这边 那边 我们 俺们 居住 住地 地方 一下 "
+                    "是不 不是 有没 没有 要求 国家 各地 方案 部门 当地 外地 本地 这个 那个 现在 还是 就是 的话".split())
+_PIECE = re.compile(r"[^。！？；，、：]+[。！？；，、：]?")
+
+
+def _informative(question: str) -> set[str]:
+    return _bigrams(question) - _COMMON
+
+
+def closest_line(items, question: str, shown: str, least: int = 2) -> str:
+    """The part of ``items``' text (content and how to apply, sentence by sentence) that shares the most
+    words with ``question`` beyond what ``shown`` (the screen's plain answer) already says — at least
+    ``least`` two-character words, the common ones not counted — within LINE_MAX characters; "" when
+    none does. "俺们是低保户 娃残疾 康复救助能优先不" finds "优先救助低保家庭、经济困难家庭的残疾儿童…"
+    in the item on rehabilitation, where its plain answer names ages and services only."""
+    asked = _informative(question) - _bigrams(shown)
+    if len(asked) < least:
+        return ""
+    best, best_count = "", least - 1
+    for item in items:
+        for part in (item.content, item.how_to_apply):
+            for sentence in _SENTENCE.findall(part or ""):
+                sentence = sentence.strip()
+                count = len(asked & _bigrams(sentence))
+                if count > best_count and sentence.rstrip("。；") not in shown:
+                    best, best_count = sentence, count
+    if len(best) <= LINE_MAX:
+        return best
+    # a long sentence: the run of its clauses around the words asked, within LINE_MAX
+    pieces = _PIECE.findall(best)
+    scores = [len(asked & _bigrams(piece)) for piece in pieces]
+    start = max(range(len(pieces)), key=lambda i: scores[i])
+    end = start + 1
+    while end < len(pieces) and len("".join(pieces[start:end + 1])) <= LINE_MAX and scores[end]:
+        end += 1
+    while start > 0 and len("".join(pieces[start - 1:end])) <= LINE_MAX and scores[start - 1]:
+        start -= 1
+    return "".join(pieces[start:end]).rstrip("，、：") if len("".join(pieces[start:end])) <= LINE_MAX else ""
 
 
 def numbers_in(item) -> list[str]:

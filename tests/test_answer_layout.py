@@ -481,3 +481,38 @@ def test_whether_this_office_or_that_one_runs_it_is_a_question_about_who_is_in_c
     for question in ("统计外地孩子这事 是街道管还是学校管", "外地娃是谁来摸底的", "孩子的信息谁来统计"):
         assert aspects.aspect_of(question) == aspects.IN_CHARGE, question
     assert aspects.aspect_of("公办园和民办园哪个好") == aspects.DIFFERENCE
+
+
+def test_the_sentence_that_says_what_the_question_names_joins_a_plain_answer_that_does_not():
+    from knowledge import aspects
+    from knowledge.schema import ChecklistItem
+
+    item = ChecklistItem(id="rehab", category="disability", title="康复救助", service_object="0—6岁残疾儿童",
+                         content="救助对象是0—6岁残疾儿童。优先救助低保家庭、经济困难家庭的残疾儿童和残疾孤儿。"
+                                 "救助内容包括手术、辅助器具和康复训练。",
+                         how_to_apply="向县级残联申请。", materials=[], clause="（八）",
+                         brief="0—6岁残疾孩子可获手术、辅具、康复训练救助。", next_step="向县级残联申请")
+    entry = IndexedItem(national_header("guidance"), item)
+    question = "俺们是低保户 娃残疾 康复救助能优先不"
+    assert aspects.closest_line([item], question, item.brief).startswith("优先救助低保家庭")
+    lines, _ = screen_lines(first_screen(entry, aspect=aspects.WHO, question=question))
+    assert lines[0] == item.brief and lines[1].startswith("优先救助低保家庭")  # yes or no first, then the sentence
+    # common words alone ("孩子", "能不能") name nothing; what the plain answer says is not said twice
+    assert aspects.closest_line([item], "孩子能不能申请", item.brief) == ""
+    assert aspects.closest_line([item], "康复训练和手术都管吗", item.content) == ""
+    # a long sentence: the clauses around the words asked, within an aspect line's length
+    long = item.model_copy(update={"content": "按国务院的意见，各地要建立残疾儿童康复救助制度，逐步实现0—6岁视力、听力、言语、"
+                                              "肢体、智力等残疾儿童和孤独症儿童应救尽救，对低保家庭的孩子优先救助，"
+                                              "并做好与其他保障制度的衔接。"})
+    line = aspects.closest_line([long], question, item.brief)
+    assert "低保家庭的孩子优先救助" in line and len(line) <= aspects.LINE_MAX
+
+
+def test_an_amount_in_yuan_answers_how_much():
+    from knowledge import aspects
+    from knowledge.schema import ChecklistItem
+
+    item = ChecklistItem(id="jj", category="temporary_assistance", title="审批", service_object="申请临时救助的家庭",
+                         content="临时救助不超过5000元的由街道直接审批。", how_to_apply="", materials=[], clause="—")
+    assert aspects.holds(item, aspects.COST)
+    assert aspects.aspect_line(item, aspects.COST, "街道能直接批多少钱") == "临时救助不超过5000元的由街道直接审批。"
