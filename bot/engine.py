@@ -91,6 +91,7 @@ IS_THERE = re.compile(r"有没有|有冇|有无|有吗|有么|有不$")
 REGISTERED = re.compile(r"摸排|建档|(?:社区|居委会|村里|村委会|街道|网格员|儿童主任|民政)[^，。\s]{0,6}登记|"
                         r"(?:社区|居委会|村委会|街道|网格员|儿童主任)[^，。\s]{0,6}(?:填|录|收集|采集)[^，。\s]{0,8}信息|"
                         r"登记[^，。\s]{0,4}(?:社区|居委会)|登记进|(?:孩子|娃)的?信息[^，。\s]{0,2}登记|"
+                        r"登记[^，。\s]{0,6}?(?:的时候|完|过)|登记了|"  # a registration told as done, by whomever
                         r"(?:他们|人家|社区的人|上门的人|来的人|工作人员)[^，。\s]{0,3}登记(?:了|过)(?:俺|我家|我们家|咱)?的?(?:孩子|娃)")
 # another office's form: registered with a school, a clinic, the police, for a permit or insurance,
 # or filled in for one ("社区医院让填娃的疫苗信息", "街道让填学籍信息")
@@ -1099,6 +1100,8 @@ def _asks_about_people(parse: ParseResult) -> bool:
     text = parse.normalized or ""
     if parse.payload_entities or parse.text.startswith("/"):
         return False
+    if aspects.aspect_of(text) == aspects.DIFFERENCE:  # "有个叫儿童主任的 还有个督导员 这俩有啥不一样"
+        return True  # two things compared is a question, whoever it names
     return (_put_as_a_question(text) or bool(IS_THERE.search(text))) and not WANTS_A_PERSON.search(text)
 
 

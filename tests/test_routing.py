@@ -37,7 +37,8 @@ def test_an_unsure_message_that_names_a_person_to_talk_to_is_handed_over(chat):
     assert "转给" in replies[0]["text"] or "工作人员" in replies[0]["text"], replies
 
 
-@pytest.mark.parametrize("message", ["儿童主任跟儿童督导员有啥区别", "刚来这边找不到活 政府有没有帮忙介绍工作的"])
+@pytest.mark.parametrize("message", ["儿童主任跟儿童督导员有啥区别", "刚来这边找不到活 政府有没有帮忙介绍工作的",
+                                     "来家访的有个叫儿童主任的，还有个儿童督导员，这俩有啥不一样"])
 def test_a_question_about_people_or_a_service_is_answered_not_handed_over(chat, message):
     replies = chat(message)
     assert any((r.get("custom") or {}).get("sources") for r in replies), replies

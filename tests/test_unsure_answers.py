@@ -357,6 +357,14 @@ def test_data_the_community_registered_is_answered_from_the_ledger_clauses_ours_
     assert cited and "信息安全" in cited[0].text, replies
     ours = unsure("你们登记了俺娃的信息会不会泄露", [("privacy", 0.99), ("delete_data", 0.01)])
     assert not _cited(ours) and "个人信息说明" in ours[0].text
+    # a registration told as done, by whomever ("登记的时候问了…"): the ledger's data, our notice one tap away
+    for told in ("登记家里情况的时候问得可细了 会不会把俺家的事泄露出去", "登记的时候问了娃的病、家里收入 会不会泄露出去"):
+        replies = unsure(told, [("privacy", 0.93), ("delete_data", 0.04)])
+        cited = _cited(replies)
+        assert cited and "信息安全" in cited[0].text, [r.text for r in replies]
+        assert "/privacy" in [b["payload"] for r in replies for b in r.buttons or []]
+    ours = unsure("我在这登记了 信息安全吗", [("privacy", 0.96), ("delete_data", 0.02)])
+    assert not _cited(ours) and "个人信息说明" in ours[0].text
 
 
 def test_what_the_community_had_a_parent_fill_in_is_answered_with_the_law_on_a_childs_data(unsure):
