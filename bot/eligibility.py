@@ -23,7 +23,7 @@ _NOT_ACROSS = re.compile(r"(?:户口|户籍)(?:就)?(?:在|是)(?:本地|这边|
                          r"没出(?:县|区|本县)")
 
 # clause (四) in one line of a phone screen (its whole text is the eligibility item's, behind 详细)
-RULE_SHORT = "流动儿童：不满16周岁，随父母（一方也算）或其他监护人离开户籍地、跨县域在外地住满6个月（同城中心城区之间搬家不算）。"
+RULE_SHORT = "流动儿童：不满16周岁，随父母（一方也算）或监护人离开户籍地、跨县域在外地住满6个月（同城中心城区市辖区之间搬家不算）。"
 ASK_ACROSS = "是不是从户口所在的县（区）以外搬过来的"
 
 

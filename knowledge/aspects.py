@@ -141,7 +141,7 @@ def _sentence(parts: tuple[str, ...], words: re.Pattern, question: str = "") -> 
              if words.search(sentence)]
     if not found:
         return ""
-    asked = _bigrams(question)
+    asked = {pair for pair in _bigrams(question) if not pair.isdigit()}  # a number named is no topic
     return max(found, key=lambda sentence: len(asked & _bigrams(sentence))) if asked else found[0]
 
 

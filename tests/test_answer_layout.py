@@ -218,6 +218,9 @@ def test_of_several_lines_the_one_closest_to_the_question_is_shown():
                          how_to_apply="", materials=[], clause="（四）")
     assert aspects.aspect_line(item, aspects.TIME) == "在外地住满6个月的孩子要摸排登记。"  # no question: the first
     assert aspects.aspect_line(item, aspects.TIME, "信息多久更新一回") == "流动儿童信息至少每半年更新一次。"
+    # the line's number, named in the question and in every sentence about it, chooses nothing
+    line = item.model_copy(update={"content": "国家设立12356心理援助热线（2024年12月报道）。截至2025年5月1日，全国31个省份均已开通。"})
+    assert aspects.aspect_line(line, aspects.TIME, "12356是啥时候开通的") == "截至2025年5月1日，全国31个省份均已开通。"
 
 
 def test_no_telephone_names_the_office_to_ask_and_money_for_a_kindergarten_is_no_fee():
