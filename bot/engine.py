@@ -66,7 +66,11 @@ LEDGER = re.compile(r"重点关爱|台账|台帐|关爱名单")
 # never with hardship or harm told (then it is the request that comes first: ``names_the_list``)
 LEDGER_IN_WORDS = re.compile(r"(?:社区|居委会|居委|村委会|村里|街道|民政|网格员|儿童主任)[^，。\s]{0,10}"
                              r"(?:会不会重点(?:照顾|照看|关照)|会重点(?:照顾|照看|关照)[^，。\s]{0,2}[吗么不]|"
-                             r"登记(?:在册|造册)|重点(?:照顾|照看|关照)的?名单)")
+                             r"登记(?:在册|造册)|重点(?:照顾|照看|关照)的?名单|"
+                             # whether they will come to see the child ("社区会上门来看看不", "会不会定期来走访")
+                             r"会(?:不会)?(?:定期|经常|常)?(?:上门|来家里?|来屋里)[^，。\s]{0,3}(?:看|走访|探视))|"
+                             # whether the child gets that care, whoever gives it ("这种能被重点关照吗")
+                             r"(?:能|会)(?:不能|不会)?被重点(?:关照|照顾|照看|关注)")
 NOT_THE_LIST = re.compile(r"(?:学校|老师|幼儿园|卫生|诊所|医院)[^，。\s]{0,8}(?:重点|登记)|学籍|疫苗|接种|老人|一下|"
                           r"(?<!申)请(?!问)|帮(?:我|俺|咱|忙)|"
                           r"去世|走了|坐牢|打骂|动手|失业|一个人带")

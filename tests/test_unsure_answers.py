@@ -462,6 +462,11 @@ def test_parents_words_for_the_list_are_answered_from_the_ledger_clauses(unsure,
     ("娃老是跟人打架，学校说他行为有问题，这种社区会重点照看不", True),
     ("社区把娃家里的情况都登记在册了 会不会泄露出去啊", True),
     ("那个台账多久更新", True),
+    # whether the child gets that care, whoever gives it; whether the community will come to see the child
+    ("娃爸妈都去外地干活了，娃跟着他表舅在城里住，其实没人正经管他，这种能被重点关照吗", True),
+    ("俺家娃有自闭症 家里也紧巴巴的 社区会上门来看看不", True),
+    ("社区能不能上门来看看我家娃", False),  # someone asked to come: the request
+    ("孩子被打了 会不会被重点关照", False),
     # a request for care told with hardship or harm, a teacher's care, a school's register: not the list
     ("孩子他妈住院了，孩子没人照看，能不能让社区重点照看一下", False),
     ("孩子被打了 社区会重点关照不", False),
