@@ -8,7 +8,8 @@ spread over districts) to reach the target item count.
 
     .venv/bin/python bench/retrieval_latency.py [--items 100 10000] [--questions 300]
 
-Prints a Markdown table and writes it to bench/results/retrieval_latency.md.
+Prints a Markdown table and appends it, dated and with the commit measured, to
+bench/results/retrieval_latency.md (the earlier runs there are kept).
 """
 
 from __future__ import annotations
@@ -141,9 +142,12 @@ def main() -> int:
     print(table)
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "retrieval_latency.md").write_text(
-        f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores (HTTP round trip through `tongban serve`).\n\n"
-        + table + "\n", encoding="utf-8")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                            text=True).stdout.strip() or "unknown commit"
+    with (out / "retrieval_latency.md").open("a", encoding="utf-8") as results:
+        results.write(f"\n## Run of {time.strftime('%Y-%m-%d')} at {commit}\n\n{os.cpu_count()} cores, HTTP round "
+                      f"trip through `tongban serve`, `--items {' '.join(map(str, args.items))} --questions "
+                      f"{args.questions}`.\n\n{table}\n")
     return 0
 
 
