@@ -71,7 +71,14 @@ def test_a_service_question_third_is_asked_again_when_retrieval_is_only_fairly_s
     ("外地娃在这边上小学要带啥材料", [("out_of_scope", 0.35), ("check_status", 0.3), ("ask_service", 0.05)]),
     ("嗯嗯啊那个就是那个", [("ask_service", 0.3), ("out_of_scope", 0.29), ("greet", 0.2)]),
 ])
-def test_asked_to_rephrase_otherwise(unsure, text, ranking):
+def test_asked_to_rephrase_otherwise(unsure, monkeypatch, runtime, text, ranking):
+    """Neither the intents nor retrieval sure (a question the checklists answer beyond doubt is
+    answered whatever the intents: the next tests)."""
+    import dataclasses
+
+    real = runtime.engine.knowledge.search
+    monkeypatch.setattr(runtime.engine.knowledge, "search",
+                        lambda *args, **kwargs: dataclasses.replace(real(*args, **kwargs), confidence=0.3))
     replies = unsure(text, ranking)
     assert "没太明白" in replies[0].text and not any((r.custom or {}).get("sources") for r in replies)
 
@@ -518,3 +525,21 @@ def test_a_plain_request_that_someone_else_apply_starts_the_form_without_an_answ
     replies = unsure("麻烦让社区帮我们家申请一下临时救助", [("request_assistance", 0.95), ("ask_service", 0.02)])
     assert not _cited(replies), replies
     assert any("同意" in r.text and "监护人" in r.text for r in replies)
+
+
+def test_an_unsure_parse_put_as_a_question_the_checklists_answer_gets_the_answer_not_a_menu(unsure):
+    """The intents undecided (request, privacy, status…), but a question retrieval is sure of: the
+    answer, the request offered beside it — not "您是想做下面哪一件事"."""
+    replies = unsure("急着用钱 证明材料一下子凑不齐 是不是就申请不了了",
+                     [("check_status", 0.37), ("request_assistance", 0.33), ("ask_service", 0.15)])
+    cited = _cited(replies)
+    assert cited and cited[0].custom["sources"][0]["category"] == "temporary_assistance", [r.text for r in replies]
+    assert "先受理" in cited[0].text or "先行受理" in cited[0].text
+    assert "/request_assistance" in [b["payload"] for r in replies for b in r.buttons or []]
+    # told, not asked, and no service question seen by the model: the menu as before
+    told = unsure("证明材料一下子凑不齐", [("check_status", 0.37), ("request_assistance", 0.33), ("privacy", 0.15)])
+    assert not _cited(told) and "没太明白" in told[0].text
+    # something filed and waited on: the status reply, whatever the checklists say of the service
+    filed = unsure("饿死了刚下班，顺便问问你们那个困难补助我上礼拜交的，咋还没消息",
+                   [("check_status", 0.45), ("ask_service", 0.3), ("out_of_scope", 0.1)])
+    assert "没有查到您的申请" in filed[0].text or "还没有提交过申请" in filed[0].text, [r.text for r in filed]
