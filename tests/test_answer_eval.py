@@ -68,14 +68,16 @@ def test_questions_go_through_the_engine_as_a_parent_asks_them(runtime):
     assert "compulsory_education" in text and "工地老板欠我三个月工资怎么办" in text
 
 
-# Today's figures less a margin (2026-12-05, sixth session, fully correct / wrong: set A 73.3 % / 7.8 %,
-# B 78.7 % / 8.7 %, C 78.0 % / 10.0 %, D 84.7 % / 8.0 %, E 82.0 % / 12.7 %, F 75.3 % / 12.0 %, G 79.3 % /
-# 8.0 %, H 72.7 % / 12.7 %). C–H were written by helpers that never saw this repository; A–G are
-# development sets now (their misses were read), H is read for its figures only. A change that makes
-# parents' answers worse fails here; the goal (90 %) is above.
-FLOORS = {"set_a.tsv": (0.66, 0.12), "set_b.tsv": (0.72, 0.12), "set_c.tsv": (0.70, 0.16),
-          "set_d.tsv": (0.78, 0.13), "set_e.tsv": (0.74, 0.18), "set_f.tsv": (0.70, 0.15),
-          "set_g.tsv": (0.72, 0.14), "set_h.tsv": (0.66, 0.19)}
+# Today's figures less a margin (2026-12-05, seventh session, fully correct / wrong: set A 75.6 % / 5.6 %,
+# B 80.0 % / 8.7 %, C 80.0 % / 9.3 %, D 88.0 % / 6.0 %, E 84.0 % / 12.0 %, F 80.7 % / 11.3 %, G 80.7 % /
+# 7.3 %, H 80.0 % / 9.3 %, I 76.0 % / 12.7 %, J 80.7 % / 8.0 %). C–J were written by helpers that never saw
+# this repository; A–H are development sets now (their misses were read), I was read for its figures
+# only, J for its totals only. A change that makes parents' answers worse fails here; the goal (90 %)
+# is above.
+FLOORS = {"set_a.tsv": (0.68, 0.10), "set_b.tsv": (0.73, 0.13), "set_c.tsv": (0.73, 0.14),
+          "set_d.tsv": (0.81, 0.11), "set_e.tsv": (0.77, 0.17), "set_f.tsv": (0.73, 0.16),
+          "set_g.tsv": (0.73, 0.12), "set_h.tsv": (0.73, 0.14), "set_i.tsv": (0.69, 0.18),
+          "set_j.tsv": (0.73, 0.13)}
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
