@@ -142,8 +142,11 @@ def main() -> int:
     print(table)
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                            text=True).stdout.strip() or "unknown commit"
+    try:  # the commit measured, "-dirty" when the tree had uncommitted changes
+        commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True,
+                                text=True).stdout.strip() or "unknown commit"
+    except OSError:  # no git here: the table is still kept
+        commit = "unknown commit"
     with (out / "retrieval_latency.md").open("a", encoding="utf-8") as results:
         results.write(f"\n## Run of {time.strftime('%Y-%m-%d')} at {commit}\n\n{os.cpu_count()} cores, HTTP round "
                       f"trip through `tongban serve`, `--items {' '.join(map(str, args.items))} --questions "

@@ -149,16 +149,19 @@ def _first_screen(entry: IndexedItem, notice: str, aspect: str, question: str,
     # "低保户的娃康复能优先不": the sentence of the cited items that says what the question names, when
     # the plain answer does not (who it is for, or nothing particular, is what it would show instead)
     closest = ""
+    guided = next_step(also) if also is not None else ""
     if aspect == aspects.WHAT and not asked or aspect == aspects.WHO:
         closest = aspects.closest_line([entry.item] + ([also.item] if also is not None else []), question,
-                                       answer + more)
+                                       "".join((answer, more, next_step(entry), guided)))
         asked = closest or asked
+    # said by ``also`` only: on the screen, ``also`` is cited
+    from_also = bool(closest) and not aspects.says(entry.item, closest)
     # the guidance item beside a clause was written for where and how: its step, when it is on the
     # screen (and so cited); else the clause's own
     lines_left = FIRST_SCREEN_LINES - len(head)
-    guided = next_step(also) if also is not None else ""
     body = _arranged(aspect, answer, asked, more, guided or next_step(entry), lines_left, room, bool(closest))
-    shown = bool(more) and more in body  # cut for room: then neither shown nor cited
+    # cut for room: then neither shown nor cited, unless its closest sentence is on the screen
+    shown = also is not None and (bool(more) and more in body or from_also and closest in body)
     if guided and not shown:
         body = _arranged(aspect, answer, asked, more, next_step(entry), lines_left, room, bool(closest))
     cited: list[IndexedItem] = []
@@ -264,14 +267,14 @@ def render_item(entry: IndexedItem, public_url: str = "") -> str:
 def no_local_notice(result: SearchResult, locality_name: str | None, entry: IndexedItem | None = None) -> str:
     """The answer (``entry``, else the best hit) is the national rules although the family's place is
     known: said at the end of the source line — that the place has no checklist of its own, or that
-    its checklist has no such item (晋江's holds temporary assistance only; a school question there
-    is answered by the national rules)."""
+    what is gathered for it holds nothing on this (晋江's holds temporary assistance's approval
+    limits only; a school question there is answered by the national rules)."""
     if entry is None and result.hits:
         entry = result.hits[0].entry
     if not locality_name or entry is None or entry.locality != NATIONAL:
         return ""
     if result.has_local_checklist:
-        return f"{locality_name}的本地清单里没有这一项，以上是全国通用的规定"
+        return f"{locality_name}暂未收录这一项的本地规定，以上是全国通用的规定"
     return f"{locality_name}暂未收录本地服务清单，以上是全国通用的规定"
 
 

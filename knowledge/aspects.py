@@ -133,15 +133,19 @@ def aspect_of(question: str) -> str:
     return WHAT
 
 
+def _sentences(parts) -> list[str]:
+    """The sentences of ``parts``, each part read on its own."""
+    return [sentence.strip() for part in parts for sentence in _SENTENCE.findall(part or "")]
+
+
 def _sentence(parts: tuple[str, ...], words: re.Pattern, question: str = "") -> str:
     """The sentence of ``parts`` (each read on its own) that holds one of ``words``: of several, the
     one sharing most two-character words with ``question`` ("多久更新一回" picks "每半年更新一次"
     over "住满6个月"), else the first."""
-    found = [sentence.strip() for part in parts for sentence in _SENTENCE.findall(part or "")
-             if words.search(sentence)]
+    found = [sentence for sentence in _sentences(parts) if words.search(sentence)]
     if not found:
         return ""
-    asked = {pair for pair in _bigrams(question) if not pair.isdigit()}  # a number named is no topic
+    asked = _asked_words(question, ())
     return max(found, key=lambda sentence: len(asked & _bigrams(sentence))) if asked else found[0]
 
 
@@ -152,12 +156,20 @@ def _bigrams(text: str) -> set[str]:
 
 # two-character words too common in questions and items to tell one sentence from another
 _COMMON = frozenset("孩子 小孩 儿童 流动 动儿 可以 能不 不能 什么 怎么 这边 那边 我们 俺们 居住 住地 地方 一下 "
-                    "是不 不是 有没 没有 要求 国家 各地 方案 部门 当地 外地 本地 这个 那个 现在 还是 就是 的话".split())
+                    "是不 不是 有没 没有 要求 国家 各地 方案 部门 当地 外地 本地 这个 那个 现在 还是 就是 的话 "
+                    "申请 需要 户口 请问 知道".split())
 _PIECE = re.compile(r"[^。！？；，、：]+[。！？；，、：]?")
 
 
-def _informative(question: str) -> set[str]:
-    return _bigrams(question) - _COMMON
+def _asked_words(question: str, common=_COMMON) -> set[str]:
+    """The two-character words of ``question`` that can tell one sentence from another: not a number
+    named (12356, 2024 are in every sentence about them), not ``common`` ones."""
+    return {pair for pair in _bigrams(question) if not pair.isdigit()} - set(common)
+
+
+def says(item, text: str) -> bool:
+    """Whether ``text`` (a sentence, or its clauses) is ``item``'s own."""
+    return text.rstrip("，、：") in " ".join((item.content or "", item.how_to_apply or ""))
 
 
 def closest_line(items, question: str, shown: str, least: int = 2) -> str:
@@ -166,17 +178,15 @@ def closest_line(items, question: str, shown: str, least: int = 2) -> str:
     ``least`` two-character words, the common ones not counted — within LINE_MAX characters; "" when
     none does. "俺们是低保户 娃残疾 康复救助能优先不" finds "优先救助低保家庭、经济困难家庭的残疾儿童…"
     in the item on rehabilitation, where its plain answer names ages and services only."""
-    asked = _informative(question) - _bigrams(shown)
+    asked = _asked_words(question) - _bigrams(shown)
     if len(asked) < least:
         return ""
     best, best_count = "", least - 1
     for item in items:
-        for part in (item.content, item.how_to_apply):
-            for sentence in _SENTENCE.findall(part or ""):
-                sentence = sentence.strip()
-                count = len(asked & _bigrams(sentence))
-                if count > best_count and sentence.rstrip("。；") not in shown:
-                    best, best_count = sentence, count
+        for sentence in _sentences((item.content, item.how_to_apply)):
+            count = len(asked & _bigrams(sentence))
+            if count > best_count and sentence.rstrip("。；") not in shown:
+                best, best_count = sentence, count
     if len(best) <= LINE_MAX:
         return best
     # a long sentence: the run of its clauses around the words asked, within LINE_MAX

@@ -4,7 +4,8 @@ Dense (faiss inner product over e5 vectors) and lexical (character 1–3-gram
 TF-IDF) scores are fused linearly. Only items whose checklist locality is in the
 chain (community → street → district → city → province → national) are eligible,
 and, for one service category, an item from a more local checklist outranks a
-national one. The top fused score is mapped to a calibrated confidence.
+national one (not a local guidance item: facts gathered for a place compete on their score).
+The top fused score is mapped to a calibrated confidence.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from knowledge.embedding import Embedder
 from knowledge.index import VIEWS, IndexedItem, KnowledgeIndex
+from knowledge.schema import Authority
 from nlu.features import FastTfidf
 
 NATIONAL = "national"
@@ -54,7 +56,7 @@ class SearchResult:
     chain: tuple[str, ...]
     hits: list[Hit]
     confidence: float
-    has_local_checklist: bool  # any non-national checklist applies to this chain
+    has_local_checklist: bool  # a local service list (not only gathered guidance) applies to this chain
     categories: list[str] = field(default_factory=list)  # distinct, in rank order
 
 
@@ -75,6 +77,8 @@ class Retriever:
         for position, entry in enumerate(index.entries):
             localities.setdefault(entry.locality, []).append(position)
         self._by_locality = {k: np.array(v, dtype=np.int64) for k, v in localities.items()}
+        # places with a service list of their own (not only facts Tongban gathered for them)
+        self._listed = {entry.locality for entry in index.entries if entry.checklist.authority is not Authority.GUIDANCE}
         self._selectors: dict[tuple[str, ...], faiss.SearchParameters] = {}
         self._tfidf = FastTfidf(index.vectorizer)
         # each item's keywords long enough to count word for word (the index never changes)
@@ -87,8 +91,9 @@ class Retriever:
         chain = tuple(chain) if chain else (NATIONAL,)
         allowed = self._allowed(chain)
         local = [c for c in chain if c != NATIONAL and c in self._by_locality]
+        listed = any(c != NATIONAL and c in self._listed for c in chain)
         if not query.strip() or allowed.size == 0:
-            return SearchResult(query, chain, [], 0.0, bool(local))
+            return SearchResult(query, chain, [], 0.0, listed)
         lexical_all = self._lexical_scores(query)
         if self.lexical_only:
             qvec = None
@@ -107,14 +112,19 @@ class Retriever:
         fused = fused + self._keyword_bonus(query, candidates)
         rank_of = {code: i for i, code in enumerate(chain)}
         ranks = np.array([rank_of[self.index.entries[c].locality] for c in candidates])
-        adjusted = _local_first(fused, ranks, [self.index.entries[c].item.category for c in candidates])
+        # a local list lifts its items; facts Tongban gathered for a place (guidance, one service's
+        # detail: 晋江's approval limits) compete on their score, or one item would answer every
+        # question of its service there
+        lifted = np.array([rank_of[NATIONAL] if self.index.entries[c].checklist.authority is Authority.GUIDANCE
+                           else rank for c, rank in zip(candidates, ranks)]) if NATIONAL in rank_of else ranks
+        adjusted = _local_first(fused, lifted, [self.index.entries[c].item.category for c in candidates])
         order = np.argsort(-adjusted, kind="stable")
         entries = self.index.entries
         hits = [Hit(entries[candidates[i]], float(adjusted[i]), float(dense[i]), float(lexical[i]),
                     int(ranks[i])) for i in order[:k]]
         categories = list(dict.fromkeys(entries[candidates[i]].item.category for i in order))
         confidence = self.calibration.confidence(float(fused.max()))
-        return SearchResult(query, chain, hits, confidence, bool(local), categories)
+        return SearchResult(query, chain, hits, confidence, listed, categories)
 
     def _keyword_bonus(self, query: str, candidates: np.ndarray) -> np.ndarray:
         """KEYWORD_BONUS for each candidate one of whose own keywords (KEYWORD_MIN characters or

@@ -61,16 +61,24 @@ def test_locality_without_local_checklist_falls_back_and_says_so(kb):
     assert source_line.startswith("依据：") and source_line.endswith("广东省深圳市罗湖区暂未收录本地服务清单，以上是全国通用的规定")
 
 
-JINJIANG = "350582"  # its shipped checklist holds one item: who approves temporary assistance, how fast
+JINJIANG = "350582"  # its shipped guidance holds one item: who approves temporary assistance, how fast
 
 
-def test_partial_local_checklist_answers_its_item_and_says_when_an_answer_is_national(kb):
+def test_facts_gathered_for_a_place_answer_their_question_there_and_no_other(kb):
     result, answer = _answer(kb, "临时救助街道能直接批多少钱", JINJIANG)
     assert result.hits[0].entry.locality == JINJIANG
     assert "5000元" in answer.text.split("\n")[0] and "全国通用" not in answer.text
+    # facts gathered for a place are no local list: the national rule on where to apply, without a
+    # permit, still answers that question there
+    result, answer = _answer(kb, "没有居住证 临时救助去哪里申请", JINJIANG)
+    assert result.hits[0].entry.locality == "national" and "乡镇" in answer.text.split("\n")[0]
     result, answer = _answer(kb, "孩子要打疫苗去哪里", JINJIANG)
+    assert not result.has_local_checklist and result.hits[0].entry.locality == "national"  # no list of its own
+    assert answer.text.split("\n")[-1].endswith("福建省泉州市晋江市暂未收录本地服务清单，以上是全国通用的规定")
+    # a place whose list lacks the item asked about says so
+    result, answer = _answer(kb, "残疾孩子康复救助在哪申请", BAOAN)
     assert result.has_local_checklist and result.hits[0].entry.locality == "national"
-    assert answer.text.split("\n")[-1].endswith("福建省泉州市晋江市的本地清单里没有这一项，以上是全国通用的规定")
+    assert answer.text.split("\n")[-1].endswith("宝安区暂未收录这一项的本地规定，以上是全国通用的规定")
 
 
 def test_community_code_reaches_district_checklist(kb):

@@ -45,6 +45,17 @@ def test_a_question_about_people_or_a_service_is_answered_not_handed_over(chat, 
     assert not any("哪个市、哪个区" in r["text"] for r in replies), replies
 
 
+def test_someone_named_is_no_one_asked_for_but_a_person_asked_for_is():
+    from bot.engine import _asks_about_people
+    from nlu.interpreter import ParseResult
+
+    def parse(text):
+        return ParseResult(text, "human_handoff", 0.8, [("human_handoff", 0.8)], [], normalized=text)
+
+    assert _asks_about_people(parse("来家访的有个叫儿童主任的，还有个儿童督导员，这俩有啥不一样"))
+    assert not _asks_about_people(parse("你们说的跟社区说的不一样 我要找负责人"))
+
+
 @pytest.mark.parametrize("text, intent", [("要得", "affirm"), ("中", "affirm"), ("莫得", "deny"),
                                           ("88", "goodbye"), ("拜拜了您", "goodbye"), ("不中", "deny")])
 def test_slang_yes_no_bye(interpreter, text, intent):

@@ -543,3 +543,53 @@ def test_an_unsure_parse_put_as_a_question_the_checklists_answer_gets_the_answer
     filed = unsure("饿死了刚下班，顺便问问你们那个困难补助我上礼拜交的，咋还没消息",
                    [("check_status", 0.45), ("ask_service", 0.3), ("out_of_scope", 0.1)])
     assert "没有查到您的申请" in filed[0].text or "还没有提交过申请" in filed[0].text, [r.text for r in filed]
+
+
+@pytest.mark.parametrize("text, ranking, reply", [
+    # our own data asked about: our notice one tap away, not a checklist item on someone else's
+    ("你们会不会把娃的信息给别人", [("privacy", 0.4), ("ask_service", 0.3), ("delete_data", 0.1)], "没太明白"),
+    # our own application: the status reply
+    ("我申请的帮扶怎么还没人联系", [("check_status", 0.4), ("ask_service", 0.3), ("request_assistance", 0.2)],
+     "申请"),
+    ("申请了三天了咋还没动静呀", [("check_status", 0.45), ("ask_service", 0.3), ("out_of_scope", 0.1)], "申请"),
+])
+def test_an_unsure_question_about_our_data_or_our_application_is_not_answered_from_a_checklist(unsure, text,
+                                                                                                ranking, reply):
+    replies = unsure(text, ranking)
+    assert not _cited(replies) or "没有查到您的申请" in replies[0].text, [r.text for r in replies]
+    assert reply in replies[0].text, [r.text for r in replies]
+
+
+def test_an_unsure_request_to_apply_for_us_is_no_question_about_a_service(unsure):
+    """Asked to act ("能不能帮我们家申请"): the request is started, as when the model is sure."""
+    replies = unsure("能不能帮我们家申请一下临时救助", [("request_assistance", 0.45), ("ask_service", 0.3), ("privacy", 0.1)])
+    assert any("同意" in r.text and "监护人" in r.text for r in replies), [r.text for r in replies]
+
+
+def test_a_relative_out_of_touch_or_how_long_a_service_takes_tells_of_no_filing():
+    from bot.engine import TELLS_OF_A_FILING
+
+    assert TELLS_OF_A_FILING.search("困难补助我上礼拜交的，咋还没消息")
+    assert TELLS_OF_A_FILING.search("公租房排上了没有，我三月份报的")
+    assert not TELLS_OF_A_FILING.search("孩子他爸出去三个月一直没消息")
+    assert not TELLS_OF_A_FILING.search("临时救助一般多久能批下来")
+    assert not TELLS_OF_A_FILING.search("对自己没信心")
+
+
+@pytest.mark.parametrize("text, ledger", [
+    ("登记家里情况的时候问得可细了 会不会泄露", True),
+    ("不用登记了吧 会不会泄露", False),
+    ("登记过程会不会泄露信息", False),
+    ("上户口登记的时候填的信息会不会泄露", False),
+])
+def test_a_registration_told_as_done_is_the_ledgers_not_a_negation_or_another_offices(text, ledger):
+    from bot.engine import REGISTERED, REGISTERED_ELSEWHERE
+
+    assert (bool(REGISTERED.search(text)) and not REGISTERED_ELSEWHERE.search(text)) is ledger
+
+
+def test_a_child_alone_at_home_is_hardship_so_the_request_comes_first():
+    from bot.engine import names_the_list
+
+    assert names_the_list("社区会上门来看看不")
+    assert not names_the_list("社区会来家里看看吗 娃一个人在家")
