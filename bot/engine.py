@@ -94,11 +94,12 @@ ABOUT_A_ROLE = re.compile(r"(?:儿童主任|儿童督导员|督导员|网格员|
 # a person named by what they are called ("来家访的有个叫儿童主任的"): no request for a person
 NAMED_SO = re.compile(r"(?:有个|有一个|一个|那个|个)?叫[^，。\s]{1,8}的")
 IS_THERE = re.compile(r"有没有|有冇|有无|有吗|有么|有不$")
+_DONE = r"(?<![没不未])(?<!不用)(?<!还没)"  # not negated: 没登记过, 不用登记了
 REGISTERED = re.compile(r"摸排|建档|(?:社区|居委会|村里|村委会|街道|网格员|儿童主任|民政)[^，。\s]{0,6}登记|"
                         r"(?:社区|居委会|村委会|街道|网格员|儿童主任)[^，。\s]{0,6}(?:填|录|收集|采集)[^，。\s]{0,8}信息|"
                         r"登记[^，。\s]{0,4}(?:社区|居委会)|登记进|(?:孩子|娃)的?信息[^，。\s]{0,2}登记|"
                         # a registration told as done, by whomever (not 没登记过, 不用登记了, 登记过程)
-                        r"(?<![没不未])(?<!不用)(?<!还没)登记[^，。\s]{0,6}?(?:的时候|完(?!整)|过(?!程))|(?<![没不未])(?<!不用)(?<!还没)登记了|"
+                        rf"{_DONE}登记[^，。\s]{{0,6}}?(?:的时候|完(?!整)|过(?!程))|{_DONE}登记了|"
                         r"(?:他们|人家|社区的人|上门的人|来的人|工作人员)[^，。\s]{0,3}登记(?:了|过)(?:俺|我家|我们家|咱)?的?(?:孩子|娃)")
 # another office's form: registered with a school, a clinic, the police, for a permit or insurance,
 # or filled in for one ("社区医院让填娃的疫苗信息", "街道让填学籍信息")
@@ -578,29 +579,27 @@ class DialogueEngine:
         text = parse.normalized or ""
         if likely and likely[0] == "check_status" and (TELLS_OF_A_FILING.search(text) or OURS.search(text)):
             return self._on_check_status(convo, parse)  # "困难补助我上礼拜交的 咋还没消息": what was filed, where
-        if (likely and likely[0] not in NOT_A_QUESTION + ("privacy",) and _asked(text)
-                and not ASKS_FOR_A_PERSON.search(text) and not referrals.outside_scope(text)
-                and not names_the_list(text)  # the list: below
-                and not (OURS.search(text) or TO_US.search(text))  # our data, our application: not a checklist's
-                and not (likely[0] == "request_assistance" and REGISTER_US.search(text))):  # "能不能帮我们申请"
-            # "急着用钱 证明材料凑不齐 是不是就申请不了了": the intents undecided, but a question the
-            # checklists answer — the answer, with the request offered as for any answer, not a menu
-            result, answer = self._answer_or_harm(text or parse.text, convo.state.get("locality"), parse)
-            if answer.confident and result.confidence >= ASKED_SURE:
-                convo.state["failures"] = 0
-                return [_answer_reply(answer)] + self._assistance_offer(parse)
-        # third, yet likely enough, with the service beyond doubt: "残疾人两项补贴 我们在外地 在那办"
+        # "急着用钱 证明材料凑不齐 是不是就申请不了了": the intents undecided, but a question the checklists
+        # may answer — answered when retrieval is ASKED_SURE of it, with the request offered, not a menu
+        asked = (bool(likely) and likely[0] not in NOT_A_QUESTION + ("privacy",) and _asked(text)
+                 and not ASKS_FOR_A_PERSON.search(text) and not referrals.outside_scope(text)
+                 and not names_the_list(text)  # the list: below
+                 and not (OURS.search(text) or TO_US.search(text))  # our data, our application: not a checklist's
+                 and not (likely[0] == "request_assistance" and REGISTER_US.search(text)))  # "能不能帮我们申请"
+        # ask_service likely, or third yet likely enough with the service beyond doubt: "残疾人两项补贴 我们在外地 在那办"
         third = len(ranked) > 2 and ranked[2][0] == "ask_service" and ranked[2][1] >= THIRD_ASK_PROBABILITY
-        if (("ask_service" not in likely and not third) or likely[0] in NOT_A_QUESTION
-                or referrals.outside_scope(parse.normalized)):
+        served = (("ask_service" in likely or third) and likely[0] not in NOT_A_QUESTION
+                  and not referrals.outside_scope(text))
+        if not (asked or served):
             return []
-        result, answer = self._answer_or_harm(parse.normalized or parse.text, convo.state.get("locality"), parse)
-        if not answer.confident or "ask_service" not in likely and result.confidence < SURE_SERVICE:
-            if names_the_list(parse.normalized):  # "那个台账是哪个单位在弄": the words name the list
-                return self._ledger_data_answer(convo, parse)
-            return []
-        convo.state["failures"] = 0
-        return [_answer_reply(answer)] + self._assistance_offer(parse)
+        result, answer = self._answer_or_harm(text or parse.text, convo.state.get("locality"), parse)  # one search
+        if answer.confident and (asked and result.confidence >= ASKED_SURE
+                                 or served and ("ask_service" in likely or result.confidence >= SURE_SERVICE)):
+            convo.state["failures"] = 0
+            return [_answer_reply(answer)] + self._assistance_offer(parse)
+        if served and names_the_list(text):  # "那个台账是哪个单位在弄": the words name the list
+            return self._ledger_data_answer(convo, parse)
+        return []
 
     def _answer_or_harm(self, text: str, locality: str | None, parse: ParseResult):
         """(search result, answer) for ``text``: the composed answer, or when it is not confident the

@@ -78,7 +78,9 @@ class Retriever:
             localities.setdefault(entry.locality, []).append(position)
         self._by_locality = {k: np.array(v, dtype=np.int64) for k, v in localities.items()}
         # places with a service list of their own (not only facts Tongban gathered for them)
-        self._listed = {entry.locality for entry in index.entries if entry.checklist.authority is not Authority.GUIDANCE}
+        gathered = np.array([entry.checklist.authority is Authority.GUIDANCE for entry in index.entries], dtype=bool)
+        self._gathered = gathered  # facts Tongban gathered (guidance), not a published or example list
+        self._listed = {entry.locality for entry, g in zip(index.entries, gathered) if not g}
         self._selectors: dict[tuple[str, ...], faiss.SearchParameters] = {}
         self._tfidf = FastTfidf(index.vectorizer)
         # each item's keywords long enough to count word for word (the index never changes)
@@ -115,8 +117,7 @@ class Retriever:
         # a local list lifts its items; facts Tongban gathered for a place (guidance, one service's
         # detail: 晋江's approval limits) compete on their score, or one item would answer every
         # question of its service there
-        lifted = np.array([rank_of[NATIONAL] if self.index.entries[c].checklist.authority is Authority.GUIDANCE
-                           else rank for c, rank in zip(candidates, ranks)]) if NATIONAL in rank_of else ranks
+        lifted = np.where(self._gathered[candidates], rank_of[NATIONAL], ranks) if NATIONAL in rank_of else ranks
         adjusted = _local_first(fused, lifted, [self.index.entries[c].item.category for c in candidates])
         order = np.argsort(-adjusted, kind="stable")
         entries = self.index.entries
