@@ -135,6 +135,10 @@ UNSUPPORTED_KINDS = {"voice": "语音", "audio": "语音和音频", "video_note"
 _STEP_IN = (r"有人(?:来|能|可以)?(?:管|帮|看看|上门|指导)|上门|管管|谁能帮|找人(?:帮|管|看)|有没有人(?:能|可以|来)|"
             r"走访|登记|申请帮扶")
 ASKS_FOR_HELP = re.compile(r"帮帮|帮忙|想申请|帮扶|来家里|来看看|" + _STEP_IN)
+# whether the family may ask for it themselves ("能不能自己去申请", "可以主动提吗", "还是只能等人家来查"):
+# a rule of the service asked about (the plan's 主动提出), not a request for us to act
+SELF_ASK = re.compile(r"(?:能不能|可不可以|能否|能|可以)(?:我们?|俺们?|咱们?|我家|俺家)?(?:自己|自个儿?|主动)|"
+                      r"还是(?:只能|得|要|必须)(?:等|靠)")
 ASSISTANCE_OFFER_PROBABILITY = 0.2  # P(request_assistance) of a message routed to ask_service
 # A clause that asks about a service ("这边有没有心理咨询"), beside a request for help.
 ASKS_A_QUESTION = re.compile(r"[?？]|有没有|有什么|有哪些|怎么(?:办|申请|弄|报名|办理)|哪里|哪儿|去哪|多少|能不能报|可以报|吗$|"
@@ -976,7 +980,10 @@ class DialogueEngine:
             return []
         if aspects.aspect_of(text) not in BEFORE_THE_FORM_ASPECTS:  # "要什么材料": the form finds out
             return []
-        return self._answer_if_named(convo, parse, sure=BEFORE_THE_FORM_CONFIDENCE)
+        # "揭不开锅了 能不能自己去说要帮扶 还是得等人家来查": whether they may ask is the rule they want
+        # to know before filing, answered as any question is; else only a service beyond doubt
+        sure = self.settings.knowledge.min_confidence if SELF_ASK.search(text) else BEFORE_THE_FORM_CONFIDENCE
+        return self._answer_if_named(convo, parse, sure=sure)
 
     @staticmethod
     def _only_asks(parse: ParseResult) -> bool:
@@ -995,7 +1002,7 @@ class DialogueEngine:
             asked = IS_THERE.search(text) or _put_as_a_question(text) or text.endswith(("不", "没"))
             return bool(asked) and not ASKS_TO_ACT.search(HELP_WORDS.sub("", text))
         asked = _put_as_a_question(text) or not hardship and _asks_whether(text)  # "学校有补助不"
-        return asked and not ASKS_TO_ACT.search(text)
+        return asked and not ASKS_TO_ACT.search(SELF_ASK.sub("", text))  # "能不能自己去申请": no one asked to act
 
     @staticmethod
     def _asks_about_the_ledger(parse: ParseResult) -> bool:

@@ -419,6 +419,35 @@ def test_a_request_for_help_that_asks_how_is_answered_and_still_filed(unsure):
     assert any("同意" in r.text and "监护人" in r.text for r in replies[1:])  # then the request's consent question
 
 
+@pytest.mark.parametrize("text, ranking", [
+    # hardship told: the answer on asking for oneself, then the request's consent question
+    ("娃户口在隔壁乡 俺们搬到街道上住 家里实在困难 能不能自己提出来要帮扶 还是只能等人来查",
+     [("request_assistance", 0.95), ("ask_service", 0.014), ("out_of_scope", 0.007)]),
+    # no hardship word: the answer, and the request one tap away
+    ("我们家日子紧巴巴的 可以主动去申请让人帮一把吗 还是得等人家来摸排",
+     [("request_assistance", 0.82), ("ask_service", 0.085), ("emergency", 0.018)]),
+])
+def test_whether_a_family_may_ask_for_help_themselves_is_answered_before_anything_is_filed(unsure, text, ranking):
+    """"能不能自己提出来要帮扶 还是只能等人来查" asks the rule (the plan lets a family that moved across
+    townships ask for help itself): answered from the checklists like any question, even where the
+    search is less sure than for a request's side question."""
+    replies = unsure(text, ranking)
+    cited = _cited(replies)
+    assert cited and cited[0].custom["sources"][0]["category"] == "priority_care", [r.text for r in replies]
+    assert replies[0] is cited[0] and "主动" in cited[0].text
+    filed_or_offered = [r for r in replies[1:] if "同意" in r.text and "监护人" in r.text
+                        or "/request_assistance" in [b["payload"] for b in r.buttons or []]]
+    assert filed_or_offered, [r.text for r in replies]
+
+
+def test_a_request_for_us_to_act_is_not_a_question_about_asking_oneself(unsure):
+    """"能不能派个人来" asks us to act: the request's form, no answer from a guessed service first."""
+    replies = unsure("能不能派个人来看看 家里实在困难 娃没人管",
+                     [("request_assistance", 0.95), ("ask_service", 0.03)])
+    assert not _cited(replies), [r.text for r in replies]
+    assert any("同意" in r.text and "监护人" in r.text for r in replies)
+
+
 def test_a_request_that_asks_for_materials_goes_straight_to_the_form(unsure):
     replies = unsure("家里困难 孩子爸爸住院了 想申请补助 要什么材料",
                      [("request_assistance", 0.97), ("ask_service", 0.02)])
