@@ -158,6 +158,8 @@ def _bigrams(text: str) -> set[str]:
 _COMMON = frozenset("孩子 小孩 儿童 流动 动儿 可以 能不 不能 什么 怎么 这边 那边 我们 俺们 居住 住地 地方 一下 "
                     "是不 不是 有没 没有 要求 国家 各地 方案 部门 当地 外地 本地 这个 那个 现在 还是 就是 的话 "
                     "申请 需要 户口 请问 知道".split())
+# a clause's opening word that ties it to the one before ("所以", "同时"): cut from a clause shown alone
+_CONNECTIVE = re.compile(r"^(?:所以|因此|因而|但是|但|而且|并且|同时|另外|此外|其中)")
 _PIECE = re.compile(r"[^。！？；，、：]+[。！？；，、：]?")
 
 
@@ -198,7 +200,10 @@ def closest_line(items, question: str, shown: str, least: int = 2) -> str:
         end += 1
     while start > 0 and len("".join(pieces[start - 1:end])) <= LINE_MAX and scores[start - 1]:
         start -= 1
-    return "".join(pieces[start:end]).rstrip("，、：") if len("".join(pieces[start:end])) <= LINE_MAX else ""
+    run = "".join(pieces[start:end])
+    if len(run) > LINE_MAX or run.endswith("："):  # "所以不用干等人家上门排查：": a lead-in, not what it leads to
+        return ""
+    return _CONNECTIVE.sub("", run.rstrip("，、"))
 
 
 def numbers_in(item) -> list[str]:

@@ -509,6 +509,13 @@ def test_the_sentence_that_says_what_the_question_names_joins_a_plain_answer_tha
                                               "并做好与其他保障制度的衔接。"})
     line = aspects.closest_line([long], question, item.brief)
     assert "低保家庭的孩子优先救助" in line and len(line) <= aspects.LINE_MAX
+    # a clause that leads into the next ("所以…：") is no answer on its own; a tying word is cut
+    lead_in = item.model_copy(update={"content": "低保家庭的孩子也在其中，所以不用等残联上门排查：可以主动向所在社区的儿童主任、"
+                                                 "乡镇（街道）或县级残联说明困难、提出康复救助的申请。"})
+    assert aspects.closest_line([lead_in], "低保户能不能自己去残联申请 还是等上门排查", "") == ""
+    tied = item.model_copy(update={"content": "救助对象是0—6岁残疾儿童，同时低保家庭的孩子优先救助，还要做好与其他保障制度、"
+                                              "医疗救助、临时救助的衔接和转介工作。"})
+    assert aspects.closest_line([tied], question, item.brief).startswith("低保家庭的孩子优先救助")
 
 
 def test_an_amount_in_yuan_answers_how_much():

@@ -424,7 +424,7 @@ def test_a_request_for_help_that_asks_how_is_answered_and_still_filed(unsure):
     ("娃户口在隔壁乡 俺们搬到街道上住 家里实在困难 能不能自己提出来要帮扶 还是只能等人来查",
      [("request_assistance", 0.95), ("ask_service", 0.014), ("out_of_scope", 0.007)]),
     # no hardship word: the answer, and the request one tap away
-    ("我们家日子紧巴巴的 可以主动去申请让人帮一把吗 还是得等人家来摸排",
+    ("我们家日子紧巴巴的 可以主动去申请让人帮一把吗 还是得等人家上门来查",
      [("request_assistance", 0.82), ("ask_service", 0.085), ("emergency", 0.018)]),
 ])
 def test_whether_a_family_may_ask_for_help_themselves_is_answered_before_anything_is_filed(unsure, text, ranking):
