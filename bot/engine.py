@@ -116,6 +116,19 @@ HARM_CATEGORY = "child_protection"  # the service a message about a child being 
 # (12338): the answer when retrieval is unsure, before a neighbour in the same service (legal aid's
 # 12348 tied with it for "孩子他爸喝了酒就骂人摔东西 有没有热线能咨询下")
 HARM_ITEM = "GUIDE-report-harm"
+HARM_ENTRY = "national-guidance/v1/" + HARM_ITEM
+# an emergency that is a question about someone else's child, hurt or left alone, and asks whom to tell
+# ("邻居家小孩经常一个人在家 我能跟谁说", "对门把娃锁屋里 居委会能管不"): answered after the urgent reply
+REPORTED_KINDS = {"abuse", "neglect"}
+REPORT_TO_WHOM = re.compile(r"跟谁说|和谁说|告诉谁|找谁|向谁|问谁|反映|举报|报告|(?:谁|哪个部门|哪里|居委会|社区|派出所|警察)[^，。\s]{0,3}(?:管|能管|会管)")
+# ... told by a bystander: the child is a neighbour's or another family's (a child or a parent in danger
+# themselves is answered by the emergency reply alone, the last message on their screen)
+SOMEONE_ELSES = re.compile(r"邻居|隔壁|对门|对面|楼上|楼下|楼道|院里|小区|同事|工友|老乡|亲戚家|朋友家|别人家|那家|那户|"
+                           r"人家的?(?:孩子|娃|小孩)|(?:一个|有个)(?:小孩|孩子|娃)")
+WHOLE_QUESTION_HITS = 10
+WHOLE_QUESTION_CHARS = 60  # a question put in a few words (the longest of the answer sets' such questions: 45)
+# what to do now: the emergency reply is the answer to that ("他爸掐孩子脖子 我要怎么办")
+WHAT_NOW = re.compile(r"怎么办|咋办|咋整|咋弄|怎么弄|怎么做|该咋|如何是好|咋个办|怎么搞")
 HARM_ITEM_MARGIN = 0.03  # ... when it scores this close to the best child-protection hit (法律援助 named: legal aid)
 LEDGER_CATEGORIES = ("priority_care", "eligibility")  # the ledger (clause 五) and the monitoring (四)
 TO_US = re.compile(r"你们|您们|机器人|小童|这里|(?<![让要叫请])我们?(?:在这|这边)?(?:登记|填)")  # "我在你们这登记的信息", "我登记的信息" are ours
@@ -501,14 +514,46 @@ class DialogueEngine:
             text = text[:start] + " " + text[end:]
         text = _DANGLING.sub("", " ".join(text.split())).strip()
         if len(text) < 6 or text == parse.normalized:
-            return []
+            return self._whole_question(convo, parse)
         rest = self.interpreter.parse(text)
         if rest.intent not in ("ask_service", "check_eligibility") or rest.confidence < self.settings.nlu.fallback_threshold:
-            return []
+            return self._whole_question(convo, parse, reports_only=True)  # "…饭都吃不上，俺想跟谁说一声"
         answer = getattr(self, f"_on_{rest.intent}")(convo, rest)
         if not answer or not (answer[0].custom or {}).get("sources"):
-            return []
+            return self._whole_question(convo, parse, reports_only=True)
         return [Reply("您还问到的问题："), *answer]
+
+    def _whole_question(self, convo: ConversationHandle, parse: ParseResult, reports_only: bool = False) -> list[Reply]:
+        """After the emergency reply, for a message that is a question: when the danger is the whole
+        message, its answer too if the checklists answer it beyond doubt and it asks more than what to
+        do now ("娃爹娘都不在了 没人管他 谁来监护": who takes in a child no one looks after); and whatever
+        else it holds (``reports_only``: a question beside the danger that could not be answered on its
+        own), for a child hurt or neglected, when it asks whom to tell ("邻居家小孩经常一个人在家 饭都吃
+        不上 我能跟谁说"): that anyone may report it, and to whom."""
+        text = parse.normalized or ""
+        if len(text) > WHOLE_QUESTION_CHARS or not _asked(text) or referrals.outside_scope(text):
+            return []  # a long story of danger: the emergency reply alone, the last on their screen
+        locality = convo.state.get("locality")
+        result = self._search(text, locality, parse, k=WHOLE_QUESTION_HITS)
+        if not reports_only and result.confidence >= SURE_SERVICE and not WHAT_NOW.search(text):
+            answer = self._compose(result, locality)
+        elif set(parse.danger_kinds) & REPORTED_KINDS and REPORT_TO_WHOM.search(text) and SOMEONE_ELSES.search(text):
+            answer = self._report_answer(text, locality, result)
+        else:
+            return []
+        if answer is None or not answer.confident:
+            return []
+        return [Reply("您还问到的问题："), _answer_reply(answer)]
+
+    def _report_answer(self, text: str, locality: str | None, result):
+        """The item saying who may report a child hurt or neglected, and to whom: the search's own
+        child-protection hit for it (a local one first), else the national item."""
+        hits = [h for h in result.hits if h.entry.item.category == HARM_CATEGORY]
+        entry = next((h.entry for h in hits if h.entry.item.id == HARM_ITEM), None) or self.knowledge.find_item(HARM_ENTRY)
+        if entry is None:
+            return None
+        return item_answer(entry, public_url=self.public_url, question=text, aspect=aspects.aspect_of(text),
+                           notice=no_local_notice(result, self.knowledge.locality_name(locality), entry))
 
     def _local_contact(self, locality: str | None) -> str:
         """A local (non-national) child-protection item for the family's area, if any."""

@@ -109,6 +109,43 @@ def test_the_rest_of_the_message_is_answered_after_the_emergency(chat):
     assert any(r.get("custom", {}) and r["custom"].get("sources") for r in replies[1:]), replies
 
 
+def _cited(replies):
+    return [r for r in replies if (r.get("custom") or {}).get("sources")]
+
+
+@pytest.mark.parametrize("message", ["楼下那户的小孩天天被他妈锁在屋里 一锁一整天 我该找谁反映",
+                                     "对门那家大人出去好几天了 俩孩子自己在家饿得直哭 我能跟谁说"])
+def test_a_bystander_asking_whom_to_tell_gets_the_emergency_reply_then_whom(chat, message):
+    """A neighbour's child hurt or left alone, and whom to tell asked: what to do now first, then the
+    item saying anyone may report it and to whom (the committee, the police, civil affairs)."""
+    replies = chat(message)
+    assert replies[0]["custom"]["urgent"] is True and "110" in replies[0]["text"]
+    cited = _cited(replies[1:])
+    assert cited and cited[0]["custom"]["sources"][0]["category"] == "child_protection", replies
+    assert any(word in cited[0]["text"] for word in ("居委会", "报警", "民政")), cited[0]["text"]
+
+
+@pytest.mark.parametrize("message", ["他爸又在拿皮带抽孩子 我拉不住 我该找谁",
+                                     "我爸喝醉了在打我 我躲在厕所里 怎么办",
+                                     "爸妈都走了好几天了 我和弟弟在家没吃的 我能跟谁说"])
+def test_a_child_or_parent_in_danger_gets_the_emergency_reply_alone(chat, message):
+    """Danger told by the family itself: the emergency reply is the last message on their screen,
+    no checklist answer after it."""
+    replies = chat(message)
+    assert replies[0]["custom"]["urgent"] is True
+    assert not _cited(replies), replies
+
+
+def test_a_question_the_danger_fills_is_answered_after_the_emergency_reply_when_sure(chat):
+    """"爹娘都不在了 没人管他 谁来监护" is all danger words and a question the checklists answer
+    beyond doubt (who takes in a child no one looks after): both."""
+    replies = chat("孩子爸妈都不在了 没人管他 谁来监护他")
+    assert replies[0]["custom"]["urgent"] is True
+    cited = _cited(replies[1:])
+    assert cited and cited[0]["custom"]["sources"][0]["category"] == "basic_living", replies
+    assert "监护" in cited[0]["text"]
+
+
 @pytest.mark.parametrize("answer", ["妈妈", "我是他爸", "女儿", "女", "孩子的奶奶", "继父", "晚上", "一个人"])
 def test_a_bare_answer_naming_a_person_is_no_emergency(interpreter, answer):
     """A form answer that only names a person, a time or a count describes nothing happening."""
