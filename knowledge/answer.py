@@ -142,14 +142,21 @@ def _first_screen(entry: IndexedItem, notice: str, aspect: str, question: str,
     head = [EXAMPLE_NOTE] if entry.checklist.authority is Authority.EXAMPLE else []
     room = FIRST_SCREEN_CHARS - sum(map(len, head))
     answer = brief(entry)
-    asked = shorten(aspects.aspect_line(entry.item, aspect, question, tuple(n for n, _ in lines)), aspects.LINE_MAX)
-    if asked.rstrip("。；…") in answer or aspect == aspects.AGE and aspects.names_an_age(answer):
-        asked = ""  # the plain answer already says it
+    said_by = entry.item
+    if (aspect in (aspects.TIME, aspects.COST) and also is not None and not aspects.holds(entry.item, aspect)
+            and aspects.holds(also.item, aspect)):
+        said_by = also.item  # "要等多久才能办": the item beside says it (住半年以上), the clause does not
+    asked = shorten(aspects.aspect_line(said_by, aspect, question, tuple(n for n, _ in lines)), aspects.LINE_MAX)
     more = brief(also) if also is not None else ""
+    if (asked.rstrip("。；…") in answer or said_by is not entry.item and aspects.holds_in(more, aspect)
+            or aspect == aspects.AGE and aspects.names_an_age(answer)):
+        asked = ""  # the plain answer, or the one beside it, already says it
     # "低保户的娃康复能优先不": the sentence of the cited items that says what the question names, when
     # the plain answer does not (who it is for, or nothing particular, is what it would show instead)
     closest = ""
-    guided = next_step(also) if also is not None else ""
+    # the step of an item written to go with the clause (same service); not another service's (the
+    # permit beside an insurance answer: the step stays the insurance's)
+    guided = next_step(also) if also is not None and also.item.category == entry.item.category else ""
     if aspect == aspects.WHAT and not asked or aspect == aspects.WHO:
         closest = aspects.closest_line([entry.item] + ([also.item] if also is not None else []), question,
                                        "".join((answer, more, next_step(entry), guided)))
@@ -298,6 +305,8 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
         main, also = clause, top.entry
     else:
         main, also = top, _supplement(result.hits, top, aspect)
+    # "没有居住证 娃能在这参保不": the service rests on the permit the family lacks — what it takes to get one
+    also = _permit_beside(result.hits, main, result.query) or also
     # one more than the buttons: the item beside the answer, when it is on the screen, is not offered
     related = [h.entry for h in result.hits if h is not main][:RELATED_BUTTONS + 1]
     return item_answer(main.entry, notice=notice, related=related, aspect=aspect, public_url=public_url,
@@ -351,6 +360,16 @@ def _clause_behind(hits, top, aspect: str, question: str = ""):
         return None
     return _of_the_same_service(hits, top, lambda hit: hit.entry.checklist.authority is Authority.OFFICIAL
                                 and hit.score >= top.score - SUPPLEMENT_MARGIN)
+
+
+def _permit_beside(hits, main, question: str) -> IndexedItem | None:
+    """The item on getting a residence permit (among the hits), beside an answer whose service rests
+    on the permit, when the family says it has none yet or asks how soon it can have one; None otherwise."""
+    if not aspects.lacks_the_permit(question) or not aspects.needs_the_permit(main.entry.item):
+        return None
+    if aspects.PERMIT_TITLE.search(main.entry.item.title):
+        return None  # the answer is the permit's own
+    return next((hit.entry for hit in hits if aspects.PERMIT_TITLE.search(hit.entry.item.title)), None)
 
 
 def _lines_of_the_service(hits, top, aspect: str) -> tuple[tuple[str, IndexedItem], ...]:

@@ -107,6 +107,29 @@ def mentions_harm(text: str) -> bool:
     return bool(_HARM.search(text or ""))
 
 
+# The residence permit, on which schooling, insurance and rehabilitation where the family lives rest
+# (the plan: 以居住证为主要依据, 凭居住证参加居民医保): a family that says it has none yet, or asks how soon
+# it can have one ("没办居住证 娃能上学不", "才来两个月 居住证来得及办不"), is told what it takes to get one.
+_LACKS_PERMIT = re.compile(r"(?:没有|没办|还没|莫得|没得|冇|没|不给)[^，。\s]{0,4}居住证|"
+                           r"居住证[^，。\s]{0,8}(?:办不下来|办得下来|没办|还没|多久|多长时间|几个月|条件|来得及|赶得上|要住|住够|住满)|"
+                           r"(?:才来|刚来)[^，。\s]{0,4}(?:[一二两三四五六七八九十几\d]+个?月)[^，。]{0,20}居住证")
+_NEEDS_PERMIT = re.compile(r"(?:以|凭|持)居住证|居住证发放地")
+PERMIT_TITLE = re.compile(r"^【?居住证")
+
+
+def lacks_the_permit(question: str) -> bool:
+    """Whether ``question`` says the family has no residence permit yet, or asks how soon it can have one."""
+    return bool(_LACKS_PERMIT.search(question or ""))
+
+
+def needs_the_permit(item) -> bool:
+    """Whether ``item`` (a ChecklistItem) rests on the residence permit: lists it among its materials or
+    says the service is had with it ("凭居住证", "以居住证为主要依据", "居住证发放地")."""
+    if "居住证" in (item.materials or []):
+        return True
+    return bool(_NEEDS_PERMIT.search(" ".join((item.service_object, item.content, item.how_to_apply or ""))))
+
+
 _THE_LIST = re.compile(_THE_LIST_WORDS)
 
 
@@ -260,6 +283,12 @@ def aspect_line(item, aspect: str, question: str = "", more_numbers: tuple[str, 
 def names_an_age(text: str) -> bool:
     """Whether ``text`` says which ages something is for ("0—6岁", "不满16周岁", "3岁以下")."""
     return bool(_AGE_WORDS.search(text or ""))
+
+
+def holds_in(text: str, aspect: str) -> bool:
+    """Whether ``text`` states a time or a cost (the words that would answer ``aspect``)."""
+    words = {COST: _COST_WORDS, TIME: _TIME_WORDS}.get(aspect)
+    return bool(words and words.search(text or ""))
 
 
 def holds(item, aspect: str) -> bool:

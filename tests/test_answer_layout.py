@@ -526,3 +526,47 @@ def test_an_amount_in_yuan_answers_how_much():
                          content="临时救助不超过5000元的由街道直接审批。", how_to_apply="", materials=[], clause="—")
     assert aspects.holds(item, aspects.COST)
     assert aspects.aspect_line(item, aspects.COST, "街道能直接批多少钱") == "临时救助不超过5000元的由街道直接审批。"
+
+
+def test_a_family_without_a_residence_permit_is_told_what_it_takes_beside_a_service_that_rests_on_it():
+    """"没有居住证 娃能在这参保不": insurance is had with the permit (the plan), so the answer says so and,
+    from the item on the permit among the hits, what it takes to get one — the insurance's step kept,
+    both cited. A service that does not rest on the permit, or a family that has one, is answered alone."""
+    from knowledge import aspects
+    from knowledge.answer import compose
+    from knowledge.retrieval import Hit, SearchResult
+    from knowledge.schema import ChecklistItem
+
+    for question in ("俺们莫得居住证 娃能在这边参保不", "才来两个月 居住证来得及办不", "居住证要住多久才给办",
+                     "租的房子房东不给登记居住证 娃能上学不"):
+        assert aspects.lacks_the_permit(question), question
+    for question in ("居住证办好了 医保在哪交", "临时救助怎么申请", "孩子刚来三个月 能上幼儿园不"):
+        assert not aspects.lacks_the_permit(question), question
+    plan, guide = national_header("official"), national_header("guidance")
+    insurance = ChecklistItem(id="ins", category="medical_insurance", title="居民医保", service_object="流动儿童",
+                              content="流动儿童持居住证在居住地参加居民医保。", how_to_apply="", materials=[],
+                              clause="（八）", brief="凭居住证在居住地参加居民医保。", next_step="向医保部门咨询参保")
+    permit = ChecklistItem(id="permit", category="compulsory_education", title="居住证：怎么办",
+                           service_object="外地居住的人", content="在城市住半年以上，有稳定就业、住所或连续就读之一的可以申领。",
+                           how_to_apply="", materials=[], clause="第二条", brief="住半年以上，有稳定就业、住所或就读之一可申领。",
+                           next_step="向派出所咨询")
+    relief = insurance.model_copy(update={"id": "relief", "category": "temporary_assistance", "title": "临时救助",
+                                          "content": "遇到急难可以在急难发生地申请临时救助。",
+                                          "brief": "急难发生地可以申请临时救助。", "next_step": "向街道申请"})
+    assert aspects.needs_the_permit(insurance) and not aspects.needs_the_permit(relief)
+    assert aspects.needs_the_permit(relief.model_copy(update={"materials": ["居住证"]}))
+
+    def answered(question, first, headers=(plan, guide)):
+        hits = [Hit(IndexedItem(headers[0], first), 0.95, 0.9, 0.5, 0), Hit(IndexedItem(headers[1], permit), 0.7, 0.7, 0.3, 0)]
+        return compose(SearchResult(question, ("national",), hits, 0.9, False), min_confidence=0.4)
+
+    reply = answered("俺们莫得居住证 娃能在这边参保不", insurance)
+    lines, source = screen_lines(reply.text)
+    assert lines[0] == insurance.brief and permit.brief in lines and "下一步：向医保部门咨询参保" in lines
+    assert [s["item_id"] for s in reply.sources] == ["ins", "permit"] and "第二条" in source
+    # how soon: the permit's half year answers it, not "清单里没有写具体时间"
+    reply = answered("刚来两个月 想上医保 居住证要等多久才能办", insurance)
+    assert "半年" in reply.text and "没有写具体时间" not in reply.text
+    # a permit held, or a service that does not rest on it: no permit line
+    assert permit.brief not in answered("居住证办好了 医保在哪交", insurance).text
+    assert permit.brief not in answered("没办居住证 临时救助还有戏吗", relief).text
