@@ -51,7 +51,7 @@ ANSWERED_BY_AID = ("out_of_scope",)
 # above it names a service, and "帮扶申请批下来没有" (our own form, 0.72) stays below.
 NAMED_SERVICE_CONFIDENCE = 0.8
 # who holds the data a privacy question is about: someone online, or this service
-ELSEWHERE = re.compile(r"网站|(?<![a-zA-Z])(?i:app)(?![a-zA-Z])|软件|游戏|短视频|抖音|快手|视频号|直播间?|微信群|家长群|"
+ELSEWHERE = re.compile(r"网站|(?<![a-zA-Z])(?i:app)(?![a-zA-Z])|软件|小程序|游戏|短视频|抖音|快手|视频号|直播间?|微信群|家长群|"
                        r"班级群|群里|朋友圈|微博|小红书|(?<![a-zA-Z])(?i:qq)(?![a-zA-Z])")
 # only words that can mean nothing but Tongban: "您好，想让抖音把视频删掉" names Douyin as the holder
 OURS = re.compile(r"童伴|(?:这个|本)(?:软件|(?i:app)|网站|小程序|平台|聊天)|提交的申请|填的申请|帮扶申请|申请表|我(?:的)?申请")
@@ -730,6 +730,10 @@ class DialogueEngine:
             code = self.knowledge.geo.resolve_code(given)
         if not code and hukou:
             return [Reply("这是孩子户口所在的地方吧？我需要的是你们现在住的地方，请写到市和区，例如“深圳市宝安区”。")]
+        if not code and not given and _asked(parse.normalized or ""):
+            # "打疫苗是按户口所在地还是按现在住的地方": places named by what they are, no place given — a
+            # question about a service, answered as one
+            return self._on_ask_service(convo, parse)
         if not code:
             return [Reply("没能识别这个地方。请写到市和区，例如“深圳市宝安区”或“武汉洪山”。")]
         convo.state["locality"] = code

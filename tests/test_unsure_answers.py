@@ -622,3 +622,27 @@ def test_a_child_alone_at_home_is_hardship_so_the_request_comes_first():
 
     assert names_the_list("社区会上门来看看不")
     assert not names_the_list("社区会来家里看看吗 娃一个人在家")
+
+
+def test_a_question_that_names_places_by_what_they_are_is_a_service_question(unsure):
+    """"按户口所在地还是按现在住的地方" names no place: read as telling one, it is answered as the
+    service question it is, not "没能识别这个地方"; a place that cannot be read is still said so."""
+    replies = unsure("打疫苗是按户口所在地还是按现在住的地方", [("set_locality", 0.48), ("ask_service", 0.42)])
+    cited = _cited(replies)
+    assert cited and cited[0].custom["sources"][0]["category"] == "immunization", [r.text for r in replies]
+    assert not any("没能识别" in r.text for r in replies)
+    replies = unsure("我们住在那个新开发的片区", [("set_locality", 0.9), ("ask_service", 0.05)])
+    assert any("没能识别" in r.text for r in replies), [r.text for r in replies]
+
+
+def test_a_mini_program_asking_for_a_childs_data_is_someone_elses(unsure):
+    """A mini program (小程序) that asks for a child's ID number holds the data, not Tongban: the law
+    on children's data online answers; "这个小程序" is Tongban's own."""
+    from bot.engine import _held_elsewhere
+    text = "娃才12岁 有的小程序要填娃身份证号 这些信息算不算要特别保护的"
+    assert _held_elsewhere(ParseResult(text, "privacy", 0.9, [("privacy", 0.9)], [], normalized=text))
+    own = "你们这个小程序问娃的名字年龄 会不会乱用"
+    assert not _held_elsewhere(ParseResult(own, "privacy", 0.9, [("privacy", 0.9)], [], normalized=own))
+    replies = unsure(text, [("privacy", 0.7), ("ask_service", 0.2)])
+    cited = _cited(replies)
+    assert cited and cited[0].custom["sources"][0]["category"] == "online_safety", [r.text for r in replies]
