@@ -132,6 +132,8 @@ WHAT_NOW = re.compile(r"怎么办|咋办|咋整|咋弄|怎么弄|怎么做|该�
 HARM_ITEM_MARGIN = 0.03  # ... when it scores this close to the best child-protection hit (法律援助 named: legal aid)
 LEDGER_CATEGORIES = ("priority_care", "eligibility")  # the ledger (clause 五) and the monitoring (四)
 TO_US = re.compile(r"你们|您们|机器人|小童|这里|(?<![让要叫请])我们?(?:在这|这边)?(?:登记|填)")  # "我在你们这登记的信息", "我登记的信息" are ours
+# how to use Tongban itself ("不太会用 你教教我怎么弄"): a question about us, whatever service it seems to name
+USING_US = re.compile(r"[你您]们?(?:教|帮我|告诉|说说|给我)|(?:怎么|咋|会|不会|不太会)用|操作")
 MAY_WE = re.compile(r"能不能|可不可以|能否|可以.{0,8}[吗么]|还是(?:得|要)")
 REGISTER_US = re.compile(r"帮(?:我|俺|咱)们?|给(?:我|俺|咱)们?(?:家)?(?:登记|申请|报)|替(?:我|俺)")
 # a typed answer to "确认要删除…吗？": a refusal or a doubt, and a plain yes
@@ -640,7 +642,9 @@ class DialogueEngine:
         served = (("ask_service" in likely or third) and likely[0] not in NOT_A_QUESTION
                   and not referrals.outside_scope(text))
         if not (asked or served):
-            return []
+            # "俩口子想换个活 找工作能找谁帮忙" read as asking for a person: a question that names a
+            # service beyond doubt is answered
+            return self._answer_if_named_question(convo, parse) if likely and likely[0] == "human_handoff" else []
         result, answer = self._answer_or_harm(text or parse.text, convo.state.get("locality"), parse)  # one search
         if answer.confident and (asked and result.confidence >= ASKED_SURE
                                  or served and ("ask_service" in likely or result.confidence >= SURE_SERVICE)):
@@ -833,7 +837,23 @@ class DialogueEngine:
         return bool(eligibility.mentions_a_move(parse.normalized))
 
     def _on_help(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        # "人社局都能给俺们外地打工的提供些啥" asks what an office does, not what Tongban does: a
+        # question naming a service beyond doubt is answered
+        answered = self._answer_if_named_question(convo, parse)
+        if answered:
+            return answered
         return [Reply(self.domain.text("utter_help"), buttons=menu_buttons())]
+
+    def _answer_if_named_question(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        """A message read as an act of the dialogue (help, a person) that is a question naming a service
+        beyond doubt (SURE_SERVICE): its cited answer; [] otherwise, and for our own data or
+        application, a person asked for by name (转人工), or what lies outside the plan."""
+        text = parse.normalized or ""
+        if (parse.payload_entities or parse.text.startswith("/") or not _asked(text)
+                or ASKS_FOR_A_PERSON.search(text) or referrals.outside_scope(text)
+                or OURS.search(text) or TO_US.search(text) or USING_US.search(text)):
+            return []
+        return self._answer_if_named(convo, parse, sure=SURE_SERVICE)
 
     def _on_greet(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         return [Reply(self.domain.text("utter_greet"), buttons=menu_buttons())]

@@ -646,3 +646,24 @@ def test_a_mini_program_asking_for_a_childs_data_is_someone_elses(unsure):
     replies = unsure(text, [("privacy", 0.7), ("ask_service", 0.2)])
     cited = _cited(replies)
     assert cited and cited[0].custom["sources"][0]["category"] == "online_safety", [r.text for r in replies]
+
+
+@pytest.mark.parametrize("text, ranking, category", [
+    ("人社局都能给俺们外地打工的提供些啥", [("help", 0.62), ("ask_service", 0.21)], "parent_employment"),
+    ("俺两口子想换个活 找工作能找谁帮忙", [("human_handoff", 0.36), ("out_of_scope", 0.23), ("ask_service", 0.22)],
+     "parent_employment"),
+])
+def test_a_question_naming_a_service_beyond_doubt_is_answered_whatever_act_it_was_read_as(unsure, text, ranking, category):
+    replies = unsure(text, ranking)
+    cited = _cited(replies)
+    assert cited and cited[0].custom["sources"][0]["category"] == category, [r.text for r in replies]
+
+
+@pytest.mark.parametrize("text, ranking, expected", [
+    ("我是孩子奶奶 不太会用 你教教我怎么弄", [("help", 0.7), ("ask_service", 0.1)], "可以帮您"),
+    ("你能帮我干啥", [("help", 0.9)], "可以帮您"),
+    ("转人工 问问找工作的事", [("human_handoff", 0.4), ("ask_service", 0.3)], "哪个市"),
+])
+def test_how_to_use_us_and_a_person_asked_for_stay_what_they_are(unsure, text, ranking, expected):
+    replies = unsure(text, ranking)
+    assert not _cited(replies) and any(expected in r.text for r in replies), [r.text for r in replies]
