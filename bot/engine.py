@@ -673,8 +673,11 @@ class DialogueEngine:
         hits = [h for h in result.hits if h.entry.item.category == HARM_CATEGORY]
         if not hits:
             return None
-        near = next((h for h in hits if h.entry.item.id == HARM_ITEM and h.score >= hits[0].score - HARM_ITEM_MARGIN), None)
-        entry = (near or hits[0]).entry
+        harm = next((h for h in hits if h.entry.item.id == HARM_ITEM), None)
+        if harm is None:  # "怀疑楼下那家人打娃 能报吗" beside a missing child's item: whom to report a child hurt to
+            entry = self.knowledge.find_item(HARM_ENTRY) or hits[0].entry
+        else:
+            entry = (harm if harm.score >= hits[0].score - HARM_ITEM_MARGIN else hits[0]).entry
         return item_answer(entry, public_url=self.public_url, question=text, aspect=aspects.aspect_of(text),
                            notice=no_local_notice(result, self.knowledge.locality_name(locality), entry))
 

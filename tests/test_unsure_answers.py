@@ -667,3 +667,13 @@ def test_a_question_naming_a_service_beyond_doubt_is_answered_whatever_act_it_wa
 def test_how_to_use_us_and_a_person_asked_for_stay_what_they_are(unsure, text, ranking, expected):
     replies = unsure(text, ranking)
     assert not _cited(replies) and any(expected in r.text for r in replies), [r.text for r in replies]
+
+
+@pytest.mark.parametrize("text", ["怀疑楼下那家人打娃 好几次听见哭 能报吗", "隔壁老打孩子 我报警的话警察管不管"])
+def test_a_question_about_a_child_hurt_that_retrieval_cannot_place_is_answered_with_whom_to_report_to(unsure, text):
+    """A child hurt, asked about, retrieval unsure: the item on reporting it (anyone may; 110, the
+    committee, civil affairs), never another child-protection item that happens to rank (a missing
+    child's)."""
+    replies = unsure(text, [("ask_service", 0.56), ("out_of_scope", 0.27), ("emergency", 0.16)])
+    cited = _cited(replies)
+    assert cited and cited[0].custom["sources"][0]["item_id"] == "GUIDE-report-harm", [r.text for r in replies]
