@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 10_000
 MAX_TURN_ATTEMPTS = 3
 EMPTY_REPLY = "您好，请直接输入想问的问题，比如“孩子在这边上小学要带什么材料”。"
-ELIGIBILITY_ITEM = "national-action-plan/v1/NAP-04-eligibility"
+ELIGIBILITY_ITEM = ("national-action-plan", "NAP-04-eligibility")  # checklist, item: in its current version
 ELIGIBLE_NEXT_STEP = "下一步：可以接着问我上学、医保、打疫苗等怎么办。"
 CLARIFY_INTENTS = tuple(INTENT_TITLES)
 FORM_TEXT_EMERGENCY_PROBABILITY = 0.85
@@ -54,7 +54,7 @@ NAMED_SERVICE_CONFIDENCE = 0.8
 ELSEWHERE = re.compile(r"网站|(?<![a-zA-Z])(?i:app)(?![a-zA-Z])|软件|小程序|游戏|短视频|抖音|快手|视频号|直播间?|微信群|家长群|"
                        r"班级群|群里|朋友圈|微博|小红书|(?<![a-zA-Z])(?i:qq)(?![a-zA-Z])")
 # only words that can mean nothing but Tongban: "您好，想让抖音把视频删掉" names Douyin as the holder
-OURS = re.compile(r"童伴|(?:这个|本)(?:软件|(?i:app)|网站|小程序|平台|聊天)|提交的申请|填的申请|帮扶申请|申请表|我(?:的)?申请")
+OURS = re.compile(r"童伴|(?:这个|本)(?:软件|(?i:app)|网站|小程序|平台|聊天)|(?:你们|您们)的?(?:这个)?(?:小程序|软件|(?i:app)|网站|平台)|提交的申请|填的申请|帮扶申请|申请表|我(?:的)?申请")
 # what an eligibility question may ask besides "does my child count": answered from the checklists
 RULE_ASPECTS = (aspects.HOW, aspects.TIME, aspects.IN_CHARGE, aspects.CONTACT)
 ASKS_THE_VERDICT = re.compile(r"算不算|(?<![打计预])算(?!了)[^，。\s]{0,8}[吗么不没]|是不是流动|属于流动|算流动|是流动儿童[吗么]")
@@ -116,24 +116,35 @@ HARM_CATEGORY = "child_protection"  # the service a message about a child being 
 # (12338): the answer when retrieval is unsure, before a neighbour in the same service (legal aid's
 # 12348 tied with it for "孩子他爸喝了酒就骂人摔东西 有没有热线能咨询下")
 HARM_ITEM = "GUIDE-report-harm"
-HARM_ENTRY = "national-guidance/v1/" + HARM_ITEM
+HARM_ENTRY = ("national-guidance", HARM_ITEM)  # checklist, item: in its current version
 # an emergency that is a question about someone else's child, hurt or left alone, and asks whom to tell
 # ("邻居家小孩经常一个人在家 我能跟谁说", "对门把娃锁屋里 居委会能管不"): answered after the urgent reply
-REPORTED_KINDS = {"abuse", "neglect"}
-REPORT_TO_WHOM = re.compile(r"跟谁说|和谁说|告诉谁|找谁|向谁|问谁|反映|举报|报告|(?:谁|哪个部门|哪里|居委会|社区|派出所|警察)[^，。\s]{0,3}(?:管|能管|会管)")
+REPORTED_KINDS = {"abuse", "neglect", "sexual_harm"}
+REPORT_TO_WHOM = re.compile(r"跟谁说|和谁说|告诉谁|找谁|向谁|问谁|联系谁|反映|举报|报告|打哪个电话|打什么电话|(?:能|可以|要不要)报警|报警有用|"
+                            r"有人管|管不管|(?:谁|哪个部门|哪里|居委会|社区|派出所|警察)[^，。\s]{0,3}(?:管|能管|会管)")
 # ... told by a bystander: the child is a neighbour's or another family's (a child or a parent in danger
 # themselves is answered by the emergency reply alone, the last message on their screen)
-SOMEONE_ELSES = re.compile(r"邻居|隔壁|对门|对面|楼上|楼下|楼道|院里|小区|同事|工友|老乡|亲戚家|朋友家|别人家|那家|那户|"
-                           r"人家的?(?:孩子|娃|小孩)|(?:一个|有个)(?:小孩|孩子|娃)")
+SOMEONE_ELSES = re.compile(r"邻居|隔壁|对门|楼上|楼下|亲戚家|朋友家|同事家|工友家|老乡家|别人家|那家|那户|人家的?(?:孩子|娃|小孩)")
+# ... and never the family's own: the child writing (打我, 我爸), or a parent of the child (我老公, 孩子他爸,
+# 我家娃, 我有个小孩) — "孩子他爸在楼下打娃 我能跟谁说" is a family in danger, not a bystander
+FAMILY_TELLS = re.compile(r"打我|骂我|我爸|我妈|我老公|我男人|我媳妇|我老婆|我(?:家)?(?:娃|孩子|儿子|女儿|闺女)|俺(?:家)?(?:娃|孩子|男人)|"
+                          r"(?:孩子|娃|娃娃)他?(?:爸|妈|爹|娘)|我有个|我继父|我后爸|我后妈")
 WHOLE_QUESTION_HITS = 10
 WHOLE_QUESTION_CHARS = 60  # a question put in a few words (the longest of the answer sets' such questions: 45)
 # what to do now: the emergency reply is the answer to that ("他爸掐孩子脖子 我要怎么办")
-WHAT_NOW = re.compile(r"怎么办|咋办|咋整|咋弄|怎么弄|怎么做|该咋|如何是好|咋个办|怎么搞")
+WHAT_NOW = re.compile(r"怎么办|咋办|咋整|咋弄|怎么弄|怎么做|该咋|如何是好|咋个办|怎么搞|怎么处理|咋处理|怎么报警|要不要报警|"
+                      r"该做什么|该干啥|能做啥|能做什么")
+# the kinds of danger after whose reply a question the checklists are sure of is answered too: a child
+# no one looks after (谁来监护), a false alarm on a missing child (没公交车 …打啥电话); never a child being
+# hurt, abused or hurting themselves, where the emergency reply stays the last message on the screen
+WHOLE_QUESTION_KINDS = {"neglect", "missing"}
 HARM_ITEM_MARGIN = 0.03  # ... when it scores this close to the best child-protection hit (法律援助 named: legal aid)
 LEDGER_CATEGORIES = ("priority_care", "eligibility")  # the ledger (clause 五) and the monitoring (四)
 TO_US = re.compile(r"你们|您们|机器人|小童|这里|(?<![让要叫请])我们?(?:在这|这边)?(?:登记|填)")  # "我在你们这登记的信息", "我登记的信息" are ours
+# places named by what they are, not by name ("按户口所在地还是按现在住的地方")
+PLACE_KINDS = re.compile(r"户口所在地|户籍地|户口地|住的地方|居住地|现住地|按户口|按居住|老家还是|还是老家")
 # how to use Tongban itself ("不太会用 你教教我怎么弄"): a question about us, whatever service it seems to name
-USING_US = re.compile(r"[你您]们?(?:教|帮我|告诉|说说|给我)|(?:怎么|咋|会|不会|不太会)用|操作")
+USING_US = re.compile(r"[你您]们?(?:教|帮我|告诉|说说|给我|都会|会干|能干)|不(?:太)?会用|不懂(?:怎么|咋)用|(?:怎么|咋)用(?:你|这个|童伴)")
 MAY_WE = re.compile(r"能不能|可不可以|能否|可以.{0,8}[吗么]|还是(?:得|要)")
 REGISTER_US = re.compile(r"帮(?:我|俺|咱)们?|给(?:我|俺|咱)们?(?:家)?(?:登记|申请|报)|替(?:我|俺)")
 # a typed answer to "确认要删除…吗？": a refusal or a doubt, and a plain yes
@@ -152,8 +163,11 @@ _STEP_IN = (r"有人(?:来|能|可以)?(?:管|帮|看看|上门|指导)|上门|�
 ASKS_FOR_HELP = re.compile(r"帮帮|帮忙|想申请|帮扶|来家里|来看看|" + _STEP_IN)
 # whether the family may ask for it themselves ("能不能自己去申请", "可以主动提吗", "还是只能等人家来查"):
 # a rule of the service asked about (the plan's 主动提出), not a request for us to act
-SELF_ASK = re.compile(r"(?:能不能|可不可以|能否|能|可以)(?:我们?|俺们?|咱们?|我家|俺家)?(?:自己|自个儿?|主动)|"
-                      r"还是(?:只能|得|要|必须)(?:等|靠)")
+_OWN_ACT = r"(?:去|来)?(?:提|申请|报名|要|找|说|反映|求助)"  # the family's own act, not ours (主动联系我们, 主动上我们家)
+SELF_ASK = re.compile(rf"(?:能不能|可不可以|能否|能|可以)(?:我们?|俺们?|咱们?|我家|俺家)?(?:自己|自个儿?|主动){_OWN_ACT}|"
+                      rf"(?:能不能|可不可以|能否|能|可以)(?:自己|主动)?(?:跟|向|找)(?:社区|街道|居委会|村委会|村里|民政|儿童主任)[^，。\s]{{0,3}}(?:申请|提|说|反映|求助)|"
+                      rf"(?:自己|自个儿?)(?:能不能|可不可以|可以|能){_OWN_ACT}|"
+                      r"(?:还是|是不是|非得|只能)(?:只能|得|要|必须)?(?:等|靠)(?:人|人家|社区|上门|排查|摸排|他们)")
 ASSISTANCE_OFFER_PROBABILITY = 0.2  # P(request_assistance) of a message routed to ask_service
 # A clause that asks about a service ("这边有没有心理咨询"), beside a request for help.
 ASKS_A_QUESTION = re.compile(r"[?？]|有没有|有什么|有哪些|怎么(?:办|申请|弄|报名|办理)|哪里|哪儿|去哪|多少|能不能报|可以报|吗$|"
@@ -303,7 +317,10 @@ class DialogueEngine:
             if self.form.active(convo.state):
                 replies.append(Reply("您的帮扶申请还没填完，已为您保留，安全之后可以接着填写。"))
             else:
-                replies += self._rest_of_message(convo, parse)
+                try:  # the emergency reply and its record stand whatever happens to the rest of the message
+                    replies += self._rest_of_message(convo, parse)
+                except Exception:
+                    log.exception("answering the rest of an emergency message failed; the emergency reply stands")
             return replies
         if not parse.payload_entities:
             after = self._after_emergency(convo, parse)
@@ -537,9 +554,12 @@ class DialogueEngine:
             return []  # a long story of danger: the emergency reply alone, the last on their screen
         locality = convo.state.get("locality")
         result = self._search(text, locality, parse, k=WHOLE_QUESTION_HITS)
-        if not reports_only and result.confidence >= SURE_SERVICE and not WHAT_NOW.search(text):
+        kinds = set(parse.danger_kinds)
+        if (not reports_only and kinds <= WHOLE_QUESTION_KINDS and result.confidence >= SURE_SERVICE
+                and not WHAT_NOW.search(text)):
             answer = self._compose(result, locality)
-        elif set(parse.danger_kinds) & REPORTED_KINDS and REPORT_TO_WHOM.search(text) and SOMEONE_ELSES.search(text):
+        elif (kinds & REPORTED_KINDS and REPORT_TO_WHOM.search(text) and SOMEONE_ELSES.search(text)
+              and not FAMILY_TELLS.search(text)):
             answer = self._report_answer(text, locality, result)
         else:
             return []
@@ -548,10 +568,10 @@ class DialogueEngine:
         return [Reply("您还问到的问题："), _answer_reply(answer)]
 
     def _report_answer(self, text: str, locality: str | None, result):
-        """The item saying who may report a child hurt or neglected, and to whom: the search's own
-        child-protection hit for it (a local one first), else the national item."""
+        """The item saying who may report a child hurt or neglected, and to whom: among the search's
+        hits, else its current version from the index."""
         hits = [h for h in result.hits if h.entry.item.category == HARM_CATEGORY]
-        entry = next((h.entry for h in hits if h.entry.item.id == HARM_ITEM), None) or self.knowledge.find_item(HARM_ENTRY)
+        entry = next((h.entry for h in hits if h.entry.item.id == HARM_ITEM), None) or self.knowledge.current_item(*HARM_ENTRY)
         if entry is None:
             return None
         return item_answer(entry, public_url=self.public_url, question=text, aspect=aspects.aspect_of(text),
@@ -644,7 +664,8 @@ class DialogueEngine:
         if not (asked or served):
             # "俩口子想换个活 找工作能找谁帮忙" read as asking for a person: a question that names a
             # service beyond doubt is answered
-            return self._answer_if_named_question(convo, parse) if likely and likely[0] == "human_handoff" else []
+            answered = self._answer_if_named_question(convo, parse) if likely and likely[0] == "human_handoff" else []
+            return answered + [_person_offer()] if answered else []  # a person was maybe asked for: one tap away
         result, answer = self._answer_or_harm(text or parse.text, convo.state.get("locality"), parse)  # one search
         if answer.confident and (asked and result.confidence >= ASKED_SURE
                                  or served and ("ask_service" in likely or result.confidence >= SURE_SERVICE)):
@@ -675,7 +696,7 @@ class DialogueEngine:
             return None
         harm = next((h for h in hits if h.entry.item.id == HARM_ITEM), None)
         if harm is None:  # "怀疑楼下那家人打娃 能报吗" beside a missing child's item: whom to report a child hurt to
-            entry = self.knowledge.find_item(HARM_ENTRY) or hits[0].entry
+            entry = self.knowledge.current_item(*HARM_ENTRY) or hits[0].entry
         else:
             entry = (harm if harm.score >= hits[0].score - HARM_ITEM_MARGIN else hits[0]).entry
         return item_answer(entry, public_url=self.public_url, question=text, aspect=aspects.aspect_of(text),
@@ -737,7 +758,8 @@ class DialogueEngine:
             code = self.knowledge.geo.resolve_code(given)
         if not code and hukou:
             return [Reply("这是孩子户口所在的地方吧？我需要的是你们现在住的地方，请写到市和区，例如“深圳市宝安区”。")]
-        if not code and not given and _asked(parse.normalized or ""):
+        if (not code and not given and not convo.state.get("pending_handoff") and _asked(parse.normalized or "")
+                and PLACE_KINDS.search(parse.normalized or "")):
             # "打疫苗是按户口所在地还是按现在住的地方": places named by what they are, no place given — a
             # question about a service, answered as one
             return self._on_ask_service(convo, parse)
@@ -808,7 +830,7 @@ class DialogueEngine:
             convo.state.pop("eligibility", None)
             if verdict.answer == eligibility.YES:
                 lines.append(ELIGIBLE_NEXT_STEP)
-        entry = self.knowledge.find_item(ELIGIBILITY_ITEM)
+        entry = self.knowledge.current_item(*ELIGIBILITY_ITEM)
         custom = {"eligibility": verdict.answer}
         if entry is not None:
             lines.append(basis(entry))
@@ -976,8 +998,7 @@ class DialogueEngine:
                     if aspects.aspect_of(parse.normalized) == aspects.DIFFERENCE or ABOUT_A_ROLE.search(parse.normalized or "")
                     else NAMED_SERVICE_CONFIDENCE)
             if result.confidence >= sure:
-                return [_answer_reply(self._compose(result, locality)),
-                        Reply("需要的话，也可以请工作人员联系您。", buttons=[HANDOFF_BUTTON])]
+                return [_answer_reply(self._compose(result, locality)), _person_offer()]
         reason = parse.text if not parse.text.startswith("/") else "请求人工帮助"
         return self._handoff_or_ask_locality(convo, reason)
 
@@ -1179,6 +1200,11 @@ class TurnHook:
 
     def finish(self, convo: ConversationHandle, replies: list[Reply]) -> None:
         """After the turn, before commit (e.g. put the replies in the outbox)."""
+
+
+def _person_offer() -> Reply:
+    """A person one tap away, beside an answer to a message that may have asked for one."""
+    return Reply("需要的话，也可以请工作人员联系您。", buttons=[HANDOFF_BUTTON])
 
 
 def _put_as_a_question(text: str) -> bool:

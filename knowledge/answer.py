@@ -122,7 +122,7 @@ def basis(entry: IndexedItem) -> str:
 
 
 def first_screen(entry: IndexedItem, notice: str = "", aspect: str = aspects.WHAT, question: str = "",
-                 also: IndexedItem | None = None) -> str:
+                 also: IndexedItem | None = None, also_guides: bool = True) -> str:
     """What a parent sees first: what the question is after (``aspect``: the item's materials,
     cost, time, telephone or who it is for), the direct answer and the next step — a "how" question
     gets the step first — within FIRST_SCREEN_LINES lines and FIRST_SCREEN_CHARS characters with
@@ -131,20 +131,22 @@ def first_screen(entry: IndexedItem, notice: str = "", aspect: str = aspects.WHA
     plan's clause leaves out (where to apply, who may apply) — its plain answer follows the
     clause's, and its source joins the source line. What does not fit goes to 详细, the step
     before the answer; the answer is cut only when nothing else is left."""
-    return _first_screen(entry, notice, aspect, question, also)[0]
+    return _first_screen(entry, notice, aspect, question, also, also_guides=also_guides)[0]
 
 
 def _first_screen(entry: IndexedItem, notice: str, aspect: str, question: str,
-                  also: IndexedItem | None, lines: tuple[tuple[str, IndexedItem], ...] = ()
-                  ) -> tuple[str, bool, list[IndexedItem]]:
+                  also: IndexedItem | None, lines: tuple[tuple[str, IndexedItem], ...] = (),
+                  also_guides: bool = True) -> tuple[str, bool, list[IndexedItem]]:
     """first_screen's text, whether ``also`` is on it (and so cited), and the items cited for the
-    numbers of ``lines`` shown."""
+    numbers of ``lines`` shown. ``also_guides``: ``also`` was written to go with the answer (where and
+    how to get it: its step may lead, a time or cost it states answers); not so a condition beside it
+    (the residence permit)."""
     head = [EXAMPLE_NOTE] if entry.checklist.authority is Authority.EXAMPLE else []
     room = FIRST_SCREEN_CHARS - sum(map(len, head))
     answer = brief(entry)
     said_by = entry.item
     if (aspect in (aspects.TIME, aspects.COST) and also is not None and not aspects.holds(entry.item, aspect)
-            and aspects.holds(also.item, aspect)):
+            and aspects.holds(also.item, aspect) and (also_guides or aspects.asks_the_permits_time(question))):
         said_by = also.item  # "要等多久才能办": the item beside says it (住半年以上), the clause does not
     asked = shorten(aspects.aspect_line(said_by, aspect, question, tuple(n for n, _ in lines)), aspects.LINE_MAX)
     more = brief(also) if also is not None else ""
@@ -156,7 +158,7 @@ def _first_screen(entry: IndexedItem, notice: str, aspect: str, question: str,
     closest = ""
     # the step of an item written to go with the clause (same service); not another service's (the
     # permit beside an insurance answer: the step stays the insurance's)
-    guided = next_step(also) if also is not None and also.item.category == entry.item.category else ""
+    guided = next_step(also) if also is not None and also_guides and also.item.category == entry.item.category else ""
     if aspect == aspects.WHAT and not asked or aspect == aspects.WHO:
         closest = aspects.closest_line([entry.item] + ([also.item] if also is not None else []), question,
                                        "".join((answer, more, next_step(entry), guided)))
@@ -235,13 +237,13 @@ def answer_buttons(entry: IndexedItem, related: list[IndexedItem]) -> list[dict]
 def item_answer(entry: IndexedItem, *, detail: bool = False, notice: str = "",
                 related: list[IndexedItem] = (), aspect: str = aspects.WHAT, public_url: str = "",
                 question: str = "", also: IndexedItem | None = None,
-                lines: tuple[tuple[str, IndexedItem], ...] = ()) -> Answer:
+                lines: tuple[tuple[str, IndexedItem], ...] = (), also_guides: bool = True) -> Answer:
     """One item as an answer: its first screen with 详细 and ``related`` items as buttons, or
     (``detail``) the whole item. ``lines``: (number, the item that names it) of the service's
     national lines, for a question for a number."""
     if detail:
         return Answer(text=render_item(entry, public_url), sources=[source_record(entry, public_url)])
-    text, shown, cited = _first_screen(entry, notice, aspect, question, also, lines)
+    text, shown, cited = _first_screen(entry, notice, aspect, question, also, lines, also_guides)
     sources = [source_record(entry, public_url)]
     if shown:
         sources.append(source_record(also, public_url))
@@ -306,11 +308,14 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
     else:
         main, also = top, _supplement(result.hits, top, aspect)
     # "没有居住证 娃能在这参保不": the service rests on the permit the family lacks — what it takes to get one
-    also = _permit_beside(result.hits, main, result.query) or also
+    # (a condition beside the answer: the answer's own step stays)
+    permit = _permit_beside(result.hits, main, result.query)
+    also = permit or also
     # one more than the buttons: the item beside the answer, when it is on the screen, is not offered
     related = [h.entry for h in result.hits if h is not main][:RELATED_BUTTONS + 1]
     return item_answer(main.entry, notice=notice, related=related, aspect=aspect, public_url=public_url,
-                       question=result.query, also=also, lines=_lines_of_the_service(result.hits, main, aspect))
+                       question=result.query, also=also, lines=_lines_of_the_service(result.hits, main, aspect),
+                       also_guides=permit is None)
 
 
 RELATED_BUTTONS = 2  # the next items not on the screen, as buttons under the answer

@@ -114,12 +114,22 @@ _LACKS_PERMIT = re.compile(r"(?:没有|没办|还没|莫得|没得|冇|没|不�
                            r"居住证[^，。\s]{0,8}(?:办不下来|办得下来|没办|还没|多久|多长时间|几个月|条件|来得及|赶得上|要住|住够|住满)|"
                            r"(?:才来|刚来)[^，。\s]{0,4}(?:[一二两三四五六七八九十几\d]+个?月)[^，。]{0,20}居住证")
 _NEEDS_PERMIT = re.compile(r"(?:以|凭|持)居住证|居住证发放地")
+# ... not a family that has one (有居住证, 居住证办好了) or asks about its validity (居住证有效期多久)
+_HAS_PERMIT = re.compile(r"(?<![没还])有(?:了)?居住证|居住证(?:已经)?(?:办|拿)(?:好|了|下来了|到了|到手)|居住证(?:的)?有效期")
+# how soon the permit can be had: the permit's own time (住半年) answers it, nothing else's
+_PERMIT_TIME = re.compile(r"居住证[^，。\s]{0,8}(?:多久|多长时间|几个月|来得及|赶得上|要住|住够|住满)|"
+                          r"(?:多久|多长时间|几个月|住够|住满)[^，。\s]{0,6}(?:才能|能)?办[^，。\s]{0,3}居住证")
 PERMIT_TITLE = re.compile(r"^【?居住证")
 
 
 def lacks_the_permit(question: str) -> bool:
     """Whether ``question`` says the family has no residence permit yet, or asks how soon it can have one."""
-    return bool(_LACKS_PERMIT.search(question or ""))
+    return bool(_LACKS_PERMIT.search(question or "")) and not _HAS_PERMIT.search(question or "")
+
+
+def asks_the_permits_time(question: str) -> bool:
+    """Whether ``question`` asks how soon a residence permit can be had ("居住证要住多久才能办")."""
+    return bool(_PERMIT_TIME.search(question or ""))
 
 
 def needs_the_permit(item) -> bool:
@@ -182,7 +192,7 @@ _COMMON = frozenset("孩子 小孩 儿童 流动 动儿 可以 能不 不能 什
                     "是不 不是 有没 没有 要求 国家 各地 方案 部门 当地 外地 本地 这个 那个 现在 还是 就是 的话 "
                     "申请 需要 户口 请问 知道".split())
 # a clause's opening word that ties it to the one before ("所以", "同时"): cut from a clause shown alone
-_CONNECTIVE = re.compile(r"^(?:所以|因此|因而|但是|但|而且|并且|同时|另外|此外|其中)")
+_CONNECTIVE = re.compile(r"^(?:所以|因此|因而|但是|但(?!凡)|而且|并且|同时|另外|此外|其中)")
 _PIECE = re.compile(r"[^。！？；，、：]+[。！？；，、：]?")
 
 

@@ -171,6 +171,14 @@ class KnowledgeBase:
         return [entry for entry in self.snapshot.retriever.index.entries
                 if entry.item.category in categories and entry.locality in chain]
 
+    def current_item(self, checklist_id: str, item_id: str):
+        """An item of a checklist in its current version (whatever version number staff published
+        it under), from the current snapshot; None when there is none."""
+        for entry in self.snapshot.retriever.index.entries:
+            if entry.checklist.id == checklist_id and entry.item.id == item_id:
+                return entry
+        return None
+
     def find_item(self, key: str):
         """An indexed item by its key (checklist/vN/item), from the current snapshot."""
         for entry in self.snapshot.retriever.index.entries:

@@ -540,7 +540,8 @@ def test_a_family_without_a_residence_permit_is_told_what_it_takes_beside_a_serv
     for question in ("俺们莫得居住证 娃能在这边参保不", "才来两个月 居住证来得及办不", "居住证要住多久才给办",
                      "租的房子房东不给登记居住证 娃能上学不"):
         assert aspects.lacks_the_permit(question), question
-    for question in ("居住证办好了 医保在哪交", "临时救助怎么申请", "孩子刚来三个月 能上幼儿园不"):
+    for question in ("居住证办好了 医保在哪交", "临时救助怎么申请", "孩子刚来三个月 能上幼儿园不",
+                     "我有居住证还没满半年能入学吗", "居住证有效期多久"):
         assert not aspects.lacks_the_permit(question), question
     plan, guide = national_header("official"), national_header("guidance")
     insurance = ChecklistItem(id="ins", category="medical_insurance", title="居民医保", service_object="流动儿童",
@@ -567,6 +568,9 @@ def test_a_family_without_a_residence_permit_is_told_what_it_takes_beside_a_serv
     # how soon: the permit's half year answers it, not "清单里没有写具体时间"
     reply = answered("刚来两个月 想上医保 居住证要等多久才能办", insurance)
     assert "半年" in reply.text and "没有写具体时间" not in reply.text
+    # how soon something else happens is not the permit's half year
+    reply = answered("居住证还没下来 医保多久能报销", insurance)
+    assert permit.brief in reply.text and "清单里没有写具体时间" in reply.text.split("\n")[0]
     # a permit held, or a service that does not rest on it: no permit line
     assert permit.brief not in answered("居住证办好了 医保在哪交", insurance).text
     assert permit.brief not in answered("没办居住证 临时救助还有戏吗", relief).text

@@ -127,7 +127,11 @@ def test_a_bystander_asking_whom_to_tell_gets_the_emergency_reply_then_whom(chat
 
 @pytest.mark.parametrize("message", ["他爸又在拿皮带抽孩子 我拉不住 我该找谁",
                                      "我爸喝醉了在打我 我躲在厕所里 怎么办",
-                                     "爸妈都走了好几天了 我和弟弟在家没吃的 我能跟谁说"])
+                                     "爸妈都走了好几天了 我和弟弟在家没吃的 我能跟谁说",
+                                     # a place word is no bystander: the family tells it
+                                     "我在楼道里 我爸在打我 我该找谁", "孩子他爸在楼下打娃 我能跟谁说",
+                                     "我老公在小区里打孩子 我该找谁反映", "我有个小孩被他爸打了 跟谁说",
+                                     "我爸天天打我 警察管不管"])
 def test_a_child_or_parent_in_danger_gets_the_emergency_reply_alone(chat, message):
     """Danger told by the family itself: the emergency reply is the last message on their screen,
     no checklist answer after it."""

@@ -440,6 +440,17 @@ def test_whether_a_family_may_ask_for_help_themselves_is_answered_before_anythin
     assert filed_or_offered, [r.text for r in replies]
 
 
+@pytest.mark.parametrize("text", ["能不能主动联系我们一下 家里实在困难", "可不可以主动给我们打个电话",
+                                  "你们能不能主动上我们家看一眼", "孩子能自己在家吗 我们想申请帮扶"])
+def test_asking_someone_to_act_of_their_own_accord_is_not_asking_whether_we_may(text):
+    """主动 or 自己 followed by what someone else would do (联系我们, 给我们打电话, 上我们家) asks them to
+    act; only the family's own act (自己去申请, 主动提, 主动跟社区说) asks whether it may."""
+    from bot.engine import SELF_ASK
+    assert not SELF_ASK.search(text)
+    for own in ("能不能自己去申请", "可以主动提吗", "能主动跟社区申请帮扶不", "自己能不能去申请", "是不是只能等人来查"):
+        assert SELF_ASK.search(own), own
+
+
 def test_a_request_for_us_to_act_is_not_a_question_about_asking_oneself(unsure):
     """"能不能派个人来" asks us to act: the request's form, no answer from a guessed service first."""
     replies = unsure("能不能派个人来看看 家里实在困难 娃没人管",
