@@ -652,10 +652,8 @@ class DialogueEngine:
             return self._on_check_status(convo, parse)  # "困难补助我上礼拜交的 咋还没消息": what was filed, where
         # "急着用钱 证明材料凑不齐 是不是就申请不了了": the intents undecided, but a question the checklists
         # may answer — answered when retrieval is ASKED_SURE of it, with the request offered, not a menu
-        asked = (bool(likely) and likely[0] not in NOT_A_QUESTION + ("privacy",) and _asked(text)
-                 and not ASKS_FOR_A_PERSON.search(text) and not referrals.outside_scope(text)
+        asked = (bool(likely) and likely[0] not in NOT_A_QUESTION + ("privacy",) and _for_the_checklists(text)
                  and not names_the_list(text)  # the list: below
-                 and not (OURS.search(text) or TO_US.search(text))  # our data, our application: not a checklist's
                  and not (likely[0] == "request_assistance" and REGISTER_US.search(text)))  # "能不能帮我们申请"
         # ask_service likely, or third yet likely enough with the service beyond doubt: "残疾人两项补贴 我们在外地 在那办"
         third = len(ranked) > 2 and ranked[2][0] == "ask_service" and ranked[2][1] >= THIRD_ASK_PROBABILITY
@@ -874,9 +872,7 @@ class DialogueEngine:
         beyond doubt (SURE_SERVICE): its cited answer; [] otherwise, and for our own data or
         application, a person asked for by name (转人工), or what lies outside the plan."""
         text = parse.normalized or ""
-        if (parse.payload_entities or parse.text.startswith("/") or not _asked(text)
-                or ASKS_FOR_A_PERSON.search(text) or referrals.outside_scope(text)
-                or OURS.search(text) or TO_US.search(text) or USING_US.search(text)):
+        if parse.payload_entities or parse.text.startswith("/") or not _for_the_checklists(text) or USING_US.search(text):
             return []
         return self._answer_if_named(convo, parse, sure=SURE_SERVICE)
 
@@ -1200,6 +1196,13 @@ class TurnHook:
 
     def finish(self, convo: ConversationHandle, replies: list[Reply]) -> None:
         """After the turn, before commit (e.g. put the replies in the outbox)."""
+
+
+def _for_the_checklists(text: str) -> bool:
+    """Put as a question the checklists may answer: not a person asked for by name (转人工), not what
+    lies outside the plan (wages, pensions), not our own data or the parent's application with us."""
+    return (_asked(text) and not ASKS_FOR_A_PERSON.search(text) and not referrals.outside_scope(text)
+            and not (OURS.search(text) or TO_US.search(text)))
 
 
 def _person_offer() -> Reply:

@@ -673,7 +673,7 @@ def test_a_question_naming_a_service_beyond_doubt_is_answered_whatever_act_it_wa
 @pytest.mark.parametrize("text, ranking, expected", [
     ("我是孩子奶奶 不太会用 你教教我怎么弄", [("help", 0.7), ("ask_service", 0.1)], "可以帮您"),
     ("你能帮我干啥", [("help", 0.9)], "可以帮您"),
-    ("转人工 问问找工作的事", [("human_handoff", 0.4), ("ask_service", 0.3)], "哪个市"),
+    ("转人工 人社局都能给俺们提供些啥", [("help", 0.8), ("ask_service", 0.1)], "可以帮您"),  # a person asked for
 ])
 def test_how_to_use_us_and_a_person_asked_for_stay_what_they_are(unsure, text, ranking, expected):
     replies = unsure(text, ranking)
