@@ -552,14 +552,17 @@ class DialogueEngine:
         text = parse.normalized or ""
         if len(text) > WHOLE_QUESTION_CHARS or not _asked(text) or referrals.outside_scope(text):
             return []  # a long story of danger: the emergency reply alone, the last on their screen
+        kinds = set(parse.danger_kinds)
+        may_be_sure = not reports_only and kinds <= WHOLE_QUESTION_KINDS and not WHAT_NOW.search(text)
+        reported = bool(kinds & REPORTED_KINDS and REPORT_TO_WHOM.search(text) and SOMEONE_ELSES.search(text)
+                        and not FAMILY_TELLS.search(text))
+        if not (may_be_sure or reported):
+            return []  # no search on the emergency path for what cannot be answered
         locality = convo.state.get("locality")
         result = self._search(text, locality, parse, k=WHOLE_QUESTION_HITS)
-        kinds = set(parse.danger_kinds)
-        if (not reports_only and kinds <= WHOLE_QUESTION_KINDS and result.confidence >= SURE_SERVICE
-                and not WHAT_NOW.search(text)):
+        if may_be_sure and result.confidence >= SURE_SERVICE:
             answer = self._compose(result, locality)
-        elif (kinds & REPORTED_KINDS and REPORT_TO_WHOM.search(text) and SOMEONE_ELSES.search(text)
-              and not FAMILY_TELLS.search(text)):
+        elif reported:
             answer = self._report_answer(text, locality, result)
         else:
             return []
@@ -567,11 +570,18 @@ class DialogueEngine:
             return []
         return [Reply("您还问到的问题："), _answer_reply(answer)]
 
-    def _report_answer(self, text: str, locality: str | None, result):
-        """The item saying who may report a child hurt or neglected, and to whom: among the search's
-        hits, else its current version from the index."""
+    def _report_answer(self, text: str, locality: str | None, result, margin: float | None = None):
+        """The item saying who may report a child hurt or neglected, and to whom (HARM_ITEM): from the
+        search's hits, else its current version from the index. ``margin``: a child-protection hit
+        this far ahead of it answers instead (legal aid named); None: the item always."""
         hits = [h for h in result.hits if h.entry.item.category == HARM_CATEGORY]
-        entry = next((h.entry for h in hits if h.entry.item.id == HARM_ITEM), None) or self.knowledge.current_item(*HARM_ENTRY)
+        harm = next((h for h in hits if h.entry.item.id == HARM_ITEM), None)
+        if harm is None:  # "怀疑楼下那家人打娃 能报吗" beside a missing child's item: whom to report a child hurt to
+            entry = self.knowledge.current_item(*HARM_ENTRY) or (hits[0].entry if hits else None)
+        elif margin is not None and harm.score < hits[0].score - margin:
+            entry = hits[0].entry
+        else:
+            entry = harm.entry
         if entry is None:
             return None
         return item_answer(entry, public_url=self.public_url, question=text, aspect=aspects.aspect_of(text),
@@ -689,16 +699,9 @@ class DialogueEngine:
         text = parse.normalized or ""
         if not parse.safety_hint or parse.payload_entities or not _asked(text):
             return None  # "孩子没被打", "虚惊一场": told, not asked — the safety line alone
-        hits = [h for h in result.hits if h.entry.item.category == HARM_CATEGORY]
-        if not hits:
+        if not any(h.entry.item.category == HARM_CATEGORY for h in result.hits):
             return None
-        harm = next((h for h in hits if h.entry.item.id == HARM_ITEM), None)
-        if harm is None:  # "怀疑楼下那家人打娃 能报吗" beside a missing child's item: whom to report a child hurt to
-            entry = self.knowledge.current_item(*HARM_ENTRY) or hits[0].entry
-        else:
-            entry = (harm if harm.score >= hits[0].score - HARM_ITEM_MARGIN else hits[0]).entry
-        return item_answer(entry, public_url=self.public_url, question=text, aspect=aspects.aspect_of(text),
-                           notice=no_local_notice(result, self.knowledge.locality_name(locality), entry))
+        return self._report_answer(text, locality, result, margin=HARM_ITEM_MARGIN)
 
     @property
     def public_url(self) -> str:
