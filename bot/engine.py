@@ -97,7 +97,7 @@ IS_THERE = re.compile(r"有没有|有冇|有无|有吗|有么|有不$")
 _DONE = r"(?<![没不未])(?<!不用)(?<!还没)"  # not negated: 没登记过, 不用登记了
 REGISTERED = re.compile(r"摸排|建档|(?:社区|居委会|村里|村委会|街道|网格员|儿童主任|民政)[^，。\s]{0,6}登记|"
                         r"(?:社区|居委会|村委会|街道|网格员|儿童主任)[^，。\s]{0,6}(?:填|录|收集|采集)[^，。\s]{0,8}信息|"
-                        r"登记[^，。\s]{0,4}(?:社区|居委会)|登记进|(?:孩子|娃)的?信息[^，。\s]{0,2}登记|"
+                        r"登记[^，。\s]{0,4}(?:社区|居委会)|登记进|(?<![申请帮扶])登记表上|(?:孩子|娃)的?信息[^，。\s]{0,2}登记|"
                         # a registration told as done, by whomever (not 没登记过, 不用登记了, 登记过程)
                         rf"{_DONE}登记[^，。\s]{{0,6}}?(?:的时候|完(?!整)|过(?!程))|{_DONE}登记了|"
                         r"(?:他们|人家|社区的人|上门的人|来的人|工作人员)[^，。\s]{0,3}登记(?:了|过)(?:俺|我家|我们家|咱)?的?(?:孩子|娃)")
@@ -960,7 +960,7 @@ class DialogueEngine:
                 return answered
         return [Reply(self.domain.text("utter_privacy"))]
 
-    def _ledger_data_answer(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+    def _ledger_data_answer(self, convo: ConversationHandle, parse: ParseResult, offer: bool = True) -> list[Reply]:
         """"在这边登记的重点关爱信息 老家那边也能看到吗", "社区登记的信息会不会传出去", "那个台账是哪个单位
         在弄": the answer from the monitoring and ledger clauses, the item that says what is asked
         first (kept safe, shared with the home county, who runs it); for a question about the data,
@@ -980,7 +980,7 @@ class DialogueEngine:
             hit.entry.item.category for hit in hits)), confidence=1.0)
         convo.state["failures"] = 0
         replies = [_answer_reply(self._compose(ranked, locality))]
-        if parse.intent == "privacy" or aspect in (aspects.DATA, aspects.SHARED):
+        if offer and (parse.intent == "privacy" or aspect in (aspects.DATA, aspects.SHARED)):
             replies.append(_privacy_offer())
         return replies
 
@@ -1155,6 +1155,13 @@ class DialogueEngine:
             # parent left here stays one tap away, never dropped
             return self._answer_about_data_elsewhere(
                 convo, parse, _data_offer("如果是想删除您留在童伴的信息", "删除我留在童伴的信息", "delete_data"))
+        offer = _data_offer("如果是想删除您留在童伴的信息", "删除我留在童伴的信息", "delete_data")
+        if _about_the_ledger(parse) and not self.form.active(convo.state):
+            # "登记表上娃的名字写错了 能让他们改或者删掉不": the list the community keeps, not what the parent left
+            # here — the law's right to correct and delete, and whom to ask; deleting ours one tap away
+            answered = self._ledger_data_answer(convo, parse, offer=False)
+            if answered:
+                return answered + [offer]
         convo.state["pending_confirm"] = "delete_data"
         plan = erasure_plan(convo.session, convo.id, policy=self.settings.retention)
         return [Reply("确认要删除您留在童伴的个人信息吗？\n" + plan.parent_text(done=False)

@@ -136,11 +136,12 @@ def first_screen(entry: IndexedItem, notice: str = "", aspect: str = aspects.WHA
 
 def _first_screen(entry: IndexedItem, notice: str, aspect: str, question: str,
                   also: IndexedItem | None, lines: tuple[tuple[str, IndexedItem], ...] = (),
-                  also_guides: bool = True) -> tuple[str, bool, list[IndexedItem]]:
+                  also_guides: bool = True, kin: tuple[IndexedItem, ...] = ()) -> tuple[str, bool, list[IndexedItem]]:
     """first_screen's text, whether ``also`` is on it (and so cited), and the items cited for the
     numbers of ``lines`` shown. ``also_guides``: ``also`` was written to go with the answer (where and
     how to get it: its step may lead, a time or cost it states answers); not so a condition beside it
-    (the residence permit)."""
+    (the residence permit). ``kin``: the other items of the same service among the best hits, whose
+    sentence closest to the question may answer it (cited when it is on the screen)."""
     head = [EXAMPLE_NOTE] if entry.checklist.authority is Authority.EXAMPLE else []
     room = FIRST_SCREEN_CHARS - sum(map(len, head))
     answer = brief(entry)
@@ -160,11 +161,14 @@ def _first_screen(entry: IndexedItem, notice: str, aspect: str, question: str,
     # permit beside an insurance answer: the step stays the insurance's)
     guided = next_step(also) if also is not None and also_guides and also.item.category == entry.item.category else ""
     if aspect == aspects.WHAT and not asked or aspect == aspects.WHO:
-        closest = aspects.closest_line([entry.item] + ([also.item] if also is not None else []), question,
+        closest = aspects.closest_line([entry.item] + ([also.item] if also is not None else [])
+                                       + [other.item for other in kin], question,
                                        "".join((answer, more, next_step(entry), guided)))
         asked = closest or asked
     # said by ``also`` only: on the screen, ``also`` is cited
-    from_also = bool(closest) and not aspects.says(entry.item, closest)
+    speaker = None if not closest or aspects.says(entry.item, closest) else next(
+        (other for other in ([also] if also is not None else []) + list(kin) if aspects.says(other.item, closest)), None)
+    from_also = speaker is not None and speaker is also
     # the guidance item beside a clause was written for where and how: its step, when it is on the
     # screen (and so cited); else the clause's own
     lines_left = FIRST_SCREEN_LINES - len(head)
@@ -173,7 +177,7 @@ def _first_screen(entry: IndexedItem, notice: str, aspect: str, question: str,
     shown = also is not None and (bool(more) and more in body or from_also and closest in body)
     if guided and not shown:
         body = _arranged(aspect, answer, asked, more, next_step(entry), lines_left, room, bool(closest))
-    cited: list[IndexedItem] = []
+    cited: list[IndexedItem] = [speaker] if speaker is not None and speaker is not also and closest in body else []
     for number, other in lines:
         if asked in body and number in asked and all(other is not seen for seen in (entry, also, *cited)):
             cited.append(other)
@@ -237,18 +241,19 @@ def answer_buttons(entry: IndexedItem, related: list[IndexedItem]) -> list[dict]
 def item_answer(entry: IndexedItem, *, detail: bool = False, notice: str = "",
                 related: list[IndexedItem] = (), aspect: str = aspects.WHAT, public_url: str = "",
                 question: str = "", also: IndexedItem | None = None,
-                lines: tuple[tuple[str, IndexedItem], ...] = (), also_guides: bool = True) -> Answer:
+                lines: tuple[tuple[str, IndexedItem], ...] = (), also_guides: bool = True,
+                kin: tuple[IndexedItem, ...] = ()) -> Answer:
     """One item as an answer: its first screen with 详细 and ``related`` items as buttons, or
     (``detail``) the whole item. ``lines``: (number, the item that names it) of the service's
     national lines, for a question for a number."""
     if detail:
         return Answer(text=render_item(entry, public_url), sources=[source_record(entry, public_url)])
-    text, shown, cited = _first_screen(entry, notice, aspect, question, also, lines, also_guides)
+    text, shown, cited = _first_screen(entry, notice, aspect, question, also, lines, also_guides, kin)
     sources = [source_record(entry, public_url)]
     if shown:
         sources.append(source_record(also, public_url))
         related = [other for other in related if other is not also]  # on the screen already
-    related = list(related)[:RELATED_BUTTONS]
+    related = [other for other in related if all(other is not seen for seen in cited)][:RELATED_BUTTONS]
     sources += [source_record(other, public_url) for other in cited]
     return Answer(text=text, buttons=answer_buttons(entry, related), sources=sources)
 
@@ -315,7 +320,7 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
     related = [h.entry for h in result.hits if h is not main][:RELATED_BUTTONS + 1]
     return item_answer(main.entry, notice=notice, related=related, aspect=aspect, public_url=public_url,
                        question=result.query, also=also, lines=_lines_of_the_service(result.hits, main, aspect),
-                       also_guides=permit is None)
+                       also_guides=permit is None, kin=_kin(result.hits, main, also))
 
 
 RELATED_BUTTONS = 2  # the next items not on the screen, as buttons under the answer
@@ -333,6 +338,13 @@ NAMED_RANKS = 5  # an item named after the line a question names, among the best
 STATED_ASPECTS = (aspects.AGE, aspects.CONTACT)
 # ... and materials, when the list itself is asked for ("要带啥材料"), not whether one paper is needed
 # ("让开老家没人照顾的证明 这个必须开吗": answered by the item on that paper, which lists none)
+
+
+def _kin(hits, main, also: IndexedItem | None) -> tuple[IndexedItem, ...]:
+    """The other items of ``main``'s service among the best SAME_SERVICE_RANKS hits (not ``also``)."""
+    category = main.entry.item.category
+    return tuple(hit.entry for hit in hits[:SAME_SERVICE_RANKS]
+                 if hit is not main and hit.entry is not also and hit.entry.item.category == category)
 
 
 def _of_the_same_service(hits, top, wanted):

@@ -98,6 +98,8 @@ SERVICE_LINES = {"mental_health": ("12355", "12356"), "child_protection": ("110"
 # 12345 answers any question about local public services, and takes complaints (../shared/DOMAIN.md)
 NO_PHONE = "清单里没有写电话，可以打当地12345政务服务便民热线咨询或反映。"
 NO_OFFICE = "清单里没有写负责部门，可以打当地12345政务服务便民热线问。"
+# what a checklist does not say (the materials, a fee, a date) is asked of the local office or 12345
+ASK_LINE = "可以打12345政务服务便民热线问。"
 LINE_MAX = 50  # characters of an aspect line (knowledge/answer.py cuts a longer one)
 
 
@@ -253,13 +255,13 @@ def aspect_line(item, aspect: str, question: str = "", more_numbers: tuple[str, 
     if aspect == MATERIALS:
         if item.materials:
             return "要带：" + "、".join(item.materials)
-        return "清单里没有列出要带的材料，以当地部门公布的为准。"
+        return "清单里没有列出要带的材料，以当地部门公布的为准，" + ASK_LINE
     if aspect == COST:
         found = _sentence(parts, _COST_WORDS, question)
-        return found or "清单里没有写费用，以当地部门的答复为准。"
+        return found or "清单里没有写费用，以当地部门的答复为准，" + ASK_LINE
     if aspect == TIME:
         found = _sentence(parts, _TIME_WORDS, question)
-        return found or "清单里没有写具体时间，以当地通知为准。"
+        return found or "清单里没有写具体时间，以当地通知为准，" + ASK_LINE
     if aspect == CONTACT:
         phones = list(dict.fromkeys(numbers_in(item) + list(more_numbers)))
         if phones:
