@@ -337,7 +337,8 @@ NAMED_RANKS = 5  # an item named after the line a question names, among the best
 # (measured on answer sets A–F: 普惠园一个月要交多少钱 was answered with the free final year)
 STATED_ASPECTS = (aspects.AGE, aspects.CONTACT)
 # ... and materials, when the list itself is asked for ("要带啥材料"), not whether one paper is needed
-# ("让开老家没人照顾的证明 这个必须开吗": answered by the item on that paper, which lists none)
+# ("让开老家没人照顾的证明 这个必须开吗": answered by the item on that paper, which lists none); and
+# a cost when something free is asked for ("有没有不要钱的兴趣班": the item on 公益性 courses says it)
 
 
 def _kin(hits, main, also: IndexedItem | None) -> tuple[IndexedItem, ...]:
@@ -434,7 +435,8 @@ def _saying(hits, aspect: str, question: str = ""):
         # "孩子心理这块谁负责管": a guidance item names the office behind one line or step of a service
         return _of_the_same_service(hits, top, lambda hit: hit.entry.checklist.authority is Authority.OFFICIAL
                                     and bool(hit.entry.item.departments)) or top
-    stated = aspect in STATED_ASPECTS or aspect == aspects.MATERIALS and aspects.asks_for_the_list(question)
+    stated = (aspect in STATED_ASPECTS or aspect == aspects.MATERIALS and aspects.asks_for_the_list(question)
+              or aspect == aspects.COST and aspects.asks_if_free(question))
     if stated and not aspects.holds(top.entry.item, aspect):
         return _of_the_same_service(hits, top, lambda hit: aspects.holds(hit.entry.item, aspect)) or top
     return top

@@ -72,7 +72,7 @@ _AGE_WORDS = re.compile(r"\d+\s*[—\-～~至到]\s*\d+\s*(?:周)?岁|\d+\s*(?:�
 _DATA_WORDS = re.compile(r"信息安全|保密|隐私|个人信息")
 _SHARED_WORDS = re.compile(r"共享|推送|比对|互通")
 # what a family pays or is given; not the money a kindergarten or school gets ("普惠性民办园补助标准")
-_COST_WORDS = re.compile(r"\d+(?:\.\d+)?\s*(?:万)?元|免费|不收|收费|费用|(?<![园校])补贴|(?<![园校])补助|报销|资助|减免|(?<![园校]补助)(?<![园校]补贴)(?<!经费)标准")
+_COST_WORDS = re.compile(r"\d+(?:\.\d+)?\s*(?:万)?元|免费|不收|收费|费用|公益性|(?<![园校])补贴|(?<![园校])补助|报销|资助|减免|(?<![园校]补助)(?<![园校]补贴)(?<!经费)标准")
 _TIME_WORDS = re.compile(r"\d+\s*(?:个)?(?:天|日|月|年|周(?!岁)|工作日)|每(?:年|学期|半年|季度|月)|[一二三四五六七八九十半]+(?:个)?(?:月|年)|"
                          r"年底|月底|之前|以前|以内|期间|当年")
 _LINE = r"(?:11[09]|12[02]|12\d{3})"  # the public lines: 110, 119, 120, 122, 12355, 12345…
@@ -143,6 +143,14 @@ def needs_the_permit(item) -> bool:
 
 
 _THE_LIST = re.compile(_THE_LIST_WORDS)
+
+
+_FREE = re.compile(r"不要钱|免费|不收费|不花钱|不用花钱|不用交钱|不用掏钱|白给")
+
+
+def asks_if_free(question: str) -> bool:
+    """Whether ``question`` asks for something free ("有没有不要钱的兴趣班"), not what a thing costs."""
+    return bool(_FREE.search(question or ""))
 
 
 def asks_for_the_list(question: str) -> bool:

@@ -574,3 +574,54 @@ def test_a_family_without_a_residence_permit_is_told_what_it_takes_beside_a_serv
     # a permit held, or a service that does not rest on it: no permit line
     assert permit.brief not in answered("居住证办好了 医保在哪交", insurance).text
     assert permit.brief not in answered("没办居住证 临时救助还有戏吗", relief).text
+
+
+def test_what_a_list_does_not_say_points_to_12345_and_a_free_thing_asked_is_answered_by_the_item_that_says_it():
+    from knowledge import aspects
+    from knowledge.answer import compose
+    from knowledge.retrieval import Hit, SearchResult
+    from knowledge.schema import ChecklistItem
+
+    bare = ChecklistItem(id="bare", category="transport", title="学生公交卡", service_object="流动儿童",
+                         content="各地优化公交线路，方便孩子上学。", how_to_apply="", materials=[], clause="（九）")
+    for aspect, question in ((aspects.MATERIALS, "办学生公交卡要带啥材料"), (aspects.COST, "学生公交卡多少钱"),
+                             (aspects.TIME, "学生公交卡啥时候能办")):
+        line = aspects.aspect_line(bare, aspect, question)
+        assert line.startswith("清单里没有") and "12345" in line and len(line) <= aspects.LINE_MAX, line
+    # "有没有不要钱的兴趣班": of the service's best items, the one saying its courses are 公益性 answers;
+    # what a thing costs ("兴趣班多少钱") stays with the best item
+    header = national_header("official")
+    school = ChecklistItem(id="school", category="culture_activities", title="学校社团", service_object="流动儿童",
+                           content="学校开展社团和兴趣小组，引导流动儿童参与。", how_to_apply="", materials=[],
+                           clause="（十二）", brief="学校开展社团和兴趣小组，引导流动儿童参与。")
+    free = school.model_copy(update={"id": "free", "content": "团委、妇联依托儿童之家开展普惠性、公益性课外兴趣课程。",
+                                     "brief": "团委、妇联在儿童之家开公益性兴趣课。"})
+    hits = [Hit(IndexedItem(header, item), 0.9 - 0.01 * n, 0.9, 0.5, 0) for n, item in enumerate((school, free))]
+
+    def answered(question):
+        return compose(SearchResult(question, ("national",), hits, 0.9, False), min_confidence=0.4)
+
+    assert aspects.asks_if_free("周末有没有不要钱的兴趣班") and not aspects.asks_if_free("兴趣班多少钱")
+    assert answered("周末有没有不要钱的兴趣班").sources[0]["item_id"] == "free"
+    assert answered("兴趣班一节课多少钱").sources[0]["item_id"] == "school"
+
+
+def test_the_sentence_closest_to_the_question_may_come_from_another_item_of_the_service_and_is_then_cited():
+    from knowledge.answer import compose
+    from knowledge.retrieval import Hit, SearchResult
+    from knowledge.schema import ChecklistItem
+
+    header = national_header("official")
+    plan = ChecklistItem(id="plan", category="disability", title="康复救助", service_object="残疾儿童",
+                         content="流动的残疾孩子可以在居住地申请康复救助。", how_to_apply="", materials=[], clause="（八）",
+                         brief="流动的残疾孩子可以在居住地申请康复救助。", basis="方案（八）")
+    guide = plan.model_copy(update={"id": "guide", "content": "救助对象是0—6岁残疾儿童。优先救助低保家庭的残疾儿童和残疾孤儿。",
+                                    "brief": "0—6岁残疾孩子可获康复救助。", "basis": "国务院康复救助意见"})
+    other = plan.model_copy(update={"id": "other", "category": "basic_living",
+                                    "content": "低保家庭的孤儿优先领取生活补贴。", "basis": "别的服务"})
+    hits = [Hit(IndexedItem(header, item), 0.9 - 0.05 * n, 0.9, 0.5, 0) for n, item in enumerate((plan, other, guide))]
+    reply = compose(SearchResult("俺家是低保户 娃残疾 康复能优先不", ("national",), hits, 0.9, False), min_confidence=0.4)
+    lines = reply.text.split("\n")
+    assert lines[0] == plan.brief and lines[1].startswith("优先救助低保家庭"), reply.text
+    assert "国务院康复救助意见" in lines[-1] and "别的服务" not in reply.text  # cited; another service never speaks
+    assert [s["item_id"] for s in reply.sources][:2] == ["plan", "guide"]

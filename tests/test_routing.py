@@ -95,6 +95,17 @@ def test_a_privacy_question_about_the_ledger_is_answered_from_the_plan_with_ours
     assert any(b["payload"] == "/privacy" for r in replies for b in r.get("buttons", [])), replies
 
 
+@pytest.mark.parametrize("message", ["登记表上娃的名字写错了，还有些东西俺不想留，能让他们改或者删掉不",
+                                     "重点关爱名单上俺家娃的信息有写错的 俺能要求改或者不让留吗"])
+def test_correcting_or_deleting_the_communitys_registration_is_answered_from_the_ledger_not_by_deleting_ours(
+        chat, message):
+    replies = chat(message)
+    cited = [r for r in replies if (r.get("custom") or {}).get("sources")]
+    assert cited and cited[0]["custom"]["sources"][0]["category"] == "priority_care", replies
+    assert "更正" in cited[0]["text"], cited[0]["text"]  # the law's right, and whom to ask
+    assert not any("确认要删除" in r["text"] for r in replies), replies  # nothing of ours is up for deletion
+
+
 def test_a_privacy_question_about_what_was_given_to_us_gets_our_notice(chat):
     replies = chat("我在你们这登记的信息安全吗")
     assert "个人信息说明" in replies[0]["text"]
