@@ -37,6 +37,9 @@ _ANOTHER_NUMBER = re.compile(r"别的|其他|其它|还有(?:啥|什么|哪些|�
 CUES: tuple[tuple[str, re.Pattern], ...] = tuple((aspect, re.compile(pattern)) for aspect, pattern in (
     (DIFFERENCE, r"区别|不一样|有啥不同|有什么不同|差别|差异|哪个好|哪个划算|哪个更|一回事|一码事|一个意思|(?:啥|什么)两样"),
     (CONTACT, _COMPLAINT),
+    # papers not ready yet ("证明材料还没开好 能先申请吗"): whether it can be done first, not the list
+    (WHO, r"(?:材料|证明|手续|证件)[^，。\s]{0,3}(?:还)?(?:没|不|未)(?:有)?(?:开好|弄齐|弄好|备齐|齐|全|准备好|办好|开)|"
+          r"先(?:申请|受理|办)[^，。\s]{0,3}(?:吗|不|么|行|能|可以)|能(?:不能)?先(?:申请|受理|办)"),
     (MATERIALS, _THE_LIST_WORDS + r"|证件|证明|手续"),
     (COST, _STANDARD_CHANGES + r"|多少钱|(?<!被)要钱|要不要钱|收费|收不收|免费|不要钱|花钱|费用|自费|贵不贵|掏钱|交钱|交多少|补多少|给多少|报多少|报销比例"),
     (CONTACT, r"电话|热线|号码|打哪|打给谁|联系方式|联系谁|拨打|打几号"),

@@ -625,3 +625,12 @@ def test_the_sentence_closest_to_the_question_may_come_from_another_item_of_the_
     assert lines[0] == plan.brief and lines[1].startswith("优先救助低保家庭"), reply.text
     assert "国务院康复救助意见" in lines[-1] and "别的服务" not in reply.text  # cited; another service never speaks
     assert [s["item_id"] for s in reply.sources][:2] == ["plan", "guide"]
+
+
+def test_papers_not_ready_yet_ask_whether_it_can_be_done_first_not_for_the_list():
+    from knowledge import aspects
+
+    for question in ("急着用钱 证明材料还没开好 能先申请吗", "临时救助证明材料不全能先受理吗", "手续没办齐 能不能先申请"):
+        assert aspects.aspect_of(question) == aspects.WHO, question
+    assert aspects.aspect_of("申请临时救助要带啥证明") == aspects.MATERIALS
+    assert aspects.aspect_of("要开什么证明") == aspects.MATERIALS
