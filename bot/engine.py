@@ -1150,12 +1150,11 @@ class DialogueEngine:
 
     def _on_delete_data(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         """Ask first, saying exactly what would be deleted and what the law makes us keep."""
+        offer = _data_offer("如果是想删除您留在童伴的信息", "删除我留在童伴的信息", "delete_data")
         if _held_elsewhere(parse):
             # "想让抖音把娃的视频删了": the law on a child's data online answers it; deleting what the
             # parent left here stays one tap away, never dropped
-            return self._answer_about_data_elsewhere(
-                convo, parse, _data_offer("如果是想删除您留在童伴的信息", "删除我留在童伴的信息", "delete_data"))
-        offer = _data_offer("如果是想删除您留在童伴的信息", "删除我留在童伴的信息", "delete_data")
+            return self._answer_about_data_elsewhere(convo, parse, offer)
         if _about_the_ledger(parse) and not self.form.active(convo.state):
             # "登记表上娃的名字写错了 能让他们改或者删掉不": the list the community keeps, not what the parent left
             # here — the law's right to correct and delete, and whom to ask; deleting ours one tap away

@@ -114,8 +114,7 @@ def load_training_data(*paths: Path) -> TrainingData:
 
 
 def default_paths() -> list[Path]:
-    """The training files: the main nlu.yml, more short forms and confusable pairs, questions on the
-    services the others held few of (``topics.yml``: the ledger, the plan, parents' work...), the
+    """The training files: the main nlu.yml, more short forms and confusable pairs, the
     safety-net examples, and parents' messages written independently of the evaluation sets
     (``parents.yml``: emergencies by kind of danger, hard negatives, routing; ``contrasts.yml``:
     talk about danger against danger now in the same words).
@@ -123,7 +122,7 @@ def default_paths() -> list[Path]:
     ``data/held_back/`` holds three more independent training sets that are not used: adding them
     gave the safety net no better recall/false-alarm trade-off (docs/nlu.md, 2026-12-04)."""
     folder = Path(__file__).parent / "data"
-    return [folder / "nlu.yml", folder / "nlu_more.yml", folder / "nlu_extra.yml", folder / "topics.yml", folder / "safety.yml",
+    return [folder / "nlu.yml", folder / "nlu_more.yml", folder / "nlu_extra.yml", folder / "safety.yml",
             folder / "parents.yml", folder / "contrasts.yml"]
 
 
