@@ -174,17 +174,15 @@ class KnowledgeBase:
     def current_item(self, checklist_id: str, item_id: str):
         """An item of a checklist in its current version (whatever version number staff published
         it under), from the current snapshot; None when there is none."""
-        for entry in self.snapshot.retriever.index.entries:
-            if entry.checklist.id == checklist_id and entry.item.id == item_id:
-                return entry
-        return None
+        return self._entry(lambda entry: entry.checklist.id == checklist_id and entry.item.id == item_id)
 
     def find_item(self, key: str):
         """An indexed item by its key (checklist/vN/item), from the current snapshot."""
-        for entry in self.snapshot.retriever.index.entries:
-            if entry.key == key:
-                return entry
-        return None
+        return self._entry(lambda entry: entry.key == key)
+
+    def _entry(self, wanted):
+        """The first indexed item of the current snapshot for which ``wanted(entry)`` holds, or None."""
+        return next((entry for entry in self.snapshot.retriever.index.entries if wanted(entry)), None)
 
     # --- changes ---------------------------------------------------------
     def validate_file(self, path: Path) -> Checklist:
