@@ -117,6 +117,8 @@ HARM_CATEGORY = "child_protection"  # the service a message about a child being 
 # 12348 tied with it for "孩子他爸喝了酒就骂人摔东西 有没有热线能咨询下")
 HARM_ITEM = "GUIDE-report-harm"
 HARM_ENTRY = ("national-guidance", HARM_ITEM)  # checklist, item: in its current version
+# a child's data held by a website, an app or a chat group: guardian's consent, deletion (PIPL, the regulation)
+DATA_ONLINE_ENTRY = ("national-guidance", "GUIDE-child-data-online")
 # an emergency that is a question about someone else's child, hurt or left alone, and asks whom to tell
 # ("邻居家小孩经常一个人在家 我能跟谁说", "对门把娃锁屋里 居委会能管不"): answered after the urgent reply
 REPORTED_KINDS = {"abuse", "neglect", "sexual_harm"}
@@ -668,7 +670,9 @@ class DialogueEngine:
         # ask_service likely, or third yet likely enough with the service beyond doubt: "残疾人两项补贴 我们在外地 在那办"
         third = len(ranked) > 2 and ranked[2][0] == "ask_service" and ranked[2][1] >= THIRD_ASK_PROBABILITY
         served = (("ask_service" in likely or third) and likely[0] not in NOT_A_QUESTION
-                  and not referrals.outside_scope(text))
+                  and not referrals.outside_scope(text)
+                  # "你们会不会把娃的信息给别人": our own data, whatever a checklist says of the community's
+                  and not (likely[0] in ("privacy", "delete_data") and (OURS.search(text) or TO_US.search(text))))
         if not (asked or served):
             # "俩口子想换个活 找工作能找谁帮忙" read as asking for a person: a question that names a
             # service beyond doubt is answered
@@ -985,8 +989,23 @@ class DialogueEngine:
         return replies
 
     def _answer_about_data_elsewhere(self, convo: ConversationHandle, parse: ParseResult, offer: Reply) -> list[Reply]:
-        """The law on a child's data online, with what concerns the parent's data here one tap away."""
-        return self._on_ask_service(convo, parse) + [offer]
+        """The law on a child's data online, with what concerns the parent's data here one tap away.
+        What is asked is known already (a child's data held by a website, an app, a chat group): when
+        retrieval is not sure which item says it, the item on a child's data online answers."""
+        if referrals.outside_scope(parse.normalized):
+            return self._on_ask_service(convo, parse) + [offer]
+        locality = convo.state.get("locality")
+        text = parse.normalized or parse.text
+        result, answer = self._answer_or_harm(text, locality, parse)
+        if not answer.confident:
+            entry = (next((h.entry for h in result.hits if h.entry.item.id == DATA_ONLINE_ENTRY[1]), None)
+                     or self.knowledge.current_item(*DATA_ONLINE_ENTRY))
+            if entry is None:
+                return self._not_confident(convo, answer) + [offer]
+            answer = item_answer(entry, public_url=self.public_url, question=text, aspect=aspects.aspect_of(text),
+                                 notice=no_local_notice(result, self.knowledge.locality_name(locality), entry))
+        convo.state["failures"] = 0
+        return [_answer_reply(answer), offer]
 
     def _on_human_handoff(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         if _asks_about_people(parse):  # "儿童主任跟儿童督导员有啥区别": answered, a person one tap away

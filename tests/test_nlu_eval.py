@@ -9,7 +9,7 @@ import pytest
 
 from knowledge.evaluate import read_tsv
 from nlu.evaluate import evaluate
-from nlu.training import default_paths, load_training_data
+from nlu.training import category_paths, default_paths, load_training_data
 from tests.conftest import DATA, SHARED_EVAL
 
 
@@ -26,11 +26,19 @@ def test_intent_targets(interpreter, path):
 def test_heldout_is_large_and_independent_of_training():
     held = read_tsv(DATA / "nlu_heldout.tsv")
     assert len(held) >= 300
-    training = {e.text for e in load_training_data(*default_paths()).examples}
+    # the intent models' files and the category prior's (topics.yml trains the prior only)
+    training = {e.text for e in load_training_data(*default_paths(), *category_paths()).examples}
     for path in (DATA / "nlu_heldout.tsv", DATA / "retrieval_heldout.tsv", SHARED_EVAL,
                  *sorted((DATA / "independent").glob("*.tsv"))):
         if path.exists():
             assert not training & {e.text for e in read_tsv(path)}, path
+    # the answer sets' questions: none is trained on, but for three short ones an answer-set writer and an
+    # earlier training file's writer put in the same words (left in the intent files; new ones fail)
+    known = {"租房补贴一个月能补多少", "童心港湾是啥", "医保咋交"}
+    for path in sorted((DATA / "answers").glob("set_*.tsv")):
+        questions = {line.split("\t", 1)[0] for line in path.read_text(encoding="utf-8").splitlines()
+                     if line.strip() and not line.startswith("#")}
+        assert len(questions) >= 100 and training & questions <= known, (path, training & questions - known)
 
 
 def test_intent_names_are_the_contract():

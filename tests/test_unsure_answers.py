@@ -115,6 +115,45 @@ def test_a_childs_data_held_by_a_website_or_app_is_answered_and_ours_stays_one_t
     assert ("/delete_data" if intent == "delete_data" else "/privacy") in payloads
 
 
+@pytest.mark.parametrize("hits", ["kept", "none"])
+def test_a_childs_data_held_elsewhere_is_answered_by_the_data_online_item_when_retrieval_is_unsure(
+        unsure, runtime, monkeypatch, hits):
+    """What is asked is known (a child's data in a chat group): retrieval unsure which item says it,
+    the item on a child's data online answers, from the hits or from the index."""
+    import dataclasses
+
+    real = runtime.engine.knowledge.search
+
+    def search(*args, **kwargs):
+        result = real(*args, **kwargs)
+        kept = [h for h in result.hits if h.entry.item.id != "GUIDE-child-data-online"] if hits == "none" else result.hits
+        return dataclasses.replace(result, hits=kept, confidence=0.2)
+
+    monkeypatch.setattr(runtime.engine.knowledge, "search", search)
+    replies = unsure("家长群里有人把娃的照片和名字发出去了 能让他删吗",
+                     [("delete_data", 0.8), ("privacy", 0.1), ("ask_service", 0.05)])
+    cited = _cited(replies)
+    assert cited and cited[0].custom["sources"][0]["item_id"] == "GUIDE-child-data-online", [r.text for r in replies]
+    assert not any("确认要删除" in r.text or "没太明白" in r.text for r in replies)
+    assert "/delete_data" in [b["payload"] for r in replies for b in (r.buttons or [])]
+
+
+def test_our_data_asked_about_is_never_answered_from_a_checklist_however_sure_retrieval_is(unsure, runtime,
+                                                                                           monkeypatch):
+    """"你们…娃的信息": privacy most likely and the message addressed to us — a checklist item on the
+    community's list is someone else's data, even when retrieval is certain of it."""
+    import dataclasses
+
+    real = runtime.engine.knowledge.search
+    monkeypatch.setattr(runtime.engine.knowledge, "search",
+                        lambda *args, **kwargs: dataclasses.replace(real(*args, **kwargs), confidence=0.95))
+    replies = unsure("你们会不会把娃的信息给别人", [("privacy", 0.4), ("ask_service", 0.3), ("delete_data", 0.1)])
+    assert not _cited(replies) and "没太明白" in replies[0].text, [r.text for r in replies]
+    # the same words with a service question most likely are still answered
+    replies = unsure("你们这边的公租房外地人能申请吗", [("ask_service", 0.4), ("privacy", 0.3), ("delete_data", 0.1)])
+    assert _cited(replies), [r.text for r in replies]
+
+
 @pytest.mark.parametrize(("text", "intent", "says"), [
     ("删除我的信息", "delete_data", "确认要删除"),
     ("把我在这个软件上的信息全删了", "delete_data", "确认要删除"),
