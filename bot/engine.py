@@ -629,8 +629,7 @@ class DialogueEngine:
                                                   public_url=self.public_url))]
         if entities.get("category") in CATEGORIES:
             return [self._answer_category(locality, entities["category"])]
-        if not entities and (_about_the_ledger(parse) and aspects.aspect_of(parse.normalized) in (
-                aspects.DATA, aspects.SHARED) or _asks_to_be_on_the_list(parse)):
+        if not entities and (_asks_about_the_registration(parse) or _asks_to_be_on_the_list(parse)):
             # "登记进去会不会传出去让同学知道", "娃有自闭症 这种能进重点关爱不": the list is what is asked about
             answered = self._ledger_data_answer(convo, parse)
             if answered:
@@ -662,6 +661,11 @@ class DialogueEngine:
         text = parse.normalized or ""
         if likely and likely[0] == "check_status" and (TELLS_OF_A_FILING.search(text) or OURS.search(text)):
             return self._on_check_status(convo, parse)  # "困难补助我上礼拜交的 咋还没消息": what was filed, where
+        if likely and likely[0] != "request_assistance" and _asks_about_the_registration(parse):
+            # "之前登记过娃的信息 多久会更新一回" read as a status or a deletion: the community's list asked about
+            answered = self._ledger_data_answer(convo, parse)
+            if answered:
+                return answered
         # "急着用钱 证明材料凑不齐 是不是就申请不了了": the intents undecided, but a question the checklists
         # may answer — answered when retrieval is ASKED_SURE of it, with the request offered, not a menu
         asked = (bool(likely) and likely[0] not in NOT_A_QUESTION + ("privacy",) and _for_the_checklists(text)
@@ -978,7 +982,14 @@ class DialogueEngine:
         if not hits:
             return []
         aspect = aspects.aspect_of(parse.normalized or parse.text)
-        hits = sorted(hits, key=lambda hit: (not aspects.holds(hit.entry.item, aspect), -hit.score))[:3]
+        # a registration by the community is the monitoring survey (the plan's 四, eligibility); the list
+        # named (台账, 重点关爱) is the ledger (五): of the items that say what is asked, that one first
+        survey = "priority_care" if names_the_list(parse.normalized) else "eligibility"
+        def rank(hit):
+            says = aspects.holds(hit.entry.item, aspect)
+            return not says, says and hit.entry.item.category != survey, -hit.score
+
+        hits = sorted(hits, key=rank)[:3]
         # the topic is decided by the words, not by the score: the ledger's items are the answer
         ranked = dataclasses.replace(result, hits=hits, categories=list(dict.fromkeys(
             hit.entry.item.category for hit in hits)), confidence=1.0)
@@ -1300,6 +1311,15 @@ def _about_the_ledger(parse: ParseResult) -> bool:
     if parse.payload_entities or parse.text.startswith("/") or OURS.search(text) or TO_US.search(text):
         return False
     return bool(names_the_list(text) or REGISTERED.search(text) and not REGISTERED_ELSEWHERE.search(text))
+
+
+def _asks_about_the_registration(parse: ParseResult) -> bool:
+    """A question about the community's registration or the ledger (``_about_the_ledger``) that asks
+    what becomes of the data, with whom it is shared, or how often it is updated ("社区登记的信息会不会
+    传出去", "之前登记过娃的信息 多久会更新一回")."""
+    text = parse.normalized or ""
+    return (_about_the_ledger(parse) and _asked(text)
+            and aspects.aspect_of(text) in (aspects.DATA, aspects.SHARED, aspects.TIME))
 
 
 def _used_today(convo: ConversationHandle, count_since) -> int:

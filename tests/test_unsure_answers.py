@@ -727,3 +727,28 @@ def test_a_question_about_a_child_hurt_that_retrieval_cannot_place_is_answered_w
     replies = unsure(text, [("ask_service", 0.56), ("out_of_scope", 0.27), ("emergency", 0.16)])
     cited = _cited(replies)
     assert cited and cited[0].custom["sources"][0]["item_id"] == "GUIDE-report-harm", [r.text for r in replies]
+
+
+@pytest.mark.parametrize(("text", "ranking"), [
+    ("我们从昆山搬去太仓了 之前登记过娃的信息 多久会更新一回啊",
+     [("set_locality", 0.4), ("delete_data", 0.16), ("check_eligibility", 0.15)]),
+    ("社区上个月来登记过孩子信息了 以后还来不 多久更新一回",
+     [("check_status", 0.38), ("privacy", 0.21), ("ask_service", 0.19)]),
+])
+def test_how_often_the_communitys_registration_is_updated_is_answered_from_the_survey(unsure, text, ranking):
+    """A question about the community's registration (the plan's survey, 二（四）), read as a place, a
+    status or a deletion: how often it is updated, from the survey's item — not a menu, not the ledger."""
+    replies = unsure(text, ranking)
+    cited = _cited(replies)
+    assert cited, [r.text for r in replies]
+    source = cited[0].custom["sources"][0]
+    assert source["category"] == "eligibility" and source["clause"].startswith("二、（四）"), source
+    assert cited[0].text.splitlines()[0].startswith("流动儿童信息至少每半年更新一次")
+
+
+def test_the_ledger_named_is_answered_from_the_ledger(unsure):
+    """台账 named: the ledger's item (二（五）) says how often, before the survey's."""
+    replies = unsure("重点关爱台账上的信息多久更新一回", [("privacy", 0.4), ("ask_service", 0.3), ("check_status", 0.1)])
+    cited = _cited(replies)
+    assert cited and cited[0].custom["sources"][0]["category"] == "priority_care", [r.text for r in replies]
+    assert "每半年" in cited[0].text
