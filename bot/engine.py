@@ -76,6 +76,8 @@ NOT_THE_LIST = re.compile(r"(?:学校|老师|幼儿园|卫生|诊所|医院)[^�
                           r"去世|走了|坐牢|打骂|动手|失业|一个人带")
 # the monitoring's record of a child, kept up to date and passed between places ("孩子信息多久更新一回")
 MONITORED = re.compile(r"^(?!.*(?:转学|学籍|档案))(?=.*(?:孩子|娃|小孩)的?(?:信息|情况)[^，。\s]{0,4}(?:更新|共享|跟过去|推送|同步|互通))")
+# an update asked about ("多久更新一回", "会跟着改不", "能跟过去不")
+UPDATE_ASKED = re.compile(r"更新|跟着(?:改|变|走)|跟过去")
 # how often a child's registered record is updated, by whomever the parent thinks keeps it
 # (not a school, insurance, permit or health-code record, and not a correction of what was given to us)
 UPDATED = re.compile(r"^(?!.*(?:学籍|档案|医保|居住证|健康码|填错|写错|改|填的|填了))"
@@ -156,13 +158,19 @@ SURE_YES = 0.85  # P(affirm) of a typed yes that erases
 # Likeliest intents that are acts of the dialogue, not questions: an unsure "算了" or "找个人" is
 # asked about, never answered from the checklists (_answer_if_found).
 NOT_A_QUESTION = ("cancel", "affirm", "deny", "human_handoff", "delete_data", "greet", "goodbye", "thank")
+# what the model makes of a question about the community's registration when unsure: never a request,
+# a person asked for, a yes or a no
+REGISTRATION_READINGS = ("ask_service", "privacy", "delete_data", "check_status", "set_locality", "out_of_scope",
+                         "check_eligibility")
 UNSUPPORTED_KINDS = {"voice": "语音", "audio": "语音和音频", "video_note": "视频消息", "video": "视频",
                      "photo": "图片", "sticker": "表情贴纸", "animation": "动图", "document": "文件",
                      "poll": "投票"}
 # A parent asking for a person to step in, beside a question.
-_STEP_IN = (r"有人(?:来|能|可以)?(?:管|帮|看看|上门|指导)|上门|管管|谁能帮|找人(?:帮|管|看)|有没有人(?:能|可以|来)|"
-            r"走访|登记|申请帮扶")
+_SOMEONE_ACTS = r"有人(?:来|能|可以)?(?:管|帮|看看|上门|指导)|管管|谁能帮|找人(?:帮|管|看)|有没有人(?:能|可以|来)"
+_STEP_IN = _SOMEONE_ACTS + r"|上门|走访|登记|申请帮扶"
 ASKS_FOR_HELP = re.compile(r"帮帮|帮忙|想申请|帮扶|来家里|来看看|" + _STEP_IN)
+# help asked for in a message that tells of a registration (登记, 上门, 走访 are the registration's words there)
+HELP_BESIDE_A_REGISTRATION = re.compile(r"帮帮|帮忙|想申请|帮扶|来家里|来看看|" + _SOMEONE_ACTS)
 # whether the family may ask for it themselves ("能不能自己去申请", "可以主动提吗", "还是只能等人家来查"):
 # a rule of the service asked about (the plan's 主动提出), not a request for us to act
 _OWN_ACT = r"(?:去|来)?(?:提|申请|报名|要|找|说|反映|求助)"  # the family's own act, not ours (主动联系我们, 主动上我们家)
@@ -661,11 +669,11 @@ class DialogueEngine:
         text = parse.normalized or ""
         if likely and likely[0] == "check_status" and (TELLS_OF_A_FILING.search(text) or OURS.search(text)):
             return self._on_check_status(convo, parse)  # "困难补助我上礼拜交的 咋还没消息": what was filed, where
-        if likely and likely[0] != "request_assistance" and _asks_about_the_registration(parse):
+        if likely and likely[0] in REGISTRATION_READINGS and _asks_about_the_registration(parse):
             # "之前登记过娃的信息 多久会更新一回" read as a status or a deletion: the community's list asked about
             answered = self._ledger_data_answer(convo, parse)
             if answered:
-                return answered
+                return answered + self._assistance_offer(parse)
         # "急着用钱 证明材料凑不齐 是不是就申请不了了": the intents undecided, but a question the checklists
         # may answer — answered when retrieval is ASKED_SURE of it, with the request offered, not a menu
         asked = (bool(likely) and likely[0] not in NOT_A_QUESTION + ("privacy",) and _for_the_checklists(text)
@@ -676,7 +684,7 @@ class DialogueEngine:
         served = (("ask_service" in likely or third) and likely[0] not in NOT_A_QUESTION
                   and not referrals.outside_scope(text)
                   # "你们会不会把娃的信息给别人": our own data, whatever a checklist says of the community's
-                  and not (likely[0] in ("privacy", "delete_data") and (OURS.search(text) or TO_US.search(text))))
+                  and not _our_data_asked(text, likely))
         if not (asked or served):
             # "俩口子想换个活 找工作能找谁帮忙" read as asking for a person: a question that names a
             # service beyond doubt is answered
@@ -1008,6 +1016,8 @@ class DialogueEngine:
         locality = convo.state.get("locality")
         text = parse.normalized or parse.text
         result, answer = self._answer_or_harm(text, locality, parse)
+        if not answer.confident and parse.safety_hint:  # "娃在班级群被网暴 能让群主删吗": harm first
+            answer = self._report_answer(text, locality, result) or answer
         if not answer.confident:
             entry = (next((h.entry for h in result.hits if h.entry.item.id == DATA_ONLINE_ENTRY[1]), None)
                      or self.knowledge.current_item(*DATA_ONLINE_ENTRY))
@@ -1305,21 +1315,34 @@ def _asks_to_be_on_the_list(parse: ParseResult) -> bool:
 
 
 def _about_the_ledger(parse: ParseResult) -> bool:
-    """A privacy question about the priority-care ledger or a registration by the community
-    ("社区登记的信息会不会传出去"), not about what the parent gave Tongban."""
+    """A message about the priority-care ledger or a registration by the community ("社区登记的信息会不会
+    传出去", "那个台账是哪个单位在弄"), not about what the parent gave Tongban."""
     text = parse.normalized or ""
     if parse.payload_entities or parse.text.startswith("/") or OURS.search(text) or TO_US.search(text):
         return False
     return bool(names_the_list(text) or REGISTERED.search(text) and not REGISTERED_ELSEWHERE.search(text))
 
 
+def _our_data_asked(text: str, likely: list[str]) -> bool:
+    """Privacy or a deletion among the likeliest readings of a message addressed to us (你们, 这里,
+    童伴…): led by them, or asking what becomes of data ("你们会不会把娃的信息给别人")."""
+    if not (OURS.search(text) or TO_US.search(text)) or not {"privacy", "delete_data"} & set(likely):
+        return False
+    return likely[0] in ("privacy", "delete_data") or aspects.aspect_of(text) in (aspects.DATA, aspects.SHARED)
+
+
 def _asks_about_the_registration(parse: ParseResult) -> bool:
     """A question about the community's registration or the ledger (``_about_the_ledger``) that asks
     what becomes of the data, with whom it is shared, or how often it is updated ("社区登记的信息会不会
-    传出去", "之前登记过娃的信息 多久会更新一回")."""
+    传出去", "之前登记过娃的信息 多久会更新一回"; a time asked of something else — 临时救助多久能批下来 —
+    is not). Nothing of hardship, harm or a request for help told with it: those go to help first."""
     text = parse.normalized or ""
+    if (parse.safety_hint or HARDSHIP.search(text) or aspects.mentions_harm(text)
+            or HELP_BESIDE_A_REGISTRATION.search(text)):
+        return False
+    aspect = aspects.aspect_of(text)
     return (_about_the_ledger(parse) and _asked(text)
-            and aspects.aspect_of(text) in (aspects.DATA, aspects.SHARED, aspects.TIME))
+            and (aspect in (aspects.DATA, aspects.SHARED) or aspect == aspects.TIME and bool(UPDATE_ASKED.search(text))))
 
 
 def _used_today(convo: ConversationHandle, count_since) -> int:

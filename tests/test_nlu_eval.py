@@ -26,7 +26,8 @@ def test_intent_targets(interpreter, path):
 def test_heldout_is_large_and_independent_of_training():
     held = read_tsv(DATA / "nlu_heldout.tsv")
     assert len(held) >= 300
-    # the intent models' files and the category prior's (topics.yml trains the prior only)
+    # the intent models' files and the category prior's (topics.yml trains the prior only), all present
+    assert all(path.exists() for path in category_paths())
     training = {e.text for e in load_training_data(*default_paths(), *category_paths()).examples}
     for path in (DATA / "nlu_heldout.tsv", DATA / "retrieval_heldout.tsv", SHARED_EVAL,
                  *sorted((DATA / "independent").glob("*.tsv"))):

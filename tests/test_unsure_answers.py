@@ -124,9 +124,12 @@ def test_a_childs_data_held_elsewhere_is_answered_by_the_data_online_item_when_r
 
     real = runtime.engine.knowledge.search
 
+    seen = []
+
     def search(*args, **kwargs):
         result = real(*args, **kwargs)
         kept = [h for h in result.hits if h.entry.item.id != "GUIDE-child-data-online"] if hits == "none" else result.hits
+        seen.append({h.entry.item.id for h in kept})
         return dataclasses.replace(result, hits=kept, confidence=0.2)
 
     monkeypatch.setattr(runtime.engine.knowledge, "search", search)
@@ -134,6 +137,8 @@ def test_a_childs_data_held_elsewhere_is_answered_by_the_data_online_item_when_r
                      [("delete_data", 0.8), ("privacy", 0.1), ("ask_service", 0.05)])
     cited = _cited(replies)
     assert cited and cited[0].custom["sources"][0]["item_id"] == "GUIDE-child-data-online", [r.text for r in replies]
+    # "kept": taken from the hits; "none": from the index, the hits never held it
+    assert ("GUIDE-child-data-online" in set().union(*seen)) == (hits == "kept")
     assert not any("确认要删除" in r.text or "没太明白" in r.text for r in replies)
     assert "/delete_data" in [b["payload"] for r in replies for b in (r.buttons or [])]
 
@@ -735,9 +740,12 @@ def test_a_question_about_a_child_hurt_that_retrieval_cannot_place_is_answered_w
     ("社区上个月来登记过孩子信息了 以后还来不 多久更新一回",
      [("check_status", 0.38), ("privacy", 0.21), ("ask_service", 0.19)]),
 ])
-def test_how_often_the_communitys_registration_is_updated_is_answered_from_the_survey(unsure, text, ranking):
+def test_how_often_the_communitys_registration_is_updated_is_answered_from_the_survey(unsure, runtime, monkeypatch,
+                                                                                     text, ranking):
     """A question about the community's registration (the plan's survey, 二（四）), read as a place, a
-    status or a deletion: how often it is updated, from the survey's item — not a menu, not the ledger."""
+    status or a deletion: how often it is updated, from the survey's item — not a menu, and not the
+    ledger's even when retrieval ranks the ledger's higher."""
+    _favour(runtime, monkeypatch, "priority_care")
     replies = unsure(text, ranking)
     cited = _cited(replies)
     assert cited, [r.text for r in replies]
@@ -746,8 +754,31 @@ def test_how_often_the_communitys_registration_is_updated_is_answered_from_the_s
     assert cited[0].text.splitlines()[0].startswith("流动儿童信息至少每半年更新一次")
 
 
-def test_the_ledger_named_is_answered_from_the_ledger(unsure):
-    """台账 named: the ledger's item (二（五）) says how often, before the survey's."""
+def _favour(runtime, monkeypatch, category):
+    """Retrieval ranks ``category``'s items first (each hit's score + 1)."""
+    import dataclasses
+
+    real = runtime.engine.knowledge.search
+
+    def search(*args, **kwargs):
+        result = real(*args, **kwargs)
+        hits = [dataclasses.replace(h, score=h.score + (1.0 if h.entry.item.category == category else 0.0))
+                for h in result.hits]
+        return dataclasses.replace(result, hits=sorted(hits, key=lambda h: -h.score))
+
+    monkeypatch.setattr(runtime.engine.knowledge, "search", search)
+
+
+@pytest.mark.parametrize("text", ["社区登记过娃的信息 临时救助多久能批下来", "网格员登记过娃 他爸天天打娃 多久有人管"])
+def test_a_time_asked_of_something_else_beside_a_registration_is_not_the_registrations_update(unsure, text):
+    replies = unsure(text, [("check_status", 0.4), ("ask_service", 0.3), ("privacy", 0.1)])
+    assert not any(r.text.startswith("流动儿童信息至少每半年更新一次") for r in replies), [r.text for r in replies]
+
+
+def test_the_ledger_named_is_answered_from_the_ledger(unsure, runtime, monkeypatch):
+    """台账 named: the ledger's item (二（五）) says how often, before the survey's, even when retrieval
+    ranks the survey's higher."""
+    _favour(runtime, monkeypatch, "eligibility")
     replies = unsure("重点关爱台账上的信息多久更新一回", [("privacy", 0.4), ("ask_service", 0.3), ("check_status", 0.1)])
     cited = _cited(replies)
     assert cited and cited[0].custom["sources"][0]["category"] == "priority_care", [r.text for r in replies]
