@@ -168,9 +168,10 @@ UNSUPPORTED_KINDS = {"voice": "语音", "audio": "语音和音频", "video_note"
 # A parent asking for a person to step in, beside a question.
 _SOMEONE_ACTS = r"有人(?:来|能|可以)?(?:管|帮|看看|上门|指导)|管管|谁能帮|找人(?:帮|管|看)|有没有人(?:能|可以|来)"
 _STEP_IN = _SOMEONE_ACTS + r"|上门|走访|登记|申请帮扶"
-ASKS_FOR_HELP = re.compile(r"帮帮|帮忙|想申请|帮扶|来家里|来看看|" + _STEP_IN)
+_HELP_WORDS = r"帮帮|帮忙|想申请|帮扶|来家里|来看看|"
+ASKS_FOR_HELP = re.compile(_HELP_WORDS + _STEP_IN)
 # help asked for in a message that tells of a registration (登记, 上门, 走访 are the registration's words there)
-HELP_BESIDE_A_REGISTRATION = re.compile(r"帮帮|帮忙|想申请|帮扶|来家里|来看看|" + _SOMEONE_ACTS)
+HELP_BESIDE_A_REGISTRATION = re.compile(_HELP_WORDS + _SOMEONE_ACTS)
 # whether the family may ask for it themselves ("能不能自己去申请", "可以主动提吗", "还是只能等人家来查"):
 # a rule of the service asked about (the plan's 主动提出), not a request for us to act
 _OWN_ACT = r"(?:去|来)?(?:提|申请|报名|要|找|说|反映|求助)"  # the family's own act, not ours (主动联系我们, 主动上我们家)
@@ -594,7 +595,14 @@ class DialogueEngine:
             entry = harm.entry
         if entry is None:
             return None
-        return item_answer(entry, public_url=self.public_url, question=text, aspect=aspects.aspect_of(text),
+        return self._item_answer(entry, text, locality, result)
+
+    def _item_answer(self, entry, text: str, locality: str | None, result, aspect: str | None = None):
+        """The answer from one item the engine chose (not retrieval's first), for ``text`` asked in
+        ``locality``; ``result``'s search says whether a local list was passed over. ``aspect``: what is
+        asked, read from ``text`` when None."""
+        return item_answer(entry, public_url=self.public_url, question=text,
+                           aspect=aspects.aspect_of(text) if aspect is None else aspect,
                            notice=no_local_notice(result, self.knowledge.locality_name(locality), entry))
 
     def _local_contact(self, locality: str | None) -> str:
@@ -955,9 +963,7 @@ class DialogueEngine:
         if entry is None:
             return []
         convo.state["failures"] = 0
-        return [_answer_reply(item_answer(entry, public_url=self.public_url, question=parse.normalized or "",
-                                          notice=no_local_notice(result, self.knowledge.locality_name(locality),
-                                                                 entry)))]
+        return [_answer_reply(self._item_answer(entry, parse.normalized or "", locality, result, aspect=aspects.WHAT))]
 
     def _on_inform(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         """A form button pressed when no form is waiting for it (an old message's button)."""
@@ -1023,8 +1029,7 @@ class DialogueEngine:
                      or self.knowledge.current_item(*DATA_ONLINE_ENTRY))
             if entry is None:
                 return self._not_confident(convo, answer) + [offer]
-            answer = item_answer(entry, public_url=self.public_url, question=text, aspect=aspects.aspect_of(text),
-                                 notice=no_local_notice(result, self.knowledge.locality_name(locality), entry))
+            answer = self._item_answer(entry, text, locality, result)
         convo.state["failures"] = 0
         return [_answer_reply(answer), offer]
 

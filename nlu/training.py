@@ -113,6 +113,9 @@ def load_training_data(*paths: Path) -> TrainingData:
     return data
 
 
+DATA = Path(__file__).parent / "data"
+
+
 def default_paths() -> list[Path]:
     """The training files: the main nlu.yml, more short forms and confusable pairs, the
     safety-net examples, and parents' messages written independently of the evaluation sets
@@ -121,9 +124,8 @@ def default_paths() -> list[Path]:
 
     ``data/held_back/`` holds three more independent training sets that are not used: adding them
     gave the safety net no better recall/false-alarm trade-off (docs/nlu.md, 2026-12-04)."""
-    folder = Path(__file__).parent / "data"
-    return [folder / "nlu.yml", folder / "nlu_more.yml", folder / "nlu_extra.yml", folder / "safety.yml",
-            folder / "parents.yml", folder / "contrasts.yml"]
+    return [DATA / name for name in ("nlu.yml", "nlu_more.yml", "nlu_extra.yml", "safety.yml", "parents.yml",
+                                     "contrasts.yml")]
 
 
 INDEPENDENT_FILES = ("parents.yml", "contrasts.yml")
@@ -138,6 +140,4 @@ def category_paths() -> list[Path]:
     ``parents.yml`` or ``contrasts.yml``, whose questions were written around frightening words
     for the safety net (half of them about first aid, the law and parenting) and would skew the
     prior; and ``topics.yml``, which trains the prior only."""
-    folder = Path(__file__).parent / "data"
-    return ([p for p in default_paths() if p.name not in INDEPENDENT_FILES]
-            + [folder / name for name in CATEGORY_ONLY_FILES])
+    return [p for p in default_paths() if p.name not in INDEPENDENT_FILES] + [DATA / name for name in CATEGORY_ONLY_FILES]
