@@ -214,6 +214,12 @@ _WAITED = (r"(?:没消息|没动静|没信儿|有信儿|回音|进度|到哪一�
            r"(?:咋|怎么)还没)")
 TELLS_OF_A_FILING = re.compile(rf"{_FILED}[^。？?!！]{{0,14}}{_WAITED}|{_WAITED}[^。？?!！]{{0,6}}{_FILED}")
 SURE_SERVICE = 0.9
+# out of scope beyond doubt: no checklist answer however sure retrieval is ("今天天气怎么样")
+OUT_OF_SCOPE_SURE = 0.8
+# ... and below it, only a message about a child or naming the plan's own services is answered, never
+# the adult's own affairs (routing sets: 7 adult or childless questions were answered without these)
+THE_PLANS_WORDS = re.compile(r"流动儿童|流动娃|随迁|方案|清单|托育|托班|台账|一人一档|重点关爱|儿童之家|童心港湾")
+ADULTS_OWN = re.compile(r"我自己的|俺自己的|我本人|大人(?:得|的|自己)|(?:我|俺)(?:的)?(?:社保|养老|医保卡)")
 ALSO_ASKS_PROBABILITY = 0.1  # P(ask_service) of a request for help that also asks a question
 # ... of a request for help put wholly as a question ("慈善帮扶主要帮谁" reads as a request at 0.96);
 # the question form, no one asked to act, and a sure answer decide (none of the 360 requests of the
@@ -917,7 +923,8 @@ class DialogueEngine:
         checklists hold the very line we would suggest ("老板欠了俩月工资不给 打啥电话" → the 12333
         item), that item is the answer, cited, instead of the refusal; so is the list's own answer to
         a question about the priority-care list ("台账多久更新一次", ``_list_question_answer``)."""
-        referred = self._referral_answer(convo, parse) or self._list_question_answer(convo, parse)
+        referred = (self._referral_answer(convo, parse) or self._list_question_answer(convo, parse)
+                    or self._answer_if_sure(convo, parse))
         if referred:
             return referred
         failures = int(convo.state.get("failures", 0)) + 1
@@ -927,6 +934,25 @@ class DialogueEngine:
             return [Reply(text + "\n如果您有具体的困难，也可以请工作人员来帮您。",
                           buttons=[HANDOFF_BUTTON] + menu_buttons())]
         return [Reply(text, buttons=menu_buttons())]
+
+    def _answer_if_sure(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        """Read as out of scope, but not beyond doubt, a question about a child or the plan's services
+        that the checklists answer for sure ("新闻里说的1+N托育是个啥", "听说方案后面附了个服务清单 一共多少项",
+        "娃老是撒谎…咋办"): the answer, as for a service question; [] for anything else — no child and no
+        service named ("杀鸡要先放血还是先烫毛", "老家的村干部贪污怎么举报"), the adult's own affairs ("我自己的医保
+        断缴了半年"), what lies outside the plan, our own data, or retrieval less than sure."""
+        text = parse.normalized or ""
+        if (parse.payload_entities or self.form.active(convo.state)
+                or dict(parse.ranking).get("out_of_scope", 0.0) >= OUT_OF_SCOPE_SURE
+                or not (referrals.CHILD.search(text) or THE_PLANS_WORDS.search(text)) or ADULTS_OWN.search(text)
+                or not _for_the_checklists(text) or names_the_list(text)
+                or _our_data_asked(text, [name for name, _ in parse.ranking[:2]])):
+            return []
+        result, answer = self._answer_or_harm(text, convo.state.get("locality"), parse)
+        if not (answer.confident and result.confidence >= SURE_SERVICE):
+            return []
+        convo.state["failures"] = 0
+        return [_answer_reply(answer)] + self._assistance_offer(parse)
 
     def _list_question_answer(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         """A question that names the priority-care list or a child's monitored record, whatever the model

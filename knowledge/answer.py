@@ -219,8 +219,12 @@ def contrast_screen(first: IndexedItem, second: IndexedItem, notice: str = "") -
         title = re.split(r"[：:，,（(]", entry.item.title.strip("【】"))[0]
         return title if len(title) <= 14 else title[:13] + "…"
 
+    # who runs each, when they differ ("托育跟幼儿园有啥区别": 卫生健康部门 / 教育部门) — often the difference asked
+    offices = [next(iter(aspects.plain_departments(entry.item.departments)), "") for entry in (first, second)]
+    runs = all(offices) and offices[0] != offices[1]
     room = FIRST_SCREEN_CHARS // 2
-    body = [shorten(f"{mark}{name(entry)}：{brief(entry)}", room) for mark, entry in (("①", first), ("②", second))]
+    body = [shorten(f"{mark}{name(entry)}{f'（{office}）' if runs else ''}：{brief(entry)}", room)
+            for mark, entry, office in (("①", first, offices[0]), ("②", second, offices[1]))]
     second_basis = basis(second).removeprefix("依据：")
     return "\n".join(body + [source_line(f"{basis(first)}；{second_basis}", notice)])
 

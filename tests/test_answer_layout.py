@@ -154,6 +154,25 @@ def test_a_difference_question_gets_both_items_side_by_side():
     assert second.checklist.published.isoformat() in source
 
 
+def test_two_services_side_by_side_say_who_runs_each_when_the_offices_differ():
+    """"托育跟幼儿园有啥区别": 卫生健康部门 / 教育部门 is often the very difference asked."""
+    from knowledge.answer import contrast_screen
+    from knowledge.schema import ChecklistHeader, ChecklistItem
+
+    header = ChecklistHeader(id="t", locality={"code": "national", "name": "全国"}, title="测试清单", issuer="测试",
+                             published="2026-01-01", version=1, authority="official")
+    care = ChecklistItem(id="a", category="childcare", title="普惠托育", service_object="婴幼儿", content="发展普惠托育。",
+                         departments=["国家卫生健康委", "各地卫生健康部门"], how_to_apply="", materials=[], clause="（八）")
+    school = ChecklistItem(id="b", category="preschool", title="普惠幼儿园", service_object="学前儿童",
+                           content="就近上普惠性幼儿园。", departments=["教育部"], how_to_apply="", materials=[],
+                           clause="（七）")
+    lines = contrast_screen(IndexedItem(header, care), IndexedItem(header, school)).split("\n")
+    assert lines[0].startswith("①普惠托育（卫生健康部门）：") and lines[1].startswith("②普惠幼儿园（教育部门）：")
+    alike = school.model_copy(update={"departments": ["各地卫生健康部门"]})
+    lines = contrast_screen(IndexedItem(header, care), IndexedItem(header, alike)).split("\n")
+    assert lines[0].startswith("①普惠托育：") and "（" not in lines[1].split("：")[0]  # the same office: not said
+
+
 def test_who_runs_it_is_the_items_own_sentence_or_its_offices_in_plain_words():
     from knowledge import aspects
     from knowledge.schema import ChecklistItem
@@ -634,3 +653,16 @@ def test_papers_not_ready_yet_ask_whether_it_can_be_done_first_not_for_the_list(
         assert aspects.aspect_of(question) == aspects.WHO, question
     assert aspects.aspect_of("申请临时救助要带啥证明") == aspects.MATERIALS
     assert aspects.aspect_of("要开什么证明") == aspects.MATERIALS
+
+
+@pytest.mark.parametrize("question, aspect", [
+    ("没爹妈管的娃 每个月能领多少生活费", "cost"),
+    ("在外地考高考 得在这边上几年高中才行啊", "time"),
+    ("居住证要住几个月才能办", "time"),
+    ("娃上几年级了还能转学吗", "who"),  # a school year is no time asked
+    ("临时救助是哪个部门的事", "in_charge"),
+])
+def test_the_aspect_asked_by_everyday_words(question, aspect):
+    from knowledge import aspects
+
+    assert aspects.aspect_of(question) == aspect
