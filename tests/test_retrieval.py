@@ -30,6 +30,25 @@ def test_primary_school_materials_answer_is_cited(kb):
         assert GUIDANCE_NOTE in detail
 
 
+@pytest.mark.parametrize("question, stated, category", [
+    ("申请临时救助都要带啥", ("身份证", "家庭经济状况证明"), "temporary_assistance"),
+    ("申请康复救助要准备啥", ("残疾人证", "诊断证明"), "disability"),
+])
+def test_papers_a_local_guide_lists_answer_a_question_for_the_list(kb, question, stated, category):
+    """The plan names no papers; a published local guide does, named as one place's example."""
+    _, answer = _answer(kb, question)
+    first = answer.text.split("\n")
+    assert answer.sources[0]["category"] == category
+    assert first[0].startswith("要带：") and all(paper in first[0] for paper in stated), answer.text
+    assert "示例" in first[-1]  # the source line says it is one place's rule
+
+
+def test_papers_not_ready_asks_whether_to_apply_first_not_for_the_list(kb):
+    _, answer = _answer(kb, "急着用钱 证明材料一下子凑不齐 是不是就申请不了了")
+    assert "先行受理" in answer.text.split("依据")[0] or "先受理" in answer.text.split("依据")[0], answer.text
+    assert not answer.text.startswith("要带：")
+
+
 def test_national_plan_answer_cites_clause_number_and_date(kb):
     result, answer = _answer(kb, "外地户口的孩子能在这边考高中吗")
     top = result.hits[0].entry
