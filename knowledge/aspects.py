@@ -341,7 +341,7 @@ _LOCAL_OFFICE = (
     (re.compile(r"妇联"), "妇联"), (re.compile(r"广电"), "广电部门"), (re.compile(r"人力资源社会保障|人社"), "人社部门"),
     (re.compile(r"住房城乡建设|住建"), "住房城乡建设部门"), (re.compile(r"交通运输"), "交通运输部门"),
     (re.compile(r"发展改革"), "发展改革部门"), (re.compile(r"妇儿工委"), "妇儿工委"),
-    (re.compile(r"村（居）民委员会|居委会|村委会"), "村（居）委会"),
+    (re.compile(r"村（居）民委员会|居委会|村委会"), "居委会（村委会）"),
     (re.compile(r"救助管理"), "救助管理机构"),
 )
 _NOT_AN_OFFICE = re.compile(r"法院|检察院|政法委")
