@@ -68,18 +68,18 @@ def test_questions_go_through_the_engine_as_a_parent_asks_them(runtime):
     assert "compulsory_education" in text and "工地老板欠我三个月工资怎么办" in text
 
 
-# Today's figures less a margin (2026-12-06, tenth session, fully correct / wrong: set A 76.1 % / 4.4 %,
-# B 84.0 % / 4.7 %, C 83.3 % / 8.0 %, D 92.7 % / 2.7 %, E 88.0 % / 10.0 %, F 83.3 % / 6.0 %, G 82.0 % /
-# 8.0 %, H 84.0 % / 4.7 %, I 77.3 % / 12.0 %, J 83.3 % / 8.0 %, K 78.7 % / 12.0 %, L 80.0 % / 8.0 %,
-# M 81.3 % / 9.3 %, N 60.0 % / 12.0 %). C–N were written by helpers that never saw this repository;
+# Today's figures less a margin (2026-12-06, eleventh session, fully correct / wrong: set A 76.7 % / 4.4 %,
+# B 84.7 % / 5.3 %, C 84.7 % / 8.0 %, D 92.7 % / 2.7 %, E 88.7 % / 9.3 %, F 84.7 % / 5.3 %, G 83.3 % /
+# 6.7 %, H 84.7 % / 4.7 %, I 81.3 % / 9.3 %, J 84.0 % / 6.7 %, K 80.0 % / 10.7 %, L 81.3 % / 6.0 %,
+# M 83.3 % / 8.0 %, N 61.3 % / 10.7 %). C–N were written by helpers that never saw this repository;
 # A–L are development sets now (their misses were read); M and N were read for their totals only. N's
 # writer asks for more facts per question (2.3 against 1.7–1.8) and is the hardest measure we have.
 # A change that makes parents' answers worse fails here; the goal (90 %) is above.
-FLOORS = {"set_a.tsv": (0.68, 0.10), "set_b.tsv": (0.76, 0.12), "set_c.tsv": (0.76, 0.13),
-          "set_d.tsv": (0.86, 0.09), "set_e.tsv": (0.80, 0.16), "set_f.tsv": (0.75, 0.12),
-          "set_g.tsv": (0.75, 0.13), "set_h.tsv": (0.77, 0.11), "set_i.tsv": (0.72, 0.16),
-          "set_j.tsv": (0.75, 0.13), "set_k.tsv": (0.71, 0.19), "set_l.tsv": (0.73, 0.14),
-          "set_m.tsv": (0.74, 0.14), "set_n.tsv": (0.53, 0.18)}
+FLOORS = {"set_a.tsv": (0.68, 0.10), "set_b.tsv": (0.76, 0.12), "set_c.tsv": (0.77, 0.13),
+          "set_d.tsv": (0.86, 0.09), "set_e.tsv": (0.80, 0.15), "set_f.tsv": (0.76, 0.12),
+          "set_g.tsv": (0.76, 0.12), "set_h.tsv": (0.77, 0.11), "set_i.tsv": (0.75, 0.14),
+          "set_j.tsv": (0.76, 0.12), "set_k.tsv": (0.72, 0.18), "set_l.tsv": (0.74, 0.12),
+          "set_m.tsv": (0.76, 0.13), "set_n.tsv": (0.54, 0.17)}
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
