@@ -218,8 +218,9 @@ SURE_SERVICE = 0.9
 OUT_OF_SCOPE_SURE = 0.8
 # ... and below it, only a message about a child or naming the plan's own services is answered, never
 # the adult's own affairs (routing sets: 7 adult or childless questions were answered without these)
-THE_PLANS_WORDS = re.compile(r"流动儿童|流动娃|随迁|方案|清单|托育|托班|台账|一人一档|重点关爱|儿童之家|童心港湾")
-ADULTS_OWN = re.compile(r"我自己的|俺自己的|我本人|大人(?:得|的|自己)|(?:我|俺)(?:的)?(?:社保|养老|医保卡)")
+THE_PLANS_WORDS = re.compile(r"流动儿童|流动娃|随迁|行动方案|关爱方案|国家(?:的|那个)?方案|方案(?:里|后面)|服务清单|清单里|"
+                             r"托育|托班|台账|一人一档|重点关爱|儿童之家|童心港湾")
+ADULTS_OWN = re.compile(r"我自己的|俺自己的|我本人|大人(?:得|的|自己)|(?:我|俺)(?:的)?(?:社保|养老|医保)")
 ALSO_ASKS_PROBABILITY = 0.1  # P(ask_service) of a request for help that also asks a question
 # ... of a request for help put wholly as a question ("慈善帮扶主要帮谁" reads as a request at 0.96);
 # the question form, no one asked to act, and a sure answer decide (none of the 360 requests of the

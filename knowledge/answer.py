@@ -220,8 +220,9 @@ def contrast_screen(first: IndexedItem, second: IndexedItem, notice: str = "") -
         return title if len(title) <= 14 else title[:13] + "…"
 
     # who runs each, when they differ ("托育跟幼儿园有啥区别": 卫生健康部门 / 教育部门) — often the difference asked
-    offices = [next(iter(aspects.plain_departments(entry.item.departments)), "") for entry in (first, second)]
-    runs = all(offices) and offices[0] != offices[1]
+    run_by = [aspects.plain_departments(entry.item.departments) for entry in (first, second)]
+    offices = [names[0] if names else "" for names in run_by]
+    runs = all(offices) and set(run_by[0]).isdisjoint(run_by[1])  # no office in common
     room = FIRST_SCREEN_CHARS // 2
     body = [shorten(f"{mark}{name(entry)}{f'（{office}）' if runs else ''}：{brief(entry)}", room)
             for mark, entry, office in (("①", first, offices[0]), ("②", second, offices[1]))]

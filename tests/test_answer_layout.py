@@ -171,6 +171,9 @@ def test_two_services_side_by_side_say_who_runs_each_when_the_offices_differ():
     alike = school.model_copy(update={"departments": ["各地卫生健康部门"]})
     lines = contrast_screen(IndexedItem(header, care), IndexedItem(header, alike)).split("\n")
     assert lines[0].startswith("①普惠托育：") and "（" not in lines[1].split("：")[0]  # the same office: not said
+    shared = school.model_copy(update={"departments": ["教育部", "各地卫生健康部门"]})  # one office in common
+    lines = contrast_screen(IndexedItem(header, care), IndexedItem(header, shared)).split("\n")
+    assert lines[0].startswith("①普惠托育：") and lines[1].startswith("②普惠幼儿园：")
 
 
 def test_who_runs_it_is_the_items_own_sentence_or_its_offices_in_plain_words():
@@ -660,6 +663,8 @@ def test_papers_not_ready_yet_ask_whether_it_can_be_done_first_not_for_the_list(
     ("在外地考高考 得在这边上几年高中才行啊", "time"),
     ("居住证要住几个月才能办", "time"),
     ("娃上几年级了还能转学吗", "who"),  # a school year is no time asked
+    ("来了好几年了 娃能在这上学吗", "who"),  # told, not asked
+    ("孩子好几个月不说话了 这边有没有心理咨询", "what"),
     ("临时救助是哪个部门的事", "in_charge"),
 ])
 def test_the_aspect_asked_by_everyday_words(question, aspect):

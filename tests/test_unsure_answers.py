@@ -785,10 +785,6 @@ def test_the_ledger_named_is_answered_from_the_ledger(unsure, runtime, monkeypat
     assert "每半年" in cited[0].text
 
 
-def _cited(replies):
-    return [r for r in replies if (r.custom or {}).get("sources")]
-
-
 def test_read_as_out_of_scope_not_beyond_doubt_a_question_about_the_plans_services_is_answered(unsure):
     """"新闻里说的1+N托育是个啥" read as out of scope at 0.67: retrieval is sure of the childcare item."""
     replies = unsure("新闻里说的1+N托育是个啥", [("out_of_scope", 0.67), ("ask_service", 0.2), ("help", 0.03)])
@@ -809,6 +805,8 @@ def test_out_of_scope_beyond_doubt_is_never_answered_from_a_checklist(unsure):
     "想问下大人得了带状疱疹疼得要死，去哪个科，我自己的医保在老家",
     "杀鸡要先放血还是先烫毛，我老婆说我杀的鸡不好吃",  # no child, no service of the plan
     "老家的村干部贪污怎么举报",
+    "娃在老家读书 我自己的医保断缴了半年 怎么补",  # a child named, the question the adult's own
+    "医生给我定的治疗方案 医保能报多少",  # a doctor's plan is not the plan
 ])
 def test_read_as_out_of_scope_the_adults_own_or_a_childless_question_stays_out_of_scope(unsure, text):
     replies = unsure(text, [("out_of_scope", 0.67), ("ask_service", 0.25), ("emergency", 0.01)])
