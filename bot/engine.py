@@ -949,11 +949,11 @@ class DialogueEngine:
                 or not _for_the_checklists(text) or names_the_list(text)
                 or _our_data_asked(text, [name for name, _ in parse.ranking[:2]])):
             return []
-        result, answer = self._answer_or_harm(text, convo.state.get("locality"), parse)
-        if not (answer.confident and result.confidence >= SURE_SERVICE):
+        answered = self._answer_if_named(convo, parse, sure=SURE_SERVICE)
+        if not answered:
             return []
         convo.state["failures"] = 0
-        return [_answer_reply(answer)] + self._assistance_offer(parse)
+        return answered + self._assistance_offer(parse)
 
     def _list_question_answer(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         """A question that names the priority-care list or a child's monitored record, whatever the model

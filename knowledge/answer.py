@@ -221,11 +221,10 @@ def contrast_screen(first: IndexedItem, second: IndexedItem, notice: str = "") -
 
     # who runs each, when they differ ("托育跟幼儿园有啥区别": 卫生健康部门 / 教育部门) — often the difference asked
     run_by = [aspects.plain_departments(entry.item.departments) for entry in (first, second)]
-    offices = [names[0] if names else "" for names in run_by]
-    runs = all(offices) and set(run_by[0]).isdisjoint(run_by[1])  # no office in common
+    runs = all(run_by) and set(run_by[0]).isdisjoint(run_by[1])  # no office in common
     room = FIRST_SCREEN_CHARS // 2
-    body = [shorten(f"{mark}{name(entry)}{f'（{office}）' if runs else ''}：{brief(entry)}", room)
-            for mark, entry, office in (("①", first, offices[0]), ("②", second, offices[1]))]
+    body = [shorten(f"{mark}{name(entry)}{f'（{offices[0]}）' if runs else ''}：{brief(entry)}", room)
+            for mark, entry, offices in (("①", first, run_by[0]), ("②", second, run_by[1]))]
     second_basis = basis(second).removeprefix("依据：")
     return "\n".join(body + [source_line(f"{basis(first)}；{second_basis}", notice)])
 
