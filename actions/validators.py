@@ -15,6 +15,7 @@ from typing import Any
 from nlu.entities import chinese_number, extract_child_age, extract_months, normalise_phone
 from nlu.geo import gazetteer
 from nlu.normalize import normalize
+from nlu.situations import situations_told
 
 SITUATIONS = {
     "family_hardship": "家庭生活困难",
@@ -25,14 +26,7 @@ SITUATIONS = {
     "self_request": "以上都不是，但想申请帮扶",
 }
 _SITUATION_NUMBERS = dict(zip("123456", SITUATIONS))
-_SITUATION_WORDS = {
-    "family_hardship": r"困难|没钱|没收入|失业|负担|穷|低保|交不起|欠债|生病花",
-    "disability": r"残疾|残障|脑瘫|自闭|孤独症|听障|视障|智力|唐氏|瘫",
-    "guardianship_gap": r"没人(?:管|照看|照顾|带|监护)|监护|父母(?:都)?不在|坐牢|服刑|失联",
-    "vagrancy": r"流浪|在外(?:面)?游荡|不回家|离家出走|街上",
-    "psych_behavior": r"心理|抑郁|焦虑|自伤|厌学|行为|叛逆|网瘾|情绪",
-    "self_request": r"都不是|想申请|主动",
-}
+_SELF_REQUEST = re.compile(r"都不是|想申请|主动")  # none of the ledger's situations, help asked all the same
 _NAME = re.compile(r"^[\u4e00-\u9fff·A-Za-z][\u4e00-\u9fff·A-Za-z ]{0,19}$")
 _RELATIONS = ("爸爸", "妈妈", "父亲", "母亲", "爷爷", "奶奶", "外公", "外婆", "姥姥", "姥爷", "姑姑", "姑妈",
               "舅舅", "舅妈", "叔叔", "婶婶", "阿姨", "伯伯", "伯母", "哥哥", "姐姐", "继父", "继母", "养父",
@@ -144,7 +138,8 @@ def check_situations(raw: Any) -> Checked:
     else:
         text = normalize(clean_text(raw, 300))
         chosen = [_SITUATION_NUMBERS[d] for d in re.findall(r"[1-6]", text)]
-        chosen += [code for code, pattern in _SITUATION_WORDS.items() if re.search(pattern, text)]
+        chosen += situations_told(text)
+        chosen += ["self_request"] if _SELF_REQUEST.search(text) else []
         chosen += [code for code in SITUATIONS if code in text]
     chosen = list(dict.fromkeys(chosen))
     if not chosen:

@@ -32,6 +32,7 @@ from nlu.domain import Domain, load_domain
 from nlu.entities import HUKOU, RESIDENCE
 from nlu.interpreter import Interpreter, ParseResult
 from nlu.safety import all_clear
+from nlu.situations import situations_told
 from tongban.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,13 @@ REGISTERED_ELSEWHERE = re.compile(r"(?:入学|上学|学校|疫苗|接种|居住
 ON_THE_LIST = re.compile(r"(?:能|可以|咋|怎么|怎样|如何|会)[^，。\s]{0,4}(?:进|纳入|列入|列进|被列|上)|够(?:不够|条件)|符合|"
                          r"会不会重点(?:照顾|照看|关照|关爱)|会重点(?:照顾|照看|关照|关爱)[^，。\s]{0,2}[吗么不]|"  # "社区会重点照看不"
                          r"算不算|(?<![就打总还])算(?!了|是)[^，。\s]{0,6}(?:对象|的)[吗么不]$")  # "这种算重点关爱的不"
+# special care asked of those who keep the list, after a story of one of its situations ("睡过桥洞 现在接回家了
+# 这种情况政府会重点照顾不", "现在会有人跟进不", "以后社区会不会管管"): the list is the answer, and the request
+# is offered beside it — asked, not a request ("想找人帮忙管管"), and not a person who looks after children
+# in general ("学校里有没有人管娃心理问题")
+_CARE = r"(?:重点(?:照顾|照看|关照|关注)|专门(?:登记|照看|照顾|管)|登记照看|多照看|照看照看|跟进|管管|有人管)"
+CARE_ASKED = re.compile(rf"(?:会不会|能不能|会|能)[^，。\s]{{0,8}}{_CARE}|{_CARE}[^，。\s]{{0,4}}(?:[吗么嘛呢]|[不没](?:$|[，。？?]))|"
+                        rf"有没有人(?:能)?{_CARE}|算不算[^，。\s]{{0,6}}{_CARE}")
 LIST_ASPECTS = (aspects.IN_CHARGE, aspects.HOW, aspects.TIME, aspects.CONTACT, aspects.WHO, aspects.AGE)
 HARM_CATEGORY = "child_protection"  # the service a message about a child being hurt is about
 # ... and its item that says anyone may report it, whom to call now (110) and for violence at home
@@ -657,6 +665,10 @@ class DialogueEngine:
             answered = self._ledger_data_answer(convo, parse)
             if answered:
                 return answered + self._assistance_offer(parse)
+        if not entities and _asks_for_special_care(parse):  # "娃睡过桥洞 这种政府会重点照顾不"
+            answered = self._ledger_data_answer(convo, parse, offer=False, care=True)
+            if answered:
+                return answered + [_offer_reply()]
         _, answer = self._answer_or_harm(str(entities.get("text") or parse.normalized or parse.text),
                                          locality, parse)
         if not answer.confident and not entities and names_the_list(parse.normalized):
@@ -689,6 +701,11 @@ class DialogueEngine:
             answered = self._ledger_data_answer(convo, parse)
             if answered:
                 return answered + self._assistance_offer(parse)
+        if likely and likely[0] not in NOT_A_QUESTION and _asks_for_special_care(parse):
+            # "娃他爸跑了 俺一个人带俩娃 房租都快交不起了 俺们算不算要重点关照的": the list, the request beside
+            answered = self._ledger_data_answer(convo, parse, offer=False, care=True)
+            if answered:
+                return answered + [_offer_reply()]
         # "急着用钱 证明材料凑不齐 是不是就申请不了了": the intents undecided, but a question the checklists
         # may answer — answered when retrieval is ASKED_SURE of it, with the request offered, not a menu
         asked = (bool(likely) and likely[0] not in NOT_A_QUESTION + ("privacy",) and _for_the_checklists(text)
@@ -1009,7 +1026,8 @@ class DialogueEngine:
                 return answered
         return [Reply(self.domain.text("utter_privacy"))]
 
-    def _ledger_data_answer(self, convo: ConversationHandle, parse: ParseResult, offer: bool = True) -> list[Reply]:
+    def _ledger_data_answer(self, convo: ConversationHandle, parse: ParseResult, offer: bool = True,
+                            care: bool = False) -> list[Reply]:
         """"在这边登记的重点关爱信息 老家那边也能看到吗", "社区登记的信息会不会传出去", "那个台账是哪个单位
         在弄": the answer from the monitoring and ledger clauses, the item that says what is asked
         first (kept safe, shared with the home county, who runs it); for a question about the data,
@@ -1018,17 +1036,21 @@ class DialogueEngine:
         result = self._search(parse.normalized or parse.text, locality, parse, k=30)
         found = {hit.entry.key: hit for hit in result.hits}
         # every item of the clauses, ranked: the one that says what is asked first, then by the search
+        # special care asked after a story of the list's situations (``care``): the list's own items
         hits = [found.get(entry.key) or Hit(entry, 0.0, 0.0, 0.0, 0)
-                for entry in self.knowledge.items_of(LEDGER_CATEGORIES, locality)]
+                for entry in self.knowledge.items_of(("priority_care",) if care else LEDGER_CATEGORIES, locality)]
         if not hits:
             return []
         aspect = aspects.aspect_of(parse.normalized or parse.text)
         # a registration by the community is the monitoring survey (the plan's 四, eligibility); the list
         # named (台账, 重点关爱) is the ledger (五): of the items that say what is asked, that one first
-        survey = "priority_care" if names_the_list(parse.normalized) else "eligibility"
+        survey = "priority_care" if care or names_the_list(parse.normalized) else "eligibility"
         def rank(hit):
-            says = aspects.holds(hit.entry.item, aspect)
-            return not says, says and hit.entry.item.category != survey, -hit.score
+            item = hit.entry.item
+            says = aspects.holds(item, aspect)
+            # the care asked for is the list's visits, not how its data is shared or kept
+            visits = not care or "走访" in item.brief + item.content
+            return not visits, not says, says and item.category != survey, -hit.score
 
         hits = sorted(hits, key=rank)[:3]
         # the topic is decided by the words, not by the score: the ledger's items are the answer
@@ -1103,8 +1125,9 @@ class DialogueEngine:
         if _used_today(convo, requests_since) >= self.settings.limits.requests_per_day:
             return [Reply("今天已经提交了好几份帮扶申请，工作人员会逐一审核。如需再为其他孩子申请，请明天再来；"
                           "发送“查进度”可以查看已提交的申请。孩子如有危险请直接拨打 110。")]
-        if _asks_to_be_on_the_list(parse) and not REGISTER_US.search(parse.normalized or ""):
-            answered = self._ledger_data_answer(convo, parse)  # "娃有自闭症 这种能进重点关爱不"
+        listed, care = _asks_to_be_on_the_list(parse), _asks_for_special_care(parse)
+        if (listed or care) and not REGISTER_US.search(parse.normalized or ""):
+            answered = self._ledger_data_answer(convo, parse, care=care and not listed)  # "娃有自闭症 这种能进重点关爱不"
             if answered:
                 return answered + [_offer_reply()]
         question = self._service_question(parse)
@@ -1344,6 +1367,13 @@ def _asks_to_be_on_the_list(parse: ParseResult) -> bool:
     if not names_the_list(text):
         return False
     return bool(ON_THE_LIST.search(text)) or aspects.aspect_of(text) in LIST_ASPECTS
+
+
+def _asks_for_special_care(parse: ParseResult) -> bool:
+    """Whether a parent who tells of one of the list's situations (a parent in prison, a child who ran away,
+    a family in hardship) asks whether the child will be specially looked after ("这种政府会专门管管不")."""
+    text = parse.normalized or ""
+    return bool(CARE_ASKED.search(text)) and bool(situations_told(text))
 
 
 def _about_the_ledger(parse: ParseResult) -> bool:

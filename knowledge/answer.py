@@ -425,6 +425,8 @@ def _saying(hits, aspect: str, question: str = ""):
       named after that line;
     * who is in charge, with a guidance item first: the published clause of the same service (it
       names the leading departments);
+    * whether one may apply before the papers are gathered: the item among the best three that says
+      an application is taken first;
     * a question about ages, a telephone number or the materials to bring the best item does not
       answer: an item of the same service among the best three that says it (the plan's clause on
       rehabilitation names no age, the guidance item "0—6岁" does; the plan's clauses list no
@@ -439,6 +441,10 @@ def _saying(hits, aspect: str, question: str = ""):
         # "孩子心理这块谁负责管": a guidance item names the office behind one line or step of a service
         return _of_the_same_service(hits, top, lambda hit: hit.entry.checklist.authority is Authority.OFFICIAL
                                     and bool(hit.entry.item.departments)) or top
+    if aspects.asks_to_apply_first(question) and not aspects.takes_it_first(top.entry.item):
+        # "事情急 证明材料还没弄齐 能先申请不": the item that says an application is taken first (临时救助),
+        # among the best three, before one that merely names papers (a school's 证明材料)
+        return next((hit for hit in hits[:SAME_SERVICE_RANKS] if aspects.takes_it_first(hit.entry.item)), top)
     stated = (aspect in STATED_ASPECTS or aspect == aspects.MATERIALS and aspects.asks_for_the_list(question)
               or aspect == aspects.COST and aspects.asks_if_free(question))
     if stated and not aspects.holds(top.entry.item, aspect):

@@ -31,6 +31,13 @@ _WHOM = re.compile(_WHOM_WORDS + r"|找哪个人|找什么人|找啥人|跟谁�
 _COMPLAINT = r"投诉|(?:找谁|向谁|跟谁|去哪|哪里|找哪)反映|反映(?:给谁|找谁|到哪)"
 # the materials to bring asked for ("要带啥材料", "准备哪些"), not whether one named paper is needed
 _THE_LIST_WORDS = r"材料|带(?:什么|啥|哪些|些啥)|准备(?:什么|啥|哪些)|要(?:什么|啥|哪些|些啥)证"
+# papers not gathered yet ("证明材料还没弄齐", "手续凑不齐"), and whether one may apply first all the same
+_PAPERS_NOT_READY = (r"(?:材料|证明|手续|证件)[^，。\s]{0,5}(?:(?:还)?(?:没|不|未)(?:有)?(?:开好|弄齐|凑齐|弄好|备齐|齐|全|准备好|办好|开)|"
+                     r"(?:凑|开|拿|弄|备)不(?:齐|全|出))")
+_APPLY_FIRST = r"先(?:申请|受理|办)[^，。\s]{0,3}(?:吗|不|么|行|能|可以)|能(?:不能)?先(?:申请|受理|办)"
+_APPLY_FIRST_ASKED = re.compile(rf"^(?=.*(?:{_PAPERS_NOT_READY}))(?=.*(?:{_APPLY_FIRST}|先[^，。\s]{{0,3}}交))")
+# ... and an item that says so: an application taken before its papers (临时救助's 先行受理)
+_TAKEN_FIRST = re.compile(r"先行受理|先受理|可以先提出申请|先提出申请")
 ASK_12345 = "问不清楚的，可以打当地12345政务服务便民热线。"
 _ANOTHER_NUMBER = re.compile(r"别的|其他|其它|还有(?:啥|什么|哪些|没有)|还能打|(?<!是)(?:什么|啥|哪个|几号)电话|打几号")
 
@@ -38,9 +45,7 @@ CUES: tuple[tuple[str, re.Pattern], ...] = tuple((aspect, re.compile(pattern)) f
     (DIFFERENCE, r"区别|不一样|有啥不同|有什么不同|差别|差异|哪个好|哪个划算|哪个更|一回事|一码事|一个意思|(?:啥|什么)两样"),
     (CONTACT, _COMPLAINT),
     # papers not ready yet ("证明材料还没开好 能先申请吗"): whether it can be done first, not the list
-    (WHO, r"(?:材料|证明|手续|证件)[^，。\s]{0,5}(?:(?:还)?(?:没|不|未)(?:有)?(?:开好|弄齐|弄好|备齐|齐|全|准备好|办好|开)|"
-          r"(?:凑|开|拿|弄|备)不(?:齐|全|出))|"
-          r"先(?:申请|受理|办)[^，。\s]{0,3}(?:吗|不|么|行|能|可以)|能(?:不能)?先(?:申请|受理|办)"),
+    (WHO, _PAPERS_NOT_READY + "|" + _APPLY_FIRST),
     (MATERIALS, _THE_LIST_WORDS + r"|证件|证明|手续"),
     (COST, _STANDARD_CHANGES + r"|多少钱|(?<!被)要钱|要不要钱|收费|收不收|免费|不要钱|花钱|费用|自费|贵不贵|掏钱|交钱|交多少|补多少|给多少|领多少|发多少|报多少|报销比例"),
     (CONTACT, r"电话|热线|号码|打哪|打给谁|联系方式|联系谁|拨打|打几号"),
@@ -155,6 +160,16 @@ _FREE = re.compile(r"不要钱|免费|不收费|不花钱|不用花钱|不用交
 def asks_if_free(question: str) -> bool:
     """Whether ``question`` asks for something free ("有没有不要钱的兴趣班"), not what a thing costs."""
     return bool(_FREE.search(question or ""))
+
+
+def asks_to_apply_first(question: str) -> bool:
+    """Whether ``question`` asks to apply before the papers are gathered ("事情急 证明材料还没弄齐 能先申请不")."""
+    return bool(_APPLY_FIRST_ASKED.search(question or ""))
+
+
+def takes_it_first(item) -> bool:
+    """Whether ``item`` says an application is taken before its papers are ready (先行受理)."""
+    return bool(_TAKEN_FIRST.search(f"{item.brief}{item.content}{item.how_to_apply}"))
 
 
 def asks_for_the_list(question: str) -> bool:

@@ -658,6 +658,39 @@ def test_papers_not_ready_yet_ask_whether_it_can_be_done_first_not_for_the_list(
     assert aspects.aspect_of("要开什么证明") == aspects.MATERIALS
 
 
+def test_applying_before_the_papers_are_gathered_is_answered_by_the_item_that_takes_it_first():
+    """"事情急 证明材料还没弄齐 能先申请不" names papers, not a service: the item that says an application
+    is taken first (临时救助's 先行受理), among the best three, answers — not the school's item on papers
+    ranked first; a question that asks nothing of applying first keeps the first item."""
+    from knowledge import aspects
+    from knowledge.answer import compose
+    from knowledge.retrieval import Hit, SearchResult
+    from knowledge.schema import ChecklistItem
+
+    school = ChecklistItem(id="s", category="compulsory_education", title="入学不能要求开老家证明", service_object="随迁子女",
+                           content="学校不得要求提供户籍地无人监护证明材料。", how_to_apply="", materials=[], clause="—",
+                           brief="学校不得要求随迁子女提供户籍地无人监护证明。")
+    first = school.model_copy(update={"id": "t", "category": "temporary_assistance", "title": "临时救助可先受理",
+                                      "content": "情况紧急、拿不出证明材料的，乡镇（街道）可以先行受理。",
+                                      "brief": "情况紧急拿不出证明材料的，乡镇（街道）可先受理。"})
+    hits = [Hit(IndexedItem(national_header("guidance"), school), 0.83, 0.9, 0.1, 0),
+            Hit(IndexedItem(national_header("guidance"), school.model_copy(update={"id": "s2"})), 0.8, 0.9, 0.1, 0),
+            Hit(IndexedItem(national_header("guidance"), first), 0.76, 0.9, 0.2, 0)]
+    for question in ("事情急得很，证明材料还没弄齐，能先申请不", "事儿急，证明材料还没凑齐，能不能先把申请交上"):
+        assert aspects.asks_to_apply_first(question), question
+        reply = compose(SearchResult(question, ("national",), hits, 0.99, False), min_confidence=0.4)
+        assert reply.sources[0]["item_id"] == "t" and "先受理" in reply.text.split("\n")[0], reply.text
+    for question in ("学校让开证明材料 能不开吗", "能先申请吗"):  # papers named, or nothing missing: not asked
+        assert not aspects.asks_to_apply_first(question), question
+        reply = compose(SearchResult(question, ("national",), hits, 0.99, False), min_confidence=0.4)
+        assert reply.sources[0]["item_id"] == "s"
+    # beyond the best three, the first item stays
+    far = hits[:2] + [Hit(IndexedItem(national_header("guidance"), school.model_copy(update={"id": "s3"})), 0.78, 0.9, 0.1, 0),
+                      hits[2]]
+    reply = compose(SearchResult("证明材料还没弄齐 能先申请不", ("national",), far, 0.99, False), min_confidence=0.4)
+    assert reply.sources[0]["item_id"] == "s"
+
+
 @pytest.mark.parametrize("question, aspect", [
     ("没爹妈管的娃 每个月能领多少生活费", "cost"),
     ("在外地考高考 得在这边上几年高中才行啊", "time"),

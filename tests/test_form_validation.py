@@ -76,3 +76,16 @@ def test_consent_refused_stops_the_form():
 def test_situation_words_and_buttons():
     assert v.check_situations("家里没钱 孩子自闭症").value == ["family_hardship", "disability"]
     assert v.check_situations(["vagrancy", "bogus"]).value == ["vagrancy"]
+
+
+def test_the_lists_situations_are_read_in_a_parents_story():
+    from nlu.situations import situations_told
+
+    assert situations_told("娃以前跑出去在外面流浪过两回 后来找回来了") == ["vagrancy"]
+    assert situations_told("娃他爸进去了 他妈也跑了 平时也没人正经管他") == ["guardianship_gap"]
+    assert situations_told("娃他爸跑了 俺一个人打零工 房租都快交不起了") == ["family_hardship", "guardianship_gap"]
+    assert situations_told("孩子来了以后老是一个人闷着不说话 脾气也变怪了") == ["psych_behavior"]
+    assert situations_told("想问问娃上小学要带啥材料") == []
+    # the form's answer reads the same words, and its own "none of these"
+    assert v.check_situations("孩子跑出去睡过桥洞").value == ["vagrancy"]
+    assert v.check_situations("都不是 但想申请").value == ["self_request"]

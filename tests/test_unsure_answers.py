@@ -811,3 +811,35 @@ def test_out_of_scope_beyond_doubt_is_never_answered_from_a_checklist(unsure):
 def test_read_as_out_of_scope_the_adults_own_or_a_childless_question_stays_out_of_scope(unsure, text):
     replies = unsure(text, [("out_of_scope", 0.67), ("ask_service", 0.25), ("emergency", 0.01)])
     assert not _cited(replies), replies
+
+
+@pytest.mark.parametrize("text", [
+    "娃上个月跟我们吵架跑出去，在外头晃了好几天晚上睡桥洞，现在已经接回家了，这种情况政府会重点照顾不",
+    "娃以前跑出去在外面流浪过两回，后来找回来了，现在会有人跟进不",
+    "娃他爸跑了，俺一个人带俩娃，房租都快交不起了，俺们算不算要重点关照的",
+])
+@pytest.mark.parametrize("intent", ["ask_service", "request_assistance", "unsure"])
+def test_special_care_asked_after_a_story_of_the_lists_situations_is_answered_by_the_list(unsure, text, intent):
+    """A story of one of the list's situations (a child who ran away, a parent gone, hardship) and the
+    question whether the child will be specially looked after: the priority-care list (its situations,
+    its visits) answers, with the assistance request beside it — not a menu, not another service."""
+    ranking = {"ask_service": [("ask_service", 0.7), ("request_assistance", 0.2), ("out_of_scope", 0.1)],
+               "request_assistance": [("request_assistance", 0.7), ("ask_service", 0.2), ("out_of_scope", 0.1)],
+               "unsure": [("ask_service", 0.3), ("request_assistance", 0.28), ("out_of_scope", 0.2)]}[intent]
+    replies = unsure(text, ranking)
+    cited = [r for r in replies if (r.custom or {}).get("sources")]
+    assert cited and cited[0].custom["sources"][0]["category"] == "priority_care", replies
+    assert "走访" in cited[0].text and not any("没太明白" in r.text or "没能确定" in r.text for r in replies)
+    assert any(b["title"] == "申请帮扶" for r in replies for b in (r.buttons or []))
+
+
+@pytest.mark.parametrize("text", [
+    "学校里有没有人管娃心理问题",  # someone who handles a child's trouble, asked for by the service
+    "孩子偷东西打架 我们管不住 想找人帮忙管管",  # a request, not a question
+    "娃天天刷短视频刷到半夜 网上乱七八糟的东西太多了 有人管没",  # no situation of the list told
+])
+def test_care_asked_otherwise_is_not_read_as_the_list(text):
+    from bot.engine import _asks_for_special_care
+
+    assert not _asks_for_special_care(ParseResult(text, "ask_service", 0.9, [("ask_service", 0.9)], [],
+                                                  normalized=normalize(text)))
