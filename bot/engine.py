@@ -32,6 +32,7 @@ from nlu.domain import Domain, load_domain
 from nlu.entities import HUKOU, RESIDENCE
 from nlu.interpreter import Interpreter, ParseResult
 from nlu.safety import all_clear
+from nlu.giving import offers_to_give
 from nlu.situations import situations_told
 from tongban.settings import Settings
 
@@ -151,6 +152,7 @@ WHAT_NOW = re.compile(r"怎么办|咋办|咋整|咋弄|怎么弄|怎么做|该�
 # hurt, abused or hurting themselves, where the emergency reply stays the last message on the screen
 WHOLE_QUESTION_KINDS = {"neglect", "missing"}
 HARM_ITEM_MARGIN = 0.03  # ... when it scores this close to the best child-protection hit (法律援助 named: legal aid)
+GIVING = "charity"  # the service of those who offer to give (nlu/giving.py)
 LEDGER_CATEGORIES = ("priority_care", "eligibility")  # the ledger (clause 五) and the monitoring (四)
 TO_US = re.compile(r"你们|您们|机器人|小童|这里|(?<![让要叫请])我们?(?:在这|这边)?(?:登记|填)")  # "我在你们这登记的信息", "我登记的信息" are ours
 # places named by what they are, not by name ("按户口所在地还是按现在住的地方")
@@ -391,6 +393,8 @@ class DialogueEngine:
         if residence and parse.intent in (
                 "set_locality", "ask_service", "check_eligibility", "human_handoff"):
             convo.state["locality"] = residence
+        if self._offers_to_give(parse):  # "我们老板想搞个项目帮工人的娃 行不行": charity, whatever else is named
+            return self._answer_within(convo, parse, GIVING)
         handler = getattr(self, f"_on_{parse.intent}", None)
         unsure = parse.confidence < threshold and not parse.payload_entities
         aid = None if parse.payload_entities else health_now(parse.normalized)
@@ -412,6 +416,25 @@ class DialogueEngine:
         if aid:  # first what to do for the child now, then the entitlement asked about
             replies.insert(0, Reply(aid))
         return replies
+
+    @staticmethod
+    def _offers_to_give(parse: ParseResult) -> bool:
+        """A question from someone who offers to give (a donation, a project, volunteering), typed."""
+        return (not parse.payload_entities and not parse.text.startswith("/")
+                and parse.intent not in NOT_A_QUESTION + ("privacy",) and offers_to_give(parse.normalized))
+
+    def _answer_within(self, convo: ConversationHandle, parse: ParseResult, category: str) -> list[Reply]:
+        """The answer from the items of ``category``, the service the words decided (not the score):
+        the best of them by the search, or its items in order when the search passed them all by."""
+        locality = convo.state.get("locality")
+        result = self._search(parse.normalized or parse.text, locality, parse, k=30)
+        hits = ([hit for hit in result.hits if hit.entry.item.category == category]
+                or [Hit(entry, 0.0, 0.0, 0.0, 0) for entry in self.knowledge.items_of((category,), locality)])
+        if not hits:
+            return self._clarify(convo, parse)
+        convo.state["failures"] = 0
+        ranked = dataclasses.replace(result, hits=hits[:3], categories=[category], confidence=1.0)
+        return [_answer_reply(self._compose(ranked, locality))]
 
     def _form_free_text_false_alarm(self, convo: ConversationHandle, parse: ParseResult) -> bool:
         """In the form's free-text answers parents describe hardship (受伤, 没人管…): there the

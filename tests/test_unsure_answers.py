@@ -843,3 +843,32 @@ def test_care_asked_otherwise_is_not_read_as_the_list(text):
 
     assert not _asks_for_special_care(ParseResult(text, "ask_service", 0.9, [("ask_service", 0.9)], [],
                                                   normalized=normalize(text)))
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("我们老板想搞个项目帮工人的娃 行不行", "ask_service"),  # a factory's workers: no question about a job
+    ("我们老板说想给厂里工人家的娃捐点书包文具 能这么搞不", "out_of_scope"),
+    ("我周末有空 想去给流动儿童当志愿者 咋参加", "ask_service"),  # a volunteer: not urban integration
+    ("我自己想给流动娃送点衣服书本 该咋弄", "request_assistance"),
+])
+def test_someone_who_offers_to_give_is_answered_from_charity(unsure, text, intent):
+    """A donation, a project or volunteering offered for children: the plan's charity clause answers
+    (people and companies may donate, set up projects, volunteer), whatever else the message names."""
+    replies = unsure(text, [(intent, 0.5), ("parent_employment" if intent != "ask_service" else "out_of_scope", 0.3),
+                            ("greet", 0.2)])
+    cited = [r for r in replies if (r.custom or {}).get("sources")]
+    assert cited and cited[0].custom["sources"][0]["category"] == "charity", replies
+    assert "帮不上忙" not in replies[0].text and "没能确定" not in replies[0].text
+
+
+@pytest.mark.parametrize("text", [
+    "我想给娃送点衣服回老家 快递咋寄",  # the giver's own child
+    "想申请慈善帮扶 该找谁",  # asking to receive: charity by the search, not by this rule
+    "娃想当班长 老师不让",
+    "捐款箱在哪",
+])
+def test_no_offer_to_give_in_other_words(text):
+    from nlu.giving import offers_to_give
+
+    assert not offers_to_give(text)
+    assert offers_to_give("俺想给流动娃捐点书 咋捐") and offers_to_give("我是大学生 想当志愿者陪流动娃 咋参加")
