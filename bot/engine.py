@@ -153,6 +153,13 @@ WHAT_NOW = re.compile(r"怎么办|咋办|咋整|咋弄|怎么弄|怎么做|该�
 WHOLE_QUESTION_KINDS = {"neglect", "missing"}
 HARM_ITEM_MARGIN = 0.03  # ... when it scores this close to the best child-protection hit (法律援助 named: legal aid)
 GIVING = "charity"  # the service of those who offer to give (nlu/giving.py)
+# someone to look after the child for a while, asked by a parent who cannot ("俺得住院做手术 娃没人带 政府有地方能临时
+# 帮着照看不", "万一我们都出了事 国家有没有地方能先帮着照看", "孩子以后要是真没人管了 谁来监护他"): the plan's
+# temporary and long-term guardianship (basic_living, 三、（九）) — not temporary assistance (临时救助要带啥),
+# nor the guardianship named (临时监护跟长期监护有啥不一样: the search answers it)
+TEMPORARY_CARE = re.compile(r"临时(?:帮着?|帮忙|先)?(?:照看|照顾|带(?!薪)|收留|安置|送(?:到|去))|先帮着?(?:照看|照顾|带|管)|"
+                            r"谁来(?:监护|抚养|养|带|照顾|照看)(?:他|她|孩子|娃|俩|他们)|谁(?:当|做)监护人")
+GUARDIANSHIP = "basic_living"
 LEDGER_CATEGORIES = ("priority_care", "eligibility")  # the ledger (clause 五) and the monitoring (四)
 TO_US = re.compile(r"你们|您们|机器人|小童|这里|(?<![让要叫请])我们?(?:在这|这边)?(?:登记|填)")  # "我在你们这登记的信息", "我登记的信息" are ours
 # places named by what they are, not by name ("按户口所在地还是按现在住的地方")
@@ -196,7 +203,7 @@ ASKS_A_QUESTION = re.compile(r"[?？]|有没有|有什么|有哪些|怎么(?:办
 # a question about a service ("哪些孩子", "要钱不", "是给娃的还是给大人的"), and a request for someone
 # to do something ("能不能派个人来看看", "帮我们申请") — the first is answered, the second starts the request
 ASKS_ABOUT = re.compile(r"[?？]|多久|多长时间|哪些|哪个|哪里|哪儿|什么|啥|多少|几[个岁年月天]|谁|怎么|咋|是不是|还是|会不会|啷个|么子|哪样|"
-                        r"[会能][^，。\s]{0,10}[吗么不]$|要钱|收费|算不算|[吗么]$")
+                        r"[会能][^，。\s]{0,10}[吗么不]$|要钱|收费|算不算|[吗么]$|[到去在上找]哪$")
 # ... and the question form without a question word: one word twice around 不 ("行不行", "能不能请人
 # 来"), 可不可以, 有没有, and "有…不/没" at the end ("学校有补助不", "有人指导不") — a question about a
 # service where a request for help might ask one (a request put so is answered before its form;
@@ -395,6 +402,8 @@ class DialogueEngine:
             convo.state["locality"] = residence
         if self._offers_to_give(parse):  # "我们老板想搞个项目帮工人的娃 行不行": charity, whatever else is named
             return self._answer_within(convo, parse, GIVING)
+        if self._asks_for_temporary_care(parse):  # "俺得住院 娃没人带 政府有地方能临时帮着照看不"
+            return self._answer_within(convo, parse, GUARDIANSHIP, prefer="临时") + [_offer_reply()]
         handler = getattr(self, f"_on_{parse.intent}", None)
         unsure = parse.confidence < threshold and not parse.payload_entities
         aid = None if parse.payload_entities else health_now(parse.normalized)
@@ -423,15 +432,27 @@ class DialogueEngine:
         return (not parse.payload_entities and not parse.text.startswith("/")
                 and parse.intent not in NOT_A_QUESTION + ("privacy",) and offers_to_give(parse.normalized))
 
-    def _answer_within(self, convo: ConversationHandle, parse: ParseResult, category: str) -> list[Reply]:
+    @staticmethod
+    def _asks_for_temporary_care(parse: ParseResult) -> bool:
+        """Someone to look after the child for a while, asked for by a parent who cannot, typed."""
+        text = parse.normalized or ""
+        return (not parse.payload_entities and not parse.text.startswith("/")
+                and parse.intent not in NOT_A_QUESTION + ("privacy",) and bool(TEMPORARY_CARE.search(text))
+                and _asked(text))
+
+    def _answer_within(self, convo: ConversationHandle, parse: ParseResult, category: str,
+                       prefer: str = "") -> list[Reply]:
         """The answer from the items of ``category``, the service the words decided (not the score):
-        the best of them by the search, or its items in order when the search passed them all by."""
+        the best of them by the search — only those whose title or text holds ``prefer``, when any
+        does — or its items in order when the search passed them all by."""
         locality = convo.state.get("locality")
         result = self._search(parse.normalized or parse.text, locality, parse, k=30)
         hits = ([hit for hit in result.hits if hit.entry.item.category == category]
                 or [Hit(entry, 0.0, 0.0, 0.0, 0) for entry in self.knowledge.items_of((category,), locality)])
         if not hits:
             return self._clarify(convo, parse)
+        if prefer:  # only those, when there are any: another item's step is no answer to what was asked
+            hits = [hit for hit in hits if prefer in hit.entry.item.title + hit.entry.item.content] or hits
         convo.state["failures"] = 0
         ranked = dataclasses.replace(result, hits=hits[:3], categories=[category], confidence=1.0)
         return [_answer_reply(self._compose(ranked, locality))]

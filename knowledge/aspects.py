@@ -162,6 +162,23 @@ def asks_if_free(question: str) -> bool:
     return bool(_FREE.search(question or ""))
 
 
+# The plan named beside one of its parts ("国家那个流动儿童方案里 医保这块到底说了啥",
+# "方案里交通这块对流动娃有啥照顾"): the part is what is asked, not the plan
+_PLAN_NAME = re.compile(r"(?:国家|中央|省里|政府)?的?(?:那个|这个|这次)?(?:流动儿童|流动娃|外地娃)?的?(?:关爱保护)?(?:行动)?"
+                        r"(?:方案|政策|服务清单|清单|文件)(?:里面|里头|里|中|上)?")
+_PART = re.compile(r"[\u4e00-\u9fff]{1,8}(?:这块|这一块|那块|方面)")
+
+
+def part_of_the_plan(question: str) -> str:
+    """``question`` without the plan's name when it asks about one part of the plan ("方案里医保这块说了啥"
+    → "医保这块说了啥"); ``question`` itself otherwise."""
+    question = question or ""
+    if not _PART.search(question) or not _PLAN_NAME.search(question):
+        return question
+    rest = _PLAN_NAME.sub(" ", question).strip()
+    return rest if _PART.search(rest) else question
+
+
 def asks_to_apply_first(question: str) -> bool:
     """Whether ``question`` asks to apply before the papers are gathered ("事情急 证明材料还没弄齐 能先申请不")."""
     return bool(_APPLY_FIRST_ASKED.search(question or ""))

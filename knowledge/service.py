@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge import calibrate, category_prior
+from knowledge import aspects, calibrate, category_prior
 from knowledge.embedding import Embedder, build_embedder
 from knowledge.errors import ChecklistValidationError
 from knowledge.index import EmbeddingCache, KnowledgeIndex
@@ -146,10 +146,13 @@ class KnowledgeBase:
                vector=None) -> SearchResult:
         """``vector``: the e5 query embedding of the normalised question, if already computed.
         Service words typed in pinyin (yibao, ruxue) are read as the checklists' words first
-        (``knowledge/pinyin_terms.py``); the vector is then the rewritten question's."""
+        (``knowledge/pinyin_terms.py``), and the plan's name beside the part of it asked about is left
+        out (``aspects.part_of_the_plan``); the vector is then the rewritten question's."""
         snapshot = self.snapshot
         text = normalize(question)
-        rewritten = self._pinyin_terms(snapshot).rewrite(text)
+        # service words typed in pinyin read as the checklists' words; the plan named beside the part
+        # of it asked about ("方案里医保这块说了啥") left out, or its name outweighs the part
+        rewritten = aspects.part_of_the_plan(self._pinyin_terms(snapshot).rewrite(text))
         if rewritten != text:
             text, vector = rewritten, None
         return snapshot.retriever.search(text, self.chain(locality),

@@ -207,3 +207,22 @@ def test_a_question_holding_an_items_own_keyword_word_for_word_finds_it_surely(k
     assert result.hits[0].entry.item.category == "compulsory_education" and result.confidence >= 0.4
     top, weight = result.hits[0], kb.snapshot.retriever.dense_weight
     assert top.score >= weight * top.dense + (1 - weight) * top.lexical + KEYWORD_BONUS - 1e-6
+
+
+@pytest.mark.parametrize(("question", "part"), [
+    ("国家那个流动儿童方案里 医保这块到底说了啥", "医保这块到底说了啥"),
+    ("方案里交通这块对流动娃有啥照顾", "交通这块对流动娃有啥照顾"),
+    ("国家那个流动儿童的政策，医保方面到底说了些啥", "，医保方面到底说了些啥"),
+])
+def test_the_plan_named_beside_the_part_asked_about_is_left_out_of_the_search(question, part):
+    """The plan's name outweighs the part asked about ("方案里医保这块说了啥" found the plan's overview)."""
+    from knowledge.aspects import part_of_the_plan
+
+    assert part_of_the_plan(question) == part
+    for whole in ("听说方案后面附了个服务清单 一共多少项", "方案这块说了啥", "托育这块归哪个部门管"):
+        assert part_of_the_plan(whole) == whole  # no part, the part is the plan, no plan named
+
+
+def test_the_part_of_the_plan_asked_about_is_answered_from_its_service(kb):
+    result = kb.search("方案里交通这块对流动娃有啥照顾")
+    assert result.hits[0].entry.item.category == "transport", [h.entry.item.id for h in result.hits]

@@ -872,3 +872,31 @@ def test_no_offer_to_give_in_other_words(text):
 
     assert not offers_to_give(text)
     assert offers_to_give("俺想给流动娃捐点书 咋捐") and offers_to_give("我是大学生 想当志愿者陪流动娃 咋参加")
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("俺得住院做手术好几个月，娃没人带，政府有地方能临时帮着照看不", "request_assistance"),
+    ("俺病了要住院 娃在城里没人照看 能临时送到哪", "ask_service"),
+    ("万一以后我们两口子都出了事，娃没人带，国家有没有地方能先帮着照看", "request_assistance"),
+    ("孩子以后要是真没人管了 谁来监护他", "ask_service"),
+])
+def test_someone_to_look_after_the_child_for_a_while_is_the_plans_guardianship(unsure, text, intent):
+    """A parent who cannot look after the child asks who can for a while: the plan's temporary and
+    long-term guardianship (救助保护机构, 儿童福利机构) answers, alone — no allowance's step beside it — and
+    the assistance request is offered; not the form started, not a hospital bill's filing."""
+    replies = unsure(text, [(intent, 0.6), ("ask_service" if intent != "ask_service" else "request_assistance", 0.3),
+                            ("out_of_scope", 0.1)])
+    cited = [r for r in replies if (r.custom or {}).get("sources")]
+    assert cited and cited[0].custom["sources"][0]["category"] == "basic_living", replies
+    assert "救助保护机构" in cited[0].text and "临时" in cited[0].text and "认定" not in cited[0].text
+    assert any(b["title"] == "申请帮扶" for r in replies for b in (r.buttons or []))
+    assert not any("需要填写" in r.text for r in replies)
+
+
+@pytest.mark.parametrize("text", ["申请临时救助都要带啥", "去街道申请临时救助要带居住证吗 没有咋整",
+                                  "临时监护跟长期监护有啥不一样", "奶奶临时帮着带孩子 我们在外地打工"])
+def test_temporary_assistance_or_the_guardianship_named_is_no_care_asked(text):
+    from bot.engine import DialogueEngine
+
+    parse = ParseResult(text, "ask_service", 0.9, [("ask_service", 0.9)], [], normalized=normalize(text))
+    assert not DialogueEngine._asks_for_temporary_care(parse)
