@@ -195,6 +195,9 @@ def asks_for_the_list(question: str) -> bool:
     return bool(_THE_LIST.search(question or ""))
 
 
+_BESIDE_LOCALS = re.compile(r"本地(?:户口)?(?:的)?(?:娃|孩子|小孩|学生|人|户籍)|当地(?:的)?(?:娃|孩子|小孩)|本地户口")
+
+
 def aspect_of(question: str) -> str:
     """The first aspect whose cue the question holds; WHAT (what you get) otherwise. A message about
     a child being hurt ("孩子被同学要钱", "爸爸天天打孩子 谁管") never opens with a fee or a list of
@@ -204,8 +207,11 @@ def aspect_of(question: str) -> str:
     # "心理热线12356 现在能打通吗 啥时候开始的": the number is known — unless another is asked for
     # ("打了110派出所不管 还能打什么电话")
     named = bool(public_lines(question)) and not _ANOTHER_NUMBER.search(question or "")
+    # "外地娃跟本地娃上学待遇一样吗": whether the child is treated as local children are — the service's
+    # own answer (平等, 同等), not a contrast of two services
+    beside_locals = bool(_BESIDE_LOCALS.search(question or ""))
     for aspect, cue in CUES:
-        if harmed and aspect in (COST, IN_CHARGE) or named and aspect == CONTACT:
+        if harmed and aspect in (COST, IN_CHARGE) or named and aspect == CONTACT or beside_locals and aspect == DIFFERENCE:
             continue
         if cue.search(question or ""):
             return aspect

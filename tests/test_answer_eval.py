@@ -68,18 +68,19 @@ def test_questions_go_through_the_engine_as_a_parent_asks_them(runtime):
     assert "compulsory_education" in text and "工地老板欠我三个月工资怎么办" in text
 
 
-# Today's figures less a margin (2026-12-06, eleventh session, fully correct / wrong: set A 76.7 % / 4.4 %,
-# B 84.7 % / 5.3 %, C 85.3 % / 7.3 %, D 92.7 % / 2.7 %, E 88.7 % / 9.3 %, F 84.7 % / 5.3 %, G 83.3 % /
-# 6.7 %, H 84.7 % / 4.7 %, I 81.3 % / 9.3 %, J 84.0 % / 6.7 %, K 80.0 % / 10.7 %, L 82.0 % / 6.0 %,
-# M 83.3 % / 8.0 %, N 61.3 % / 11.3 %). C–N were written by helpers that never saw this repository;
-# A–L are development sets now (their misses were read); M and N were read for their totals only. N's
-# writer asks for more facts per question (2.3 against 1.7–1.8) and is the hardest measure we have.
-# A change that makes parents' answers worse fails here; the goal (90 %) is above.
-FLOORS = {"set_a.tsv": (0.68, 0.10), "set_b.tsv": (0.76, 0.12), "set_c.tsv": (0.77, 0.13),
-          "set_d.tsv": (0.86, 0.09), "set_e.tsv": (0.80, 0.15), "set_f.tsv": (0.76, 0.12),
-          "set_g.tsv": (0.76, 0.12), "set_h.tsv": (0.77, 0.11), "set_i.tsv": (0.75, 0.14),
-          "set_j.tsv": (0.76, 0.12), "set_k.tsv": (0.72, 0.18), "set_l.tsv": (0.74, 0.12),
-          "set_m.tsv": (0.76, 0.13), "set_n.tsv": (0.54, 0.17)}
+# Today's figures less a margin (2026-12-06, twelfth session, fully correct / wrong: set A 77.2 % / 3.3 %,
+# B 85.3 % / 4.7 %, C 86.7 % / 5.3 %, D 92.7 % / 2.7 %, E 90.7 % / 7.3 %, F 85.3 % / 4.7 %, G 83.3 % /
+# 6.0 %, H 84.7 % / 4.7 %, I 86.0 % / 4.7 %, J 86.0 % / 4.7 %, K 81.3 % / 8.7 %, L 83.3 % / 4.7 %,
+# M 83.3 % / 8.0 %, N 61.3 % / 11.3 %, O 68.0 % / 5.3 %). C–O were written by helpers that never saw this
+# repository; A–L are development sets now (their misses were read); M, N and O were read for their
+# totals only (O once for the one answer a change made worse: a volunteer saying who they are). N's
+# writer asks for more facts per question (2.3 against 1.7–1.8); O's leans on the research notes'
+# secondary facts. A change that makes parents' answers worse fails here; the goal (90 %) is above.
+FLOORS = {"set_a.tsv": (0.69, 0.10), "set_b.tsv": (0.77, 0.12), "set_c.tsv": (0.78, 0.13),
+          "set_d.tsv": (0.86, 0.09), "set_e.tsv": (0.82, 0.15), "set_f.tsv": (0.77, 0.12),
+          "set_g.tsv": (0.76, 0.12), "set_h.tsv": (0.77, 0.11), "set_i.tsv": (0.78, 0.12),
+          "set_j.tsv": (0.78, 0.12), "set_k.tsv": (0.73, 0.16), "set_l.tsv": (0.75, 0.12),
+          "set_m.tsv": (0.76, 0.13), "set_n.tsv": (0.54, 0.17), "set_o.tsv": (0.61, 0.12)}
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
