@@ -699,6 +699,8 @@ def test_applying_before_the_papers_are_gathered_is_answered_by_the_item_that_ta
     ("来了好几年了 娃能在这上学吗", "who"),  # told, not asked
     ("孩子好几个月不说话了 这边有没有心理咨询", "what"),
     ("临时救助是哪个部门的事", "in_charge"),
+    ("外地娃和本地户口的娃上学待遇一样吗？会不会被区别对待", "what"),  # treated as local children are
+    ("托育跟幼儿园有啥区别", "difference"),
 ])
 def test_the_aspect_asked_by_everyday_words(question, aspect):
     from knowledge import aspects
