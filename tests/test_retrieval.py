@@ -226,3 +226,13 @@ def test_the_plan_named_beside_the_part_asked_about_is_left_out_of_the_search(qu
 def test_the_part_of_the_plan_asked_about_is_answered_from_its_service(kb):
     result = kb.search("方案里交通这块对流动娃有啥照顾")
     assert result.hits[0].entry.item.category == "transport", [h.entry.item.id for h in result.hits]
+
+
+@pytest.mark.parametrize(("question", "item"), [
+    ("这边是积分入学 俺们积分不够 娃是不是就上不了学了", "GUIDE-points-enrolment"),
+    ("娃要回老家参加中考 老家那边报名有人帮着办不", "GUIDE-exams-back-home"),
+])
+def test_the_enrolment_notices_rules_answer_their_questions(kb, question, item):
+    result, answer = _answer(kb, question)
+    assert answer.confident and answer.sources[0]["item_id"] == item, [h.entry.item.id for h in result.hits]
+    assert "读自转载页" in answer.text.split("依据")[-1] or "教基厅" in answer.text
