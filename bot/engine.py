@@ -111,16 +111,24 @@ _OTHER_FORMS = r"(?:入学|学籍|学位|疫苗|接种|居住证|医保|参保)"
 _FILLED = r"(?:填|录|收集|采集)"
 REGISTERED_ELSEWHERE = re.compile(r"(?:入学|上学|学校|疫苗|接种|居住证|医保|医院|派出所|户口|酒店|宾馆|小区|单位|厂里)[^，。\s]{0,3}登记|登记[^，。\s]{0,3}(?:入学|疫苗|接种|居住证|医保)|"
                                   rf"(?:{_OTHER_FORMS}|学校|医院|卫生|派出所)[^，。\s]{{0,6}}{_FILLED}|{_FILLED}[^，。\s]{{0,6}}{_OTHER_FORMS}")
+_SPECIAL_CARE = r"重点(?:照顾|照看|关照|关爱|关注)"  # the list's care in a parent's words
 ON_THE_LIST = re.compile(r"(?:能|可以|咋|怎么|怎样|如何|会)[^，。\s]{0,4}(?:进|纳入|列入|列进|被列|上)|够(?:不够|条件)|符合|"
-                         r"会不会重点(?:照顾|照看|关照|关爱)|会重点(?:照顾|照看|关照|关爱)[^，。\s]{0,2}[吗么不]|"  # "社区会重点照看不"
+                         rf"会不会{_SPECIAL_CARE}|会{_SPECIAL_CARE}[^，。\s]{{0,2}}[吗么不]|"  # "社区会重点照看不"
                          r"算不算|(?<![就打总还])算(?!了|是)[^，。\s]{0,6}(?:对象|的)[吗么不]$")  # "这种算重点关爱的不"
 # special care asked of those who keep the list, after a story of one of its situations ("睡过桥洞 现在接回家了
 # 这种情况政府会重点照顾不", "现在会有人跟进不", "以后社区会不会管管"): the list is the answer, and the request
 # is offered beside it — asked, not a request ("想找人帮忙管管"), and not a person who looks after children
 # in general ("学校里有没有人管娃心理问题")
-_CARE = r"(?:重点(?:照顾|照看|关照|关注)|专门(?:登记|照看|照顾|管)|登记照看|多照看|照看照看|跟进|管管|有人管)"
+_CARE = rf"(?:{_SPECIAL_CARE}|专门(?:登记|照看|照顾|管)|登记照看|多照看|照看照看|跟进|管管|有人管)"
 CARE_ASKED = re.compile(rf"(?:会不会|能不能|会|能)[^，。\s]{{0,8}}{_CARE}|{_CARE}[^，。\s]{{0,4}}(?:[吗么嘛呢]|[不没](?:$|[，。？?]))|"
                         rf"有没有人(?:能)?{_CARE}|算不算[^，。\s]{{0,6}}{_CARE}")
+# ... of those who keep the list (the government, the community, "有人"), or whether the child counts; not of a
+# school, an insurance claim or an allowance named ("孩子有残疾 上学能不能重点照顾", "申请的补助有人管没")
+CARE_KEEPERS = re.compile(r"政府|国家|社区|居委会|村委会|村里|街道|民政|有人|算不算")
+CARE_OF_ANOTHER_SERVICE = re.compile(r"上学|学校|老师|入学|转学|幼儿园|学籍|医保|报销|补助|补贴|救助金|低保|疫苗|康复|托育|"
+                                     r"申请的|进度")
+# a request that someone be sent ("社区能不能派人来管管"): the form, not an answer
+SOMEONE_SENT = re.compile(r"派|找人|上门|来(?:家|看|管)")
 LIST_ASPECTS = (aspects.IN_CHARGE, aspects.HOW, aspects.TIME, aspects.CONTACT, aspects.WHO, aspects.AGE)
 HARM_CATEGORY = "child_protection"  # the service a message about a child being hurt is about
 # ... and its item that says anyone may report it, whom to call now (110) and for violence at home
@@ -159,6 +167,11 @@ GIVING = "charity"  # the service of those who offer to give (nlu/giving.py)
 # nor the guardianship named (临时监护跟长期监护有啥不一样: the search answers it)
 TEMPORARY_CARE = re.compile(r"临时(?:帮着?|帮忙|先)?(?:照看|照顾|带(?!薪)|收留|安置|送(?:到|去))|先帮着?(?:照看|照顾|带|管)|"
                             r"谁来(?:监护|抚养|养|带|照顾|照看)(?:他|她|孩子|娃|俩|他们)|谁(?:当|做)监护人")
+# ... because the parent cannot (ill, in hospital, gone, nobody left) or by the state — not childcare a family
+# arranges (托育, 暑托班, 保姆: "两口子都上班 谁来带娃啊 附近有没有托育"), nor a school place (插班, 学籍)
+CANNOT_CARE = re.compile(r"住院|手术|生病|病了|重病|出事|出了事|坐牢|服刑|没人(?:带|管|照看|照顾)|不在了|走了|都没了|"
+                         r"政府|国家|有地方|机构|民政")
+ARRANGED_CARE = re.compile(r"托育|托管|暑托|托班|托儿|保姆|幼儿园|学籍|插班|上班|学校")
 GUARDIANSHIP = "basic_living"
 LEDGER_CATEGORIES = ("priority_care", "eligibility")  # the ledger (clause 五) and the monitoring (四)
 TO_US = re.compile(r"你们|您们|机器人|小童|这里|(?<![让要叫请])我们?(?:在这|这边)?(?:登记|填)")  # "我在你们这登记的信息", "我登记的信息" are ours
@@ -211,7 +224,7 @@ ASKS_ABOUT = re.compile(r"[?？]|多久|多长时间|哪些|哪个|哪里|哪儿
 ASKS_WHETHER = re.compile(r"((?!不)[\u4e00-\u9fff])不\1(?![就都也地得])|可不可以|有没有|有冇|有[^,，。\s]{1,8}[不没]$")
 # question words in a statement: "啥都没了", "没啥收入", "不知道怎么办了", "还是没人管", "动不动就打",
 # "不知道有没有用"
-NOT_ASKING = re.compile(r"(?:啥|什么)都|(?<!有)没(?:啥|什么)|不知道(?:怎么|咋|找谁|该)|不知道[^，。\s]{0,6}多久|好多久|还是没|"
+NOT_ASKING = re.compile(r"(?:啥|什么)都|(?<!有)没(?:啥|什么)|不知道(?:该)?(?:去|找|到)哪|不知道(?:怎么|咋|找谁|该)|不知道[^，。\s]{0,6}多久|好多久|还是没|"
                         r"动不动|时不时|爱理不理|人不人|不(?:知道|管|论)[^,，。\s]{0,3}有没有")
 ASKS_TO_ACT = re.compile(r"能不能|可不可以|能否|可以.{0,8}[吗么]|(?<![申邀])请(?![问教假])|(?<![要需追])求|"
                          r"帮(?:我|俺|咱|忙|帮|一下|下|个忙)|派(?!出所)|安排|来.{0,3}(?:看|家访|管)|陪|调解|对接|跟进|救救|"
@@ -400,13 +413,16 @@ class DialogueEngine:
         if residence and parse.intent in (
                 "set_locality", "ask_service", "check_eligibility", "human_handoff"):
             convo.state["locality"] = residence
+        aid = None if parse.payload_entities else health_now(parse.normalized)
+        decided = []
         if self._offers_to_give(parse):  # "我们老板想搞个项目帮工人的娃 行不行": charity, whatever else is named
-            return self._answer_within(convo, parse, GIVING)
-        if self._asks_for_temporary_care(parse):  # "俺得住院 娃没人带 政府有地方能临时帮着照看不"
-            return self._answer_within(convo, parse, GUARDIANSHIP, prefer="临时") + [_offer_reply()]
+            decided = self._answer_within(convo, parse, GIVING)
+        elif self._asks_for_temporary_care(parse):  # "俺得住院 娃没人带 政府有地方能临时帮着照看不"
+            decided = self._answer_within(convo, parse, GUARDIANSHIP, prefer="临时") + [_offer_reply()]
+        if decided:  # what to do for the child now first ("娃被狗咬了…能临时帮着照看不")
+            return ([Reply(aid)] if aid else []) + decided
         handler = getattr(self, f"_on_{parse.intent}", None)
         unsure = parse.confidence < threshold and not parse.payload_entities
-        aid = None if parse.payload_entities else health_now(parse.normalized)
         if aid and (handler is None or unsure or parse.intent in ANSWERED_BY_AID):
             # "娃被猫咬了 出了点血": what to do now is the answer, not "I can't help" or a menu
             convo.state["failures"] = 0
@@ -430,7 +446,8 @@ class DialogueEngine:
     def _offers_to_give(parse: ParseResult) -> bool:
         """A question from someone who offers to give (a donation, a project, volunteering), typed."""
         return (not parse.payload_entities and not parse.text.startswith("/")
-                and parse.intent not in NOT_A_QUESTION + ("privacy",) and offers_to_give(parse.normalized))
+                and parse.intent not in NOT_A_QUESTION + ("privacy",) and offers_to_give(parse.normalized)
+                and not referrals.outside_scope(parse.normalized or ""))
 
     @staticmethod
     def _asks_for_temporary_care(parse: ParseResult) -> bool:
@@ -438,7 +455,7 @@ class DialogueEngine:
         text = parse.normalized or ""
         return (not parse.payload_entities and not parse.text.startswith("/")
                 and parse.intent not in NOT_A_QUESTION + ("privacy",) and bool(TEMPORARY_CARE.search(text))
-                and _asked(text))
+                and bool(CANNOT_CARE.search(text)) and not ARRANGED_CARE.search(text) and _asked(text))
 
     def _answer_within(self, convo: ConversationHandle, parse: ParseResult, category: str,
                        prefer: str = "") -> list[Reply]:
@@ -1169,7 +1186,8 @@ class DialogueEngine:
         if _used_today(convo, requests_since) >= self.settings.limits.requests_per_day:
             return [Reply("今天已经提交了好几份帮扶申请，工作人员会逐一审核。如需再为其他孩子申请，请明天再来；"
                           "发送“查进度”可以查看已提交的申请。孩子如有危险请直接拨打 110。")]
-        listed, care = _asks_to_be_on_the_list(parse), _asks_for_special_care(parse)
+        listed = _asks_to_be_on_the_list(parse)
+        care = _asks_for_special_care(parse) and not SOMEONE_SENT.search(parse.normalized or "")
         if (listed or care) and not REGISTER_US.search(parse.normalized or ""):
             answered = self._ledger_data_answer(convo, parse, care=care and not listed)  # "娃有自闭症 这种能进重点关爱不"
             if answered:
@@ -1415,9 +1433,12 @@ def _asks_to_be_on_the_list(parse: ParseResult) -> bool:
 
 def _asks_for_special_care(parse: ParseResult) -> bool:
     """Whether a parent who tells of one of the list's situations (a parent in prison, a child who ran away,
-    a family in hardship) asks whether the child will be specially looked after ("这种政府会专门管管不")."""
+    a family in hardship) asks whether the child will be specially looked after ("这种政府会专门管管不"):
+    of those who keep the list, of no other service, and with no child being hurt told (then the report
+    answer and the safety line come first: "他爸喝了酒就动手打娃 社区会不会管管")."""
     text = parse.normalized or ""
-    return bool(CARE_ASKED.search(text)) and bool(situations_told(text))
+    return (bool(CARE_ASKED.search(text)) and bool(CARE_KEEPERS.search(text)) and bool(situations_told(text))
+            and not CARE_OF_ANOTHER_SERVICE.search(text) and not parse.safety_hint and not aspects.mentions_harm(text))
 
 
 def _about_the_ledger(parse: ParseResult) -> bool:

@@ -35,7 +35,10 @@ _THE_LIST_WORDS = r"材料|带(?:什么|啥|哪些|些啥)|准备(?:什么|啥|�
 _PAPERS_NOT_READY = (r"(?:材料|证明|手续|证件)[^，。\s]{0,5}(?:(?:还)?(?:没|不|未)(?:有)?(?:开好|弄齐|凑齐|弄好|备齐|齐|全|准备好|办好|开)|"
                      r"(?:凑|开|拿|弄|备)不(?:齐|全|出))")
 _APPLY_FIRST = r"先(?:申请|受理|办)[^，。\s]{0,3}(?:吗|不|么|行|能|可以)|能(?:不能)?先(?:申请|受理|办)"
-_APPLY_FIRST_ASKED = re.compile(rf"^(?=.*(?:{_PAPERS_NOT_READY}))(?=.*(?:{_APPLY_FIRST}|先[^，。\s]{{0,3}}交))")
+# ... an application, not a permit, a school place or a payment ("居住证的材料还没弄齐 能先办吗", "医保材料不全
+# 能先交钱吗": their own services answer)
+_APPLY_FIRST_ASKED = re.compile(rf"^(?!.*(?:居住证|医保|学校|入学|报名|幼儿园|户口|身份证))(?=.*(?:{_PAPERS_NOT_READY}))"
+                                r"(?=.*(?:先(?:申请|受理)|先把申请(?:交|递)))")
 # ... and an item that says so: an application taken before its papers (临时救助's 先行受理)
 _TAKEN_FIRST = re.compile(r"先行受理|先受理|可以先提出申请|先提出申请")
 ASK_12345 = "问不清楚的，可以打当地12345政务服务便民热线。"
@@ -165,7 +168,7 @@ def asks_if_free(question: str) -> bool:
 # The plan named beside one of its parts ("国家那个流动儿童方案里 医保这块到底说了啥",
 # "方案里交通这块对流动娃有啥照顾"): the part is what is asked, not the plan
 _PLAN_NAME = re.compile(r"(?:国家|中央|省里|政府)?的?(?:那个|这个|这次)?(?:流动儿童|流动娃|外地娃)?的?(?:关爱保护)?(?:行动)?"
-                        r"(?:方案|政策|服务清单|清单|文件)(?:里面|里头|里|中|上)?")
+                        r"(?:方案|政策|服务清单|清单|文件)(?:里面|里头|里)?")  # not 中/上: 政策中考, 政策上学
 _PART = re.compile(r"[\u4e00-\u9fff]{1,8}(?:这块|这一块|那块|方面)")
 
 
@@ -195,7 +198,10 @@ def asks_for_the_list(question: str) -> bool:
     return bool(_THE_LIST.search(question or ""))
 
 
-_BESIDE_LOCALS = re.compile(r"本地(?:户口)?(?:的)?(?:娃|孩子|小孩|学生|人|户籍)|当地(?:的)?(?:娃|孩子|小孩)|本地户口")
+# migrant children beside local ones, and how they are treated ("外地娃跟本地娃上学待遇一样吗"); not two services
+# compared for local children ("当地孩子上公办跟民办有啥不一样", "本地户口跟居住证入学有啥区别")
+_BESIDE_LOCALS = re.compile(r"^(?=.*(?:外地|随迁|流动|外来|非本地|没本地户口))"
+                            r"(?=.*(?:本地|当地)(?:户口)?的?(?:娃|孩子|小孩|学生|人))(?=.*(?:待遇|一样|区别对待|同等|平等|排在|后头))")
 
 
 def aspect_of(question: str) -> str:

@@ -68,10 +68,10 @@ def test_questions_go_through_the_engine_as_a_parent_asks_them(runtime):
     assert "compulsory_education" in text and "工地老板欠我三个月工资怎么办" in text
 
 
-# Today's figures less a margin (2026-12-06, twelfth session, fully correct / wrong: set A 77.2 % / 3.3 %,
-# B 85.3 % / 4.7 %, C 86.7 % / 5.3 %, D 92.7 % / 2.7 %, E 90.7 % / 7.3 %, F 85.3 % / 4.7 %, G 83.3 % /
+# Today's figures less a margin (2026-12-06, twelfth session, fully correct / wrong: set A 77.8 % / 3.3 %,
+# B 85.3 % / 4.7 %, C 86.7 % / 5.3 %, D 92.7 % / 2.7 %, E 90.7 % / 7.3 %, F 86.0 % / 4.7 %, G 83.3 % /
 # 6.0 %, H 84.7 % / 4.7 %, I 86.0 % / 4.7 %, J 86.0 % / 4.7 %, K 81.3 % / 8.7 %, L 83.3 % / 4.7 %,
-# M 83.3 % / 8.0 %, N 61.3 % / 11.3 %, O 68.0 % / 5.3 %). C–O were written by helpers that never saw this
+# M 83.3 % / 8.0 %, N 60.7 % / 11.3 %, O 69.3 % / 5.3 %). C–O were written by helpers that never saw this
 # repository; A–L are development sets now (their misses were read); M, N and O were read for their
 # totals only (O once for the one answer a change made worse: a volunteer saying who they are). N's
 # writer asks for more facts per question (2.3 against 1.7–1.8); O's leans on the research notes'

@@ -680,7 +680,8 @@ def test_applying_before_the_papers_are_gathered_is_answered_by_the_item_that_ta
         assert aspects.asks_to_apply_first(question), question
         reply = compose(SearchResult(question, ("national",), hits, 0.99, False), min_confidence=0.4)
         assert reply.sources[0]["item_id"] == "t" and "先受理" in reply.text.split("\n")[0], reply.text
-    for question in ("学校让开证明材料 能不开吗", "能先申请吗"):  # papers named, or nothing missing: not asked
+    for question in ("学校让开证明材料 能不开吗", "能先申请吗",  # papers named, or nothing missing: not asked
+                     "居住证的材料还没弄齐 能先申请吗", "医保材料不全 能先交钱吗"):  # another service's papers
         assert not aspects.asks_to_apply_first(question), question
         reply = compose(SearchResult(question, ("national",), hits, 0.99, False), min_confidence=0.4)
         assert reply.sources[0]["item_id"] == "s"
@@ -701,6 +702,8 @@ def test_applying_before_the_papers_are_gathered_is_answered_by_the_item_that_ta
     ("临时救助是哪个部门的事", "in_charge"),
     ("外地娃和本地户口的娃上学待遇一样吗？会不会被区别对待", "what"),  # treated as local children are
     ("托育跟幼儿园有啥区别", "difference"),
+    ("当地孩子上公办跟民办有啥不一样", "difference"),  # two services compared for local children
+    ("本地户口跟居住证入学有啥区别", "difference"),
 ])
 def test_the_aspect_asked_by_everyday_words(question, aspect):
     from knowledge import aspects

@@ -86,6 +86,9 @@ def test_the_lists_situations_are_read_in_a_parents_story():
     assert situations_told("娃他爸跑了 俺一个人打零工 房租都快交不起了") == ["family_hardship", "guardianship_gap"]
     assert situations_told("孩子来了以后老是一个人闷着不说话 脾气也变怪了") == ["psych_behavior"]
     assert situations_told("想问问娃上小学要带啥材料") == []
+    # a parent gone to work or on the road is no child who ran off, nor a parent who left
+    assert situations_told("孩子爸爸跑出去打工了") == [] and situations_told("他爸出去跑了几天车") == []
+    assert situations_told("妈妈带娃跑了好几家医院") == [] and situations_told("他爸动手打他") == []
     # the form's answer reads the same words, and its own "none of these"
     assert v.check_situations("孩子跑出去睡过桥洞").value == ["vagrancy"]
     assert v.check_situations("都不是 但想申请").value == ["self_request"]

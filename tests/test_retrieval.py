@@ -219,6 +219,7 @@ def test_the_plan_named_beside_the_part_asked_about_is_left_out_of_the_search(qu
     from knowledge.aspects import part_of_the_plan
 
     assert part_of_the_plan(question) == part
+    assert part_of_the_plan("流动儿童政策中考这块咋规定") == "中考这块咋规定"  # 中考 kept whole
     for whole in ("听说方案后面附了个服务清单 一共多少项", "方案这块说了啥", "托育这块归哪个部门管"):
         assert part_of_the_plan(whole) == whole  # no part, the part is the plan, no plan named
 

@@ -901,3 +901,51 @@ def test_temporary_assistance_or_the_guardianship_named_is_no_care_asked(text):
 
     parse = ParseResult(text, "ask_service", 0.9, [("ask_service", 0.9)], [], normalized=normalize(text))
     assert not DialogueEngine._asks_for_temporary_care(parse)
+
+
+@pytest.mark.parametrize("text", [
+    "他爸喝了酒就动手打娃 社区会不会管管",  # a child hurt: the report answer and the safety line come first
+    "孩子在学校被同学打架欺负 老师会不会管管",
+    "孩子有残疾 上学能不能重点照顾",  # another service named
+    "孩子残疾 医保报销进度会有人跟进吗",
+    "家里困难 申请的补助有人管没",
+])
+def test_care_asked_of_another_service_or_beside_harm_is_not_the_list(text):
+    from bot.engine import _asks_for_special_care
+
+    parse = ParseResult(text, "ask_service", 0.9, [("ask_service", 0.9)], [], normalized=normalize(text))
+    assert not _asks_for_special_care(parse)
+
+
+def test_a_request_that_someone_be_sent_starts_the_form_even_with_care_asked(unsure):
+    replies = unsure("娃他爸坐牢了 我一个人实在管不了 社区能不能派人来管管",
+                     [("request_assistance", 0.8), ("ask_service", 0.15), ("out_of_scope", 0.05)])
+    assert any("需要填写" in r.text for r in replies), replies
+
+
+@pytest.mark.parametrize("text", [
+    "两口子都上班，谁来带娃啊，附近有没有托育",  # childcare a family arranges
+    "放暑假了 谁来照看孩子 有没有暑托班",
+    "请了个保姆临时照顾孩子 托育补贴能领吗",
+    "老家的娃临时送去亲戚家 学籍咋办",
+])
+def test_childcare_or_a_school_place_is_no_temporary_guardianship(text):
+    from bot.engine import DialogueEngine
+
+    parse = ParseResult(text, "ask_service", 0.9, [("ask_service", 0.9)], [], normalized=normalize(text))
+    assert not DialogueEngine._asks_for_temporary_care(parse)
+
+
+def test_first_aid_comes_before_the_guardianship_answer(unsure):
+    replies = unsure("娃被狗咬了 得陪他去打针 俺病了要住院 小的没人带 政府能临时帮着照看不",
+                     [("ask_service", 0.6), ("request_assistance", 0.3), ("out_of_scope", 0.1)])
+    cited = [i for i, r in enumerate(replies) if (r.custom or {}).get("sources")]
+    assert cited and "冲洗" in replies[0].text and cited[0] > 0, [r.text[:30] for r in replies]
+
+
+@pytest.mark.parametrize("text", ["我想问问娃上幼儿园要出钱不", "我想问下学校要求家长捐钱 这合法吗",
+                                  "公司要我们出钱买社保吗", "学校要孩子当志愿者 不去行不行"])
+def test_a_question_of_paying_or_being_told_to_volunteer_is_no_offer_to_give(text):
+    from nlu.giving import offers_to_give
+
+    assert not offers_to_give(text)
