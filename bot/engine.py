@@ -30,9 +30,9 @@ from ledger.transcript import record_transcript
 from nlu import clauses
 from nlu.domain import Domain, load_domain
 from nlu.entities import HUKOU, RESIDENCE
+from nlu.giving import offers_to_give
 from nlu.interpreter import Interpreter, ParseResult
 from nlu.safety import all_clear
-from nlu.giving import offers_to_give
 from nlu.situations import situations_told
 from tongban.settings import Settings
 
