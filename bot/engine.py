@@ -33,7 +33,7 @@ from nlu.entities import HUKOU, RESIDENCE
 from nlu.giving import offers_to_give
 from nlu.interpreter import Interpreter, ParseResult
 from nlu.safety import all_clear
-from nlu.situations import situations_told
+from nlu.situations import SPECIAL_CARE, special_care_asked, temporary_care_asked
 from tongban.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -111,22 +111,9 @@ _OTHER_FORMS = r"(?:入学|学籍|学位|疫苗|接种|居住证|医保|参保)"
 _FILLED = r"(?:填|录|收集|采集)"
 REGISTERED_ELSEWHERE = re.compile(r"(?:入学|上学|学校|疫苗|接种|居住证|医保|医院|派出所|户口|酒店|宾馆|小区|单位|厂里)[^，。\s]{0,3}登记|登记[^，。\s]{0,3}(?:入学|疫苗|接种|居住证|医保)|"
                                   rf"(?:{_OTHER_FORMS}|学校|医院|卫生|派出所)[^，。\s]{{0,6}}{_FILLED}|{_FILLED}[^，。\s]{{0,6}}{_OTHER_FORMS}")
-_SPECIAL_CARE = r"重点(?:照顾|照看|关照|关爱|关注)"  # the list's care in a parent's words
 ON_THE_LIST = re.compile(r"(?:能|可以|咋|怎么|怎样|如何|会)[^，。\s]{0,4}(?:进|纳入|列入|列进|被列|上)|够(?:不够|条件)|符合|"
-                         rf"会不会{_SPECIAL_CARE}|会{_SPECIAL_CARE}[^，。\s]{{0,2}}[吗么不]|"  # "社区会重点照看不"
+                         rf"会不会{SPECIAL_CARE}|会{SPECIAL_CARE}[^，。\s]{{0,2}}[吗么不]|"  # "社区会重点照看不"
                          r"算不算|(?<![就打总还])算(?!了|是)[^，。\s]{0,6}(?:对象|的)[吗么不]$")  # "这种算重点关爱的不"
-# special care asked of those who keep the list, after a story of one of its situations ("睡过桥洞 现在接回家了
-# 这种情况政府会重点照顾不", "现在会有人跟进不", "以后社区会不会管管"): the list is the answer, and the request
-# is offered beside it — asked, not a request ("想找人帮忙管管"), and not a person who looks after children
-# in general ("学校里有没有人管娃心理问题")
-_CARE = rf"(?:{_SPECIAL_CARE}|专门(?:登记|照看|照顾|管)|登记照看|多照看|照看照看|跟进|管管|有人管)"
-CARE_ASKED = re.compile(rf"(?:会不会|能不能|会|能)[^，。\s]{{0,8}}{_CARE}|{_CARE}[^，。\s]{{0,4}}(?:[吗么嘛呢]|[不没](?:$|[，。？?]))|"
-                        rf"有没有人(?:能)?{_CARE}|算不算[^，。\s]{{0,6}}{_CARE}")
-# ... of those who keep the list (the government, the community, "有人"), or whether the child counts; not of a
-# school, an insurance claim or an allowance named ("孩子有残疾 上学能不能重点照顾", "申请的补助有人管没")
-CARE_KEEPERS = re.compile(r"政府|国家|社区|居委会|村委会|村里|街道|民政|有人|算不算")
-CARE_OF_ANOTHER_SERVICE = re.compile(r"上学|学校|老师|入学|转学|幼儿园|学籍|医保|报销|补助|补贴|救助金|低保|疫苗|康复|托育|"
-                                     r"申请的|进度")
 # a request that someone be sent ("社区能不能派人来管管"): the form, not an answer
 SOMEONE_SENT = re.compile(r"派|找人|上门|来(?:家|看|管)")
 LIST_ASPECTS = (aspects.IN_CHARGE, aspects.HOW, aspects.TIME, aspects.CONTACT, aspects.WHO, aspects.AGE)
@@ -161,18 +148,7 @@ WHAT_NOW = re.compile(r"怎么办|咋办|咋整|咋弄|怎么弄|怎么做|该�
 WHOLE_QUESTION_KINDS = {"neglect", "missing"}
 HARM_ITEM_MARGIN = 0.03  # ... when it scores this close to the best child-protection hit (法律援助 named: legal aid)
 GIVING = "charity"  # the service of those who offer to give (nlu/giving.py)
-# someone to look after the child for a while, asked by a parent who cannot ("俺得住院做手术 娃没人带 政府有地方能临时
-# 帮着照看不", "万一我们都出了事 国家有没有地方能先帮着照看", "孩子以后要是真没人管了 谁来监护他"): the plan's
-# temporary and long-term guardianship (basic_living, 三、（九）) — not temporary assistance (临时救助要带啥),
-# nor the guardianship named (临时监护跟长期监护有啥不一样: the search answers it)
-TEMPORARY_CARE = re.compile(r"临时(?:帮着?|帮忙|先)?(?:照看|照顾|带(?!薪)|收留|安置|送(?:到|去))|先帮着?(?:照看|照顾|带|管)|"
-                            r"谁来(?:监护|抚养|养|带|照顾|照看)(?:他|她|孩子|娃|俩|他们)|谁(?:当|做)监护人")
-# ... because the parent cannot (ill, in hospital, gone, nobody left) or by the state — not childcare a family
-# arranges (托育, 暑托班, 保姆: "两口子都上班 谁来带娃啊 附近有没有托育"), nor a school place (插班, 学籍)
-CANNOT_CARE = re.compile(r"住院|手术|生病|病了|重病|出事|出了事|坐牢|服刑|没人(?:带|管|照看|照顾)|不在了|走了|都没了|"
-                         r"政府|国家|有地方|机构|民政")
-ARRANGED_CARE = re.compile(r"托育|托管|暑托|托班|托儿|保姆|幼儿园|学籍|插班|上班|学校")
-GUARDIANSHIP = "basic_living"
+GUARDIANSHIP = "basic_living"  # the service of temporary guardianship (nlu/situations.py)
 LEDGER_CATEGORIES = ("priority_care", "eligibility")  # the ledger (clause 五) and the monitoring (四)
 TO_US = re.compile(r"你们|您们|机器人|小童|这里|(?<![让要叫请])我们?(?:在这|这边)?(?:登记|填)")  # "我在你们这登记的信息", "我登记的信息" are ours
 # places named by what they are, not by name ("按户口所在地还是按现在住的地方")
@@ -445,17 +421,14 @@ class DialogueEngine:
     @staticmethod
     def _offers_to_give(parse: ParseResult) -> bool:
         """A question from someone who offers to give (a donation, a project, volunteering), typed."""
-        return (not parse.payload_entities and not parse.text.startswith("/")
-                and parse.intent not in NOT_A_QUESTION + ("privacy",) and offers_to_give(parse.normalized)
-                and not referrals.outside_scope(parse.normalized or ""))
+        text = parse.normalized or ""
+        return _typed_may_ask(parse) and offers_to_give(text) and not referrals.outside_scope(text)
 
     @staticmethod
     def _asks_for_temporary_care(parse: ParseResult) -> bool:
         """Someone to look after the child for a while, asked for by a parent who cannot, typed."""
         text = parse.normalized or ""
-        return (not parse.payload_entities and not parse.text.startswith("/")
-                and parse.intent not in NOT_A_QUESTION + ("privacy",) and bool(TEMPORARY_CARE.search(text))
-                and bool(CANNOT_CARE.search(text)) and not ARRANGED_CARE.search(text) and _asked(text))
+        return _typed_may_ask(parse) and temporary_care_asked(text) and _asked(text)
 
     def _answer_within(self, convo: ConversationHandle, parse: ParseResult, category: str,
                        prefer: str = "") -> list[Reply]:
@@ -470,9 +443,14 @@ class DialogueEngine:
             return self._clarify(convo, parse)
         if prefer:  # only those, when there are any: another item's step is no answer to what was asked
             hits = [hit for hit in hits if prefer in hit.entry.item.title + hit.entry.item.content] or hits
+        return [self._decided_answer(convo, result, hits[:3], locality)]
+
+    def _decided_answer(self, convo: ConversationHandle, result, hits, locality: str | None) -> Reply:
+        """The answer from ``hits``, the items the words decided on, whatever retrieval's confidence."""
         convo.state["failures"] = 0
-        ranked = dataclasses.replace(result, hits=hits[:3], categories=[category], confidence=1.0)
-        return [_answer_reply(self._compose(ranked, locality))]
+        ranked = dataclasses.replace(result, hits=hits, confidence=1.0,
+                                     categories=list(dict.fromkeys(hit.entry.item.category for hit in hits)))
+        return _answer_reply(self._compose(ranked, locality))
 
     def _form_free_text_false_alarm(self, convo: ConversationHandle, parse: ParseResult) -> bool:
         """In the form's free-text answers parents describe hardship (受伤, 没人管…): there the
@@ -727,9 +705,9 @@ class DialogueEngine:
             if answered:
                 return answered + self._assistance_offer(parse)
         if not entities and _asks_for_special_care(parse):  # "娃睡过桥洞 这种政府会重点照顾不"
-            answered = self._ledger_data_answer(convo, parse, offer=False, care=True)
+            answered = self._special_care_answer(convo, parse)
             if answered:
-                return answered + [_offer_reply()]
+                return answered
         _, answer = self._answer_or_harm(str(entities.get("text") or parse.normalized or parse.text),
                                          locality, parse)
         if not answer.confident and not entities and names_the_list(parse.normalized):
@@ -764,9 +742,9 @@ class DialogueEngine:
                 return answered + self._assistance_offer(parse)
         if likely and likely[0] not in NOT_A_QUESTION and _asks_for_special_care(parse):
             # "娃他爸跑了 俺一个人带俩娃 房租都快交不起了 俺们算不算要重点关照的": the list, the request beside
-            answered = self._ledger_data_answer(convo, parse, offer=False, care=True)
+            answered = self._special_care_answer(convo, parse)
             if answered:
-                return answered + [_offer_reply()]
+                return answered
         # "急着用钱 证明材料凑不齐 是不是就申请不了了": the intents undecided, but a question the checklists
         # may answer — answered when retrieval is ASKED_SURE of it, with the request offered, not a menu
         asked = (bool(likely) and likely[0] not in NOT_A_QUESTION + ("privacy",) and _for_the_checklists(text)
@@ -1113,15 +1091,17 @@ class DialogueEngine:
             visits = not care or "走访" in item.brief + item.content
             return not visits, not says, says and item.category != survey, -hit.score
 
-        hits = sorted(hits, key=rank)[:3]
         # the topic is decided by the words, not by the score: the ledger's items are the answer
-        ranked = dataclasses.replace(result, hits=hits, categories=list(dict.fromkeys(
-            hit.entry.item.category for hit in hits)), confidence=1.0)
-        convo.state["failures"] = 0
-        replies = [_answer_reply(self._compose(ranked, locality))]
+        replies = [self._decided_answer(convo, result, sorted(hits, key=rank)[:3], locality)]
         if offer and (parse.intent == "privacy" or aspect in (aspects.DATA, aspects.SHARED)):
             replies.append(_privacy_offer())
         return replies
+
+    def _special_care_answer(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
+        """Special care asked after a story of the list's situations: the list's visiting items, the
+        request offered beside them; [] when the checklists hold no such item."""
+        answered = self._ledger_data_answer(convo, parse, offer=False, care=True)
+        return answered + [_offer_reply()] if answered else []
 
     def _answer_about_data_elsewhere(self, convo: ConversationHandle, parse: ParseResult, offer: Reply) -> list[Reply]:
         """The law on a child's data online, with what concerns the parent's data here one tap away.
@@ -1437,8 +1417,13 @@ def _asks_for_special_care(parse: ParseResult) -> bool:
     of those who keep the list, of no other service, and with no child being hurt told (then the report
     answer and the safety line come first: "他爸喝了酒就动手打娃 社区会不会管管")."""
     text = parse.normalized or ""
-    return (bool(CARE_ASKED.search(text)) and bool(CARE_KEEPERS.search(text)) and bool(situations_told(text))
-            and not CARE_OF_ANOTHER_SERVICE.search(text) and not parse.safety_hint and not aspects.mentions_harm(text))
+    return special_care_asked(text) and not parse.safety_hint and not aspects.mentions_harm(text)
+
+
+def _typed_may_ask(parse: ParseResult) -> bool:
+    """Typed (no button, no /intent), and read as something that may ask a question."""
+    return (not parse.payload_entities and not parse.text.startswith("/")
+            and parse.intent not in NOT_A_QUESTION + ("privacy",))
 
 
 def _about_the_ledger(parse: ParseResult) -> bool:

@@ -150,8 +150,6 @@ class KnowledgeBase:
         out (``aspects.part_of_the_plan``); the vector is then the rewritten question's."""
         snapshot = self.snapshot
         text = normalize(question)
-        # service words typed in pinyin read as the checklists' words; the plan named beside the part
-        # of it asked about ("方案里医保这块说了啥") left out, or its name outweighs the part
         rewritten = aspects.part_of_the_plan(self._pinyin_terms(snapshot).rewrite(text))
         if rewritten != text:
             text, vector = rewritten, None
