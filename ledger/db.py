@@ -86,13 +86,33 @@ def alembic_config(url: str) -> Config:
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration (idempotent)."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            # several worker processes start at once: one migrates, the others wait and find it done
-            # (on SQLite, BEGIN IMMEDIATE already serialises them)
-            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(730142)")
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with engine.connect() as connection, _foreign_keys_off(connection):
+        with connection.begin():
+            if engine.dialect.name == "postgresql":
+                # several worker processes start at once: one migrates, the others wait and find it done
+                # (on SQLite, BEGIN IMMEDIATE already serialises them)
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(730142)")
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            if engine.dialect.name == "sqlite" and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                raise RuntimeError("the migration left rows whose foreign keys point nowhere; nothing was changed")
+
+
+@contextmanager
+def _foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """SQLite: foreign keys unenforced while migrating. A migration there copies a table, drops the old
+    one and renames the copy (Alembic's batch mode); enforced, the drop fails as soon as another table's
+    rows refer to it. The pragma is ignored inside a transaction, so it is set before one begins."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.driver_connection
+    enforced = raw.execute("PRAGMA foreign_keys").fetchone()[0]
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA foreign_keys={'ON' if enforced else 'OFF'}")
 
 
 def drop_everything(url: str) -> None:
