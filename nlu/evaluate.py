@@ -100,16 +100,30 @@ class NluReport:
         others = [(e, p) for _, e, p in self.pairs if e != EMERGENCY]
         return sum(p == EMERGENCY for _, p in others) / max(len(others), 1)
 
+    def emergencies_caught(self) -> tuple[int, int]:
+        """(caught, emergencies): the counts behind ``emergency_recall``."""
+        return (sum(e == p == EMERGENCY for _, e, p in self.pairs), sum(e == EMERGENCY for _, e, _ in self.pairs))
+
+    def false_alarms(self) -> tuple[int, int]:
+        """(alarms, other lines): the counts behind ``false_alarm_rate``."""
+        return (sum(p == EMERGENCY and e != EMERGENCY for _, e, p in self.pairs),
+                sum(e != EMERGENCY for _, e, _ in self.pairs))
+
+    def summary(self, name: str) -> str:
+        """One line of ``render_summary``'s table."""
+        (caught, emergencies), (alarms, others) = self.emergencies_caught(), self.false_alarms()
+        return (f"  {name:<44} {self.total:>8} {self.accuracy:>8.3f} {f'{caught}/{emergencies}':>11}"
+                f" {f'{alarms}/{others}':>13}")
+
     def render(self, name: str) -> str:
         safety_only = self.total - len(self._routed())
+        (caught, emergencies), (alarms, others) = self.emergencies_caught(), self.false_alarms()
         lines = [f"NLU evaluation: {name}", f"  examples: {self.total}",
                  f"  intent accuracy: {self.accuracy:.3f}"
                  + (f" (of {len(self._routed())}; {safety_only} form answers checked for false alarms only)"
                     if safety_only else ""),
-                 f"  emergency recall: {self.emergency_recall:.3f} "
-                 f"({sum(e == p == EMERGENCY for _, e, p in self.pairs)}/{sum(e == EMERGENCY for _, e, _ in self.pairs)})",
-                 f"  emergency false-alarm rate: {self.false_alarm_rate:.3f} "
-                 f"({sum(p == EMERGENCY and e != EMERGENCY for _, e, p in self.pairs)}/{sum(e != EMERGENCY for _, e, _ in self.pairs)})",
+                 f"  emergency recall: {self.emergency_recall:.3f} ({caught}/{emergencies})",
+                 f"  emergency false-alarm rate: {self.false_alarm_rate:.3f} ({alarms}/{others})",
                  "  per intent:            precision  recall  f1     support"]
         for label, (p, r, f, s) in self.per_intent().items():
             lines.append(f"    {label:<20} {p:8.3f} {r:7.3f} {f:6.3f} {s:6d}")
@@ -130,6 +144,13 @@ class NluReport:
             if expected != predicted and (expected not in SAFETY_ONLY or predicted == EMERGENCY):
                 lines.append(f"    [{expected} → {predicted}] {text}")
         return "\n".join(lines)
+
+
+def render_summary(reports: list[tuple[str, NluReport]]) -> str:
+    """The files side by side, one line each: the held-out set beside an independent one."""
+    return "\n".join([f"summary ({len(reports)} files):",
+                      f"  {'file':<44} {'examples':>8} {'accuracy':>8} {'emergencies':>11} {'false alarms':>13}",
+                      *(report.summary(name) for name, report in reports)])
 
 
 def evaluate(interpreter, examples: list[Example]) -> NluReport:

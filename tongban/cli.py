@@ -78,8 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     parse.set_defaults(run=_nlu_parse)
 
     evaluation = sub.add_parser("eval", help="evaluation reports").add_subparsers()
-    nlu_eval = evaluation.add_parser("nlu", help="intent accuracy and emergency recall on a TSV file")
-    nlu_eval.add_argument("file", type=Path)
+    nlu_eval = evaluation.add_parser("nlu", help="intent accuracy and emergency recall on TSV files "
+                                     "(several: each report, then one summary line per file)")
+    nlu_eval.add_argument("files", type=Path, nargs="+")
     nlu_eval.set_defaults(run=_eval_nlu)
     retrieval = evaluation.add_parser("retrieval", help="category accuracy of retrieval on a TSV file")
     retrieval.add_argument("file", type=Path)
@@ -375,9 +376,13 @@ def _nlu_parse(args: argparse.Namespace) -> int:
 
 def _eval_nlu(args: argparse.Namespace) -> int:
     from knowledge.evaluate import read_tsv
-    from nlu.evaluate import evaluate
+    from nlu.evaluate import evaluate, render_summary
 
-    print(evaluate(_interpreter(), read_tsv(args.file)).render(str(args.file)))
+    interpreter = _interpreter()
+    reports = [(str(path), evaluate(interpreter, read_tsv(path))) for path in args.files]
+    print("\n\n".join(report.render(name) for name, report in reports))
+    if len(reports) > 1:
+        print("\n" + render_summary(reports))
     return 0
 
 
