@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from pathlib import Path
 
 import yaml
@@ -75,3 +78,40 @@ def private_knowledge(tmp_path_factory, kb, embedder, name: str):
             shutil.copytree(source, data_dir / sub, dirs_exist_ok=True)
     settings = Settings(env="test", data_dir=data_dir, knowledge={"watch_interval": 0})
     return KnowledgeBase(settings, embedder=embedder).start(watch=False)
+
+
+class Sleeps:
+    """Stands in for ``asyncio`` inside one product module (``monkeypatch.setattr(module, "asyncio",
+    Sleeps())``): every ``asyncio.sleep(delay)`` there is recorded in ``waits``, so a test checks
+    what was waited instead of timing it. ``held=True``: each such sleep lasts until ``release()``
+    (at most ``limit`` seconds), so a test can check what happens *during* the wait. Everything
+    else is the real asyncio."""
+
+    def __init__(self, *, held: bool = False, limit: float = 30.0):
+        self.waits: list[float] = []
+        self.held = held
+        self.limit = limit
+        self._released = threading.Event()
+
+    def __getattr__(self, name):
+        return getattr(asyncio, name)
+
+    async def sleep(self, delay, result=None):
+        self.waits.append(delay)
+        if not self.held:
+            return await asyncio.sleep(delay, result)
+        deadline = time.monotonic() + self.limit
+        while not self._released.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        return result
+
+    def release(self) -> None:
+        self._released.set()
+
+    def wait_begun(self, count: int = 1, timeout: float = 20.0) -> None:
+        """Block this thread until ``count`` sleeps have begun."""
+        deadline = time.monotonic() + timeout
+        while len(self.waits) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(self.waits)} of {count} waits begun in {timeout} s")
+            time.sleep(0.005)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 from bot.telegram import build_channel
 from tongban.runtime import Runtime
@@ -34,6 +35,7 @@ class RunningBot:
         self._ready = threading.Event()
         self._stopped = threading.Event()
         self._error: BaseException | None = None
+        self._sweeps = 0  # outbox sweeps finished (the bot's loop counts them)
         self._thread = threading.Thread(target=self._run, name="telegram-bot", daemon=True)
 
     def __enter__(self) -> "RunningBot":
@@ -59,6 +61,7 @@ class RunningBot:
         self._stop_event = asyncio.Event()
         try:
             self.channel = build_channel(self.runtime)
+            self._count_sweeps(self.channel.delivery)
             await self.channel.start(polling=self.polling, poll_interval=0.0, poll_timeout=1)
         except BaseException as exc:  # noqa: BLE001 - reported to the test thread
             self._error = exc
@@ -67,6 +70,28 @@ class RunningBot:
         self._ready.set()
         await self._stop_event.wait()
         await self.channel.stop()
+
+    def _count_sweeps(self, delivery) -> None:
+        sweep = delivery.sweep
+
+        async def counted() -> int:
+            try:
+                return await sweep()
+            finally:
+                self._sweeps += 1
+
+        delivery.sweep = counted  # the sweeper looks it up on each round
+
+    def wait_sweeps(self, count: int = 2, timeout: float = 20.0) -> None:
+        """Wait until ``count`` more outbox sweeps have finished. With 2 (or more), at least one of
+        them began after this call: whatever was due when it was made has been tried — the signal
+        to wait for before asserting that something was *not* sent."""
+        target = self._sweeps + count
+        deadline = time.monotonic() + timeout
+        while self._sweeps < target:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{target - self._sweeps} of {count} outbox sweeps not done in {timeout} s")
+            time.sleep(0.01)
 
     def call(self, coroutine, timeout: float = 30.0):
         """Run a coroutine in the bot's loop (e.g. ``bot.channel.delivery.sweep()``)."""

@@ -7,7 +7,9 @@ def test_greet_help_thank_goodbye(chat):
     assert "童伴" in chat("你好")[0]["text"]
     help_reply = chat("你能做什么")[0]
     assert "申请帮扶" in help_reply["text"] and len(help_reply["buttons"]) >= 6
-    assert "不客气" in chat("谢谢你")[0]["text"] or "不用谢" in chat("谢谢")[0]["text"]
+    for thanks in ("谢谢你", "谢谢"):  # each said once: the domain's two thank-you replies
+        reply = chat(thanks)[0]["text"]
+        assert "不客气" in reply or "不用谢" in reply, (thanks, reply)
     assert "再见" in chat("拜拜")[0]["text"]
 
 
@@ -108,10 +110,36 @@ def test_clarification_ladder_offers_a_person_after_two_failures(chat):
     assert "工作人员来帮您" not in third
 
 
-def test_clarify_button_for_ask_service_carries_the_question(chat):
-    reply = chat("嗯那个就是")[0]
-    for b in reply["buttons"]:
-        assert b["payload"].startswith("/")
+def test_clarify_button_for_ask_service_carries_the_question(chat, runtime, monkeypatch):
+    """The classifier unsure, ask_service among its likely intents, retrieval only fairly sure: the
+    bot asks which was meant, and its 问政策和服务 button carries the parent's question, so that
+    pressing it answers that question (not a menu)."""
+    import dataclasses
+    import json
+
+    from nlu.interpreter import ParseResult
+    from nlu.normalize import normalize
+
+    question = "残疾人两项补贴 我们在外地 在那办"
+    ranking = [("request_assistance", 0.36), ("set_locality", 0.29), ("ask_service", 0.2)]
+    parse, search = runtime.engine.interpreter.parse, runtime.engine.knowledge.search
+
+    def unsure(text):
+        if text != question:
+            return parse(text)
+        return ParseResult(text, ranking[0][0], ranking[0][1], ranking, [], normalized=normalize(text))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(runtime.engine.interpreter, "parse", unsure)
+        patched.setattr(runtime.engine.knowledge, "search",
+                        lambda *args, **kwargs: dataclasses.replace(search(*args, **kwargs), confidence=0.7))
+        reply = chat(question)[0]
+    assert "没太明白" in reply["text"] and not reply.get("custom")
+    (ask,) = [b for b in reply["buttons"] if b["payload"].startswith("/ask_service")]
+    assert ask["title"] == "问政策和服务"
+    assert json.loads(ask["payload"].removeprefix("/ask_service")) == {"text": normalize(question)}
+    answer = chat(ask["payload"])[0]  # the button pressed
+    assert answer["custom"]["sources"][0]["category"] == "disability", answer["text"]
 
 
 def test_model_parse_rasa_shape(client):

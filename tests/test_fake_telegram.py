@@ -6,7 +6,6 @@ import asyncio
 import datetime as dtm
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -27,6 +26,7 @@ from telegram.error import (
     InvalidToken,
     NetworkError,
     RetryAfter,
+    TimedOut,
 )
 from telegram.ext import (
     Application,
@@ -229,17 +229,20 @@ def test_get_updates_parses_every_kind_of_update(fake):
 
 def test_long_poll_waits_filters_and_conflicts(fake):
     async def scenario(bot):
-        # nothing to get: the long poll waits for its timeout
-        started = time.monotonic()
-        assert await bot.get_updates(timeout=1) == ()
-        assert 0.9 <= time.monotonic() - started < 3
+        # nothing to get: the long poll waits (the server counts it as waiting), then ends empty
+        poll = asyncio.create_task(bot.get_updates(timeout=1))
+        await fake.wait_for_async(lambda: fake.waiting_polls == 1, timeout=5)
+        assert not poll.done()
+        assert await asyncio.wait_for(poll, 10) == ()
+        assert fake.waiting_polls == 0
 
-        # a push from another thread wakes the long poll at once
+        # a push from another thread wakes the long poll: it answers long before its own timeout
+        poll = asyncio.create_task(bot.get_updates(timeout=60))
+        await fake.wait_for_async(lambda: fake.waiting_polls == 1, timeout=5)
         update = fake.text_update(3003, "醒醒")
-        threading.Timer(0.2, fake.push, args=(update,)).start()
-        started = time.monotonic()
-        (got,) = await bot.get_updates(timeout=10)
-        assert got.message.text == "醒醒" and time.monotonic() - started < 2
+        await asyncio.to_thread(fake.push, update)
+        (got,) = await asyncio.wait_for(poll, 10)
+        assert got.message.text == "醒醒"
         offset = got.update_id + 1
 
         # limit
@@ -409,11 +412,16 @@ def test_fault_injection(fake):
         fake.unblock(7007)
         assert await bot.send_message(7007, "解除后")
 
-        fake.set_delay(0.2)
-        started = time.monotonic()
-        await bot.get_me()
-        assert time.monotonic() - started >= 0.2
+        # a delay holds every answer back: a client that gives up first gets nothing, and the
+        # server answers (and logs the call) only when the delay is over
+        answered = len(fake.calls("getMe"))
+        fake.set_delay(2)
+        with pytest.raises(TimedOut):
+            await bot.get_me(read_timeout=0.3)
+        assert len(fake.calls("getMe")) == answered
+        await fake.wait_for_async(lambda: len(fake.calls("getMe")) == answered + 1, timeout=10)
         fake.set_delay(0)
+        assert (await bot.get_me()).username == fake.bot_user["username"]
 
     api(fake, scenario)
     assert fake.texts(5005) == ["恢复", "别的聊天不受影响"]
@@ -457,9 +465,10 @@ def test_outage_stop_and_restart_on_the_same_port(fake):
         poll = asyncio.create_task(bot.get_updates(timeout=30))
         await fake.wait_for_async(lambda: fake.waiting_polls == 1, timeout=5)
 
-        started = time.monotonic()
-        await asyncio.to_thread(fake.stop)  # returns quickly although a long poll waits
-        assert time.monotonic() - started < 2
+        polls = len(fake.calls("getUpdates"))
+        await asyncio.to_thread(fake.stop)  # wakes the waiting long poll instead of waiting for it
+        # it was answered (the server logs a call when it answers): not cut off by the shutdown
+        assert [c["status"] for c in fake.calls("getUpdates")[polls:]] == [200]
         try:
             assert await poll == ()
         except NetworkError:

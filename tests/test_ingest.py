@@ -19,11 +19,12 @@ from knowledge.ingest import (
     read_document,
     split_outline,
 )
+from tests.conftest import REPO
 
 DATA = Path(__file__).parent / "data"
 HTML_NOTICE = DATA / "notice_traditional_pinyin.html"
 PLAIN_NOTICE = DATA / "notice_plain.txt"
-ACTION_PLAN = Path("/work/shared/research/action_plan.txt")
+ACTION_PLAN = REPO.parent / "shared" / "research" / "action_plan.txt"
 
 TONED_LATIN = re.compile("[\u00c0-\u024f\u1e00-\u1eff\u0300-\u036f]")
 EDUCATION_CODES = {"preschool", "compulsory_education", "exams", "student_aid"}

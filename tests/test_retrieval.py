@@ -126,16 +126,31 @@ def test_colloquial_and_mixed_script_questions(kb, text, category):
     assert kb.search(text).categories[0] == category
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "not answered yet: retrieval reads the whole message, and past about 1,300 characters the "
+    "repeated context outweighs the question (not confident from 100 repeats; at 400 the top hits are "
+    "parent_employment). Before issue 14 this test accepted any non-empty text."))
 def test_very_long_question_is_answered_not_rejected(kb):
     text = "我们是从河南来深圳打工的，" * 400 + "孩子想在这边上小学要准备什么"
     result, answer = _answer(kb, text)
-    assert len(text) > 5000 and answer.text
+    assert len(text) > 5000
+    assert answer.confident and answer.sources[0]["category"] == "compulsory_education", answer.text
 
 
-def test_english_and_pinyin_get_an_answer_or_a_polite_rephrase(kb):
-    for text in ["How can my kid get vaccinated here?", "haizi shang xue yao shenme cailiao"]:
-        _, answer = _answer(kb, text)
-        assert answer.text and (answer.sources or "换个说法" in answer.text)
+@pytest.mark.parametrize("text, category", [
+    ("How can my kid get vaccinated here?", "immunization"),
+    ("haizi shang xue yao shenme cailiao", "compulsory_education"),
+    ("What is the weather like tomorrow?", None),
+    ("wo xiang mai yi liang che", None),  # 我想买一辆车
+])
+def test_english_and_pinyin_get_an_answer_or_a_polite_rephrase(kb, text, category):
+    """A question the checklists answer is answered from its service; one they do not gets the
+    request to say it again, with no source — never a citation of something else."""
+    _, answer = _answer(kb, text)
+    if category:
+        assert answer.confident and answer.sources[0]["category"] == category, answer.text
+    else:
+        assert not answer.confident and not answer.sources and "换个说法" in answer.text, answer.text
 
 
 def test_scores_are_ranked_and_confidence_is_a_probability(kb):

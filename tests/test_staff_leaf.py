@@ -6,7 +6,6 @@ import csv
 import io
 import os
 import re
-import time
 import xml.etree.ElementTree as ET
 from datetime import date, datetime
 
@@ -71,9 +70,7 @@ def test_poster_png_is_a4_and_carries_the_link():
     _font_or_skip()
     from PIL import Image
 
-    started = time.perf_counter()
     png = poster_png(link=LINK, committee_name=COMMITTEE, area_name=AREA, code=CODE)
-    elapsed = time.perf_counter() - started
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     image = Image.open(io.BytesIO(png))
     dpi = image.info["dpi"][0]
@@ -85,7 +82,6 @@ def test_poster_png_is_a4_and_carries_the_link():
     results = _decode_qr(png)
     assert [r.text for r in results] == [LINK]
     assert results[0].ec_level in ("M", "Q", "H")
-    assert elapsed < 5, f"poster_png took {elapsed:.2f}s"
 
 
 def test_poster_png_qr_survives_downscaling():
@@ -117,9 +113,7 @@ def test_poster_longest_inputs_still_fit():
 def test_poster_pdf_one_a4_page_with_text():
     pypdf = pytest.importorskip("pypdf")
 
-    started = time.perf_counter()
     pdf = poster_pdf(link=LINK, committee_name=COMMITTEE, area_name=AREA, code=CODE)
-    elapsed = time.perf_counter() - started
     assert pdf.startswith(b"%PDF")
     reader = pypdf.PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) == 1
@@ -130,7 +124,6 @@ def test_poster_pdf_one_a4_page_with_text():
                      "用手机扫码，在 Telegram 中打开童伴", "问上学、医保、疫苗等政策，申请帮扶"):
         assert expected in text, expected
     assert "微信" not in text
-    assert elapsed < 5
 
 
 def test_poster_pdf_qr_decodes_when_rendered(tmp_path):
@@ -455,22 +448,16 @@ def test_situations_free_text_is_kept():
         "家庭生活困难；监护缺失", "自身残疾", "家庭生活困难、流浪"]
 
 
-def test_exports_handle_10000_rows_quickly():
+@pytest.mark.slow
+def test_exports_handle_10000_rows():
+    """Every row, in order (how long they take: bench/staff_files.py)."""
     rows = [_row(reference=f"TB-2026-{i:06d}", child_age=i % 16) for i in range(10_000)]
-    started = time.perf_counter()
-    data = ledger_csv(rows)
-    csv_seconds = time.perf_counter() - started
-    assert len(_read_csv(data)) == 10_001
+    table = _read_csv(ledger_csv(rows))
+    assert len(table) == 10_001 and table[-1][0] == "TB-2026-009999"
 
-    started = time.perf_counter()
-    xlsx = ledger_xlsx(rows)
-    xlsx_seconds = time.perf_counter() - started
-    sheet = _read_xlsx(xlsx)
+    sheet = _read_xlsx(ledger_xlsx(rows))
     assert sheet.max_row == 10_001
     assert sheet.cell(10_001, 1).value == "TB-2026-009999"
-    print(f"10,000 rows: CSV {csv_seconds:.2f}s, XLSX {xlsx_seconds:.2f}s")
-    assert csv_seconds < 3
-    assert xlsx_seconds < 20
 
 
 def test_export_accepts_a_generator():
@@ -480,5 +467,35 @@ def test_export_accepts_a_generator():
     assert _read_xlsx(ledger_xlsx(rows)).max_row == 4
 
 
-def test_module_exports():
-    assert export.__all__ and charts.__all__ and poster.__all__
+def _taken_from(module_name: str) -> set[str]:
+    """The names the rest of the app takes from ``staff.<module_name>`` (``from staff.x import a``
+    and ``from staff import x`` then ``x.a``)."""
+    import ast
+    from pathlib import Path
+
+    taken: set[str] = set()
+    root = Path(export.__file__).resolve().parent.parent
+    for path in [*root.glob("staff/**/*.py"), *root.glob("tongban/**/*.py"), *root.glob("bot/**/*.py")]:
+        if path.name == f"{module_name}.py" and path.parent.name == "staff":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        aliases = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == f"staff.{module_name}":
+                taken |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module == "staff":
+                aliases |= {alias.asname or alias.name for alias in node.names if alias.name == module_name}
+        taken |= {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+                  and isinstance(node.value, ast.Name) and node.value.id in aliases}
+    return taken
+
+
+@pytest.mark.parametrize("module", [export, charts, poster], ids=["export", "charts", "poster"])
+def test_module_exports_name_what_the_app_uses(module):
+    """``__all__`` is the public surface: everything it names exists, and everything the rest of
+    the app takes from the module is in it."""
+    public = set(module.__all__)
+    assert len(public) == len(module.__all__) and all(hasattr(module, name) for name in public)
+    taken = _taken_from(module.__name__.rsplit(".", 1)[1])
+    assert taken, f"nothing in the app uses {module.__name__}"
+    assert taken <= public, f"used but private: {sorted(taken - public)}"

@@ -259,6 +259,29 @@ def request_row(runtime, reference: str):
         return session.scalar(select(AssistanceRequest).where(AssistanceRequest.reference == reference))
 
 
-def test_support_module_has_fixtures_only():
-    """This module holds fixtures for the other staff tests."""
-    assert PASSWORD and BAOAN.isdigit()
+def test_seeding_goes_through_the_real_services(staff_app):
+    """The staff tests trust these helpers to seed what the bot would have stored: a referenced
+    request whose personal fields are encrypted (never stored in clear), and an urgent record
+    and a handoff whose texts are encrypted too."""
+    from ledger.models import ConversationMessage, HandoffRequest, UrgentRecord
+
+    runtime = staff_app.runtime
+    reference = file(runtime, transcript=[("我想申请帮扶", "好的")])
+    urgent_id = urgent(runtime, locality=BAOAN)
+    handoff_id = handoff(runtime, locality=BAOAN)
+    cipher = runtime.cipher
+    row = request_row(runtime, reference)
+    assert re.fullmatch(r"LD-\d{4}-\d{6}", reference) and row.area_code == BAOAN
+    for column, clear in [("child_name_enc", "王小明"), ("guardian_name_enc", "李芳"),
+                          ("description_enc", "孩子爸爸受伤干不了活，下学期学费交不上")]:
+        stored = getattr(row, column)
+        assert clear not in stored and cipher.decrypt(stored) == clear, column
+    with runtime.db.session() as session:
+        stored = {
+            "孩子被打了，身上都是伤": session.get(UrgentRecord, urgent_id).message_enc,
+            "想找工作人员问问孩子上学的事": session.get(HandoffRequest, handoff_id).reason_enc,
+            "我想申请帮扶": session.scalar(select(ConversationMessage.text_enc).where(
+                ConversationMessage.conversation_id == row.conversation_id, ConversationMessage.direction == "in")),
+        }
+    for clear, value in stored.items():
+        assert clear not in value and cipher.decrypt(value) == clear, clear
