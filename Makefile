@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install install-test bench eval clean
+.PHONY: run test test-fast install install-test bench eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,9 +37,16 @@ test: install-test
 	scripts/ensure-browser
 	$(BIN)/python -m pytest -q
 
+# The quick loop while working: every test not marked slow, on an index and models built once per
+# machine in var/test-cache and rebuilt only when their data change (tests/conftest.py).
+test-fast: install-test
+	scripts/ensure-postgres
+	TONGBAN_TEST_CACHE=var/test-cache $(BIN)/python -m pytest -q -m "not slow"
+
 eval: install
 	$(BIN)/tongban eval retrieval ../shared/eval/dev_intents.tsv
 	$(BIN)/tongban eval retrieval tests/data/retrieval_heldout.tsv
+	$(BIN)/tongban eval nlu tests/data/nlu_heldout.tsv tests/data/independent/set_d.tsv tests/data/independent/set_e.tsv
 
 bench: install-test
 	$(BIN)/python bench/retrieval_latency.py
@@ -47,6 +54,8 @@ bench: install-test
 	$(BIN)/python bench/form_throughput.py
 	$(BIN)/python bench/telegram_throughput.py
 	$(BIN)/python bench/crash_recovery.py
+	$(BIN)/python bench/staff_files.py
+	$(BIN)/python bench/reverse_geo_latency.py
 	psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='bench_staff'" | grep -q 1 \
 	  || psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE bench_staff'
 	$(BIN)/python bench/staff_queue.py

@@ -62,7 +62,9 @@ def chromium_path() -> str | None:
 
 
 def browser_required() -> bool:
-    return os.environ.get(REQUIRE_ENV, "").strip().lower() in ("1", "true", "yes")
+    from tests.conftest import env_flag
+
+    return env_flag(REQUIRE_ENV)
 
 
 def _unavailable(reason: str):

@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow  # an action server process: left out of make test-fast
+
 
 @pytest.fixture(scope="module")
 def action_server(tmp_path_factory):

@@ -6,6 +6,8 @@ import pytest
 
 from tongban.answer_eval import Case, evaluate, grade, read_cases
 
+pytestmark = pytest.mark.slow  # every answer set through the engine: left out of make test-fast
+
 
 def case(facts: str, category: str = "medical_insurance") -> Case:
     return read_cases_text(f"孩子医保在哪交\t{category}\thow\t{facts}\t方案三（八）")[0]

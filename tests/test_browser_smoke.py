@@ -18,6 +18,8 @@ from fastapi.responses import HTMLResponse, Response
 from tests.browser import SCREENSHOTS, browser, page, screenshot  # noqa: F401
 from tests.live_server import LiveServer
 
+pytestmark = pytest.mark.slow  # a browser: left out of make test-fast
+
 RECEIPT = "回执,王芳\r\n孩子年龄,9\r\n".encode("utf-8-sig")
 
 FORM_PAGE = """<!doctype html>

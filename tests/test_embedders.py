@@ -37,12 +37,14 @@ def minilm_settings():
     return EmbeddingSettings(backend="sentence-transformers", model=str(gt.get_model_path()))
 
 
+@pytest.mark.slow
 def test_sentence_transformers_backend_offline(minilm_settings):
     embedder = build_embedder(minilm_settings)
     assert embedder.dim == 384 and embedder.model_id.startswith("sentence-transformers:")
     _check_unit_and_semantics(embedder)
 
 
+@pytest.mark.slow
 def test_sentence_transformers_backend_serves_retrieval(tmp_path, minilm_settings):
     settings = make_settings(tmp_path, embedding=minilm_settings.model_dump(),
                              knowledge={"include_shipped": False, "watch_interval": 0})
@@ -56,6 +58,7 @@ def test_sentence_transformers_backend_serves_retrieval(tmp_path, minilm_setting
     assert kb.search("apply for rental housing").hits[0].entry.item.id == "H"
 
 
+@pytest.mark.slow
 def test_e5_prefixes_are_configurable_for_sentence_transformers(minilm_settings):
     embedder = build_embedder(minilm_settings.model_copy(update={"query_prefix": "query: ",
                                                                   "passage_prefix": "passage: "}))

@@ -29,6 +29,7 @@ def test_heldout_covers_every_category_with_150_questions():
     assert {e.category for e in examples} == set(SERVICE_CATEGORIES)
 
 
+@pytest.mark.slow
 def test_eval_command_prints_report(tmp_path):
     if not SHARED_EVAL.exists():
         pytest.skip("shared dev set not present")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from knowledge.service import KnowledgeBase
 from tests.conftest import make_settings
 from tests.helpers import CountingEmbedder, checklist_dict, item, write_checklist
@@ -19,6 +21,7 @@ def _settings(tmp_path):
     return make_settings(tmp_path, knowledge={"include_shipped": False, "watch_interval": 0.2})
 
 
+@pytest.mark.slow
 def test_saved_index_is_reused_and_rebuilt_on_model_change(tmp_path, embedder):
     settings = _settings(tmp_path)
     write_checklist(settings.checklist_dir / "t", "v1.yaml", checklist_dict("t-list", "440300", "深圳市", ITEMS))
@@ -36,6 +39,7 @@ def test_saved_index_is_reused_and_rebuilt_on_model_change(tmp_path, embedder):
     assert kb.snapshot.retriever.index.meta["model_id"] == "another-model"
 
 
+@pytest.mark.slow
 def test_changed_checklist_embeds_only_what_changed(tmp_path, embedder):
     settings = _settings(tmp_path)
     path = write_checklist(settings.checklist_dir / "t", "v1.yaml",
@@ -50,6 +54,7 @@ def test_changed_checklist_embeds_only_what_changed(tmp_path, embedder):
     assert len(kb.snapshot.retriever.index.entries) == 3
 
 
+@pytest.mark.slow
 def test_hot_swap_while_searching(tmp_path, embedder):
     settings = _settings(tmp_path)
     write_checklist(settings.checklist_dir / "t", "v1.yaml", checklist_dict("t-list", "440300", "深圳市", ITEMS))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import subprocess
 import sys
@@ -9,6 +11,8 @@ from pathlib import Path
 
 from knowledge.service import KnowledgeBase
 from tests.conftest import DATA, make_settings
+
+pytestmark = pytest.mark.slow  # the command in a fresh data folder: left out of make test-fast
 
 
 def _tongban(args, data_dir: Path) -> subprocess.CompletedProcess:

@@ -4,6 +4,7 @@ depend on the version of the optimiser that happened to be installed (nlu/featur
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sklearn.linear_model import LogisticRegression
 
 from nlu.features import MAX_ITER, TOL
@@ -37,6 +38,7 @@ def _small_training_set():
     return emergencies + others
 
 
+@pytest.mark.slow
 def test_the_danger_model_is_saved_and_used_again_only_for_the_same_data_and_code(tmp_path, monkeypatch):
     from nlu import danger
 
@@ -68,6 +70,7 @@ def test_the_danger_model_is_saved_and_used_again_only_for_the_same_data_and_cod
     assert not [p for p in tmp_path.iterdir() if p.name != "danger.pkl"]  # no temporary file left
 
 
+@pytest.mark.slow
 def test_a_model_saved_by_two_processes_at_once_is_whole(tmp_path):
     import multiprocessing
 

@@ -78,13 +78,15 @@ def test_safety_net_fires_in_the_middle_of_another_conversation(chat):
     assert "确认要删除" in chat("注销我的信息")[0]["text"]
 
 
-def test_emergency_mentions_local_contact_when_known(tmp_path, embedder, interpreter):
+@pytest.mark.slow
+def test_emergency_mentions_local_contact_when_known(tmp_path, embedder, interpreter, kb):
     from knowledge.service import KnowledgeBase
-    from tests.conftest import make_settings
+    from tests.conftest import make_settings, seed_caches
     from tests.helpers import checklist_dict, item, write_checklist
     from tongban.runtime import Runtime
 
     settings = make_settings(tmp_path, knowledge={"watch_interval": 0})
+    seed_caches(settings, kb)
     write_checklist(settings.checklist_dir / "x", "v1.yaml", checklist_dict("x-list", "440306", "宝安区", [
         item("P1", "child_protection", "宝安区未成年人保护工作站（示例）", "示例内容。",
              how_to_apply="示例电话 0755-0000000")], authority="example"))

@@ -21,7 +21,8 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+pytestmark = [pytest.mark.slow,  # server processes
+              pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")]
 
 
 def _free_port() -> int:

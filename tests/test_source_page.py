@@ -16,7 +16,7 @@ from knowledge.ingest import read_notice
 from knowledge.ingest_store import build_checklist
 from knowledge.schema import Checklist, dump_checklist, load_checklist_text
 from knowledge.source_page import clause_anchor, clause_link, render, source_path
-from tests.conftest import DATA, make_settings
+from tests.conftest import DATA, make_settings, seed_caches
 
 PUBLIC = "https://tongban.example.org"
 HOSTILE = """某区流动儿童服务清单
@@ -110,7 +110,7 @@ def test_page_escapes_the_notice():
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory, embedder, interpreter):
+def served(tmp_path_factory, embedder, interpreter, kb):
     """The app over a knowledge base of one ingested notice, with a public address."""
     from fastapi.testclient import TestClient
 
@@ -125,10 +125,11 @@ def served(tmp_path_factory, embedder, interpreter):
     settings = make_settings(folder, server={"public_url": PUBLIC + "/"},
                              knowledge={"include_shipped": False, "extra_dirs": [folder / "notices"],
                                         "watch_interval": 0})
-    kb = KnowledgeBase(settings, embedder=embedder).start(watch=False)
-    runtime = Runtime.build(settings, knowledge=kb, interpreter=interpreter)
+    seed_caches(settings, kb)
+    own = KnowledgeBase(settings, embedder=embedder).start(watch=False)
+    runtime = Runtime.build(settings, knowledge=own, interpreter=interpreter)
     with TestClient(create_app(settings, runtime=runtime)) as client:
-        yield client, kb
+        yield client, own
     runtime.close()
 
 
@@ -139,6 +140,7 @@ def _say(client, sender: str, text: str) -> list[dict]:
     return response.json()
 
 
+@pytest.mark.slow
 def test_detail_links_to_the_stored_clause_and_the_page_holds_it(served):
     client, kb = served
     entries = kb.snapshot.retriever.index.entries
@@ -158,6 +160,7 @@ def test_detail_links_to_the_stored_clause_and_the_page_holds_it(served):
         assert cited in _sections(page.text)[anchor]
 
 
+@pytest.mark.slow
 def test_answer_sources_carry_the_link(served):
     _, kb = served
     result = kb.search("流动儿童上普惠性幼儿园", "440306")
@@ -167,6 +170,7 @@ def test_answer_sources_carry_the_link(served):
     assert "原文：" not in item_answer(result.hits[0].entry).text  # no public address: no link
 
 
+@pytest.mark.slow
 def test_source_route_refuses_what_it_does_not_hold(served, client):
     own, _ = served
     assert own.get("/knowledge/checklists/no-such-list/source").status_code == 404

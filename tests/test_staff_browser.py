@@ -28,6 +28,8 @@ from tests.browser import VIEWPORT, browser, page, screenshot  # noqa: F401
 from tests.live_server import LiveServer
 from tests.test_staff_support import BAOAN, BOT, LIUTANG, PASSWORD, file, urgent
 
+pytestmark = pytest.mark.slow  # a browser: left out of make test-fast
+
 ADMIN = "chief"
 BAOAN_USER = "baoan-staff"
 BAOAN_NAME = "宝安民政小刘"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from knowledge.store import shipped_dir
@@ -40,6 +41,7 @@ def _stored_files(kb) -> list[str]:
     return sorted(str(p) for p in kb.settings.checklist_dir.rglob("*.yaml"))
 
 
+@pytest.mark.slow
 def test_upload_preview_publish_and_the_bot_answers_from_the_new_version(staff_app_own_kb):
     app = staff_app_own_kb
     kb = app.runtime.knowledge
@@ -114,6 +116,7 @@ def test_uploads_that_fail_to_parse_are_rejected_with_reasons_and_change_nothing
     assert app.audit("knowledge.publish") == []
 
 
+@pytest.mark.slow
 def test_a_published_notice_goes_through_the_ingester_and_areas_limit_publishing(staff_app_own_kb):
     app = staff_app_own_kb
     kb = app.runtime.knowledge

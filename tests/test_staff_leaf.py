@@ -15,6 +15,7 @@ from staff import charts, export, poster
 from staff.charts import EMPTY_TEXT, bar_chart_svg, column_chart_svg
 from staff.export import LEDGER_COLUMNS, ledger_csv, ledger_xlsx
 from staff.poster import PosterFontError, deep_link, poster_pdf, poster_png
+from tests.conftest import env_flag
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 CODE = "sz-baoan_haiwang-01"
@@ -29,7 +30,7 @@ def _font_or_skip():
     try:
         return poster.find_poster_font()
     except PosterFontError as exc:
-        if os.environ.get("TONGBAN_REQUIRE_BROWSER", "").strip() in ("1", "true", "yes"):
+        if env_flag("TONGBAN_REQUIRE_BROWSER"):
             pytest.fail(str(exc), pytrace=False)
         pytest.skip(str(exc))
 

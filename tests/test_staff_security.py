@@ -7,6 +7,7 @@ import datetime as dt
 import re
 import time
 
+import pytest
 from sqlalchemy import select, update
 
 from ledger import staffdb
@@ -347,6 +348,7 @@ def test_idle_absolute_and_revoked_sessions_end(staff_app):
     assert login(staff_app.client(), "admin").status_code == 401
 
 
+@pytest.mark.slow
 def test_login_throttling_per_user_and_client_and_per_client(staff_app):
     from staff import throttle
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from knowledge.service import KnowledgeBase
 from knowledge.store import ChecklistStore
-from tests.conftest import make_settings
+from tests.conftest import make_settings, seed_caches
 from tests.helpers import checklist_dict, item, write_checklist
 
 SZ = [item("S1", "housing", "深圳公租房", "符合条件的流动儿童家庭可以申请深圳公租房轮候。")]
@@ -26,8 +28,10 @@ def test_new_version_supersedes_and_old_stays_readable(tmp_path):
     assert [c.header.version for c in catalog.current if c.id == "sz-list"] == [2]
 
 
-def test_broken_file_keeps_the_version_in_service(tmp_path, embedder):
+@pytest.mark.slow
+def test_broken_file_keeps_the_version_in_service(tmp_path, embedder, kb):
     settings = make_settings(tmp_path, knowledge={"include_shipped": False, "watch_interval": 0})
+    seed_caches(settings, kb)
     path = write_checklist(settings.checklist_dir / "sz", "v1.yaml",
                            checklist_dict("sz-list", "440300", "深圳市", SZ))
     kb = KnowledgeBase(settings, embedder=embedder).start(watch=False)
@@ -39,8 +43,10 @@ def test_broken_file_keeps_the_version_in_service(tmp_path, embedder):
     assert kb.search("公租房怎么申请", "440300").hits[0].entry.item.id == "S1"
 
 
-def test_broken_new_file_is_refused_alone(tmp_path, embedder):
+@pytest.mark.slow
+def test_broken_new_file_is_refused_alone(tmp_path, embedder, kb):
     settings = make_settings(tmp_path, knowledge={"include_shipped": False, "watch_interval": 0})
+    seed_caches(settings, kb)
     write_checklist(settings.checklist_dir / "sz", "v1.yaml", checklist_dict("sz-list", "440300", "深圳市", SZ))
     (settings.checklist_dir / "bad.yaml").write_text("checklist: {id: x}\nitems: []\n", encoding="utf-8")
     kb = KnowledgeBase(settings, embedder=embedder).start(watch=False)
