@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import time
 
 import httpx
@@ -537,3 +539,57 @@ def test_the_sent_log_keeps_a_row_sent_while_another_chats_batch_commits(tmp_pat
         assert sentlog.handed_over(folder, "w") == set()  # all recorded: the log is emptied
 
     asyncio.run(main())
+
+
+def _kind(payload: str) -> str:
+    """A button's kind: its intent and the names of what it carries ("/inform{"relationship": …}" →
+    "inform:relationship"); a button that sends plain words is of the kind "text"."""
+    match = re.fullmatch(r"/(\w+)(\{.*\})?", payload.strip(), flags=re.S)
+    if not match:
+        return "text"
+    intent, body = match.groups()
+    return ":".join([intent, *sorted(json.loads(body))]) if body else intent
+
+
+def test_every_kind_of_button_works_as_a_telegram_press(fake, kb, interpreter, tmp_path):
+    """The buttons the dialogues offer (tests/test_buttons.py walks them through the engine), one of
+    each kind, pressed as Telegram callback queries: each press is answered, its keyboard taken away,
+    and the conversation moves on (no "did not understand")."""
+    from tests.test_buttons import DIALOGUES, NOT_UNDERSTOOD, _walk
+
+    settings = bot_settings({"data_dir": tmp_path, "database": {"url": ""}}, fake)
+    with RunningBot(settings, kb, interpreter) as bot:
+        kinds: dict[str, tuple[list[str], str, str]] = {}
+        for script in DIALOGUES.values():
+            for prefix, replies in _walk(bot.runtime.engine, script):
+                for button in (b for reply in replies for b in reply.buttons):
+                    kinds.setdefault(_kind(button["payload"]), (prefix, button["title"], button["payload"]))
+        # consent and confirmations (affirm/deny), the form's choices, the menu's services, the
+        # answer's details, deletion, the summary's field to fix…
+        assert {"affirm", "deny", "cancel", "ask_service:category", "ask_service:detail:item"} <= set(kinds) \
+            and len(kinds) >= 8, sorted(kinds)
+        failures = []
+        for chat, (kind, (prefix, title, payload)) in enumerate(sorted(kinds.items()), start=7001):
+            for text in prefix:
+                _say(fake, chat, text)
+            answered = len(fake.callback_answers())
+            replies, pressed = _press(fake, chat, title)
+            if len(fake.callback_answers()) <= answered:
+                failures.append(f"{kind} ({title}): the press was not answered")
+            if not any(edit.get("message_id") == pressed for edit in fake.edits(chat)):
+                failures.append(f"{kind} ({title}): its keyboard stayed")
+            if any(word in reply["text"] for reply in replies for word in NOT_UNDERSTOOD):
+                failures.append(f"{kind} ({title}) after {prefix[-1]!r}: {replies[0]['text'][:40]}")
+            # and it said what the engine says to that button's payload after the same messages
+            sender = f"same-{chat}"
+            for text in prefix:
+                bot.runtime.engine.handle(sender, text)
+            expected = bot.runtime.engine.handle(sender, payload)[0].text
+            if _first_line(replies[0]["text"]) != _first_line(expected):
+                failures.append(f"{kind} ({title}): {replies[0]['text'][:40]!r} ≠ {expected[:40]!r}")
+        assert not failures, "\n".join(failures)
+
+
+def _first_line(text: str) -> str:
+    return re.sub(r"\d", "0", text.strip().split("\n", 1)[0])
+

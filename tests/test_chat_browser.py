@@ -1,0 +1,97 @@
+"""The web chat page (/chat) in a browser: its JavaScript really sends, shows the cited answer and
+its buttons, and a tap on a button moves the conversation on (Playwright driving Debian's Chromium
+against the real app served by uvicorn, on SQLite in a temporary folder). Screenshots go to
+``test-artifacts/screenshots/chat-*.png``."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser import browser, page, screenshot  # noqa: F401
+from tests.live_server import LiveServer
+
+pytestmark = pytest.mark.slow  # a browser: left out of make test-fast
+
+QUESTION = "孩子在这边上小学要带什么材料"
+
+
+@pytest.fixture(scope="module")
+def chat_url(browser, tmp_path_factory, kb, interpreter):
+    """The real app on a free port (``browser`` first: without Chromium, no server)."""
+    from tongban.app import create_app
+    from tongban.runtime import Runtime
+    from tongban.settings import Settings
+
+    settings = Settings(env="test", data_dir=tmp_path_factory.mktemp("browser-chat"), database={"url": ""},
+                        knowledge={"watch_interval": 0})
+    runtime = Runtime.build(settings, knowledge=kb, interpreter=interpreter)
+    try:
+        with LiveServer(create_app(settings, runtime=runtime)) as server:
+            yield server.url + "/chat"
+    finally:
+        runtime.close(stop_knowledge=False)
+
+
+def _send(page, text: str) -> None:
+    page.fill("#text", text)
+    page.click("form button[type=submit]")
+
+
+def test_a_question_typed_and_sent_gets_a_cited_answer_and_its_detail_button_works(page, chat_url):
+    from playwright.sync_api import expect
+
+    page.goto(chat_url)
+    bot = page.locator(".msg.bot")
+    expect(bot).to_have_count(1)  # the greeting, before anything is sent
+    _send(page, QUESTION)
+    expect(page.locator(".msg.me")).to_have_text([QUESTION])
+    expect(page.locator("#text")).to_have_value("")
+    answer = bot.nth(1)
+    expect(answer).to_contain_text("依据：")
+    # the session is the server's HttpOnly cookie, which the page itself never reads
+    cookies = page.context.cookies()
+    assert cookies and all(cookie["httpOnly"] for cookie in cookies), cookies
+    assert page.evaluate("document.cookie") == ""
+    screenshot(page, "chat-answer")
+
+    answer.locator(".buttons button", has_text="详细").click()
+    expect(page.locator(".msg.me").nth(1)).to_have_text("详细")  # the title is shown, the payload sent
+    detail = bot.nth(2)
+    expect(detail).to_contain_text("来源：")
+    assert detail.inner_text() != answer.inner_text()
+    screenshot(page, "chat-detail")
+
+
+def test_buttons_of_the_form_and_of_deletion_work_from_the_page(page, chat_url):
+    from playwright.sync_api import expect
+
+    page.goto(chat_url)
+    bot = page.locator(".msg.bot")
+    _send(page, "我想申请帮扶")
+    consent = bot.filter(has=page.locator(".buttons button", has_text="不同意")).last
+    expect(consent).to_be_visible()
+    consent.locator(".buttons button", has_text="不同意").click()
+    expect(page.locator(".msg.me").last).to_have_text("不同意")
+    refused = bot.last
+    expect(refused).not_to_have_text(consent.inner_text())
+    expect(refused).to_contain_text("没有保存任何信息")  # nothing is kept without consent
+    screenshot(page, "chat-consent-refused")
+
+    _send(page, "删除我的信息")
+    confirm = bot.filter(has=page.locator(".buttons button", has_text="不删了")).last
+    expect(confirm).to_be_visible()
+    confirm.locator(".buttons button", has_text="不删了").click()
+    expect(page.locator(".msg.me").last).to_have_text("不删了")
+    kept = bot.last
+    expect(kept).to_contain_text("没有删除任何信息")
+    screenshot(page, "chat-deletion-kept")
+
+
+def test_a_reply_is_shown_as_text_never_as_markup(page, chat_url):
+    from playwright.sync_api import expect
+
+    page.goto(chat_url)
+    _send(page, "<img src=x onerror=\"document.title='hacked'\">孩子打疫苗去哪里")
+    expect(page.locator(".msg.bot")).to_have_count(2)
+    expect(page.locator(".msg.me")).to_contain_text(["<img src=x"])
+    assert page.locator(".msg img").count() == 0 and page.title() != "hacked"
