@@ -62,28 +62,28 @@ def test_a_question_typed_and_sent_gets_a_cited_answer_and_its_detail_button_wor
     screenshot(page, "chat-detail")
 
 
+def _tap(page, title: str) -> None:
+    """Tap the button ``title`` on the newest reply that offers it; the page shows the title sent."""
+    from playwright.sync_api import expect
+
+    offering = page.locator(".msg.bot").filter(has=page.locator(".buttons button", has_text=title)).last
+    expect(offering).to_be_visible()
+    offering.locator(".buttons button", has_text=title).click()
+    expect(page.locator(".msg.me").last).to_have_text(title)
+
+
 def test_buttons_of_the_form_and_of_deletion_work_from_the_page(page, chat_url):
     from playwright.sync_api import expect
 
     page.goto(chat_url)
-    bot = page.locator(".msg.bot")
     _send(page, "我想申请帮扶")
-    consent = bot.filter(has=page.locator(".buttons button", has_text="不同意")).last
-    expect(consent).to_be_visible()
-    consent.locator(".buttons button", has_text="不同意").click()
-    expect(page.locator(".msg.me").last).to_have_text("不同意")
-    refused = bot.last
-    expect(refused).not_to_have_text(consent.inner_text())
-    expect(refused).to_contain_text("没有保存任何信息")  # nothing is kept without consent
+    _tap(page, "不同意")
+    expect(page.locator(".msg.bot").last).to_contain_text("没有保存任何信息")  # nothing kept without consent
     screenshot(page, "chat-consent-refused")
 
     _send(page, "删除我的信息")
-    confirm = bot.filter(has=page.locator(".buttons button", has_text="不删了")).last
-    expect(confirm).to_be_visible()
-    confirm.locator(".buttons button", has_text="不删了").click()
-    expect(page.locator(".msg.me").last).to_have_text("不删了")
-    kept = bot.last
-    expect(kept).to_contain_text("没有删除任何信息")
+    _tap(page, "不删了")
+    expect(page.locator(".msg.bot").last).to_contain_text("没有删除任何信息")
     screenshot(page, "chat-deletion-kept")
 
 
