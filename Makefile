@@ -35,7 +35,7 @@ run: install
 test: install-test
 	scripts/ensure-postgres
 	scripts/ensure-browser
-	$(BIN)/python -m pytest -q
+	env -u TONGBAN_TEST_CACHE -u TONGBAN_TEST_MODELS $(BIN)/python -m pytest -q
 
 # The quick loop while working: every test not marked slow, on an index and models built once per
 # machine in var/test-cache and rebuilt only when their data change (tests/conftest.py).

