@@ -50,7 +50,19 @@ HELD_OUT = {
     INDEPENDENT / "set_e.tsv": "the unseen independent set E: denials and dangers worded like them",
 }
 OTHER = {DATA / "notice_plain.txt": "a notice for the ingestion tests"}
-# tests/data/answers/set_*.tsv grade answers; tests/test_nlu_eval.py keeps them apart from training.
+# The two sets nothing was chosen on at all: the safety net's thresholds were chosen on a pool that
+# held nlu_heldout.tsv, so these must not share a line with it either.
+UNSEEN = (INDEPENDENT / "set_d.tsv", INDEPENDENT / "set_e.tsv")
+# The answer sets (tests/data/answers, graded by tongban eval answers): A–L were read and answers
+# tuned on them (development); M, N and O are read for totals only (docs/knowledge.md). Those three
+# must share no line with training, tuning or the development answer sets.
+ANSWERS = DATA / "answers"
+ANSWERS_HELD_OUT = tuple(ANSWERS / f"set_{name}.tsv" for name in "mno")
+
+
+def _answer_questions(path) -> list[str]:
+    return [line.split("\t", 1)[0] for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")]
 
 
 def _lines(path) -> list[str]:
@@ -81,6 +93,23 @@ def test_every_data_file_is_classified():
     found = {*DATA.glob("*.tsv"), *DATA.glob("*.txt"), *INDEPENDENT.iterdir()}
     assert found == set(TUNING) | set(HELD_OUT) | set(OTHER), "say whether the new file is tuning or held out"
     assert all(path.exists() for path in category_paths())
+    answer_sets = set(ANSWERS.glob("set_*.tsv"))
+    assert set(ANSWERS_HELD_OUT) <= answer_sets and len(answer_sets) == 15, \
+        "a new answer set: held out (read for totals only) or development?"
+
+
+@pytest.mark.parametrize("path", UNSEEN, ids=lambda path: path.name)
+def test_the_unseen_sets_share_no_line_with_the_safety_nets_tuning_pool(path):
+    found = _overlaps(_lines(path), {"nlu_heldout.tsv": OverlapIndex(_lines(DATA / "nlu_heldout.tsv"))})
+    assert not found, f"{path.name}: remove these lines:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("path", ANSWERS_HELD_OUT, ids=lambda path: path.name)
+def test_held_out_answer_sets_share_no_question_with_training_tuning_or_development(references, path):
+    development = [q for other in sorted(ANSWERS.glob("set_*.tsv")) if other not in ANSWERS_HELD_OUT
+                   for q in _answer_questions(other)]
+    found = _overlaps(_answer_questions(path), {**references, "answer sets A–L": OverlapIndex(development)})
+    assert not found, f"{path.name}: remove these questions:\n" + "\n".join(found)
 
 
 @pytest.mark.parametrize("path", sorted(HELD_OUT), ids=lambda path: path.name)
