@@ -11,6 +11,7 @@ from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
@@ -93,8 +94,11 @@ def upgrade(engine: Engine) -> None:
                 # (on SQLite, BEGIN IMMEDIATE already serialises them)
                 connection.exec_driver_sql("SELECT pg_advisory_xact_lock(730142)")
             config.attributes["connection"] = connection
+            before = MigrationContext.configure(connection).get_current_revision()
             command.upgrade(config, "head")
-            if engine.dialect.name == "sqlite" and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+            migrated = MigrationContext.configure(connection).get_current_revision() != before
+            if migrated and engine.dialect.name == "sqlite" \
+                    and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
                 raise RuntimeError("the migration left rows whose foreign keys point nowhere; nothing was changed")
 
 
@@ -113,6 +117,8 @@ def _foreign_keys_off(connection: Connection) -> Iterator[None]:
         yield
     finally:
         raw.execute(f"PRAGMA foreign_keys={'ON' if enforced else 'OFF'}")
+        if raw.execute("PRAGMA foreign_keys").fetchone()[0] != enforced:  # still inside a transaction
+            connection.invalidate()  # never back to the pool with foreign keys unenforced
 
 
 def drop_everything(url: str) -> None:

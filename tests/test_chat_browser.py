@@ -16,8 +16,9 @@ QUESTION = "孩子在这边上小学要带什么材料"
 
 
 @pytest.fixture(scope="module")
-def chat_url(browser, tmp_path_factory, kb, interpreter):
-    """The real app on a free port (``browser`` first: without Chromium, no server)."""
+def served(browser, tmp_path_factory, kb, interpreter):
+    """(chat page address, runtime): the real app on a free port (``browser`` first: without
+    Chromium, no server)."""
     from tongban.app import create_app
     from tongban.runtime import Runtime
     from tongban.settings import Settings
@@ -27,9 +28,14 @@ def chat_url(browser, tmp_path_factory, kb, interpreter):
     runtime = Runtime.build(settings, knowledge=kb, interpreter=interpreter)
     try:
         with LiveServer(create_app(settings, runtime=runtime)) as server:
-            yield server.url + "/chat"
+            yield server.url + "/chat", runtime
     finally:
         runtime.close(stop_knowledge=False)
+
+
+@pytest.fixture
+def chat_url(served):
+    return served[0]
 
 
 def _send(page, text: str) -> None:
@@ -87,11 +93,21 @@ def test_buttons_of_the_form_and_of_deletion_work_from_the_page(page, chat_url):
     screenshot(page, "chat-deletion-kept")
 
 
-def test_a_reply_is_shown_as_text_never_as_markup(page, chat_url):
+def test_a_reply_is_shown_as_text_never_as_markup(page, served, monkeypatch):
+    """What the page shows is text: the parent's own words, and a reply or a button title holding
+    markup (as a checklist's text could), never run or drawn."""
     from playwright.sync_api import expect
 
+    from bot.replies import Reply
+
+    chat_url, runtime = served
+    markup = "<img src=x onerror=\"document.title='hacked'\"><b>粗体</b>"
+    monkeypatch.setattr(runtime.engine, "handle", lambda *args, **kwargs: [
+        Reply("回复 " + markup, buttons=[{"title": markup, "payload": "/greet"}])])
     page.goto(chat_url)
-    _send(page, "<img src=x onerror=\"document.title='hacked'\">孩子打疫苗去哪里")
+    _send(page, markup + "孩子打疫苗去哪里")
     expect(page.locator(".msg.bot")).to_have_count(2)
     expect(page.locator(".msg.me")).to_contain_text(["<img src=x"])
-    assert page.locator(".msg img").count() == 0 and page.title() != "hacked"
+    expect(page.locator(".msg.bot").last).to_contain_text("<b>粗体</b>")
+    expect(page.locator(".msg.bot button")).to_contain_text(["<img src=x"])
+    assert page.locator("#log img, #log b").count() == 0 and page.title() != "hacked"

@@ -211,6 +211,7 @@ def test_concurrent_accept_and_close_on_the_staff_pages_serialise(staff_app, mon
         thread.start()
     for thread in threads:
         thread.join(60)
+    assert not any(thread.is_alive() for thread in threads) and len(results) == 2, results  # none hung
     assert {r.status_code for r in results.values()} <= {303, 400}, {k: r.status_code for k, r in results.items()}
     assert "excluded" in met.values(), met  # the first to write saw the other wait for it
     with runtime.db.session() as session:

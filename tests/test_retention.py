@@ -320,10 +320,25 @@ def test_daily_purge_runs_once_a_day_across_workers(rt):
         assert [r.worker for r in runs] == ["a", "b"] and all(r.finished_at for r in runs)
 
 
-def test_serve_runtime_starts_and_stops_the_daily_purge(backend, kb, interpreter):
+def test_serve_runtime_starts_and_stops_the_daily_purge(backend, kb, interpreter, monkeypatch):
+    import threading
     import time
 
+    from ledger import retention
     from tongban.runtime import DailyPurge, Runtime
+
+    wakeups = []
+    woken = threading.Event()
+    real_run_daily = retention.run_daily
+
+    def counted(*args, **kwargs):
+        result = real_run_daily(*args, **kwargs)
+        wakeups.append(result)
+        if len(wakeups) >= 3:
+            woken.set()
+        return result
+
+    monkeypatch.setattr(retention, "run_daily", counted)
     from tongban.settings import Settings
 
     settings = Settings(env="test", data_dir=backend["data_dir"], database=backend["database"])
@@ -334,8 +349,8 @@ def test_serve_runtime_starts_and_stops_the_daily_purge(backend, kb, interpreter
         while runtime.purge.runs == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert runtime.purge.runs == 1
-        time.sleep(0.3)
-        assert runtime.purge.runs == 1  # later wake-ups the same day find it done
+        assert woken.wait(20), wakeups  # two more wake-ups the same day…
+        assert runtime.purge.runs == 1 and wakeups[1:3] == [None, None]  # …found it done
         thread = runtime.purge._thread
     finally:
         runtime.close(stop_knowledge=False)

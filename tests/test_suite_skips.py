@@ -103,3 +103,12 @@ def test_a_switch_set_to_something_else_stops_the_run(monkeypatch):
     monkeypatch.setenv("TONGBAN_REQUIRE_PG", "maybe")
     with pytest.raises(pytest.UsageError, match="TONGBAN_REQUIRE_PG"):
         env_flag("TONGBAN_REQUIRE_PG")
+
+
+def test_a_mistyped_switch_stops_the_run_before_any_test(pytester, monkeypatch):
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_sample="def test_passes():\n    assert True\n")
+    monkeypatch.setenv("TONGBAN_REQUIRE_PG", "maybe")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:timeout")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*TONGBAN_REQUIRE_PG='maybe'*"])
