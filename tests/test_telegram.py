@@ -49,18 +49,27 @@ def _handled(runtime, update_id: int) -> bool:
     return claimed is not None and _unsent(runtime) == 0
 
 
-def _say(fake, chat, text, expect=1, timeout=20.0):
+def _settled(fake, update, bot, chat, count, timeout=20.0):
+    """Wait for ``count`` replies, then (given the bot) until the update's turn is committed and
+    every reply of it sent — only a short pause without the bot, for a multi-message reply."""
+    fake.wait_sent(chat, count, timeout=timeout)
+    if bot is not None:
+        fake.wait_for(lambda: _handled(bot.runtime, update["update_id"]), timeout=timeout)
+    else:
+        time.sleep(0.05)
+
+
+def _say(fake, chat, text, expect=1, timeout=20.0, bot=None):
     """Send a text (or command) update and wait for at least ``expect`` more replies."""
     before = len(fake.sent(chat))
     update = fake.command_update(chat, text.split(" ")[0], payload=text.partition(" ")[2] or None) \
         if text.startswith("/") else fake.text_update(chat, text)
     fake.push(update)
-    fake.wait_sent(chat, before + expect, timeout=timeout)
-    time.sleep(0.05)  # let a multi-message reply finish
+    _settled(fake, update, bot, chat, before + expect, timeout)
     return fake.sent(chat)[before:]
 
 
-def _press(fake, chat, title, expect=1):
+def _press(fake, chat, title, expect=1, bot=None):
     """Press the inline button titled ``title`` on the newest message that has it."""
     for message in reversed(fake.sent(chat)):
         markup = message.get("reply_markup") or {}
@@ -68,10 +77,10 @@ def _press(fake, chat, title, expect=1):
             for button in row:
                 if button["text"] == title:
                     before = len(fake.sent(chat))
-                    fake.push(fake.callback_update(chat, data=button["callback_data"],
-                                                   message_id=message["message_id"]))
-                    fake.wait_sent(chat, before + expect)
-                    time.sleep(0.05)
+                    update = fake.callback_update(chat, data=button["callback_data"],
+                                                  message_id=message["message_id"])
+                    fake.push(update)
+                    _settled(fake, update, bot, chat, before + expect)
                     return fake.sent(chat)[before:], message["message_id"]
     raise AssertionError(f"no button {title!r} in {[m['text'][:30] for m in fake.sent(chat)]}")
 
@@ -571,9 +580,9 @@ def test_every_kind_of_button_works_as_a_telegram_press(fake, kb, interpreter, t
         failures = []
         for chat, (kind, (prefix, title, payload)) in enumerate(sorted(kinds.items()), start=7001):
             for text in prefix:
-                _say(fake, chat, text)
+                _say(fake, chat, text, bot=bot)
             answered = len(fake.callback_answers())
-            replies, pressed = _press(fake, chat, title)
+            replies, pressed = _press(fake, chat, title, bot=bot)
             if len(fake.callback_answers()) <= answered:
                 failures.append(f"{kind} ({title}): the press was not answered")
             if not any(edit.get("message_id") == pressed for edit in fake.edits(chat)):
