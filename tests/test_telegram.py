@@ -165,11 +165,11 @@ def test_locations_contacts_and_media(sqlite_backend, fake, kb, interpreter):
         assert "困难" in fake.sent(chat)[-1]["text"] or "情况" in fake.sent(chat)[-1]["text"]
 
 
-def test_a_redelivered_update_is_processed_once_and_restart_keeps_the_form(sqlite_backend, fake, kb, interpreter):
+def test_a_redelivered_update_is_processed_once_and_restart_keeps_the_form(backend, fake, kb, interpreter):
     from telegram import Update
 
     chat = 8001
-    settings = bot_settings(sqlite_backend, fake)
+    settings = bot_settings(backend, fake)
     with RunningBot(settings, kb, interpreter) as bot:
         _say(fake, chat, "我想申请帮扶", expect=2)
         _press(fake, chat, "同意")
@@ -192,7 +192,7 @@ def test_a_redelivered_update_is_processed_once_and_restart_keeps_the_form(sqlit
         assert "户口在哪里" in replies[-1]["text"]
 
 
-def test_webhook_mode_checks_the_secret_and_ignores_redeliveries(sqlite_backend, fake, kb, interpreter):
+def test_webhook_mode_checks_the_secret_and_ignores_redeliveries(backend, fake, kb, interpreter):
     import socket
 
     from tests.live_server import LiveServer
@@ -202,7 +202,7 @@ def test_webhook_mode_checks_the_secret_and_ignores_redeliveries(sqlite_backend,
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    settings = bot_settings(sqlite_backend, fake, webhook_url=f"http://127.0.0.1:{port}/telegram/webhook")
+    settings = bot_settings(backend, fake, webhook_url=f"http://127.0.0.1:{port}/telegram/webhook")
     runtime = Runtime.build(settings, knowledge=kb, interpreter=interpreter)
     app = create_app(settings, runtime=runtime)
     chat = 8101
@@ -274,9 +274,9 @@ def test_chats_are_ordered_and_flood_control_delays_only_its_chat(sqlite_backend
         assert texts.index(next(t for t in texts if "不客气" in t or "谢" in t)) < len(texts) - 1  # order kept
 
 
-def test_outbox_survives_telegram_being_down_and_blocked_parents(sqlite_backend, fake, kb, interpreter):
+def test_outbox_survives_telegram_being_down_and_blocked_parents(backend, fake, kb, interpreter):
     chat, blocker = 9101, 9102
-    with RunningBot(bot_settings(sqlite_backend, fake), kb, interpreter) as bot:
+    with RunningBot(bot_settings(backend, fake), kb, interpreter) as bot:
         for who in (chat, blocker):
             _say(fake, who, "我想申请帮扶", expect=2)
             _press(fake, who, "同意")
@@ -316,9 +316,9 @@ def _attempted(bot) -> bool:
     return bool(attempts) and min(attempts) >= 1
 
 
-def test_ledger_cli_changes_status(sqlite_backend, fake, kb, interpreter, monkeypatch, capsys):
+def test_ledger_cli_changes_status(backend, fake, kb, interpreter, monkeypatch, capsys):
     chat = 9201
-    settings = bot_settings(sqlite_backend, fake)
+    settings = bot_settings(backend, fake)
     with RunningBot(settings, kb, interpreter) as bot:
         _say(fake, chat, "我想申请帮扶", expect=2)
         _press(fake, chat, "同意")
@@ -340,13 +340,13 @@ def test_ledger_cli_changes_status(sqlite_backend, fake, kb, interpreter, monkey
             assert find_request(session=session, reference=reference).status == "referred"
 
 
-def test_two_workers_share_every_conversation(sqlite_backend, fake, kb, interpreter):
+def test_two_workers_share_every_conversation(backend, fake, kb, interpreter):
     """Two bot processes on one database (webhook mode sends any update to either): a form begun
     on one continues on the other, and a redelivery to the other worker is still ignored."""
     from telegram import Update
 
     chat = 9301
-    settings = bot_settings(sqlite_backend, fake)
+    settings = bot_settings(backend, fake)
 
     def deliver(bot, update):
         assert bot.call(bot.channel.process(Update.de_json(update, bot.channel.application.bot))) is True
@@ -371,14 +371,14 @@ def test_two_workers_share_every_conversation(sqlite_backend, fake, kb, interpre
         assert "户口在哪里" in fake.wait_sent(chat, 5)[-1]["text"]
 
 
-def test_replies_are_recorded_before_the_update_is_acknowledged(sqlite_backend, fake, kb, interpreter):
+def test_replies_are_recorded_before_the_update_is_acknowledged(backend, fake, kb, interpreter):
     """Telegram sends a chat's next update once the last one was acknowledged, perhaps to the
     other worker: that worker must find the earlier replies delivered and send its own at once,
     not take them for older messages still waiting and leave its replies to the sweeper."""
     from telegram import Update
 
     chat = 9302
-    settings = bot_settings(sqlite_backend, fake, outbox_interval=60.0)  # no sweeper to hide a delay
+    settings = bot_settings(backend, fake, outbox_interval=60.0)  # no sweeper to hide a delay
 
     def deliver(bot, update):
         assert bot.call(bot.channel.process(Update.de_json(update, bot.channel.application.bot))) is True
