@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-fast install install-test bench eval clean
+.PHONY: run test test-fast install install-test bench eval architecture clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,10 @@ bench: install-test
 .PHONY: rasa-compare
 rasa-compare: install
 	$(BIN)/python bench/rasa_compare.py
+
+# The picture of the packages and their imports in docs/architecture.md, from the code.
+architecture: install
+	$(BIN)/python scripts/import_graph.py --write
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
