@@ -13,7 +13,7 @@ from pathlib import Path
 
 from knowledge.embedding import Embedder
 from knowledge.index import EmbeddingCache, IndexedItem, name_text
-from nlu.classifier import TextClassifier, fingerprint
+from nlu.classifier import TextClassifier, code_fingerprint, fingerprint
 from nlu.training import category_paths, load_training_data
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,8 @@ def load_or_train(entries: list[IndexedItem], embedder: Embedder, models_dir: Pa
     texts, labels = training_pairs(entries, nlu_paths or category_paths())
     if len(set(labels)) < 2:
         return None
-    expect = {"fingerprint": fingerprint(*texts, *labels, str(DENSE_SCALE), str(C), str(ITEMS_PER_CATEGORY)),
+    expect = {"fingerprint": fingerprint(*texts, *labels, code_fingerprint(), str(DENSE_SCALE), str(C),
+                                         str(ITEMS_PER_CATEGORY)),
               "model_id": embedder.model_id}
     path = models_dir / "category_prior.pkl"
     model = TextClassifier.load(path, expect=expect)

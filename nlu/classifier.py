@@ -16,6 +16,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -124,4 +125,20 @@ def fingerprint(*parts: str) -> str:
     for part in parts:
         digest.update(part.encode("utf-8"))
         digest.update(b"\0")
+    return digest.hexdigest()
+
+
+# The numerical libraries a model's fitted numbers depend on.
+LIBRARIES = ("scikit-learn", "numpy", "scipy")
+
+
+def code_fingerprint() -> str:
+    """The source of the whole nlu package (features, normalisation, the classifiers) and the
+    numerical libraries' versions, hashed: a model saved by other code is trained anew, not served
+    (a change to the features with the same data would otherwise keep the old model)."""
+    digest = hashlib.sha256()
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.name.encode("utf-8") + b"\0" + source.read_bytes())
+    for library in LIBRARIES:
+        digest.update(f"{library}={metadata.version(library)}".encode("utf-8"))
     return digest.hexdigest()

@@ -26,7 +26,6 @@ import time
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +34,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from nlu import clauses, pinyin, safety
+from nlu.classifier import code_fingerprint
 from nlu.features import MAX_ITER, TOL, FastTfidf
 from nlu.normalize import normalize
 from nlu.persist import load_pickle, save_pickle
@@ -65,7 +65,6 @@ NO_CONTEXT = 0.5
 # What a saved danger model must have been trained with to be used again: the training data, the
 # code of the whole nlu package (its clause splitting, patterns and readings all shape the model)
 # and the numeric libraries. Anything else changed: trained anew (about 30 s).
-LIBRARIES = ("scikit-learn", "numpy", "scipy")
 
 
 def _positive(model: LogisticRegression, features: sparse.csr_matrix) -> np.ndarray:
@@ -242,12 +241,7 @@ class DangerModel:
 
 def fingerprint(data_fingerprint: str) -> str:
     """The data's fingerprint, the nlu package's source and the numeric libraries' versions, hashed."""
-    digest = hashlib.sha256(data_fingerprint.encode("utf-8"))
-    for source in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(source.name.encode("utf-8") + b"\0" + source.read_bytes())
-    for library in LIBRARIES:
-        digest.update(f"{library}={metadata.version(library)}".encode("utf-8"))
-    return digest.hexdigest()
+    return hashlib.sha256(f"{data_fingerprint}\0{code_fingerprint()}".encode("utf-8")).hexdigest()
 
 
 def _fit_context(characters: Reading, texts: list[str], labels: np.ndarray) -> Context:

@@ -20,7 +20,7 @@ import numpy as np
 from knowledge.embedding import Embedder
 from knowledge.index import EmbeddingCache
 from nlu import clauses, dialect, pinyin, safety
-from nlu.classifier import FORMAT, TextClassifier, fingerprint
+from nlu.classifier import FORMAT, TextClassifier, code_fingerprint, fingerprint
 from nlu.danger import DangerModel
 from nlu.danger import window as context_window
 from nlu.entities import ExtractedEntity, extract_all
@@ -154,8 +154,8 @@ class Interpreter:
     def load_or_train(cls, embedder: Embedder, models_dir: Path, paths: list[Path] | None = None,
                       *, force: bool = False) -> "Interpreter":
         data = load_training_data(*(paths or default_paths()))
-        expect = {"fingerprint": fingerprint(data.fingerprint, str(DENSE_SCALE), str(C), str(TOL), CLASS_WEIGHT,
-                                              DENSE_VIEW.__name__, str(EMBEDDED_ENDS)),
+        expect = {"fingerprint": fingerprint(data.fingerprint, code_fingerprint(), str(DENSE_SCALE), str(C), str(TOL),
+                                              CLASS_WEIGHT, DENSE_VIEW.__name__, str(EMBEDDED_ENDS)),
                   "model_id": embedder.model_id, "format": FORMAT}
         path = models_dir / "intent.pkl"
         model = None if force else TextClassifier.load(path, expect=expect)

@@ -61,7 +61,9 @@ def test_the_danger_model_is_saved_and_used_again_only_for_the_same_data_and_cod
     assert again.context is not None
     danger.DangerModel.load_or_train(examples, "data-2", path)  # other data: trained anew
     assert len(trained) == 2
-    monkeypatch.setattr(danger, "LIBRARIES", danger.LIBRARIES + ("pytest",))  # another library version
+    from nlu import classifier
+
+    monkeypatch.setattr(classifier, "LIBRARIES", classifier.LIBRARIES + ("pytest",))  # another library version
     danger.DangerModel.load_or_train(examples, "data-2", path)
     assert len(trained) == 3
     path.write_bytes(b"not a pickle")  # a damaged file: trained anew, never an error
@@ -100,3 +102,38 @@ def _write_many(path, writer: int) -> None:
 
     for _ in range(50):
         save_pickle(_Saved(writer), path)
+
+
+def test_the_intent_model_and_the_category_prior_are_kept_only_for_the_same_code(tmp_path, monkeypatch):
+    """Their fingerprints hold the nlu source (nlu.classifier.code_fingerprint), as the danger model's
+    does: a model saved by other feature code is trained anew, not served."""
+    from knowledge import category_prior
+    from nlu import classifier, interpreter
+
+    expected = []
+
+    def no_model(path, expect):  # what each would have accepted, and nothing found
+        expected.append(expect["fingerprint"])
+        return None
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(classifier.TextClassifier, "load", staticmethod(no_model))
+    monkeypatch.setattr(interpreter, "train", stop)
+    monkeypatch.setattr(classifier.TextClassifier, "train", staticmethod(stop))
+    embedder = type("E", (), {"model_id": "test-model"})()
+    entries = [type("I", (), {})()]
+    monkeypatch.setattr(category_prior, "training_pairs", lambda entries, paths: (["公租房", "打疫苗"], ["housing", "immunization"]))
+    for code in ("code-1", "code-2"):
+        monkeypatch.setattr(interpreter, "code_fingerprint", lambda code=code: code)
+        monkeypatch.setattr(category_prior, "code_fingerprint", lambda code=code: code)
+        for build in (lambda: interpreter.Interpreter.load_or_train(embedder, tmp_path),
+                      lambda: category_prior.load_or_train(entries, embedder, tmp_path)):
+            with pytest.raises(Stop):
+                build()
+    intent_1, prior_1, intent_2, prior_2 = expected
+    assert intent_1 != intent_2 and prior_1 != prior_2
