@@ -90,11 +90,13 @@ def picture(found: dict[tuple[str, str], list[str]]) -> str:
 
 def section(found: dict[tuple[str, str], list[str]]) -> str:
     bad = against_layers(found)
-    rows = [f"| {s} → {t} | {len(p)} | {', '.join(p[:3])}{' …' if len(p) > 3 else ''} |"
-            for (s, t), p in sorted(bad.items())]
+    rows = []
+    for (source, target), places in sorted(bad.items()):
+        files = sorted({place.rsplit(":", 1)[0] for place in places})  # no line numbers: they move
+        rows.append(f"| {source} → {target} | {len(places)} | {', '.join(files)} |")
     return "\n".join([BEGIN, picture(found), "",
                       f"Imports against the layers (dashed, red): {len(bad)} pairs of packages.", "",
-                      "| import | places | first places |", "|---|---|---|", *rows, END])
+                      "| import | statements | files |", "|---|---|---|", *rows, END])
 
 
 def write_doc(found) -> None:
