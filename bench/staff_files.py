@@ -27,7 +27,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from staff.export import ledger_csv, ledger_xlsx  # noqa: E402
-from staff.poster import PosterFontError, deep_link, find_poster_font, poster_pdf, poster_png  # noqa: E402
+from staff.deep_link import deep_link  # noqa: E402
+from staff.poster import poster_pdf, poster_png  # noqa: E402
+from staff.poster_font import PosterFontError, find_poster_font  # noqa: E402
 
 CODE = "sz-baoan_haiwang-01"
 POSTER = dict(link=deep_link("TongbanBot", CODE), committee_name="海旺社区居民委员会",

@@ -8,9 +8,9 @@ Two renderers share one layout (in millimetres on an A4 portrait page):
 - ``poster_pdf``: one A4 page, vector text and a vector QR code. Chinese uses reportlab's
   built-in CID font ``STSong-Light`` (no font file; PDF viewers supply the glyphs).
 - ``poster_png``: A4 at ``PNG_DPI`` (200 dpi, 1654 x 2339 px). Pillow needs a real font
-  file with CJK glyphs; see ``find_poster_font`` for where it is looked for
-  (``TONGBAN_POSTER_FONT`` overrides; on Debian ``fonts-wqy-microhei`` or
-  ``fonts-noto-cjk``, which ``scripts/ensure-browser`` installs).
+  file with CJK glyphs: ``staff/poster_font.py`` finds one (``TONGBAN_POSTER_FONT`` overrides).
+
+The link and the printed names are checked in ``staff/deep_link.py``.
 """
 
 from __future__ import annotations
@@ -18,36 +18,17 @@ from __future__ import annotations
 import functools
 import io
 import os
-import re
-import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import qrcode
 from qrcode.constants import ERROR_CORRECT_Q
 
-__all__ = [
-    "CODE_PATTERN",
-    "FONT_ENV",
-    "PNG_DPI",
-    "PosterFont",
-    "PosterFontError",
-    "deep_link",
-    "find_poster_font",
-    "poster_pdf",
-    "poster_png",
-]
+from staff.deep_link import check_poster_inputs
+from staff.poster_font import MONO_CANDIDATES, find_poster_font
 
-# Telegram deep-link payload: 1-64 characters of A-Z a-z 0-9 _ -
-CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-# Telegram usernames: 5-32 characters, a letter first, then letters, digits and underscores.
-_USERNAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]{4,31}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+__all__ = ["PNG_DPI", "poster_pdf", "poster_png"]
 
-FONT_ENV = "TONGBAN_POSTER_FONT"
 PNG_DPI = 200
 PAGE_W_MM, PAGE_H_MM = 210.0, 297.0
 MM_PER_INCH = 25.4
@@ -69,54 +50,6 @@ INK = (31, 41, 51)
 MUTED = (82, 96, 109)
 WHITE = (255, 255, 255)
 PALE_WHITE = (224, 242, 241)
-
-
-# ------------------------------------------------------------------------ deep links
-
-
-def deep_link(bot_username: str, code: str) -> str:
-    """``https://t.me/<bot_username>?start=<code>``; raises ``ValueError`` (in Chinese)
-    when the code is not a valid Telegram deep-link payload or the username is invalid."""
-    _check_code(code)
-    username = (bot_username or "").strip().removeprefix("@")
-    if not _USERNAME_PATTERN.fullmatch(username):
-        raise ValueError(
-            f"机器人用户名无效：{bot_username!r}。"
-            "应为 5–32 位英文字母、数字或下划线，且以字母开头。"
-        )
-    return f"https://t.me/{username}?start={code}"
-
-
-def _check_code(code: str) -> None:
-    if not isinstance(code, str) or not CODE_PATTERN.fullmatch(code):
-        raise ValueError(
-            f"推荐码无效：{code!r}。"
-            "推荐码只能由 1–64 位英文字母、数字、下划线（_）或连字符（-）组成。"
-        )
-
-
-def _clean_text(value: str, field: str, *, max_len: int, required: bool) -> str:
-    text = _CONTROL.sub("", str(value or "")).strip()
-    if required and not text:
-        raise ValueError(f"{field}不能为空。")
-    if len(text) > max_len:
-        raise ValueError(f"{field}过长（最多 {max_len} 个字）。")
-    return text
-
-
-def _check_inputs(link: str, committee_name: str, area_name: str, code: str):
-    _check_code(code)
-    link = (link or "").strip()
-    parts = urlsplit(link)
-    if parts.scheme not in ("https", "http", "tg") or len(link) > 300 or _CONTROL.search(link) \
-            or " " in link:
-        raise ValueError(f"链接无效：{link!r}。")
-    start = parse_qs(parts.query).get("start")
-    if start and start[0] != code:
-        raise ValueError(f"链接中的推荐码（{start[0]}）与海报上的推荐码（{code}）不一致。")
-    committee = _clean_text(committee_name, "居委会名称", max_len=60, required=True)
-    area = _clean_text(area_name, "所在地区", max_len=80, required=False)
-    return link, committee, area
 
 
 # ----------------------------------------------------------------------------- layout
@@ -266,149 +199,6 @@ def _layout(measure: Measure, *, link: str, committee: str, area: str, code: str
     return ops
 
 
-# ------------------------------------------------------------------------------- fonts
-
-
-class PosterFontError(RuntimeError):
-    """No font with Chinese glyphs was found for the PNG poster."""
-
-
-@dataclass(frozen=True)
-class PosterFont:
-    path: str
-    index: int = 0
-    name: str = ""
-    bold_path: str | None = None
-    bold_index: int = 0
-
-
-_FONT_DIR = Path(__file__).with_name("fonts")
-
-# (regular, bold) in order of preference; for a .ttc the Simplified Chinese face is chosen
-# by name. Debian: fonts-noto-cjk, fonts-wqy-microhei, fonts-wqy-zenhei, fonts-arphic-uming,
-# fonts-droid-fallback. Then other Linux layouts, macOS and Windows.
-FONT_CANDIDATES: list[tuple[str, str | None]] = [
-    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-     "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"),
-    ("/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf",
-     "/usr/share/fonts/opentype/noto/NotoSansCJKsc-Bold.otf"),
-    ("/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-     "/usr/share/fonts/noto-cjk/NotoSansCJK-Bold.ttc"),
-    ("/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
-     "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Bold.ttc"),
-    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", None),
-    ("/usr/share/fonts/wqy-microhei/wqy-microhei.ttc", None),
-    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", None),
-    ("/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc", None),
-    ("/usr/share/fonts/truetype/arphic/uming.ttc", None),
-    ("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf", None),
-    ("/System/Library/Fonts/PingFang.ttc", None),
-    ("/System/Library/Fonts/STHeiti Medium.ttc", None),
-    ("C:/Windows/Fonts/msyh.ttc", "C:/Windows/Fonts/msyhbd.ttc"),
-    ("C:/Windows/Fonts/simhei.ttf", None),
-]
-_MONO_CANDIDATES = [
-    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf",
-    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationMono-Bold.ttf",
-]
-_PROBE = "童伴关爱"
-
-
-def _has_cjk(path: str, index: int) -> tuple[bool, str]:
-    from PIL import ImageFont
-
-    font = ImageFont.truetype(path, 32, index=index, layout_engine=ImageFont.Layout.BASIC)
-    notdef = bytes(font.getmask("\uffff"))
-    name = " ".join(n for n in font.getname() if n)
-    for ch in _PROBE:
-        mask = font.getmask(ch)
-        if mask.getbbox() is None or bytes(mask) == notdef:
-            return False, name
-    return True, name
-
-
-def _best_face(path: str) -> tuple[int, str] | None:
-    """The face of a font file (or collection) that has CJK glyphs, preferring the
-    Simplified Chinese, non-monospaced one. None when no face has them."""
-    faces = []
-    for index in range(16):
-        try:
-            ok, name = _has_cjk(path, index)
-        except OSError:
-            break  # no more faces (or not a font at all)
-        if ok:
-            score = (" SC" in f" {name}") * 2 + ("简" in name) * 2 - ("Mono" in name)
-            faces.append((score, -index, index, name))
-        if not path.lower().endswith((".ttc", ".otc")):
-            break
-    if not faces:
-        return None
-    _, _, index, name = max(faces)
-    return index, name
-
-
-def _fc_list_candidates() -> list[str]:
-    if not shutil.which("fc-list"):
-        return []
-    try:
-        out = subprocess.run(["fc-list", ":lang=zh", "file", "family"], capture_output=True,
-                             text=True, timeout=10, check=False).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    entries = []
-    for line in out.splitlines():
-        path, _, family = line.partition(":")
-        path = path.strip()
-        if path:
-            sans = any(word in family for word in ("Sans", "Hei", "黑"))
-            entries.append((not sans, path))
-    return [path for _, path in sorted(set(entries))]
-
-
-@functools.lru_cache(maxsize=8)
-def _resolve_font(override: str | None) -> PosterFont:
-    if override:
-        if not os.path.isfile(override):
-            raise PosterFontError(f"{FONT_ENV}={override!r}: no such font file.")
-        face = _best_face(override)
-        if face is None:
-            raise PosterFontError(f"{FONT_ENV}={override!r} has no Chinese glyphs (checked "
-                                  f"{_PROBE!r}); point it at a CJK font (.ttf/.otf/.ttc).")
-        return PosterFont(override, face[0], face[1])
-
-    shipped = sorted(str(p) for p in _FONT_DIR.glob("*")
-                     if p.suffix.lower() in (".ttf", ".otf", ".ttc", ".otc"))
-    candidates: list[tuple[str, str | None]] = [(p, None) for p in shipped]
-    candidates += FONT_CANDIDATES
-    candidates += [(p, None) for p in _fc_list_candidates()]
-    seen = set()
-    for regular, bold in candidates:
-        if regular in seen or not os.path.isfile(regular):
-            continue
-        seen.add(regular)
-        face = _best_face(regular)
-        if face is None:
-            continue
-        bold_face = _best_face(bold) if bold and os.path.isfile(bold) else None
-        return PosterFont(regular, face[0], face[1],
-                          bold if bold_face else None, bold_face[0] if bold_face else 0)
-    raise PosterFontError(
-        "找不到含中文字形的字体，无法生成 PNG 海报（PDF 海报不受影响）。"
-        " No CJK font found for the PNG poster: install one (Debian: "
-        "`apt-get install fonts-wqy-microhei` or `fonts-noto-cjk`; scripts/ensure-browser "
-        f"does this), or set {FONT_ENV} to a .ttf/.otf/.ttc file with Chinese glyphs."
-    )
-
-
-def find_poster_font() -> PosterFont:
-    """The CJK font for PNG posters: ``$TONGBAN_POSTER_FONT`` if set (it must exist and
-    have Chinese glyphs), else a font shipped in ``staff/fonts/``, else the first of
-    ``FONT_CANDIDATES`` present, else what ``fc-list :lang=zh`` knows. Raises
-    ``PosterFontError`` when there is none."""
-    return _resolve_font(os.environ.get(FONT_ENV) or None)
-
-
 # -------------------------------------------------------------------------------- PNG
 
 
@@ -416,11 +206,11 @@ def poster_png(*, link: str, committee_name: str, area_name: str, code: str) -> 
     """The poster as an A4 portrait PNG at ``PNG_DPI`` (1654 x 2339 px at 200 dpi)."""
     from PIL import Image, ImageDraw, ImageFont
 
-    link, committee, area = _check_inputs(link, committee_name, area_name, code)
+    link, committee, area = check_poster_inputs(link, committee_name, area_name, code)
     spec = find_poster_font()
     px_per_mm = PNG_DPI / MM_PER_INCH
     basic = ImageFont.Layout.BASIC
-    mono_path = next((p for p in _MONO_CANDIDATES if os.path.isfile(p)), None)
+    mono_path = next((p for p in MONO_CANDIDATES if os.path.isfile(p)), None)
 
     @functools.lru_cache(maxsize=64)
     def font(size_mm: float, mono: bool, bold: bool):
@@ -505,7 +295,7 @@ def poster_pdf(*, link: str, committee_name: str, area_name: str, code: str) -> 
     from reportlab.pdfbase.pdfmetrics import stringWidth
     from reportlab.pdfgen import canvas
 
-    link, committee, area = _check_inputs(link, committee_name, area_name, code)
+    link, committee, area = check_poster_inputs(link, committee_name, area_name, code)
     _register_cid_font()
     pt = POINTS_PER_MM
 

@@ -11,10 +11,12 @@ from datetime import date, datetime
 
 import pytest
 
-from staff import charts, export, poster
+from staff import charts, deep_link as deep_link_module, export, poster, poster_font
 from staff.charts import EMPTY_TEXT, bar_chart_svg, column_chart_svg
 from staff.export import LEDGER_COLUMNS, ledger_csv, ledger_xlsx
-from staff.poster import PosterFontError, deep_link, poster_pdf, poster_png
+from staff.deep_link import deep_link
+from staff.poster import poster_pdf, poster_png
+from staff.poster_font import PosterFontError
 from tests.conftest import env_flag
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -28,7 +30,7 @@ def _font_or_skip():
     """The PNG poster needs a CJK font (scripts/ensure-browser installs one). Without it the
     PNG tests skip, or fail when TONGBAN_REQUIRE_BROWSER=1 (as in CI)."""
     try:
-        return poster.find_poster_font()
+        return poster_font.find_poster_font()
     except PosterFontError as exc:
         if env_flag("TONGBAN_REQUIRE_BROWSER"):
             pytest.fail(str(exc), pytrace=False)
@@ -164,42 +166,42 @@ def test_poster_rejects_bad_input(kwargs, message):
 
 
 def test_poster_font_override_must_exist(monkeypatch, tmp_path):
-    monkeypatch.setenv(poster.FONT_ENV, str(tmp_path / "missing.ttf"))
+    monkeypatch.setenv(poster_font.FONT_ENV, str(tmp_path / "missing.ttf"))
     with pytest.raises(PosterFontError, match="TONGBAN_POSTER_FONT"):
-        poster.find_poster_font()
+        poster_font.find_poster_font()
     not_a_font = tmp_path / "x.ttf"
     not_a_font.write_bytes(b"not a font")
-    monkeypatch.setenv(poster.FONT_ENV, str(not_a_font))
+    monkeypatch.setenv(poster_font.FONT_ENV, str(not_a_font))
     with pytest.raises(PosterFontError):
-        poster.find_poster_font()
+        poster_font.find_poster_font()
 
 
 def test_poster_font_override_without_cjk_is_rejected(monkeypatch):
     latin_only = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
     if not os.path.isfile(latin_only):
         pytest.skip("DejaVu Sans not installed")
-    monkeypatch.setenv(poster.FONT_ENV, latin_only)
+    monkeypatch.setenv(poster_font.FONT_ENV, latin_only)
     with pytest.raises(PosterFontError, match="Chinese"):
-        poster.find_poster_font()
+        poster_font.find_poster_font()
 
 
 def test_poster_font_override_is_used(monkeypatch):
     found = _font_or_skip()
-    monkeypatch.setenv(poster.FONT_ENV, found.path)
-    assert poster.find_poster_font().path == found.path
+    monkeypatch.setenv(poster_font.FONT_ENV, found.path)
+    assert poster_font.find_poster_font().path == found.path
 
 
 def test_no_font_gives_a_clear_error(monkeypatch, tmp_path):
-    monkeypatch.delenv(poster.FONT_ENV, raising=False)
-    monkeypatch.setattr(poster, "FONT_CANDIDATES", [])
-    monkeypatch.setattr(poster, "_FONT_DIR", tmp_path)
-    monkeypatch.setattr(poster, "_fc_list_candidates", lambda: [])
-    poster._resolve_font.cache_clear()
+    monkeypatch.delenv(poster_font.FONT_ENV, raising=False)
+    monkeypatch.setattr(poster_font, "FONT_CANDIDATES", [])
+    monkeypatch.setattr(poster_font, "_FONT_DIR", tmp_path)
+    monkeypatch.setattr(poster_font, "_fc_list_candidates", lambda: [])
+    poster_font._resolve_font.cache_clear()
     try:
         with pytest.raises(PosterFontError, match="fonts-wqy-microhei"):
             poster_png(link=LINK, committee_name=COMMITTEE, area_name=AREA, code=CODE)
     finally:
-        poster._resolve_font.cache_clear()
+        poster_font._resolve_font.cache_clear()
 
 
 # ------------------------------------------------------------------------------- charts
@@ -491,7 +493,8 @@ def _taken_from(module_name: str) -> set[str]:
     return taken
 
 
-@pytest.mark.parametrize("module", [export, charts, poster], ids=["export", "charts", "poster"])
+@pytest.mark.parametrize("module", [export, charts, poster, poster_font, deep_link_module],
+                         ids=["export", "charts", "poster", "poster_font", "deep_link"])
 def test_module_exports_name_what_the_app_uses(module):
     """``__all__`` is the public surface: everything it names exists, and everything the rest of
     the app takes from the module is in it."""

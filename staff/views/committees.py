@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ledger import staffdb
 from ledger.models import Committee
-from staff import poster
+from staff import deep_link, poster, poster_font
 from staff.auth import need, require_staff
 from staff.common import PREFIX, Forbidden, FormErrors, NotFound, Staff, StaffPageError, render, runtime, text_field
 from staff.views.casework import form_data
@@ -33,7 +33,7 @@ def bot_username(request: Request) -> str:
 def _link(request: Request, code: str) -> tuple[str | None, str]:
     """(deep link, problem) — the link is None when the bot username is missing or invalid."""
     try:
-        return poster.deep_link(bot_username(request), code), ""
+        return deep_link.deep_link(bot_username(request), code), ""
     except ValueError as exc:
         if not bot_username(request):
             return None, ("尚未配置机器人的用户名（设置项 TONGBAN_TELEGRAM__BOT_USERNAME），"
@@ -160,7 +160,7 @@ def _poster(request: Request, staff: Staff, committee_id: int, fmt: str) -> Resp
             render_poster = poster.poster_png if fmt == "png" else poster.poster_pdf
             body = render_poster(link=link, committee_name=committee.name, area_name=committee.locality_name,
                                  code=committee.code)
-        except poster.PosterFontError:
+        except poster_font.PosterFontError:
             raise PosterUnavailable("服务器上缺少中文字体，暂时无法生成 PNG 海报，请下载 PDF 版本。") from None
         except ValueError as exc:
             raise PosterUnavailable(str(exc)) from None
