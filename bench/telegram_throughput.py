@@ -56,15 +56,17 @@ def messages() -> list[str]:
     return texts
 
 
-def start_server(data_dir: Path, fake: FakeTelegram, port: int, database_url: str, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "TONGBAN_DATA_DIR": str(data_dir), "TONGBAN_LOG_LEVEL": "WARNING",
+def start_server(data_dir: Path, fake: FakeTelegram, port: int, database_url: str, workers: int,
+                 tree: Path = REPO) -> subprocess.Popen:
+    """``tongban serve`` of the checkout ``tree`` (this one, or a worktree of another commit)."""
+    env = {**os.environ, "PYTHONPATH": str(tree), "TONGBAN_DATA_DIR": str(data_dir), "TONGBAN_LOG_LEVEL": "WARNING",
            "TONGBAN_KNOWLEDGE__WATCH_INTERVAL": "0", "TONGBAN_DATABASE__URL": database_url,
            "TONGBAN_TELEGRAM__TOKEN": TOKEN, "TONGBAN_TELEGRAM__BASE_URL": fake.base_url,
            "TONGBAN_TELEGRAM__BASE_FILE_URL": fake.base_file_url,
            "TONGBAN_TELEGRAM__WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram/webhook"}
-    return subprocess.Popen([str(REPO / ".venv" / "bin" / "tongban"), "serve", "--port", str(port),
+    return subprocess.Popen([sys.executable, "-m", "tongban.cli", "serve", "--port", str(port),
                              "--workers", str(workers)], env=env,
-                            cwd=str(REPO), stdout=subprocess.DEVNULL, stderr=open(data_dir / "server.log", "w"))
+                            cwd=str(tree), stdout=subprocess.DEVNULL, stderr=open(data_dir / "server.log", "w"))
 
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
@@ -175,7 +177,10 @@ def main() -> int:
                         help="webhook connections Telegram keeps open (40 is setWebhook's default; Telegram "
                              "uses up to the max_connections the bot registered)")
     parser.add_argument("--workers", type=int, default=2, help="tongban serve worker processes")
-    parser.add_argument("--pg", action="store_true", help="PostgreSQL (127.0.0.1:5432/test, emptied) instead of SQLite")
+    parser.add_argument("--pg", action="store_true", help="PostgreSQL (--pg-url, emptied) instead of SQLite")
+    parser.add_argument("--pg-url", default=PG_URL, help="the PostgreSQL database to empty and use")
+    parser.add_argument("--tree", type=Path, default=REPO,
+                        help="the checkout whose server is measured (e.g. a git worktree of an older commit)")
     parser.add_argument("--data-dir", type=Path, default=REPO / "var" / "bench" / "telegram",
                         help="keeps the trained model and index between runs")
     args = parser.parse_args()
@@ -186,12 +191,12 @@ def main() -> int:
     if args.pg:
         from ledger.db import drop_everything
 
-        drop_everything(PG_URL)
-    database_url = PG_URL if args.pg else f"sqlite:///{db_file.resolve()}"
+        drop_everything(args.pg_url)
+    database_url = args.pg_url if args.pg else f"sqlite:///{db_file.resolve()}"
     port = free_port()
     calibration = python_loop_seconds()
     with FakeTelegram(token=TOKEN) as fake:
-        server = start_server(args.data_dir, fake, port, database_url, args.workers)
+        server = start_server(args.data_dir, fake, port, database_url, args.workers, args.tree.resolve())
         try:
             deadline = time.monotonic() + 600
             # every worker registers the webhook once it has started (trained, loaded): measure
@@ -239,6 +244,9 @@ def main() -> int:
     p95 = latencies[int(len(latencies) * 0.95) - 1]
     e2e50, e2e95 = statistics.median(end_to_end), end_to_end[int(len(end_to_end) * 0.95) - 1]
     missing = [c for c, steps in enumerate(scripts, 700_000) if per_chat.get(c, 0) < len(steps)]
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=args.tree, capture_output=True,
+                            text=True).stdout.strip()
+    print(f"code: {args.tree.resolve()} at {commit or 'unknown commit'}")
     print(f"backend: {'PostgreSQL' if args.pg else 'SQLite'}, {args.workers} worker process(es); workload {args.workload}: {args.chats} chats, "
           f"{updates} updates (+{len(redelivered)} redeliveries); {connections} webhook connections")
     print(f"throughput: {updates / elapsed:.1f} updates/s ({elapsed:.1f} s)")
