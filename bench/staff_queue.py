@@ -57,7 +57,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import httpx  # noqa: E402
 from sqlalchemy import create_engine, event, func, insert, select, text  # noqa: E402
 
-from ledger import staffdb  # noqa: E402
+from ledger import clock, staffdb  # noqa: E402
 from ledger.casework import add_months  # noqa: E402
 from ledger.crypto import DataCipher, load_or_create_key  # noqa: E402
 from ledger.db import Database, drop_everything  # noqa: E402
@@ -70,7 +70,7 @@ from tongban.settings import Settings  # noqa: E402
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_staff"
 PASSWORD = "Queue-Bench-2026!"
 NOW = dt.datetime.now(dt.timezone.utc)
-TODAY = staffdb.today_cst(NOW)
+TODAY = clock.beijing_today(NOW)
 
 # 10 districts where migrant families live (weights: share of the requests).
 DISTRICTS = [("440306", 20), ("440303", 12), ("440305", 10), ("440106", 10), ("420111", 10), ("310115", 8),
@@ -299,7 +299,7 @@ def seed(url: str, cipher: DataCipher, n_requests: int, n_entries: int, n_urgent
         rid = i + 1
         accepted_at = min(created[i] + dt.timedelta(days=rng.randint(3, 15), hours=rng.randint(0, 8)),
                           NOW - dt.timedelta(days=1))
-        accepted_on = accepted_at.astimezone(staffdb.CST).date()
+        accepted_on = accepted_at.astimezone(clock.BEIJING).date()
         next_visit = accepted_on + dt.timedelta(days=rng.randint(5, 14))
         last = accepted_on
         for _ in range(rng.choices((0, 1, 2, 3, 4), (25, 30, 25, 15, 5))[0]):
@@ -309,7 +309,7 @@ def seed(url: str, cipher: DataCipher, n_requests: int, n_entries: int, n_urgent
             next_visit = visited + dt.timedelta(days=rng.choice((30, 45, 60, 90)))
             visits.append({"entry_id": entry_id, "visited_on": visited, "visitor": rng.choice(VISITORS),
                            "findings_enc": cipher.encrypt(rng.choice(FINDINGS)), "next_visit_on": next_visit,
-                           "created_at": dt.datetime.combine(visited, dt.time(10), staffdb.CST)})
+                           "created_at": dt.datetime.combine(visited, dt.time(10), clock.BEIJING)})
             last = visited
         review = add_months(accepted_on, 6)
         while review < TODAY - dt.timedelta(days=rng.randint(0, 20)):  # most reviews done on time, some overdue

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ledger.clock import utcnow
 from ledger.crypto import DataCipher
 from ledger.models import AssistanceRequest, AuditEvent, Committee, StatusChange
 
@@ -85,7 +86,7 @@ def file_request(*, session: Session, cipher: DataCipher, data: RequestData, con
     merge it into the earlier one. The same child from another conversation is a new request
     linked to the earlier one for staff (``duplicate_of_id``): who files must never learn another
     family's reference by typing their child's name and phone."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or utcnow()
     key = child_key(cipher, data)
     earlier = session.scalar(
         select(AssistanceRequest)

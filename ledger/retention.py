@@ -34,10 +34,11 @@ from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ledger.clock import beijing_date, utcnow
 from ledger.crypto import DataCipher
 from ledger.db import Database, insert_ignore
 from ledger.keys import ERASED_HASH_PREFIX
-from ledger.models import (aware, AssistanceRequest, AuditEvent, Base, Conversation, ConversationMessage, HandoffRequest,
+from ledger.models import (AssistanceRequest, AuditEvent, Base, Conversation, ConversationMessage, HandoffRequest,
                            LedgerEntry, OutboxMessage, RateCounter, RetentionRun, StatusChange, TelegramUpdate,
                            UrgentRecord, Visit)
 from ledger.staff_models import StaffCaseNote, StaffDraft, StaffLoginFailure
@@ -45,21 +46,12 @@ from tongban.settings import RetentionSettings
 
 log = logging.getLogger(__name__)
 
-CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # dates told to parents and staff
 CASE_STATUSES_DONE = ("closed", "not_eligible")
 ERASED_NOTE = "（内容已按删除要求清除）"
 REASON_LEDGER = "已纳入重点关爱服务对象台账，是民政部门的个案档案"
 REASON_REFERRED = "已转介给相关部门办理，转介记录属于个案档案"
 REASON_URGENT = "涉及孩子人身安全的紧急情况，处理记录需要留存"
 URGENT_OPEN_REASON = "工作人员还在处理这条涉及孩子安全的紧急消息"
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def china_date(value: dt.datetime) -> dt.date:
-    return aware(value).astimezone(CHINA).date()
 
 
 # --- what a request's keeping depends on ------------------------------------------------------
@@ -81,7 +73,7 @@ def closed_on(session: Session, request: AssistanceRequest) -> dt.date | None:
     if request.status not in CASE_STATUSES_DONE:
         return None
     last = session.scalar(select(func.max(StatusChange.changed_at)).where(StatusChange.request_id == request.id))
-    return china_date(last or request.created_at)
+    return beijing_date(last or request.created_at)
 
 
 @dataclass(frozen=True)
@@ -146,14 +138,14 @@ def _years(days: int) -> str:
 def erasure_plan(session: Session, conversation_id: int, now: dt.datetime | None = None,
                  policy: RetentionSettings | None = None) -> ErasureReport:
     """What ``erase_conversation`` would do now, changing nothing."""
-    return _erasure(session, None, conversation_id, now or _now(), policy or RetentionSettings(), apply=False)
+    return _erasure(session, None, conversation_id, now or utcnow(), policy or RetentionSettings(), apply=False)
 
 
 def erase_conversation(session: Session, cipher: DataCipher, conversation_id: int, now: dt.datetime | None = None,
                        policy: RetentionSettings | None = None) -> ErasureReport:
     """Erase what the parent of ``conversation_id`` left with us, in the caller's transaction (the
     caller clears the conversation state itself). See the module's docstring."""
-    return _erasure(session, cipher, conversation_id, now or _now(), policy or RetentionSettings(), apply=True)
+    return _erasure(session, cipher, conversation_id, now or utcnow(), policy or RetentionSettings(), apply=True)
 
 
 def _erasure(session: Session, cipher: DataCipher | None, conversation_id: int, now: dt.datetime,
@@ -182,7 +174,7 @@ def _erasure(session: Session, cipher: DataCipher | None, conversation_id: int, 
             report.urgent_texts_deleted += 1
             if apply:
                 record.message_enc = empty
-    today = china_date(now)
+    today = beijing_date(now)
     requests = session.scalars(select(AssistanceRequest).where(AssistanceRequest.conversation_id == conversation_id)
                                .order_by(AssistanceRequest.id)).all()
     actor = f"parent:{conversation_id}"
@@ -250,7 +242,7 @@ class PurgeReport:
 def purge(db: Database, cipher: DataCipher, policy: RetentionSettings, *, now: dt.datetime | None = None,
           dry_run: bool = False) -> PurgeReport:
     """Delete or anonymise everything past its period (see ``RetentionSettings``)."""
-    now = now or _now()
+    now = now or utcnow()
     report = PurgeReport(dry_run=dry_run)
     days = lambda n: now - dt.timedelta(days=n)  # noqa: E731
     batch = policy.batch_size
@@ -359,7 +351,7 @@ def _requests(db: Database, cipher: DataCipher, now: dt.datetime, policy: Retent
               report: PurgeReport) -> None:
     """Closed (or not eligible) requests past their period are anonymised: ``request_days`` after
     closing, or ``case_days`` for case files; a kept request that has closed gets its date."""
-    today = china_date(now)
+    today = beijing_date(now)
     closed_at = (select(func.max(StatusChange.changed_at)).where(StatusChange.request_id == AssistanceRequest.id)
                  .scalar_subquery())
     condition = and_(AssistanceRequest.anonymised_at.is_(None), AssistanceRequest.status.in_(CASE_STATUSES_DONE),
@@ -406,9 +398,9 @@ def _unused_conversations(db: Database, before: dt.datetime, batch: int, report:
 def run_daily(db: Database, cipher: DataCipher, policy: RetentionSettings, *, now: dt.datetime | None = None,
               worker: str | None = None) -> PurgeReport | None:
     """The day's purge, unless another worker (or process) has already started it today."""
-    now = now or _now()
+    now = now or utcnow()
     worker = worker or f"{socket.gethostname()}:{os.getpid()}"
-    day = china_date(now)
+    day = beijing_date(now)
     with db.session() as session:
         claimed = insert_ignore(session.connection(), RetentionRun.__table__, ["day"], day=day, started_at=now,
                                 worker=worker[:64], summary="")
@@ -417,6 +409,6 @@ def run_daily(db: Database, cipher: DataCipher, policy: RetentionSettings, *, no
     report = purge(db, cipher, policy, now=now)
     with db.session() as session:
         session.execute(update(RetentionRun).where(RetentionRun.day == day)
-                        .values(finished_at=_now(), summary=json.dumps(report.counts)))
+                        .values(finished_at=utcnow(), summary=json.dumps(report.counts)))
     log.info("retention purge: %s", ", ".join(f"{k}={v}" for k, v in report.counts.items() if v))
     return report

@@ -21,14 +21,13 @@ from sqlalchemy import and_, case, delete, exists, func, literal, or_, select, t
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from ledger.clock import aware, beijing_date, day_start, utcnow
 from ledger.crypto import DataCipher
-from ledger.models import aware  # noqa: F401  (staff code reads it from here)
 from ledger.models import (AssistanceRequest, AuditEvent, Committee, HandoffRequest, LedgerEntry, UrgentRecord,
                            Visit)
 from ledger.staff_models import StaffCaseNote, StaffDraft, StaffSession, StaffUser, StagedChecklist
 
 NATIONAL = "national"
-CST = dt.timezone(dt.timedelta(hours=8), "CST")  # the dates staff see and type are Beijing time
 
 # role → (label, required area form)
 ROLES: dict[str, str] = {
@@ -66,10 +65,6 @@ _DUMMY_HASH = _hasher.hash("tongban-dummy-password-for-timing")
 
 class StaffError(ValueError):
     """A refused staff operation; the message is Chinese and safe to show."""
-
-
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def token_hash(token: str) -> str:
@@ -236,7 +231,7 @@ def set_password(*, session: Session, username: str, password: str, actor: str) 
         raise StaffError(f"没有用户 {username}")
     check_password_strength(password, user.username)
     user.password_hash = hash_password(password)
-    user.password_changed_at = now_utc()
+    user.password_changed_at = utcnow()
     revoke_user_sessions(session=session, user_id=user.id)
     audit(session, actor=actor, action="user.password", target=f"user:{user.username}")
     return user
@@ -293,7 +288,7 @@ def finish_login(*, session: Session, username: str, candidate: LoginCandidate |
 
     The account is read again: disabled, or its password changed, since the check → a failure.
     Never says which part was wrong."""
-    now = now or now_utc()
+    now = now or utcnow()
     username = (username or "").strip()[:64]
     user = session.get(StaffUser, candidate.id) if candidate is not None else None
     if (not check.ok or user is None or not user.active
@@ -314,7 +309,7 @@ def finish_login(*, session: Session, username: str, candidate: LoginCandidate |
 def create_session(*, session: Session, user: StaffUser, client_ip: str = "", user_agent: str = "",
                    now: dt.datetime | None = None) -> str:
     """A new session for ``user``; returns the raw token for the cookie (only its hash is stored)."""
-    now = now or now_utc()
+    now = now or utcnow()
     token = new_token()
     session.add(StaffSession(token_hash=token_hash(token), user_id=user.id, created_at=now, last_seen_at=now,
                              expires_at=now + ABSOLUTE_TIMEOUT, client_ip=client_ip[:45],
@@ -336,7 +331,7 @@ def load_session(*, session: Session, token: str | None, now: dt.datetime | None
     """The session behind a cookie: valid (and touched), expired (idle, absolute, revoked, disabled) or missing."""
     if not token or len(token) > 200:
         return SessionState("missing")
-    now = now or now_utc()
+    now = now or utcnow()
     record = session.scalar(select(StaffSession).where(StaffSession.token_hash == token_hash(token)))
     if record is None:
         return SessionState("missing")
@@ -353,20 +348,20 @@ def load_session(*, session: Session, token: str | None, now: dt.datetime | None
 def revoke_session(*, session: Session, token: str, now: dt.datetime | None = None) -> None:
     record = session.scalar(select(StaffSession).where(StaffSession.token_hash == token_hash(token)))
     if record is not None and record.revoked_at is None:
-        record.revoked_at = now or now_utc()
+        record.revoked_at = now or utcnow()
 
 
 def revoke_user_sessions(*, session: Session, user_id: int, now: dt.datetime | None = None) -> None:
     for record in session.scalars(select(StaffSession).where(StaffSession.user_id == user_id,
                                                              StaffSession.revoked_at.is_(None))):
-        record.revoked_at = now or now_utc()
+        record.revoked_at = now or utcnow()
 
 
 # ------------------------------------------------------------------ drafts
 
 def save_draft(*, session: Session, cipher: DataCipher, user_id: int, page: str, fields: dict[str, str],
                now: dt.datetime | None = None) -> str:
-    now = now or now_utc()
+    now = now or utcnow()
     token = new_token()
     session.execute(delete(StaffDraft).where(StaffDraft.expires_at < now))
     session.add(StaffDraft(token_hash=token_hash(token), user_id=user_id, page=page[:300],
@@ -380,7 +375,7 @@ def take_draft(*, session: Session, cipher: DataCipher, token: str | None, user_
     """The draft for this user and page (used once), or None."""
     if not token:
         return None
-    now = now or now_utc()
+    now = now or utcnow()
     draft = session.scalar(select(StaffDraft).where(StaffDraft.token_hash == token_hash(token)))
     if draft is None or draft.user_id != user_id or draft.page != page:
         return None
@@ -398,7 +393,7 @@ def take_draft(*, session: Session, cipher: DataCipher, token: str | None, user_
 
 def stage_checklist(*, session: Session, user_id: int, source_name: str, yaml_text: str,
                     now: dt.datetime | None = None) -> str:
-    now = now or now_utc()
+    now = now or utcnow()
     token = new_token()
     session.execute(delete(StagedChecklist).where(StagedChecklist.expires_at < now))
     session.add(StagedChecklist(token_hash=token_hash(token), user_id=user_id, source_name=source_name[:200],
@@ -408,7 +403,7 @@ def stage_checklist(*, session: Session, user_id: int, source_name: str, yaml_te
 
 def staged_checklist(*, session: Session, token: str, user_id: int,
                      now: dt.datetime | None = None) -> StagedChecklist | None:
-    now = now or now_utc()
+    now = now or utcnow()
     staged = session.scalar(select(StagedChecklist).where(StagedChecklist.token_hash == token_hash(token or "")))
     if staged is None or staged.user_id != user_id or aware(staged.expires_at) <= now:
         return None
@@ -420,7 +415,7 @@ def staged_checklist(*, session: Session, token: str, user_id: int,
 def audit(session: Session, *, actor: str, action: str, target: str, detail: str = "",
           now: dt.datetime | None = None) -> None:
     session.add(AuditEvent(actor=(actor or "-")[:64], action=action[:40], target=(target or "-")[:80],
-                           detail=detail, at=now or now_utc()))
+                           detail=detail, at=now or utcnow()))
 
 
 @dataclass
@@ -475,21 +470,12 @@ def audit_page(*, session: Session, page: int = 1, per_page: int = 100, actor: s
     return Page(rows, total, page, per_page)
 
 
-def day_start(day: dt.date) -> dt.datetime:
-    """Midnight Beijing time of ``day``, in UTC."""
-    return dt.datetime.combine(day, dt.time(), CST).astimezone(dt.timezone.utc)
-
-
-def today_cst(now: dt.datetime | None = None) -> dt.date:
-    return (now or now_utc()).astimezone(CST).date()
-
-
 # ------------------------------------------------------------------ case notes (urgent records, handoffs)
 
 def add_case_note(*, session: Session, cipher: DataCipher, kind: str, target_id: int, note: str, status: str,
                   actor: str, now: dt.datetime | None = None) -> StaffCaseNote:
     record = StaffCaseNote(target_kind=kind, target_id=target_id, note_enc=cipher.encrypt(note), status=status,
-                           written_by=actor, written_at=now or now_utc())
+                           written_by=actor, written_at=now or utcnow())
     session.add(record)
     return record
 
@@ -820,7 +806,7 @@ def export_rows(*, session: Session, cipher: DataCipher, user_area: str, include
             "guardian_phone": cipher.decrypt(request.guardian_phone_enc),
             "situations": [s for s in request.situations.split(",") if s],
             "area_code": request.area_code,
-            "accepted_on": aware(entry.accepted_at).astimezone(CST).date(),
+            "accepted_on": beijing_date(entry.accepted_at),
             "last_visit_on": last_visit_on,
             "next_visit_on": entry.next_visit_on,
             "next_review_on": entry.next_review_on,
@@ -875,7 +861,7 @@ def create_committee(*, session: Session, name: str, locality_code: str, localit
     if session.scalar(select(func.count()).select_from(Committee).where(func.lower(Committee.code) == code.lower())):
         raise StaffError(f"推荐码 {code} 已被使用，请换一个")
     committee = Committee(code=code, name=name, locality_code=locality_code, locality_name=locality_name,
-                          active=True, created_at=now or now_utc(), created_by=actor)
+                          active=True, created_at=now or utcnow(), created_by=actor)
     session.add(committee)
     session.flush()
     audit(session, actor=actor, action="committee.create", target=f"committee:{committee.id}",

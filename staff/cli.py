@@ -16,7 +16,7 @@ import getpass
 import sys
 from contextlib import contextmanager
 
-from ledger import staffdb
+from ledger import clock, staffdb
 
 ROLE_HELP = "、".join(f"{role}（{label}）" for role, label in staffdb.ROLES.items())
 
@@ -112,7 +112,7 @@ def create_user(args: argparse.Namespace) -> int:
 def list_users(args: argparse.Namespace) -> int:
     with _transaction() as session:
         for user in staffdb.list_users(session):
-            last = staffdb.aware(user.last_login_at)
+            last = clock.aware(user.last_login_at)
             print(f"{user.username}\t{user.role}\t{user.area_code}\t{'active' if user.active else 'disabled'}\t"
                   f"{last.isoformat(timespec='minutes') if last else '-'}\t{user.display_name}")
     return 0

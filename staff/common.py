@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from ledger import staffdb
+from ledger import clock, staffdb
 from ledger.requests import STATUS_LABELS
 from nlu.safety import KIND_LABELS
 from staff.export import SITUATION_LABELS
@@ -155,7 +155,7 @@ def _fmt_date(value) -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, dt.datetime):
-        return staffdb.aware(value).astimezone(staffdb.CST).strftime("%Y-%m-%d")
+        return clock.aware(value).astimezone(clock.BEIJING).strftime("%Y-%m-%d")
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
@@ -165,7 +165,7 @@ def _fmt_datetime(value) -> str:
     if value is None:
         return "—"
     if isinstance(value, dt.datetime):
-        return staffdb.aware(value).astimezone(staffdb.CST).strftime("%Y-%m-%d %H:%M")
+        return clock.aware(value).astimezone(clock.BEIJING).strftime("%Y-%m-%d %H:%M")
     return _fmt_date(value)
 
 

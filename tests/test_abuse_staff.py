@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.store import shipped_dir
-from ledger import staffdb
+from ledger import clock, staffdb
 from ledger.models import UrgentRecord
 from tests.test_staff_support import (BAOAN, OTHER_DISTRICT, PASSWORD, csrf_of, file,  # noqa: F401
                                       hidden_fields, login, own_kb, staff_app, staff_app_own_kb,  # noqa: F401
@@ -316,7 +316,7 @@ def test_the_queue_reaches_every_urgent_record_with_an_exact_count(staff_app):
             session.add(UrgentRecord(conversation_id=first.conversation_id, channel="rest", locality=BAOAN,
                                      kinds="abuse", detected_by="patterns", status="new",
                                      message_enc=runtime.cipher.encrypt(f"flood {n}"),
-                                     created_at=staffdb.now_utc()))
+                                     created_at=clock.utcnow()))
     staff_app.user("baoan", "civil_affairs", BAOAN)
     client = staff_app.login("baoan")
     first_page = client.get("/staff/").text

@@ -22,7 +22,7 @@ import httpx
 import pytest
 import yaml
 
-from ledger import staffdb
+from ledger import clock, staffdb
 from ledger.casework import add_months
 from tests.browser import VIEWPORT, browser, page, screenshot  # noqa: F401
 from tests.live_server import LiveServer
@@ -91,7 +91,7 @@ def site(browser, tmp_path_factory, own_knowledge, interpreter):
 
 
 def today() -> dt.date:
-    return staffdb.today_cst()
+    return clock.beijing_today()
 
 
 def sign_in(page, site: Site, username: str, password: str = PASSWORD) -> None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
-from ledger import casework, staffdb
+from ledger import casework, clock, staffdb
 from ledger.casework import CaseworkError, TRANSITIONS
 from ledger.models import AssistanceRequest, HandoffRequest, StatusChange, UrgentRecord, Visit
 from ledger.requests import STATUS_LABELS, committee_by_code
@@ -124,7 +124,7 @@ def _request_context(session, rt, row: AssistanceRequest, staff: Staff) -> dict:
     names = staffdb.locality_names(session, [row.area_code])
     return {"req": row, "details": details, "history": history, "entry": entry, "visits": visits,
             "transcript": transcript, "transcript_hidden": hidden, "committee": committee, "merged_into": merged_into,
-            "allowed": allowed_statuses(staff, row.status), "today": staffdb.today_cst(), "names": names}
+            "allowed": allowed_statuses(staff, row.status), "today": clock.beijing_today(), "names": names}
 
 
 def _render_request(request: Request, staff: Staff, reference: str, *, errors: FormErrors | None = None,
@@ -288,7 +288,7 @@ def _handle_case(request: Request, staff: Staff, form, kind: str, record_id: int
         return _render_case(request, staff, kind, record_id, errors=errors, values=values, status_code=400)
     with rt.db.session() as session:
         record = _find_case(session, staff, kind, record_id, lock=True)
-        now = staffdb.now_utc()
+        now = clock.utcnow()
         staffdb.add_case_note(session=session, cipher=rt.cipher, kind=kind, target_id=record.id, note=note,
                               status=status, actor=staff.username, now=now)
         record.status = status

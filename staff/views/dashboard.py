@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from markupsafe import Markup
 from sqlalchemy import select
 
-from ledger import staffdb
+from ledger import clock, staffdb
 from ledger.models import Committee
 from ledger.requests import STATUS_LABELS
 from staff.auth import require_staff
@@ -33,7 +33,7 @@ def _area_label(code: str, names: dict[str, str], user_area: str, length: int) -
 
 @router.get("/dashboard", name="staff_dashboard")
 def dashboard(request: Request, staff: Staff = Depends(require_staff)):
-    today = staffdb.today_cst()
+    today = clock.beijing_today()
     with runtime(request).db.session() as session:
         board = staffdb.dashboard(session=session, user_area=staff.area, today=today)
         names = dict(session.execute(select(Committee.locality_code, Committee.locality_name)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
-from ledger import staffdb
+from ledger import clock, staffdb
 from ledger.models import LedgerEntry
 from staff import export
 from staff.auth import need, require_staff
@@ -30,7 +30,7 @@ def ledger_list(request: Request, staff: Staff = Depends(require_staff)):
         errors.add("view", "请选择列表中的范围。")
         view = "active"
     area = area_filter(request.query_params.get("area"), staff, errors)
-    today = staffdb.today_cst()
+    today = clock.beijing_today()
     with runtime(request).db.session() as session:
         page = staffdb.ledger_page(session=session, user_area=staff.area, view=view, today=today,
                                    page=page_number(request), sub_area=area)
@@ -43,7 +43,7 @@ def ledger_list(request: Request, staff: Staff = Depends(require_staff)):
 
 @router.get("/visits", name="staff_visits")
 def visit_reminders(request: Request, staff: Staff = Depends(require_staff)):
-    today = staffdb.today_cst()
+    today = clock.beijing_today()
     with runtime(request).db.session() as session:
         overdue, reviews = staffdb.due_lists(session=session, user_area=staff.area, today=today)
         names = staffdb.locality_names(session, [row.locality for row in overdue + reviews])
@@ -84,7 +84,7 @@ def export_ledger(request: Request, staff: Staff = Depends(need("export")), form
                       detail=f"format={fmt} rows={len(rows)} closed={'yes' if include_closed else 'no'}")
     body = export.ledger_csv(rows) if fmt == "csv" else export.ledger_xlsx(rows)
     media_type, extension = EXPORT_FORMATS[fmt]
-    stamp = dt.datetime.now(staffdb.CST).strftime("%Y%m%d-%H%M")
+    stamp = dt.datetime.now(clock.BEIJING).strftime("%Y%m%d-%H%M")
     filename = f"重点关爱台账-{staff.area}-{stamp}.{extension}"
     ascii_name = f"ledger-{staff.area}-{stamp}.{extension}"
     return Response(body, media_type=media_type, headers={
