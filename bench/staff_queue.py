@@ -978,7 +978,7 @@ def main() -> int:
         print(f"dropping and recreating the schema on {args.url}", flush=True)
         t0 = time.perf_counter()
         drop_everything(args.url)
-        Database(settings).dispose()
+        Database(settings.database_url).dispose()
         schema = time.perf_counter() - t0
         print(f"seeding {args.requests:,} requests, {args.entries:,} ledger entries", flush=True)
         seeding = seed(args.url, cipher, args.requests, args.entries, args.urgent, args.handoffs)
@@ -987,7 +987,7 @@ def main() -> int:
     else:
         run_ddl(args.url, UNDO_FIX_DDL)  # an interrupted earlier run may have left them
 
-    db = Database(settings)
+    db = Database(settings.database_url)
     users = [("admin", "bench_admin", "national"), ("civil_affairs", "bench_baoan", "440306"),
              ("committee", "bench_liutang", "440306001001")]
     with db.session() as session:

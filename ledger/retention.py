@@ -41,8 +41,8 @@ from ledger.keys import ERASED_HASH_PREFIX
 from ledger.models import (AssistanceRequest, AuditEvent, Base, Conversation, ConversationMessage, HandoffRequest,
                            LedgerEntry, OutboxMessage, RateCounter, RetentionRun, StatusChange, TelegramUpdate,
                            UrgentRecord, Visit)
+from ledger.settings import RetentionSettings
 from ledger.staff_models import StaffCaseNote, StaffDraft, StaffLoginFailure
-from tongban.settings import RetentionSettings
 
 log = logging.getLogger(__name__)
 

@@ -62,7 +62,8 @@ def _transaction():
     """One transaction on the configured database, disposed of afterwards."""
     from ledger.db import Database
 
-    db = Database(_settings())
+    settings = _settings()
+    db = Database(settings.database_url, echo=settings.database.echo)
     try:
         with db.session() as session:
             yield session

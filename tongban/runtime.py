@@ -78,11 +78,13 @@ class Runtime:
               knowledge: KnowledgeBase | None = None, interpreter: Interpreter | None = None,
               watch: bool | None = None, daily_purge: bool | None = None) -> "Runtime":
         settings.ensure_dirs()
-        cipher = DataCipher.from_settings(settings)  # first: a missing or unsafe key stops the start at once
+        # first: a missing or unsafe key stops the start at once
+        cipher = DataCipher.from_settings(settings.security, data_dir=settings.data_dir,
+                                          production=settings.env == "production")
         embedder = embedder or (knowledge.embedder if knowledge else build_embedder(settings.embedding))
         knowledge = knowledge or KnowledgeBase(settings, embedder=embedder).start(watch=watch)
         interpreter = interpreter or Interpreter.load_or_train(embedder, settings.models_dir)
-        db = Database(settings)
+        db = Database(settings.database_url, echo=settings.database.echo)
         verify_data_key(db, cipher)  # refuses a key that is not the one the database was written with
         store = ConversationStore(db, cipher)
         engine = DialogueEngine(settings=settings, knowledge=knowledge, interpreter=interpreter,
