@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import outbox
+from ledger.areas import in_area
 from ledger.clock import aware, beijing_date, utcnow
 from ledger.crypto import DataCipher
 from ledger.models import (AssistanceRequest, AuditEvent, Conversation, ConversationMessage, LedgerEntry,
@@ -192,8 +193,6 @@ def transcript_for_area(*, session: Session, cipher: DataCipher, conversation_id
     outside any request's part (before the first filing is the first request's; after the last
     filing belongs to none); the parts of other areas' requests are left out and counted.
     """
-    from ledger.staffdb import in_area
-
     messages = session.execute(select(ConversationMessage.direction, ConversationMessage.text_enc,
                                       ConversationMessage.at)
                                .where(ConversationMessage.conversation_id == conversation_id)

@@ -117,4 +117,10 @@ def handoffs_since(*, session: Session, conversation_id: int, since: dt.datetime
 
 
 def handoff_reference(request: HandoffRequest) -> str:
+    """The reference staff and the parent use for a request for a person (H-000012)."""
     return f"H-{request.id:06d}"
+
+
+def urgent_reference(record: UrgentRecord) -> str:
+    """The reference staff use for an urgent record (U-000003)."""
+    return f"U-{record.id:06d}"

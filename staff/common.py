@@ -13,7 +13,9 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from ledger import clock, staffdb
+from ledger import clock
+from ledger.accounts import ROLES
+from ledger.areas import area_name, area_prefix, in_area
 from ledger.requests import STATUS_LABELS
 from nlu.safety import KIND_LABELS
 from staff.export import SITUATION_LABELS
@@ -53,17 +55,17 @@ class Staff:
 
     @property
     def role_label(self) -> str:
-        return staffdb.ROLES.get(self.role, self.role)
+        return ROLES.get(self.role, self.role)
 
     @property
     def area_label(self) -> str:
-        return staffdb.area_name(self.area)
+        return area_name(self.area)
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
 
     def sees(self, code: str | None) -> bool:
-        return staffdb.in_area(code, self.area)
+        return in_area(code, self.area)
 
 
 # ------------------------------------------------------------------ errors rendered as pages
@@ -204,13 +206,13 @@ def _query(request: Request, **changes) -> str:
 env = templates.env
 env.filters.update({
     "d": _fmt_date, "dt": _fmt_datetime, "situations": _situations, "status_label":
-    lambda s: STATUS_LABELS.get(s, s), "area_name": staffdb.area_name, "danger_kinds": _danger_kinds,
-    "months": _months, "mask_phone": _mask_phone, "role_label": lambda r: staffdb.ROLES.get(r, r),
+    lambda s: STATUS_LABELS.get(s, s), "area_name": area_name, "danger_kinds": _danger_kinds,
+    "months": _months, "mask_phone": _mask_phone, "role_label": lambda r: ROLES.get(r, r),
     "entry_status": lambda s: ENTRY_STATUS_LABELS.get(s, s), "channel": lambda c: CHANNEL_LABELS.get(c, c),
     "detected_by": lambda v: "、".join(DETECTED_BY_LABELS.get(p, p) for p in (v or "").split("+") if p) or "—",
 })
 env.globals.update({
-    "STATUS_LABELS": STATUS_LABELS, "SITUATION_LABELS": SITUATION_LABELS, "ROLES": staffdb.ROLES,
+    "STATUS_LABELS": STATUS_LABELS, "SITUATION_LABELS": SITUATION_LABELS, "ROLES": ROLES,
     "PREFIX": PREFIX, "urgent_ref": lambda row: f"U-{row.id:06d}", "handoff_ref": lambda row: f"H-{row.id:06d}",
     "URGENT_STATUS_LABELS": URGENT_STATUS_LABELS, "HANDOFF_STATUS_LABELS": HANDOFF_STATUS_LABELS,
     "query": _query,
@@ -313,7 +315,7 @@ def area_filter(value: str | None, user: Staff, errors: FormErrors, name: str = 
     if not (value.isdigit() and len(value) in (6, 9, 12)):
         errors.add(name, "地区代码须为 6 位（区县）、9 位（街道）或 12 位（社区）数字。")
         return ""
-    prefix = staffdb.area_prefix(user.area)
+    prefix = area_prefix(user.area)
     if not (value.startswith(prefix) or prefix.startswith(value)):
         errors.add(name, "这个地区不在您的管辖范围内。")
         return ""

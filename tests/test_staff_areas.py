@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, insert, select
 
-from ledger import staffdb
-from ledger.staffdb import StaffError, area_clause, in_area, valid_area_for_role
+from ledger.accounts import PERMISSIONS, valid_area_for_role
+from ledger.areas import area_clause, child_area_length, in_area
+from ledger.errors import StaffError
+from ledger.queue import normalise_reference
 from staff.common import safe_next
 
 CODES = [None, "440306", "440306001", "440306001001", "440306001002", "440306002001", "440305",
@@ -81,11 +83,11 @@ def test_invalid_areas_are_refused_in_chinese(role, area, message):
 
 
 def test_permissions_by_role():
-    assert staffdb.PERMISSIONS["admin"] >= {"audit", "knowledge", "export", "committees", "decide", "visit"}
-    assert "audit" not in staffdb.PERMISSIONS["civil_affairs"]
-    assert "decide" not in staffdb.PERMISSIONS["committee"] and "export" in staffdb.PERMISSIONS["committee"]
-    assert staffdb.child_area_length("national") == 6 and staffdb.child_area_length("440306") == 9
-    assert staffdb.child_area_length("440306001") == 12 and staffdb.child_area_length("440306001001") == 12
+    assert PERMISSIONS["admin"] >= {"audit", "knowledge", "export", "committees", "decide", "visit"}
+    assert "audit" not in PERMISSIONS["civil_affairs"]
+    assert "decide" not in PERMISSIONS["committee"] and "export" in PERMISSIONS["committee"]
+    assert child_area_length("national") == 6 and child_area_length("440306") == 9
+    assert child_area_length("440306001") == 12 and child_area_length("440306001001") == 12
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -118,4 +120,4 @@ def test_safe_next_keeps_only_local_staff_paths(value, expected):
     ("' OR 1=1 --", None),
 ])
 def test_references(text, expected):
-    assert staffdb.normalise_reference(text) == expected
+    assert normalise_reference(text) == expected

@@ -9,9 +9,10 @@ import re
 
 from sqlalchemy import select, update
 
-from ledger import clock, staffdb
+from ledger import clock
 from ledger.casework import add_months
 from ledger.models import LedgerEntry, OutboxMessage, UrgentRecord
+from ledger.queue import QUEUE_PAGE_SIZE
 from staff.export import LEDGER_COLUMNS
 from tests.test_staff_support import (BAOAN, LIUTANG, OTHER_DISTRICT, XIXIANG, committee, csrf_of, file,  # noqa: F401
                                       handoff, post_form, request_row, staff_app, staff_backend, urgent)
@@ -81,14 +82,14 @@ def test_queue_urgent_first_then_requests_and_handoffs_with_filters(staff_app):
 
 def test_queue_paginates(staff_app):
     runtime = staff_app.runtime
-    refs = [file(runtime, now=_days_ago(60 - i)) for i in range(staffdb.QUEUE_PAGE_SIZE + 3)]
+    refs = [file(runtime, now=_days_ago(60 - i)) for i in range(QUEUE_PAGE_SIZE + 3)]
     staff_app.user("admin", "admin", "national")
     client = staff_app.login("admin")
     first = client.get("/staff/").text
     assert "共 53 份申请" in first and "第 1 / 2 页" in first and 'id="page-next"' in first
-    assert _refs(first) == list(reversed(refs))[:staffdb.QUEUE_PAGE_SIZE]
+    assert _refs(first) == list(reversed(refs))[:QUEUE_PAGE_SIZE]
     second = client.get("/staff/?page=2").text
-    assert _refs(second) == list(reversed(refs))[staffdb.QUEUE_PAGE_SIZE:] and 'id="page-prev"' in second
+    assert _refs(second) == list(reversed(refs))[QUEUE_PAGE_SIZE:] and 'id="page-prev"' in second
     assert _refs(client.get("/staff/?page=99").text) == _refs(second)  # past the end: the last page
 
 

@@ -10,7 +10,8 @@ import time
 import pytest
 from sqlalchemy import select, update
 
-from ledger import clock, staffdb
+from ledger import clock
+from ledger.accounts import set_user_active, token_hash
 from ledger.models import AssistanceRequest, Committee, HandoffRequest, LedgerEntry, StatusChange, UrgentRecord, Visit
 from ledger.staff_models import StaffDraft, StaffSession
 from tests.test_staff_support import (BAOAN, LIUTANG, OTHER_COMMUNITY, OTHER_DISTRICT, PASSWORD, XIXIANG,  # noqa: F401
@@ -302,7 +303,7 @@ def test_session_cookie_is_httponly_samesite_and_secure_on_https(staff_app):
     with staff_app.runtime.db.session() as session:
         stored = list(session.scalars(select(StaffSession.token_hash)))
     token = _cookie(response, "tb_staff").split(";")[0].split("=", 1)[1]
-    assert token not in stored and staffdb.token_hash(token) in stored
+    assert token not in stored and token_hash(token) in stored
 
 
 def test_security_headers(staff_app):
@@ -343,7 +344,7 @@ def test_idle_absolute_and_revoked_sessions_end(staff_app):
 
     client = staff_app.login("admin")
     with runtime.db.session() as session:
-        staffdb.set_user_active(session=session, username="admin", active=False, actor="test")
+        set_user_active(session=session, username="admin", active=False, actor="test")
     assert client.get("/staff/", follow_redirects=False).status_code == 303
     assert login(staff_app.client(), "admin").status_code == 401
 

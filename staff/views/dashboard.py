@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from markupsafe import Markup
 from sqlalchemy import select
 
-from ledger import clock, staffdb
+import ledger.dashboard
+from ledger import clock
+from ledger.areas import area_clause, area_name, child_area_length
 from ledger.models import Committee
 from ledger.requests import STATUS_LABELS
 from staff.auth import require_staff
@@ -27,18 +29,18 @@ def _svg(markup: str) -> Markup:
 
 def _area_label(code: str, names: dict[str, str], user_area: str, length: int) -> str:
     if len(code) < length:
-        return f"{staffdb.area_name(code, names)}（直接受理）"
-    return staffdb.area_name(code, names)
+        return f"{area_name(code, names)}（直接受理）"
+    return area_name(code, names)
 
 
 @router.get("/dashboard", name="staff_dashboard")
 def dashboard(request: Request, staff: Staff = Depends(require_staff)):
     today = clock.beijing_today()
     with runtime(request).db.session() as session:
-        board = staffdb.dashboard(session=session, user_area=staff.area, today=today)
+        board = ledger.dashboard.dashboard(session=session, user_area=staff.area, today=today)
         names = dict(session.execute(select(Committee.locality_code, Committee.locality_name)
-                                     .where(staffdb.area_clause(Committee.locality_code, staff.area))).all())
-    length = staffdb.child_area_length(staff.area)
+                                     .where(area_clause(Committee.locality_code, staff.area))).all())
+    length = child_area_length(staff.area)
     status_data = [(STATUS_LABELS[s], n) for s, n in board.by_status]
     situation_data = [(SITUATION_LABELS.get(s, s), n) for s, n in board.by_situation]
     area_data = [(_area_label(code, names, staff.area, length), n) for code, n in board.by_area]
