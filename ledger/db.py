@@ -129,11 +129,11 @@ def drop_everything(url: str) -> None:
     """Drop every ledger table and the migration record (tests and benchmarks on a scratch database)."""
     from sqlalchemy import text
 
-    from ledger.models import Base
+    from ledger.schema import METADATA
 
     engine = create_engine(url)
     with engine.begin() as connection:
-        Base.metadata.drop_all(connection)
+        METADATA.drop_all(connection)
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
     engine.dispose()
 

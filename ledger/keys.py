@@ -29,7 +29,8 @@ from sqlalchemy.exc import IntegrityError
 from ledger.clock import utcnow
 from ledger.crypto import DataCipher, DataKeyError
 from ledger.db import Database
-from ledger.models import AssistanceRequest, Base, Conversation, DataKeyCheck
+from ledger.models import AssistanceRequest, Conversation, DataKeyCheck
+from ledger.schema import METADATA
 
 CANARY = "tongban data key check"
 CHECK_ID = 1
@@ -98,7 +99,7 @@ class RotationReport:
 def encrypted_columns() -> list[tuple[Table, list[str]]]:
     """Every table with ``_enc`` columns (single-column primary key), and those columns."""
     found = []
-    for table in Base.metadata.sorted_tables:
+    for table in METADATA.sorted_tables:
         columns = [c.name for c in table.columns if c.name.endswith("_enc")]
         if not columns:
             continue

@@ -275,6 +275,3 @@ class DataKeyCheck(Base):
 # For the daily purge: old transcript messages, quiet conversations.
 Index("ix_conversation_messages_at", ConversationMessage.__table__.c.at)
 Index("ix_conversations_updated_at", Conversation.__table__.c.updated_at)
-
-
-import ledger.staff_models  # noqa: E402,F401  (staff tables share this metadata)

@@ -38,9 +38,10 @@ from ledger.clock import beijing_date, utcnow
 from ledger.crypto import DataCipher
 from ledger.db import Database, insert_ignore
 from ledger.keys import ERASED_HASH_PREFIX
-from ledger.models import (AssistanceRequest, AuditEvent, Base, Conversation, ConversationMessage, HandoffRequest,
+from ledger.models import (AssistanceRequest, AuditEvent, Conversation, ConversationMessage, HandoffRequest,
                            LedgerEntry, OutboxMessage, RateCounter, RetentionRun, StatusChange, TelegramUpdate,
                            UrgentRecord, Visit)
+from ledger.schema import METADATA
 from ledger.settings import RetentionSettings
 from ledger.staff_models import StaffCaseNote, StaffDraft, StaffLoginFailure
 
@@ -387,7 +388,7 @@ def _unused_conversations(db: Database, before: dt.datetime, batch: int, report:
     message or transcript) is deleted outright, with the encrypted sender id."""
     table = Conversation.__table__
     condition = [table.c.updated_at < before]
-    for other in Base.metadata.sorted_tables:
+    for other in METADATA.sorted_tables:
         for fk in other.foreign_keys:
             if fk.column is table.c.id:
                 condition.append(~exists().where(fk.parent == table.c.id))

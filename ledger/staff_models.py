@@ -1,9 +1,9 @@
 """Tables of the staff review app: accounts, server-side sessions, login failures, drafts,
 case notes and staged checklist uploads (migration ``0004_staff``).
 
-They share ``Base`` with ``ledger.models`` so ``Base.metadata`` (Alembic, ``drop_everything``)
-sees them. Sessions, drafts and staged uploads are found by the SHA-256 of a random token the
-browser holds; the token itself is never stored.
+They share ``Base`` with ``ledger.models``; ``ledger/schema.py`` holds both modules' tables in one
+metadata (Alembic, the key rotation, ``drop_everything``). Sessions, drafts and staged uploads are
+found by the SHA-256 of a random token the browser holds; the token itself is never stored.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, inser
 
 from ledger.conversations import ConversationStore
 from ledger.db import Database, alembic_config, drop_everything, upgrade
-from ledger.models import Base
+from ledger.schema import METADATA
 from tests.conftest import make_settings
 from tests.helpers import cipher_for
 from tests.race_worker import run_workers
@@ -215,7 +215,7 @@ def _version(engine: Engine) -> list[str]:
 
 def _matches_models(engine: Engine) -> list:
     with engine.connect() as conn:
-        return compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        return compare_metadata(MigrationContext.configure(conn), METADATA)
 
 
 # ------------------------------------------------------------------ the tests
@@ -228,7 +228,7 @@ def test_the_newest_revision_matches_the_models_and_drop_everything_removes_it(s
         upgrade(engine)  # again: nothing to do
         assert _version(engine) == [HEAD]
         tables = set(inspect(engine).get_table_names())
-        assert STAFF_TABLES <= tables and set(Base.metadata.tables) <= tables
+        assert STAFF_TABLES <= tables and set(METADATA.tables) <= tables
         indexes = {i["name"] for i in inspect(engine).get_indexes("assistance_requests")}
         assert {"ix_assistance_requests_status_created", "ix_assistance_requests_area_created"} <= indexes
         assert _matches_models(engine) == []
