@@ -68,6 +68,7 @@ from ledger.models import (AssistanceRequest, AuditEvent, Committee, Conversatio
                            LedgerEntry, StatusChange, UrgentRecord, Visit)
 from ledger.queue import QUEUE_PAGE_SIZE, QueueFilter, normalise_reference, queue_page  # noqa: E402
 from ledger.requests import CONSENT_NOTICE_VERSION  # noqa: E402
+from nlu.areas import GazetteerAreas  # noqa: E402
 from nlu.geo import gazetteer  # noqa: E402
 from tongban.settings import Settings  # noqa: E402
 
@@ -997,8 +998,8 @@ def main() -> int:
     with db.session() as session:
         for role, username, area in users:
             if find_user(session, username) is None:
-                create_user(session=session, username=username, role=role, area=area, password=PASSWORD,
-                            display_name=username, created_by="bench")
+                create_user(session=session, areas=GazetteerAreas(), username=username, role=role, area=area,
+                            password=PASSWORD, display_name=username, created_by="bench")
     contexts: dict[str, RoleContext] = {}
     all_places = places()
     with db.session() as session:

@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from ledger.areas import AREA_LEVEL_LABELS, NATIONAL, area_clause, check_area_code
+from ledger.areas import AREA_LEVEL_LABELS, NATIONAL, AreaDirectory, area_clause, check_area_code
 from ledger.audit import audit
 from ledger.clock import aware, utcnow
 from ledger.errors import StaffError
@@ -63,7 +63,7 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def valid_area_for_role(role: str, area: str) -> str:
+def valid_area_for_role(role: str, area: str, *, areas: AreaDirectory) -> str:
     """The area code to store for a role, or StaffError saying what is wrong (in Chinese)."""
     area = (area or "").strip()
     if role not in ROLES:
@@ -78,7 +78,7 @@ def valid_area_for_role(role: str, area: str) -> str:
         wanted = "national 或 6/9/12 位地区代码" if role == "admin" else \
             f"{lengths[0]} 位{AREA_LEVEL_LABELS[lengths[0]]}代码"
         raise StaffError(f"{ROLES[role]}的地区须为{wanted}，收到：{area or '（空）'}")
-    return check_area_code(area)
+    return check_area_code(area, areas=areas)
 
 
 def can(user: StaffUser, permission: str) -> bool:
@@ -100,12 +100,12 @@ def check_password_strength(password: str, username: str = "") -> None:
         raise StaffError("密码过于简单，请混合使用不同的字母、数字或符号")
 
 
-def create_user(*, session: Session, username: str, role: str, area: str, password: str,
+def create_user(*, session: Session, areas: AreaDirectory, username: str, role: str, area: str, password: str,
                 display_name: str = "", created_by: str = "cli") -> StaffUser:
     username = (username or "").strip()
     if not _USERNAME.match(username):
         raise StaffError("用户名须为 3–64 个字母、数字、点、下划线或短横线，并以字母或数字开头")
-    area = valid_area_for_role(role, area)
+    area = valid_area_for_role(role, area, areas=areas)
     check_password_strength(password, username)
     if session.scalar(select(StaffUser.id).where(func.lower(StaffUser.username) == username.lower())):
         raise StaffError(f"用户名 {username} 已存在")

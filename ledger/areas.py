@@ -5,10 +5,13 @@ community); a record is theirs when its code lies inside it. Every list, count a
 to the user's area in the SQL itself (:func:`area_clause`); single records are checked again with
 :func:`in_area` by the caller.
 
-Which district codes exist and what they are called is read from nlu's gazetteer.
+Which district codes exist and what they are called is geography, not the ledger's: it asks an
+:class:`AreaDirectory`, which the composition root hands in (nlu's gazetteer answers it).
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from sqlalchemy import and_, true
 from sqlalchemy.sql.elements import ColumnElement
@@ -17,6 +20,19 @@ from ledger.errors import StaffError
 
 NATIONAL = "national"
 AREA_LEVEL_LABELS = {6: "区县", 9: "街道（乡镇）", 12: "社区（村）"}
+
+
+class AreaDirectory(Protocol):
+    """What the ledger asks of the administrative divisions, by 6-digit region code."""
+
+    def region_name(self, code: str) -> str | None:
+        """The region's official name (宝安区); None when there is no region ``code``."""
+
+    def is_county_level(self, code: str) -> bool:
+        """Whether the region is a district or county, or has none below it (a city without districts)."""
+
+    def full_name(self, code: str) -> str:
+        """The region's full name (广东省深圳市宝安区); empty when there is no region ``code``."""
 
 
 def area_prefix(area: str) -> str:
@@ -59,19 +75,16 @@ def child_area_length(user_area: str) -> int:
     return {0: 6, 6: 9, 9: 12}.get(len(prefix), 12)
 
 
-def check_area_code(area: str, lengths: tuple[int, ...] = (6, 9, 12)) -> str:
+def check_area_code(area: str, *, areas: AreaDirectory, lengths: tuple[int, ...] = (6, 9, 12)) -> str:
     """A 6/9/12-digit code whose district exists (county-level), with non-zero street/community parts."""
-    from nlu.geo import gazetteer
-
     area = (area or "").strip()
     if not (area.isdigit() and len(area) in lengths):
         raise StaffError("地区代码须为 " + "/".join(str(n) for n in lengths) + " 位数字")
-    geo = gazetteer()
-    region = geo.regions.get(area[:6])
-    if region is None:
+    name = areas.region_name(area[:6])
+    if name is None:
         raise StaffError(f"行政区划中没有区县代码 {area[:6]}")
-    if region.level != "district" and any(r.parent == region.code for r in geo.regions.values()):
-        raise StaffError(f"{area[:6]}（{region.name}）不是区县一级的代码，请填写下辖区县的代码")
+    if not areas.is_county_level(area[:6]):
+        raise StaffError(f"{area[:6]}（{name}）不是区县一级的代码，请填写下辖区县的代码")
     if len(area) >= 9 and area[6:9] == "000":
         raise StaffError(f"{area} 不是有效的街道（乡镇）代码")
     if len(area) == 12 and area[9:] == "000":
@@ -79,18 +92,15 @@ def check_area_code(area: str, lengths: tuple[int, ...] = (6, 9, 12)) -> str:
     return area
 
 
-def area_name(code: str | None, names: dict[str, str] | None = None) -> str:
+def area_name(code: str | None, names: dict[str, str] | None = None, *, areas: AreaDirectory) -> str:
     """A readable name for an area code: 全国, the district's full name, plus a known sub-area name."""
-    from nlu.geo import gazetteer
-
     if not code:
         return "地区不明"
     if code == NATIONAL:
         return "全国"
     if names and code in names:
         return names[code]
-    region = gazetteer().get(code)
-    base = gazetteer().full_name(code[:6]) if region else ""
+    base = areas.full_name(code[:6])
     if len(code) == 6:
         return base or code
     return f"{base}（{code}）" if base else code

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from ledger import drafts
 from ledger.accounts import (ABSOLUTE_TIMEOUT, PERMISSIONS, check_password, create_session, finish_login, load_session,
                              login_candidate, revoke_session)
+from ledger.areas import area_name
 from ledger.audit import audit
 from staff.common import (DRAFT_COOKIE, LOGIN_CSRF_COOKIE, PREFIX, SESSION_COOKIE, Forbidden, LoginRequired, Staff,
                           client_ip, is_secure, render, runtime, safe_next)
@@ -76,7 +77,7 @@ async def require_staff(request: Request) -> Staff:
         user_id, username, display_name, role, area = snapshot
         staff = Staff(id=user_id, username=username, display_name=display_name or "", role=role, area=area,
                       csrf_token=csrf_for(rt.cipher, token),
-                      permissions=PERMISSIONS.get(role, frozenset()))
+                      permissions=PERMISSIONS.get(role, frozenset()), area_label=area_name(area, areas=rt.areas))
         request.state.staff = staff
         if unsafe:
             form = await request.form()

@@ -15,16 +15,18 @@ import argparse
 import getpass
 import sys
 from contextlib import contextmanager
+from typing import Callable
 
 from ledger import accounts, clock
-from ledger.areas import area_name
+from ledger.areas import AreaDirectory, area_name
 from ledger.errors import StaffError
 
 ROLE_HELP = "、".join(f"{role}（{label}）" for role, label in accounts.ROLES.items())
 
 
-def register(subparsers) -> None:
-    """Add the ``staff`` command group to the ``tongban`` parser's subparsers."""
+def register(subparsers, *, areas: Callable[[], AreaDirectory]) -> None:
+    """Add the ``staff`` command group to the ``tongban`` parser's subparsers; ``areas`` gives the
+    area directory that checks and names account areas (built only when a command needs it)."""
     staff = subparsers.add_parser("staff", help="staff review app: accounts").add_subparsers()
 
     create = staff.add_parser("create-user", help="create a staff account (asks for the password)")
@@ -34,7 +36,7 @@ def register(subparsers) -> None:
                         help="national (admin) / 6-digit district / 9-digit street / 12-digit community code")
     create.add_argument("--display-name", default="", help="the person's name as shown on the pages")
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    create.set_defaults(run=create_user)
+    create.set_defaults(run=create_user, areas=areas)
 
     listing = staff.add_parser("list-users", help="list staff accounts")
     listing.set_defaults(run=list_users)
@@ -93,8 +95,9 @@ def _actor() -> str:
 
 
 def create_user(args: argparse.Namespace) -> int:
+    areas = args.areas()
     try:
-        area = accounts.valid_area_for_role(args.role, args.area)
+        area = accounts.valid_area_for_role(args.role, args.area, areas=areas)
     except StaffError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -103,9 +106,10 @@ def create_user(args: argparse.Namespace) -> int:
         return 2
     try:
         with _transaction() as session:
-            user = accounts.create_user(session=session, username=args.username, role=args.role, area=area,
-                                        password=password, display_name=args.display_name, created_by=_actor())
-            print(f"已创建账号 {user.username}：{accounts.ROLES[user.role]}，管辖 {area_name(user.area_code)}")
+            user = accounts.create_user(session=session, areas=areas, username=args.username, role=args.role,
+                                        area=area, password=password, display_name=args.display_name,
+                                        created_by=_actor())
+            print(f"已创建账号 {user.username}：{accounts.ROLES[user.role]}，管辖 {area_name(user.area_code, areas=areas)}")
     except StaffError as exc:
         print(exc, file=sys.stderr)
         return 2

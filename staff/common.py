@@ -11,6 +11,7 @@ from urllib.parse import urlencode, urlsplit
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from starlette.responses import Response
 
 from ledger import clock
@@ -48,6 +49,7 @@ class Staff:
     area: str
     csrf_token: str
     permissions: frozenset[str] = field(default_factory=frozenset)
+    area_label: str = ""  # the area's name (ledger.areas.area_name)
 
     @property
     def name(self) -> str:
@@ -56,10 +58,6 @@ class Staff:
     @property
     def role_label(self) -> str:
         return ROLES.get(self.role, self.role)
-
-    @property
-    def area_label(self) -> str:
-        return area_name(self.area)
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
@@ -176,6 +174,11 @@ def _situations(value: str | None) -> str:
     return "、".join(SITUATION_LABELS.get(c, c) for c in codes) or "—"
 
 
+@pass_context
+def _area_name(context, code: str | None, names: dict[str, str] | None = None) -> str:
+    return area_name(code, names, areas=runtime(context["request"]).areas)
+
+
 def _danger_kinds(value: str | None) -> str:
     return "、".join(DANGER_KIND_LABELS.get(k, k) for k in (value or "").split(",") if k) or "—"
 
@@ -206,7 +209,7 @@ def _query(request: Request, **changes) -> str:
 env = templates.env
 env.filters.update({
     "d": _fmt_date, "dt": _fmt_datetime, "situations": _situations, "status_label":
-    lambda s: STATUS_LABELS.get(s, s), "area_name": area_name, "danger_kinds": _danger_kinds,
+    lambda s: STATUS_LABELS.get(s, s), "area_name": _area_name, "danger_kinds": _danger_kinds,
     "months": _months, "mask_phone": _mask_phone, "role_label": lambda r: ROLES.get(r, r),
     "entry_status": lambda s: ENTRY_STATUS_LABELS.get(s, s), "channel": lambda c: CHANNEL_LABELS.get(c, c),
     "detected_by": lambda v: "、".join(DETECTED_BY_LABELS.get(p, p) for p in (v or "").split("+") if p) or "—",

@@ -75,9 +75,9 @@ def site(browser, tmp_path_factory, own_knowledge, interpreter):
                         telegram={"bot_username": BOT}, security={"api_token": API_TOKEN})
     runtime = Runtime.build(settings, knowledge=own_knowledge, interpreter=interpreter)
     with runtime.db.session() as session:
-        create_user(session=session, username=ADMIN, role="admin", area="national",
+        create_user(session=session, areas=runtime.areas, username=ADMIN, role="admin", area="national",
                     password=PASSWORD, display_name="王主任", created_by="test")
-        create_user(session=session, username=BAOAN_USER, role="civil_affairs",
+        create_user(session=session, areas=runtime.areas, username=BAOAN_USER, role="civil_affairs",
                     area=BAOAN, password=PASSWORD, display_name=BAOAN_NAME,
                     created_by="test")
     app = create_app(settings, runtime=runtime)

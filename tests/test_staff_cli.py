@@ -18,7 +18,7 @@ def tongban(staff_app, monkeypatch):
     """Run ``tongban staff …`` (the staff group on a parser of our own) against the app's database."""
     monkeypatch.setattr(staff.cli, "_settings", lambda: staff_app.runtime.settings)
     parser = argparse.ArgumentParser(prog="tongban")
-    staff.cli.register(parser.add_subparsers())
+    staff.cli.register(parser.add_subparsers(), areas=lambda: staff_app.runtime.areas)
 
     def run(argv: list[str], stdin: str = "") -> int:
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))

@@ -52,8 +52,8 @@ class StaffApp:
 
     def user(self, username: str, role: str, area: str, password: str = PASSWORD, display_name: str = ""):
         with self.runtime.db.session() as session:
-            create_user(session=session, username=username, role=role, area=area, password=password,
-                        display_name=display_name, created_by="test")
+            create_user(session=session, areas=self.runtime.areas, username=username, role=role, area=area,
+                        password=password, display_name=display_name, created_by="test")
         return username
 
     def login(self, username: str, password: str = PASSWORD, *, base_url: str = "http://testserver",

@@ -116,8 +116,15 @@ def _parser() -> argparse.ArgumentParser:
 
     from staff.cli import register as register_staff
 
-    register_staff(sub)
+    register_staff(sub, areas=_areas)
     return parser
+
+
+def _areas():
+    """The gazetteer as the ledger's area directory (staff accounts' areas)."""
+    from nlu.areas import GazetteerAreas
+
+    return GazetteerAreas()
 
 
 def _cipher(settings):

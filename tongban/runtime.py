@@ -1,7 +1,8 @@
 """Everything a running process needs, built once: ``Runtime.build(settings)``.
 
 The embedder is shared by retrieval and intent recognition; the database and the
-cipher by the conversation store and the ledger services.
+cipher by the conversation store and the ledger services; the gazetteer answers the ledger's
+questions about areas (``ledger.areas.AreaDirectory``) for the staff app.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from dataclasses import dataclass
 from bot.engine import DialogueEngine
 from knowledge.embedding import Embedder, build_embedder
 from knowledge.service import KnowledgeBase
+from ledger.areas import AreaDirectory
 from ledger.conversations import ConversationStore
 from ledger.crypto import DataCipher
 from ledger.db import Database
 from ledger.keys import verify_data_key
 from ledger.ratelimit import RateLimiter
+from nlu.areas import GazetteerAreas
 from nlu.interpreter import Interpreter
 from tongban.settings import Settings
 
@@ -71,6 +74,7 @@ class Runtime:
     cipher: DataCipher
     engine: DialogueEngine
     limiter: RateLimiter  # rate limits shared by every worker (public routes, staff logins)
+    areas: AreaDirectory  # which district codes exist and their names (staff accounts, pages)
     purge: DailyPurge | None = None  # the daily retention purge (``serve``; not in tests)
 
     @classmethod
@@ -93,7 +97,7 @@ class Runtime:
         if daily_purge is None:
             daily_purge = settings.retention.daily and settings.env != "test"
         purge = DailyPurge(db, cipher, settings).start() if daily_purge else None
-        return cls(settings, embedder, knowledge, interpreter, db, cipher, engine, limiter, purge)
+        return cls(settings, embedder, knowledge, interpreter, db, cipher, engine, limiter, GazetteerAreas(), purge)
 
     def close(self, *, stop_knowledge: bool = True) -> None:
         if self.purge is not None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 import ledger.committees
-from ledger.areas import area_name, check_area_code
+from ledger.areas import AreaDirectory, area_name, check_area_code
 from ledger.audit import audit
 from ledger.errors import StaffError
 from ledger.models import Committee
@@ -64,13 +64,13 @@ def committees(request: Request, staff: Staff = Depends(require_staff)):
     return _list_page(request, staff)
 
 
-def _locality(form, staff: Staff, errors: FormErrors) -> str:
+def _locality(form, staff: Staff, errors: FormErrors, areas: AreaDirectory) -> str:
     code = "".join((form.get("locality_code") or "").split()) if isinstance(form.get("locality_code"), str) else ""
     if not code:
         errors.add("locality_code", "请填写所在地区代码（12 位社区代码，或 9 位街道代码）。")
         return ""
     try:
-        code = check_area_code(code)
+        code = check_area_code(code, areas=areas)
     except StaffError as exc:
         errors.add("locality_code", f"{exc}。")
         return ""
@@ -86,12 +86,13 @@ def create_committee(request: Request, staff: Staff = Depends(need("committees")
     name = text_field(form, "name", errors, label="居委会名称", required=True, max_length=60)
     place = text_field(form, "locality_name", errors, label="社区或街道名称", required=True, max_length=100)
     code_text = text_field(form, "code", errors, label="推荐码", max_length=32)
-    locality = _locality(form, staff, errors)
+    areas = runtime(request).areas
+    locality = _locality(form, staff, errors, areas)
     if code_text and not ledger.committees.COMMITTEE_CODE.match(code_text):
         errors.add("code", "推荐码须为 4–32 位英文字母、数字、下划线或短横线；留空则自动生成。")
     values = {k: form.get(k) for k in ("name", "locality_name", "locality_code", "code") if isinstance(form.get(k), str)}
     if not errors:
-        district = area_name(locality[:6])
+        district = area_name(locality[:6], areas=areas)
         locality_name = place if place.startswith(district) else f"{district}{place}"
         try:
             with runtime(request).db.session() as session:

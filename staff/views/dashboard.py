@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 import ledger.dashboard
 from ledger import clock
-from ledger.areas import area_clause, area_name, child_area_length
+from ledger.areas import AreaDirectory, area_clause, area_name, child_area_length
 from ledger.models import Committee
 from ledger.requests import STATUS_LABELS
 from staff.auth import require_staff
@@ -27,10 +27,10 @@ def _svg(markup: str) -> Markup:
     return Markup(re.sub(r'\sstyle="[^"]*"', "", markup))
 
 
-def _area_label(code: str, names: dict[str, str], user_area: str, length: int) -> str:
+def _area_label(code: str, names: dict[str, str], user_area: str, length: int, areas: AreaDirectory) -> str:
     if len(code) < length:
-        return f"{area_name(code, names)}（直接受理）"
-    return area_name(code, names)
+        return f"{area_name(code, names, areas=areas)}（直接受理）"
+    return area_name(code, names, areas=areas)
 
 
 @router.get("/dashboard", name="staff_dashboard")
@@ -43,7 +43,8 @@ def dashboard(request: Request, staff: Staff = Depends(require_staff)):
     length = child_area_length(staff.area)
     status_data = [(STATUS_LABELS[s], n) for s, n in board.by_status]
     situation_data = [(SITUATION_LABELS.get(s, s), n) for s, n in board.by_situation]
-    area_data = [(_area_label(code, names, staff.area, length), n) for code, n in board.by_area]
+    areas = runtime(request).areas
+    area_data = [(_area_label(code, names, staff.area, length, areas), n) for code, n in board.by_area]
     month_data = [(m, n) for m, n in board.by_month]
     charts = {
         "status": _svg(bar_chart_svg("按状态", status_data)),
