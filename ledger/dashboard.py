@@ -15,9 +15,8 @@ from ledger.clock import day_start
 from ledger.entries import REVIEW_DUE_WITHIN
 from ledger.models import AssistanceRequest, HandoffRequest, LedgerEntry, UrgentRecord
 from ledger.queue import situation_clause
+from ledger.requests import SITUATION_LABELS
 
-SITUATION_CODES = ("family_hardship", "disability", "guardianship_gap", "vagrancy", "psych_behavior",
-                   "self_request")
 
 
 def _dialect(session: Session) -> str:
@@ -48,9 +47,9 @@ class Dashboard:
 def dashboard(*, session: Session, user_area: str, today: dt.date, months: int = 12) -> Dashboard:
     in_area_ = area_clause(AssistanceRequest.area_code, user_area)
     sums = [func.coalesce(func.sum(case((situation_clause(AssistanceRequest.situations, code), 1), else_=0)), 0)
-            for code in SITUATION_CODES]
+            for code in SITUATION_LABELS]
     by_status: dict[str, int] = {}
-    situation_counts = [0] * len(SITUATION_CODES)
+    situation_counts = [0] * len(SITUATION_LABELS)
     for status, n, *per_situation in session.execute(  # one pass for both
             select(AssistanceRequest.status, func.count(), *sums).where(in_area_).group_by(AssistanceRequest.status)):
         by_status[status] = n
@@ -76,7 +75,7 @@ def dashboard(*, session: Session, user_area: str, today: dt.date, months: int =
     return Dashboard(
         by_status=[(s, by_status.get(s, 0)) for s in ("submitted", "under_review", "accepted", "referred",
                                                       "not_eligible", "closed")],
-        by_situation=list(zip(SITUATION_CODES, situation_counts)),
+        by_situation=list(zip(SITUATION_LABELS, situation_counts)),
         by_area=[(code, n) for code, n in by_area],
         by_month=[(m, by_month.get(m, 0)) for m in month_keys],
         total=sum(by_status.values()),

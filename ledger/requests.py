@@ -27,6 +27,17 @@ STATUS_LABELS = {
     "not_eligible": "不符合条件",
     "closed": "已结案",
 }
+# The situations of the ledger's list (shared/DOMAIN.md), in their order, with the names staff read (the
+# pages, the export); a request stores their codes comma-separated. The one vocabulary: the form offers
+# these codes, and nlu reads them in a parent's words (tests/test_form_validation.py).
+SITUATION_LABELS = {
+    "family_hardship": "家庭生活困难",
+    "disability": "自身残疾",
+    "guardianship_gap": "监护缺失",
+    "vagrancy": "流浪",
+    "psych_behavior": "心理和行为异常",
+    "self_request": "主动提出救助帮扶需求",
+}
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from starlette.responses import Response
 from ledger import clock
 from ledger.accounts import ROLES
 from ledger.areas import area_name, area_prefix, in_area
-from ledger.requests import STATUS_LABELS
+from ledger.requests import SITUATION_LABELS, STATUS_LABELS
+from ledger.services import handoff_reference, urgent_reference
 from nlu.safety import KIND_LABELS
-from staff.export import SITUATION_LABELS
 from tongban.clients import client_address
 
 HERE = Path(__file__).parent
@@ -216,7 +216,7 @@ env.filters.update({
 })
 env.globals.update({
     "STATUS_LABELS": STATUS_LABELS, "SITUATION_LABELS": SITUATION_LABELS, "ROLES": ROLES,
-    "PREFIX": PREFIX, "urgent_ref": lambda row: f"U-{row.id:06d}", "handoff_ref": lambda row: f"H-{row.id:06d}",
+    "PREFIX": PREFIX, "urgent_ref": urgent_reference, "handoff_ref": handoff_reference,
     "URGENT_STATUS_LABELS": URGENT_STATUS_LABELS, "HANDOFF_STATUS_LABELS": HANDOFF_STATUS_LABELS,
     "query": _query,
 })

@@ -17,11 +17,10 @@ from ledger.casework import CaseworkError, TRANSITIONS
 from ledger.committees import locality_names
 from ledger.models import AssistanceRequest, HandoffRequest, StatusChange, UrgentRecord, Visit
 from ledger.queue import QueueFilter, normalise_reference, queue_page
-from ledger.requests import STATUS_LABELS, committee_by_code
+from ledger.requests import SITUATION_LABELS, STATUS_LABELS, committee_by_code
 from staff.auth import need, require_staff, take_draft
 from staff.common import (PREFIX, FormErrors, NotFound, Staff, area_filter, date_field, page_number, query_date,
                           render, runtime, text_field)
-from staff.export import SITUATION_LABELS
 
 router = APIRouter()
 

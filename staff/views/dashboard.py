@@ -12,11 +12,10 @@ import ledger.dashboard
 from ledger import clock
 from ledger.areas import AreaDirectory, area_clause, area_name, child_area_length
 from ledger.models import Committee
-from ledger.requests import STATUS_LABELS
+from ledger.requests import SITUATION_LABELS, STATUS_LABELS
 from staff.auth import require_staff
 from staff.charts import bar_chart_svg, column_chart_svg
 from staff.common import Staff, render, runtime
-from staff.export import SITUATION_LABELS
 
 router = APIRouter()
 
