@@ -399,7 +399,7 @@ def test_purge_command_dry_run_prints_counts_per_kind(rt, backend, cli_env, caps
 
 def test_staff_see_why_a_request_is_kept_and_that_another_was_anonymised(staff_app):
     from ledger.casework import find_request
-    from ledger.retention import erase_conversation
+    from ledger.erasure import erase_conversation
     from tests.test_staff_support import BAOAN, file
 
     runtime = staff_app.runtime
