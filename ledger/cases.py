@@ -22,12 +22,8 @@ from ledger.models import AssistanceRequest, HandoffRequest, UrgentRecord
 from ledger.paging import Page
 from ledger.staff_models import StaffCaseNote
 
-# Urgent records and handoff requests carry the family's district, when the conversation knew it.
-# One without it is the area's whose requests came from the same conversation (the referring
-# committee's community, or the residence district); with neither, its place is unknown and it
-# is on the national admins' queue, in its own "地区未知" list.
 CASE_PAGE_SIZE = 50
-CASE_KINDS = {"urgent": (UrgentRecord, "new"), "handoff": (HandoffRequest, "open")}
+CASE_KINDS = {"urgent": (UrgentRecord, "new"), "handoff": (HandoffRequest, "open")}  # kind → model, open status
 
 
 def _requests_of(model):
