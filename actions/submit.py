@@ -51,8 +51,9 @@ class DatabaseRequestStore(RequestStore):
         from tongban.settings import get_settings
 
         settings = get_settings()
-        self.db = Database(settings)
-        self.cipher = DataCipher.from_settings(settings)
+        self.db = Database(settings.database_url, echo=settings.database.echo)
+        self.cipher = DataCipher.from_settings(settings.security, data_dir=settings.data_dir,
+                                               production=settings.env == "production")
 
     def file(self, data, *, conversation_id, channel, referral):
         from ledger.requests import file_request

@@ -12,12 +12,14 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.requests import SITUATION_LABELS
 from nlu.entities import chinese_number, extract_child_age, extract_months, normalise_phone
 from nlu.geo import gazetteer
 from nlu.normalize import normalize
 from nlu.situations import situations_told
 
-SITUATIONS = {
+# How the form names the ledger's situations to a parent (buttons, the numbered list, the summary).
+_ASKED_AS = {
     "family_hardship": "家庭生活困难",
     "disability": "孩子有残疾",
     "guardianship_gap": "孩子没人照看（监护缺失）",
@@ -25,6 +27,8 @@ SITUATIONS = {
     "psych_behavior": "孩子心理或行为上有问题",
     "self_request": "以上都不是，但想申请帮扶",
 }
+# The ledger's codes, in its order (a code added there without a wording here stops the import).
+SITUATIONS = {code: _ASKED_AS[code] for code in SITUATION_LABELS}
 _SITUATION_NUMBERS = dict(zip("123456", SITUATIONS))
 _SELF_REQUEST = re.compile(r"都不是|想申请|主动")  # none of the ledger's situations, help asked all the same
 _NAME = re.compile(r"^[\u4e00-\u9fff·A-Za-z][\u4e00-\u9fff·A-Za-z ]{0,19}$")

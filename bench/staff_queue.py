@@ -8,7 +8,7 @@
    created over the last 12 months; ``--entries`` of them accepted into the ledger (some since
    closed) with visits; some hundreds of urgent records and handoff requests (some without a place).
 3. Creates an admin (national), a civil-affairs user (宝安区 440306) and a committee user (one
-   community) with ``ledger.staffdb.create_user``, starts a real server (``tongban serve``, one
+   community) with ``ledger.accounts.create_user``, starts a real server (``tongban serve``, one
    uvicorn worker) on this database, signs in through the login form and times GETs of the queue
    page (``/staff/``) with httpx, HTTP included: first page, filters by status / situation / area /
    date, search by reference, deeper pages; ``--samples`` timed requests per scenario after a
@@ -16,7 +16,7 @@
 4. Times the export (CSV and Excel, closed records included) through ``POST /staff/export``, for
    the admin (the whole ledger) and the district user (its share), with sizes and row counts.
 5. Runs EXPLAIN (ANALYZE, BUFFERS) on the SQL the queue page issues (captured from the real
-   ``staffdb`` functions) and shows which indexes the plans use — the custom plan, and for the count
+   ledger functions) and shows which indexes the plans use — the custom plan, and for the count
    and page queries also the generic plan PostgreSQL may switch to for psycopg's prepared statements.
 6. Measures the queue (and the other list pages) again with the fixes the report proposes, applied
    to the database for the trial and undone afterwards: (A) expression statistics on the situation
@@ -57,20 +57,25 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import httpx  # noqa: E402
 from sqlalchemy import create_engine, event, func, insert, select, text  # noqa: E402
 
-from ledger import staffdb  # noqa: E402
+import ledger.committees  # noqa: E402
+from ledger import cases, clock  # noqa: E402
+from ledger.accounts import create_user, find_user  # noqa: E402
+from ledger.areas import area_clause, area_prefix  # noqa: E402
 from ledger.casework import add_months  # noqa: E402
 from ledger.crypto import DataCipher, load_or_create_key  # noqa: E402
 from ledger.db import Database, drop_everything  # noqa: E402
 from ledger.models import (AssistanceRequest, AuditEvent, Committee, Conversation, HandoffRequest,  # noqa: E402
                            LedgerEntry, StatusChange, UrgentRecord, Visit)
+from ledger.queue import QUEUE_PAGE_SIZE, QueueFilter, normalise_reference, queue_page  # noqa: E402
 from ledger.requests import CONSENT_NOTICE_VERSION  # noqa: E402
+from nlu.areas import GazetteerAreas  # noqa: E402
 from nlu.geo import gazetteer  # noqa: E402
 from tongban.settings import Settings  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_staff"
 PASSWORD = "Queue-Bench-2026!"
 NOW = dt.datetime.now(dt.timezone.utc)
-TODAY = staffdb.today_cst(NOW)
+TODAY = clock.beijing_today(NOW)
 
 # 10 districts where migrant families live (weights: share of the requests).
 DISTRICTS = [("440306", 20), ("440303", 12), ("440305", 10), ("440106", 10), ("420111", 10), ("310115", 8),
@@ -195,7 +200,7 @@ def seed(url: str, cipher: DataCipher, n_requests: int, n_entries: int, n_urgent
     for place in all_places:
         for community, name in place.communities:
             while True:
-                code = "".join(rng.choice(staffdb._CODE_ALPHABET) for _ in range(8))
+                code = "".join(rng.choice(ledger.committees._CODE_ALPHABET) for _ in range(8))
                 if code not in used_codes:
                     used_codes.add(code)
                     break
@@ -299,7 +304,7 @@ def seed(url: str, cipher: DataCipher, n_requests: int, n_entries: int, n_urgent
         rid = i + 1
         accepted_at = min(created[i] + dt.timedelta(days=rng.randint(3, 15), hours=rng.randint(0, 8)),
                           NOW - dt.timedelta(days=1))
-        accepted_on = accepted_at.astimezone(staffdb.CST).date()
+        accepted_on = accepted_at.astimezone(clock.BEIJING).date()
         next_visit = accepted_on + dt.timedelta(days=rng.randint(5, 14))
         last = accepted_on
         for _ in range(rng.choices((0, 1, 2, 3, 4), (25, 30, 25, 15, 5))[0]):
@@ -309,7 +314,7 @@ def seed(url: str, cipher: DataCipher, n_requests: int, n_entries: int, n_urgent
             next_visit = visited + dt.timedelta(days=rng.choice((30, 45, 60, 90)))
             visits.append({"entry_id": entry_id, "visited_on": visited, "visitor": rng.choice(VISITORS),
                            "findings_enc": cipher.encrypt(rng.choice(FINDINGS)), "next_visit_on": next_visit,
-                           "created_at": dt.datetime.combine(visited, dt.time(10), staffdb.CST)})
+                           "created_at": dt.datetime.combine(visited, dt.time(10), clock.BEIJING)})
             last = visited
         review = add_months(accepted_on, 6)
         while review < TODAY - dt.timedelta(days=rng.randint(0, 20)):  # most reviews done on time, some overdue
@@ -541,19 +546,19 @@ def measure_export(client: httpx.Client, role: str, runs: int, server_pid: int) 
 
 # ------------------------------------------------------------------ EXPLAIN ANALYZE
 
-def filter_for(params: dict, area: str) -> staffdb.QueueFilter:
+def filter_for(params: dict, area: str) -> QueueFilter:
     """The QueueFilter the queue view builds from these query parameters (valid ones only)."""
     status = params.get("status", "open")
     reference = ""
     if params.get("q"):
-        reference, status = staffdb.normalise_reference(params["q"]), "all"
+        reference, status = normalise_reference(params["q"]), "all"
     sub = params.get("area", "")
-    sub = sub if sub and sub.startswith(staffdb.area_prefix(area)) else ""
+    sub = sub if sub and sub.startswith(area_prefix(area)) else ""
     since = dt.date.fromisoformat(params["since"]) if params.get("since") else None
     until = dt.date.fromisoformat(params["until"]) if params.get("until") else None
-    return staffdb.QueueFilter(status=status, situation=params.get("situation", ""), area=sub, since=since,
-                               until=until, reference=reference, order=params.get("order", "newest"),
-                               page=int(params.get("page", 1)))
+    return QueueFilter(status=status, situation=params.get("situation", ""), area=sub, since=since,
+                       until=until, reference=reference, order=params.get("order", "newest"),
+                       page=int(params.get("page", 1)))
 
 
 _PLAN_INDEX = re.compile(r"(Index Only Scan|Index Scan|Bitmap Index Scan)(?: Backward)? (?:using|on) (\w+)")
@@ -608,10 +613,10 @@ def explain_queue(db: Database, url: str, ctx: RoleContext, total_pages_all: int
             event.listen(db.engine, "before_cursor_execute", capture)
             try:
                 with db.session() as session:
-                    page = staffdb.queue_page(session=session, user_area=ctx.area, f=f)
-                    staffdb.open_urgent_records(session=session, user_area=ctx.area, sub_area=f.area)
-                    staffdb.open_handoffs(session=session, user_area=ctx.area, sub_area=f.area)
-                    staffdb.locality_names(session, [row.area_code for row in page.rows])
+                    page = queue_page(session=session, user_area=ctx.area, f=f)
+                    cases.open_urgent_records(session=session, user_area=ctx.area, sub_area=f.area)
+                    cases.open_handoffs(session=session, user_area=ctx.area, sub_area=f.area)
+                    ledger.committees.locality_names(session, [row.area_code for row in page.rows])
             finally:
                 event.remove(db.engine, "before_cursor_execute", capture)
             labels = ["count", "page rows", "urgent records", "handoffs", "committee names"]
@@ -694,7 +699,7 @@ def _findings(queue: list[dict], explains: list[dict], fixes: list[dict]) -> lis
     if by_situation:
         lines.append("- Full scans of `assistance_requests` (custom plans) with a situation filter: " + "; ".join(
             f"{ROLE_LABELS[e['role']]} / {e['scenario']} / {e['query']} {e['ms']:.0f} ms" for e in by_situation)
-            + ". The situation filter (`ledger/staffdb.py` `situation_clause`: `(',' || situations || ',') LIKE "
+            + ". The situation filter (`ledger/queue.py` `situation_clause`: `(',' || situations || ',') LIKE "
             "'%,code,%'`) cannot use an index, and without statistics on that expression PostgreSQL estimates "
             "it at a handful of rows, so the page query too scans the whole table and sorts instead of walking "
             "`ix_assistance_requests_created_at` backwards until it has 50 rows.")
@@ -751,7 +756,7 @@ def write_report(path: Path, args, info: dict, seeding: dict | None, base: dict,
               f"{info['sizes']['assistance_requests']}, ledger_entries {info['sizes']['ledger_entries']}, "
               f"status_history {info['sizes']['status_history']}.", ""]
     users = "; ".join(f"{ROLE_LABELS[r]} `{ctx.username}` area `{ctx.area}`" for r, ctx in contexts.items())
-    lines += [f"Users (created with `staffdb.create_user`, signed in through the login form): {users}.", ""]
+    lines += [f"Users (created with `ledger.accounts.create_user`, signed in through the login form): {users}.", ""]
     if seeding:
         t = seeding["timings"]
         lines += [f"**Seeding**: {t['total']:.0f} s in all (bulk Core `insert()`, 2,000 rows a statement): requests "
@@ -819,7 +824,7 @@ def write_report(path: Path, args, info: dict, seeding: dict | None, base: dict,
     lines += [f"| {ROLE_LABELS[r['role']]} | {r['format']} | {r['rows']:,} | {r['mb']:.2f} | {r['median']:.2f} | "
               f"{r['min']:.2f} | {r['max']:.2f} | {r['runs']} | {r['rss']:.0f} | {r['peak']:.0f} |" for r in exports]
     lines += ["", "## EXPLAIN (ANALYZE, BUFFERS) of the queue page's queries", "",
-              "One random sample per scenario, run through the real `ledger.staffdb` functions (`queue_page`, "
+              "One random sample per scenario, run through the real ledger functions (`queue_page`, "
               "`open_urgent_records`, `open_handoffs`, `locality_names`); the captured SQL is explained with its "
               "parameters (a custom plan). For the count and the page rows also the **generic plan** "
               "(`PREPARE` + `plan_cache_mode=force_generic_plan`): psycopg prepares a statement after 5 executions "
@@ -978,7 +983,7 @@ def main() -> int:
         print(f"dropping and recreating the schema on {args.url}", flush=True)
         t0 = time.perf_counter()
         drop_everything(args.url)
-        Database(settings).dispose()
+        Database(settings.database_url).dispose()
         schema = time.perf_counter() - t0
         print(f"seeding {args.requests:,} requests, {args.entries:,} ledger entries", flush=True)
         seeding = seed(args.url, cipher, args.requests, args.entries, args.urgent, args.handoffs)
@@ -987,20 +992,20 @@ def main() -> int:
     else:
         run_ddl(args.url, UNDO_FIX_DDL)  # an interrupted earlier run may have left them
 
-    db = Database(settings)
+    db = Database(settings.database_url)
     users = [("admin", "bench_admin", "national"), ("civil_affairs", "bench_baoan", "440306"),
              ("committee", "bench_liutang", "440306001001")]
     with db.session() as session:
         for role, username, area in users:
-            if staffdb.find_user(session, username) is None:
-                staffdb.create_user(session=session, username=username, role=role, area=area, password=PASSWORD,
-                                    display_name=username, created_by="bench")
+            if find_user(session, username) is None:
+                create_user(session=session, areas=GazetteerAreas(), username=username, role=role, area=area,
+                            password=PASSWORD, display_name=username, created_by="bench")
     contexts: dict[str, RoleContext] = {}
     all_places = places()
     with db.session() as session:
         for role, username, area in users:
             refs = list(session.scalars(select(AssistanceRequest.reference)
-                                        .where(staffdb.area_clause(AssistanceRequest.area_code, area))
+                                        .where(area_clause(AssistanceRequest.area_code, area))
                                         .order_by(func.random()).limit(2000)))
             if area == "national":
                 subs = [p.district for p in all_places] + [s for p in all_places for s in p.streets]
@@ -1010,7 +1015,7 @@ def main() -> int:
             else:
                 subs = []
             contexts[role] = RoleContext(role, username, area, refs, subs)
-    total_pages = {role: max(1, -(-_count_area(db, ctx.area) // staffdb.QUEUE_PAGE_SIZE))
+    total_pages = {role: max(1, -(-_count_area(db, ctx.area) // QUEUE_PAGE_SIZE))
                    for role, ctx in contexts.items()}
 
     base = measure_phase(args, key, contexts, total_pages, extra_env=None, with_pages=True, with_exports=True)
@@ -1046,7 +1051,7 @@ def main() -> int:
 def _count_area(db: Database, area: str) -> int:
     with db.session() as session:
         return session.scalar(select(func.count()).select_from(AssistanceRequest)
-                              .where(staffdb.area_clause(AssistanceRequest.area_code, area)))
+                              .where(area_clause(AssistanceRequest.area_code, area)))
 
 
 if __name__ == "__main__":

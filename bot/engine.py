@@ -24,8 +24,8 @@ from knowledge.retrieval import Hit
 from ledger import services
 from ledger.conversations import ConcurrentUpdate, ConversationHandle, ConversationStore
 from ledger.crypto import DataCipher
+from ledger.erasure import erase_conversation, erasure_plan
 from ledger.requests import STATUS_LABELS, committee_by_code, requests_of, requests_since
-from ledger.retention import erase_conversation, erasure_plan
 from ledger.transcript import record_transcript
 from nlu import clauses
 from nlu.domain import Domain, load_domain

@@ -14,8 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import outbox
+from ledger.areas import in_area
+from ledger.clock import aware, beijing_date, utcnow
 from ledger.crypto import DataCipher
-from ledger.models import (aware, AssistanceRequest, AuditEvent, Conversation, ConversationMessage, LedgerEntry,
+from ledger.models import (AssistanceRequest, AuditEvent, Conversation, ConversationMessage, LedgerEntry,
                            StatusChange, Visit)
 from ledger.requests import STATUS_LABELS
 
@@ -28,7 +30,6 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "closed": (),
 }
 FIRST_VISIT_WITHIN = dt.timedelta(days=14)
-CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # dates staff write are Beijing dates
 REVIEW_MONTHS = 6
 MAX_NOTE = 2000
 
@@ -57,10 +58,6 @@ def add_months(day: dt.date, months: int) -> dt.date:
     raise AssertionError("unreachable")
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 def _clean_note(note: str | None) -> str:
     note = (note or "").strip()
     if not note:
@@ -77,7 +74,7 @@ def change_status(*, session: Session, cipher: DataCipher, request: AssistanceRe
     The request's row is locked first (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the
     transaction already holds the database's write lock) and its status read again, so two
     concurrent changes run one after the other and the second sees what the first did."""
-    now = now or _now()
+    now = now or utcnow()
     lock_request(session=session, request=request)
     if status not in STATUS_LABELS:
         raise CaseworkError("没有这个状态。")
@@ -86,7 +83,7 @@ def change_status(*, session: Session, cipher: DataCipher, request: AssistanceRe
         raise CaseworkError(f"“{STATUS_LABELS.get(request.status, request.status)}”的申请不能改为"
                             f"“{STATUS_LABELS[status]}”。")
     note = _clean_note(note)
-    today = now.astimezone(CHINA).date()
+    today = beijing_date(now)
     if status == "accepted":
         first_visit_on = first_visit_on or today + FIRST_VISIT_WITHIN
         if first_visit_on < today:
@@ -135,8 +132,8 @@ def record_visit(*, session: Session, cipher: DataCipher, entry: LedgerEntry, vi
                  findings: str, next_visit_on: dt.date | None, actor: str, review_done: bool = False,
                  now: dt.datetime | None = None) -> Visit:
     """A home visit (走访探视); ``review_done`` also completes the six-monthly review."""
-    now = now or _now()
-    today = now.astimezone(CHINA).date()
+    now = now or utcnow()
+    today = beijing_date(now)
     visitor = (visitor or "").strip()
     findings = (findings or "").strip()
     if entry.status != "active":
@@ -196,8 +193,6 @@ def transcript_for_area(*, session: Session, cipher: DataCipher, conversation_id
     outside any request's part (before the first filing is the first request's; after the last
     filing belongs to none); the parts of other areas' requests are left out and counted.
     """
-    from ledger.staffdb import in_area
-
     messages = session.execute(select(ConversationMessage.direction, ConversationMessage.text_enc,
                                       ConversationMessage.at)
                                .where(ConversationMessage.conversation_id == conversation_id)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from tongban.settings import Settings
+from ledger.settings import DataKeySettings
 
 
 class DataKeyError(RuntimeError):
@@ -52,16 +52,17 @@ class DataCipher:
         self._hash_key = hashlib.sha256(b"tongban-lookup-hash:" + keys[0]).digest()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "DataCipher":
-        configured = settings.security.data_key.get_secret_value().strip()
+    def from_settings(cls, settings: DataKeySettings, *, data_dir: Path, production: bool) -> "DataCipher":
+        """The configured keys; without any, the key file in ``data_dir`` (never in production)."""
+        configured = settings.data_key.get_secret_value().strip()
         if configured:
             return cls(parse_keys(configured))
-        if settings.env == "production":
+        if production:
             raise DataKeyError(
                 "生产环境必须设置 TONGBAN_SECURITY__DATA_KEY（数据库里个人信息的加密密钥），不会自动生成密钥文件。"
                 " In production TONGBAN_SECURITY__DATA_KEY must be set (the key the database's personal data is "
                 "encrypted with); refusing to start.")
-        path = key_file_path(settings)
+        path = key_file_path(data_dir)
         return cls(load_or_create_key(path), source=f"key file {path}")
 
     def encrypt(self, value: str | None) -> str | None:
@@ -98,10 +99,10 @@ class DataCipher:
         return hmac.new(self._hash_key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def key_file_path(settings: Settings) -> Path:
+def key_file_path(data_dir: Path) -> Path:
     """The key file, as an absolute path (``data_dir`` defaults to the relative ``var``: two
     processes started from different folders must not each make their own key unnoticed)."""
-    return (settings.data_dir / "secret.key").expanduser().resolve()
+    return (data_dir / "secret.key").expanduser().resolve()
 
 
 def load_or_create_key(path: Path) -> bytes:

@@ -12,21 +12,17 @@ from typing import Iterator
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
-
-from tongban.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(settings: Settings) -> Engine:
-    url = settings.database_url
+def make_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=settings.database.echo,
-                               connect_args={"check_same_thread": False, "timeout": 30})
+        _sqlite_folder(url).mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
@@ -54,8 +50,16 @@ def make_engine(settings: Settings) -> Engine:
     # filter (estimated at 2 rows) and read a whole district to show 50 requests (measured in
     # bench/results/staff_queue.md: 44 → 15 ms p50 for a district's queue without them).
     connect_args = {"prepare_threshold": None} if url.startswith("postgresql+psycopg") else {}
-    return create_engine(url, echo=settings.database.echo, pool_pre_ping=True, pool_size=10,
-                         max_overflow=20, connect_args=connect_args)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                         connect_args=connect_args)
+
+
+def _sqlite_folder(url: str) -> Path:
+    """The folder a SQLite database file goes in (the working folder for an in-memory one)."""
+    database = make_url(url).database or ""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return Path(".")
+    return Path(database).parent
 
 
 _INSERT_IGNORE: dict[tuple, object] = {}
@@ -125,20 +129,21 @@ def drop_everything(url: str) -> None:
     """Drop every ledger table and the migration record (tests and benchmarks on a scratch database)."""
     from sqlalchemy import text
 
-    from ledger.models import Base
+    from ledger.schema import METADATA
 
     engine = create_engine(url)
     with engine.begin() as connection:
-        Base.metadata.drop_all(connection)
+        METADATA.drop_all(connection)
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
     engine.dispose()
 
 
 class Database:
-    """An engine plus a session factory; build once per process."""
+    """An engine plus a session factory; build once per process (``url``: SQLAlchemy's, SQLite or
+    PostgreSQL via psycopg 3; ``echo`` logs every statement)."""
 
-    def __init__(self, settings: Settings, *, migrate: bool = True):
-        self.engine = make_engine(settings)
+    def __init__(self, url: str, *, echo: bool = False, migrate: bool = True):
+        self.engine = make_engine(url, echo=echo)
         # SQLite has one writer at a time. Threads of this process queue here for it instead of
         # in SQLite's busy handler, which polls with sleeps and lets unlucky writers starve
         # (measured: p95 of a Telegram turn 20 s → see bench/results); worker processes queue on

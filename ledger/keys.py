@@ -21,23 +21,20 @@ continues where it stopped: values already under NEW are left alone. Stop ``tong
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import Table, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ledger.clock import utcnow
 from ledger.crypto import DataCipher, DataKeyError
 from ledger.db import Database
-from ledger.models import AssistanceRequest, Base, Conversation, DataKeyCheck
+from ledger.models import AssistanceRequest, Conversation, DataKeyCheck
+from ledger.schema import METADATA
 
 CANARY = "tongban data key check"
 CHECK_ID = 1
 ERASED_HASH_PREFIX = "erased:"  # lookup hashes of anonymised requests: not derived from any key
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def verify_data_key(db: Database, cipher: DataCipher) -> None:
@@ -49,7 +46,7 @@ def verify_data_key(db: Database, cipher: DataCipher) -> None:
             try:
                 with session.begin_nested():
                     session.add(DataKeyCheck(id=CHECK_ID, canary_enc=cipher.encrypt(CANARY),
-                                             canary_hash=cipher.lookup_hash(CANARY), created_at=_now()))
+                                             canary_hash=cipher.lookup_hash(CANARY), created_at=utcnow()))
             except IntegrityError:  # another process recorded its key at the same moment
                 row = session.get(DataKeyCheck, CHECK_ID)
             else:
@@ -102,7 +99,7 @@ class RotationReport:
 def encrypted_columns() -> list[tuple[Table, list[str]]]:
     """Every table with ``_enc`` columns (single-column primary key), and those columns."""
     found = []
-    for table in Base.metadata.sorted_tables:
+    for table in METADATA.sorted_tables:
         columns = [c.name for c in table.columns if c.name.endswith("_enc")]
         if not columns:
             continue
@@ -131,9 +128,9 @@ def rotate(db: Database, cipher: DataCipher, *, batch_size: int = 500) -> Rotati
         row = session.get(DataKeyCheck, CHECK_ID)
         values = dict(canary_enc=cipher.encrypt(CANARY), canary_hash=cipher.lookup_hash(CANARY))
         if row is None:
-            session.add(DataKeyCheck(id=CHECK_ID, created_at=_now(), rotated_at=_now(), **values))
+            session.add(DataKeyCheck(id=CHECK_ID, created_at=utcnow(), rotated_at=utcnow(), **values))
         else:
-            row.canary_enc, row.canary_hash, row.rotated_at = values["canary_enc"], values["canary_hash"], _now()
+            row.canary_enc, row.canary_hash, row.rotated_at = values["canary_enc"], values["canary_hash"], utcnow()
     return report
 
 

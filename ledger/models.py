@@ -11,20 +11,11 @@ import datetime as dt
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ledger.clock import utcnow
+
 
 class Base(DeclarativeBase):
     pass
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def aware(value: dt.datetime | None) -> dt.datetime | None:
-    """A stored time as an aware UTC time (SQLite hands back naive datetimes; they were stored as UTC)."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.timezone.utc)
 
 
 class Conversation(Base):
@@ -41,8 +32,8 @@ class Conversation(Base):
     deletion_requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # The parent blocked the bot (Telegram answered 403): nothing more is sent until they write again.
     blocked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
 class HandoffRequest(Base):
@@ -56,7 +47,7 @@ class HandoffRequest(Base):
     locality: Mapped[str | None] = mapped_column(String(12), index=True)
     reason_enc: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     handled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     handled_by: Mapped[str | None] = mapped_column(String(64))
 
@@ -74,7 +65,7 @@ class UrgentRecord(Base):
     detected_by: Mapped[str] = mapped_column(String(32))  # patterns / classifier / both
     message_enc: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     # The same conversation flagged again while this record was open: counted here (and the
     # record moves up the queue) instead of a new record per message.
     repeats: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -118,7 +109,7 @@ class AssistanceRequest(Base):
     consent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("assistance_requests.id"))
     deletion_requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     # Personal fields overwritten and lookup hashes replaced (``ledger/retention.py``); the
     # non-identifying columns (category, district, dates, status) stay for statistics.
     anonymised_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -138,7 +129,7 @@ class StatusChange(Base):
     status: Mapped[str] = mapped_column(String(24))
     note: Mapped[str] = mapped_column(Text, default="")
     changed_by: Mapped[str] = mapped_column(String(64))
-    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     notification_queued = False  # not stored: set by ledger.casework.change_status
 
 
@@ -150,7 +141,7 @@ class LedgerEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("assistance_requests.id"), unique=True)
     locality: Mapped[str] = mapped_column(String(12), index=True)
-    accepted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    accepted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     next_visit_on: Mapped[dt.date | None] = mapped_column()
     next_review_on: Mapped[dt.date | None] = mapped_column(index=True)  # six-monthly review
     status: Mapped[str] = mapped_column(String(16), default="active")
@@ -167,7 +158,7 @@ class Visit(Base):
     visitor: Mapped[str] = mapped_column(String(64))
     findings_enc: Mapped[str] = mapped_column(Text)
     next_visit_on: Mapped[dt.date | None] = mapped_column()
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class AuditEvent(Base):
@@ -180,7 +171,7 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(40), index=True)
     target: Mapped[str] = mapped_column(String(80))
     detail: Mapped[str] = mapped_column(Text, default="")
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
 class Committee(Base):
@@ -194,7 +185,7 @@ class Committee(Base):
     locality_code: Mapped[str] = mapped_column(String(12), index=True)  # community, street or district
     locality_name: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64), default="")
 
 
@@ -207,7 +198,7 @@ class ConversationMessage(Base):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
     direction: Mapped[str] = mapped_column(String(3))  # in / out
     text_enc: Mapped[str] = mapped_column(Text)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class TelegramUpdate(Base):
@@ -217,7 +208,7 @@ class TelegramUpdate(Base):
 
     bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    processed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+    processed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
 class OutboxMessage(Base):
@@ -238,10 +229,10 @@ class OutboxMessage(Base):
     payload_enc: Mapped[str] = mapped_column(Text)  # JSON: op, text, buttons, message_id...
     status: Mapped[str] = mapped_column(String(12), default="pending")  # pending/sending/sent/blocked/failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -262,7 +253,7 @@ class RetentionRun(Base):
     __tablename__ = "retention_runs"
 
     day: Mapped[dt.date] = mapped_column(primary_key=True)
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     worker: Mapped[str] = mapped_column(String(64), default="")
     summary: Mapped[str] = mapped_column(Text, default="")
@@ -277,13 +268,10 @@ class DataKeyCheck(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     canary_enc: Mapped[str] = mapped_column(Text)
     canary_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     rotated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 # For the daily purge: old transcript messages, quiet conversations.
 Index("ix_conversation_messages_at", ConversationMessage.__table__.c.at)
 Index("ix_conversations_updated_at", Conversation.__table__.c.updated_at)
-
-
-import ledger.staff_models  # noqa: E402,F401  (staff tables share this metadata)

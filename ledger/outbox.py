@@ -19,8 +19,9 @@ from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, u
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ledger.clock import aware, utcnow
 from ledger.crypto import DataCipher
-from ledger.models import Conversation, OutboxMessage, aware
+from ledger.models import Conversation, OutboxMessage
 
 PUSH_CHANNELS = ("telegram",)  # channels that can deliver a message the parent did not ask for
 CLAIM_LEASE = dt.timedelta(seconds=30)  # a claim not renewed for this long (a crashed sender) is taken over
@@ -38,10 +39,6 @@ _WAITING = select(func.count()).select_from(OUTBOX).where(
 _WAITING_EXCEPT = _WAITING.where(OUTBOX.c.id.not_in(bindparam("excluding", expanding=True)))
 _MARK_SENT = (update(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
               .values(status="sent", sent_at=bindparam("now"), claimed_by=None, last_error=None))
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -75,7 +72,7 @@ def enqueue(*, session: Session, cipher: DataCipher, conversation_id: int, chann
     """Add a message; ``None`` if one with the same ``dedupe_key`` exists. ``claimed_by`` lets the
     writer deliver it straight after commit without another claim round-trip."""
     row = OutboxMessage(**_values(cipher, conversation_id, channel, kind, payload, dedupe_key, claimed_by,
-                                 now or _now()))
+                                 now or utcnow()))
     if dedupe_key is None:
         session.add(row)
         session.flush()
@@ -95,7 +92,7 @@ def enqueue_many(*, session: Session | Connection, cipher: DataCipher, conversat
     """Several messages of one turn at once (no dedupe keys); their ids, in order.
 
     Every turn on Telegram passes here: plain INSERTs on the turn's connection, not the ORM."""
-    now = now or _now()
+    now = now or utcnow()
     connection = _connection(session)
     return [connection.execute(_INSERT, _values(cipher, conversation_id, channel, kind, payload, None,
                                                        claimed_by, now)).inserted_primary_key[0]
@@ -114,7 +111,7 @@ def waiting(*, session: Session | Connection, conversation_id: int, excluding: l
 def due_conversations(*, session: Session, channel: str, now: dt.datetime | None = None,
                       limit: int = 500) -> list[int]:
     """Conversations with a message ready to (re)try: pending and due, or claimed too long ago."""
-    now = now or _now()
+    now = now or utcnow()
     rows = session.scalars(
         select(OutboxMessage.conversation_id)
         .where(OutboxMessage.channel == channel, _ready(now))
@@ -140,7 +137,7 @@ def claim(*, session: Session, cipher: DataCipher, conversation_id: int, worker:
     ``handed_over(sender)`` names (its log, ``ledger.sentlog``) was accepted by the channel
     before the crash: it is recorded as sent, not sent again.
     """
-    now = now or _now()
+    now = now or utcnow()
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         return []
@@ -196,19 +193,19 @@ def renew(*, session: Session | Connection, worker: str, now: dt.datetime | None
     sender's claims are taken over, ``CLAIM_LEASE`` after its last renewal."""
     result = _connection(session).execute(
         update(OUTBOX).where(OUTBOX.c.status == "sending", OUTBOX.c.claimed_by == worker)
-        .values(next_attempt_at=now or _now()))
+        .values(next_attempt_at=now or utcnow()))
     return result.rowcount
 
 
 def mark_sent(*, session: Session | Connection, ids: list[int], now: dt.datetime | None = None) -> None:
     if ids:
-        _connection(session).execute(_MARK_SENT, {"ids": list(ids), "now": now or _now()})
+        _connection(session).execute(_MARK_SENT, {"ids": list(ids), "now": now or utcnow()})
 
 
 def release(*, session: Session, ids: list[int], delay: dt.timedelta = dt.timedelta(0),
             error: str = "", now: dt.datetime | None = None, count_attempt: bool = True) -> None:
     """Give rows back for a later try: ``delay`` from now, or the exponential back-off."""
-    now = now or _now()
+    now = now or utcnow()
     for row in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))):
         attempts = row.attempts + (1 if count_attempt else 0)
         if count_attempt and attempts >= MAX_ATTEMPTS:
@@ -225,7 +222,7 @@ def backoff(attempts: int) -> dt.timedelta:
 
 def mark_blocked(*, session: Session, conversation_id: int, now: dt.datetime | None = None) -> int:
     """The parent blocked the bot: stop trying every undelivered message of the conversation."""
-    now = now or _now()
+    now = now or utcnow()
     session.execute(update(Conversation).where(Conversation.id == conversation_id)
                     .values(blocked_at=now).execution_options(synchronize_session=False))
     result = session.execute(

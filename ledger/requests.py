@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ledger.clock import utcnow
 from ledger.crypto import DataCipher
 from ledger.models import AssistanceRequest, AuditEvent, Committee, StatusChange
 
@@ -25,6 +26,17 @@ STATUS_LABELS = {
     "referred": "已转介到相关部门",
     "not_eligible": "不符合条件",
     "closed": "已结案",
+}
+# The situations of the ledger's list (shared/DOMAIN.md), in their order, with the names staff read (the
+# pages, the export); a request stores their codes comma-separated. The one vocabulary: the form offers
+# these codes, and nlu reads them in a parent's words (tests/test_form_validation.py).
+SITUATION_LABELS = {
+    "family_hardship": "家庭生活困难",
+    "disability": "自身残疾",
+    "guardianship_gap": "监护缺失",
+    "vagrancy": "流浪",
+    "psych_behavior": "心理和行为异常",
+    "self_request": "主动提出救助帮扶需求",
 }
 
 
@@ -85,7 +97,7 @@ def file_request(*, session: Session, cipher: DataCipher, data: RequestData, con
     merge it into the earlier one. The same child from another conversation is a new request
     linked to the earlier one for staff (``duplicate_of_id``): who files must never learn another
     family's reference by typing their child's name and phone."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or utcnow()
     key = child_key(cipher, data)
     earlier = session.scalar(
         select(AssistanceRequest)

@@ -7,8 +7,9 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ledger.clock import aware, utcnow
 from ledger.crypto import DataCipher
-from ledger.models import HandoffRequest, UrgentRecord, aware
+from ledger.models import HandoffRequest, UrgentRecord
 
 
 def create_handoff(*, session: Session, cipher: DataCipher, conversation_id: int, channel: str,
@@ -41,7 +42,7 @@ def create_urgent_record(*, session: Session, cipher: DataCipher, conversation_i
     ``per_day`` records were opened today — that record again, with this message appended, its
     kinds merged, its repeat count raised (staff see it move up). A flood of emergencies from one
     conversation is one record; no emergency is ever dropped."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or utcnow()
     found = session.scalar(select(UrgentRecord).where(UrgentRecord.conversation_id == conversation_id,
                                                       UrgentRecord.status == "new")
                            .order_by(UrgentRecord.id.desc()).limit(1).with_for_update())
@@ -82,7 +83,7 @@ def record_stand_down(*, session: Session, cipher: DataCipher, record: UrgentRec
                       now: dt.datetime | None = None) -> None:
     """The parent's word that the danger is over, added to the record for staff. The record stays
     in the queue (status unchanged): staff confirm with the family before they close it."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or utcnow()
     record.stood_down_at = now
     _append_message(record, cipher, f"{now:%m-%d %H:%M} UTC 家长告知情况已解除", message)
     session.flush()
@@ -91,7 +92,7 @@ def record_stand_down(*, session: Session, cipher: DataCipher, record: UrgentRec
 def record_follow_up(*, session: Session, cipher: DataCipher, record: UrgentRecord, message: str,
                      now: dt.datetime | None = None) -> None:
     """A later message of the parent about the emergency ("还没找到", "算了 不用了"), added to the record."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or utcnow()
     _append_message(record, cipher, f"{now:%m-%d %H:%M} UTC 家长又说", message)
     session.flush()
 
@@ -116,4 +117,10 @@ def handoffs_since(*, session: Session, conversation_id: int, since: dt.datetime
 
 
 def handoff_reference(request: HandoffRequest) -> str:
+    """The reference staff and the parent use for a request for a person (H-000012)."""
     return f"H-{request.id:06d}"
+
+
+def urgent_reference(record: UrgentRecord) -> str:
+    """The reference staff use for an urgent record (U-000003)."""
+    return f"U-{record.id:06d}"

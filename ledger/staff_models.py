@@ -1,9 +1,9 @@
 """Tables of the staff review app: accounts, server-side sessions, login failures, drafts,
 case notes and staged checklist uploads (migration ``0004_staff``).
 
-They share ``Base`` with ``ledger.models`` so ``Base.metadata`` (Alembic, ``drop_everything``)
-sees them. Sessions, drafts and staged uploads are found by the SHA-256 of a random token the
-browser holds; the token itself is never stored.
+They share ``Base`` with ``ledger.models``; ``ledger/schema.py`` holds both modules' tables in one
+metadata (Alembic, the key rotation, ``drop_everything``). Sessions, drafts and staged uploads are
+found by the SHA-256 of a random token the browser holds; the token itself is never stored.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import datetime as dt
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ledger.models import AssistanceRequest, Base, _now
+from ledger.clock import utcnow
+from ledger.models import AssistanceRequest, Base
 
 
 class StaffUser(Base):
@@ -28,10 +29,10 @@ class StaffUser(Base):
     area_code: Mapped[str] = mapped_column(String(12))  # "national", 6, 9 or 12 digits
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64), default="")
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    password_changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    password_changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class StaffSession(Base):
@@ -42,8 +43,8 @@ class StaffSession(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     client_ip: Mapped[str] = mapped_column(String(45), default="")
@@ -57,7 +58,7 @@ class StaffLoginFailure(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(120))
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (Index("ix_staff_login_failures_key_at", "key", "at"),)
 
@@ -72,7 +73,7 @@ class StaffDraft(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
     page: Mapped[str] = mapped_column(String(300))
     fields_enc: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
@@ -87,7 +88,7 @@ class StaffCaseNote(Base):
     note_enc: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))  # the status set with this note
     written_by: Mapped[str] = mapped_column(String(64))
-    written_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    written_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (Index("ix_staff_case_notes_target", "target_kind", "target_id"),)
 
@@ -102,7 +103,7 @@ class StagedChecklist(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
     source_name: Mapped[str] = mapped_column(String(200), default="")
     yaml_text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import insert
 
+from ledger.clock import utcnow
 from ledger.crypto import DataCipher
 from ledger.models import ConversationMessage
 
@@ -16,7 +15,7 @@ _INSERT = insert(ConversationMessage.__table__)
 def record_transcript(convo, cipher: DataCipher, incoming: str, replies) -> None:
     """Add this turn's messages in the turn's transaction (nothing for an empty turn); one
     statement for all of them."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = utcnow()
     texts = ([("in", incoming)] if incoming else []) + [("out", reply.text) for reply in replies]
     if texts:
         convo.session.connection().execute(_INSERT, [

@@ -22,7 +22,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from ledger import staffdb
+from ledger import drafts
+from ledger.accounts import (ABSOLUTE_TIMEOUT, PERMISSIONS, check_password, create_session, finish_login, load_session,
+                             login_candidate, revoke_session)
+from ledger.areas import area_name
+from ledger.audit import audit
 from staff.common import (DRAFT_COOKIE, LOGIN_CSRF_COOKIE, PREFIX, SESSION_COOKIE, Forbidden, LoginRequired, Staff,
                           client_ip, is_secure, render, runtime, safe_next)
 from staff.throttle import LoginThrottle
@@ -50,7 +54,7 @@ def set_cookie(request: Request, response, name: str, value: str, *, max_age: in
 
 def _load(rt, token: str | None):
     with rt.db.session() as session:
-        state = staffdb.load_session(session=session, token=token)
+        state = load_session(session=session, token=token)
         user = state.user
         snapshot = None
         if user is not None:
@@ -60,7 +64,7 @@ def _load(rt, token: str | None):
 
 def _stash_draft(rt, user_id: int, page: str, fields: dict[str, str]) -> str:
     with rt.db.session() as session:
-        return staffdb.save_draft(session=session, cipher=rt.cipher, user_id=user_id, page=page, fields=fields)
+        return drafts.save_draft(session=session, cipher=rt.cipher, user_id=user_id, page=page, fields=fields)
 
 
 async def require_staff(request: Request) -> Staff:
@@ -73,7 +77,7 @@ async def require_staff(request: Request) -> Staff:
         user_id, username, display_name, role, area = snapshot
         staff = Staff(id=user_id, username=username, display_name=display_name or "", role=role, area=area,
                       csrf_token=csrf_for(rt.cipher, token),
-                      permissions=staffdb.PERMISSIONS.get(role, frozenset()))
+                      permissions=PERMISSIONS.get(role, frozenset()), area_label=area_name(area, areas=rt.areas))
         request.state.staff = staff
         if unsafe:
             form = await request.form()
@@ -110,8 +114,8 @@ def take_draft(request: Request, staff: Staff, session) -> dict[str, str] | None
     if not token:
         return None
     request.state.clear_draft = True
-    return staffdb.take_draft(session=session, cipher=runtime(request).cipher, token=token, user_id=staff.id,
-                              page=request.url.path)
+    return drafts.take_draft(session=session, cipher=runtime(request).cipher, token=token, user_id=staff.id,
+                             page=request.url.path)
 
 
 # ------------------------------------------------------------------ login and logout
@@ -144,16 +148,16 @@ def _authenticate(rt, throttle: LoginThrottle, username: str, password: str, ip:
     """Check a password (outside any transaction: argon2 takes ~100 ms and 64 MiB), then record the
     outcome in a short transaction; the throttle's counts are written after it."""
     with rt.db.session() as session:
-        candidate = staffdb.login_candidate(session, username)
-    check = staffdb.check_password(candidate, password)
+        candidate = login_candidate(session, username)
+    check = check_password(candidate, password)
     with rt.db.session() as session:
-        result = staffdb.finish_login(session=session, username=username, candidate=candidate, check=check,
-                                      client_ip=ip)
+        result = finish_login(session=session, username=username, candidate=candidate, check=check,
+                              client_ip=ip)
         token = None
         if result.user is not None:
             if old_token:
-                staffdb.revoke_session(session=session, token=old_token)
-            token = staffdb.create_session(session=session, user=result.user, client_ip=ip, user_agent=agent)
+                revoke_session(session=session, token=old_token)
+            token = create_session(session=session, user=result.user, client_ip=ip, user_agent=agent)
     if token is None:
         throttle.failed(username, ip)
         return None, result.error
@@ -165,9 +169,9 @@ def _admit(rt, throttle: LoginThrottle, username: str, ip: str):
     admission = throttle.admit(username, ip)
     if not admission.allowed or admission.first_alarm:
         with rt.db.session() as session:
-            staffdb.audit(session, actor=username[:64] or "-",
-                          action="login.throttled" if not admission.allowed else "login.under_attack",
-                          target=f"ip:{ip}"[:80])
+            audit(session, actor=username[:64] or "-",
+                  action="login.throttled" if not admission.allowed else "login.under_attack",
+                  target=f"ip:{ip}"[:80])
     return admission
 
 
@@ -201,7 +205,7 @@ async def login(request: Request):
     if token is None:
         return _login_page(request, next_path=next_path, username=username, error=error or "", status_code=401)
     response = RedirectResponse(next_path, status_code=303)
-    set_cookie(request, response, SESSION_COOKIE, token, max_age=int(staffdb.ABSOLUTE_TIMEOUT.total_seconds()))
+    set_cookie(request, response, SESSION_COOKIE, token, max_age=int(ABSOLUTE_TIMEOUT.total_seconds()))
     response.delete_cookie(LOGIN_CSRF_COOKIE, path=PREFIX, secure=is_secure(request), httponly=True,
                            samesite="strict")
     return response
@@ -209,8 +213,8 @@ async def login(request: Request):
 
 def _logout(rt, token: str, actor: str):
     with rt.db.session() as session:
-        staffdb.revoke_session(session=session, token=token)
-        staffdb.audit(session, actor=actor, action="logout", target=f"user:{actor}")
+        revoke_session(session=session, token=token)
+        audit(session, actor=actor, action="logout", target=f"user:{actor}")
 
 
 @router.post("/logout")

@@ -15,24 +15,28 @@ import argparse
 import getpass
 import sys
 from contextlib import contextmanager
+from typing import Callable
 
-from ledger import staffdb
+from ledger import accounts, clock
+from ledger.areas import AreaDirectory, area_name
+from ledger.errors import StaffError
 
-ROLE_HELP = "、".join(f"{role}（{label}）" for role, label in staffdb.ROLES.items())
+ROLE_HELP = "、".join(f"{role}（{label}）" for role, label in accounts.ROLES.items())
 
 
-def register(subparsers) -> None:
-    """Add the ``staff`` command group to the ``tongban`` parser's subparsers."""
+def register(subparsers, *, areas: Callable[[], AreaDirectory]) -> None:
+    """Add the ``staff`` command group to the ``tongban`` parser's subparsers; ``areas`` gives the
+    area directory that checks and names account areas (built only when a command needs it)."""
     staff = subparsers.add_parser("staff", help="staff review app: accounts").add_subparsers()
 
     create = staff.add_parser("create-user", help="create a staff account (asks for the password)")
     create.add_argument("username")
-    create.add_argument("--role", required=True, choices=list(staffdb.ROLES), help=ROLE_HELP)
+    create.add_argument("--role", required=True, choices=list(accounts.ROLES), help=ROLE_HELP)
     create.add_argument("--area", required=True,
                         help="national (admin) / 6-digit district / 9-digit street / 12-digit community code")
     create.add_argument("--display-name", default="", help="the person's name as shown on the pages")
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    create.set_defaults(run=create_user)
+    create.set_defaults(run=create_user, areas=areas)
 
     listing = staff.add_parser("list-users", help="list staff accounts")
     listing.set_defaults(run=list_users)
@@ -62,7 +66,8 @@ def _transaction():
     """One transaction on the configured database, disposed of afterwards."""
     from ledger.db import Database
 
-    db = Database(_settings())
+    settings = _settings()
+    db = Database(settings.database_url, echo=settings.database.echo)
     try:
         with db.session() as session:
             yield session
@@ -90,9 +95,10 @@ def _actor() -> str:
 
 
 def create_user(args: argparse.Namespace) -> int:
+    areas = args.areas()
     try:
-        area = staffdb.valid_area_for_role(args.role, args.area)
-    except staffdb.StaffError as exc:
+        area = accounts.valid_area_for_role(args.role, args.area, areas=areas)
+    except StaffError as exc:
         print(exc, file=sys.stderr)
         return 2
     password = _read_password(args.password_stdin)
@@ -100,10 +106,11 @@ def create_user(args: argparse.Namespace) -> int:
         return 2
     try:
         with _transaction() as session:
-            user = staffdb.create_user(session=session, username=args.username, role=args.role, area=area,
-                                       password=password, display_name=args.display_name, created_by=_actor())
-            print(f"已创建账号 {user.username}：{staffdb.ROLES[user.role]}，管辖 {staffdb.area_name(user.area_code)}")
-    except staffdb.StaffError as exc:
+            user = accounts.create_user(session=session, areas=areas, username=args.username, role=args.role,
+                                        area=area, password=password, display_name=args.display_name,
+                                        created_by=_actor())
+            print(f"已创建账号 {user.username}：{accounts.ROLES[user.role]}，管辖 {area_name(user.area_code, areas=areas)}")
+    except StaffError as exc:
         print(exc, file=sys.stderr)
         return 2
     return 0
@@ -111,8 +118,8 @@ def create_user(args: argparse.Namespace) -> int:
 
 def list_users(args: argparse.Namespace) -> int:
     with _transaction() as session:
-        for user in staffdb.list_users(session):
-            last = staffdb.aware(user.last_login_at)
+        for user in accounts.list_users(session):
+            last = clock.aware(user.last_login_at)
             print(f"{user.username}\t{user.role}\t{user.area_code}\t{'active' if user.active else 'disabled'}\t"
                   f"{last.isoformat(timespec='minutes') if last else '-'}\t{user.display_name}")
     return 0
@@ -121,9 +128,9 @@ def list_users(args: argparse.Namespace) -> int:
 def _set_active(username: str, active: bool) -> int:
     try:
         with _transaction() as session:
-            user = staffdb.set_user_active(session=session, username=username, active=active, actor=_actor())
+            user = accounts.set_user_active(session=session, username=username, active=active, actor=_actor())
             print(f"已{'启用' if active else '停用'}账号 {user.username}")
-    except staffdb.StaffError as exc:
+    except StaffError as exc:
         print(exc, file=sys.stderr)
         return 1
     return 0
@@ -143,9 +150,9 @@ def set_password(args: argparse.Namespace) -> int:
         return 2
     try:
         with _transaction() as session:
-            user = staffdb.set_password(session=session, username=args.username, password=password, actor=_actor())
+            user = accounts.set_password(session=session, username=args.username, password=password, actor=_actor())
             print(f"已为 {user.username} 设置新密码，原有登录已全部失效")
-    except staffdb.StaffError as exc:
+    except StaffError as exc:
         print(exc, file=sys.stderr)
         return 1
     return 0

@@ -11,12 +11,15 @@ from urllib.parse import urlencode, urlsplit
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from starlette.responses import Response
 
-from ledger import staffdb
-from ledger.requests import STATUS_LABELS
+from ledger import clock
+from ledger.accounts import ROLES
+from ledger.areas import area_name, area_prefix, in_area
+from ledger.requests import SITUATION_LABELS, STATUS_LABELS
+from ledger.services import handoff_reference, urgent_reference
 from nlu.safety import KIND_LABELS
-from staff.export import SITUATION_LABELS
 from tongban.clients import client_address
 
 HERE = Path(__file__).parent
@@ -46,6 +49,7 @@ class Staff:
     area: str
     csrf_token: str
     permissions: frozenset[str] = field(default_factory=frozenset)
+    area_label: str = ""  # the area's name (ledger.areas.area_name)
 
     @property
     def name(self) -> str:
@@ -53,17 +57,13 @@ class Staff:
 
     @property
     def role_label(self) -> str:
-        return staffdb.ROLES.get(self.role, self.role)
-
-    @property
-    def area_label(self) -> str:
-        return staffdb.area_name(self.area)
+        return ROLES.get(self.role, self.role)
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
 
     def sees(self, code: str | None) -> bool:
-        return staffdb.in_area(code, self.area)
+        return in_area(code, self.area)
 
 
 # ------------------------------------------------------------------ errors rendered as pages
@@ -155,7 +155,7 @@ def _fmt_date(value) -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, dt.datetime):
-        return staffdb.aware(value).astimezone(staffdb.CST).strftime("%Y-%m-%d")
+        return clock.aware(value).astimezone(clock.BEIJING).strftime("%Y-%m-%d")
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
@@ -165,13 +165,18 @@ def _fmt_datetime(value) -> str:
     if value is None:
         return "—"
     if isinstance(value, dt.datetime):
-        return staffdb.aware(value).astimezone(staffdb.CST).strftime("%Y-%m-%d %H:%M")
+        return clock.aware(value).astimezone(clock.BEIJING).strftime("%Y-%m-%d %H:%M")
     return _fmt_date(value)
 
 
 def _situations(value: str | None) -> str:
     codes = [c for c in (value or "").split(",") if c]
     return "、".join(SITUATION_LABELS.get(c, c) for c in codes) or "—"
+
+
+@pass_context
+def _area_name(context, code: str | None, names: dict[str, str] | None = None) -> str:
+    return area_name(code, names, areas=runtime(context["request"]).areas)
 
 
 def _danger_kinds(value: str | None) -> str:
@@ -204,14 +209,14 @@ def _query(request: Request, **changes) -> str:
 env = templates.env
 env.filters.update({
     "d": _fmt_date, "dt": _fmt_datetime, "situations": _situations, "status_label":
-    lambda s: STATUS_LABELS.get(s, s), "area_name": staffdb.area_name, "danger_kinds": _danger_kinds,
-    "months": _months, "mask_phone": _mask_phone, "role_label": lambda r: staffdb.ROLES.get(r, r),
+    lambda s: STATUS_LABELS.get(s, s), "area_name": _area_name, "danger_kinds": _danger_kinds,
+    "months": _months, "mask_phone": _mask_phone, "role_label": lambda r: ROLES.get(r, r),
     "entry_status": lambda s: ENTRY_STATUS_LABELS.get(s, s), "channel": lambda c: CHANNEL_LABELS.get(c, c),
     "detected_by": lambda v: "、".join(DETECTED_BY_LABELS.get(p, p) for p in (v or "").split("+") if p) or "—",
 })
 env.globals.update({
-    "STATUS_LABELS": STATUS_LABELS, "SITUATION_LABELS": SITUATION_LABELS, "ROLES": staffdb.ROLES,
-    "PREFIX": PREFIX, "urgent_ref": lambda row: f"U-{row.id:06d}", "handoff_ref": lambda row: f"H-{row.id:06d}",
+    "STATUS_LABELS": STATUS_LABELS, "SITUATION_LABELS": SITUATION_LABELS, "ROLES": ROLES,
+    "PREFIX": PREFIX, "urgent_ref": urgent_reference, "handoff_ref": handoff_reference,
     "URGENT_STATUS_LABELS": URGENT_STATUS_LABELS, "HANDOFF_STATUS_LABELS": HANDOFF_STATUS_LABELS,
     "query": _query,
 })
@@ -313,7 +318,7 @@ def area_filter(value: str | None, user: Staff, errors: FormErrors, name: str = 
     if not (value.isdigit() and len(value) in (6, 9, 12)):
         errors.add(name, "地区代码须为 6 位（区县）、9 位（街道）或 12 位（社区）数字。")
         return ""
-    prefix = staffdb.area_prefix(user.area)
+    prefix = area_prefix(user.area)
     if not (value.startswith(prefix) or prefix.startswith(value)):
         errors.add(name, "这个地区不在您的管辖范围内。")
         return ""

@@ -34,9 +34,10 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from ledger.requests import SITUATION_LABELS
+
 __all__ = [
     "LEDGER_COLUMNS",
-    "SITUATION_LABELS",
     "ledger_csv",
     "ledger_xlsx",
 ]
@@ -59,16 +60,6 @@ LEDGER_COLUMNS: list[tuple[str, str]] = [
     ("next_review_on", "下次复核日期"),
     ("status", "状态"),
 ]
-
-# Situation codes of the ledger (see shared/DOMAIN.md), shown in Chinese in the exports.
-SITUATION_LABELS: dict[str, str] = {
-    "family_hardship": "家庭生活困难",
-    "disability": "自身残疾",
-    "guardianship_gap": "监护缺失",
-    "vagrancy": "流浪",
-    "psych_behavior": "心理和行为异常",
-    "self_request": "主动提出救助帮扶需求",
-}
 
 # Columns whose values are identifiers made of digits: always text, never numbers.
 TEXT_COLUMNS = frozenset({"reference", "guardian_phone", "area_code"})

@@ -133,12 +133,12 @@ def _turn(spec: dict, rendezvous: Rendezvous) -> dict:
 
     from bot.engine import DialogueEngine
     from ledger.conversations import ConversationStore
-    from ledger.crypto import DataCipher
     from ledger.db import Database
     from nlu.geo import gazetteer
+    from tests.helpers import cipher_for
 
     settings = _settings(spec)
-    db, cipher = Database(settings, migrate=False), DataCipher.from_settings(settings)
+    db, cipher = Database(settings.database_url, migrate=False), cipher_for(settings)
     store = ConversationStore(db, cipher)
     opened = []
     real_open = store.open
@@ -160,11 +160,11 @@ def _turn(spec: dict, rendezvous: Rendezvous) -> dict:
 def _claim(spec: dict, rendezvous: Rendezvous) -> dict:
     """What an outbox sender does: claim the conversation's due rows, deliver them, record them sent."""
     from ledger import outbox
-    from ledger.crypto import DataCipher
     from ledger.db import Database
+    from tests.helpers import cipher_for
 
     settings = _settings(spec)
-    db, cipher = Database(settings, migrate=False), DataCipher.from_settings(settings)
+    db, cipher = Database(settings.database_url, migrate=False), cipher_for(settings)
     met = hold_at(r"UPDATE outbox SET status", rendezvous)
     rendezvous.started()
     with db.session() as session:
@@ -195,7 +195,7 @@ def _set_status(spec: dict, rendezvous: Rendezvous) -> dict:
 
 
 def _upgrade(spec: dict, rendezvous: Rendezvous) -> dict:
-    """A worker starting: ``Database(settings)`` migrates the database to the newest revision."""
+    """A worker starting: ``Database(url)`` migrates the database to the newest revision."""
     from ledger.db import Database
 
     applied: list[str] = []
@@ -211,7 +211,7 @@ def _upgrade(spec: dict, rendezvous: Rendezvous) -> dict:
     migration_log.addHandler(Applied())
     met = hold_at(r"(CREATE|ALTER|DROP)\s", rendezvous)
     rendezvous.started()
-    Database(_settings(spec)).dispose()
+    Database(_settings(spec).database_url).dispose()
     return {"applied": applied, "met": met[0] if met else None}
 
 

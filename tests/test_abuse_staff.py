@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from knowledge.store import shipped_dir
-from ledger import staffdb
+import ledger.audit
+from ledger import accounts, clock
 from ledger.models import UrgentRecord
 from tests.test_staff_support import (BAOAN, OTHER_DISTRICT, PASSWORD, csrf_of, file,  # noqa: F401
                                       hidden_fields, login, own_kb, staff_app, staff_app_own_kb,  # noqa: F401
@@ -185,7 +186,7 @@ def test_the_password_is_checked_outside_the_database_transaction(staff_app, mon
     until another write has finished."""
     runtime = staff_app.runtime
     staff_app.user("baoan", "civil_affairs", BAOAN)
-    started, written, real = threading.Event(), threading.Event(), staffdb._hasher
+    started, written, real = threading.Event(), threading.Event(), accounts._hasher
 
     class SlowHasher:
         def verify(self, stored, password):
@@ -196,7 +197,7 @@ def test_the_password_is_checked_outside_the_database_transaction(staff_app, mon
         def __getattr__(self, name):
             return getattr(real, name)
 
-    monkeypatch.setattr(staffdb, "_hasher", SlowHasher())
+    monkeypatch.setattr(accounts, "_hasher", SlowHasher())
     client = staff_app.client()
     page = client.get("/staff/login")
     result = {}
@@ -209,7 +210,7 @@ def test_the_password_is_checked_outside_the_database_transaction(staff_app, mon
 
         def write():
             with runtime.db.session() as session:
-                staffdb.audit(session, actor="other", action="test.write", target="-")
+                ledger.audit.audit(session, actor="other", action="test.write", target="-")
             result["written"] = worker.is_alive()  # the login still in its password check
 
         writer = threading.Thread(target=write)
@@ -316,7 +317,7 @@ def test_the_queue_reaches_every_urgent_record_with_an_exact_count(staff_app):
             session.add(UrgentRecord(conversation_id=first.conversation_id, channel="rest", locality=BAOAN,
                                      kinds="abuse", detected_by="patterns", status="new",
                                      message_enc=runtime.cipher.encrypt(f"flood {n}"),
-                                     created_at=staffdb.now_utc()))
+                                     created_at=clock.utcnow()))
     staff_app.user("baoan", "civil_affairs", BAOAN)
     client = staff_app.login("baoan")
     first_page = client.get("/staff/").text

@@ -10,13 +10,13 @@ from sqlalchemy import select
 from ledger import outbox
 from ledger.casework import CaseworkError, add_months, change_status, entry_of, record_visit, transcript
 from ledger.conversations import ConversationStore
-from ledger.crypto import DataCipher
 from ledger.db import Database
 from ledger.models import AuditEvent, Committee, OutboxMessage
 from ledger.requests import RequestData, file_request
 from ledger.transcript import record_transcript
 from bot.replies import Reply
 from tests.conftest import make_settings
+from tests.helpers import cipher_for
 
 NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.timezone.utc)
 
@@ -31,8 +31,8 @@ def _data(name="王小明", phone="13800138000") -> RequestData:
 @pytest.fixture
 def ledger_db(backend):
     settings = make_settings(backend["data_dir"], database=backend["database"])
-    db = Database(settings)
-    cipher = DataCipher.from_settings(settings)
+    db = Database(settings.database_url)
+    cipher = cipher_for(settings)
     yield db, cipher, ConversationStore(db, cipher)
     db.dispose()
 

@@ -78,6 +78,17 @@ def test_situation_words_and_buttons():
     assert v.check_situations(["vagrancy", "bogus"]).value == ["vagrancy"]
 
 
+def test_the_form_and_nlu_use_the_ledgers_situation_codes():
+    """One vocabulary, the ledger's (ledger/requests.py): the form offers its codes in its order, and nlu
+    reads the same codes in a parent's words, all but the form's own choice "none of these, help all the
+    same" (self_request), which no story tells. nlu may not import the ledger, so it is checked here."""
+    from ledger.requests import SITUATION_LABELS
+    from nlu.situations import SITUATION_WORDS
+
+    assert list(v.SITUATIONS) == list(SITUATION_LABELS)
+    assert list(SITUATION_WORDS) == [code for code in SITUATION_LABELS if code != "self_request"]
+
+
 def test_the_lists_situations_are_read_in_a_parents_story():
     from nlu.situations import situations_told
 

@@ -4,7 +4,7 @@
 - every revision downgrades and upgrades again, its rows and every older revision's rows in place,
   the schema as it was;
 - a database at any older revision, holding data, is brought to the newest by the app's own start-up
-  (``Database(settings)``) with its rows kept;
+  (``Database(url)``) with its rows kept;
 - two worker processes starting at once on one database (tests/race_worker.py) both start, and the
   migrations run once (PostgreSQL: under ``ledger.db.upgrade``'s advisory lock).
 """
@@ -21,10 +21,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, insert, inspect, select, text, update
 
 from ledger.conversations import ConversationStore
-from ledger.crypto import DataCipher
 from ledger.db import Database, alembic_config, drop_everything, upgrade
-from ledger.models import Base
+from ledger.schema import METADATA
 from tests.conftest import make_settings
+from tests.helpers import cipher_for
 from tests.race_worker import run_workers
 
 pytestmark = pytest.mark.slow  # every migration on both databases: left out of make test-fast
@@ -215,7 +215,7 @@ def _version(engine: Engine) -> list[str]:
 
 def _matches_models(engine: Engine) -> list:
     with engine.connect() as conn:
-        return compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        return compare_metadata(MigrationContext.configure(conn), METADATA)
 
 
 # ------------------------------------------------------------------ the tests
@@ -228,7 +228,7 @@ def test_the_newest_revision_matches_the_models_and_drop_everything_removes_it(s
         upgrade(engine)  # again: nothing to do
         assert _version(engine) == [HEAD]
         tables = set(inspect(engine).get_table_names())
-        assert STAFF_TABLES <= tables and set(Base.metadata.tables) <= tables
+        assert STAFF_TABLES <= tables and set(METADATA.tables) <= tables
         indexes = {i["name"] for i in inspect(engine).get_indexes("assistance_requests")}
         assert {"ix_assistance_requests_status_created", "ix_assistance_requests_area_created"} <= indexes
         assert _matches_models(engine) == []
@@ -300,10 +300,10 @@ def _at(settings, revision: str) -> tuple[dict, dict]:
 @pytest.mark.parametrize("start", [revision for revision, _ in REVISIONS[:-1]])
 def test_a_database_holding_data_is_upgraded_by_the_apps_start(settings, start):
     """A deployment at an older revision, with rows in every table it has, starts the new version: the app's
-    own start-up (``Database(settings)``: on SQLite with foreign keys enforced) migrates it to the newest
+    own start-up (``Database(url)``: on SQLite with foreign keys enforced) migrates it to the newest
     revision, every row kept, the schema that of the models, and the app can write to it."""
     before, ids = _at(settings, start)
-    db = Database(settings)
+    db = Database(settings.database_url)
     try:
         assert _version(db.engine) == [HEAD]
         _assert_kept(before, _contents(db.engine))
@@ -311,7 +311,7 @@ def test_a_database_holding_data_is_upgraded_by_the_apps_start(settings, start):
         if db.engine.dialect.name == "sqlite":  # enforced again once the migration is done
             with db.engine.connect() as conn:
                 assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        store = ConversationStore(db, DataCipher.from_settings(settings))
+        store = ConversationStore(db, cipher_for(settings))
         with store.open("telegram:8001", "telegram") as convo:  # a new row next to the old ones
             convo.state["after"] = "upgrade"
         assert convo.id not in (ids["conversation"], ids["web"])
@@ -323,7 +323,7 @@ def test_a_database_holding_data_is_upgraded_by_the_apps_start(settings, start):
 @pytest.mark.parametrize("start", [None, "0002"], ids=["new-database", "at-0002-with-data"])
 def test_two_workers_starting_at_once_migrate_the_database_once(backend, settings, tmp_path, start):
     """Two worker processes start at the same moment on one database, each running the migrations from
-    ``Database(settings)``: both start, each revision is applied once (by one of them; the other finds
+    ``Database(url)``: both start, each revision is applied once (by one of them; the other finds
     the work done), the database ends at the newest revision with its rows.
 
     Guard: PostgreSQL, the advisory lock ``ledger.db.upgrade`` takes first (the migrating worker sees the

@@ -18,10 +18,10 @@ from ledger.casework import change_status, entry_of, record_visit
 from ledger.models import (AssistanceRequest, Conversation, ConversationMessage, HandoffRequest, OutboxMessage,
                            RateCounter, RetentionRun, StatusChange, TelegramUpdate, UrgentRecord)
 from ledger.retention import purge, run_daily
+from ledger.settings import RetentionSettings
 from ledger.staff_models import StaffCaseNote, StaffLoginFailure
 from tests.test_keys import cli_env  # noqa: F401
 from tests.test_staff_support import staff_app, staff_backend  # noqa: F401
-from tongban.settings import RetentionSettings
 
 ANSWERS = ["王小明", "八岁", "河南周口郸城", "深圳宝安西乡街道", "两年", "李芳", "妈妈", "138 0013 8000", "1 3",
            "孩子爸爸受伤干不了活，下学期学费交不上"]
@@ -399,7 +399,7 @@ def test_purge_command_dry_run_prints_counts_per_kind(rt, backend, cli_env, caps
 
 def test_staff_see_why_a_request_is_kept_and_that_another_was_anonymised(staff_app):
     from ledger.casework import find_request
-    from ledger.retention import erase_conversation
+    from ledger.erasure import erase_conversation
     from tests.test_staff_support import BAOAN, file
 
     runtime = staff_app.runtime

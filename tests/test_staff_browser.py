@@ -22,7 +22,8 @@ import httpx
 import pytest
 import yaml
 
-from ledger import staffdb
+from ledger import clock
+from ledger.accounts import create_user
 from ledger.casework import add_months
 from tests.browser import VIEWPORT, browser, page, screenshot  # noqa: F401
 from tests.live_server import LiveServer
@@ -74,11 +75,11 @@ def site(browser, tmp_path_factory, own_knowledge, interpreter):
                         telegram={"bot_username": BOT}, security={"api_token": API_TOKEN})
     runtime = Runtime.build(settings, knowledge=own_knowledge, interpreter=interpreter)
     with runtime.db.session() as session:
-        staffdb.create_user(session=session, username=ADMIN, role="admin", area="national",
-                            password=PASSWORD, display_name="王主任", created_by="test")
-        staffdb.create_user(session=session, username=BAOAN_USER, role="civil_affairs",
-                            area=BAOAN, password=PASSWORD, display_name=BAOAN_NAME,
-                            created_by="test")
+        create_user(session=session, areas=runtime.areas, username=ADMIN, role="admin", area="national",
+                    password=PASSWORD, display_name="王主任", created_by="test")
+        create_user(session=session, areas=runtime.areas, username=BAOAN_USER, role="civil_affairs",
+                    area=BAOAN, password=PASSWORD, display_name=BAOAN_NAME,
+                    created_by="test")
     app = create_app(settings, runtime=runtime)
     try:
         with LiveServer(app) as server:
@@ -91,7 +92,7 @@ def site(browser, tmp_path_factory, own_knowledge, interpreter):
 
 
 def today() -> dt.date:
-    return staffdb.today_cst()
+    return clock.beijing_today()
 
 
 def sign_in(page, site: Site, username: str, password: str = PASSWORD) -> None:

@@ -9,9 +9,10 @@ import re
 
 from sqlalchemy import select, update
 
-from ledger import staffdb
+from ledger import clock
 from ledger.casework import add_months
 from ledger.models import LedgerEntry, OutboxMessage, UrgentRecord
+from ledger.queue import QUEUE_PAGE_SIZE
 from staff.export import LEDGER_COLUMNS
 from tests.test_staff_support import (BAOAN, LIUTANG, OTHER_DISTRICT, XIXIANG, committee, csrf_of, file,  # noqa: F401
                                       handoff, post_form, request_row, staff_app, staff_backend, urgent)
@@ -81,14 +82,14 @@ def test_queue_urgent_first_then_requests_and_handoffs_with_filters(staff_app):
 
 def test_queue_paginates(staff_app):
     runtime = staff_app.runtime
-    refs = [file(runtime, now=_days_ago(60 - i)) for i in range(staffdb.QUEUE_PAGE_SIZE + 3)]
+    refs = [file(runtime, now=_days_ago(60 - i)) for i in range(QUEUE_PAGE_SIZE + 3)]
     staff_app.user("admin", "admin", "national")
     client = staff_app.login("admin")
     first = client.get("/staff/").text
     assert "共 53 份申请" in first and "第 1 / 2 页" in first and 'id="page-next"' in first
-    assert _refs(first) == list(reversed(refs))[:staffdb.QUEUE_PAGE_SIZE]
+    assert _refs(first) == list(reversed(refs))[:QUEUE_PAGE_SIZE]
     second = client.get("/staff/?page=2").text
-    assert _refs(second) == list(reversed(refs))[staffdb.QUEUE_PAGE_SIZE:] and 'id="page-prev"' in second
+    assert _refs(second) == list(reversed(refs))[QUEUE_PAGE_SIZE:] and 'id="page-prev"' in second
     assert _refs(client.get("/staff/?page=99").text) == _refs(second)  # past the end: the last page
 
 
@@ -122,14 +123,14 @@ def test_status_changes_need_a_note_accept_into_the_ledger_and_notify_the_parent
     bad_date = post_form(client, page, f"{page}/status", {"status": "accepted", "note": "符合条件",
                                                           "first_visit_on": "2020-01-01"})
     assert bad_date.status_code == 400 and "首次走访日期不能早于今天" in bad_date.text
-    first_visit = staffdb.today_cst() + dt.timedelta(days=3)
+    first_visit = clock.beijing_today() + dt.timedelta(days=3)
     accepted = post_form(client, page, f"{page}/status", {"status": "accepted", "note": "家庭困难，纳入台账",
                                                           "first_visit_on": first_visit.isoformat()})
     assert accepted.status_code == 303
     with runtime.db.session() as session:
         entry = session.scalar(select(LedgerEntry))
         assert entry.next_visit_on == first_visit and entry.status == "active"
-        assert entry.next_review_on in (add_months(NOW.date(), 6), add_months(staffdb.today_cst(), 6))
+        assert entry.next_review_on in (add_months(NOW.date(), 6), add_months(clock.beijing_today(), 6))
         texts = [runtime.cipher.decrypt(m.payload_enc) for m in session.scalars(select(OutboxMessage))]
     assert len(texts) == 2 and ref in texts[0] and "审核中" in texts[0] and "已纳入重点关爱台账" in texts[1]
     assert all("约周三上门" not in t for t in texts)  # the staff note stays internal
@@ -171,14 +172,14 @@ def test_visits_are_validated_recorded_and_reminders_list_what_is_due(staff_app)
     client = staff_app.login("director")
     page = f"/staff/requests/{ref}"
     html = client.get(page).text
-    assert f'value="{staffdb.today_cst().isoformat()}"' in html and 'value="张主任"' in html
+    assert f'value="{clock.beijing_today().isoformat()}"' in html and 'value="张主任"' in html
     # a day that is "today or earlier" in UTC and in Beijing time alike (casework counts in UTC)
-    today = min(staffdb.today_cst(), dt.datetime.now(dt.timezone.utc).date())
+    today = min(clock.beijing_today(), dt.datetime.now(dt.timezone.utc).date())
 
     cases = [
         ({"visited_on": "", "visitor": "张主任", "findings": "好", "next_visit_on": "2099-01-01"}, "请填写走访日期"),
         ({"visited_on": "昨天", "visitor": "张主任", "findings": "好", "next_visit_on": "2099-01-01"}, "走访日期的格式不对"),
-        ({"visited_on": (staffdb.today_cst() + dt.timedelta(days=2)).isoformat(), "visitor": "张主任", "findings": "好",
+        ({"visited_on": (clock.beijing_today() + dt.timedelta(days=2)).isoformat(), "visitor": "张主任", "findings": "好",
           "next_visit_on": "2099-01-01"}, "走访日期不能晚于今天"),
         ({"visited_on": today.isoformat(), "visitor": "", "findings": "好", "next_visit_on": "2099-01-01"}, "请填写走访人"),
         ({"visited_on": today.isoformat(), "visitor": "张主任", "findings": "  ", "next_visit_on": "2099-01-01"},
@@ -203,7 +204,7 @@ def test_visits_are_validated_recorded_and_reminders_list_what_is_due(staff_app)
         entry = session.scalar(select(LedgerEntry).order_by(LedgerEntry.id))
         assert entry.next_visit_on == next_visit and entry.next_review_on == add_months(today, 6)
         # the other child: a visit overdue and a review in ten days
-        cst_today = staffdb.today_cst()
+        cst_today = clock.beijing_today()
         session.execute(update(LedgerEntry).where(LedgerEntry.id != entry.id).values(
             next_visit_on=cst_today - dt.timedelta(days=3), next_review_on=cst_today + dt.timedelta(days=10)))
     assert staff_app.audit("visit.create")[0].actor == "director"
@@ -253,7 +254,7 @@ def test_dashboard_counts_by_status_situation_area_and_month_with_svg_charts(sta
     areas = table("area")
     assert list(areas.values()) == ["2", "1"] and any("直接受理" in k for k in areas)
     months = table("month")
-    assert len(months) == 12 and months[f"{staffdb.today_cst():%Y-%m}"] in ("2", "3")
+    assert len(months) == 12 and months[f"{clock.beijing_today():%Y-%m}"] in ("2", "3")
     assert sum(int(v) for v in months.values()) == 3
 
 

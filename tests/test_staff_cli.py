@@ -9,7 +9,7 @@ import io
 import pytest
 
 import staff.cli
-from ledger import staffdb
+from ledger.accounts import find_user, list_users
 from tests.test_staff_support import PASSWORD, build_settings, login, staff_app, staff_backend  # noqa: F401
 
 
@@ -18,7 +18,7 @@ def tongban(staff_app, monkeypatch):
     """Run ``tongban staff …`` (the staff group on a parser of our own) against the app's database."""
     monkeypatch.setattr(staff.cli, "_settings", lambda: staff_app.runtime.settings)
     parser = argparse.ArgumentParser(prog="tongban")
-    staff.cli.register(parser.add_subparsers())
+    staff.cli.register(parser.add_subparsers(), areas=lambda: staff_app.runtime.areas)
 
     def run(argv: list[str], stdin: str = "") -> int:
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
@@ -30,7 +30,7 @@ def tongban(staff_app, monkeypatch):
 
 def _users(staff_app):
     with staff_app.runtime.db.session() as session:
-        return {u.username: (u.role, u.area_code, u.active) for u in staffdb.list_users(session)}
+        return {u.username: (u.role, u.area_code, u.active) for u in list_users(session)}
 
 
 def test_create_the_first_admin_from_standard_input_and_sign_in(staff_app, tongban, capsys):
@@ -40,7 +40,7 @@ def test_create_the_first_admin_from_standard_input_and_sign_in(staff_app, tongb
     assert "已创建账号 chief：系统管理员，管辖 全国" in capsys.readouterr().out
     assert _users(staff_app) == {"chief": ("admin", "national", True)}
     with staff_app.runtime.db.session() as session:
-        user = staffdb.find_user(session, "chief")
+        user = find_user(session, "chief")
         assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
         assert user.display_name == "王主任"
     assert [e.action for e in staff_app.audit()] == ["user.create"]

@@ -10,7 +10,8 @@ import time
 import pytest
 from sqlalchemy import select, update
 
-from ledger import staffdb
+from ledger import clock
+from ledger.accounts import set_user_active, token_hash
 from ledger.models import AssistanceRequest, Committee, HandoffRequest, LedgerEntry, StatusChange, UrgentRecord, Visit
 from ledger.staff_models import StaffDraft, StaffSession
 from tests.test_staff_support import (BAOAN, LIUTANG, OTHER_COMMUNITY, OTHER_DISTRICT, PASSWORD, XIXIANG,  # noqa: F401
@@ -302,7 +303,7 @@ def test_session_cookie_is_httponly_samesite_and_secure_on_https(staff_app):
     with staff_app.runtime.db.session() as session:
         stored = list(session.scalars(select(StaffSession.token_hash)))
     token = _cookie(response, "tb_staff").split(";")[0].split("=", 1)[1]
-    assert token not in stored and staffdb.token_hash(token) in stored
+    assert token not in stored and token_hash(token) in stored
 
 
 def test_security_headers(staff_app):
@@ -326,14 +327,14 @@ def test_idle_absolute_and_revoked_sessions_end(staff_app):
     client = staff_app.login("admin")
     assert client.get("/staff/", follow_redirects=False).status_code == 200
     with runtime.db.session() as session:
-        session.execute(update(StaffSession).values(last_seen_at=staffdb.now_utc() - dt.timedelta(minutes=31)))
+        session.execute(update(StaffSession).values(last_seen_at=clock.utcnow() - dt.timedelta(minutes=31)))
     response = client.get("/staff/", follow_redirects=False)
     assert response.status_code == 303 and "expired=1" in response.headers["location"]
     assert "tb_staff=" in response.headers.get("set-cookie", "")  # the stale cookie is cleared
 
     client = staff_app.login("admin")
     with runtime.db.session() as session:
-        session.execute(update(StaffSession).values(expires_at=staffdb.now_utc() - dt.timedelta(seconds=1)))
+        session.execute(update(StaffSession).values(expires_at=clock.utcnow() - dt.timedelta(seconds=1)))
     assert client.get("/staff/", follow_redirects=False).status_code == 303
 
     client = staff_app.login("admin")
@@ -343,7 +344,7 @@ def test_idle_absolute_and_revoked_sessions_end(staff_app):
 
     client = staff_app.login("admin")
     with runtime.db.session() as session:
-        staffdb.set_user_active(session=session, username="admin", active=False, actor="test")
+        set_user_active(session=session, username="admin", active=False, actor="test")
     assert client.get("/staff/", follow_redirects=False).status_code == 303
     assert login(staff_app.client(), "admin").status_code == 401
 
@@ -395,7 +396,7 @@ def test_expired_session_keeps_the_half_written_note(staff_app):
     page = f"/staff/requests/{ref}"
     token = csrf_of(client.get(page).text)
     with runtime.db.session() as session:
-        session.execute(update(StaffSession).values(last_seen_at=staffdb.now_utc() - dt.timedelta(hours=1)))
+        session.execute(update(StaffSession).values(last_seen_at=clock.utcnow() - dt.timedelta(hours=1)))
     note = "已电话联系家长，<下周>上门核实"
     response = client.post(f"{page}/status", data={"csrf_token": token, "_page": page, "_form": "status",
                                                    "status": "under_review", "note": note}, follow_redirects=False)
@@ -418,13 +419,13 @@ def test_expired_session_keeps_the_half_written_note(staff_app):
     assert "已为您填回" not in again.text and "已电话联系家长" not in again.text
     # nothing is kept for a forged post on an expired session, and a draft is only for its owner
     with runtime.db.session() as session:
-        session.execute(update(StaffSession).values(last_seen_at=staffdb.now_utc() - dt.timedelta(hours=1)))
+        session.execute(update(StaffSession).values(last_seen_at=clock.utcnow() - dt.timedelta(hours=1)))
     client.post(f"{page}/status", data={"csrf_token": "forged", "_page": page, "note": "伪造"}, follow_redirects=False)
     with runtime.db.session() as session:
         assert list(session.scalars(select(StaffDraft))) == []
     token = csrf_of(staff_app.login("baoan").get(page).text)
     with runtime.db.session() as session:
-        session.execute(update(StaffSession).values(last_seen_at=staffdb.now_utc() - dt.timedelta(hours=1)))
+        session.execute(update(StaffSession).values(last_seen_at=clock.utcnow() - dt.timedelta(hours=1)))
     expired = staff_app.client()
     session_cookie = [c for c in staff_app.clients[-2].cookies.jar if c.name == "tb_staff"][0]
     expired.cookies.set("tb_staff", session_cookie.value, path="/staff")

@@ -15,7 +15,8 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import select
 
-from ledger import staffdb
+from ledger.accounts import create_user
+from ledger.committees import create_committee
 from ledger.models import AuditEvent
 
 PASSWORD = "Kind-Harbour-2026"
@@ -51,8 +52,8 @@ class StaffApp:
 
     def user(self, username: str, role: str, area: str, password: str = PASSWORD, display_name: str = ""):
         with self.runtime.db.session() as session:
-            staffdb.create_user(session=session, username=username, role=role, area=area, password=password,
-                                display_name=display_name, created_by="test")
+            create_user(session=session, areas=self.runtime.areas, username=username, role=role, area=area,
+                        password=password, display_name=display_name, created_by="test")
         return username
 
     def login(self, username: str, password: str = PASSWORD, *, base_url: str = "http://testserver",
@@ -247,8 +248,8 @@ def handoff(runtime, *, locality: str | None, reason: str = "想找工作人员�
 
 def committee(runtime, *, name: str = "流塘社区居委会", locality: str = LIUTANG, code: str | None = None) -> tuple[int, str]:
     with runtime.db.session() as session:
-        row = staffdb.create_committee(session=session, name=name, locality_code=locality,
-                                       locality_name=f"广东省深圳市宝安区西乡街道{name[:4]}", code=code, actor="test")
+        row = create_committee(session=session, name=name, locality_code=locality,
+                               locality_name=f"广东省深圳市宝安区西乡街道{name[:4]}", code=code, actor="test")
         return row.id, row.code
 
 

@@ -412,7 +412,7 @@ def _claimed_replies(tmp_path, chat: int, texts: list[str], worker: str):
     from ledger.db import Database
     from tongban.settings import Settings
 
-    db = Database(Settings(env="test", data_dir=tmp_path))
+    db = Database(Settings(env="test", data_dir=tmp_path).database_url)
     cipher = DataCipher(Fernet.generate_key())
     payloads = [{"op": "send", "text": text} for text in texts]
     with db.session() as session:

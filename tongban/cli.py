@@ -116,19 +116,32 @@ def _parser() -> argparse.ArgumentParser:
 
     from staff.cli import register as register_staff
 
-    register_staff(sub)
+    register_staff(sub, areas=_areas)
     return parser
 
 
-def _ledger_db():
-    from ledger.crypto import DataCipher
-    from ledger.db import Database
+def _areas():
+    """The gazetteer as the ledger's area directory (staff accounts' areas)."""
+    from nlu.areas import GazetteerAreas
 
+    return GazetteerAreas()
+
+
+def _cipher(settings):
+    """The data key's cipher, from the settings."""
+    from ledger.crypto import DataCipher
+
+    return DataCipher.from_settings(settings.security, data_dir=settings.data_dir,
+                                    production=settings.env == "production")
+
+
+def _ledger_db():
+    from ledger.db import Database
     from ledger.keys import verify_data_key
 
     settings = get_settings()
-    cipher = DataCipher.from_settings(settings)
-    db = Database(settings)
+    cipher = _cipher(settings)
+    db = Database(settings.database_url, echo=settings.database.echo)
     try:
         verify_data_key(db, cipher)
     except Exception:
@@ -152,17 +165,16 @@ def _purge(args: argparse.Namespace) -> int:
 
 
 def _rotate_key(args: argparse.Namespace) -> int:
-    from ledger.crypto import DataCipher
     from ledger.db import Database
     from ledger.keys import rotate
 
     settings = get_settings()
-    cipher = DataCipher.from_settings(settings)  # not verified: the check row is still under the old key
+    cipher = _cipher(settings)  # not verified: the check row is still under the old key
     if cipher.key_count < 2:
         print("只有一个密钥：请把新密钥放在最前面，旧密钥放在后面，例如 TONGBAN_SECURITY__DATA_KEY=NEW,OLD"
               "（新密钥可用 tongban security new-key 生成）。 Give NEW,OLD to rotate.", file=sys.stderr)
         return 2
-    db = Database(settings)
+    db = Database(settings.database_url, echo=settings.database.echo)
     try:
         report = rotate(db, cipher, batch_size=args.batch_size)
     finally:

@@ -1,7 +1,8 @@
 """Everything a running process needs, built once: ``Runtime.build(settings)``.
 
 The embedder is shared by retrieval and intent recognition; the database and the
-cipher by the conversation store and the ledger services.
+cipher by the conversation store and the ledger services; the gazetteer answers the ledger's
+questions about areas (``ledger.areas.AreaDirectory``) for the staff app.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from dataclasses import dataclass
 from bot.engine import DialogueEngine
 from knowledge.embedding import Embedder, build_embedder
 from knowledge.service import KnowledgeBase
+from ledger.areas import AreaDirectory
 from ledger.conversations import ConversationStore
 from ledger.crypto import DataCipher
 from ledger.db import Database
 from ledger.keys import verify_data_key
 from ledger.ratelimit import RateLimiter
+from nlu.areas import GazetteerAreas
 from nlu.interpreter import Interpreter
 from tongban.settings import Settings
 
@@ -71,6 +74,7 @@ class Runtime:
     cipher: DataCipher
     engine: DialogueEngine
     limiter: RateLimiter  # rate limits shared by every worker (public routes, staff logins)
+    areas: AreaDirectory  # which district codes exist and their names (staff accounts, pages)
     purge: DailyPurge | None = None  # the daily retention purge (``serve``; not in tests)
 
     @classmethod
@@ -78,11 +82,13 @@ class Runtime:
               knowledge: KnowledgeBase | None = None, interpreter: Interpreter | None = None,
               watch: bool | None = None, daily_purge: bool | None = None) -> "Runtime":
         settings.ensure_dirs()
-        cipher = DataCipher.from_settings(settings)  # first: a missing or unsafe key stops the start at once
+        # first: a missing or unsafe key stops the start at once
+        cipher = DataCipher.from_settings(settings.security, data_dir=settings.data_dir,
+                                          production=settings.env == "production")
         embedder = embedder or (knowledge.embedder if knowledge else build_embedder(settings.embedding))
         knowledge = knowledge or KnowledgeBase(settings, embedder=embedder).start(watch=watch)
         interpreter = interpreter or Interpreter.load_or_train(embedder, settings.models_dir)
-        db = Database(settings)
+        db = Database(settings.database_url, echo=settings.database.echo)
         verify_data_key(db, cipher)  # refuses a key that is not the one the database was written with
         store = ConversationStore(db, cipher)
         engine = DialogueEngine(settings=settings, knowledge=knowledge, interpreter=interpreter,
@@ -91,7 +97,7 @@ class Runtime:
         if daily_purge is None:
             daily_purge = settings.retention.daily and settings.env != "test"
         purge = DailyPurge(db, cipher, settings).start() if daily_purge else None
-        return cls(settings, embedder, knowledge, interpreter, db, cipher, engine, limiter, purge)
+        return cls(settings, embedder, knowledge, interpreter, db, cipher, engine, limiter, GazetteerAreas(), purge)
 
     def close(self, *, stop_knowledge: bool = True) -> None:
         if self.purge is not None:

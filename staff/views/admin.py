@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from ledger import staffdb
+from ledger.accounts import list_users
+from ledger.audit import audit_page
 from staff.auth import need
 from staff.common import FormErrors, Staff, page_number, query_date, render, runtime, text_field
 
@@ -30,8 +31,8 @@ def audit_log(request: Request, staff: Staff = Depends(need("audit"))):
     since = query_date(request, "since", errors, "开始日期")
     until = query_date(request, "until", errors, "结束日期")
     with runtime(request).db.session() as session:
-        page = staffdb.audit_page(session=session, page=page_number(request), actor=actor, action=action,
-                                  target=target, since=since, until=until, user_area=staff.area)
+        page = audit_page(session=session, page=page_number(request), actor=actor, action=action,
+                          target=target, since=since, until=until, user_area=staff.area)
     return render(request, "audit.html", {"page": page, "actions": AUDIT_ACTIONS, "errors": errors,
                                           "values": dict(params)}, status_code=400 if errors else 200)
 
@@ -39,5 +40,5 @@ def audit_log(request: Request, staff: Staff = Depends(need("audit"))):
 @router.get("/users", name="staff_users")
 def users(request: Request, staff: Staff = Depends(need("users"))):
     with runtime(request).db.session() as session:
-        rows = staffdb.list_users(session, staff.area)
+        rows = list_users(session, staff.area)
     return render(request, "users.html", {"rows": rows})

@@ -8,14 +8,19 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
-from ledger import casework, staffdb
+from ledger import casework, clock
+from ledger.accounts import LIGHT_STATUSES
+from ledger.areas import NATIONAL
+from ledger.audit import audit
+from ledger.cases import add_case_note, case_notes, case_places, case_visible, open_cases_page
 from ledger.casework import CaseworkError, TRANSITIONS
+from ledger.committees import locality_names
 from ledger.models import AssistanceRequest, HandoffRequest, StatusChange, UrgentRecord, Visit
-from ledger.requests import STATUS_LABELS, committee_by_code
+from ledger.queue import QueueFilter, normalise_reference, queue_page
+from ledger.requests import SITUATION_LABELS, STATUS_LABELS, committee_by_code
 from staff.auth import need, require_staff, take_draft
 from staff.common import (PREFIX, FormErrors, NotFound, Staff, area_filter, date_field, page_number, query_date,
                           render, runtime, text_field)
-from staff.export import SITUATION_LABELS
 
 router = APIRouter()
 
@@ -49,7 +54,7 @@ def queue(request: Request, staff: Staff = Depends(require_staff)):
     q = (params.get("q") or "").strip()
     reference = ""
     if q:
-        found = staffdb.normalise_reference(q)
+        found = normalise_reference(q)
         if found is None:
             errors.add("q", "请输入完整的编号，例如 LD-2026-000123、H-000012 或 U-000003。")
         elif found.startswith("H-"):
@@ -58,23 +63,23 @@ def queue(request: Request, staff: Staff = Depends(require_staff)):
             return RedirectResponse(f"{PREFIX}/urgent/{int(found[2:])}", status_code=303)
         else:
             reference, status = found, "all"
-    f = staffdb.QueueFilter(status=status, situation=situation, area=area, since=since, until=until,
-                            reference=reference, order=order, page=page_number(request))
+    f = QueueFilter(status=status, situation=situation, area=area, since=since, until=until,
+                    reference=reference, order=order, page=page_number(request))
     rt = runtime(request)
-    national = staff.area == staffdb.NATIONAL
+    national = staff.area == NATIONAL
     with rt.db.session() as session:
-        page = staffdb.queue_page(session=session, user_area=staff.area, f=f)
+        page = queue_page(session=session, user_area=staff.area, f=f)
         cases = {"user_area": staff.area, "sub_area": area}
         # every open urgent record is reachable: paged, with the exact count (never a silent limit)
-        urgent = staffdb.open_cases_page(session=session, kind="urgent", page=page_number(request, "upage"),
-                                         place="known" if national and not area else "all", **cases)
+        urgent = open_cases_page(session=session, kind="urgent", page=page_number(request, "upage"),
+                                 place="known" if national and not area else "all", **cases)
         unknown = None
         if national and not area:  # no place known at all: the national admins assign them
-            unknown = staffdb.open_cases_page(session=session, kind="urgent", place="unknown",
-                                              page=page_number(request, "xpage"), **cases)
-        handoffs = staffdb.open_cases_page(session=session, kind="handoff", page=page_number(request, "hpage"),
-                                           **cases)
-        names = staffdb.locality_names(session, [row.area_code for row in page.rows])
+            unknown = open_cases_page(session=session, kind="urgent", place="unknown",
+                                      page=page_number(request, "xpage"), **cases)
+        handoffs = open_cases_page(session=session, kind="handoff", page=page_number(request, "hpage"),
+                                   **cases)
+        names = locality_names(session, [row.area_code for row in page.rows])
     return render(request, "queue.html", {
         "page": page, "urgent": urgent, "unknown": unknown, "handoffs": handoffs, "f": f, "q": q,
         "errors": errors, "names": names, "statuses": QUEUE_STATUSES, "area_value": params.get("area", ""),
@@ -84,12 +89,12 @@ def queue(request: Request, staff: Staff = Depends(require_staff)):
 # ------------------------------------------------------------------ one request
 
 def allowed_statuses(staff: Staff, current: str) -> list[str]:
-    return [s for s in TRANSITIONS.get(current, ()) if staff.can("decide") or s in staffdb.LIGHT_STATUSES]
+    return [s for s in TRANSITIONS.get(current, ()) if staff.can("decide") or s in LIGHT_STATUSES]
 
 
 def _find_request(session, staff: Staff, reference: str, *, lock: bool = False) -> AssistanceRequest:
     """The request if the user may see it (else 404); ``lock`` before changing it."""
-    ref = staffdb.normalise_reference(reference)
+    ref = normalise_reference(reference)
     row = casework.find_request(session=session, reference=ref, lock=lock) if ref and ref.startswith("LD-") else None
     if row is None or not staff.sees(row.area_code):
         raise NotFound()
@@ -121,10 +126,10 @@ def _request_context(session, rt, row: AssistanceRequest, staff: Staff) -> dict:
         transcript, hidden = visible.messages, visible.hidden
     committee = committee_by_code(session=session, code=row.referral) if row.referral else None
     merged_into = session.get(AssistanceRequest, row.duplicate_of_id) if row.duplicate_of_id else None
-    names = staffdb.locality_names(session, [row.area_code])
+    names = locality_names(session, [row.area_code])
     return {"req": row, "details": details, "history": history, "entry": entry, "visits": visits,
             "transcript": transcript, "transcript_hidden": hidden, "committee": committee, "merged_into": merged_into,
-            "allowed": allowed_statuses(staff, row.status), "today": staffdb.today_cst(), "names": names}
+            "allowed": allowed_statuses(staff, row.status), "today": clock.beijing_today(), "names": names}
 
 
 def _render_request(request: Request, staff: Staff, reference: str, *, errors: FormErrors | None = None,
@@ -134,7 +139,7 @@ def _render_request(request: Request, staff: Staff, reference: str, *, errors: F
         row = _find_request(session, staff, reference)
         draft = take_draft(request, staff, session)
         context = _request_context(session, rt, row, staff)
-        staffdb.audit(session, actor=staff.username, action="request.view", target=row.reference)
+        audit(session, actor=staff.username, action="request.view", target=row.reference)
     if draft:
         values, form_name = draft, draft.get("_form", "")
     context.update({"errors": errors or {}, "values": values or {}, "form_name": form_name,
@@ -232,7 +237,7 @@ def _find_case(session, staff: Staff, kind: str, record_id: int, *, lock: bool =
     from the same conversation; unknown: national admins only), else 404."""
     model = _KINDS[kind][0]
     record = session.get(model, record_id, with_for_update=True if lock else None, populate_existing=lock)
-    if record is None or not staffdb.case_visible(session, record, staff.area):
+    if record is None or not case_visible(session, record, staff.area):
         raise NotFound()
     return record
 
@@ -247,7 +252,7 @@ def _render_case(request: Request, staff: Staff, kind: str, record_id: int, *, e
         text = rt.cipher.decrypt(record.message_enc if kind == "urgent" else record.reason_enc)
         visible = casework.transcript_for_area(session=session, cipher=rt.cipher,
                                                conversation_id=record.conversation_id, user_area=staff.area)
-        notes = staffdb.case_notes(session=session, cipher=rt.cipher, kind=kind, target_id=record.id)
+        notes = case_notes(session=session, cipher=rt.cipher, kind=kind, target_id=record.id)
         reference = f"{letter}-{record.id:06d}"
         related = list(session.execute(
             select(AssistanceRequest.reference, AssistanceRequest.status, AssistanceRequest.area_code,
@@ -255,8 +260,8 @@ def _render_case(request: Request, staff: Staff, kind: str, record_id: int, *, e
             .where(AssistanceRequest.conversation_id == record.conversation_id)
             .order_by(AssistanceRequest.id)).all())
         related = [r for r in related if staff.sees(r.area_code)]
-        places = staffdb.case_places(session, record)
-        staffdb.audit(session, actor=staff.username, action=view_action, target=reference)
+        places = case_places(session, record)
+        audit(session, actor=staff.username, action=view_action, target=reference)
     return render(request, "case.html", {
         "kind": kind, "record": record, "text": text, "transcript": visible.messages,
         "transcript_hidden": visible.hidden, "places": places, "notes": notes,
@@ -288,14 +293,14 @@ def _handle_case(request: Request, staff: Staff, form, kind: str, record_id: int
         return _render_case(request, staff, kind, record_id, errors=errors, values=values, status_code=400)
     with rt.db.session() as session:
         record = _find_case(session, staff, kind, record_id, lock=True)
-        now = staffdb.now_utc()
-        staffdb.add_case_note(session=session, cipher=rt.cipher, kind=kind, target_id=record.id, note=note,
-                              status=status, actor=staff.username, now=now)
+        now = clock.utcnow()
+        add_case_note(session=session, cipher=rt.cipher, kind=kind, target_id=record.id, note=note,
+                      status=status, actor=staff.username, now=now)
         record.status = status
         if kind == "handoff" and status == done_status:
             record.handled_at, record.handled_by = now, staff.username
-        staffdb.audit(session, actor=staff.username, action=handled_action if status == done_status else f"{kind}.note",
-                      target=f"{letter}-{record.id:06d}", now=now)
+        audit(session, actor=staff.username, action=handled_action if status == done_status else f"{kind}.note",
+              target=f"{letter}-{record.id:06d}", now=now)
     path = "urgent" if kind == "urgent" else "handoffs"
     return RedirectResponse(f"{PREFIX}/{path}/{record_id}?done=handled", status_code=303)
 

@@ -7,7 +7,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ledger import staffdb
+import ledger.committees
+from ledger.areas import AreaDirectory, area_name, check_area_code
+from ledger.audit import audit
+from ledger.errors import StaffError
 from ledger.models import Committee
 from staff import deep_link, poster, poster_font
 from staff.auth import need, require_staff
@@ -50,7 +53,7 @@ def _find(session, staff: Staff, committee_id: int) -> Committee:
 
 def _list_page(request: Request, staff: Staff, *, errors=None, values=None, status_code: int = 200):
     with runtime(request).db.session() as session:
-        rows = staffdb.committees_with_counts(session=session, user_area=staff.area)
+        rows = ledger.committees.committees_with_counts(session=session, user_area=staff.area)
     _link_value, problem = _link(request, "CODE")
     return render(request, "committees.html", {"rows": rows, "errors": errors or {}, "values": values or {},
                                                "poster_problem": problem}, status_code=status_code)
@@ -61,14 +64,14 @@ def committees(request: Request, staff: Staff = Depends(require_staff)):
     return _list_page(request, staff)
 
 
-def _locality(form, staff: Staff, errors: FormErrors) -> str:
+def _locality(form, staff: Staff, errors: FormErrors, areas: AreaDirectory) -> str:
     code = "".join((form.get("locality_code") or "").split()) if isinstance(form.get("locality_code"), str) else ""
     if not code:
         errors.add("locality_code", "请填写所在地区代码（12 位社区代码，或 9 位街道代码）。")
         return ""
     try:
-        code = staffdb.check_area_code(code)
-    except staffdb.StaffError as exc:
+        code = check_area_code(code, areas=areas)
+    except StaffError as exc:
         errors.add("locality_code", f"{exc}。")
         return ""
     if not staff.sees(code):
@@ -83,20 +86,21 @@ def create_committee(request: Request, staff: Staff = Depends(need("committees")
     name = text_field(form, "name", errors, label="居委会名称", required=True, max_length=60)
     place = text_field(form, "locality_name", errors, label="社区或街道名称", required=True, max_length=100)
     code_text = text_field(form, "code", errors, label="推荐码", max_length=32)
-    locality = _locality(form, staff, errors)
-    if code_text and not staffdb.COMMITTEE_CODE.match(code_text):
+    areas = runtime(request).areas
+    locality = _locality(form, staff, errors, areas)
+    if code_text and not ledger.committees.COMMITTEE_CODE.match(code_text):
         errors.add("code", "推荐码须为 4–32 位英文字母、数字、下划线或短横线；留空则自动生成。")
     values = {k: form.get(k) for k in ("name", "locality_name", "locality_code", "code") if isinstance(form.get(k), str)}
     if not errors:
-        district = staffdb.area_name(locality[:6])
+        district = area_name(locality[:6], areas=areas)
         locality_name = place if place.startswith(district) else f"{district}{place}"
         try:
             with runtime(request).db.session() as session:
-                committee = staffdb.create_committee(session=session, name=name, locality_code=locality,
-                                                     locality_name=locality_name[:200], code=code_text or None,
-                                                     actor=staff.username)
+                committee = ledger.committees.create_committee(
+                    session=session, name=name, locality_code=locality, locality_name=locality_name[:200],
+                    code=code_text or None, actor=staff.username)
                 committee_id = committee.id
-        except staffdb.StaffError as exc:
+        except StaffError as exc:
             errors.add("code", str(exc) + "。")
     if errors:
         return _list_page(request, staff, errors=errors, values=values, status_code=400)
@@ -107,11 +111,11 @@ def _detail_page(request: Request, staff: Staff, committee_id: int, *, errors=No
                  status_code: int = 200):
     with runtime(request).db.session() as session:
         committee = _find(session, staff, committee_id)
-        rows = [r for r in staffdb.committees_with_counts(session=session, user_area=committee.locality_code)
-                if r.committee.id == committee.id]
+        counted = ledger.committees.committees_with_counts(session=session, user_area=committee.locality_code)
+        rows = [r for r in counted if r.committee.id == committee.id]
     link, problem = _link(request, committee.code)
     return render(request, "committee.html", {
-        "committee": committee, "counts": rows[0] if rows else staffdb.CommitteeRow(committee),
+        "committee": committee, "counts": rows[0] if rows else ledger.committees.CommitteeRow(committee),
         "link": link, "poster_problem": problem, "errors": errors or {},
         "values": values or {"name": committee.name, "locality_name": committee.locality_name,
                              "active": "1" if committee.active else "0"},
@@ -143,8 +147,8 @@ def update_committee(request: Request, committee_id: int, staff: Staff = Depends
                 changes.append(f"{attr}={value}")
                 setattr(committee, attr, value)
         if changes:
-            staffdb.audit(session, actor=staff.username, action="committee.update",
-                          target=f"committee:{committee.id}", detail="; ".join(changes)[:500])
+            audit(session, actor=staff.username, action="committee.update",
+                  target=f"committee:{committee.id}", detail="; ".join(changes)[:500])
     return RedirectResponse(f"{PREFIX}/committees/{committee_id}?done=committee", status_code=303)
 
 
@@ -164,8 +168,8 @@ def _poster(request: Request, staff: Staff, committee_id: int, fmt: str) -> Resp
             raise PosterUnavailable("服务器上缺少中文字体，暂时无法生成 PNG 海报，请下载 PDF 版本。") from None
         except ValueError as exc:
             raise PosterUnavailable(str(exc)) from None
-        staffdb.audit(session, actor=staff.username, action="committee.poster", target=f"committee:{committee.id}",
-                      detail=fmt)
+        audit(session, actor=staff.username, action="committee.poster", target=f"committee:{committee.id}",
+              detail=fmt)
         filename = f"童伴海报-{committee.name}.{fmt}"
     media = "image/png" if fmt == "png" else "application/pdf"
     return Response(body, media_type=media, headers={

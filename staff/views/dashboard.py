@@ -8,13 +8,14 @@ from fastapi import APIRouter, Depends, Request
 from markupsafe import Markup
 from sqlalchemy import select
 
-from ledger import staffdb
+import ledger.dashboard
+from ledger import clock
+from ledger.areas import AreaDirectory, area_clause, area_name, child_area_length
 from ledger.models import Committee
-from ledger.requests import STATUS_LABELS
+from ledger.requests import SITUATION_LABELS, STATUS_LABELS
 from staff.auth import require_staff
 from staff.charts import bar_chart_svg, column_chart_svg
 from staff.common import Staff, render, runtime
-from staff.export import SITUATION_LABELS
 
 router = APIRouter()
 
@@ -25,23 +26,24 @@ def _svg(markup: str) -> Markup:
     return Markup(re.sub(r'\sstyle="[^"]*"', "", markup))
 
 
-def _area_label(code: str, names: dict[str, str], user_area: str, length: int) -> str:
+def _area_label(code: str, names: dict[str, str], user_area: str, length: int, areas: AreaDirectory) -> str:
     if len(code) < length:
-        return f"{staffdb.area_name(code, names)}（直接受理）"
-    return staffdb.area_name(code, names)
+        return f"{area_name(code, names, areas=areas)}（直接受理）"
+    return area_name(code, names, areas=areas)
 
 
 @router.get("/dashboard", name="staff_dashboard")
 def dashboard(request: Request, staff: Staff = Depends(require_staff)):
-    today = staffdb.today_cst()
+    today = clock.beijing_today()
     with runtime(request).db.session() as session:
-        board = staffdb.dashboard(session=session, user_area=staff.area, today=today)
+        board = ledger.dashboard.dashboard(session=session, user_area=staff.area, today=today)
         names = dict(session.execute(select(Committee.locality_code, Committee.locality_name)
-                                     .where(staffdb.area_clause(Committee.locality_code, staff.area))).all())
-    length = staffdb.child_area_length(staff.area)
+                                     .where(area_clause(Committee.locality_code, staff.area))).all())
+    length = child_area_length(staff.area)
     status_data = [(STATUS_LABELS[s], n) for s, n in board.by_status]
     situation_data = [(SITUATION_LABELS.get(s, s), n) for s, n in board.by_situation]
-    area_data = [(_area_label(code, names, staff.area, length), n) for code, n in board.by_area]
+    areas = runtime(request).areas
+    area_data = [(_area_label(code, names, staff.area, length, areas), n) for code, n in board.by_area]
     month_data = [(m, n) for m, n in board.by_month]
     charts = {
         "status": _svg(bar_chart_svg("按状态", status_data)),

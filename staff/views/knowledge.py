@@ -17,7 +17,9 @@ from knowledge.errors import ChecklistValidationError
 from knowledge.ingest import IngestError, read_document, read_notice
 from knowledge.ingest_store import build_checklist
 from knowledge.schema import Checklist, dump_checklist, load_checklist_text
-from ledger import staffdb
+from ledger.areas import NATIONAL
+from ledger.audit import audit
+from ledger.drafts import stage_checklist, staged_checklist
 from staff.auth import need
 from staff.common import PREFIX, FormErrors, Staff, date_field, render, runtime, text_field
 from staff.views.casework import form_data
@@ -105,7 +107,7 @@ def _from_notice(data: bytes, filename: str, form, errors: FormErrors) -> Checkl
 
 
 def _national_admin(staff: Staff) -> bool:
-    return staff.role == "admin" and staff.area == staffdb.NATIONAL
+    return staff.role == "admin" and staff.area == NATIONAL
 
 
 def _id_area(checklist_id: str) -> str | None:
@@ -126,14 +128,14 @@ def ownership_problems(staff: Staff, checklist: Checklist, catalog) -> list[str]
     if _national_admin(staff):
         return []
     header = checklist.header
-    if header.locality.code == staffdb.NATIONAL or not staff.sees(header.locality.code):
+    if header.locality.code == NATIONAL or not staff.sees(header.locality.code):
         return [f"这份清单适用于“{header.locality.name}”，不在您的管辖范围内，不能发布。"]
     if header.authority.value == "guidance":
         return ["全国通用的办事指引（authority: guidance）只能由全国系统管理员发布。"]
     existing = catalog.versions.get(checklist.id, {})
     if existing:
         current = existing[max(existing)].header
-        if (current.locality.code == staffdb.NATIONAL or not staff.sees(current.locality.code)
+        if (current.locality.code == NATIONAL or not staff.sees(current.locality.code)
                 or current.authority.value == "guidance"):
             return [f"清单编号“{checklist.id}”已被《{current.title}》（{current.locality.name}）使用，"
                     f"这份清单不在您的管辖范围内，不能替换。发布本地区的新清单请换一个编号，"
@@ -193,7 +195,7 @@ def upload(request: Request, staff: Staff = Depends(need("knowledge")), form=Dep
     if errors or problems or checklist is None:
         return _page(request, errors=errors, values=values, problems=problems, status_code=400)
     with runtime(request).db.session() as session:
-        token = staffdb.stage_checklist(session=session, user_id=staff.id, source_name=filename, yaml_text=yaml_text)
+        token = stage_checklist(session=session, user_id=staff.id, source_name=filename, yaml_text=yaml_text)
     existing = _kb(request).snapshot.catalog.versions.get(checklist.id, {})
     current = existing.get(max(existing)) if existing else None
     return render(request, "knowledge_preview.html", {
@@ -208,7 +210,7 @@ def publish(request: Request, staff: Staff = Depends(need("knowledge")), form=De
     token = form.get("token") if isinstance(form.get("token"), str) else ""
     rt = runtime(request)
     with rt.db.session() as session:
-        staged = staffdb.staged_checklist(session=session, token=token, user_id=staff.id)
+        staged = staged_checklist(session=session, token=token, user_id=staff.id)
         if staged is None:
             return _page(request, problems=["预览已过期或不存在，请重新上传文件。"], status_code=400)
         yaml_text, source = staged.yaml_text, staged.source_name
@@ -221,10 +223,10 @@ def publish(request: Request, staff: Staff = Depends(need("knowledge")), form=De
     except ChecklistValidationError as exc:
         return _page(request, problems=_problems(exc), status_code=400)
     with rt.db.session() as session:
-        staged = staffdb.staged_checklist(session=session, token=token, user_id=staff.id)
+        staged = staged_checklist(session=session, token=token, user_id=staff.id)
         if staged is not None:
             session.delete(staged)
-        staffdb.audit(session, actor=staff.username, action="knowledge.publish",
-                      target=f"checklist:{stored.id}"[:80],
-                      detail=f"version={stored.header.version} items={len(stored.items)} source={source}"[:500])
+        audit(session, actor=staff.username, action="knowledge.publish",
+              target=f"checklist:{stored.id}"[:80],
+              detail=f"version={stored.header.version} items={len(stored.items)} source={source}"[:500])
     return RedirectResponse(f"{PREFIX}/knowledge?done=published", status_code=303)
