@@ -17,12 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.embedding import Embedder
-from knowledge.index import EmbeddingCache
 from nlu import clauses, dialect, pinyin, safety
 from nlu.classifier import FORMAT, TextClassifier, code_fingerprint, fingerprint
 from nlu.danger import DangerModel
 from nlu.danger import window as context_window
+from nlu.embedding import Embedder, EmbeddingCache
 from nlu.entities import ExtractedEntity, extract_all
 from nlu.features import TOL
 from nlu.geo import Gazetteer, gazetteer

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.evaluate import read_tsv
+from nlu.evaluate import read_tsv
 from nlu import pinyin
 
 INDEPENDENT = Path(__file__).parent / "data" / "independent"

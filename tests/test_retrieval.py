@@ -12,7 +12,7 @@ BAOAN, LUOHU = "440306", "440303"
 
 def _answer(kb, text, locality=None):
     result = kb.search(text, locality)
-    return result, compose(result, min_confidence=kb.settings.knowledge.min_confidence,
+    return result, compose(result, min_confidence=kb.settings.min_confidence,
                            locality_name=kb.locality_name(locality))
 
 
@@ -258,3 +258,4 @@ def test_the_enrolment_notices_rules_answer_their_questions(kb, question, item):
     result, answer = _answer(kb, question)
     assert answer.confident and answer.sources[0]["item_id"] == item, [h.entry.item.id for h in result.hits]
     assert "读自转载页" in answer.text.split("依据")[-1] or "教基厅" in answer.text
+

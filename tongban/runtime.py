@@ -12,17 +12,23 @@ import threading
 from dataclasses import dataclass
 
 from bot.engine import DialogueEngine
-from knowledge.embedding import Embedder, build_embedder
 from knowledge.service import KnowledgeBase
 from ledger.conversations import ConversationStore
 from ledger.crypto import DataCipher
 from ledger.db import Database
 from ledger.keys import verify_data_key
 from ledger.ratelimit import RateLimiter
+from nlu.embedding import Embedder, build_embedder
 from nlu.interpreter import Interpreter
 from tongban.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def knowledge_base(settings: Settings, embedder: Embedder) -> KnowledgeBase:
+    """The knowledge base (not started) on its settings group and its folders of the data dir."""
+    return KnowledgeBase(settings.knowledge, embedder=embedder, checklist_dir=settings.checklist_dir,
+                         index_dir=settings.index_dir, models_dir=settings.models_dir)
 
 
 class DailyPurge:
@@ -80,7 +86,7 @@ class Runtime:
         settings.ensure_dirs()
         cipher = DataCipher.from_settings(settings)  # first: a missing or unsafe key stops the start at once
         embedder = embedder or (knowledge.embedder if knowledge else build_embedder(settings.embedding))
-        knowledge = knowledge or KnowledgeBase(settings, embedder=embedder).start(watch=watch)
+        knowledge = knowledge or knowledge_base(settings, embedder).start(watch=watch)
         interpreter = interpreter or Interpreter.load_or_train(embedder, settings.models_dir)
         db = Database(settings)
         verify_data_key(db, cipher)  # refuses a key that is not the one the database was written with
