@@ -52,7 +52,7 @@ def test_sentence_transformers_backend_serves_retrieval(tmp_path, minilm_setting
         item("V", "immunization", "vaccination", "Children get free vaccines at the clinic where they live."),
         item("H", "housing", "public housing", "Eligible families can apply for public rental housing."),
     ]))
-    kb = knowledge_base(settings, build_embedder(settings.embedding)).start(watch=False)
+    kb = knowledge_base(settings).start(watch=False)
     assert kb.snapshot.retriever.index.meta["model_id"] == kb.embedder.model_id
     assert kb.search("where can my child get a vaccine").hits[0].entry.item.id == "V"
     assert kb.search("apply for rental housing").hits[0].entry.item.id == "H"

@@ -8,6 +8,7 @@ import hashlib
 import sys
 from pathlib import Path
 
+from nlu.evaluate import read_tsv
 from tongban.logs import configure_logging
 from tongban.settings import get_settings
 
@@ -242,11 +243,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _knowledge(watch: bool = False):
-    from nlu.embedding import build_embedder
     from tongban.runtime import knowledge_base
 
-    settings = get_settings()
-    return knowledge_base(settings, build_embedder(settings.embedding)).start(watch=watch)
+    return knowledge_base(get_settings()).start(watch=watch)
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -337,7 +336,6 @@ def _reindex(args: argparse.Namespace) -> int:
 def _calibrate(args: argparse.Namespace) -> int:
     from knowledge import calibrate
     from knowledge.evaluate import read_offtopic
-    from nlu.evaluate import read_tsv
 
     kb = _knowledge()
     in_scope = [e for path in args.tuning for e in read_tsv(path) if e.intent == "ask_service" and e.category]
@@ -377,7 +375,7 @@ def _nlu_parse(args: argparse.Namespace) -> int:
 
 
 def _eval_nlu(args: argparse.Namespace) -> int:
-    from nlu.evaluate import evaluate, read_tsv, render_summary
+    from nlu.evaluate import evaluate, render_summary
 
     interpreter = _interpreter()
     reports = [(str(path), evaluate(interpreter, read_tsv(path))) for path in args.files]
@@ -389,7 +387,6 @@ def _eval_nlu(args: argparse.Namespace) -> int:
 
 def _eval_retrieval(args: argparse.Namespace) -> int:
     from knowledge.evaluate import evaluate
-    from nlu.evaluate import read_tsv
 
     kb = _knowledge()
     code = kb.geo.resolve_code(args.locality) if args.locality else None

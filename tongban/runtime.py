@@ -25,10 +25,12 @@ from tongban.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def knowledge_base(settings: Settings, embedder: Embedder) -> KnowledgeBase:
-    """The knowledge base (not started) on its settings group and its folders of the data dir."""
-    return KnowledgeBase(settings.knowledge, embedder=embedder, checklist_dir=settings.checklist_dir,
-                         index_dir=settings.index_dir, models_dir=settings.models_dir)
+def knowledge_base(settings: Settings, embedder: Embedder | None = None) -> KnowledgeBase:
+    """The knowledge base (not started) on its settings group, its folders of the data dir and
+    ``embedder`` (by default the one the settings name)."""
+    return KnowledgeBase(settings.knowledge, embedder=embedder or build_embedder(settings.embedding),
+                         checklist_dir=settings.checklist_dir, index_dir=settings.index_dir,
+                         models_dir=settings.models_dir)
 
 
 class DailyPurge:
