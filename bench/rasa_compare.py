@@ -28,7 +28,7 @@ What it does:
 5. Stops both servers and removes the temporary folders, also on Ctrl-C or an error.
 
 Default evaluation files: tests/data/nlu_heldout.tsv and every tests/data/independent/*.tsv
-except the tuning files (tuning*.tsv). Format (knowledge/evaluate.py ``read_tsv``): ``text<TAB>intent<TAB>category
+except the tuning files (tuning*.tsv). Format (nlu/evaluate.py ``read_tsv``): ``text<TAB>intent<TAB>category
 <TAB>tag``, ``#`` comments. Only the standard library, httpx and our own modules are used here.
 """
 
@@ -59,7 +59,7 @@ sys.path.insert(0, str(REPO))
 
 from benchutil import BENCH_API_TOKEN, BENCH_HEADERS, children, free_port, memory_kb  # noqa: E402
 
-from knowledge.evaluate import read_tsv  # noqa: E402
+from nlu.evaluate import read_tsv  # noqa: E402
 from nlu.training import default_paths, load_training_data  # noqa: E402
 
 RASA_VERSION = "3.6.21"

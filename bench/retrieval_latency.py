@@ -32,8 +32,8 @@ sys.path.insert(0, str(REPO))
 
 from benchutil import BENCH_API_TOKEN, BENCH_HEADERS, free_port, memory_kb  # noqa: E402
 
-from knowledge.evaluate import read_tsv  # noqa: E402
 from knowledge.store import shipped_dir  # noqa: E402
+from nlu.evaluate import read_tsv  # noqa: E402
 
 DISTRICTS = ["440306", "440303", "440305", "440106", "420111", "310115", "110108", "510107",
              "330106", "320106", "441900", "350102"]

@@ -800,13 +800,10 @@ class DialogueEngine:
         return self._compose(self._search(question, locality, parse), locality)
 
     def _search(self, question: str, locality: str | None, parse: ParseResult | None = None, k: int | None = None):
-        """Retrieval for ``question``, the parse's embedding reused when it is of the same text by the
-        same model."""
-        vector = None
-        if (parse is not None and question == parse.normalized and parse.vector is not None
-                and self.knowledge.embedder is self.interpreter.embedder):
-            vector = parse.vector
-        return self.knowledge.search(question, locality, k=k, vector=vector)
+        """Retrieval for ``question``, handed the parse's embedding: retrieval reuses it when it is of
+        the text searched by the same model (``nlu.embedding.QueryVector``)."""
+        query_vector = parse.query_vector if parse is not None else None
+        return self.knowledge.search(question, locality, k=k, query_vector=query_vector)
 
     def _compose(self, result, locality: str | None):
         return compose(result, min_confidence=self.settings.knowledge.min_confidence,

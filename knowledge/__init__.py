@@ -1,7 +1,7 @@
 """Service checklists: schema, ingestion, the index, retrieval and cited answers.
 
 The public names below are imported lazily, so that importing a submodule (say
-``knowledge.embedding``) does not pull in the whole package.
+``knowledge.schema``) does not pull in the whole package.
 """
 
 from importlib import import_module

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from knowledge import aspects
 from knowledge.categories import SERVICE_CATEGORIES, label
 from knowledge.index import IndexedItem
-from knowledge.retrieval import NATIONAL, SearchResult
+from knowledge.retrieval import SearchResult
 from knowledge.schema import Authority
 from knowledge.source_page import clause_link
+from nlu.geo import NATIONAL
 
 GUIDANCE_NOTE = "各地要求不同，请以当地最新通知为准。"
 EXAMPLE_NOTE = "【示例】以下为演示用的示例数据，不代表当地实际政策。"

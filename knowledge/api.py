@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 
 from knowledge import source_page
 from knowledge.errors import ChecklistNotFound
+from nlu.geo import NATIONAL
 
 router = APIRouter(prefix="/knowledge")
 
@@ -27,7 +28,7 @@ async def search(request: Request, q: str = Query("", max_length=10_000),
     result = await run_in_threadpool(kb.search, q, code, k)
     return {
         "query": result.query,
-        "locality": code or "national",
+        "locality": code or NATIONAL,
         "confidence": round(result.confidence, 4),
         "has_local_checklist": result.has_local_checklist,
         "results": [

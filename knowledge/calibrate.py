@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.evaluate import Example
+from nlu.evaluate import Example
 from knowledge.retrieval import Calibration
 
 SHIPPED = Path(__file__).parent / "data" / "calibration.json"

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from knowledge.embedding import Embedder
-from knowledge.index import EmbeddingCache, IndexedItem, name_text
+from knowledge.index import IndexedItem, name_text
 from nlu.classifier import TextClassifier, code_fingerprint, fingerprint
+from nlu.embedding import Embedder, EmbeddingCache
 from nlu.training import category_paths, load_training_data
 
 log = logging.getLogger(__name__)

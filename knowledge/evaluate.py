@@ -1,8 +1,8 @@
 """``tongban eval retrieval``: category accuracy of retrieval on a TSV evaluation file.
 
-The file format is that of ../shared/eval/dev_intents.tsv: ``text<TAB>intent<TAB>category``
-(and optionally ``<TAB>tags``),
-``#`` comments; only ``ask_service`` lines with a category are used here.
+The file format is that of ../shared/eval/dev_intents.tsv, read by ``nlu.evaluate.read_tsv``
+(``text<TAB>intent<TAB>category``, optionally ``<TAB>tags``); only ``ask_service`` lines with a
+category are used here.
 """
 
 from __future__ import annotations
@@ -10,32 +10,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-
 from typing import TYPE_CHECKING
+
+from nlu.evaluate import Example
 
 if TYPE_CHECKING:
     from knowledge.service import KnowledgeBase
-
-
-@dataclass(frozen=True)
-class Example:
-    text: str
-    intent: str
-    category: str  # the service category (ask_service) or the kind of danger (emergency)
-    tags: tuple[str, ...] = ()  # optional fourth column: what the line tests (long, past, dialect...)
-
-
-def read_tsv(path: Path) -> list[Example]:
-    examples = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        parts = line.split("\t")
-        text, intent = parts[0].strip(), (parts[1].strip() if len(parts) > 1 else "")
-        category = parts[2].strip() if len(parts) > 2 else ""
-        tags = tuple(t.strip() for t in parts[3].split(",") if t.strip()) if len(parts) > 3 else ()
-        examples.append(Example(text, intent, category, tags))
-    return examples
 
 
 def read_offtopic(path: Path) -> list[str]:

@@ -3,12 +3,12 @@
 An index is built from a catalog and an embedder, persisted under the data dir
 (``index/``) with the model id, dimension and the catalog fingerprint it was built
 from, and loaded again only if all three still match. Passage embeddings are cached
-by text hash, so a rebuild after a small change embeds only what changed.
+by text hash (``nlu.embedding.EmbeddingCache``), so a rebuild after a small change embeds only
+what changed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import pickle
@@ -22,10 +22,9 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from knowledge.categories import label
-from knowledge.embedding import Embedder
 from knowledge.schema import ChecklistHeader, ChecklistItem
 from knowledge.store import Catalog
-from nlu.persist import replacing
+from nlu.embedding import Embedder, EmbeddingCache
 
 log = logging.getLogger(__name__)
 
@@ -88,47 +87,6 @@ def _faiss_view(index: faiss.IndexFlat, dim: int) -> np.ndarray:
     view = faiss.rev_swig_ptr(index.get_xb(), index.ntotal * dim).reshape(index.ntotal, dim)
     view.flags.writeable = False
     return view
-
-
-class EmbeddingCache:
-    """Vectors by (model id, kind, text hash), kept in one .npz per model and kind.
-
-    ``kind`` is ``passage`` (checklist items) or ``query`` (training examples).
-    """
-
-    def __init__(self, folder: Path, model_id: str, kind: str = "passage"):
-        digest = hashlib.sha1(model_id.encode()).hexdigest()[:16]
-        self.kind = kind
-        self.path = folder / f"{kind}s-{digest}.npz"
-        self.vectors: dict[str, np.ndarray] = {}
-        if self.path.exists():
-            try:
-                with np.load(self.path) as data:
-                    self.vectors = dict(zip(data["keys"].tolist(), data["vectors"]))
-            except (OSError, ValueError, KeyError):
-                log.warning("embedding cache %s unreadable; starting afresh", self.path)
-
-    def embed(self, texts: list[str], embedder: Embedder, batch: int = 64) -> np.ndarray:
-        keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
-        missing = sorted({k: t for k, t in zip(keys, texts) if k not in self.vectors}.items())
-        for start in range(0, len(missing), batch):
-            chunk = missing[start : start + batch]
-            texts_ = [t for _, t in chunk]
-            vectors = embedder.embed_queries(texts_) if self.kind == "query" else embedder.embed_passages(texts_)
-            self.vectors.update({k: v for (k, _), v in zip(chunk, vectors)})
-            if (start // batch) % 32 == 31:  # a long build keeps its progress if interrupted
-                self.save()
-                log.info("embedded %d of %d new texts", start + len(chunk), len(missing))
-        if missing:
-            self.save()
-        if not keys:
-            return np.zeros((0, embedder.dim), dtype=np.float32)
-        return np.stack([self.vectors[k] for k in keys]).astype(np.float32)
-
-    def save(self) -> None:
-        keys = np.array(list(self.vectors), dtype=object).astype(str)
-        with replacing(self.path) as handle:  # two processes may save the cache at once
-            np.savez(handle, keys=keys, vectors=np.stack(list(self.vectors.values())))
 
 
 @dataclass

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 import faiss
 import numpy as np
 
-from knowledge.embedding import Embedder
 from knowledge.index import VIEWS, IndexedItem, KnowledgeIndex
 from knowledge.schema import Authority
+from nlu.embedding import Embedder
 from nlu.features import FastTfidf
+from nlu.geo import NATIONAL
 
-NATIONAL = "national"
 # An item whose own keyword (an everyday name of the service: 两为主, 疫苗本子, 异地就医) the question
 # holds word for word gains this much fused score. Chosen on the development answer sets A–D
 # (2026-12-05: 0.02/0.03/0.04/0.06 tried; 0.03 with two-character keywords best on all four, the

@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from knowledge.categories import CATEGORIES
 from knowledge.errors import ChecklistValidationError, FieldProblem
+from nlu.geo import NATIONAL
 
-NATIONAL = "national"
 _CODE = re.compile(r"^(\d{6}|\d{9}|\d{12})$")
 _ITEM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 _CHECKLIST_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")

@@ -4,6 +4,8 @@
 one, and (optionally) starts a watcher that rebuilds when checklist files change.
 A rebuild happens off to the side; the new retriever replaces the old one in a
 single assignment, so requests in flight finish on the version they started with.
+It is handed what it needs (its settings group, its folders, the embedder); the composition
+root builds it (``tongban.runtime.knowledge_base``).
 """
 
 from __future__ import annotations
@@ -14,16 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge import aspects, calibrate, category_prior
-from knowledge.embedding import Embedder, build_embedder
 from knowledge.errors import ChecklistValidationError
-from knowledge.index import EmbeddingCache, KnowledgeIndex
+from knowledge.index import KnowledgeIndex
 from knowledge.pinyin_terms import PinyinTerms
 from knowledge.retrieval import Calibration, Retriever, SearchResult
 from knowledge.schema import Checklist, ChecklistHeader, ChecklistItem, load_checklist_text
+from knowledge.settings import KnowledgeSettings
 from knowledge.store import Catalog, ChecklistStore
+from nlu.embedding import Embedder, EmbeddingCache, QueryVector
 from nlu.geo import Gazetteer, gazetteer
 from nlu.normalize import normalize
-from tongban.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +40,16 @@ class Snapshot:
 
 
 class KnowledgeBase:
-    def __init__(self, settings: Settings, *, embedder: Embedder | None = None,
-                 geo: Gazetteer | None = None):
+    """``checklist_dir``: where ingested and published versions are stored; ``index_dir``: the built
+    index, its passage vectors and the calibration; ``models_dir``: the category prior and its query
+    vectors."""
+
+    def __init__(self, settings: KnowledgeSettings, *, embedder: Embedder, checklist_dir: Path,
+                 index_dir: Path, models_dir: Path, geo: Gazetteer | None = None):
         self.settings = settings
-        self.store = ChecklistStore(settings.checklist_dir, list(settings.knowledge.extra_dirs),
-                                    settings.knowledge.include_shipped)
-        self._embedder = embedder
+        self.store = ChecklistStore(checklist_dir, list(settings.extra_dirs), settings.include_shipped)
+        self.embedder = embedder
+        self.index_dir, self.models_dir = index_dir, models_dir
         self.geo = geo or gazetteer()
         self._snapshot: Snapshot | None = None
         self._terms: tuple[int, PinyinTerms] | None = None  # (snapshot generation, its pinyin lexicon)
@@ -52,17 +58,12 @@ class KnowledgeBase:
         self._watcher: threading.Thread | None = None
 
     # --- lifecycle -------------------------------------------------------
-    @property
-    def embedder(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = build_embedder(self.settings.embedding)
-        return self._embedder
-
     def start(self, *, watch: bool | None = None) -> "KnowledgeBase":
-        self.settings.ensure_dirs()
+        for folder in (self.store.data_dir, self.index_dir, self.models_dir):
+            folder.mkdir(parents=True, exist_ok=True)
         self.reload()
         self._pinyin_terms(self.snapshot)  # built now, not on a parent's first question
-        interval = self.settings.knowledge.watch_interval
+        interval = self.settings.watch_interval
         if (watch if watch is not None else interval > 0) and self._watcher is None:
             self._watcher = threading.Thread(target=self._watch, args=(interval,),
                                              name="knowledge-watcher", daemon=True)
@@ -90,7 +91,7 @@ class KnowledgeBase:
                 return self._snapshot
             index = self._index_for(catalog)
             retriever = Retriever(index, self.embedder,
-                                  dense_weight=self.settings.knowledge.dense_weight,
+                                  dense_weight=self.settings.dense_weight,
                                   calibration=self.calibration(), **self._prior_for(index))
             generation = previous.generation + 1 if previous else 1
             self._snapshot = Snapshot(catalog, retriever, generation)
@@ -100,25 +101,25 @@ class KnowledgeBase:
 
     @property
     def calibration_file(self) -> Path:
-        return self.settings.index_dir / "calibration.json"
+        return self.index_dir / "calibration.json"
 
     def calibration(self) -> Calibration:
         return calibrate.load(self.embedder.model_id, self.calibration_file)
 
     def _index_for(self, catalog: Catalog) -> KnowledgeIndex:
-        folder = self.settings.index_dir / "current"
+        folder = self.index_dir / "current"
         index = KnowledgeIndex.load(folder, catalog, self.embedder)
         if index is None:
-            cache = EmbeddingCache(self.settings.index_dir, self.embedder.model_id)
+            cache = EmbeddingCache(self.index_dir, self.embedder.model_id)
             index = KnowledgeIndex.build(catalog, self.embedder, cache)
             index.save(folder)
         return index
 
     def _prior_for(self, index: KnowledgeIndex) -> dict:
-        weight = self.settings.knowledge.prior_weight
+        weight = self.settings.prior_weight
         if weight <= 0:
             return {}
-        model = category_prior.load_or_train(index.entries, self.embedder, self.settings.models_dir)
+        model = category_prior.load_or_train(index.entries, self.embedder, self.models_dir)
         if model is None:
             return {}
         embedder = self.embedder
@@ -140,21 +141,19 @@ class KnowledgeBase:
 
     # --- queries ---------------------------------------------------------
     def chain(self, locality: str | None) -> list[str]:
-        return self.geo.chain(locality) if locality else ["national"]
+        return self.geo.chain(locality)  # no place: the national checklists alone
 
     def search(self, question: str, locality: str | None = None, k: int | None = None,
-               vector=None) -> SearchResult:
-        """``vector``: the e5 query embedding of the normalised question, if already computed.
-        Service words typed in pinyin (yibao, ruxue) are read as the checklists' words first
+               query_vector: QueryVector | None = None) -> SearchResult:
+        """``query_vector``: an embedding already computed this turn (intent recognition's); used when
+        it is of the text searched by this knowledge base's embedder model, else the text is embedded
+        here. Service words typed in pinyin (yibao, ruxue) are read as the checklists' words first
         (``knowledge/pinyin_terms.py``), and the plan's name beside the part of it asked about is left
-        out (``aspects.part_of_the_plan``); the vector is then the rewritten question's."""
+        out (``aspects.part_of_the_plan``); the text searched is then the rewritten question."""
         snapshot = self.snapshot
-        text = normalize(question)
-        rewritten = aspects.part_of_the_plan(self._pinyin_terms(snapshot).rewrite(text))
-        if rewritten != text:
-            text, vector = rewritten, None
-        return snapshot.retriever.search(text, self.chain(locality),
-                                         k or self.settings.knowledge.top_k, vector=vector)
+        text = aspects.part_of_the_plan(self._pinyin_terms(snapshot).rewrite(normalize(question)))
+        vector = query_vector.of(text, self.embedder) if query_vector is not None else None
+        return snapshot.retriever.search(text, self.chain(locality), k or self.settings.top_k, vector=vector)
 
     def _pinyin_terms(self, snapshot: Snapshot) -> PinyinTerms:
         terms = self._terms

@@ -25,8 +25,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from knowledge.embedding import Embedder
-from knowledge.index import EmbeddingCache
+from nlu.embedding import Embedder, EmbeddingCache
 from nlu.features import MAX_ITER, TOL, FastTfidf, softmax_rows
 from nlu.normalize import normalize
 from nlu.persist import load_pickle, save_pickle

@@ -1,11 +1,39 @@
-"""``tongban eval nlu``: intent accuracy and the safety net's recall, as ``rasa test nlu`` reports."""
+"""``tongban eval nlu``: intent accuracy and the safety net's recall, as ``rasa test nlu`` reports.
+
+The evaluation files (tests/data/*.tsv, ../shared/eval/dev_intents.tsv) are read here, for
+retrieval's evaluation and calibration too (knowledge/evaluate.py): ``text<TAB>intent<TAB>category``
+and optionally ``<TAB>tags``, ``#`` comments.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from knowledge.evaluate import Example
+
+@dataclass(frozen=True)
+class Example:
+    """One line of an evaluation file."""
+
+    text: str
+    intent: str
+    category: str  # the service category (ask_service) or the kind of danger (emergency)
+    tags: tuple[str, ...] = ()  # optional fourth column: what the line tests (long, past, dialect...)
+
+
+def read_tsv(path: Path) -> list[Example]:
+    examples = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        text, intent = parts[0].strip(), (parts[1].strip() if len(parts) > 1 else "")
+        category = parts[2].strip() if len(parts) > 2 else ""
+        tags = tuple(t.strip() for t in parts[3].split(",") if t.strip()) if len(parts) > 3 else ()
+        examples.append(Example(text, intent, category, tags))
+    return examples
+
 
 EMERGENCY = "emergency"
 # Expected intents that say only "not an emergency": a bare answer to a form's question ("她妈妈",

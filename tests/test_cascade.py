@@ -6,24 +6,10 @@ import pytest
 import nlu.interpreter as interpreter_module
 
 
-@pytest.fixture
-def embeddings(interpreter, monkeypatch):
-    """The texts the interpreter embeds during a test."""
-    seen: list[str] = []
-    real = interpreter.embedder.embed_query
-
-    def counting(text):
-        seen.append(text)
-        return real(text)
-
-    monkeypatch.setattr(interpreter.embedder, "embed_query", counting)
-    return seen
-
-
 def test_a_decisive_everyday_message_needs_no_embedding(interpreter, embeddings):
     result = interpreter.parse("太感谢你们了 谢谢谢谢")
     assert result.intent == "thank"
-    assert embeddings == [] and result.vector is None
+    assert embeddings == [] and result.query_vector is None
 
 
 def test_an_unsure_message_is_read_in_full(interpreter, embeddings, monkeypatch):
@@ -32,7 +18,7 @@ def test_an_unsure_message_is_read_in_full(interpreter, embeddings, monkeypatch)
                                       "out_of_scope": 0.15})
     result = interpreter.parse("孩子上学的事情想问问")
     assert embeddings, "the character reading was not decisive: the embedding must be read"
-    assert result.vector is not None
+    assert result.query_vector is not None
 
 
 @pytest.mark.parametrize("text", ["他爸刚才喝醉了拿皮带抽他 身上全是血印子", "孩子吃了一整瓶药 现在叫不醒"])

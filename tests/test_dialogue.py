@@ -18,6 +18,16 @@ def test_ask_service_gives_cited_answer(chat):
     assert reply["custom"]["sources"][0]["category"] == "compulsory_education"
 
 
+def test_a_question_read_in_full_is_embedded_once_in_its_turn(chat, embeddings, monkeypatch):
+    """Intent recognition's vector of the message is handed to retrieval, which does not embed it again."""
+    import nlu.interpreter
+
+    monkeypatch.setattr(nlu.interpreter, "LEXICAL_DECISIVE", None)  # the parse reads the embedding
+    reply = chat("孩子在这边上小学要带什么材料")[0]
+    assert reply["custom"]["sources"][0]["category"] == "compulsory_education"
+    assert embeddings == ["孩子在这边上小学要带什么材料"]
+
+
 def test_set_locality_then_answers_are_local(chat):
     reply = chat("我现在住在深圳宝安")[0]
     assert "广东省深圳市宝安区" in reply["text"]

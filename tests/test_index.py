@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from knowledge.service import KnowledgeBase
 from tests.conftest import make_settings
 from tests.helpers import CountingEmbedder, checklist_dict, item, write_checklist
+from tongban.runtime import knowledge_base
 
 ITEMS = [
     item("A1", "immunization", "打疫苗", "在居住地的接种门诊免费接种免疫规划疫苗。"),
@@ -26,15 +26,15 @@ def test_saved_index_is_reused_and_rebuilt_on_model_change(tmp_path, embedder):
     settings = _settings(tmp_path)
     write_checklist(settings.checklist_dir / "t", "v1.yaml", checklist_dict("t-list", "440300", "深圳市", ITEMS))
     first = CountingEmbedder(embedder)
-    KnowledgeBase(settings, embedder=first).start(watch=False)
+    knowledge_base(settings, first).start(watch=False)
     assert first.passages == 4  # two views per item
     second = CountingEmbedder(embedder)
-    kb = KnowledgeBase(settings, embedder=second).start(watch=False)
+    kb = knowledge_base(settings, second).start(watch=False)
     assert second.passages == 0  # loaded from disk
     meta = kb.snapshot.retriever.index.meta
     assert meta["model_id"] == embedder.model_id and meta["dim"] == 384
     other = CountingEmbedder(embedder, model_id="another-model")
-    kb = KnowledgeBase(settings, embedder=other).start(watch=False)
+    kb = knowledge_base(settings, other).start(watch=False)
     assert other.passages == 4  # different model id: rebuilt
     assert kb.snapshot.retriever.index.meta["model_id"] == "another-model"
 
@@ -44,12 +44,12 @@ def test_changed_checklist_embeds_only_what_changed(tmp_path, embedder):
     settings = _settings(tmp_path)
     path = write_checklist(settings.checklist_dir / "t", "v1.yaml",
                            checklist_dict("t-list", "440300", "深圳市", ITEMS))
-    KnowledgeBase(settings, embedder=CountingEmbedder(embedder)).start(watch=False)
+    knowledge_base(settings, CountingEmbedder(embedder)).start(watch=False)
     changed = checklist_dict("t-list", "440300", "深圳市",
                              ITEMS + [item("A3", "transport", "学生公交卡", "学生可以办理学生公交卡。")])
     write_checklist(path.parent, path.name, changed)
     counting = CountingEmbedder(embedder)
-    kb = KnowledgeBase(settings, embedder=counting).start(watch=False)
+    kb = knowledge_base(settings, counting).start(watch=False)
     assert counting.passages == 2  # only the new item's two views
     assert len(kb.snapshot.retriever.index.entries) == 3
 
@@ -58,7 +58,7 @@ def test_changed_checklist_embeds_only_what_changed(tmp_path, embedder):
 def test_hot_swap_while_searching(tmp_path, embedder):
     settings = _settings(tmp_path)
     write_checklist(settings.checklist_dir / "t", "v1.yaml", checklist_dict("t-list", "440300", "深圳市", ITEMS))
-    kb = KnowledgeBase(settings, embedder=embedder).start(watch=True)
+    kb = knowledge_base(settings, embedder).start(watch=True)
     failures, done = [], threading.Event()
 
     def hammer():

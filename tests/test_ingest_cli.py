@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from knowledge.service import KnowledgeBase
 from tests.conftest import DATA, make_settings
+from tongban.runtime import knowledge_base
 
 pytestmark = pytest.mark.slow  # the command in a fresh data folder: left out of make test-fast
 
@@ -34,7 +34,7 @@ def test_ingest_traditional_pinyin_notice_twice(tmp_path, embedder):
     assert "第 2 版" in second.stdout
 
     settings = make_settings(tmp_path, knowledge={"include_shipped": False, "watch_interval": 0})
-    kb = KnowledgeBase(settings, embedder=embedder).start(watch=False)
+    kb = knowledge_base(settings, embedder).start(watch=False)
     (checklist_id,) = kb.snapshot.catalog.versions
     v1 = kb.snapshot.catalog.get(checklist_id, 1)
     v2 = kb.snapshot.catalog.get(checklist_id)

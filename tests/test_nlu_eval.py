@@ -7,8 +7,7 @@ import sys
 
 import pytest
 
-from knowledge.evaluate import read_tsv
-from nlu.evaluate import evaluate
+from nlu.evaluate import evaluate, read_tsv
 from nlu.training import category_paths, default_paths, load_training_data
 from tests.conftest import DATA, SHARED_EVAL
 
@@ -61,8 +60,7 @@ def test_eval_nlu_command(tmp_path):
 def test_report_per_kind_of_danger_trap_and_position():
     from types import SimpleNamespace
 
-    from knowledge.evaluate import Example
-    from nlu.evaluate import evaluate
+    from nlu.evaluate import Example, evaluate
 
     answers = {"a": ("emergency", ("medical",)), "b": ("ask_service", ()), "c": ("emergency", ("abuse",)),
                "d": ("emergency", ("missing",))}
@@ -83,8 +81,7 @@ def test_form_answers_count_for_false_alarms_only():
     left out of intent accuracy, and still counts as a false alarm when the net calls it danger."""
     from types import SimpleNamespace
 
-    from knowledge.evaluate import Example
-    from nlu.evaluate import evaluate
+    from nlu.evaluate import Example, evaluate
 
     answers = {"她妈妈": "out_of_scope", "晚上": "emergency", "医保怎么交": "ask_service", "谢谢": "greet"}
     stub = SimpleNamespace(parse=lambda text: SimpleNamespace(intent=answers[text], danger_kinds=()))

@@ -34,9 +34,10 @@ def test_the_embedding_sees_phone_numbers_masked_the_entities_see_them_whole(int
     first, second = nlu.parse("我的电话是13912345678"), nlu.parse("我的电话是18688886666")
     assert counting.queries == ["我的电话是00000000000"] * 2  # one vector, cached, for every number
     assert (first.entity("phone"), second.entity("phone")) == ("13912345678", "18688886666")
-    assert first.vector is None  # not the embedding of the question as written: retrieval embeds its own
+    # not the embedding of the question as written: retrieval embeds its own
+    assert first.query_vector.of(first.normalized, counting) is None
     short = nlu.parse("孩子8岁，打12355可以吗")
-    assert counting.queries[-1] == short.normalized and short.vector is not None
+    assert counting.queries[-1] == short.normalized and short.query_vector.of(short.normalized, counting) is not None
 
 
 def test_the_embedding_reads_both_ends_of_a_long_message_and_no_long_numbers():

@@ -12,7 +12,7 @@ BAOAN, LUOHU = "440306", "440303"
 
 def _answer(kb, text, locality=None):
     result = kb.search(text, locality)
-    return result, compose(result, min_confidence=kb.settings.knowledge.min_confidence,
+    return result, compose(result, min_confidence=kb.settings.min_confidence,
                            locality_name=kb.locality_name(locality))
 
 
@@ -258,3 +258,19 @@ def test_the_enrolment_notices_rules_answer_their_questions(kb, question, item):
     result, answer = _answer(kb, question)
     assert answer.confident and answer.sources[0]["item_id"] == item, [h.entry.item.id for h in result.hits]
     assert "读自转载页" in answer.text.split("依据")[-1] or "教基厅" in answer.text
+
+
+def test_a_vector_computed_before_is_reused_only_for_the_same_text_by_the_same_model(kb, embedder, embeddings):
+    """The parse's embedding goes along with the question (nlu.embedding.QueryVector): retrieval uses it
+    when it is of the very text searched, made by a model of the same id, and embeds the text itself
+    otherwise (another model, or the question as the pinyin reading rewrote it)."""
+    from nlu.embedding import QueryVector
+
+    question, pinyin = "孩子在这边上小学要带什么材料", "娃的yibao今年还没交"
+    vector, pinyin_vector = (embedder.embed_queries([text])[0] for text in (question, pinyin))  # not counted
+    reused = kb.search(question, query_vector=QueryVector(question, embedder.model_id, vector))
+    assert embeddings == []
+    own = kb.search(question, query_vector=QueryVector(question, "another-model", vector))
+    assert embeddings == [question] and [h.entry.key for h in own.hits] == [h.entry.key for h in reused.hits]
+    kb.search(pinyin, query_vector=QueryVector(pinyin, embedder.model_id, pinyin_vector))
+    assert embeddings == [question, "娃的医保今年还没交"]  # the rewritten question's own vector

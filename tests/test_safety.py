@@ -80,17 +80,16 @@ def test_safety_net_fires_in_the_middle_of_another_conversation(chat):
 
 @pytest.mark.slow
 def test_emergency_mentions_local_contact_when_known(tmp_path, embedder, interpreter, kb):
-    from knowledge.service import KnowledgeBase
     from tests.conftest import make_settings, seed_caches
     from tests.helpers import checklist_dict, item, write_checklist
-    from tongban.runtime import Runtime
+    from tongban.runtime import Runtime, knowledge_base
 
     settings = make_settings(tmp_path, knowledge={"watch_interval": 0})
     seed_caches(settings, kb)
     write_checklist(settings.checklist_dir / "x", "v1.yaml", checklist_dict("x-list", "440306", "宝安区", [
         item("P1", "child_protection", "宝安区未成年人保护工作站（示例）", "示例内容。",
              how_to_apply="示例电话 0755-0000000")], authority="example"))
-    kb = KnowledgeBase(settings, embedder=embedder).start(watch=False)
+    kb = knowledge_base(settings, embedder).start(watch=False)
     runtime = Runtime.build(settings, knowledge=kb, interpreter=interpreter)
     try:
         runtime.engine.handle("p", "我住在深圳宝安")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.evaluate import read_tsv
 from nlu import clauses, safety
+from nlu.evaluate import read_tsv
 
 INDEPENDENT = Path(__file__).parent / "data" / "independent"
 

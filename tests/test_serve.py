@@ -108,11 +108,11 @@ def _wait_for(predicate, timeout: float, message: str):
 
 
 @pytest.fixture
-def served(interpreter, kb, tmp_path):
+def served(interpreter, kb, kb_settings, tmp_path):
     """``tongban serve --workers 2`` on a free port; yields (process, port, database URL)."""
     port = _free_port()
     database = f"sqlite:///{tmp_path / 'ledger.db'}"
-    env = {**os.environ, "TONGBAN_DATA_DIR": str(kb.settings.data_dir), "TONGBAN_DATABASE__URL": database,
+    env = {**os.environ, "TONGBAN_DATA_DIR": str(kb_settings.data_dir), "TONGBAN_DATABASE__URL": database,
            "TONGBAN_KNOWLEDGE__WATCH_INTERVAL": "0", "TONGBAN_LOG_LEVEL": "WARNING", "TONGBAN_TELEGRAM__TOKEN": "",
            "TONGBAN_SECURITY__API_TOKEN": API_TOKEN}
     log = open(tmp_path / "serve.log", "w")

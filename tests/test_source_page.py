@@ -114,9 +114,8 @@ def served(tmp_path_factory, embedder, interpreter, kb):
     """The app over a knowledge base of one ingested notice, with a public address."""
     from fastapi.testclient import TestClient
 
-    from knowledge.service import KnowledgeBase
     from tongban.app import create_app
-    from tongban.runtime import Runtime
+    from tongban.runtime import Runtime, knowledge_base
 
     folder = tmp_path_factory.mktemp("source-kb")
     checklist = _checklist((DATA / "notice_plain.txt").read_text(encoding="utf-8"), "440306-source-served")
@@ -126,7 +125,7 @@ def served(tmp_path_factory, embedder, interpreter, kb):
                              knowledge={"include_shipped": False, "extra_dirs": [folder / "notices"],
                                         "watch_interval": 0})
     seed_caches(settings, kb)
-    own = KnowledgeBase(settings, embedder=embedder).start(watch=False)
+    own = knowledge_base(settings, embedder).start(watch=False)
     runtime = Runtime.build(settings, knowledge=own, interpreter=interpreter)
     with TestClient(create_app(settings, runtime=runtime)) as client:
         yield client, own

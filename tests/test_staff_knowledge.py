@@ -38,7 +38,7 @@ def _versions(kb) -> dict:
 
 
 def _stored_files(kb) -> list[str]:
-    return sorted(str(p) for p in kb.settings.checklist_dir.rglob("*.yaml"))
+    return sorted(str(p) for p in kb.store.data_dir.rglob("*.yaml"))
 
 
 @pytest.mark.slow

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.service import KnowledgeBase
 from knowledge.store import ChecklistStore
 from tests.conftest import make_settings, seed_caches
 from tests.helpers import checklist_dict, item, write_checklist
+from tongban.runtime import knowledge_base
 
 SZ = [item("S1", "housing", "深圳公租房", "符合条件的流动儿童家庭可以申请深圳公租房轮候。")]
 
@@ -34,7 +34,7 @@ def test_broken_file_keeps_the_version_in_service(tmp_path, embedder, kb):
     seed_caches(settings, kb)
     path = write_checklist(settings.checklist_dir / "sz", "v1.yaml",
                            checklist_dict("sz-list", "440300", "深圳市", SZ))
-    kb = KnowledgeBase(settings, embedder=embedder).start(watch=False)
+    kb = knowledge_base(settings, embedder).start(watch=False)
     assert kb.search("公租房怎么申请", "440300").hits[0].entry.item.id == "S1"
     path.write_text(path.read_text(encoding="utf-8").replace("category: housing", "category: houses"),
                     encoding="utf-8")
@@ -49,6 +49,6 @@ def test_broken_new_file_is_refused_alone(tmp_path, embedder, kb):
     seed_caches(settings, kb)
     write_checklist(settings.checklist_dir / "sz", "v1.yaml", checklist_dict("sz-list", "440300", "深圳市", SZ))
     (settings.checklist_dir / "bad.yaml").write_text("checklist: {id: x}\nitems: []\n", encoding="utf-8")
-    kb = KnowledgeBase(settings, embedder=embedder).start(watch=False)
+    kb = knowledge_base(settings, embedder).start(watch=False)
     assert len(kb.snapshot.catalog.current) == 1
     assert any("bad.yaml" in str(e) for e in kb.errors)

@@ -8,6 +8,7 @@ import hashlib
 import sys
 from pathlib import Path
 
+from nlu.evaluate import read_tsv
 from tongban.logs import configure_logging
 from tongban.settings import get_settings
 
@@ -254,15 +255,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _knowledge(watch: bool = False):
-    from knowledge.service import KnowledgeBase
+    from tongban.runtime import knowledge_base
 
-    return KnowledgeBase(get_settings()).start(watch=watch)
+    return knowledge_base(get_settings()).start(watch=watch)
 
 
 def _ingest(args: argparse.Namespace) -> int:
     from knowledge.ingest import IngestError, read_document, read_notice
     from knowledge.ingest_store import build_checklist
-    from knowledge.service import KnowledgeBase
     from nlu.geo import gazetteer
 
     code = gazetteer().resolve_code(args.locality)
@@ -285,7 +285,7 @@ def _ingest(args: argparse.Namespace) -> int:
         print(f"{item.clause}\t{item.category}\t{item.title}\t[{'、'.join(item.departments)}]")
     if args.dry_run:
         return 0
-    kb = KnowledgeBase(get_settings()).start(watch=False)
+    kb = _knowledge()
     stored = kb.publish(header, items)
     print(f"已保存：{stored.id} 第 {stored.header.version} 版，共 {len(items)} 条（之前的版本已标记为 superseded）")
     return 0
@@ -347,7 +347,7 @@ def _reindex(args: argparse.Namespace) -> int:
 
 def _calibrate(args: argparse.Namespace) -> int:
     from knowledge import calibrate
-    from knowledge.evaluate import read_offtopic, read_tsv
+    from knowledge.evaluate import read_offtopic
 
     kb = _knowledge()
     in_scope = [e for path in args.tuning for e in read_tsv(path) if e.intent == "ask_service" and e.category]
@@ -360,7 +360,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _interpreter(force: bool = False):
-    from knowledge.embedding import build_embedder
+    from nlu.embedding import build_embedder
     from nlu.interpreter import Interpreter
 
     settings = get_settings()
@@ -387,7 +387,6 @@ def _nlu_parse(args: argparse.Namespace) -> int:
 
 
 def _eval_nlu(args: argparse.Namespace) -> int:
-    from knowledge.evaluate import read_tsv
     from nlu.evaluate import evaluate, render_summary
 
     interpreter = _interpreter()
@@ -399,7 +398,7 @@ def _eval_nlu(args: argparse.Namespace) -> int:
 
 
 def _eval_retrieval(args: argparse.Namespace) -> int:
-    from knowledge.evaluate import evaluate, read_tsv
+    from knowledge.evaluate import evaluate
 
     kb = _knowledge()
     code = kb.geo.resolve_code(args.locality) if args.locality else None

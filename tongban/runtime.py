@@ -13,7 +13,6 @@ import threading
 from dataclasses import dataclass
 
 from bot.engine import DialogueEngine
-from knowledge.embedding import Embedder, build_embedder
 from knowledge.service import KnowledgeBase
 from ledger.areas import AreaDirectory
 from ledger.conversations import ConversationStore
@@ -22,10 +21,19 @@ from ledger.db import Database
 from ledger.keys import verify_data_key
 from ledger.ratelimit import RateLimiter
 from nlu.areas import GazetteerAreas
+from nlu.embedding import Embedder, build_embedder
 from nlu.interpreter import Interpreter
 from tongban.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def knowledge_base(settings: Settings, embedder: Embedder | None = None) -> KnowledgeBase:
+    """The knowledge base (not started) on its settings group, its folders of the data dir and
+    ``embedder`` (by default the one the settings name)."""
+    return KnowledgeBase(settings.knowledge, embedder=embedder or build_embedder(settings.embedding),
+                         checklist_dir=settings.checklist_dir, index_dir=settings.index_dir,
+                         models_dir=settings.models_dir)
 
 
 class DailyPurge:
@@ -86,7 +94,7 @@ class Runtime:
         cipher = DataCipher.from_settings(settings.security, data_dir=settings.data_dir,
                                           production=settings.env == "production")
         embedder = embedder or (knowledge.embedder if knowledge else build_embedder(settings.embedding))
-        knowledge = knowledge or KnowledgeBase(settings, embedder=embedder).start(watch=watch)
+        knowledge = knowledge or knowledge_base(settings, embedder).start(watch=watch)
         interpreter = interpreter or Interpreter.load_or_train(embedder, settings.models_dir)
         db = Database(settings.database_url, echo=settings.database.echo)
         verify_data_key(db, cipher)  # refuses a key that is not the one the database was written with

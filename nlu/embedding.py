@@ -8,21 +8,27 @@
   path or hub name (the deployer must have it locally: nothing is downloaded at
   run time here, ``HF_HUB_OFFLINE`` is set unless already configured).
 
-Vectors are float32 and L2-normalised, so inner product = cosine.
+Vectors are float32 and L2-normalised, so inner product = cosine. :class:`EmbeddingCache` keeps
+them on disk by text hash (checklist passages, training examples); :class:`QueryVector` is one
+message's vector handed from intent recognition to retrieval, which reuses it only when it is of
+the same text by the same model.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
 from dataclasses import dataclass
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from tongban.settings import EmbeddingSettings
+from nlu.persist import replacing
+from nlu.settings import EmbeddingSettings
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,23 @@ class Embedder(ABC):
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_queries([text])[0]
+
+
+@dataclass(frozen=True)
+class QueryVector:
+    """A query embedding with what it is of: the text embedded and the ``model_id`` of the embedder
+    that embedded it. Intent recognition hands it on (``ParseResult.query_vector``) so that retrieval
+    embeds a message once per turn; whoever receives it uses it only through :meth:`of`."""
+
+    text: str
+    model_id: str
+    vector: np.ndarray
+
+    def of(self, text: str, embedder: Embedder) -> np.ndarray | None:
+        """The vector, if it is what ``embedder`` would make of ``text``: the same text, and the same
+        model by its id (two loads of one model give the same vectors; caches and the index rely on
+        it too); None otherwise, and the receiver embeds the text itself."""
+        return self.vector if text == self.text and self.model_id == embedder.model_id else None
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -170,6 +193,47 @@ class SentenceTransformerEmbedder(Embedder):
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, self.passage_prefix)
+
+
+class EmbeddingCache:
+    """Vectors by (model id, kind, text hash), kept in one .npz per model and kind.
+
+    ``kind`` is ``passage`` (checklist items) or ``query`` (training examples).
+    """
+
+    def __init__(self, folder: Path, model_id: str, kind: str = "passage"):
+        digest = hashlib.sha1(model_id.encode()).hexdigest()[:16]
+        self.kind = kind
+        self.path = folder / f"{kind}s-{digest}.npz"
+        self.vectors: dict[str, np.ndarray] = {}
+        if self.path.exists():
+            try:
+                with np.load(self.path) as data:
+                    self.vectors = dict(zip(data["keys"].tolist(), data["vectors"]))
+            except (OSError, ValueError, KeyError):
+                log.warning("embedding cache %s unreadable; starting afresh", self.path)
+
+    def embed(self, texts: list[str], embedder: Embedder, batch: int = 64) -> np.ndarray:
+        keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+        missing = sorted({k: t for k, t in zip(keys, texts) if k not in self.vectors}.items())
+        for start in range(0, len(missing), batch):
+            chunk = missing[start : start + batch]
+            texts_ = [t for _, t in chunk]
+            vectors = embedder.embed_queries(texts_) if self.kind == "query" else embedder.embed_passages(texts_)
+            self.vectors.update({k: v for (k, _), v in zip(chunk, vectors)})
+            if (start // batch) % 32 == 31:  # a long build keeps its progress if interrupted
+                self.save()
+                log.info("embedded %d of %d new texts", start + len(chunk), len(missing))
+        if missing:
+            self.save()
+        if not keys:
+            return np.zeros((0, embedder.dim), dtype=np.float32)
+        return np.stack([self.vectors[k] for k in keys]).astype(np.float32)
+
+    def save(self) -> None:
+        keys = np.array(list(self.vectors), dtype=object).astype(str)
+        with replacing(self.path) as handle:  # two processes may save the cache at once
+            np.savez(handle, keys=keys, vectors=np.stack(list(self.vectors.values())))
 
 
 def build_embedder(settings: EmbeddingSettings) -> Embedder:
