@@ -37,8 +37,7 @@ ALLOWED = {
 # (embeddings, the index); the ledger reading geography from nlu; the staff app publishing checklists
 # and naming places through knowledge and nlu.
 KNOWN = {
-    ("actions", "tongban"), ("bot", "tongban"), ("knowledge", "tongban"), ("ledger", "tongban"),
-    ("staff", "tongban"),
+    ("knowledge", "tongban"), ("ledger", "tongban"), ("staff", "tongban"),
     ("nlu", "knowledge"),
     ("ledger", "nlu"),
     ("staff", "knowledge"), ("staff", "nlu"),

@@ -136,6 +136,7 @@ def _turn(spec: dict, rendezvous: Rendezvous) -> dict:
     from ledger.crypto import DataCipher
     from ledger.db import Database
     from nlu.geo import gazetteer
+    from tongban.runtime import engine_config
 
     settings = _settings(spec)
     db, cipher = Database(settings, migrate=False), DataCipher.from_settings(settings)
@@ -148,7 +149,7 @@ def _turn(spec: dict, rendezvous: Rendezvous) -> dict:
         return real_open(*args, **kwargs)
 
     store.open = counting_open
-    engine = DialogueEngine(settings=settings, knowledge=SimpleNamespace(geo=gazetteer()), interpreter=None,
+    engine = DialogueEngine(config=engine_config(settings), knowledge=SimpleNamespace(geo=gazetteer()), interpreter=None,
                             store=store, cipher=cipher)
     met = hold_at(r"UPDATE conversations SET", rendezvous)
     rendezvous.started()

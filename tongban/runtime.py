@@ -11,6 +11,7 @@ import random
 import threading
 from dataclasses import dataclass
 
+from bot.config import EngineConfig
 from bot.engine import DialogueEngine
 from knowledge.embedding import Embedder, build_embedder
 from knowledge.service import KnowledgeBase
@@ -23,6 +24,16 @@ from nlu.interpreter import Interpreter
 from tongban.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def engine_config(settings: Settings) -> EngineConfig:
+    """The dialogue engine's part of the settings."""
+    limits = settings.limits
+    return EngineConfig(fallback_threshold=settings.nlu.fallback_threshold,
+                        failures_before_handoff=settings.nlu.failures_before_handoff,
+                        min_confidence=settings.knowledge.min_confidence, public_url=settings.server.public_url,
+                        requests_per_day=limits.requests_per_day, handoffs_per_day=limits.handoffs_per_day,
+                        urgent_records_per_day=limits.urgent_records_per_day, retention=settings.retention)
 
 
 class DailyPurge:
@@ -85,7 +96,7 @@ class Runtime:
         db = Database(settings)
         verify_data_key(db, cipher)  # refuses a key that is not the one the database was written with
         store = ConversationStore(db, cipher)
-        engine = DialogueEngine(settings=settings, knowledge=knowledge, interpreter=interpreter,
+        engine = DialogueEngine(config=engine_config(settings), knowledge=knowledge, interpreter=interpreter,
                                 store=store, cipher=cipher)
         limiter = RateLimiter(db, cipher.lookup_hash)
         if daily_purge is None:
