@@ -1,7 +1,7 @@
 """Forms and custom actions written against rasa-sdk.
 
-``python -m rasa_sdk --actions actions`` serves them as a Rasa action server; the dialogue
-engine will run the same classes in-process (the assistance-request issue).
+The dialogue engine runs them in-process; ``python -m tongban.action_server`` serves the same
+classes as a Rasa action server.
 """
 
 from actions.forms import ValidateAssistanceRequestForm

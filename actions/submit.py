@@ -1,8 +1,8 @@
 """``ActionSubmitAssistanceRequest``: file the completed form into the ledger.
 
-The action gets a :class:`RequestStore` in its constructor (the engine passes one bound to
-the turn's database transaction). Served by ``python -m rasa_sdk --actions actions`` it
-builds its own store from the settings on first use.
+The action gets a :class:`RequestStore` in its constructor: the engine passes one bound to the
+turn's database transaction; the standalone action server (``python -m tongban.action_server``,
+its composition root) one that opens a transaction per filing.
 """
 
 from __future__ import annotations
@@ -45,15 +45,9 @@ class SessionRequestStore(RequestStore):
 class DatabaseRequestStore(RequestStore):
     """Opens its own transaction per filing (the standalone action server)."""
 
-    def __init__(self):
-        from ledger.crypto import DataCipher
-        from ledger.db import Database
-        from tongban.settings import get_settings
-
-        settings = get_settings()
-        self.db = Database(settings.database_url, echo=settings.database.echo)
-        self.cipher = DataCipher.from_settings(settings.security, data_dir=settings.data_dir,
-                                               production=settings.env == "production")
+    def __init__(self, db, cipher):
+        self.db = db  # a ledger.db.Database
+        self.cipher = cipher
 
     def file(self, data, *, conversation_id, channel, referral):
         from ledger.requests import file_request
@@ -74,17 +68,11 @@ def request_data(slots: dict[str, Any], consent_at: dt.datetime) -> RequestData:
 
 
 class ActionSubmitAssistanceRequest(Action):
-    def __init__(self, store: RequestStore | None = None):
-        self._store = store
+    def __init__(self, store: RequestStore):
+        self.store = store
 
     def name(self) -> str:
         return "action_submit_assistance_request"
-
-    @property
-    def store(self) -> RequestStore:
-        if self._store is None:
-            self._store = DatabaseRequestStore()
-        return self._store
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict]:
         slots = tracker.current_slot_values()

@@ -14,6 +14,7 @@ import logging
 import re
 
 from bot import eligibility, referrals
+from bot.config import EngineConfig
 from bot.danger_guidance import guidance_lines, health_now
 from bot.form import AssistanceForm
 from bot.replies import HANDOFF_BUTTON, INTENT_TITLES, Reply, button, menu_buttons
@@ -34,7 +35,6 @@ from nlu.giving import offers_to_give
 from nlu.interpreter import Interpreter, ParseResult
 from nlu.safety import all_clear
 from nlu.situations import SPECIAL_CARE, special_care_asked, temporary_care_asked
-from tongban.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -267,9 +267,9 @@ SAFETY_HINT = ("如果孩子现在有危险，请立即拨打 110；有人受伤
 
 
 class DialogueEngine:
-    def __init__(self, *, settings: Settings, knowledge: KnowledgeBase, interpreter: Interpreter,
+    def __init__(self, *, config: EngineConfig, knowledge: KnowledgeBase, interpreter: Interpreter,
                  store: ConversationStore, cipher: DataCipher, domain: Domain | None = None):
-        self.settings = settings
+        self.config = config
         self.knowledge = knowledge
         self.interpreter = interpreter
         self.store = store
@@ -376,7 +376,7 @@ class DialogueEngine:
 
     def _calm(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         """Every turn that is no emergency: the form, the eligibility check, then the intents."""
-        threshold = self.settings.nlu.fallback_threshold
+        threshold = self.config.fallback_threshold
         if parse.intent == "delete_data" and parse.confidence >= threshold and not parse.payload_entities:
             return self._on_delete_data(convo, parse)  # "删除我的信息" is never a child's name in the form
         if self.form.active(convo.state):
@@ -542,7 +542,7 @@ class DialogueEngine:
         record = services.create_urgent_record(
             session=convo.session, cipher=self.cipher, conversation_id=convo.id, channel=convo.channel,
             locality=locality, kinds=kinds, detected_by=parse.emergency_by or "classifier", message=parse.text,
-            per_day=self.settings.limits.urgent_records_per_day)
+            per_day=self.config.urgent_records_per_day)
         log.warning("urgent record %s %s (%s)", record.id, "repeated" if record.repeats else "created",
                     ",".join(kinds) or "classifier")
         contact = self._local_contact(locality)
@@ -564,7 +564,7 @@ class DialogueEngine:
         stand_down = all_clear(parse.normalized)
         ours_pending = form_active or any(convo.state.get(k) for k in ("eligibility", "pending_confirm", "pending_handoff"))
         never_mind = parse.intent in ("cancel", "deny") and not ours_pending  # "算了 不用了": to the emergency
-        unplaced = parse.confidence < self.settings.nlu.fallback_threshold and not ours_pending
+        unplaced = parse.confidence < self.config.fallback_threshold and not ours_pending
         says_so = stand_down or never_mind  # else only unplaced: about the emergency if it is recent and open
         if not (says_so or unplaced):
             return []
@@ -600,7 +600,7 @@ class DialogueEngine:
         if len(text) < 6 or text == parse.normalized:
             return self._whole_question(convo, parse)
         rest = self.interpreter.parse(text)
-        if rest.intent not in ("ask_service", "check_eligibility") or rest.confidence < self.settings.nlu.fallback_threshold:
+        if rest.intent not in ("ask_service", "check_eligibility") or rest.confidence < self.config.fallback_threshold:
             return self._whole_question(convo, parse, reports_only=True)  # "…饭都吃不上，俺想跟谁说一声"
         answer = getattr(self, f"_on_{rest.intent}")(convo, rest)
         if not answer or not (answer[0].custom or {}).get("sources"):
@@ -673,7 +673,7 @@ class DialogueEngine:
     def _clarify(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         failures = int(convo.state.get("failures", 0)) + 1
         convo.state["failures"] = failures
-        if failures >= self.settings.nlu.failures_before_handoff:
+        if failures >= self.config.failures_before_handoff:
             return [Reply("抱歉，我还是没能弄明白。要不要请工作人员来帮您？也可以换个说法再问一次。",
                           buttons=[HANDOFF_BUTTON, button(INTENT_TITLES["help"], "help")])]
         candidates = [name for name, _ in parse.ranking if name in CLARIFY_INTENTS][:3]
@@ -793,7 +793,7 @@ class DialogueEngine:
     @property
     def public_url(self) -> str:
         """Where the public reaches this server: answers link to stored notices there."""
-        return self.settings.server.public_url
+        return self.config.public_url
 
     def _retrieve(self, question: str, locality: str | None, parse: ParseResult | None = None):
         """The cited answer composed from the checklists for ``question`` in ``locality``."""
@@ -806,7 +806,7 @@ class DialogueEngine:
         return self.knowledge.search(question, locality, k=k, query_vector=query_vector)
 
     def _compose(self, result, locality: str | None):
-        return compose(result, min_confidence=self.settings.knowledge.min_confidence,
+        return compose(result, min_confidence=self.config.min_confidence,
                        locality_name=self.knowledge.locality_name(locality),
                        public_url=self.public_url)
 
@@ -825,7 +825,7 @@ class DialogueEngine:
         failures = int(convo.state.get("failures", 0)) + 1
         convo.state["failures"] = failures
         buttons = answer.buttons
-        if failures >= self.settings.nlu.failures_before_handoff:
+        if failures >= self.config.failures_before_handoff:
             return [Reply("抱歉，我还是没找到合适的答案。要不要请工作人员来帮您？", buttons=[HANDOFF_BUTTON] + buttons[:6])]
         return [Reply(answer.text, buttons=buttons)]
 
@@ -984,7 +984,7 @@ class DialogueEngine:
         failures = int(convo.state.get("failures", 0)) + 1
         convo.state["failures"] = failures
         text = self.domain.text("utter_out_of_scope") + "\n" + referrals.public_line(parse.normalized)
-        if failures >= self.settings.nlu.failures_before_handoff:
+        if failures >= self.config.failures_before_handoff:
             return [Reply(text + "\n如果您有具体的困难，也可以请工作人员来帮您。",
                           buttons=[HANDOFF_BUTTON] + menu_buttons())]
         return [Reply(text, buttons=menu_buttons())]
@@ -1125,7 +1125,7 @@ class DialogueEngine:
             locality = convo.state.get("locality")
             result = self._search(parse.normalized or parse.text, locality, parse)
             # a difference is only ever a question; anything else must name its service beyond doubt
-            sure = (self.settings.knowledge.min_confidence
+            sure = (self.config.min_confidence
                     if aspects.aspect_of(parse.normalized) == aspects.DIFFERENCE or ABOUT_A_ROLE.search(parse.normalized or "")
                     else NAMED_SERVICE_CONFIDENCE)
             if result.confidence >= sure:
@@ -1149,7 +1149,7 @@ class DialogueEngine:
         if existing is not None:
             return [Reply(f"您的人工帮助请求（编号 {services.handoff_reference(existing)}）已经在处理队列里了，"
                           f"{area}的工作人员会通过这里联系您。孩子如有危险请直接拨打 110。")]
-        if _used_today(convo, services.handoffs_since) >= self.settings.limits.handoffs_per_day:
+        if _used_today(convo, services.handoffs_since) >= self.config.handoffs_per_day:
             return [Reply(f"今天已经转给{area}的工作人员好几次了，他们会看到您的请求，请耐心等待联系。"
                           "孩子如有危险请直接拨打 110；有人受伤请拨打 120。")]
         request = services.create_handoff(session=session, cipher=self.cipher, conversation_id=convo.id,
@@ -1160,7 +1160,7 @@ class DialogueEngine:
                       custom={"handoff": services.handoff_reference(request)})]
 
     def _on_request_assistance(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
-        if _used_today(convo, requests_since) >= self.settings.limits.requests_per_day:
+        if _used_today(convo, requests_since) >= self.config.requests_per_day:
             return [Reply("今天已经提交了好几份帮扶申请，工作人员会逐一审核。如需再为其他孩子申请，请明天再来；"
                           "发送“查进度”可以查看已提交的申请。孩子如有危险请直接拨打 110。")]
         listed = _asks_to_be_on_the_list(parse)
@@ -1208,7 +1208,7 @@ class DialogueEngine:
             return []
         # "揭不开锅了 能不能自己去说要帮扶 还是得等人家来查": whether they may ask is the rule they want
         # to know before filing, answered as any question is; else only a service beyond doubt
-        sure = self.settings.knowledge.min_confidence if SELF_ASK.search(text) else BEFORE_THE_FORM_CONFIDENCE
+        sure = self.config.min_confidence if SELF_ASK.search(text) else BEFORE_THE_FORM_CONFIDENCE
         return self._answer_if_named(convo, parse, sure=sure)
 
     @staticmethod
@@ -1296,7 +1296,7 @@ class DialogueEngine:
             if answered:
                 return answered + [offer]
         convo.state["pending_confirm"] = "delete_data"
-        plan = erasure_plan(convo.session, convo.id, policy=self.settings.retention)
+        plan = erasure_plan(convo.session, convo.id, policy=self.config.retention)
         return [Reply("确认要删除您留在童伴的个人信息吗？\n" + plan.parent_text(done=False)
                       + "\n删除后无法恢复。请回复“确认”或“取消”。",
                       buttons=[button("确认删除", "affirm"), button("不删了", "deny")])]
@@ -1305,7 +1305,7 @@ class DialogueEngine:
         if convo.state.pop("pending_confirm", None) == "delete_data":
             now = dt.datetime.now(dt.timezone.utc)
             convo.state.clear()
-            report = erase_conversation(convo.session, self.cipher, convo.id, now, policy=self.settings.retention)
+            report = erase_conversation(convo.session, self.cipher, convo.id, now, policy=self.config.retention)
             convo.deletion_requested(now)
             return [Reply(report.parent_text(done=True)
                           + "\n您还可以继续使用童伴；之后的对话会重新保存，保存多久见“隐私说明”。",

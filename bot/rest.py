@@ -34,9 +34,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from bot.engine import TurnHook
+from bot.http import SLOW_DOWN, refusal, run_public
 from bot.replies import Reply
 from ledger.conversations import ConversationHandle, ForeignConversation
-from tongban.clients import SLOW_DOWN, client_address, refusal, run_public
 
 router = APIRouter()
 
@@ -107,7 +107,7 @@ def trusted_client(request: Request) -> bool | None:
 async def new_session(request: Request) -> JSONResponse:
     settings = request.app.state.settings
     limiter = request.app.state.runtime.limiter
-    address = client_address(request, settings.security.trusted_proxies)
+    address = request.state.client_address
 
     def issue():
         verdict = limiter.hit(f"sessions:ip:{address}", limit=settings.limits.sessions_per_ip_per_hour, window=3600)
@@ -184,7 +184,7 @@ async def rest_webhook(request: Request):
     if key is None:
         return refusal(403 if ":" in sender else 401, NOT_YOURS if ":" in sender else EXPIRED)
     limits = settings.limits
-    address = client_address(request, settings.security.trusted_proxies)
+    address = request.state.client_address
     hook = RestHook(body.message_id)
     metadata = clean_metadata(body.metadata)
 

@@ -20,7 +20,6 @@ from ledger.areas import area_name, area_prefix, in_area
 from ledger.requests import SITUATION_LABELS, STATUS_LABELS
 from ledger.services import handoff_reference, urgent_reference
 from nlu.safety import KIND_LABELS
-from tongban.clients import client_address
 
 HERE = Path(__file__).parent
 PREFIX = "/staff"
@@ -109,10 +108,10 @@ def runtime(request: Request):
 
 
 def client_ip(request: Request) -> str:
-    """The client's address: the connecting one, or — only when that is one of the configured
-    reverse proxies (``settings.security.trusted_proxies``) — the nearest address in its
-    ``X-Forwarded-For`` that is not itself a trusted proxy. A client cannot choose its own."""
-    return client_address(request, runtime(request).settings.security.trusted_proxies)
+    """The client's address, worked out once per request by the server (``tongban.clients``): the
+    connecting one, or — only when that is one of the configured reverse proxies — the nearest
+    address in its ``X-Forwarded-For`` that is not itself a trusted proxy. A client cannot choose its own."""
+    return request.state.client_address
 
 
 def is_secure(request: Request) -> bool:

@@ -39,15 +39,6 @@ def write_checklist(folder: Path, name: str, data: dict) -> Path:
     return path
 
 
-def cipher_for(settings):
-    """The ledger's cipher as the composition root builds it from ``settings`` (the data key, else the
-    key file in the data folder; none made in production)."""
-    from ledger.crypto import DataCipher
-
-    return DataCipher.from_settings(settings.security, data_dir=settings.data_dir,
-                                    production=settings.env == "production")
-
-
 class CountingEmbedder:
     """Wraps a real embedder and counts passage embeddings (to prove cache/index reuse) and
     records the query texts it was given."""

@@ -135,10 +135,11 @@ def _turn(spec: dict, rendezvous: Rendezvous) -> dict:
     from ledger.conversations import ConversationStore
     from ledger.db import Database
     from nlu.geo import gazetteer
-    from tests.helpers import cipher_for
+    from tongban.storage import data_cipher
+    from tongban.runtime import engine_config
 
     settings = _settings(spec)
-    db, cipher = Database(settings.database_url, migrate=False), cipher_for(settings)
+    db, cipher = Database(settings.database_url, migrate=False), data_cipher(settings)
     store = ConversationStore(db, cipher)
     opened = []
     real_open = store.open
@@ -148,7 +149,7 @@ def _turn(spec: dict, rendezvous: Rendezvous) -> dict:
         return real_open(*args, **kwargs)
 
     store.open = counting_open
-    engine = DialogueEngine(settings=settings, knowledge=SimpleNamespace(geo=gazetteer()), interpreter=None,
+    engine = DialogueEngine(config=engine_config(settings), knowledge=SimpleNamespace(geo=gazetteer()), interpreter=None,
                             store=store, cipher=cipher)
     met = hold_at(r"UPDATE conversations SET", rendezvous)
     rendezvous.started()
@@ -161,10 +162,10 @@ def _claim(spec: dict, rendezvous: Rendezvous) -> dict:
     """What an outbox sender does: claim the conversation's due rows, deliver them, record them sent."""
     from ledger import outbox
     from ledger.db import Database
-    from tests.helpers import cipher_for
+    from tongban.storage import data_cipher
 
     settings = _settings(spec)
-    db, cipher = Database(settings.database_url, migrate=False), cipher_for(settings)
+    db, cipher = Database(settings.database_url, migrate=False), data_cipher(settings)
     met = hold_at(r"UPDATE outbox SET status", rendezvous)
     rendezvous.started()
     with db.session() as session:

@@ -16,7 +16,7 @@ from ledger.requests import RequestData, file_request
 from ledger.transcript import record_transcript
 from bot.replies import Reply
 from tests.conftest import make_settings
-from tests.helpers import cipher_for
+from tongban.storage import data_cipher
 
 NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.timezone.utc)
 
@@ -32,7 +32,7 @@ def _data(name="王小明", phone="13800138000") -> RequestData:
 def ledger_db(backend):
     settings = make_settings(backend["data_dir"], database=backend["database"])
     db = Database(settings.database_url)
-    cipher = cipher_for(settings)
+    cipher = data_cipher(settings)
     yield db, cipher, ConversationStore(db, cipher)
     db.dispose()
 

@@ -19,7 +19,7 @@ from sqlalchemy import select, text
 from ledger.crypto import DataCipher, DataKeyError, key_file_path, load_or_create_key
 from ledger.keys import encrypted_columns, verify_data_key
 from ledger.models import AssistanceRequest, Conversation, DataKeyCheck
-from tests.helpers import cipher_for
+from tongban.storage import data_cipher
 from tongban.settings import Settings
 
 ANSWERS = ["王小明", "八岁", "河南周口郸城", "深圳宝安西乡街道", "两年", "李芳", "妈妈", "138 0013 8000", "1 3",
@@ -66,14 +66,14 @@ def _runtime(settings, kb, interpreter):
 # --- production, the key file ---------------------------------------------------------------
 def test_production_requires_the_data_key(tmp_path, cli_env, capsys):
     with pytest.raises(DataKeyError, match="TONGBAN_SECURITY__DATA_KEY"):
-        cipher_for(Settings(env="production", data_dir=tmp_path / "var"))
+        data_cipher(Settings(env="production", data_dir=tmp_path / "var"))
     assert not (tmp_path / "var" / "secret.key").exists()  # no key file made in production
     code = cli_env(["ledger", "outbox"], TONGBAN_ENV="production", TONGBAN_DATA_DIR=str(tmp_path / "var"))
     assert code == 2 and "TONGBAN_SECURITY__DATA_KEY" in capsys.readouterr().err
     code = cli_env(["serve", "--port", "1"], TONGBAN_ENV="production", TONGBAN_DATA_DIR=str(tmp_path / "var"))
     assert code == 2 and "TONGBAN_SECURITY__DATA_KEY" in capsys.readouterr().err  # refused before serving
     key = Fernet.generate_key().decode()
-    cipher = cipher_for(Settings(env="production", data_dir=tmp_path, security={"data_key": key}))
+    cipher = data_cipher(Settings(env="production", data_dir=tmp_path, security={"data_key": key}))
     assert cipher.decrypt(cipher.encrypt("x")) == "x"
 
 
@@ -82,16 +82,16 @@ def test_key_file_is_absolute_private_and_refused_when_others_can_read_it(tmp_pa
     settings = Settings(env="development")  # data_dir is the relative "var"
     path = key_file_path(settings.data_dir)
     assert path.is_absolute() and path == tmp_path.resolve() / "var" / "secret.key"
-    cipher = cipher_for(settings)
+    cipher = data_cipher(settings)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert str(path) in cipher.source
     path.chmod(0o644)
     with pytest.raises(DataKeyError, match="chmod 600"):
-        cipher_for(settings)
+        data_cipher(settings)
     path.chmod(0o600)
     path.write_text("not a key\n")
     with pytest.raises(DataKeyError, match="Fernet"):
-        cipher_for(settings)
+        data_cipher(settings)
 
 
 def test_processes_racing_to_create_the_key_file_all_get_the_same_key(tmp_path):

@@ -24,7 +24,7 @@ from ledger.conversations import ConversationStore
 from ledger.db import Database, alembic_config, drop_everything, upgrade
 from ledger.schema import METADATA
 from tests.conftest import make_settings
-from tests.helpers import cipher_for
+from tongban.storage import data_cipher
 from tests.race_worker import run_workers
 
 pytestmark = pytest.mark.slow  # every migration on both databases: left out of make test-fast
@@ -311,7 +311,7 @@ def test_a_database_holding_data_is_upgraded_by_the_apps_start(settings, start):
         if db.engine.dialect.name == "sqlite":  # enforced again once the migration is done
             with db.engine.connect() as conn:
                 assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        store = ConversationStore(db, cipher_for(settings))
+        store = ConversationStore(db, data_cipher(settings))
         with store.open("telegram:8001", "telegram") as convo:  # a new row next to the old ones
             convo.state["after"] = "upgrade"
         assert convo.id not in (ids["conversation"], ids["web"])

@@ -25,7 +25,7 @@ from ledger.keys import verify_data_key
 from ledger.models import AssistanceRequest, Conversation, LedgerEntry, OutboxMessage, StatusChange
 from ledger.requests import RequestData, file_request
 from tests.conftest import make_settings
-from tests.helpers import cipher_for
+from tongban.storage import data_cipher
 from tests.race_worker import Rendezvous, run_workers
 from tests.test_staff_support import BAOAN, file, hidden_fields, staff_app, staff_backend  # noqa: F401
 
@@ -37,7 +37,7 @@ def ledger(backend, tmp_path):
     """The backend's ledger database at the newest revision, its data key recorded (as the workers find it)."""
     settings = make_settings(backend["data_dir"], database=backend["database"])
     db = Database(settings.database_url)
-    cipher = cipher_for(settings)
+    cipher = data_cipher(settings)
     verify_data_key(db, cipher)
     yield SimpleNamespace(db=db, cipher=cipher, store=ConversationStore(db, cipher), backend=backend,
                           postgres=bool(backend["database"]["url"]), meet=tmp_path / "meet")

@@ -13,6 +13,7 @@ from importlib import resources
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from bot.http import PublicPool, run_public
 from bot.rest import router as rest_router
 from bot.rest import trusted_client
 from bot.telegram.webhook import TelegramWebhook
@@ -20,7 +21,7 @@ from bot.tracker import router as tracker_router
 from knowledge.api import router as knowledge_router
 from nlu.api import router as nlu_router
 from staff.web import install as install_staff
-from tongban.clients import BodyLimit, client_address, run_public
+from tongban.clients import BodyLimit, ClientAddress
 from tongban.runtime import Runtime
 from tongban.settings import Settings, get_settings
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     app = FastAPI(title="童伴 Tongban", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.public_pool = PublicPool(settings.limits.public_threads, settings.limits.public_queue)
     app.include_router(rest_router)
     app.include_router(knowledge_router, dependencies=[Depends(lookup_limit)])
     app.include_router(nlu_router, dependencies=[Depends(lookup_limit)])
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     install_staff(app)
     app.add_middleware(BodyLimit, caps=lambda path: body_cap(settings, path))
+    app.add_middleware(ClientAddress, security=settings.security)
     app.add_middleware(TelegramWebhook)  # added last: the outermost, in front of the staff pages' middleware
 
     @app.exception_handler(Exception)
@@ -110,7 +113,7 @@ async def lookup_limit(request: Request) -> None:
     if trusted is None:
         raise HTTPException(status_code=401, detail="令牌无效。")
     settings = request.app.state.settings
-    address = client_address(request, settings.security.trusted_proxies)
+    address = request.state.client_address
     limiter = request.app.state.runtime.limiter
     verdict = await run_public(request, lambda: limiter.hit(
         f"lookup:ip:{address}", limit=settings.limits.lookups_per_ip_per_minute, window=60))

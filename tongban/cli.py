@@ -11,6 +11,7 @@ from pathlib import Path
 from nlu.evaluate import read_tsv
 from tongban.logs import configure_logging
 from tongban.settings import get_settings
+from tongban.storage import data_cipher, ledger_database
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,21 +129,12 @@ def _areas():
     return GazetteerAreas()
 
 
-def _cipher(settings):
-    """The data key's cipher, from the settings."""
-    from ledger.crypto import DataCipher
-
-    return DataCipher.from_settings(settings.security, data_dir=settings.data_dir,
-                                    production=settings.env == "production")
-
-
 def _ledger_db():
-    from ledger.db import Database
     from ledger.keys import verify_data_key
 
     settings = get_settings()
-    cipher = _cipher(settings)
-    db = Database(settings.database_url, echo=settings.database.echo)
+    cipher = data_cipher(settings)
+    db = ledger_database(settings)
     try:
         verify_data_key(db, cipher)
     except Exception:
@@ -166,16 +158,15 @@ def _purge(args: argparse.Namespace) -> int:
 
 
 def _rotate_key(args: argparse.Namespace) -> int:
-    from ledger.db import Database
     from ledger.keys import rotate
 
     settings = get_settings()
-    cipher = _cipher(settings)  # not verified: the check row is still under the old key
+    cipher = data_cipher(settings)  # not verified: the check row is still under the old key
     if cipher.key_count < 2:
         print("只有一个密钥：请把新密钥放在最前面，旧密钥放在后面，例如 TONGBAN_SECURITY__DATA_KEY=NEW,OLD"
               "（新密钥可用 tongban security new-key 生成）。 Give NEW,OLD to rotate.", file=sys.stderr)
         return 2
-    db = Database(settings.database_url, echo=settings.database.echo)
+    db = ledger_database(settings)
     try:
         report = rotate(db, cipher, batch_size=args.batch_size)
     finally:

@@ -1,19 +1,16 @@
-"""Who is asking: the client address behind trusted proxies, and the polite refusals of the
-public routes (rate limits, body caps, busy), shared by the chat channels and the APIs."""
+"""Who is asking, and how much they may send: the client address behind trusted proxies, worked
+out once per request for every route (``ClientAddress``), and the body caps (``BodyLimit``)."""
 
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Callable
+from typing import Callable
 
-import anyio.to_thread
-from anyio import CapacityLimiter
-from fastapi import HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi import Request
 
-SLOW_DOWN = "您发送得太快了，请稍等一会儿再发。如果孩子现在有危险，请立即拨打 110；有人受伤请拨打 120。"
+from bot.http import read_capped, refusal
+
 TOO_LARGE = "这条消息太长了，请分几次发送，每次不超过几千字。"
-BUSY = "现在使用的人很多，请稍等片刻再发送。如果孩子现在有危险，请立即拨打 110；有人受伤请拨打 120。"
 
 
 def client_address(request: Request, trusted_proxies: list[str]) -> str:
@@ -54,59 +51,19 @@ def _in(address: str, networks: list[str]) -> bool:
     return False
 
 
-def refusal(status: int, detail: str, retry_after: int | None = None) -> JSONResponse:
-    headers = {"Retry-After": str(retry_after)} if retry_after else None
-    return JSONResponse(status_code=status, content={"detail": detail}, headers=headers)
+class ClientAddress:
+    """ASGI middleware: the client's address (``client_address``) in ``request.state.client_address``
+    for the routes below it, so the chat channels and the staff pages only read it."""
 
+    def __init__(self, app, security):
+        self.app = app
+        self.security = security  # the settings' security group, read per request
 
-class PublicPool:
-    """The threads public turns run on (not the shared pool the staff pages use), and a bound on
-    how many may wait for one: past it a client is told to try again (503) at once."""
-
-    def __init__(self, threads: int, queue: int):
-        self.threads = threads
-        self.queue = queue
-        self.waiting = 0
-        self._limiter: CapacityLimiter | None = None  # made inside the event loop
-
-    async def run(self, function: Callable[[], Any]) -> Any:
-        if self.waiting >= self.threads + self.queue:
-            raise HTTPException(status_code=503, detail=BUSY, headers={"Retry-After": "5"})
-        if self._limiter is None:
-            self._limiter = CapacityLimiter(self.threads)
-        self.waiting += 1
-        try:
-            return await anyio.to_thread.run_sync(function, limiter=self._limiter)
-        finally:
-            self.waiting -= 1
-
-
-async def run_public(request: Request, function: Callable[[], Any]) -> Any:
-    """``function()`` on the app's public pool (see :class:`PublicPool`)."""
-    state = request.app.state
-    pool = getattr(state, "public_pool", None)
-    if pool is None:
-        limits = state.settings.limits
-        pool = state.public_pool = PublicPool(limits.public_threads, limits.public_queue)
-    return await pool.run(function)
-
-
-async def read_capped(receive, cap: int) -> bytes | None:
-    """An ASGI request body read to its end, or None as soon as it passes ``cap`` bytes."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > cap:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            address = client_address(Request(scope), self.security.trusted_proxies)
+            scope.setdefault("state", {})["client_address"] = address
+        await self.app(scope, receive, send)
 
 
 class BodyLimit:

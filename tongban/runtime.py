@@ -12,6 +12,7 @@ import random
 import threading
 from dataclasses import dataclass
 
+from bot.config import EngineConfig
 from bot.engine import DialogueEngine
 from knowledge.service import KnowledgeBase
 from ledger.areas import AreaDirectory
@@ -24,6 +25,7 @@ from nlu.areas import GazetteerAreas
 from nlu.embedding import Embedder, build_embedder
 from nlu.interpreter import Interpreter
 from tongban.settings import Settings
+from tongban.storage import data_cipher, ledger_database
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,16 @@ def knowledge_base(settings: Settings, embedder: Embedder | None = None) -> Know
     return KnowledgeBase(settings.knowledge, embedder=embedder or build_embedder(settings.embedding),
                          checklist_dir=settings.checklist_dir, index_dir=settings.index_dir,
                          models_dir=settings.models_dir)
+
+
+def engine_config(settings: Settings) -> EngineConfig:
+    """The dialogue engine's part of the settings."""
+    limits = settings.limits
+    return EngineConfig(fallback_threshold=settings.nlu.fallback_threshold,
+                        failures_before_handoff=settings.nlu.failures_before_handoff,
+                        min_confidence=settings.knowledge.min_confidence, public_url=settings.server.public_url,
+                        requests_per_day=limits.requests_per_day, handoffs_per_day=limits.handoffs_per_day,
+                        urgent_records_per_day=limits.urgent_records_per_day, retention=settings.retention)
 
 
 class DailyPurge:
@@ -91,15 +103,14 @@ class Runtime:
               watch: bool | None = None, daily_purge: bool | None = None) -> "Runtime":
         settings.ensure_dirs()
         # first: a missing or unsafe key stops the start at once
-        cipher = DataCipher.from_settings(settings.security, data_dir=settings.data_dir,
-                                          production=settings.env == "production")
+        cipher = data_cipher(settings)
         embedder = embedder or (knowledge.embedder if knowledge else build_embedder(settings.embedding))
         knowledge = knowledge or knowledge_base(settings, embedder).start(watch=watch)
         interpreter = interpreter or Interpreter.load_or_train(embedder, settings.models_dir)
-        db = Database(settings.database_url, echo=settings.database.echo)
+        db = ledger_database(settings)
         verify_data_key(db, cipher)  # refuses a key that is not the one the database was written with
         store = ConversationStore(db, cipher)
-        engine = DialogueEngine(settings=settings, knowledge=knowledge, interpreter=interpreter,
+        engine = DialogueEngine(config=engine_config(settings), knowledge=knowledge, interpreter=interpreter,
                                 store=store, cipher=cipher)
         limiter = RateLimiter(db, cipher.lookup_hash)
         if daily_purge is None:

@@ -18,8 +18,8 @@ import logging
 
 from telegram import Update
 
+from bot.http import read_capped
 from bot.telegram.channel import secret_token
-from tongban.clients import read_capped
 
 log = logging.getLogger(__name__)
 PATH = "/telegram/webhook"
