@@ -19,15 +19,19 @@ from typing import Callable
 
 from ledger import accounts, clock
 from ledger.areas import AreaDirectory, area_name
+from ledger.db import Database
 from ledger.errors import StaffError
 
 ROLE_HELP = "、".join(f"{role}（{label}）" for role, label in accounts.ROLES.items())
 
 
-def register(subparsers, *, areas: Callable[[], AreaDirectory]) -> None:
-    """Add the ``staff`` command group to the ``tongban`` parser's subparsers; ``areas`` gives the
-    area directory that checks and names account areas (built only when a command needs it)."""
-    staff = subparsers.add_parser("staff", help="staff review app: accounts").add_subparsers()
+def register(subparsers, *, areas: Callable[[], AreaDirectory], database: Callable[[], Database]) -> None:
+    """Add the ``staff`` command group to the ``tongban`` parser's subparsers. The composition root
+    hands in how to build what a command needs, built only when one runs: ``areas``, the area
+    directory that checks and names account areas, and ``database``, the configured ledger."""
+    group = subparsers.add_parser("staff", help="staff review app: accounts")
+    group.set_defaults(areas=areas, database=database)
+    staff = group.add_subparsers()
 
     create = staff.add_parser("create-user", help="create a staff account (asks for the password)")
     create.add_argument("username")
@@ -36,7 +40,7 @@ def register(subparsers, *, areas: Callable[[], AreaDirectory]) -> None:
                         help="national (admin) / 6-digit district / 9-digit street / 12-digit community code")
     create.add_argument("--display-name", default="", help="the person's name as shown on the pages")
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    create.set_defaults(run=create_user, areas=areas)
+    create.set_defaults(run=create_user)
 
     listing = staff.add_parser("list-users", help="list staff accounts")
     listing.set_defaults(run=list_users)
@@ -55,19 +59,10 @@ def register(subparsers, *, areas: Callable[[], AreaDirectory]) -> None:
     password.set_defaults(run=set_password)
 
 
-def _settings():
-    from tongban.settings import get_settings
-
-    return get_settings()
-
-
 @contextmanager
-def _transaction():
+def _transaction(args: argparse.Namespace):
     """One transaction on the configured database, disposed of afterwards."""
-    from ledger.db import Database
-
-    settings = _settings()
-    db = Database(settings.database_url, echo=settings.database.echo)
+    db = args.database()
     try:
         with db.session() as session:
             yield session
@@ -105,7 +100,7 @@ def create_user(args: argparse.Namespace) -> int:
     if password is None:
         return 2
     try:
-        with _transaction() as session:
+        with _transaction(args) as session:
             user = accounts.create_user(session=session, areas=areas, username=args.username, role=args.role,
                                         area=area, password=password, display_name=args.display_name,
                                         created_by=_actor())
@@ -117,7 +112,7 @@ def create_user(args: argparse.Namespace) -> int:
 
 
 def list_users(args: argparse.Namespace) -> int:
-    with _transaction() as session:
+    with _transaction(args) as session:
         for user in accounts.list_users(session):
             last = clock.aware(user.last_login_at)
             print(f"{user.username}\t{user.role}\t{user.area_code}\t{'active' if user.active else 'disabled'}\t"
@@ -125,9 +120,10 @@ def list_users(args: argparse.Namespace) -> int:
     return 0
 
 
-def _set_active(username: str, active: bool) -> int:
+def _set_active(args: argparse.Namespace, active: bool) -> int:
+    username = args.username
     try:
-        with _transaction() as session:
+        with _transaction(args) as session:
             user = accounts.set_user_active(session=session, username=username, active=active, actor=_actor())
             print(f"已{'启用' if active else '停用'}账号 {user.username}")
     except StaffError as exc:
@@ -137,11 +133,11 @@ def _set_active(username: str, active: bool) -> int:
 
 
 def disable_user(args: argparse.Namespace) -> int:
-    return _set_active(args.username, False)
+    return _set_active(args, False)
 
 
 def enable_user(args: argparse.Namespace) -> int:
-    return _set_active(args.username, True)
+    return _set_active(args, True)
 
 
 def set_password(args: argparse.Namespace) -> int:
@@ -149,7 +145,7 @@ def set_password(args: argparse.Namespace) -> int:
     if password is None:
         return 2
     try:
-        with _transaction() as session:
+        with _transaction(args) as session:
             user = accounts.set_password(session=session, username=args.username, password=password, actor=_actor())
             print(f"已为 {user.username} 设置新密码，原有登录已全部失效")
     except StaffError as exc:

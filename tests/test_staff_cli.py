@@ -10,15 +10,16 @@ import pytest
 
 import staff.cli
 from ledger.accounts import find_user, list_users
+from tongban.storage import ledger_database
 from tests.test_staff_support import PASSWORD, build_settings, login, staff_app, staff_backend  # noqa: F401
 
 
 @pytest.fixture
 def tongban(staff_app, monkeypatch):
     """Run ``tongban staff …`` (the staff group on a parser of our own) against the app's database."""
-    monkeypatch.setattr(staff.cli, "_settings", lambda: staff_app.runtime.settings)
     parser = argparse.ArgumentParser(prog="tongban")
-    staff.cli.register(parser.add_subparsers(), areas=lambda: staff_app.runtime.areas)
+    staff.cli.register(parser.add_subparsers(), areas=lambda: staff_app.runtime.areas,
+                       database=lambda: ledger_database(staff_app.runtime.settings))
 
     def run(argv: list[str], stdin: str = "") -> int:
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))

@@ -118,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
 
     from staff.cli import register as register_staff
 
-    register_staff(sub, areas=_areas)
+    register_staff(sub, areas=_areas, database=lambda: ledger_database(get_settings()))
     return parser
 
 
