@@ -1,6 +1,6 @@
 """What to tell a parent, first, for each kind of danger: whom to call, and one or two things to do
 while help comes. Only well-established advice, each with the body that gives it (the research
-behind it: docs/safety_sources.md). Kinds are those of ``nlu.safety.KIND_LABELS``.
+behind it: docs/safety_sources.md). Kinds are those of ``nlu.safety.KINDS``.
 """
 
 from __future__ import annotations

@@ -23,6 +23,11 @@ from ledger.paging import Page
 from ledger.staff_models import StaffCaseNote
 
 CASE_PAGE_SIZE = 50
+# The kinds of danger an urgent record stores (comma-separated, most certain first), with the names
+# staff read. The one vocabulary: nlu's safety net finds exactly these kinds (tests/test_safety.py).
+DANGER_KIND_LABELS = {"abuse": "暴力或虐待", "sexual_harm": "性侵害", "self_harm": "自伤或轻生", "missing": "走失或被拐",
+                      "neglect": "无人照料", "medical": "急病或意外伤害", "online": "网络诱骗或勒索",
+                      "danger": "眼前的危险", "unspecified": "未分类"}
 CASE_KINDS = {"urgent": (UrgentRecord, "new"), "handoff": (HandoffRequest, "open")}  # kind → model, open status
 
 

@@ -117,7 +117,7 @@ class ParseResult:
     normalized: str = ""
     query_vector: QueryVector | None = None  # the embedding, if read in full; retrieval may reuse it
     safety_hint: bool = False  # borderline: not routed as an emergency, but remind of 110/12355
-    danger_kinds: tuple[str, ...] = ()  # kinds of danger (nlu.safety KIND_LABELS), most certain first
+    danger_kinds: tuple[str, ...] = ()  # kinds of danger (nlu.safety KINDS), most certain first
     danger_spans: tuple[tuple[int, int], ...] = ()  # where in ``normalized`` the danger was found
 
     def entity(self, name: str, role: str | None = None):

@@ -16,9 +16,8 @@ from nlu import clauses
 ABUSE, SEXUAL, SELF_HARM, MISSING, NEGLECT, MEDICAL, ONLINE, DANGER = (
     "abuse", "sexual_harm", "self_harm", "missing", "neglect", "medical", "online", "danger")
 
-KIND_LABELS = {ABUSE: "暴力或虐待", SEXUAL: "性侵害", SELF_HARM: "自伤或轻生", MISSING: "走失或被拐",
-               NEGLECT: "无人照料", MEDICAL: "急病或意外伤害", ONLINE: "网络诱骗或勒索",
-               DANGER: "眼前的危险"}
+# Every kind the safety net tells (the ledger stores them on urgent records: ledger/cases.py names them).
+KINDS = (ABUSE, SEXUAL, SELF_HARM, MISSING, NEGLECT, MEDICAL, ONLINE, DANGER)
 # The danger classes of the evaluation files (tests/data/independent) → the kinds above.
 EVAL_CLASSES = {"violence": ABUSE, "sexual": SEXUAL, "medical": MEDICAL, "missing": MISSING,
                 "self_harm": SELF_HARM, "neglect": NEGLECT, "online": ONLINE}

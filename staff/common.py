@@ -17,9 +17,9 @@ from starlette.responses import Response
 from ledger import clock
 from ledger.accounts import ROLES
 from ledger.areas import area_name, area_prefix, in_area
+from ledger.cases import DANGER_KIND_LABELS
 from ledger.requests import SITUATION_LABELS, STATUS_LABELS
 from ledger.services import handoff_reference, urgent_reference
-from nlu.safety import KIND_LABELS
 
 HERE = Path(__file__).parent
 PREFIX = "/staff"
@@ -30,7 +30,6 @@ DRAFT_COOKIE = "tb_draft"
 ENTRY_STATUS_LABELS = {"active": "在册", "closed": "已结案"}
 URGENT_STATUS_LABELS = {"new": "待处理", "handled": "已处理"}
 HANDOFF_STATUS_LABELS = {"open": "待联系", "handled": "已联系"}
-DANGER_KIND_LABELS = {**KIND_LABELS, "unspecified": "未分类"}
 DETECTED_BY_LABELS = {"patterns": "关键词", "clauses": "分句模型", "classifier": "整句模型", "both": "关键词和模型"}
 CHANNEL_LABELS = {"rest": "网页对话", "telegram": "Telegram", "web": "网页对话"}
 

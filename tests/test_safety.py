@@ -116,3 +116,11 @@ def test_a_parent_who_left_long_ago_is_no_missing_child_even_across_two_fragment
 def test_a_parent_who_left_does_not_silence_a_danger_to_the_child(text, kind):
     hit = safety.check(normalize(text))
     assert hit is not None and kind in hit.kinds, hit
+
+
+def test_the_ledger_names_every_kind_of_danger_the_safety_net_tells():
+    """Urgent records store the safety net's kinds; the staff pages name them from the ledger's list."""
+    from ledger.cases import DANGER_KIND_LABELS
+    from nlu.safety import KINDS
+
+    assert set(DANGER_KIND_LABELS) == {*KINDS, "unspecified"}
