@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bot.config import EngineConfig
 from bot.engine import DialogueEngine
+from knowledge.desk import ChecklistDesk
 from knowledge.service import KnowledgeBase
 from ledger.areas import AreaDirectory
 from ledger.conversations import ConversationStore
@@ -117,6 +118,11 @@ class Runtime:
             daily_purge = settings.retention.daily and settings.env != "test"
         purge = DailyPurge(db, cipher, settings).start() if daily_purge else None
         return cls(settings, embedder, knowledge, interpreter, db, cipher, engine, limiter, GazetteerAreas(), purge)
+
+    @property
+    def checklists(self) -> ChecklistDesk:
+        """The knowledge base as the staff pages work it (uploads, previews, publishing)."""
+        return ChecklistDesk(self.knowledge)
 
     def close(self, *, stop_knowledge: bool = True) -> None:
         if self.purge is not None:

@@ -3,20 +3,10 @@ parsed items, publish. Publishing swaps the running index: the bot answers from 
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
-from pathlib import Path
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
-from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from knowledge.errors import ChecklistValidationError
-from knowledge.ingest import IngestError, read_document, read_notice
-from knowledge.ingest_store import build_checklist
-from knowledge.schema import Checklist, dump_checklist, load_checklist_text
 from ledger.areas import NATIONAL
 from ledger.audit import audit
 from ledger.drafts import stage_checklist, staged_checklist
@@ -27,15 +17,15 @@ from staff.views.casework import form_data
 router = APIRouter()
 
 MAX_UPLOAD = 2 * 1024 * 1024
-NOTICE_SUFFIXES = {".html", ".htm", ".shtml", ".txt", ".text", ""}
 
 
-def _kb(request: Request):
-    return runtime(request).knowledge
+def _desk(request: Request):
+    """The knowledge base's desk (knowledge/desk.py), handed in by the composition root."""
+    return runtime(request).checklists
 
 
 def _checklists(request: Request) -> list[dict]:
-    catalog = _kb(request).snapshot.catalog
+    catalog = _desk(request).catalog
     out = []
     for checklist in sorted(catalog.current, key=lambda c: (c.header.locality.code, c.id)):
         h = checklist.header
@@ -46,9 +36,8 @@ def _checklists(request: Request) -> list[dict]:
 
 
 def _page(request: Request, *, errors=None, values=None, problems=None, status_code: int = 200):
-    kb = _kb(request)
     return render(request, "knowledge.html", {
-        "checklists": _checklists(request), "catalog_errors": [str(e) for e in kb.errors],
+        "checklists": _checklists(request), "catalog_errors": _desk(request).errors,
         "errors": errors or {}, "values": values or {}, "problems": problems or [],
     }, status_code=status_code)
 
@@ -58,18 +47,8 @@ def knowledge_page(request: Request, staff: Staff = Depends(need("knowledge"))):
     return _page(request)
 
 
-def _problems(exc: ChecklistValidationError) -> list[str]:
-    return [str(p) for p in exc.problems] or [str(exc)]
-
-
-def _pydantic_problems(exc: ValidationError) -> list[str]:
-    return [f"{'.'.join(str(p) for p in err['loc']) or '(整体)'}：{str(err.get('msg', '')).removeprefix('Value error, ')}"
-            for err in exc.errors()]
-
-
-def _from_notice(data: bytes, filename: str, form, errors: FormErrors) -> Checklist | list[str] | None:
-    from nlu.geo import gazetteer
-
+def _from_notice(desk, data: bytes, filename: str, form, errors: FormErrors):
+    """The notice's checklist, its problems (a list), or None when the form itself has errors."""
     locality_text = text_field(form, "locality", errors, label="适用地区", required=True, max_length=60)
     title = text_field(form, "title", errors, label="清单标题", required=True, max_length=200)
     published = date_field(form, "published", errors, label="发布日期", required=True)
@@ -77,33 +56,13 @@ def _from_notice(data: bytes, filename: str, form, errors: FormErrors) -> Checkl
     issuer = text_field(form, "issuer", errors, label="发布机关", max_length=200)
     doc_number = text_field(form, "doc_number", errors, label="文号", max_length=100)
     checklist_id = text_field(form, "checklist_id", errors, label="清单编号", max_length=80)
-    code = gazetteer().resolve_code(locality_text) if locality_text else None
+    code = desk.locality(locality_text)
     if locality_text and code is None:
         errors.add("locality", "无法识别这个地区，请填写地区代码（如 440306）或完整名称（如 深圳市宝安区），全国性文件填 national。")
     if errors:
         return None
-    suffix = Path(filename).suffix.lower()
-    fd, tmp = tempfile.mkstemp(suffix=suffix if suffix in NOTICE_SUFFIXES else ".txt")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        raw, is_html = read_document(tmp)
-        text, clauses = read_notice(raw, html=is_html)
-    except IngestError as exc:
-        return [exc.message + (f"（{exc.detail}）" if exc.detail else "")]
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    checklist_id = checklist_id or f"{code}-{hashlib.sha1(title.encode('utf-8')).hexdigest()[:8]}"
-    try:
-        header, items = build_checklist(clauses, checklist_id=checklist_id, locality=code,
-                                        locality_name=gazetteer().full_name(code), title=title,
-                                        published=published, url=url, issuer=issuer, doc_number=doc_number or None,
-                                        source_text=text)
-    except ValidationError as exc:
-        return _pydantic_problems(exc)
-    if not items:
-        return ["没有从文件中解析出任何条款。"]
-    return Checklist(header=header, items=tuple(items))
+    return desk.from_notice(data, filename, locality=code, title=title, published=published, url=url,
+                            issuer=issuer, doc_number=doc_number, checklist_id=checklist_id)
 
 
 def _national_admin(staff: Staff) -> bool:
@@ -116,7 +75,7 @@ def _id_area(checklist_id: str) -> str | None:
     return head if head.isdigit() and len(head) in (6, 9, 12) else None
 
 
-def ownership_problems(staff: Staff, checklist: Checklist, catalog) -> list[str]:
+def ownership_problems(staff: Staff, checklist, catalog) -> list[str]:
     """Why ``staff`` may not publish ``checklist`` (empty: they may).
 
     National admins may publish anything. Everyone else publishes only for their own area: the
@@ -148,6 +107,20 @@ def ownership_problems(staff: Staff, checklist: Checklist, catalog) -> list[str]
     return []
 
 
+def _read_upload(desk, staff: Staff, kind: str, data: bytes, filename: str, form, errors: FormErrors):
+    """(the checklist, the YAML to stage until it is published), the problems with the file (a list),
+    or None when the form itself has errors."""
+    source = filename or "上传的文件"
+    checklist = desk.from_yaml(data, source) if kind == "yaml" else _from_notice(desk, data, filename, form, errors)
+    if checklist is None or isinstance(checklist, list):
+        return checklist
+    problems = ownership_problems(staff, checklist, desk.catalog)
+    if problems:
+        return problems
+    text = desk.staged_text(checklist, source)  # exactly what publishing will store, loaded again
+    return text if isinstance(text, list) else (checklist, text)
+
+
 @router.post("/knowledge/upload")
 def upload(request: Request, staff: Staff = Depends(need("knowledge")), form=Depends(form_data)):
     errors = FormErrors()
@@ -166,37 +139,14 @@ def upload(request: Request, staff: Staff = Depends(need("knowledge")), form=Dep
         elif len(data) > MAX_UPLOAD:
             errors.add("file", "文件太大了（最大 2 MB）。")
     filename = (upload_file.filename or "") if isinstance(upload_file, UploadFile) else ""
-    problems: list[str] = []
-    checklist = None
-    if not errors and kind == "yaml":
-        try:
-            text = data.decode("utf-8-sig")
-            checklist = load_checklist_text(text, filename or "上传的文件")
-        except UnicodeDecodeError:
-            problems = ["文件不是 UTF-8 编码的文本，请另存为 UTF-8 后重新上传。"]
-        except ChecklistValidationError as exc:
-            problems = _problems(exc)
-    elif not errors and kind == "notice":
-        result = _from_notice(data, filename, form, errors)
-        if isinstance(result, list):
-            problems = result
-        else:
-            checklist = result
-    if checklist is not None:
-        problems = ownership_problems(staff, checklist, _kb(request).snapshot.catalog)
-        if problems:
-            checklist = None
-    if checklist is not None:
-        try:  # exactly what publishing will store must load again
-            yaml_text = dump_checklist(checklist)
-            load_checklist_text(yaml_text, filename or "上传的文件")
-        except ChecklistValidationError as exc:
-            problems, checklist = _problems(exc), None
-    if errors or problems or checklist is None:
-        return _page(request, errors=errors, values=values, problems=problems, status_code=400)
+    desk = _desk(request)
+    result = None if errors else _read_upload(desk, staff, kind, data, filename, form, errors)
+    if errors or not isinstance(result, tuple):
+        return _page(request, errors=errors, values=values, problems=result or [], status_code=400)
+    checklist, yaml_text = result
     with runtime(request).db.session() as session:
         token = stage_checklist(session=session, user_id=staff.id, source_name=filename, yaml_text=yaml_text)
-    existing = _kb(request).snapshot.catalog.versions.get(checklist.id, {})
+    existing = desk.catalog.versions.get(checklist.id, {})
     current = existing.get(max(existing)) if existing else None
     return render(request, "knowledge_preview.html", {
         "checklist": checklist, "token": token, "next_version": max(existing, default=0) + 1,
@@ -208,20 +158,18 @@ def upload(request: Request, staff: Staff = Depends(need("knowledge")), form=Dep
 @router.post("/knowledge/publish")
 def publish(request: Request, staff: Staff = Depends(need("knowledge")), form=Depends(form_data)):
     token = form.get("token") if isinstance(form.get("token"), str) else ""
-    rt = runtime(request)
+    rt, desk = runtime(request), _desk(request)
     with rt.db.session() as session:
         staged = staged_checklist(session=session, token=token, user_id=staff.id)
         if staged is None:
             return _page(request, problems=["预览已过期或不存在，请重新上传文件。"], status_code=400)
         yaml_text, source = staged.yaml_text, staged.source_name
-    try:
-        checklist = load_checklist_text(yaml_text, source or "上传的文件")
-        problems = ownership_problems(staff, checklist, rt.knowledge.snapshot.catalog)  # the catalog may have moved on
-        if problems:
-            return _page(request, problems=problems, status_code=400)
-        stored = rt.knowledge.publish(checklist.header, list(checklist.items))
-    except ChecklistValidationError as exc:
-        return _page(request, problems=_problems(exc), status_code=400)
+    checklist = desk.load(yaml_text, source or "上传的文件")
+    # the catalog may have moved on since the preview
+    problems = checklist if isinstance(checklist, list) else ownership_problems(staff, checklist, desk.catalog)
+    stored = problems or desk.publish(checklist)
+    if isinstance(stored, list):
+        return _page(request, problems=stored, status_code=400)
     with rt.db.session() as session:
         staged = staged_checklist(session=session, token=token, user_id=staff.id)
         if staged is not None:
