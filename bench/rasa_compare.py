@@ -30,16 +30,16 @@ What it does:
 Default evaluation files: tests/data/nlu_heldout.tsv and every tests/data/independent/*.tsv
 except the tuning files (tuning*.tsv). Format (nlu/evaluate.py ``read_tsv``): ``text<TAB>intent<TAB>category
 <TAB>tag``, ``#`` comments. Only the standard library, httpx and our own modules are used here.
+
+Beside it: bench/rasa_setup.py (the Rasa virtualenv, the project, training both sides) and
+bench/rasa_report.py (scores and the results page).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
-import math
 import os
-import platform
 import shlex
 import shutil
 import signal
@@ -47,9 +47,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -57,20 +56,15 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchutil import BENCH_API_TOKEN, BENCH_HEADERS, children, free_port, memory_kb  # noqa: E402
+from benchutil import BENCH_HEADERS, children, free_port, memory_kb  # noqa: E402
 
 from nlu.evaluate import read_tsv  # noqa: E402
-from nlu.training import default_paths, load_training_data  # noqa: E402
-
-RASA_VERSION = "3.6.21"
-RASA_VENV = REPO / ".venv-rasa"
-RASA_STAMP = RASA_VENV / f".installed-rasa-{RASA_VERSION}"
-RASA_CONFIG = REPO / "bench" / "rasa" / "config.yml"
-OUR_BIN = REPO / ".venv" / "bin"
-RESULTS = REPO / "bench" / "results" / "rasa_compare.md"
-OURS, RASA = "Tongban", "stock Rasa DIET, our data"
-SHORT = 200  # characters: the second latency row covers messages up to this length
-EMERGENCY = "emergency"
+from nlu.training import load_training_data  # noqa: E402
+from rasa_report import (class_table, command_line, error_lists, git_state, machine, main_table,  # noqa: E402
+                         score)
+from rasa_setup import (OUR_BIN, OURS, RASA, RESULTS, SHORT, build_rasa_project, check_same_data,  # noqa: E402
+                        clean_env, data_fingerprint, ensure_rasa_venv, our_env, rasa_versions, train_ours,
+                        train_rasa)
 
 # Neutral made-up messages for the warm-up (any that happens to be in an evaluation file is
 # dropped, so no measured message is ever seen twice). Short and long, Chinese and Latin.
@@ -105,27 +99,6 @@ def phase(name: str):
         print(f"== {name}: {PHASES[name][0]:.1f} s (load average {PHASES[name][1]:.1f})", flush=True)
 
 
-def run(command: list, **kwargs) -> None:
-    """Run a command (printed first); raise with its exit status if it fails."""
-    print("$", shlex.join(str(c) for c in command), flush=True)
-    subprocess.run([str(c) for c in command], check=True, **kwargs)
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """This environment without any TONGBAN_* setting (our server takes only what we give it),
-    with Rasa's telemetry off, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
-    env["RASA_TELEMETRY_ENABLED"] = "false"
-    env.update(extra)
-    return env
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..1) of a non-empty list."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
 def process_tree(pid: int) -> list[int]:
     """``pid`` and all its descendants."""
     found, todo = [], [pid]
@@ -145,118 +118,6 @@ def tree_rss_mb(pid: int) -> float:
         except (OSError, KeyError, ValueError):
             pass  # a process that ended meanwhile (or a zombie without VmRSS)
     return total / 1024
-
-
-# --------------------------------------------------------------------------- the Rasa virtualenv
-
-def python_version(python: str | Path) -> tuple[int, int] | None:
-    """(major, minor) of an interpreter, or None if it does not run."""
-    try:
-        out = subprocess.run([str(python), "-c", "import sys; print(*sys.version_info[:2])"],
-                             capture_output=True, text=True, timeout=60, check=True).stdout
-        major, minor = out.split()
-        return int(major), int(minor)
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return None
-
-
-def find_python310() -> str:
-    """Python 3.10 for the Rasa virtualenv: pyenv's newest 3.10.x, else python3.10 on PATH."""
-    candidates: list[str] = []
-    try:
-        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        root = str(Path.home() / ".pyenv")
-    versions = Path(root, "versions").glob("3.10*/bin/python")
-    key = lambda p: [int(x) if x.isdigit() else 0 for x in p.parent.parent.name.split(".")]  # noqa: E731
-    candidates += [str(p) for p in sorted(versions, key=key, reverse=True)]
-    candidates += [c for c in [shutil.which("python3.10")] if c]
-    for candidate in candidates:
-        if python_version(candidate) == (3, 10):
-            return candidate
-    raise SystemExit("Python 3.10 not found (tried pyenv root's versions/3.10*, python3.10 on PATH); "
-                     "install one, e.g. `pyenv install 3.10.13`")
-
-
-def ensure_rasa_venv() -> Path:
-    """``.venv-rasa`` with rasa and jieba; installs only when its stamp file is missing.
-    Returns the ``rasa`` command."""
-    rasa = RASA_VENV / "bin" / "rasa"
-    if RASA_STAMP.exists() and rasa.exists():
-        print(f"{RASA_VENV.name}: rasa {RASA_VERSION} already installed ({RASA_STAMP.name})")
-        return rasa
-    python = RASA_VENV / "bin" / "python"
-    if python_version(python) != (3, 10):  # missing, or a broken / foreign venv
-        run([find_python310(), "-m", "venv", "--clear", RASA_VENV])
-    print(f"installing rasa=={RASA_VERSION} and jieba into {RASA_VENV.name} "
-          "(downloads TensorFlow, ~600 MB: several minutes)", flush=True)
-    run([python, "-m", "pip", "install", "-q", "--progress-bar", "off", f"rasa=={RASA_VERSION}", "jieba"],
-        env=clean_env(PIP_DISABLE_PIP_VERSION_CHECK="1"))
-    RASA_STAMP.write_text(f"rasa=={RASA_VERSION} jieba, installed {dt.datetime.now().isoformat(timespec='seconds')}\n")
-    return rasa
-
-
-def rasa_versions() -> str:
-    """Installed rasa / tensorflow / jieba versions (package metadata, no heavy import)."""
-    code = ("from importlib.metadata import version as v; "
-            "print(', '.join(f'{n} {v(n)}' for n in ('rasa', 'tensorflow', 'jieba')))")
-    out = subprocess.run([str(RASA_VENV / "bin" / "python"), "-c", code], capture_output=True, text=True)
-    return out.stdout.strip() or "unknown"
-
-
-# --------------------------------------------------------------------------- training
-
-def data_fingerprint(paths: list[Path]) -> str:
-    """Short hash of the training files' names and bytes."""
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def build_rasa_project(root: Path) -> list[Path]:
-    """A Rasa project in ``root``: a snapshot of our training files (the list
-    ``default_paths()`` gives now) in data/, and bench/rasa/config.yml. Returns the copies."""
-    data = root / "data"
-    data.mkdir(parents=True)
-    copies = [Path(shutil.copy2(path, data / path.name)) for path in default_paths()]
-    shutil.copy2(RASA_CONFIG, root / "config.yml")
-    print("Rasa project:", ", ".join(p.name for p in copies), "+ config.yml")
-    return copies
-
-
-def check_same_data(snapshot: str, when: str) -> None:
-    """Stop if nlu/data no longer matches the snapshot Rasa trains on (someone edited it):
-    the two models would have learnt from different examples."""
-    now = data_fingerprint(default_paths())
-    if now != snapshot:
-        raise RuntimeError(f"the training files changed {when} (fingerprint {snapshot} → {now}); "
-                           "the two models would not learn from the same data: run again")
-
-
-def train_rasa(rasa: Path, root: Path) -> tuple[Path, float]:
-    """``rasa train nlu`` in the project; returns the model file and the wall seconds."""
-    started = time.perf_counter()
-    run([rasa, "train", "nlu", "--config", "config.yml", "--nlu", "data", "--out", "models",
-         "--fixed-model-name", "nlu"], cwd=root, env=clean_env())
-    seconds = time.perf_counter() - started
-    return next((root / "models").glob("nlu*.tar.gz")), seconds
-
-
-def our_env(data_dir: Path) -> dict[str, str]:
-    """Environment for our commands: a fresh data folder and nothing else of ours."""
-    return clean_env(TONGBAN_DATA_DIR=str(data_dir), TONGBAN_SECURITY__API_TOKEN=BENCH_API_TOKEN)
-
-
-def train_ours(data_dir: Path) -> float:
-    """``tongban nlu train --force`` in a fresh data folder (timed), then the index (not timed,
-    as ``make run`` does before serving)."""
-    data_dir.mkdir(parents=True)
-    started = time.perf_counter()
-    run([OUR_BIN / "tongban", "nlu", "train", "--force"], cwd=data_dir, env=our_env(data_dir))
-    seconds = time.perf_counter() - started
-    run([OUR_BIN / "tongban", "knowledge", "reindex"], cwd=data_dir, env=our_env(data_dir))
-    return seconds
 
 
 # --------------------------------------------------------------------------- servers
@@ -376,122 +237,6 @@ def warmup_texts(evaluation: dict[str, list]) -> list[str]:
 def unique_texts(evaluation: dict[str, list]) -> list[str]:
     """Every evaluation text once, in file order."""
     return list(dict.fromkeys(e.text for examples in evaluation.values() for e in examples))
-
-
-# --------------------------------------------------------------------------- scoring
-
-@dataclass
-class Score:
-    """One server on one file."""
-
-    total: int = 0
-    correct: int = 0
-    emergencies: int = 0
-    recalled: int = 0
-    others: int = 0
-    alarms: int = 0
-    per_class: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
-    missed: list[tuple[str, str, str]] = field(default_factory=list)  # text, class, predicted
-    false_alarms: list[tuple[str, str]] = field(default_factory=list)  # text, expected
-
-
-def score(examples: list, predicted: dict[str, tuple[str, float]]) -> Score:
-    """Accuracy, emergency recall (overall and per danger class) and false alarms."""
-    s = Score()
-    for e in examples:
-        intent = predicted[e.text][0]
-        s.total += 1
-        s.correct += intent == e.intent
-        if e.intent == EMERGENCY:
-            s.emergencies += 1
-            s.recalled += intent == EMERGENCY
-            if e.category:
-                s.per_class[e.category][0] += intent == EMERGENCY
-                s.per_class[e.category][1] += 1
-            if intent != EMERGENCY:
-                s.missed.append((e.text, e.category, intent))
-        else:
-            s.others += 1
-            s.alarms += intent == EMERGENCY
-            if intent == EMERGENCY:
-                s.false_alarms.append((e.text, e.intent))
-    return s
-
-
-def latency_cell(values: list[float]) -> str:
-    return f"{percentile(values, 0.5):.1f} / {percentile(values, 0.95):.1f} ms" if values else "–"
-
-
-# --------------------------------------------------------------------------- report
-
-def main_table(names: list[str], scores: dict, latencies: dict, short: dict, memory: dict, training: dict) -> list[str]:
-    """The comparison table (markdown lines)."""
-    lines = [f"| | {OURS} | {RASA} |", "|---|---:|---:|"]
-    row = lambda label, a, b: lines.append(f"| {label} | {a} | {b} |")  # noqa: E731
-    for name in names:
-        a, b = scores[OURS][name], scores[RASA][name]
-        acc = lambda s: f"{s.correct / s.total:.3f} ({s.correct}/{s.total})" if s.total else "–"  # noqa: E731
-        row(f"intent accuracy, {name}", acc(a), acc(b))
-        row(f"emergency recall, {name}", f"{a.recalled}/{a.emergencies}", f"{b.recalled}/{b.emergencies}")
-        row(f"false alarms, {name}", f"{a.alarms}/{a.others}", f"{b.alarms}/{b.others}")
-    n, m = len(latencies[OURS]), len(short[OURS])
-    row(f"/model/parse p50 / p95, first-seen text (n={n})", latency_cell(latencies[OURS]), latency_cell(latencies[RASA]))
-    row(f"/model/parse p50 / p95, first-seen text ≤ {SHORT} chars (n={m})", latency_cell(short[OURS]), latency_cell(short[RASA]))
-    row("server memory (RSS of the process tree after the run)", f"{memory[OURS]:.0f} MB", f"{memory[RASA]:.0f} MB")
-    row("training (wall, CLI start to end)", f"{training[OURS]:.1f} s", f"{training[RASA]:.1f} s")
-    return lines
-
-
-def class_table(names: list[str], scores: dict) -> list[str]:
-    """Emergency recall per danger class, for the files that name classes."""
-    lines = []
-    for name in names:
-        classes = sorted(set(scores[OURS][name].per_class) | set(scores[RASA][name].per_class))
-        if not classes:
-            continue
-        if not lines:
-            lines += [f"| file | danger class | {OURS} | {RASA} |", "|---|---|---:|---:|"]
-        for cls in classes:
-            a, b = scores[OURS][name].per_class[cls], scores[RASA][name].per_class[cls]
-            lines.append(f"| {name} | {cls} | {a[0]}/{a[1]} | {b[0]}/{b[1]} |")
-    return lines
-
-
-def clip(text: str, width: int = 80) -> str:
-    text = " ".join(text.split()).replace("|", "\\|")
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def error_lists(names: list[str], scores: dict) -> list[str]:
-    """Each server's missed emergencies and false alarms, per file."""
-    lines = []
-    for server in (OURS, RASA):
-        lines.append(f"\n### {server}")
-        for name in names:
-            s = scores[server][name]
-            lines.append(f"\n{name}: {len(s.missed)} missed emergencies, {len(s.false_alarms)} false alarms")
-            lines += [f"- missed ({cls or 'no class'}; predicted {pred}): {clip(t)}" for t, cls, pred in s.missed]
-            lines += [f"- false alarm (expected {exp}): {clip(t)}" for t, exp in s.false_alarms]
-    return lines
-
-
-def machine() -> str:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor() or "unknown CPU")
-    return f"{os.cpu_count()} cores (nproc {len(os.sched_getaffinity(0))}), {model}, {platform.platform()}"
-
-
-def command_line() -> str:
-    cmd = shlex.join([os.path.relpath(sys.executable, REPO) if sys.executable.startswith(str(REPO)) else sys.executable,
-                      *sys.argv])
-    return f"`make rasa-compare` (runs `{cmd}`)" if os.environ.get("MAKELEVEL") else f"`{cmd}`"
-
-
-def git_state() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
-    dirty = git("status", "--porcelain", "--", "nlu", "knowledge", "tongban", "bot")
-    return git("rev-parse", "--short", "HEAD") + (" (with uncommitted changes in nlu/ knowledge/ tongban/ bot/)" if dirty else "")
 
 
 # --------------------------------------------------------------------------- main
