@@ -34,6 +34,40 @@ def _pydantic_problems(exc: ValidationError) -> list[str]:
             for err in exc.errors()]
 
 
+def derived_id(locality: str, title: str) -> str:
+    """The id of a checklist read from a notice when none is given: ``<area code>-<hash of the title>``
+    (an id starting with the area's code is what a district's staff may publish under)."""
+    return f"{locality}-{hashlib.sha1(title.encode('utf-8')).hexdigest()[:8]}"
+
+
+def read_notice_file(data: bytes, filename: str, *, locality: str, title: str, published: dt.date,
+                     url: str = "", issuer: str = "", doc_number: str | None = None,
+                     checklist_id: str = "") -> Checklist | list[str]:
+    """A published notice (HTML or text with a numbered outline) read into a checklist for
+    ``locality`` (an area code), or the problems with it in Chinese."""
+    suffix = Path(filename).suffix.lower()
+    fd, tmp = tempfile.mkstemp(suffix=suffix if suffix in NOTICE_SUFFIXES else ".txt")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        raw, is_html = read_document(tmp)
+        text, clauses = read_notice(raw, html=is_html)
+    except IngestError as exc:
+        return [exc.message + (f"（{exc.detail}）" if exc.detail else "")]
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    try:
+        header, items = build_checklist(clauses, checklist_id=checklist_id or derived_id(locality, title),
+                                        locality=locality, locality_name=gazetteer().full_name(locality),
+                                        title=title, published=published, url=url, issuer=issuer,
+                                        doc_number=doc_number or None, source_text=text)
+    except ValidationError as exc:
+        return _pydantic_problems(exc)
+    if not items:
+        return ["没有从文件中解析出任何条款。"]
+    return Checklist(header=header, items=tuple(items))
+
+
 class ChecklistDesk:
     """Reading uploads and publishing checklists on one knowledge base. Each reading returns the
     checklist or a list of problems; none raises for a bad file."""
@@ -63,33 +97,10 @@ class ChecklistDesk:
         except ChecklistValidationError as exc:
             return _problems(exc)
 
-    def from_notice(self, data: bytes, filename: str, *, locality: str, title: str, published: dt.date,
-                    url: str = "", issuer: str = "", doc_number: str | None = None,
-                    checklist_id: str = "") -> Checklist | list[str]:
-        """A published notice (HTML or text with a numbered outline) read into a checklist for
-        ``locality`` (a code :meth:`locality` resolved)."""
-        suffix = Path(filename).suffix.lower()
-        fd, tmp = tempfile.mkstemp(suffix=suffix if suffix in NOTICE_SUFFIXES else ".txt")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            raw, is_html = read_document(tmp)
-            text, clauses = read_notice(raw, html=is_html)
-        except IngestError as exc:
-            return [exc.message + (f"（{exc.detail}）" if exc.detail else "")]
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-        checklist_id = checklist_id or f"{locality}-{hashlib.sha1(title.encode('utf-8')).hexdigest()[:8]}"
-        try:
-            header, items = build_checklist(clauses, checklist_id=checklist_id, locality=locality,
-                                            locality_name=gazetteer().full_name(locality), title=title,
-                                            published=published, url=url, issuer=issuer,
-                                            doc_number=doc_number or None, source_text=text)
-        except ValidationError as exc:
-            return _pydantic_problems(exc)
-        if not items:
-            return ["没有从文件中解析出任何条款。"]
-        return Checklist(header=header, items=tuple(items))
+    def from_notice(self, data: bytes, filename: str, **fields) -> Checklist | list[str]:
+        """:func:`read_notice_file` (the header ``fields``: locality, title, published, url, issuer,
+        doc_number, checklist_id)."""
+        return read_notice_file(data, filename, **fields)
 
     def staged_text(self, checklist: Checklist, source: str) -> str | list[str]:
         """The YAML to keep until the staff member publishes: exactly what publishing will store,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import sys
 from pathlib import Path
 
 from nlu.evaluate import read_tsv
 from tongban.logs import configure_logging
+from tongban.ledger_cli import ledger_db, register as register_ledger
 from tongban.settings import get_settings
-from tongban.storage import data_cipher, ledger_database
+from tongban.storage import ledger_database
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,29 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     answers.add_argument("file", type=Path)
     answers.set_defaults(run=_eval_answers)
 
-    ledger = sub.add_parser("ledger", help="assistance requests and the outbox").add_subparsers()
-    status = ledger.add_parser("set-status", help="change a request's status (the parent is notified)")
-    status.add_argument("reference", help="e.g. LD-2026-000123")
-    status.add_argument("status", choices=["under_review", "accepted", "referred", "not_eligible", "closed"])
-    status.add_argument("--note", required=True, help="why (required; kept in the status history)")
-    status.add_argument("--actor", default="cli", help="who made the change (for the audit log)")
-    status.add_argument("--first-visit", type=dt.date.fromisoformat, default=None,
-                        help="YYYY-MM-DD, when accepting (default: within 14 days)")
-    status.set_defaults(run=_set_status)
-    box = ledger.add_parser("outbox", help="count outbox messages by status")
-    box.set_defaults(run=_outbox)
-    purge = ledger.add_parser("purge", help="delete or anonymise what is past its retention period "
-                                            "(TONGBAN_RETENTION__*; serve runs it daily)")
-    purge.add_argument("--dry-run", action="store_true", help="only count, per kind, what would go")
-    purge.set_defaults(run=_purge)
-
-    security = sub.add_parser("security", help="the data key").add_subparsers()
-    rotate = security.add_parser("rotate-key", help="re-encrypt everything under the first key of "
-                                                    "TONGBAN_SECURITY__DATA_KEY=NEW,OLD (stop serve first)")
-    rotate.add_argument("--batch-size", type=int, default=500)
-    rotate.set_defaults(run=_rotate_key)
-    new_key = security.add_parser("new-key", help="print a new random data key")
-    new_key.set_defaults(run=_new_key)
+    register_ledger(sub)
 
     from staff.cli import register as register_staff
 
@@ -129,101 +107,9 @@ def _areas():
     return GazetteerAreas()
 
 
-def _ledger_db():
-    from ledger.keys import verify_data_key
-
-    settings = get_settings()
-    cipher = data_cipher(settings)
-    db = ledger_database(settings)
-    try:
-        verify_data_key(db, cipher)
-    except Exception:
-        db.dispose()
-        raise
-    return db, cipher
-
-
-def _purge(args: argparse.Namespace) -> int:
-    from ledger.retention import purge
-
-    db, cipher = _ledger_db()
-    try:
-        report = purge(db, cipher, get_settings().retention, dry_run=args.dry_run)
-    finally:
-        db.dispose()
-    print(("would delete or anonymise (dry run):" if args.dry_run else "deleted or anonymised:"))
-    for line in report.lines():
-        print(line)
-    return 0
-
-
-def _rotate_key(args: argparse.Namespace) -> int:
-    from ledger.keys import rotate
-
-    settings = get_settings()
-    cipher = data_cipher(settings)  # not verified: the check row is still under the old key
-    if cipher.key_count < 2:
-        print("只有一个密钥：请把新密钥放在最前面，旧密钥放在后面，例如 TONGBAN_SECURITY__DATA_KEY=NEW,OLD"
-              "（新密钥可用 tongban security new-key 生成）。 Give NEW,OLD to rotate.", file=sys.stderr)
-        return 2
-    db = ledger_database(settings)
-    try:
-        report = rotate(db, cipher, batch_size=args.batch_size)
-    finally:
-        db.dispose()
-    for line in report.lines():
-        print(line)
-    print("done: everything is under the first key; the old keys can now be removed from "
-          "TONGBAN_SECURITY__DATA_KEY")
-    return 0
-
-
-def _new_key(args: argparse.Namespace) -> int:
-    from cryptography.fernet import Fernet
-
-    print(Fernet.generate_key().decode("ascii"))
-    return 0
-
-
-def _set_status(args: argparse.Namespace) -> int:
-    from ledger.casework import CaseworkError, change_status, find_request
-    from ledger.requests import STATUS_LABELS
-
-    db, cipher = _ledger_db()
-    try:
-        with db.session() as session:
-            request = find_request(session=session, reference=args.reference)
-            if request is None:
-                print(f"没有编号为 {args.reference} 的申请。", file=sys.stderr)
-                return 2
-            change = change_status(session=session, cipher=cipher, request=request, status=args.status,
-                                   note=args.note, actor=args.actor, first_visit_on=args.first_visit)
-            queued = "已放入发送队列" if change.notification_queued else "家长不是通过 Telegram 提交的，无法主动通知"
-            print(f"{request.reference}：{STATUS_LABELS[args.status]}（给家长的通知：{queued}）")
-    except CaseworkError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    finally:
-        db.dispose()
-    return 0
-
-
-def _outbox(args: argparse.Namespace) -> int:
-    from ledger import outbox
-
-    db, _ = _ledger_db()
-    try:
-        with db.session() as session:
-            for status, count in sorted(outbox.counts(session=session).items()):
-                print(f"{status}\t{count}")
-    finally:
-        db.dispose()
-    return 0
-
-
 def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
-    db, _ = _ledger_db()  # a missing, unsafe or wrong data key stops here, before any worker starts
+    db, _ = ledger_db()  # a missing, unsafe or wrong data key stops here, before any worker starts
     db.dispose()
     host = args.host or settings.server.host
     port = args.port or settings.server.port
@@ -252,8 +138,9 @@ def _knowledge(watch: bool = False):
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from knowledge.ingest import IngestError, read_document, read_notice
-    from knowledge.ingest_store import build_checklist
+    from pathlib import Path
+
+    from knowledge.desk import read_notice_file
     from nlu.geo import gazetteer
 
     code = gazetteer().resolve_code(args.locality)
@@ -261,29 +148,23 @@ def _ingest(args: argparse.Namespace) -> int:
         print(f"无法识别的地区：{args.locality}", file=sys.stderr)
         return 2
     try:
-        raw, is_html = read_document(args.file)
-        text, clauses = read_notice(raw, html=is_html)
-    except (IngestError, OSError) as exc:
-        print(f"无法解析 {args.file}：{getattr(exc, 'message', exc)}", file=sys.stderr)
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        print(f"无法解析 {args.file}：{exc}", file=sys.stderr)
         return 2
-    checklist_id = args.checklist_id or _derived_id(code, args.title)
-    header, items = build_checklist(
-        clauses, checklist_id=checklist_id, locality=code,
-        locality_name=gazetteer().full_name(code), title=args.title, published=args.published,
-        url=args.url, issuer=args.issuer, doc_number=args.doc_number, source_text=text,
-    )
-    for item in items:
+    checklist = read_notice_file(data, args.file, locality=code, title=args.title, published=args.published,
+                                 url=args.url, issuer=args.issuer, doc_number=args.doc_number,
+                                 checklist_id=args.checklist_id or "")
+    if isinstance(checklist, list):
+        print(f"无法解析 {args.file}：{'；'.join(checklist)}", file=sys.stderr)
+        return 2
+    for item in checklist.items:
         print(f"{item.clause}\t{item.category}\t{item.title}\t[{'、'.join(item.departments)}]")
     if args.dry_run:
         return 0
-    kb = _knowledge()
-    stored = kb.publish(header, items)
-    print(f"已保存：{stored.id} 第 {stored.header.version} 版，共 {len(items)} 条（之前的版本已标记为 superseded）")
+    stored = _knowledge().publish(checklist.header, list(checklist.items))
+    print(f"已保存：{stored.id} 第 {stored.header.version} 版，共 {len(stored.items)} 条（之前的版本已标记为 superseded）")
     return 0
-
-
-def _derived_id(code: str, title: str) -> str:
-    return f"{code}-{hashlib.sha1(title.encode('utf-8')).hexdigest()[:8]}"
 
 
 def _list(args: argparse.Namespace) -> int:
