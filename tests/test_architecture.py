@@ -4,6 +4,7 @@ against them, the known ones listed until removed (the list only shrinks), and t
 from __future__ import annotations
 
 import importlib.util
+import re
 
 from tests.conftest import REPO
 
@@ -50,3 +51,24 @@ def test_the_reader_finds_imports_inside_functions_too(tmp_path, monkeypatch):
 def test_the_picture_in_docs_is_current():
     assert graph.section(graph.edges()) in graph.DOC.read_text(encoding="utf-8"), \
         "docs/architecture.md is out of date: make architecture"
+
+
+LONG = 400  # lines; a longer module says why at its top
+REASON = re.compile(r"^#?\s*Over 400 lines because\b", re.M)
+
+
+def test_no_module_is_long_without_saying_why():
+    """Product code, benchmarks and scripts stay small enough to read in one sitting: a module over
+    400 lines carries a line "Over 400 lines because …" in its first 15 lines (tests/ and the
+    migrations are not counted)."""
+    long = []
+    for path in sorted(REPO.rglob("*.py")):
+        relative = path.relative_to(REPO)
+        if relative.parts[0] in ("tests", ".venv", "var", "build") or "migrations" in relative.parts \
+                or relative.parts[0].startswith("."):
+            continue
+        text = path.read_text(encoding="utf-8")
+        lines = text.count("\n")
+        if lines > LONG and not REASON.search("\n".join(text.splitlines()[:15])):
+            long.append(f"{relative}: {lines} lines")
+    assert not long, "modules over 400 lines without a reason at their top:\n  " + "\n  ".join(long)
