@@ -1,7 +1,7 @@
 """The assistance-request form as rasa-sdk code: ``ValidateAssistanceRequestForm``.
 
 One ``validate_<slot>`` method per slot of the contract. A method returns ``{slot: value}``
-for a good answer or ``{slot: None}`` with a message for a bad one; the third bad answer in a
+for a good answer or ``{slot: None}`` with the refusal's message for a bad one; the third bad answer in a
 row for the same slot adds buttons or examples and the way out (发送“取消”).
 """
 
@@ -20,8 +20,6 @@ REQUIRED_SLOTS = ("consent", "child_name", "child_age", "hukou_location", "resid
                   "months_at_residence", "guardian_name", "guardian_relation", "guardian_phone",
                   "situations", "description")
 WAY_OUT = "如果现在不方便，可以发送“取消”停止填写，什么都不会保存；也可以发送“找工作人员”。"
-OVER_AGE = ("谢谢您告诉我。这个帮扶登记面向不满16周岁的孩子，所以这次没法登记。"
-            "孩子上学、医保、就业培训等问题仍然可以直接问我，或者发送“找工作人员”请工作人员联系您。")
 
 
 def situation_buttons() -> list[dict]:
@@ -41,7 +39,7 @@ class ValidateAssistanceRequestForm(FormValidationAction):
             attempts.pop(slot, None)
             return {slot: checked.value, "form_attempts": attempts}
         attempts[slot] = attempts.get(slot, 0) + 1
-        message = checked.message or "请再说一次。"
+        message = checked.refusal.message
         if attempts[slot] >= 2:  # the next prompt would be the third: add help and a way out
             dispatcher.utter_message(text=f"{message}\n{WAY_OUT}", buttons=buttons or [])
         else:
@@ -64,9 +62,9 @@ class ValidateAssistanceRequestForm(FormValidationAction):
     def validate_child_age(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                            domain: DomainDict) -> dict[str, Any]:
         checked = v.check_child_age(value)
-        if checked.message == "over_age":
-            dispatcher.utter_message(text=OVER_AGE)
-            return {"child_age": None, "over_age": True, "requested_slot": None}
+        if isinstance(checked.refusal, v.OverAge):
+            dispatcher.utter_message(text=checked.refusal.message)
+            return {"child_age": None, v.OverAge.flag: True, "requested_slot": None}
         return self._result("child_age", checked, dispatcher, tracker)
 
     def validate_hukou_location(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
