@@ -1,10 +1,8 @@
-"""Forms and custom actions written against rasa-sdk.
+"""The assistance-request form and its actions, written against rasa-sdk.
 
-``python -m rasa_sdk --actions actions`` serves them as a Rasa action server; the dialogue
-engine will run the same classes in-process (the assistance-request issue).
+``actions/slots.py`` declares the form (pure data, read by the dialogue, the staff app and the Rasa
+domain); ``actions/forms.py`` and ``actions/submit.py`` hold the rasa-sdk actions. Nothing is imported
+here, so reading the declaration loads no rasa-sdk: ``python -m rasa_sdk --actions actions`` imports
+every module of the package itself (rasa_sdk.executor ``register_package``) and serves the actions
+it finds; the dialogue engine runs the same classes in-process.
 """
-
-from actions.forms import ValidateAssistanceRequestForm
-from actions.submit import ActionSubmitAssistanceRequest
-
-__all__ = ["ActionSubmitAssistanceRequest", "ValidateAssistanceRequestForm"]

@@ -3,7 +3,8 @@
 Each function takes the raw answer and returns a :class:`Checked`: the clean value, or a typed
 :class:`Refusal` — :class:`NotUnderstood` with a polite message in Simplified Chinese saying what
 is needed (with an example), or :class:`OverAge`, which ends the form. Nothing here touches the
-database or the dialogue; ``actions/forms.py`` wires them to rasa-sdk.
+database or the dialogue; ``actions/slots.py`` names the check of each slot and ``actions/forms.py``
+wires them to rasa-sdk.
 """
 
 from __future__ import annotations

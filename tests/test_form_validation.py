@@ -9,7 +9,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import validators as v
-from actions.forms import FORM_NAME, REQUIRED_SLOTS, ValidateAssistanceRequestForm
+from actions.forms import ValidateAssistanceRequestForm
+from actions.slots import FORM_NAME, REQUIRED_SLOTS
 
 DOMAIN = {"forms": {FORM_NAME: {"required_slots": list(REQUIRED_SLOTS)}},
           "slots": {s: {"type": "any", "mappings": [{"type": "custom"}]} for s in REQUIRED_SLOTS}}
