@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-fast install install-test bench eval architecture clean
+.PHONY: run test test-fast install install-test bench eval architecture form clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,11 @@ rasa-compare: install
 # The picture of the packages and their imports in docs/architecture.md, from the code.
 architecture: install
 	$(BIN)/python scripts/import_graph.py --write
+
+# The parts written from the assistance-request form's declarations: the form part of the Rasa domain
+# (nlu/data/domain.yml, from actions/slots.py) and the state picture in docs/form.md (bot/form_graph.py).
+form: install
+	$(BIN)/python scripts/form_files.py --write
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

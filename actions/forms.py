@@ -1,8 +1,10 @@
 """The assistance-request form as rasa-sdk code: ``ValidateAssistanceRequestForm``.
 
-One ``validate_<slot>`` method per slot of the contract. A method returns ``{slot: value}``
-for a good answer or ``{slot: None}`` with a message for a bad one; the third bad answer in a
-row for the same slot adds buttons or examples and the way out (发送“取消”).
+One ``validate_<slot>`` method per slot of the declaration (actions/slots.py), made from it below:
+rasa-sdk looks them up by name. A method returns ``{slot: value}`` for a good answer, or
+``{slot: None}`` with the refusal's message for a bad one; the third bad answer in a row for the
+same slot adds the way out (发送“取消”). A refusal that ends the form (the child is 16 or older) and
+a no to the consent question stop the form (``requested_slot`` None).
 """
 
 from __future__ import annotations
@@ -13,92 +15,47 @@ from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import validators as v
+from actions.slots import FORM_NAME, SLOTS, Slot
 
-FORM_NAME = "assistance_request_form"
-REQUIRED_SLOTS = ("consent", "child_name", "child_age", "hukou_location", "residence",
-                  "months_at_residence", "guardian_name", "guardian_relation", "guardian_phone",
-                  "situations", "description")
 WAY_OUT = "如果现在不方便，可以发送“取消”停止填写，什么都不会保存；也可以发送“找工作人员”。"
-OVER_AGE = ("谢谢您告诉我。这个帮扶登记面向不满16周岁的孩子，所以这次没法登记。"
-            "孩子上学、医保、就业培训等问题仍然可以直接问我，或者发送“找工作人员”请工作人员联系您。")
-
-
-def situation_buttons() -> list[dict]:
-    return [{"title": label, "payload": f'/inform{{"situations": ["{code}"]}}'}
-            for code, label in v.SITUATIONS.items()]
 
 
 class ValidateAssistanceRequestForm(FormValidationAction):
     def name(self) -> str:
         return f"validate_{FORM_NAME}"
 
-    # --- helpers ---------------------------------------------------------------
-    def _result(self, slot: str, checked: v.Checked, dispatcher: CollectingDispatcher,
-                tracker: Tracker, buttons: list[dict] | None = None) -> dict[str, Any]:
+    def check_answer(self, slot: Slot, value: Any, dispatcher: CollectingDispatcher,
+                     tracker: Tracker) -> dict[str, Any]:
+        """The slot events for one answer, checked by the slot's check."""
+        checked = slot.check(value)
+        if checked.value is False:  # no to a yes/no question (the consent): the form stops
+            return {slot.name: False, "requested_slot": None}
+        refusal = checked.refusal
+        if refusal is not None and refusal.ends_form:
+            dispatcher.utter_message(text=refusal.message)
+            return {slot.name: None, refusal.flag: True, "requested_slot": None}
         attempts = dict(tracker.get_slot("form_attempts") or {})
         if checked.ok:
-            attempts.pop(slot, None)
-            return {slot: checked.value, "form_attempts": attempts}
-        attempts[slot] = attempts.get(slot, 0) + 1
-        message = checked.message or "请再说一次。"
-        if attempts[slot] >= 2:  # the next prompt would be the third: add help and a way out
-            dispatcher.utter_message(text=f"{message}\n{WAY_OUT}", buttons=buttons or [])
-        else:
-            dispatcher.utter_message(text=message, buttons=buttons or [])
-        return {slot: None, "form_attempts": attempts}
+            attempts.pop(slot.name, None)
+            return {slot.name: checked.value, "form_attempts": attempts}
+        attempts[slot.name] = attempts.get(slot.name, 0) + 1
+        # the next prompt would be the third: add the way out
+        text = f"{refusal.message}\n{WAY_OUT}" if attempts[slot.name] >= 2 else refusal.message
+        dispatcher.utter_message(text=text, buttons=slot.offered_buttons())
+        return {slot.name: None, "form_attempts": attempts}
 
-    # --- one method per slot --------------------------------------------------------
-    def validate_consent(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                         domain: DomainDict) -> dict[str, Any]:
-        checked = v.check_consent(value)
-        if checked.value is False:
-            return {"consent": False, "requested_slot": None}
-        return self._result("consent", checked, dispatcher, tracker,
-                            [{"title": "同意", "payload": "/affirm"}, {"title": "不同意", "payload": "/deny"}])
 
-    def validate_child_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                            domain: DomainDict) -> dict[str, Any]:
-        return self._result("child_name", v.check_name(value, who="孩子"), dispatcher, tracker)
+def _validate_method(slot: Slot):
+    """``validate_<slot>``, as rasa-sdk calls it."""
+    def validate(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                 domain: DomainDict) -> dict[str, Any]:
+        return self.check_answer(slot, value, dispatcher, tracker)
 
-    def validate_child_age(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                           domain: DomainDict) -> dict[str, Any]:
-        checked = v.check_child_age(value)
-        if checked.message == "over_age":
-            dispatcher.utter_message(text=OVER_AGE)
-            return {"child_age": None, "over_age": True, "requested_slot": None}
-        return self._result("child_age", checked, dispatcher, tracker)
+    validate.__name__ = f"validate_{slot.name}"
+    validate.__qualname__ = f"ValidateAssistanceRequestForm.validate_{slot.name}"
+    validate.__doc__ = f"The answer to ``{slot.name}``, checked by actions.validators.{slot.check.function}."
+    return validate
 
-    def validate_hukou_location(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                domain: DomainDict) -> dict[str, Any]:
-        return self._result("hukou_location", v.check_place(value, what="户籍地"), dispatcher, tracker)
 
-    def validate_residence(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                           domain: DomainDict) -> dict[str, Any]:
-        return self._result("residence", v.check_place(value, what="现在的住址"), dispatcher, tracker)
-
-    def validate_months_at_residence(self, value: Any, dispatcher: CollectingDispatcher,
-                                     tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        return self._result("months_at_residence", v.check_months(value), dispatcher, tracker)
-
-    def validate_guardian_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                               domain: DomainDict) -> dict[str, Any]:
-        return self._result("guardian_name", v.check_name(value, who="监护人"), dispatcher, tracker)
-
-    def validate_guardian_relation(self, value: Any, dispatcher: CollectingDispatcher,
-                                   tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        buttons = [{"title": r, "payload": r} for r in ("妈妈", "爸爸", "奶奶", "爷爷", "外婆", "外公")]
-        return self._result("guardian_relation", v.check_relation(value), dispatcher, tracker, buttons)
-
-    def validate_guardian_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                domain: DomainDict) -> dict[str, Any]:
-        return self._result("guardian_phone", v.check_phone(value), dispatcher, tracker)
-
-    def validate_situations(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                            domain: DomainDict) -> dict[str, Any]:
-        return self._result("situations", v.check_situations(value), dispatcher, tracker,
-                            situation_buttons())
-
-    def validate_description(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: DomainDict) -> dict[str, Any]:
-        return self._result("description", v.check_description(value), dispatcher, tracker)
+for _slot in SLOTS:
+    setattr(ValidateAssistanceRequestForm, f"validate_{_slot.name}", _validate_method(_slot))

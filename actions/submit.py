@@ -16,6 +16,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.slots import STORED
 from ledger.requests import Filed, RequestData
 
 
@@ -58,13 +59,9 @@ class DatabaseRequestStore(RequestStore):
 
 
 def request_data(slots: dict[str, Any], consent_at: dt.datetime) -> RequestData:
-    return RequestData(
-        child_name=slots["child_name"], child_age=int(slots["child_age"]), hukou=slots["hukou_location"],
-        residence=slots["residence"], months_at_residence=float(slots["months_at_residence"]),
-        guardian_name=slots["guardian_name"], guardian_relation=slots["guardian_relation"],
-        guardian_phone=slots["guardian_phone"], situations=list(slots["situations"]),
-        description=slots.get("description") or "", consent_at=consent_at,
-    )
+    """The filled slots as the ledger's ``RequestData``: each declared slot into its field."""
+    fields = {slot.stored.field: slot.stored.convert(slots.get(slot.name)) for slot in STORED}
+    return RequestData(**fields, consent_at=consent_at)
 
 
 class ActionSubmitAssistanceRequest(Action):

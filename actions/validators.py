@@ -1,8 +1,10 @@
 """Pure validation of what a parent types into the assistance-request form.
 
-Each function takes the raw answer and returns a :class:`Checked`: the clean value, or
-``None`` and a polite message in Simplified Chinese saying what is needed (with an example).
-Nothing here touches the database or the dialogue; ``actions/forms.py`` wires them to rasa-sdk.
+Each function takes the raw answer and returns a :class:`Checked`: the clean value, or a typed
+:class:`Refusal` — :class:`NotUnderstood` with a polite message in Simplified Chinese saying what
+is needed (with an example), or :class:`OverAge`, which ends the form. Nothing here touches the
+database or the dialogue; ``actions/slots.py`` names the check of each slot and ``actions/forms.py``
+wires them to rasa-sdk.
 """
 
 from __future__ import annotations
@@ -10,25 +12,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from ledger.requests import SITUATION_LABELS
+from actions.slots import SITUATIONS
 from nlu.entities import chinese_number, extract_child_age, extract_months, normalise_phone
 from nlu.geo import gazetteer
 from nlu.normalize import normalize
 from nlu.situations import situations_told
 
-# How the form names the ledger's situations to a parent (buttons, the numbered list, the summary).
-_ASKED_AS = {
-    "family_hardship": "家庭生活困难",
-    "disability": "孩子有残疾",
-    "guardianship_gap": "孩子没人照看（监护缺失）",
-    "vagrancy": "孩子在外流浪",
-    "psych_behavior": "孩子心理或行为上有问题",
-    "self_request": "以上都不是，但想申请帮扶",
-}
-# The ledger's codes, in its order (a code added there without a wording here stops the import).
-SITUATIONS = {code: _ASKED_AS[code] for code in SITUATION_LABELS}
 _SITUATION_NUMBERS = dict(zip("123456", SITUATIONS))
 _SELF_REQUEST = re.compile(r"都不是|想申请|主动")  # none of the ledger's situations, help asked all the same
 _NAME = re.compile(r"^[\u4e00-\u9fff·A-Za-z][\u4e00-\u9fff·A-Za-z ]{0,19}$")
@@ -40,14 +31,52 @@ _NO = re.compile(r"^(?:不同意|不|不要|不行|不愿意|no|拒绝|算了|�
 _SKIP = re.compile(r"^(?:跳过|没有|无|不用|不写了?|没什么|略|skip)[。!！,.，~]*$", re.I)
 
 
+OVER_AGE = ("谢谢您告诉我。这个帮扶登记面向不满16周岁的孩子，所以这次没法登记。"
+            "孩子上学、医保、就业培训等问题仍然可以直接问我，或者发送“找工作人员”请工作人员联系您。")
+
+
+class Refusal:
+    """Why an answer was not taken. ``message`` is what the parent is told; a refusal that
+    ``ends_form`` stops the form (nothing stored) instead of asking again."""
+
+    ends_form: ClassVar[bool] = False
+    message: str
+
+
+@dataclass(frozen=True)
+class NotUnderstood(Refusal):
+    """The answer could not be read as the slot's value: asked again with what is needed."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class OverAge(Refusal):
+    """The child is 16 or older: the registration is for younger children, so the form stops."""
+
+    age: float
+    ends_form: ClassVar[bool] = True
+    flag: ClassVar[str] = "over_age"  # the slot the validation action sets to True to say why it stopped
+
+    @property
+    def message(self) -> str:
+        return OVER_AGE
+
+
 @dataclass(frozen=True)
 class Checked:
-    value: Any
-    message: str | None = None
+    """A checked answer: the clean value, or ``value`` None and why (``refusal``)."""
+
+    value: Any = None
+    refusal: Refusal | None = None
 
     @property
     def ok(self) -> bool:
         return self.value is not None
+
+
+def not_understood(message: str) -> Checked:
+    return Checked(refusal=NotUnderstood(message))
 
 
 def clean_text(raw: Any, limit: int) -> str:
@@ -64,18 +93,18 @@ def check_consent(raw: Any) -> Checked:
         return Checked(False)
     if _YES.match(text):
         return Checked(True)
-    return Checked(None, "请回复“同意”或“不同意”。不同意的话，我们不会保存任何信息。")
+    return not_understood("请回复“同意”或“不同意”。不同意的话，我们不会保存任何信息。")
 
 
 def check_name(raw: Any, *, who: str) -> Checked:
     text = normalize(clean_text(raw, 200))
     text = re.sub(r"^(?:我叫|他叫|她叫|叫|名字是|姓名是?|孩子叫)", "", text).strip(" ,。.")
     if not text:
-        return Checked(None, f"请告诉我{who}的名字（例如：王小明）。")
+        return not_understood(f"请告诉我{who}的名字（例如：王小明）。")
     if len(text) > 20:
-        return Checked(None, f"名字有点长，请只填{who}的姓名，20个字以内（例如：王小明）。")
+        return not_understood(f"名字有点长，请只填{who}的姓名，20个字以内（例如：王小明）。")
     if not _NAME.match(text):
-        return Checked(None, f"名字里只能有汉字或字母，请再填一次{who}的姓名（例如：王小明）。")
+        return not_understood(f"名字里只能有汉字或字母，请再填一次{who}的姓名（例如：王小明）。")
     return Checked(text)
 
 
@@ -91,11 +120,11 @@ def _quantity(raw: Any, extract, filler: str) -> float | None:
 def check_child_age(raw: Any) -> Checked:
     age = _quantity(raw, extract_child_age, r"[岁周了啦呀,.。]")
     if age is None:
-        return Checked(None, "请用数字告诉我孩子几周岁（例如：8岁）。")
+        return not_understood("请用数字告诉我孩子几周岁（例如：8岁）。")
     if age < 0 or age > 25:
-        return Checked(None, "这个年龄好像不太对，请再确认一下孩子几周岁（例如：8岁）。")
+        return not_understood("这个年龄好像不太对，请再确认一下孩子几周岁（例如：8岁）。")
     if age >= 16:
-        return Checked(None, "over_age")
+        return Checked(refusal=OverAge(age))
     return Checked(int(age))
 
 
@@ -106,7 +135,7 @@ def check_place(raw: Any, *, what: str) -> Checked:
     code = gazetteer().resolve_code(text) if text.isdigit() else None
     region = gazetteer().get(code) if code and code != "national" else gazetteer().resolve(text)
     if region is None:
-        return Checked(None, f"没能识别{what}，请写到市和区县（例如：河南省周口市郸城县，或 深圳市宝安区）。")
+        return not_understood(f"没能识别{what}，请写到市和区县（例如：河南省周口市郸城县，或 深圳市宝安区）。")
     name = gazetteer().full_name(region.code)
     return Checked({"code": region.code, "name": name, "text": name if text.isdigit() else text})
 
@@ -114,7 +143,7 @@ def check_place(raw: Any, *, what: str) -> Checked:
 def check_months(raw: Any) -> Checked:
     months = _quantity(raw, extract_months, r"[个月了啦,.。]")
     if months is None or months < 0 or months > 240:
-        return Checked(None, "请告诉我孩子在这边住了多久（例如：8个月、两年）。")
+        return not_understood("请告诉我孩子在这边住了多久（例如：8个月、两年）。")
     return Checked(months)
 
 
@@ -126,13 +155,13 @@ def check_relation(raw: Any) -> Checked:
             return Checked(relation)
     if 1 <= len(text) <= 6 and _NAME.match(text):
         return Checked(text)
-    return Checked(None, "请告诉我您是孩子的什么人（例如：妈妈、爷爷、舅舅）。")
+    return not_understood("请告诉我您是孩子的什么人（例如：妈妈、爷爷、舅舅）。")
 
 
 def check_phone(raw: Any) -> Checked:
     phone = normalise_phone(normalize(str(raw or "")))
     if phone is None:
-        return Checked(None, "这不像是中国大陆的手机号。请填11位手机号，可以带空格或+86（例如：138 0013 8000）。")
+        return not_understood("这不像是中国大陆的手机号。请填11位手机号，可以带空格或+86（例如：138 0013 8000）。")
     return Checked(phone)
 
 
@@ -147,7 +176,7 @@ def check_situations(raw: Any) -> Checked:
         chosen += [code for code in SITUATIONS if code in text]
     chosen = list(dict.fromkeys(chosen))
     if not chosen:
-        return Checked(None, "请选择一项或几项困难，回数字就行（例如：1 3），也可以点下面的按钮。")
+        return not_understood("请选择一项或几项困难，回数字就行（例如：1 3），也可以点下面的按钮。")
     return Checked(chosen)
 
 

@@ -339,7 +339,7 @@ class DialogueEngine:
         if parse.intent == "emergency":
             replies = self._emergency(convo, parse)
             if self.form.active(convo.state):
-                replies.append(Reply("您的帮扶申请还没填完，已为您保留，安全之后可以接着填写。"))
+                replies += self.form.kept(convo.state)
             else:
                 try:  # the emergency reply and its record stand whatever happens to the rest of the message
                     replies += self._rest_of_message(convo, parse)

@@ -11,7 +11,7 @@ import hmac
 from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
-from actions.forms import FORM_NAME, REQUIRED_SLOTS
+from actions.slots import FORM_NAME, REQUIRED_SLOTS
 from bot.rest import conversation_key
 
 router = APIRouter()

@@ -181,18 +181,6 @@ def _danger_kinds(value: str | None) -> str:
     return "、".join(DANGER_KIND_LABELS.get(k, k) for k in (value or "").split(",") if k) or "—"
 
 
-def _months(value) -> str:
-    if value is None:
-        return "—"
-    value = float(value)
-    return f"{int(value)}" if value.is_integer() else f"{value:.1f}"
-
-
-def _mask_phone(value: str | None) -> str:
-    digits = value or ""
-    return digits[:3] + "****" + digits[-4:] if len(digits) >= 11 else digits
-
-
 def _query(request: Request, **changes) -> str:
     """The current query string with some parameters replaced (for pagination links)."""
     params = dict(request.query_params)
@@ -208,7 +196,7 @@ env = templates.env
 env.filters.update({
     "d": _fmt_date, "dt": _fmt_datetime, "situations": _situations, "status_label":
     lambda s: STATUS_LABELS.get(s, s), "area_name": _area_name, "danger_kinds": _danger_kinds,
-    "months": _months, "mask_phone": _mask_phone, "role_label": lambda r: ROLES.get(r, r),
+    "role_label": lambda r: ROLES.get(r, r),
     "entry_status": lambda s: ENTRY_STATUS_LABELS.get(s, s), "channel": lambda c: CHANNEL_LABELS.get(c, c),
     "detected_by": lambda v: "、".join(DETECTED_BY_LABELS.get(p, p) for p in (v or "").split("+") if p) or "—",
 })

@@ -34,25 +34,20 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from actions.slots import STORED
 from ledger.requests import SITUATION_LABELS
 
 __all__ = [
     "LEDGER_COLUMNS",
+    "cell_text",
     "ledger_csv",
     "ledger_xlsx",
 ]
 
 LEDGER_COLUMNS: list[tuple[str, str]] = [
     ("reference", "申请编号"),
-    ("child_name", "儿童姓名"),
-    ("child_age", "年龄"),
-    ("hukou", "户籍地"),
-    ("residence", "居住地"),
-    ("months_at_residence", "居住时长（月）"),
-    ("guardian_name", "监护人姓名"),
-    ("guardian_relation", "与儿童关系"),
-    ("guardian_phone", "联系电话"),
-    ("situations", "困境情形"),
+    # the parent's answers, as the form declares them (actions/slots.py): field, the staff's name
+    *[(slot.stored.field, slot.staff_title) for slot in STORED if slot.exported],
     ("area_code", "所属区划代码"),
     ("accepted_on", "纳入台账日期"),
     ("last_visit_on", "最近走访日期"),
@@ -126,8 +121,8 @@ def _normalise(key: str, value: object) -> object:
 # ---------------------------------------------------------------------------------- CSV
 
 
-def _csv_cell(key: str, value: object) -> str:
-    value = _normalise(key, value)
+def _text(value: object) -> str:
+    """A normalised value as the CSV writes it."""
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -138,10 +133,19 @@ def _csv_cell(key: str, value: object) -> str:
         return _number_text(value) if value.is_integer() else repr(value)
     if isinstance(value, int):
         return str(value)
-    text = value
-    if _is_dangerous(text):
-        return "'" + text
-    return text
+    return value
+
+
+def cell_text(key: str, value: object) -> str:
+    """One value as the ledger writes it (also on the staff request page), before any quoting."""
+    return _text(_normalise(key, value))
+
+
+def _csv_cell(key: str, value: object) -> str:
+    value = _normalise(key, value)
+    if isinstance(value, str) and _is_dangerous(value):
+        return "'" + value
+    return _text(value)
 
 
 def ledger_csv(rows: Iterable[dict]) -> bytes:

@@ -9,7 +9,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import validators as v
-from actions.forms import FORM_NAME, REQUIRED_SLOTS, ValidateAssistanceRequestForm
+from actions.forms import ValidateAssistanceRequestForm
+from actions.slots import FORM_NAME, REQUIRED_SLOTS
 
 DOMAIN = {"forms": {FORM_NAME: {"required_slots": list(REQUIRED_SLOTS)}},
           "slots": {s: {"type": "any", "mappings": [{"type": "custom"}]} for s in REQUIRED_SLOTS}}
@@ -85,7 +86,9 @@ def test_the_form_and_nlu_use_the_ledgers_situation_codes():
     from ledger.requests import SITUATION_LABELS
     from nlu.situations import SITUATION_WORDS
 
-    assert list(v.SITUATIONS) == list(SITUATION_LABELS)
+    from actions.slots import SITUATIONS
+
+    assert list(SITUATIONS) == list(SITUATION_LABELS)
     assert list(SITUATION_WORDS) == [code for code in SITUATION_LABELS if code != "self_request"]
 
 

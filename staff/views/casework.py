@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
+from actions.slots import STORED
 from ledger import casework, clock
 from ledger.accounts import LIGHT_STATUSES
 from ledger.areas import NATIONAL
@@ -21,6 +22,7 @@ from ledger.requests import SITUATION_LABELS, STATUS_LABELS, committee_by_code
 from staff.auth import need, require_staff, take_draft
 from staff.common import (PREFIX, FormErrors, NotFound, Staff, area_filter, date_field, page_number, query_date,
                           render, runtime, text_field)
+from staff.export import cell_text
 
 router = APIRouter()
 
@@ -101,15 +103,21 @@ def _find_request(session, staff: Staff, reference: str, *, lock: bool = False) 
     return row
 
 
+def request_answers(row: AssistanceRequest, cipher) -> dict[str, list[dict]]:
+    """The parent's answers as staff read them, in the groups and order the form declares
+    (actions/slots.py: the staff's label, the columns, decrypted), written as the export writes them."""
+    groups: dict[str, list[dict]] = {}
+    for slot in STORED:
+        values = [cipher.decrypt(getattr(row, column.name)) if column.encrypted else getattr(row, column.name)
+                  for column in slot.stored.columns]
+        value = values[0] if len(values) == 1 else " ".join(str(v or "") for v in values).strip()
+        groups.setdefault(slot.about, []).append({"id": slot.name.replace("_", "-"), "label": slot.staff_title,
+                                                  "text": cell_text(slot.stored.field, value)})
+    return groups
+
+
 def _request_context(session, rt, row: AssistanceRequest, staff: Staff) -> dict:
     cipher = rt.cipher
-    details = {
-        "child_name": cipher.decrypt(row.child_name_enc),
-        "guardian_name": cipher.decrypt(row.guardian_name_enc),
-        "guardian_phone": cipher.decrypt(row.guardian_phone_enc),
-        "residence_detail": cipher.decrypt(row.residence_detail_enc),
-        "description": cipher.decrypt(row.description_enc),
-    }
     history = list(session.scalars(select(StatusChange).where(StatusChange.request_id == row.id)
                                    .order_by(StatusChange.changed_at, StatusChange.id)))
     entry = casework.entry_of(session=session, request=row)
@@ -127,7 +135,7 @@ def _request_context(session, rt, row: AssistanceRequest, staff: Staff) -> dict:
     committee = committee_by_code(session=session, code=row.referral) if row.referral else None
     merged_into = session.get(AssistanceRequest, row.duplicate_of_id) if row.duplicate_of_id else None
     names = locality_names(session, [row.area_code])
-    return {"req": row, "details": details, "history": history, "entry": entry, "visits": visits,
+    return {"req": row, "answers": request_answers(row, cipher), "history": history, "entry": entry, "visits": visits,
             "transcript": transcript, "transcript_hidden": hidden, "committee": committee, "merged_into": merged_into,
             "allowed": allowed_statuses(staff, row.status), "today": clock.beijing_today(), "names": names}
 
