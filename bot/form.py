@@ -20,7 +20,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.forms import FORM_NAME, REQUIRED_SLOTS, ValidateAssistanceRequestForm, situation_buttons
 from actions.submit import ActionSubmitAssistanceRequest, SessionRequestStore
 from actions.validators import SITUATIONS
-from bot.replies import Reply, button
+from bot.replies import button, rasa_buttons
+from ledger.reply import ANSWER, QUESTION, Reply
 from nlu.domain import Domain
 from nlu.entities import HUKOU
 from nlu.interpreter import ParseResult
@@ -101,7 +102,7 @@ class AssistanceForm:
         if state.get("awaiting_confirm"):
             return [self._summary(state)]
         if state.get("choosing_fix"):
-            return [Reply("请点一项要修改的内容。")]
+            return [Reply("请点一项要修改的内容。", kind=QUESTION)]
         return [self._ask(state["requested_slot"], state)]
 
     # --- start -------------------------------------------------------------------
@@ -146,7 +147,7 @@ class AssistanceForm:
             replies = answer_digression(convo, parse)
             return replies + [Reply("我们继续填写申请。"), self._ask(slot, state)]
         state["form_attempts"] = result.get("form_attempts", state.get("form_attempts", {}))
-        return [_reply_from(m) for m in messages] or [self._ask(slot, state)]
+        return [_reply_from(m, QUESTION) for m in messages] or [self._ask(slot, state)]
 
     def _answer_value(self, slot: str, parse: ParseResult) -> Any:
         if slot == "consent" and parse.intent in ("affirm", "deny") and parse.confidence >= 0.5:
@@ -166,7 +167,7 @@ class AssistanceForm:
             if slot and slot != current and slot in convo.state["slots"]:
                 result, messages = self._validate(convo, slot, entity.value)
                 if result.get(slot) is None:
-                    return [_reply_from(m) for m in messages] + [self._ask(current, convo.state)]
+                    return [_reply_from(m, QUESTION) for m in messages] + [self._ask(current, convo.state)]
                 convo.state["slots"][slot] = result[slot]
                 return [Reply(f"好的，已把{SLOT_LABELS[slot]}改为：{self._show(slot, result[slot])}。"),
                         self._ask(current, convo.state)]
@@ -229,7 +230,7 @@ class AssistanceForm:
         lines += [f"· {SLOT_LABELS[s]}：{self._show(s, state['slots'][s])}" for s in REQUIRED_SLOTS if s != "consent"]
         lines.append("信息无误请点“确认提交”；需要修改请点“修改”。")
         return Reply("\n".join(lines), buttons=[button("确认提交", "affirm"), button("修改", "deny"),
-                                                button("取消", "cancel")])
+                                                button("取消", "cancel")], kind=QUESTION)
 
     def _confirm_step(self, convo, parse: ParseResult, answer_digression) -> list[Reply]:
         state = convo.state
@@ -242,19 +243,18 @@ class AssistanceForm:
         if (parse.intent == "deny" and parse.confidence >= 0.5) or re.fullmatch(r"(?:我要)?(?:修改|改一下|改|不对|有错)", text):
             state["awaiting_confirm"] = False
             state["choosing_fix"] = True
-            buttons = [{"title": SLOT_LABELS[s], "payload": f'/inform{{"fix": "{s}"}}'}
-                       for s in REQUIRED_SLOTS if s != "consent"]
-            return [Reply("请问要修改哪一项？", buttons=buttons)]
+            buttons = [button(SLOT_LABELS[s], "inform", fix=s) for s in REQUIRED_SLOTS if s != "consent"]
+            return [Reply("请问要修改哪一项？", buttons=buttons, kind=QUESTION)]
         if parse.intent in DIGRESSIONS and parse.confidence >= 0.5:
             return answer_digression(convo, parse) + [self._summary(state)]
-        return [Reply("请点“确认提交”或“修改”。"), self._summary(state)]
+        return [Reply("请点“确认提交”或“修改”。", kind=QUESTION), self._summary(state)]
 
     def _choose_fix(self, state: dict, parse: ParseResult) -> list[Reply]:
         slot = parse.payload_entities.get("fix")
         if slot not in SLOT_LABELS:
             slot = next((s for s, label in SLOT_LABELS.items() if label in (parse.normalized or "")), None)
         if slot is None:
-            return [Reply("请点一项要修改的内容。")]
+            return [Reply("请点一项要修改的内容。", kind=QUESTION)]
         state["choosing_fix"] = False
         state["slots"].pop(slot, None)
         state["requested_slot"] = slot
@@ -279,12 +279,12 @@ class AssistanceForm:
     def _ask(self, slot: str, state: dict) -> Reply:
         text = self.domain.text(f"utter_ask_{slot}")
         if slot == "consent":
-            return Reply(text, buttons=[button("同意", "affirm"), button("不同意", "deny")])
+            return Reply(text, buttons=[button("同意", "affirm"), button("不同意", "deny")], kind=QUESTION)
         if slot == "situations":
-            return Reply(text, buttons=situation_buttons())
+            return Reply(text, buttons=rasa_buttons(situation_buttons()), kind=QUESTION)
         if slot == "description":
-            return Reply(text + "\n不想写可以回复“跳过”。")
-        return Reply(text)
+            return Reply(text + "\n不想写可以回复“跳过”。", kind=QUESTION)
+        return Reply(text, kind=QUESTION)
 
     def _show(self, slot: str, value: Any) -> str:
         if slot in ("residence", "hukou_location"):
@@ -303,5 +303,6 @@ class AssistanceForm:
         return str(value)
 
 
-def _reply_from(message: dict) -> Reply:
-    return Reply(message.get("text") or "", buttons=message.get("buttons") or [])
+def _reply_from(message: dict, kind: str = ANSWER) -> Reply:
+    """A message rasa-sdk's dispatcher collected, as a reply."""
+    return Reply(message.get("text") or "", buttons=rasa_buttons(message.get("buttons")), kind=kind)
