@@ -14,10 +14,11 @@ import logging
 import re
 
 from bot import eligibility, referrals
+from bot.channel import TurnHook
 from bot.config import EngineConfig
 from bot.danger_guidance import guidance_lines, health_now
 from bot.form import AssistanceForm
-from bot.replies import HANDOFF_BUTTON, INTENT_TITLES, Reply, button, menu_buttons
+from bot.replies import HANDOFF_BUTTON, INTENT_TITLES, button, menu_buttons, rasa_buttons
 from knowledge import KnowledgeBase, aspects, compose, not_understood
 from knowledge.answer import basis, detail_button, item_answer, named_after, no_local_notice, source_record
 from knowledge.categories import CATEGORIES
@@ -26,6 +27,7 @@ from ledger import services
 from ledger.conversations import ConcurrentUpdate, ConversationHandle, ConversationStore
 from ledger.crypto import DataCipher
 from ledger.erasure import erase_conversation, erasure_plan
+from ledger.reply import ANSWER, EMERGENCY, QUESTION, Reply
 from ledger.requests import STATUS_LABELS, committee_by_code, requests_of, requests_since
 from ledger.transcript import record_transcript
 from nlu import clauses
@@ -168,9 +170,6 @@ NOT_A_QUESTION = ("cancel", "affirm", "deny", "human_handoff", "delete_data", "g
 # a person asked for, a yes or a no
 REGISTRATION_READINGS = ("ask_service", "privacy", "delete_data", "check_status", "set_locality", "out_of_scope",
                          "check_eligibility")
-UNSUPPORTED_KINDS = {"voice": "语音", "audio": "语音和音频", "video_note": "视频消息", "video": "视频",
-                     "photo": "图片", "sticker": "表情贴纸", "animation": "动图", "document": "文件",
-                     "poll": "投票"}
 # A parent asking for a person to step in, beside a question.
 _SOMEONE_ACTS = r"有人(?:来|能|可以)?(?:管|帮|看看|上门|指导)|管管|谁能帮|找人(?:帮|管|看)|有没有人(?:能|可以|来)"
 _STEP_IN = _SOMEONE_ACTS + r"|上门|走访|登记|申请帮扶"
@@ -279,7 +278,7 @@ class DialogueEngine:
 
     # --- entry point ----------------------------------------------------------------
     def handle(self, sender: str, text: str | None, metadata: dict | None = None,
-               channel: str = "rest", hook: "TurnHook | None" = None) -> list[Reply]:
+               channel: str = "rest", hook: TurnHook | None = None) -> list[Reply]:
         """One turn, in one transaction: state, records, transcript and (through ``hook``) the
         channel's own bookkeeping commit together or not at all. A turn that lost a race with
         another process (the conversation's version moved) is replayed on the fresh state."""
@@ -293,7 +292,7 @@ class DialogueEngine:
         raise AssertionError("unreachable")
 
     def _turn(self, sender: str, text: str | None, metadata: dict, channel: str,
-              hook: "TurnHook | None") -> list[Reply]:
+              hook: TurnHook | None) -> list[Reply]:
         text = (text or "")[:MAX_MESSAGE_CHARS].strip()
         # Intent recognition needs no state: done before the transaction, so the database (on
         # SQLite, the one write lock) is held only for the routing and the writes.
@@ -314,7 +313,7 @@ class DialogueEngine:
                 parse = parsed if parsed is not None and parsed.text == text else self.interpreter.parse(text)
                 convo.state["latest_message"] = parse.to_rasa()
                 replies = self._route(convo, parse)
-            if not any((reply.custom or {}).get("deleted") for reply in replies):  # nothing kept of an erasing turn
+            if not any(reply.facts.get("deleted") for reply in replies):  # nothing kept of an erasing turn
                 record_transcript(convo, self.cipher, text or _event_label(event), replies)
             if hook is not None:
                 hook.finish(convo, replies)
@@ -371,7 +370,7 @@ class DialogueEngine:
             return self._on_affirm(convo, parse)
         if parse.intent == "affirm":
             return [Reply("还没有删除。确定要删除请回复“确认”，不删请回复“取消”。",
-                          buttons=[button("确认删除", "affirm"), button("不删了", "deny")])]
+                          buttons=[button("确认删除", "affirm"), button("不删了", "deny")], kind=QUESTION)]
         return None
 
     def _calm(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
@@ -485,7 +484,7 @@ class DialogueEngine:
             return self._on_location(convo, event.get("locality"))
         if kind == "contact":
             return self._on_contact(convo, str(event.get("phone") or ""))
-        what = UNSUPPORTED_KINDS.get(str(event.get("kind")), "这类消息")
+        what = _what_was_sent(event) or "这类消息"
         replies = [Reply(f"抱歉，我目前只能看懂文字消息，还不能处理{what}。请用文字告诉我，谢谢！")]
         if self.form.active(convo.state):
             replies += self.form.reask(convo.state)
@@ -506,7 +505,7 @@ class DialogueEngine:
             convo.state["referral"] = str(code)[:64]
         if not convo.state.get("locality"):
             replies.append(Reply("为了告诉您当地的政策，请问您现在住在哪个市、哪个区？"
-                                 "可以直接输入（例如“深圳市宝安区”），也可以发送您的位置。"))
+                                 "可以直接输入（例如“深圳市宝安区”），也可以发送您的位置。", kind=QUESTION))
         if self.form.active(convo.state):
             replies += [Reply("您有一份没填完的帮扶申请，我们接着填写。")] + self.form.reask(convo.state)
         return replies
@@ -550,7 +549,7 @@ class DialogueEngine:
         if contact:
             lines.append(f"当地联系人：{contact}")
         lines.append("我们已把这条消息标记为紧急，转给您所在地区的工作人员尽快处理。")
-        return [Reply("\n".join(lines), buttons=[HANDOFF_BUTTON], custom={"urgent": True, "kinds": kinds})]
+        return [Reply("\n".join(lines), buttons=[HANDOFF_BUTTON], kind=EMERGENCY, facts={"urgent": True, "kinds": kinds})]
 
     def _after_emergency(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         """A message after an emergency in this conversation, about it: the parent's word that it is
@@ -577,17 +576,17 @@ class DialogueEngine:
         if stand_down:
             services.record_stand_down(session=session, cipher=self.cipher, record=record, message=parse.text, now=now)
             log.info("urgent record %s: the parent says it is over", record.id)
-            reply = Reply(STAND_DOWN_REPLY, buttons=buttons, custom={"stand_down": True})
+            reply = Reply(STAND_DOWN_REPLY, buttons=buttons, facts={"stand_down": True})
         else:
             services.record_follow_up(session=session, cipher=self.cipher, record=record, message=parse.text, now=now)
             if never_mind:
-                reply = Reply(URGENT_KEPT_REPLY, buttons=buttons, custom={"stand_down": False})
+                reply = Reply(URGENT_KEPT_REPLY, buttons=buttons, facts={"stand_down": False})
             else:
                 kinds = [k for k in record.kinds.split(",") if k]
                 lines = ["如果刚才的紧急情况还没有解决：", *guidance_lines(kinds, parse.normalized),
                          "您这条消息也已转给处理这条紧急记录的工作人员。"]
                 reply = Reply("\n".join(lines), buttons=[HANDOFF_BUTTON, *buttons],
-                              custom={"urgent_follow_up": True, "kinds": kinds})
+                              kind=EMERGENCY, facts={"urgent_follow_up": True, "kinds": kinds})
         return [reply, *self.form.reask(convo.state)] if form_active else [reply]
 
     def _rest_of_message(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
@@ -603,7 +602,7 @@ class DialogueEngine:
         if rest.intent not in ("ask_service", "check_eligibility") or rest.confidence < self.config.fallback_threshold:
             return self._whole_question(convo, parse, reports_only=True)  # "…饭都吃不上，俺想跟谁说一声"
         answer = getattr(self, f"_on_{rest.intent}")(convo, rest)
-        if not answer or not (answer[0].custom or {}).get("sources"):
+        if not answer or not answer[0].sources:
             return self._whole_question(convo, parse, reports_only=True)
         return [Reply("您还问到的问题："), *answer]
 
@@ -675,7 +674,7 @@ class DialogueEngine:
         convo.state["failures"] = failures
         if failures >= self.config.failures_before_handoff:
             return [Reply("抱歉，我还是没能弄明白。要不要请工作人员来帮您？也可以换个说法再问一次。",
-                          buttons=[HANDOFF_BUTTON, button(INTENT_TITLES["help"], "help")])]
+                          buttons=[HANDOFF_BUTTON, button(INTENT_TITLES["help"], "help")], kind=QUESTION)]
         candidates = [name for name, _ in parse.ranking if name in CLARIFY_INTENTS][:3]
         buttons = []
         for name in candidates:
@@ -684,7 +683,7 @@ class DialogueEngine:
             else:
                 buttons.append(button(INTENT_TITLES[name], name))
         return [Reply("不好意思，我没太明白。您是想做下面哪一件事？也可以换个说法再说一遍。",
-                      buttons=buttons or menu_buttons())]
+                      buttons=buttons or menu_buttons(), kind=QUESTION)]
 
     # --- intents ---------------------------------------------------------------------------
     def _on_ask_service(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
@@ -824,7 +823,7 @@ class DialogueEngine:
     def _not_confident(self, convo: ConversationHandle, answer) -> list[Reply]:
         failures = int(convo.state.get("failures", 0)) + 1
         convo.state["failures"] = failures
-        buttons = answer.buttons
+        buttons = rasa_buttons(answer.buttons)
         if failures >= self.config.failures_before_handoff:
             return [Reply("抱歉，我还是没找到合适的答案。要不要请工作人员来帮您？", buttons=[HANDOFF_BUTTON] + buttons[:6])]
         return [Reply(answer.text, buttons=buttons)]
@@ -842,7 +841,8 @@ class DialogueEngine:
         if not code and isinstance(given, str) and len(given) <= 64:  # a button's payload: a code or a name
             code = self.knowledge.geo.resolve_code(given)
         if not code and hukou:
-            return [Reply("这是孩子户口所在的地方吧？我需要的是你们现在住的地方，请写到市和区，例如“深圳市宝安区”。")]
+            return [Reply("这是孩子户口所在的地方吧？我需要的是你们现在住的地方，请写到市和区，例如“深圳市宝安区”。",
+                          kind=QUESTION)]
         if (not code and not given and not convo.state.get("pending_handoff") and _asked(parse.normalized or "")
                 and PLACE_KINDS.search(parse.normalized or "")):
             # "打疫苗是按户口所在地还是按现在住的地方": places named by what they are, no place given — a
@@ -916,12 +916,13 @@ class DialogueEngine:
             if verdict.answer == eligibility.YES:
                 lines.append(ELIGIBLE_NEXT_STEP)
         entry = self.knowledge.current_item(*ELIGIBILITY_ITEM)
-        custom = {"eligibility": verdict.answer}
+        sources = []
         if entry is not None:
             lines.append(basis(entry))
-            buttons.append(detail_button(entry))
-            custom["sources"] = [source_record(entry, self.public_url)]
-        return [Reply("\n".join(lines), buttons=buttons, custom=custom)]
+            buttons += rasa_buttons([detail_button(entry)])
+            sources = [source_record(entry, self.public_url)]
+        return [Reply("\n".join(lines), buttons=buttons, sources=sources, facts={"eligibility": verdict.answer},
+                      kind=QUESTION if verdict.missing else ANSWER)]
 
     @staticmethod
     def _asks_about_the_rule(parse: ParseResult) -> bool:
@@ -1138,7 +1139,7 @@ class DialogueEngine:
             convo.state["pending_handoff"] = True
             convo.state["handoff_reason"] = reason[:500]
             return [Reply("好的。为了转给您所在地区的工作人员，请告诉我您现在住在哪个市、哪个区"
-                          "（例如：深圳市宝安区）。孩子如有危险请直接拨打 110。")]
+                          "（例如：深圳市宝安区）。孩子如有危险请直接拨打 110。", kind=QUESTION)]
         return self._create_handoff(convo, reason)
 
     def _create_handoff(self, convo: ConversationHandle, reason: str) -> list[Reply]:
@@ -1157,7 +1158,7 @@ class DialogueEngine:
         return [Reply(f"已把您的请求转给{area}的民政工作人员和儿童主任（编号 {services.handoff_reference(request)}）。"
                       "他们在工作日查看，会通过这个对话联系您；我们不能保证具体的回复时间。"
                       "孩子如有危险请直接拨打 110。",
-                      custom={"handoff": services.handoff_reference(request)})]
+                      facts={"handoff": services.handoff_reference(request)})]
 
     def _on_request_assistance(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         if _used_today(convo, requests_since) >= self.config.requests_per_day:
@@ -1299,7 +1300,7 @@ class DialogueEngine:
         plan = erasure_plan(convo.session, convo.id, policy=self.config.retention)
         return [Reply("确认要删除您留在童伴的个人信息吗？\n" + plan.parent_text(done=False)
                       + "\n删除后无法恢复。请回复“确认”或“取消”。",
-                      buttons=[button("确认删除", "affirm"), button("不删了", "deny")])]
+                      buttons=[button("确认删除", "affirm"), button("不删了", "deny")], kind=QUESTION)]
 
     def _on_affirm(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         if convo.state.pop("pending_confirm", None) == "delete_data":
@@ -1309,7 +1310,7 @@ class DialogueEngine:
             convo.deletion_requested(now)
             return [Reply(report.parent_text(done=True)
                           + "\n您还可以继续使用童伴；之后的对话会重新保存，保存多久见“隐私说明”。",
-                          custom={"deleted": True, "kept": [k.reference for k in report.kept]})]
+                          facts={"deleted": True, "kept": [k.reference for k in report.kept]})]
         return [Reply("好的。还有什么可以帮您？", buttons=menu_buttons())]
 
     def _on_deny(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
@@ -1323,22 +1324,6 @@ class DialogueEngine:
             convo.state.pop("handoff_reason", None)
             return [Reply(self.domain.text("utter_cancelled"))]
         return [Reply("现在没有正在进行的事项。需要什么帮助可以直接问我。", buttons=menu_buttons())]
-
-
-
-class TurnHook:
-    """A channel's bookkeeping inside the turn's transaction (see ``bot/telegram``)."""
-
-    def begin(self, convo: ConversationHandle) -> bool:
-        """Before the turn; False skips it (e.g. an update already processed)."""
-        return True
-
-    def rewrite(self, convo: ConversationHandle, text: str) -> str:
-        """The message text as the engine should read it (e.g. a button key looked up)."""
-        return text
-
-    def finish(self, convo: ConversationHandle, replies: list[Reply]) -> None:
-        """After the turn, before commit (e.g. put the replies in the outbox)."""
 
 
 def _for_the_checklists(text: str) -> bool:
@@ -1464,12 +1449,19 @@ def _event_label(event) -> str:
     if not isinstance(event, dict):
         return ""
     return {"start": "[开始对话]", "location": "[分享了位置]", "contact": "[分享了联系人]"}.get(
-        str(event.get("type")), f"[{UNSUPPORTED_KINDS.get(str(event.get('kind')), '非文字消息')}]")
+        str(event.get("type")), f"[{_what_was_sent(event) or '非文字消息'}]")
 
 
 def _answer_reply(answer) -> Reply:
-    """A composed checklist answer as a reply, its sources in the custom payload."""
-    return Reply(answer.text, buttons=answer.buttons, custom={"sources": answer.sources} if answer.sources else None)
+    """A composed checklist answer as a reply, with the sources it cites."""
+    return Reply(answer.text, buttons=rasa_buttons(answer.buttons), sources=answer.sources)
+
+
+def _what_was_sent(event: dict) -> str:
+    """What a parent sent that the bot cannot read, in their words ("语音", "图片"): named by the
+    channel that received it, which alone knows its platform's kinds of message; "" when unnamed."""
+    what = event.get("what")
+    return what[:20] if isinstance(what, str) else ""
 
 
 def _privacy_offer() -> Reply:

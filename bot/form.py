@@ -25,7 +25,8 @@ from actions.slots import ANSWERS, FORM_NAME, REQUIRED_SLOTS, SLOT, SLOTS, Slot
 from actions.submit import ActionSubmitAssistanceRequest, SessionRequestStore
 from actions.validators import OverAge
 from bot.form_graph import Event, Phase, edge, phase_of
-from bot.replies import Reply, button
+from bot.replies import button, rasa_buttons
+from ledger.reply import ANSWER, QUESTION, Reply
 from nlu.domain import Domain
 from nlu.interpreter import ParseResult
 
@@ -110,7 +111,7 @@ class AssistanceForm:
         if state.get("awaiting_confirm"):
             return [self._summary(state)]
         if state.get("choosing_fix"):
-            return [Reply("请点一项要修改的内容。")]
+            return [Reply("请点一项要修改的内容。", kind=QUESTION)]
         return [self._ask(state["requested_slot"])]
 
     def kept(self, state: dict) -> list[Reply]:
@@ -165,7 +166,7 @@ class AssistanceForm:
             return replies + [Reply("我们继续填写申请。"), self._ask(slot)]
         state["form_attempts"] = result.get("form_attempts", state.get("form_attempts", {}))
         self._walked(here, Event.UNCLEAR)
-        return [_reply_from(m) for m in messages] or [self._ask(slot)]
+        return [_reply_from(m, QUESTION) for m in messages] or [self._ask(slot)]
 
     @staticmethod
     def _answer_value(slot: Slot, parse: ParseResult) -> Any:
@@ -187,7 +188,7 @@ class AssistanceForm:
                 self._walked(Phase.ASKING, Event.CORRECTION)
                 result, messages = self._validate(convo, slot, entity.value)
                 if result.get(slot) is None:
-                    return [_reply_from(m) for m in messages] + [self._ask(current)]
+                    return [_reply_from(m, QUESTION) for m in messages] + [self._ask(current)]
                 convo.state["slots"][slot] = result[slot]
                 shown = SLOT[slot].show(result[slot])
                 return [Reply(f"好的，已把{SLOT[slot].label}改为：{shown}。"), self._ask(current)]
@@ -258,7 +259,7 @@ class AssistanceForm:
         lines += [f"· {s.label}：{s.show(state['slots'][s.name])}" for s in ANSWERS]
         lines.append("信息无误请点“确认提交”；需要修改请点“修改”。")
         return Reply("\n".join(lines), buttons=[button("确认提交", "affirm"), button("修改", "deny"),
-                                                button("取消", "cancel")])
+                                                button("取消", "cancel")], kind=QUESTION)
 
     def _confirm_step(self, convo, parse: ParseResult, answer_digression) -> list[Reply]:
         state = convo.state
@@ -273,13 +274,13 @@ class AssistanceForm:
             state["awaiting_confirm"] = False
             state["choosing_fix"] = True
             self._walked(Phase.SUMMARY, Event.FIX)
-            buttons = [{"title": s.label, "payload": f'/inform{{"fix": "{s.name}"}}'} for s in ANSWERS]
-            return [Reply("请问要修改哪一项？", buttons=buttons)]
+            buttons = [button(s.label, "inform", fix=s.name) for s in ANSWERS]
+            return [Reply("请问要修改哪一项？", buttons=buttons, kind=QUESTION)]
         if parse.intent in DIGRESSIONS and parse.confidence >= 0.5:
             self._walked(Phase.SUMMARY, Event.QUESTION)
             return answer_digression(convo, parse) + [self._summary(state)]
         self._walked(Phase.SUMMARY, Event.UNCLEAR)
-        return [Reply("请点“确认提交”或“修改”。"), self._summary(state)]
+        return [Reply("请点“确认提交”或“修改”。", kind=QUESTION), self._summary(state)]
 
     def _choose_fix(self, state: dict, parse: ParseResult) -> list[Reply]:
         slot = parse.payload_entities.get("fix")
@@ -287,7 +288,7 @@ class AssistanceForm:
             slot = next((s.name for s in ANSWERS if s.label in (parse.normalized or "")), None)
         if slot is None:
             self._walked(Phase.CHOOSE_FIX, Event.UNCLEAR)
-            return [Reply("请点一项要修改的内容。")]
+            return [Reply("请点一项要修改的内容。", kind=QUESTION)]
         state["choosing_fix"] = False
         state["slots"].pop(slot, None)
         state["requested_slot"] = slot
@@ -316,8 +317,10 @@ class AssistanceForm:
     def _ask(slot: str) -> Reply:
         """The slot's question, with its buttons when it offers them with the question."""
         declared = SLOT[slot]
-        return Reply(declared.question, buttons=declared.offered_buttons() if declared.ask_with_buttons else [])
+        return Reply(declared.question, buttons=rasa_buttons(declared.offered_buttons() if declared.ask_with_buttons else []),
+                     kind=QUESTION)
 
 
-def _reply_from(message: dict) -> Reply:
-    return Reply(message.get("text") or "", buttons=message.get("buttons") or [])
+def _reply_from(message: dict, kind: str = ANSWER) -> Reply:
+    """A message rasa-sdk's dispatcher collected, as a reply."""
+    return Reply(message.get("text") or "", buttons=rasa_buttons(message.get("buttons")), kind=kind)

@@ -1,31 +1,23 @@
-"""Reply building blocks: the Reply type, menus and button titles (all text in Simplified Chinese)."""
+"""Reply building blocks: buttons, menus and button titles (all text in Simplified Chinese). The
+reply itself, channel-neutral, is ``ledger.reply.Reply``."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 from knowledge.categories import label
+from ledger.reply import Button
 
 
-@dataclass
-class Reply:
-    text: str
-    buttons: list[dict] = field(default_factory=list)
-    custom: dict | None = None
-
-    def to_rest(self, recipient_id: str) -> dict:
-        out: dict = {"recipient_id": recipient_id, "text": self.text}
-        if self.buttons:
-            out["buttons"] = self.buttons
-        if self.custom:
-            out["custom"] = self.custom
-        return out
-
-
-def button(title: str, intent: str, **entities) -> dict:
+def button(title: str, intent: str, **entities) -> Button:
+    """A button that sends ``/intent`` (with its entities as JSON) when pressed."""
     payload = f"/{intent}" + (json.dumps(entities, ensure_ascii=False) if entities else "")
-    return {"title": title, "payload": payload}
+    return Button(title, payload)
+
+
+def rasa_buttons(buttons: list[dict] | None) -> list[Button]:
+    """Buttons in Rasa's shape (``{"title", "payload"}``: rasa-sdk's dispatcher, knowledge answers)."""
+    return [Button(str(b["title"]), str(b["payload"])) for b in buttons or []]
 
 
 INTENT_TITLES = {
@@ -44,7 +36,7 @@ MENU_SERVICES = ("compulsory_education", "medical_insurance", "immunization", "c
                  "temporary_assistance", "disability")
 
 
-def menu_buttons() -> list[dict]:
+def menu_buttons() -> list[Button]:
     """The main menu: common services, then the things a parent can do."""
     buttons = [button(label(code), "ask_service", category=code) for code in MENU_SERVICES]
     buttons += [button(INTENT_TITLES[i], i) for i in ("check_eligibility", "request_assistance",

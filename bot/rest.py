@@ -1,4 +1,5 @@
-"""Rasa-compatible REST channel: ``POST /webhooks/rest/webhook``, and the chat sessions it needs.
+"""Rasa-compatible REST channel: ``POST /webhooks/rest/webhook``, the chat sessions it needs, and the
+web chat page that talks to it (``GET /chat``, ``bot/web/chat.html``).
 
 Request ``{"sender": str, "message": str, "message_id"?: str, "metadata"?: {...}}``; response:
 a list of ``{"recipient_id", "text", "buttons"?, "custom"?}`` (Rasa's REST channel shapes).
@@ -29,16 +30,19 @@ import secrets
 import time
 from typing import Any
 
+from importlib import resources
+
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from bot.engine import TurnHook
+from bot.channel import Capabilities, TurnHook
 from bot.http import SLOW_DOWN, refusal, run_public
-from bot.replies import Reply
 from ledger.conversations import ConversationHandle, ForeignConversation
+from ledger.reply import Reply
 
 router = APIRouter()
+CHANNEL = "rest"  # the conversations of REST clients and the web chat
 
 SESSION_COOKIE = "tongban_chat"
 SESSION_PATH = "/webhooks/rest"
@@ -148,7 +152,7 @@ class RestHook(TurnHook):
         if self.message_id is None:
             return
         remembered = convo.state.get("rest_replies", [])[-(REMEMBERED_REPLIES - 1):]
-        convo.state["rest_replies"] = remembered + [[self.message_id, [r.to_rest("") for r in replies]]]
+        convo.state["rest_replies"] = remembered + [[self.message_id, [to_json(r, "") for r in replies]]]
 
 
 def clean_metadata(metadata: dict | None) -> dict:
@@ -196,7 +200,7 @@ async def rest_webhook(request: Request):
                 (f"chat:session-day:{key}", limits.messages_per_session_per_day, 86_400)])
             if not verdict.allowed:
                 return None, verdict.retry_after
-        return runtime.engine.handle(key, body.message, metadata, "rest", hook), 0
+        return runtime.engine.handle(key, body.message, metadata, CHANNEL, hook), 0
 
     try:
         replies, retry_after = await run_public(request, turn)
@@ -207,4 +211,38 @@ async def rest_webhook(request: Request):
     recipient = body.sender or "web"
     if hook.replayed is not None:
         return [{**reply, "recipient_id": recipient} for reply in hook.replayed]
-    return [reply.to_rest(recipient) for reply in replies]
+    return [to_json(reply, recipient) for reply in replies]
+
+
+def to_json(reply: Reply, recipient_id: str) -> dict:
+    """A reply in Rasa's REST shape: text, buttons (title and payload), and in "custom" what else the
+    turn tells a client program (the reply's facts, then the sources it cites)."""
+    out: dict = {"recipient_id": recipient_id, "text": reply.text}
+    if reply.buttons:
+        out["buttons"] = [{"title": b.title, "payload": b.payload} for b in reply.buttons]
+    custom = {**reply.facts, "sources": reply.sources} if reply.sources else reply.facts
+    if custom:
+        out["custom"] = custom
+    return out
+
+
+@router.get("/chat", response_class=HTMLResponse)
+async def chat() -> str:
+    """The web chat: a page that talks to this channel."""
+    return (resources.files("bot") / "web" / "chat.html").read_text(encoding="utf-8")
+
+
+class Rest:
+    """The REST channel and its web chat, as the composition root installs it."""
+
+    name = CHANNEL
+    can = Capabilities(push=False, buttons=True, location=False)  # a client only hears back when it asks
+
+    def install(self, app) -> None:
+        app.include_router(router)
+
+    async def start(self, app, runtime) -> None:
+        """Nothing runs beside the routes."""
+
+    async def stop(self, app) -> None:
+        """Nothing to stop."""

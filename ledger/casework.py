@@ -19,6 +19,7 @@ from ledger.clock import aware, beijing_date, utcnow
 from ledger.crypto import DataCipher
 from ledger.models import (AssistanceRequest, AuditEvent, Conversation, ConversationMessage, LedgerEntry,
                            StatusChange, Visit)
+from ledger.reply import NOTIFICATION, Reply
 from ledger.requests import STATUS_LABELS
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -110,18 +111,21 @@ def change_status(*, session: Session, cipher: DataCipher, request: AssistanceRe
 
 def queue_status_notification(*, session: Session, cipher: DataCipher, request: AssistanceRequest,
                               change: StatusChange) -> bool:
-    """Put the parent's message about ``change`` in the outbox, once; False if it cannot be pushed."""
+    """Put the parent's message about ``change`` in the outbox, once, for the channel the parent
+    wrote on to deliver; False if it cannot be sent."""
     if request.conversation_id is None:
         return False
     conversation = session.get(Conversation, request.conversation_id)
-    if conversation is None or conversation.channel not in outbox.PUSH_CHANNELS or conversation.blocked_at:
+    if conversation is None:
         return False
-    text = (f"您的帮扶申请 {request.reference} 有新进展：{STATUS_LABELS[change.status]}。\n"
-            f"{PARENT_MESSAGES.get(change.status, '')}\n发送“查进度”可以随时查看。")
-    row = outbox.enqueue(session=session, cipher=cipher, conversation_id=conversation.id,
-                         channel=conversation.channel, kind="notification",
-                         payload={"op": "send", "text": text}, dedupe_key=f"status:{change.id}")
-    return row is not None
+    return outbox.notify(session=session, cipher=cipher, conversation=conversation,
+                         reply=status_notification(request, change), dedupe_key=f"status:{change.id}")
+
+
+def status_notification(request: AssistanceRequest, change: StatusChange) -> Reply:
+    """What the parent is told of a status change (the staff note is internal and is not sent)."""
+    return Reply(f"您的帮扶申请 {request.reference} 有新进展：{STATUS_LABELS[change.status]}。\n"
+                 f"{PARENT_MESSAGES.get(change.status, '')}\n发送“查进度”可以随时查看。", kind=NOTIFICATION)
 
 
 def entry_of(*, session: Session, request: AssistanceRequest) -> LedgerEntry | None:

@@ -1,10 +1,14 @@
 """The outbox: messages to parents, written in the transaction that causes them.
 
 A reply or a status notification is a row here before anyone tries to send it, so a crash, a
-restart or Telegram being unreachable loses nothing. A sender claims due rows (``claim``),
-delivers them in ``id`` order per conversation, and records the outcome: ``sent``; a retry
-with exponential back-off (``retry``); ``blocked`` when the parent blocked the bot (the
-conversation is marked and nothing more is tried until they write again).
+restart or the channel being unreachable loses nothing. A row holds either a ``Reply`` not yet
+rendered (``{"reply": …}``: a notification, written by the casework service — ``notify``) or a
+message as its channel rendered it in the turn that answered (the channel's own JSON, e.g.
+Telegram's ``{"op": "send", …}``, one row per message it sends); the channel named on the row
+delivers it. A sender claims due rows (``claim``), delivers them in ``id`` order per conversation,
+and records the outcome: ``sent``; a retry with exponential back-off (``retry``); ``blocked`` when
+the parent blocked the bot (the conversation is marked and nothing more is tried until they write
+again).
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ from sqlalchemy.orm import Session
 from ledger.clock import aware, utcnow
 from ledger.crypto import DataCipher
 from ledger.models import Conversation, OutboxMessage
+from ledger.reply import Reply
 
-PUSH_CHANNELS = ("telegram",)  # channels that can deliver a message the parent did not ask for
 CLAIM_LEASE = dt.timedelta(seconds=30)  # a claim not renewed for this long (a crashed sender) is taken over
 RENEW_EVERY = CLAIM_LEASE / 3  # a live sender renews its claims this often (``renew``)
 BACKOFF_BASE = 2.0  # seconds; doubled per attempt
@@ -41,6 +45,16 @@ _MARK_SENT = (update(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=Tr
               .values(status="sent", sent_at=bindparam("now"), claimed_by=None, last_error=None))
 
 
+# Channels that deliver a message the parent did not ask for, later: each channel declares it, and
+# the composition root registers them here at start-up (``delivers_later``); the ledger names none.
+_PUSH_CHANNELS: set[str] = set()
+
+
+def delivers_later(channel: str) -> None:
+    """Register ``channel`` as one that can be sent a message later (``notify``)."""
+    _PUSH_CHANNELS.add(channel)
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """A claimed row, decrypted for the sender."""
@@ -51,6 +65,12 @@ class Outgoing:
     kind: str
     payload: dict
     attempts: int
+
+    @property
+    def reply(self) -> Reply | None:
+        """The Reply the row holds; None for a message its channel rendered already."""
+        record = self.payload.get("reply")
+        return Reply.from_record(record) if isinstance(record, dict) else None
 
 
 def _connection(session: Session | Connection) -> Connection:
@@ -84,6 +104,18 @@ def enqueue(*, session: Session, cipher: DataCipher, conversation_id: int, chann
     except IntegrityError:
         return None
     return row
+
+
+def notify(*, session: Session, cipher: DataCipher, conversation: Conversation, reply: Reply,
+           dedupe_key: str) -> bool:
+    """Queue ``reply`` for the parent of ``conversation``, unasked, to be delivered by its channel —
+    once per ``dedupe_key``. False when it cannot be sent: the channel does not deliver later (the web
+    chat: the parent sees it on asking), or the parent blocked the bot."""
+    if conversation.channel not in _PUSH_CHANNELS or conversation.blocked_at:
+        return False
+    row = enqueue(session=session, cipher=cipher, conversation_id=conversation.id, channel=conversation.channel,
+                  kind="notification", payload={"reply": reply.to_record()}, dedupe_key=dedupe_key)
+    return row is not None
 
 
 def enqueue_many(*, session: Session | Connection, cipher: DataCipher, conversation_id: int, channel: str,

@@ -8,6 +8,7 @@ import threading
 import time
 
 from bot.telegram import build_channel
+from tongban.channels import declare_push
 from tongban.runtime import Runtime
 from tongban.settings import Settings
 
@@ -39,6 +40,7 @@ class RunningBot:
         self._thread = threading.Thread(target=self._run, name="telegram-bot", daemon=True)
 
     def __enter__(self) -> "RunningBot":
+        declare_push()  # as the app does: Telegram conversations are sent their notifications
         self.runtime = Runtime.build(self.settings, knowledge=self.kb, interpreter=self.interpreter)
         self._thread.start()
         if not self._ready.wait(30):

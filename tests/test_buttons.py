@@ -50,7 +50,7 @@ def _moved_on(before_state, after_state, before, after) -> bool:
         return False
     if _progress(before_state) != _progress(after_state):
         return True
-    if any(r.custom for r in after):
+    if any(r.sources or r.facts for r in after):
         return True
     in_form = (before_state or {}).get("active_loop")
     return not in_form and _texts(after) != _texts(before)
@@ -72,11 +72,11 @@ def test_every_button_moves_the_conversation_on(runtime):
         for text in prefix:
             engine.handle(sender, text)
         before_state = engine.store.peek(sender)
-        after = engine.handle(sender, button["payload"])
+        after = engine.handle(sender, button.payload)
         pressed += 1
         if not _moved_on(before_state, engine.store.peek(sender), before, after):
-            failures.append(f"{name}: after {prefix[-1]!r}, button {button['title']!r} "
-                            f"({button['payload']}) → {_texts(after)[:1]}")
+            failures.append(f"{name}: after {prefix[-1]!r}, button {button.title!r} "
+                            f"({button.payload}) → {_texts(after)[:1]}")
     assert pressed >= 40, pressed  # the walk really reached the form's buttons
     assert not failures, "\n".join(failures)
 

@@ -14,9 +14,10 @@ from ledger.db import Database
 from ledger.models import AuditEvent, Committee, OutboxMessage
 from ledger.requests import RequestData, file_request
 from ledger.transcript import record_transcript
-from bot.replies import Reply
+from ledger.reply import Reply
 from tests.conftest import make_settings
 from tongban.storage import data_cipher
+from tongban.channels import declare_push
 
 NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.timezone.utc)
 
@@ -30,6 +31,7 @@ def _data(name="王小明", phone="13800138000") -> RequestData:
 
 @pytest.fixture
 def ledger_db(backend):
+    declare_push()  # as the composition root does: Telegram delivers notifications
     settings = make_settings(backend["data_dir"], database=backend["database"])
     db = Database(settings.database_url)
     cipher = data_cipher(settings)
@@ -68,8 +70,10 @@ def test_accepting_opens_the_ledger_entry_and_queues_one_notification(ledger_db)
         assert len(rows) == 1 and rows[0].kind == "notification" and rows[0].status == "pending"
         claimed = outbox.claim(session=session, cipher=cipher, conversation_id=conversation_id, worker="w1")
         assert claimed[0].sender == "telegram:1001"
-        assert "已纳入重点关爱服务对象台账" in claimed[0].payload["text"] and reference in claimed[0].payload["text"]
-        assert "符合家庭生活困难情形" not in claimed[0].payload["text"]  # the staff note stays internal
+        notice = claimed[0].reply  # composed once, channel-neutral: Telegram renders it when it sends it
+        assert notice.kind == "notification"
+        assert "已纳入重点关爱服务对象台账" in notice.text and reference in notice.text
+        assert "符合家庭生活困难情形" not in notice.text  # the staff note stays internal
         actions = [a.action for a in session.scalars(select(AuditEvent))]
         assert "request.status" in actions
 

@@ -98,12 +98,12 @@ def test_a_reply_is_shown_as_text_never_as_markup(page, served, monkeypatch):
     markup (as a checklist's text could), never run or drawn."""
     from playwright.sync_api import expect
 
-    from bot.replies import Reply
+    from ledger.reply import Button, Reply
 
     chat_url, runtime = served
     markup = "<img src=x onerror=\"document.title='hacked'\"><b>粗体</b>"
     monkeypatch.setattr(runtime.engine, "handle", lambda *args, **kwargs: [
-        Reply("回复 " + markup, buttons=[{"title": markup, "payload": "/greet"}])])
+        Reply("回复 " + markup, buttons=[Button(markup, "/greet")])])
     page.goto(chat_url)
     _send(page, markup + "孩子打疫苗去哪里")
     expect(page.locator(".msg.bot")).to_have_count(2)

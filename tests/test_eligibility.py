@@ -16,7 +16,7 @@ def _talk(runtime, *messages):
 
 
 def _verdict(replies) -> str | None:
-    return next(((r.custom or {}).get("eligibility") for r in replies if (r.custom or {}).get("eligibility")), None)
+    return next((r.facts.get("eligibility") for r in replies if r.facts.get("eligibility")), None)
 
 
 def test_everything_in_the_first_message(runtime):
@@ -53,7 +53,7 @@ def test_a_new_question_ends_the_open_check(runtime):
     sender, replies = _talk(runtime, "我家孩子算不算流动儿童")
     assert _verdict(replies) == "unsure"
     reply = runtime.engine.handle(sender, "孩子在这边上小学要带什么材料")[0]
-    assert reply.custom["sources"][0]["category"] == "compulsory_education"
+    assert reply.sources[0]["category"] == "compulsory_education"
     assert "eligibility" not in runtime.engine.store.peek(sender)
 
 
@@ -61,7 +61,7 @@ def test_the_place_the_family_lives_wins_over_the_household_registration_named_f
     """户口在河南周口郸城 comes first and is the most specific place named: answers must still come
     from where the family lives (宝安's list), and the fallback notice must name that place."""
     sender, replies = _talk(runtime, "户口在河南周口郸城 现在在深圳宝安住 孩子打疫苗去哪")
-    assert replies[0].custom["sources"][0]["locality"] == "440306", replies[0].text
+    assert replies[0].sources[0]["locality"] == "440306", replies[0].text
     assert runtime.engine.store.peek(sender)["locality"] == "440306"
     sender, replies = _talk(runtime, "老家河南周口的 在武汉洪山区打工 娃要打疫苗")
     assert runtime.engine.store.peek(sender)["locality"] == "420111"
@@ -87,12 +87,12 @@ def test_the_verdict_fits_a_phone_screen_and_the_clause_is_behind_detail(runtime
     from knowledge.answer import FIRST_SCREEN_CHARS, FIRST_SCREEN_LINES
 
     sender, replies = _talk(runtime, *messages)
-    (reply,) = [r for r in replies if (r.custom or {}).get("eligibility")]
+    (reply,) = [r for r in replies if r.facts.get("eligibility")]
     *lines, source = reply.text.split("\n")
     assert 1 <= len(lines) <= FIRST_SCREEN_LINES and sum(map(len, lines)) <= FIRST_SCREEN_CHARS, lines
     assert source.startswith("依据：") and "二、（四）" in source and "民发〔2024〕35号" in source
-    (detail,) = [b for b in reply.buttons if b["title"] == "详细"]
-    full = runtime.engine.handle(sender, detail["payload"])[0].text
+    (detail,) = [b for b in reply.buttons if b.title == "详细"]
+    full = runtime.engine.handle(sender, detail.payload)[0].text
     assert "6个月" in full and "跨县域" in full and "来源：" in full
 
 

@@ -572,7 +572,7 @@ def test_every_kind_of_button_works_as_a_telegram_press(fake, kb, interpreter, t
         for script in DIALOGUES.values():
             for prefix, replies in _walk(bot.runtime.engine, script):
                 for button in (b for reply in replies for b in reply.buttons):
-                    kinds.setdefault(_kind(button["payload"]), (prefix, button["title"], button["payload"]))
+                    kinds.setdefault(_kind(button.payload), (prefix, button.title, button.payload))
         # consent and confirmations (affirm/deny), the form's choices, the menu's services, the
         # answer's details, deletion, the summary's field to fix…
         assert {"affirm", "deny", "cancel", "ask_service:category", "ask_service:detail:item"} <= set(kinds) \

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.replies import Reply, button
+from bot.replies import button
+from ledger.reply import Reply
 from bot.telegram import render
 
 
@@ -40,5 +41,5 @@ def test_long_payloads_become_short_keys():
     assert [len(r) for r in rows] == [2, 1]
     key = rows[0][0]["callback_data"]
     assert key.startswith(render.KEY_PREFIX) and len(key.encode()) <= 64
-    assert payloads == {key: long["payload"]}
+    assert payloads == {key: long.payload}
     assert rows[0][1]["callback_data"] == "/help"

@@ -32,25 +32,25 @@ def unsure(runtime, monkeypatch):
 def test_answered_when_a_service_question_is_likely_and_retrieval_is_sure(unsure):
     replies = unsure("外地娃在这边上小学要带啥材料",
                      [("out_of_scope", 0.31), ("ask_service", 0.3), ("request_assistance", 0.2)])
-    cited = [r for r in replies if (r.custom or {}).get("sources")]
-    assert cited and cited[0].custom["sources"][0]["category"] == "compulsory_education"
+    cited = [r for r in replies if r.sources]
+    assert cited and cited[0].sources[0]["category"] == "compulsory_education"
     assert not any("没太明白" in r.text for r in replies)
 
 
 def test_offered_the_assistance_request_beside_the_answer_when_help_is_likely(unsure):
     replies = unsure("孩子不说话快一年了 能不能安排个心理老师来看看",
                      [("request_assistance", 0.4), ("ask_service", 0.35), ("out_of_scope", 0.1)])
-    assert any((r.custom or {}).get("sources") for r in replies)
-    assert any(b["title"] == "申请帮扶" for r in replies for b in (r.buttons or []))
+    assert any(r.sources for r in replies)
+    assert any(b.title == "申请帮扶" for r in replies for b in (r.buttons or []))
 
 
 def test_a_service_question_third_but_likely_is_answered_only_when_retrieval_is_beyond_doubt(unsure):
     replies = unsure("残疾人两项补贴 我们在外地 在那办",
                      [("request_assistance", 0.36), ("set_locality", 0.29), ("ask_service", 0.2)])
-    cited = [r for r in replies if (r.custom or {}).get("sources")]
-    assert cited and cited[0].custom["sources"][0]["category"] == "disability", replies
+    cited = [r for r in replies if r.sources]
+    assert cited and cited[0].sources[0]["category"] == "disability", replies
     replies = unsure("嗯嗯啊那个就是那个", [("request_assistance", 0.36), ("set_locality", 0.29), ("ask_service", 0.2)])
-    assert "没太明白" in replies[0].text and not any((r.custom or {}).get("sources") for r in replies)
+    assert "没太明白" in replies[0].text and not any(r.sources for r in replies)
 
 
 def test_a_service_question_third_is_asked_again_when_retrieval_is_only_fairly_sure(runtime, unsure, monkeypatch):
@@ -62,9 +62,9 @@ def test_a_service_question_third_is_asked_again_when_retrieval_is_only_fairly_s
                         lambda *args, **kwargs: dataclasses.replace(real(*args, **kwargs), confidence=0.7))
     text = "残疾人两项补贴 我们在外地 在那办"
     replies = unsure(text, [("request_assistance", 0.36), ("set_locality", 0.29), ("ask_service", 0.2)])
-    assert "没太明白" in replies[0].text and not any((r.custom or {}).get("sources") for r in replies)
+    assert "没太明白" in replies[0].text and not any(r.sources for r in replies)
     replies = unsure(text, [("request_assistance", 0.36), ("ask_service", 0.29), ("set_locality", 0.2)])
-    assert any((r.custom or {}).get("sources") for r in replies)
+    assert any(r.sources for r in replies)
 
 
 @pytest.mark.parametrize(("text", "ranking"), [
@@ -80,7 +80,7 @@ def test_asked_to_rephrase_otherwise(unsure, monkeypatch, runtime, text, ranking
     monkeypatch.setattr(runtime.engine.knowledge, "search",
                         lambda *args, **kwargs: dataclasses.replace(real(*args, **kwargs), confidence=0.3))
     replies = unsure(text, ranking)
-    assert "没太明白" in replies[0].text and not any((r.custom or {}).get("sources") for r in replies)
+    assert "没太明白" in replies[0].text and not any(r.sources for r in replies)
 
 
 def test_status_of_a_service_applied_for_elsewhere_gets_where_to_ask(unsure):
@@ -88,13 +88,13 @@ def test_status_of_a_service_applied_for_elsewhere_gets_where_to_ask(unsure):
     replies = unsure("之前在街道申请的临时救助 批下来没有啊",
                      [("check_status", 0.9), ("ask_service", 0.06), ("request_assistance", 0.02)])
     assert "在童伴没有查到您的申请" in replies[0].text
-    cited = [r for r in replies if (r.custom or {}).get("sources")]
-    assert cited and cited[0].custom["sources"][0]["category"] == "temporary_assistance"
+    cited = [r for r in replies if r.sources]
+    assert cited and cited[0].sources[0]["category"] == "temporary_assistance"
 
 
 def test_status_with_nothing_named_says_nothing_was_filed(unsure):
     replies = unsure("我的申请到哪一步了", [("check_status", 0.95), ("ask_service", 0.02), ("cancel", 0.01)])
-    assert "您还没有提交过申请" in replies[0].text and not any((r.custom or {}).get("sources") for r in replies)
+    assert "您还没有提交过申请" in replies[0].text and not any(r.sources for r in replies)
 
 
 @pytest.mark.parametrize(("text", "intent"), [
@@ -108,10 +108,10 @@ def test_a_childs_data_held_by_a_website_or_app_is_answered_and_ours_stays_one_t
     (or reading about) what the parent left here is offered as a button."""
     replies = unsure(text, [(intent, 0.8), ("ask_service", 0.15), ("out_of_scope", 0.05)])
     assert not any("确认要删除" in r.text or "个人信息说明" in r.text for r in replies)
-    cited = [r for r in replies if (r.custom or {}).get("sources")]
-    assert cited and cited[0].custom["sources"][0]["category"] == "online_safety"
+    cited = [r for r in replies if r.sources]
+    assert cited and cited[0].sources[0]["category"] == "online_safety"
     assert "监护人" in cited[0].text
-    payloads = [b["payload"] for r in replies for b in (r.buttons or [])]
+    payloads = [b.payload for r in replies for b in (r.buttons or [])]
     assert ("/delete_data" if intent == "delete_data" else "/privacy") in payloads
 
 
@@ -136,11 +136,11 @@ def test_a_childs_data_held_elsewhere_is_answered_by_the_data_online_item_when_r
     replies = unsure("家长群里有人把娃的照片和名字发出去了 能让他删吗",
                      [("delete_data", 0.8), ("privacy", 0.1), ("ask_service", 0.05)])
     cited = _cited(replies)
-    assert cited and cited[0].custom["sources"][0]["item_id"] == "GUIDE-child-data-online", [r.text for r in replies]
+    assert cited and cited[0].sources[0]["item_id"] == "GUIDE-child-data-online", [r.text for r in replies]
     # "kept": taken from the hits; "none": from the index, the hits never held it
     assert ("GUIDE-child-data-online" in set().union(*seen)) == (hits == "kept")
     assert not any("确认要删除" in r.text or "没太明白" in r.text for r in replies)
-    assert "/delete_data" in [b["payload"] for r in replies for b in (r.buttons or [])]
+    assert "/delete_data" in [b.payload for r in replies for b in (r.buttons or [])]
 
 
 def test_our_data_asked_about_is_never_answered_from_a_checklist_however_sure_retrieval_is(unsure, runtime,
@@ -179,18 +179,18 @@ def test_a_confirmation_is_answered_by_the_next_message_or_never(runtime):
     assert "确认要删除" in runtime.engine.handle(sender, "删除我的信息")[0].text
     runtime.engine.handle(sender, "孩子在这边上小学要带什么材料")
     replies = runtime.engine.handle(sender, "/affirm")
-    assert not any((r.custom or {}).get("deleted") for r in replies)
+    assert not any(r.facts.get("deleted") for r in replies)
     assert "确认要删除" in runtime.engine.handle(sender, "删除我的信息")[0].text
-    assert any((r.custom or {}).get("deleted") for r in runtime.engine.handle(sender, "/affirm"))
+    assert any(r.facts.get("deleted") for r in runtime.engine.handle(sender, "/affirm"))
 
 
 def test_a_request_for_help_that_names_a_service_and_asks_whom_to_call_is_answered(unsure):
     """"想找慈善帮扶 该找谁联系": the service answer and the assistance request offered, no form yet."""
     replies = unsure("想找慈善帮扶 该找谁联系",
                      [("request_assistance", 0.54), ("ask_service", 0.32), ("human_handoff", 0.11)])
-    cited = [r for r in replies if (r.custom or {}).get("sources")]
-    assert cited and cited[0].custom["sources"][0]["category"] == "charity"
-    assert any(b["title"] == "申请帮扶" for r in replies for b in (r.buttons or []))
+    cited = [r for r in replies if r.sources]
+    assert cited and cited[0].sources[0]["category"] == "charity"
+    assert any(b.title == "申请帮扶" for r in replies for b in (r.buttons or []))
     assert not any("需要填写" in r.text for r in replies)
 
 
@@ -198,35 +198,35 @@ def test_who_counts_migrant_children_is_answered_from_the_clause_not_with_a_verd
     """A question about the rule that tells nothing of this child gets the clause (民政 leads the
     count), not "还不能确定，请告诉我孩子几周岁"."""
     replies = unsure("流动儿童是谁在统计啊", [("check_eligibility", 0.8), ("ask_service", 0.15), ("greet", 0.05)])
-    assert not any((r.custom or {}).get("eligibility") for r in replies)
-    cited = [r for r in replies if (r.custom or {}).get("sources")]
-    assert cited and cited[0].custom["sources"][0]["category"] == "eligibility"
+    assert not any(r.facts.get("eligibility") for r in replies)
+    cited = [r for r in replies if r.sources]
+    assert cited and cited[0].sources[0]["category"] == "eligibility"
     assert "民政部门牵头" in cited[0].text.split("\n")[0]
     still = unsure("孩子8岁 在这边住了一年多了 算不算流动儿童",
                    [("check_eligibility", 0.9), ("ask_service", 0.05), ("greet", 0.05)])
-    assert any((r.custom or {}).get("eligibility") for r in still)
+    assert any(r.facts.get("eligibility") for r in still)
     # a statement about this child with a time word still gets the verdict and its questions
     told = unsure("我们来这边时间不长 算流动儿童吗", [("check_eligibility", 0.9), ("ask_service", 0.05), ("greet", 0.05)])
-    assert any((r.custom or {}).get("eligibility") for r in told)
+    assert any(r.facts.get("eligibility") for r in told)
 
 
 def test_a_rule_question_during_an_open_check_is_answered_and_the_check_stays_open(runtime, unsure):
     sender = f"rule-{uuid.uuid4().hex[:8]}"
     first = runtime.engine.handle(sender, "孩子8岁 算不算流动儿童")
-    assert any((r.custom or {}).get("eligibility") == "unsure" for r in first), [r.text for r in first]
+    assert any(r.facts.get("eligibility") == "unsure" for r in first), [r.text for r in first]
     rule = unsure("流动儿童是谁在统计啊", [("check_eligibility", 0.8), ("ask_service", 0.15), ("greet", 0.05)], sender)
-    assert not any((r.custom or {}).get("eligibility") for r in rule)
-    assert any((r.custom or {}).get("sources") for r in rule)
+    assert not any(r.facts.get("eligibility") for r in rule)
+    assert any(r.sources for r in rule)
     done = runtime.engine.handle(sender, "住了两年了 是从外省搬来的")
-    assert any((r.custom or {}).get("eligibility") == "yes" for r in done), [r.text for r in done]
+    assert any(r.facts.get("eligibility") == "yes" for r in done), [r.text for r in done]
 
 
 @pytest.mark.parametrize("text", ["慈善帮扶优先帮哪些孩子", "我们户口不在这能申请临时救助不", "请问慈善帮扶优先帮哪些孩子",
                                   "我眼神不好看不清表 可以叫村委会代我申请临时救助吗"])
 def test_a_question_about_a_service_read_as_a_request_is_answered_with_the_request_offered(unsure, text):
     replies = unsure(text, [("request_assistance", 0.7), ("ask_service", 0.2), ("out_of_scope", 0.05)])
-    assert any((r.custom or {}).get("sources") for r in replies), [r.text for r in replies]
-    assert any(b["title"] == "申请帮扶" for r in replies for b in (r.buttons or []))
+    assert any(r.sources for r in replies), [r.text for r in replies]
+    assert any(b.title == "申请帮扶" for r in replies for b in (r.buttons or []))
     assert not any("需要填写" in r.text for r in replies)
 
 
@@ -257,10 +257,10 @@ def test_a_typed_answer_to_the_deletion_question(runtime, answer, deleted):
     sender = f"erase-{uuid.uuid4().hex[:8]}"
     assert "确认要删除" in runtime.engine.handle(sender, "删除我的信息")[0].text
     replies = runtime.engine.handle(sender, answer)
-    assert any((r.custom or {}).get("deleted") for r in replies) is deleted, [r.text for r in replies]
+    assert any(r.facts.get("deleted") for r in replies) is deleted, [r.text for r in replies]
     if not deleted:
         later = runtime.engine.handle(sender, "好的")
-        assert not any((r.custom or {}).get("deleted") for r in later)
+        assert not any(r.facts.get("deleted") for r in later)
 
 
 def test_deleting_is_possible_in_the_middle_of_the_form(runtime):
@@ -270,7 +270,7 @@ def test_deleting_is_possible_in_the_middle_of_the_form(runtime):
     runtime.engine.handle(sender, "同意")
     replies = runtime.engine.handle(sender, "删除我的信息")
     assert "确认要删除" in replies[0].text, [r.text for r in replies]
-    assert any((r.custom or {}).get("deleted") for r in runtime.engine.handle(sender, "确认"))
+    assert any(r.facts.get("deleted") for r in runtime.engine.handle(sender, "确认"))
 
 
 def test_the_safety_line_comes_inside_the_form_before_the_question_it_waits_on(runtime, unsure):
@@ -285,9 +285,9 @@ def test_a_question_about_the_priority_care_list_is_answered_with_the_request_of
     """"上了重点关爱名单会有人来看不" asks what follows: clause (五) answers (定期走访), the request one tap away."""
     replies = unsure("上了那个重点关爱名单以后 会有人来屋里看看不",
                      [("request_assistance", 0.82), ("ask_service", 0.07), ("out_of_scope", 0.03)])
-    cited = [r for r in replies if (r.custom or {}).get("sources")]
-    assert cited and cited[0].custom["sources"][0]["category"] == "priority_care" and "走访" in cited[0].text
-    assert any(b["title"] == "申请帮扶" for r in replies for b in (r.buttons or []))
+    cited = [r for r in replies if r.sources]
+    assert cited and cited[0].sources[0]["category"] == "priority_care" and "走访" in cited[0].text
+    assert any(b.title == "申请帮扶" for r in replies for b in (r.buttons or []))
     asked_to_register = unsure("能不能帮我们家登记进重点关爱名单",
                                [("request_assistance", 0.99), ("ask_service", 0.01), ("help", 0.0)])
     assert any("需要填写" in r.text for r in asked_to_register)
@@ -300,9 +300,9 @@ def test_a_child_being_hurt_that_retrieval_cannot_place_gets_110_first_then_the_
 
     monkeypatch.setattr(runtime.engine, "_compose", lambda result, locality: not_understood(result))
     replies = runtime.engine.handle(f"harm-{uuid.uuid4().hex[:8]}", "楼上那户人家经常打孩子 我能管吗")
-    assert "110" in replies[0].text and not (replies[0].custom or {}).get("sources")
-    cited = [r for r in replies if (r.custom or {}).get("sources")]
-    assert cited and cited[0].custom["sources"][0]["category"] == "child_protection", [r.text for r in replies]
+    assert "110" in replies[0].text and not replies[0].sources
+    cited = [r for r in replies if r.sources]
+    assert cited and cited[0].sources[0]["category"] == "child_protection", [r.text for r in replies]
     assert not any("没能确定" in r.text for r in replies)
 
 
@@ -312,8 +312,8 @@ def test_an_unsure_message_about_a_child_being_hurt_gets_the_protection_item_too
     monkeypatch.setattr(runtime.engine, "_compose", lambda result, locality: not_understood(result))
     replies = unsure("楼上那户人家经常打孩子 我能管吗", [("out_of_scope", 0.3), ("ask_service", 0.28), ("inform", 0.2)])
     assert "110" in replies[0].text
-    cited = [r for r in replies if (r.custom or {}).get("sources")]
-    assert cited and cited[0].custom["sources"][0]["category"] == "child_protection", [r.text for r in replies]
+    cited = [r for r in replies if r.sources]
+    assert cited and cited[0].sources[0]["category"] == "child_protection", [r.text for r in replies]
 
 
 def test_the_protection_answer_is_the_item_on_reporting_harm_not_a_neighbour(runtime, monkeypatch):
@@ -324,7 +324,7 @@ def test_the_protection_answer_is_the_item_on_reporting_harm_not_a_neighbour(run
     monkeypatch.setattr(runtime.engine, "_compose", lambda result, locality: not_understood(result))
     replies = runtime.engine.handle(f"harm-{uuid.uuid4().hex[:8]}", "孩子他爸喝了酒就骂人摔东西 有没有热线能咨询下")
     cited = _cited(replies)
-    assert cited and cited[0].custom["sources"][0]["item_id"] == "GUIDE-report-harm", [r.text for r in replies]
+    assert cited and cited[0].sources[0]["item_id"] == "GUIDE-report-harm", [r.text for r in replies]
     assert "12338" in cited[0].text and "12348" not in cited[0].text
 
 
@@ -337,9 +337,9 @@ def test_a_request_put_as_a_question_with_no_question_word_is_answered(unsure, t
     answered with the request one tap away, not a form started."""
     replies = unsure(text, [("request_assistance", 0.86), ("ask_service", 0.09), ("emergency", 0.03)])
     cited = _cited(replies)
-    assert cited and cited[0].custom["sources"][0]["category"] == category, [r.text for r in replies]
+    assert cited and cited[0].sources[0]["category"] == category, [r.text for r in replies]
     assert not any("需要填写" in r.text for r in replies)
-    assert any(b["title"] == "申请帮扶" for r in replies for b in (r.buttons or []))
+    assert any(b.title == "申请帮扶" for r in replies for b in (r.buttons or []))
 
 
 def test_a_statement_that_looks_like_a_question_is_told_not_asked():
@@ -366,12 +366,12 @@ def test_a_request_that_asks_whether_with_a_verb_twice_gets_the_answer_before_it
     replies = unsure("我在昆山电子厂 我们厂能不能请人来教急救",
                      [("request_assistance", 0.67), ("set_locality", 0.17), ("ask_service", 0.07)])
     cited = _cited(replies)
-    assert cited and cited[0].custom["sources"][0]["category"] == "health_literacy", [r.text for r in replies]
+    assert cited and cited[0].sources[0]["category"] == "health_literacy", [r.text for r in replies]
     assert any("需要填写" in r.text for r in replies)
 
 
 def _cited(replies):
-    return [r for r in replies if (r.custom or {}).get("sources")]
+    return [r for r in replies if r.sources]
 
 
 def test_a_service_question_asked_with_the_place_is_answered_beside_the_place_remembered(unsure):
@@ -381,7 +381,7 @@ def test_a_service_question_asked_with_the_place_is_answered_beside_the_place_re
     replies = unsure(text, [("set_locality", 0.62), ("ask_service", 0.17)], entities=places)
     assert "已记住您住在浙江省杭州市" in replies[0].text
     cited = _cited(replies)
-    assert cited and cited[0].custom["sources"][0]["category"] == "medical_insurance", replies
+    assert cited and cited[0].sources[0]["category"] == "medical_insurance", replies
     assert "暂未收录" in cited[0].text  # the national fallback named on the answer's source line
 
 
@@ -395,10 +395,10 @@ def test_whether_the_committee_may_apply_for_us_is_answered_not_a_form(unsure):
     replies = unsure("我不识字 不会填表 居委会能帮我申请临时救助不",
                      [("request_assistance", 0.81), ("ask_service", 0.054), ("check_status", 0.03)])
     cited = _cited(replies)
-    assert cited and cited[0].custom["sources"][0]["category"] == "temporary_assistance", replies
+    assert cited and cited[0].sources[0]["category"] == "temporary_assistance", replies
     assert "代" in cited[0].text  # someone may apply on the family's behalf
     assert not any("同意" in r.text and "监护人" in r.text for r in replies)  # no consent question: no form
-    assert "/request_assistance" in [b["payload"] for r in replies for b in r.buttons or []]
+    assert "/request_assistance" in [b.payload for r in replies for b in r.buttons or []]
 
 
 def test_data_the_community_registered_is_answered_from_the_ledger_clauses_ours_by_our_notice(unsure):
@@ -413,7 +413,7 @@ def test_data_the_community_registered_is_answered_from_the_ledger_clauses_ours_
         replies = unsure(told, [("privacy", 0.93), ("delete_data", 0.04)])
         cited = _cited(replies)
         assert cited and "信息安全" in cited[0].text, [r.text for r in replies]
-        assert "/privacy" in [b["payload"] for r in replies for b in r.buttons or []]
+        assert "/privacy" in [b.payload for r in replies for b in r.buttons or []]
     ours = unsure("我在这登记了 信息安全吗", [("privacy", 0.96), ("delete_data", 0.02)])
     assert not _cited(ours) and "个人信息说明" in ours[0].text
 
@@ -424,7 +424,7 @@ def test_what_the_community_had_a_parent_fill_in_is_answered_with_the_law_on_a_c
     replies = unsure("居委会让我们填了好多娃的信息 家里情况都写了 会不会泄露",
                      [("privacy", 0.9), ("ask_service", 0.05)])
     cited = _cited(replies)
-    assert cited and cited[0].custom["sources"][0]["category"] == "priority_care", [r.text for r in replies]
+    assert cited and cited[0].sources[0]["category"] == "priority_care", [r.text for r in replies]
     assert "信息安全" in cited[0].text and "敏感个人信息" in cited[0].text
     # another office's form is not the ledger's data ("社区医院让填疫苗信息", "街道让填学籍信息")
     for other in ("社区医院让填娃的疫苗信息 会不会泄露", "社区让填学籍信息 会不会泄露出去"):
@@ -449,7 +449,7 @@ def test_an_age_is_no_time():
 def test_a_question_that_names_the_list_is_answered_whatever_the_model_made_of_it(unsure, text, ranking, said):
     replies = unsure(text, ranking)
     cited = _cited(replies)
-    assert cited and cited[0].custom["sources"][0]["category"] in ("priority_care", "eligibility"), replies
+    assert cited and cited[0].sources[0]["category"] in ("priority_care", "eligibility"), replies
     assert said in cited[0].text
     assert not any("帮不上" in r.text or "没太明白" in r.text for r in replies)
 
@@ -458,7 +458,7 @@ def test_a_request_for_help_that_asks_how_is_answered_and_still_filed(unsure):
     replies = unsure("我们家刚从隔壁街道搬过来 家里确实揭不开锅了 能不能自己主动去要帮扶 还是只能干等人家来排查",
                      [("request_assistance", 0.98), ("ask_service", 0.01)])
     cited = _cited(replies)
-    assert cited and cited[0].custom["sources"][0]["category"] == "priority_care", replies
+    assert cited and cited[0].sources[0]["category"] == "priority_care", replies
     assert replies[0] is cited[0]  # the answer first
     assert any("同意" in r.text and "监护人" in r.text for r in replies[1:])  # then the request's consent question
 
@@ -477,10 +477,10 @@ def test_whether_a_family_may_ask_for_help_themselves_is_answered_before_anythin
     search is less sure than for a request's side question."""
     replies = unsure(text, ranking)
     cited = _cited(replies)
-    assert cited and cited[0].custom["sources"][0]["category"] == "priority_care", [r.text for r in replies]
+    assert cited and cited[0].sources[0]["category"] == "priority_care", [r.text for r in replies]
     assert replies[0] is cited[0] and "主动" in cited[0].text
     filed_or_offered = [r for r in replies[1:] if "同意" in r.text and "监护人" in r.text
-                        or "/request_assistance" in [b["payload"] for b in r.buttons or []]]
+                        or "/request_assistance" in [b.payload for b in r.buttons or []]]
     assert filed_or_offered, [r.text for r in replies]
 
 
@@ -527,7 +527,7 @@ def test_hardship_beside_a_question_about_the_list_keeps_the_request_one_tap_awa
     replies = unsure("家里揭不开锅了 娃能进重点关爱名单不",
                      [("request_assistance", 0.40), ("ask_service", 0.30), ("out_of_scope", 0.1)])
     assert _cited(replies), replies
-    assert "/request_assistance" in [b["payload"] for r in replies for b in r.buttons or []]
+    assert "/request_assistance" in [b.payload for r in replies for b in r.buttons or []]
 
 
 def test_a_family_in_hardship_asking_whether_the_committee_may_hand_in_the_application_is_answered_then_filed(unsure):
@@ -536,7 +536,7 @@ def test_a_family_in_hardship_asking_whether_the_committee_may_hand_in_the_appli
     replies = unsure("俺老伴住院了俺走不开 能不能让居委会帮着递临时救助的申请",
                      [("request_assistance", 0.75), ("ask_service", 0.18), ("check_status", 0.02)])
     cited = _cited(replies)
-    assert cited and cited[0].custom["sources"][0]["category"] == "temporary_assistance", replies
+    assert cited and cited[0].sources[0]["category"] == "temporary_assistance", replies
     assert replies[0] is cited[0] and "代" in cited[0].text
     assert any("同意" in r.text and "监护人" in r.text for r in replies[1:])
 
@@ -546,7 +546,7 @@ def test_a_family_in_hardship_asking_whether_the_committee_may_hand_in_the_appli
 def test_parents_words_for_the_list_are_answered_from_the_ledger_clauses(unsure, text):
     replies = unsure(text, [("ask_service", 0.89), ("out_of_scope", 0.03), ("request_assistance", 0.02)])
     cited = _cited(replies)
-    assert cited and cited[0].custom["sources"][0]["category"] in ("priority_care", "eligibility"), replies
+    assert cited and cited[0].sources[0]["category"] in ("priority_care", "eligibility"), replies
 
 
 @pytest.mark.parametrize("text, names", [
@@ -617,9 +617,9 @@ def test_an_unsure_parse_put_as_a_question_the_checklists_answer_gets_the_answer
     replies = unsure("急着用钱 证明材料一下子凑不齐 是不是就申请不了了",
                      [("check_status", 0.37), ("request_assistance", 0.33), ("ask_service", 0.15)])
     cited = _cited(replies)
-    assert cited and cited[0].custom["sources"][0]["category"] == "temporary_assistance", [r.text for r in replies]
+    assert cited and cited[0].sources[0]["category"] == "temporary_assistance", [r.text for r in replies]
     assert "先受理" in cited[0].text or "先行受理" in cited[0].text
-    assert "/request_assistance" in [b["payload"] for r in replies for b in r.buttons or []]
+    assert "/request_assistance" in [b.payload for r in replies for b in r.buttons or []]
     # told, not asked, and no service question seen by the model: the menu as before
     told = unsure("证明材料一下子凑不齐", [("check_status", 0.37), ("request_assistance", 0.33), ("privacy", 0.15)])
     assert not _cited(told) and "没太明白" in told[0].text
@@ -684,7 +684,7 @@ def test_a_question_that_names_places_by_what_they_are_is_a_service_question(uns
     service question it is, not "没能识别这个地方"; a place that cannot be read is still said so."""
     replies = unsure("打疫苗是按户口所在地还是按现在住的地方", [("set_locality", 0.48), ("ask_service", 0.42)])
     cited = _cited(replies)
-    assert cited and cited[0].custom["sources"][0]["category"] == "immunization", [r.text for r in replies]
+    assert cited and cited[0].sources[0]["category"] == "immunization", [r.text for r in replies]
     assert not any("没能识别" in r.text for r in replies)
     replies = unsure("我们住在那个新开发的片区", [("set_locality", 0.9), ("ask_service", 0.05)])
     assert any("没能识别" in r.text for r in replies), [r.text for r in replies]
@@ -700,7 +700,7 @@ def test_a_mini_program_asking_for_a_childs_data_is_someone_elses(unsure):
     assert not _held_elsewhere(ParseResult(own, "privacy", 0.9, [("privacy", 0.9)], [], normalized=own))
     replies = unsure(text, [("privacy", 0.7), ("ask_service", 0.2)])
     cited = _cited(replies)
-    assert cited and cited[0].custom["sources"][0]["category"] == "online_safety", [r.text for r in replies]
+    assert cited and cited[0].sources[0]["category"] == "online_safety", [r.text for r in replies]
 
 
 @pytest.mark.parametrize("text, ranking, category", [
@@ -711,7 +711,7 @@ def test_a_mini_program_asking_for_a_childs_data_is_someone_elses(unsure):
 def test_a_question_naming_a_service_beyond_doubt_is_answered_whatever_act_it_was_read_as(unsure, text, ranking, category):
     replies = unsure(text, ranking)
     cited = _cited(replies)
-    assert cited and cited[0].custom["sources"][0]["category"] == category, [r.text for r in replies]
+    assert cited and cited[0].sources[0]["category"] == category, [r.text for r in replies]
 
 
 @pytest.mark.parametrize("text, ranking, expected", [
@@ -731,7 +731,7 @@ def test_a_question_about_a_child_hurt_that_retrieval_cannot_place_is_answered_w
     child's)."""
     replies = unsure(text, [("ask_service", 0.56), ("out_of_scope", 0.27), ("emergency", 0.16)])
     cited = _cited(replies)
-    assert cited and cited[0].custom["sources"][0]["item_id"] == "GUIDE-report-harm", [r.text for r in replies]
+    assert cited and cited[0].sources[0]["item_id"] == "GUIDE-report-harm", [r.text for r in replies]
 
 
 @pytest.mark.parametrize(("text", "ranking"), [
@@ -749,7 +749,7 @@ def test_how_often_the_communitys_registration_is_updated_is_answered_from_the_s
     replies = unsure(text, ranking)
     cited = _cited(replies)
     assert cited, [r.text for r in replies]
-    source = cited[0].custom["sources"][0]
+    source = cited[0].sources[0]
     assert source["category"] == "eligibility" and source["clause"].startswith("二、（四）"), source
     assert cited[0].text.splitlines()[0].startswith("流动儿童信息至少每半年更新一次")
 
@@ -781,7 +781,7 @@ def test_the_ledger_named_is_answered_from_the_ledger(unsure, runtime, monkeypat
     _favour(runtime, monkeypatch, "eligibility")
     replies = unsure("重点关爱台账上的信息多久更新一回", [("privacy", 0.4), ("ask_service", 0.3), ("check_status", 0.1)])
     cited = _cited(replies)
-    assert cited and cited[0].custom["sources"][0]["category"] == "priority_care", [r.text for r in replies]
+    assert cited and cited[0].sources[0]["category"] == "priority_care", [r.text for r in replies]
     assert "每半年" in cited[0].text
 
 
@@ -789,7 +789,7 @@ def test_read_as_out_of_scope_not_beyond_doubt_a_question_about_the_plans_servic
     """"新闻里说的1+N托育是个啥" read as out of scope at 0.67: retrieval is sure of the childcare item."""
     replies = unsure("新闻里说的1+N托育是个啥", [("out_of_scope", 0.67), ("ask_service", 0.2), ("help", 0.03)])
     cited = _cited(replies)
-    assert cited and cited[0].custom["sources"][0]["category"] == "childcare", replies
+    assert cited and cited[0].sources[0]["category"] == "childcare", replies
     assert not any("帮不上忙" in r.text for r in replies)
     replies = unsure("娃老是撒谎 明明打碎了碗非说是猫打的 咋办", [("out_of_scope", 0.64), ("ask_service", 0.27)])
     assert _cited(replies), replies  # a child's upbringing: the family-education item
@@ -827,10 +827,10 @@ def test_special_care_asked_after_a_story_of_the_lists_situations_is_answered_by
                "request_assistance": [("request_assistance", 0.7), ("ask_service", 0.2), ("out_of_scope", 0.1)],
                "unsure": [("ask_service", 0.3), ("request_assistance", 0.28), ("out_of_scope", 0.2)]}[intent]
     replies = unsure(text, ranking)
-    cited = [r for r in replies if (r.custom or {}).get("sources")]
-    assert cited and cited[0].custom["sources"][0]["category"] == "priority_care", replies
+    cited = [r for r in replies if r.sources]
+    assert cited and cited[0].sources[0]["category"] == "priority_care", replies
     assert "走访" in cited[0].text and not any("没太明白" in r.text or "没能确定" in r.text for r in replies)
-    assert any(b["title"] == "申请帮扶" for r in replies for b in (r.buttons or []))
+    assert any(b.title == "申请帮扶" for r in replies for b in (r.buttons or []))
 
 
 @pytest.mark.parametrize("text", [
@@ -856,8 +856,8 @@ def test_someone_who_offers_to_give_is_answered_from_charity(unsure, text, inten
     (people and companies may donate, set up projects, volunteer), whatever else the message names."""
     replies = unsure(text, [(intent, 0.5), ("parent_employment" if intent != "ask_service" else "out_of_scope", 0.3),
                             ("greet", 0.2)])
-    cited = [r for r in replies if (r.custom or {}).get("sources")]
-    assert cited and cited[0].custom["sources"][0]["category"] == "charity", replies
+    cited = [r for r in replies if r.sources]
+    assert cited and cited[0].sources[0]["category"] == "charity", replies
     assert "帮不上忙" not in replies[0].text and "没能确定" not in replies[0].text
 
 
@@ -887,10 +887,10 @@ def test_someone_to_look_after_the_child_for_a_while_is_the_plans_guardianship(u
     the assistance request is offered; not the form started, not a hospital bill's filing."""
     replies = unsure(text, [(intent, 0.6), ("ask_service" if intent != "ask_service" else "request_assistance", 0.3),
                             ("out_of_scope", 0.1)])
-    cited = [r for r in replies if (r.custom or {}).get("sources")]
-    assert cited and cited[0].custom["sources"][0]["category"] == "basic_living", replies
+    cited = [r for r in replies if r.sources]
+    assert cited and cited[0].sources[0]["category"] == "basic_living", replies
     assert "救助保护机构" in cited[0].text and "临时" in cited[0].text and "认定" not in cited[0].text
-    assert any(b["title"] == "申请帮扶" for r in replies for b in (r.buttons or []))
+    assert any(b.title == "申请帮扶" for r in replies for b in (r.buttons or []))
     assert not any("需要填写" in r.text for r in replies)
 
 
@@ -939,7 +939,7 @@ def test_childcare_or_a_school_place_is_no_temporary_guardianship(text):
 def test_first_aid_comes_before_the_guardianship_answer(unsure):
     replies = unsure("娃被狗咬了 得陪他去打针 俺病了要住院 小的没人带 政府能临时帮着照看不",
                      [("ask_service", 0.6), ("request_assistance", 0.3), ("out_of_scope", 0.1)])
-    cited = [i for i, r in enumerate(replies) if (r.custom or {}).get("sources")]
+    cited = [i for i, r in enumerate(replies) if r.sources]
     assert cited and "冲洗" in replies[0].text and cited[0] > 0, [r.text[:30] for r in replies]
 
 

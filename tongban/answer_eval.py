@@ -92,17 +92,17 @@ def grade(case: Case, first: str, detail: str, category: str | None) -> Graded:
 def ask(engine, sender: str, question: str) -> tuple[str, str, str | None]:
     """(first screen, detail, category of the cited item) of the engine's answer to ``question``."""
     replies = engine.handle(sender, question)
-    cited = next((r for r in replies if (r.custom or {}).get("sources")), None)
+    cited = next((r for r in replies if r.sources), None)
     if cited is None:
-        urgent = next((r for r in replies if (r.custom or {}).get("urgent")), None)
+        urgent = next((r for r in replies if r.facts.get("urgent")), None)
         if urgent is not None:
             return urgent.text, "", URGENT
         return "\n".join(r.text for r in replies), "", None
-    category = cited.custom["sources"][0].get("category")
-    detail_button = next((b for b in cited.buttons or [] if b.get("title") == DETAIL_TITLE), None)
+    category = cited.sources[0].get("category")
+    detail_button = next((b for b in cited.buttons if b.title == DETAIL_TITLE), None)
     detail = ""
     if detail_button is not None:
-        detail = "\n".join(r.text for r in engine.handle(sender, detail_button["payload"]))
+        detail = "\n".join(r.text for r in engine.handle(sender, detail_button.payload))
     return cited.text, detail, category
 
 

@@ -1,4 +1,4 @@
-"""The one FastAPI app: REST channel, web chat, knowledge API, health check.
+"""The one FastAPI app: the chat channels (``tongban/channels.py``), knowledge API, health check.
 
 ``create_app(settings)`` builds it; heavy things (the embedder, the index) load in
 the lifespan, not at import. Tests may pass an already started KnowledgeBase.
@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
-from importlib import resources
-
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from bot.channel import Channel
 from bot.http import PublicPool, run_public
-from bot.rest import router as rest_router
 from bot.rest import trusted_client
-from bot.telegram.webhook import TelegramWebhook
 from bot.tracker import router as tracker_router
 from knowledge.api import router as knowledge_router
 from nlu.api import router as nlu_router
 from staff.web import install as install_staff
+from tongban.channels import CHANNELS, declare_push
 from tongban.clients import BodyLimit, ClientAddress
 from tongban.runtime import Runtime
 from tongban.settings import Settings, get_settings
@@ -28,9 +26,11 @@ from tongban.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None,
+               channels: tuple[Channel, ...] = CHANNELS) -> FastAPI:
     """The app; pass ``runtime`` to share one already built (tests), else it is built at startup."""
     settings = settings or get_settings()
+    declare_push(channels)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -38,22 +38,21 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.state.runtime = built
         app.state.knowledge = built.knowledge
         app.state.engine = built.engine
-        app.state.telegram = None
+        started: list[Channel] = []
         try:
-            if settings.telegram.token.get_secret_value():
-                app.state.telegram = await _start_telegram(built)
-                app.state.telegram_bot_username = app.state.telegram.application.bot.username
+            for channel in channels:
+                await channel.start(app, built)
+                started.append(channel)
             yield
         finally:
-            if app.state.telegram is not None:
-                await app.state.telegram.stop()
+            for channel in reversed(started):
+                await channel.stop(app)
             if runtime is None:
                 built.close()
 
     app = FastAPI(title="童伴 Tongban", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.public_pool = PublicPool(settings.limits.public_threads, settings.limits.public_queue)
-    app.include_router(rest_router)
     app.include_router(knowledge_router, dependencies=[Depends(lookup_limit)])
     app.include_router(nlu_router, dependencies=[Depends(lookup_limit)])
     app.include_router(tracker_router)
@@ -72,10 +71,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             "checklist_errors": len(snapshot.catalog.errors),
         }
 
-    @app.get("/chat", response_class=HTMLResponse)
-    async def chat() -> str:
-        return (resources.files("bot") / "web" / "chat.html").read_text(encoding="utf-8")
-
     @app.get("/", include_in_schema=False)
     async def root() -> HTMLResponse:
         return HTMLResponse('<meta http-equiv="refresh" content="0; url=/chat">')
@@ -83,7 +78,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     install_staff(app)
     app.add_middleware(BodyLimit, caps=lambda path: body_cap(settings, path))
     app.add_middleware(ClientAddress, security=settings.security)
-    app.add_middleware(TelegramWebhook)  # added last: the outermost, in front of the staff pages' middleware
+    for channel in channels:  # last: a channel's ASGI middleware is the outermost (the Telegram webhook)
+        channel.install(app)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -120,13 +116,3 @@ async def lookup_limit(request: Request) -> None:
     if not verdict.allowed:
         raise HTTPException(status_code=429, detail="请求太频繁，请稍后再试。",
                             headers={"Retry-After": str(verdict.retry_after)})
-
-
-async def _start_telegram(runtime: Runtime):
-    """The Telegram channel beside the web app: webhooks when a webhook URL is set, else polling."""
-    from bot.telegram import build_channel
-
-    channel = build_channel(runtime)
-    webhook_url = runtime.settings.telegram.webhook_url
-    await channel.start(webhook_url=webhook_url or None, polling=not webhook_url)
-    return channel

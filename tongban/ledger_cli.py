@@ -97,7 +97,9 @@ def _new_key(args: argparse.Namespace) -> int:
 def _set_status(args: argparse.Namespace) -> int:
     from ledger.casework import CaseworkError, change_status, find_request
     from ledger.requests import STATUS_LABELS
+    from tongban.channels import declare_push
 
+    declare_push()  # the parent is notified on the channels that deliver later
     db, cipher = ledger_db()
     try:
         with db.session() as session:

@@ -22,8 +22,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
-from bot.engine import TurnHook
-from bot.replies import Reply
+from bot.channel import TurnHook
 from bot.telegram import render
 from bot.telegram.delivery import CHANNEL, SENDER_PREFIX, Delivery
 from bot.telegram.locks import ChatOrderedProcessor, KeyedLocks
@@ -32,6 +31,7 @@ from ledger import outbox, sentlog
 from ledger.conversations import ConversationHandle
 from ledger.db import insert_ignore
 from ledger.models import Conversation, TelegramUpdate
+from ledger.reply import Reply
 from nlu import reverse_geo
 from nlu.reverse_geo import reverse_geocode
 
@@ -48,7 +48,9 @@ COMMANDS = [
 ]
 COMMAND_TEXT = {"help": "/help", "status": "/check_status", "privacy": "/privacy",
                 "delete": "/delete_data", "cancel": "/cancel"}
-MEDIA_KINDS = ("voice", "audio", "video_note", "video", "photo", "sticker", "animation", "document", "poll")
+# what the bot cannot read yet, named for the parent (the engine says it only reads text)
+MEDIA_KINDS = {"voice": "语音", "audio": "语音和音频", "video_note": "视频消息", "video": "视频", "photo": "图片",
+               "sticker": "表情贴纸", "animation": "动图", "document": "文件", "poll": "投票"}
 MAX_BUTTON_KEYS = 200  # long button payloads remembered per conversation
 
 
@@ -269,8 +271,8 @@ class TelegramChannel:
             return Incoming(metadata={"event": {"type": "location", "locality": found.code if found else None}})
         if message.contact is not None:
             return Incoming(metadata={"event": {"type": "contact", "phone": message.contact.phone_number}})
-        kind = next((k for k in MEDIA_KINDS if getattr(message, k, None)), "other")
-        return Incoming(metadata={"event": {"type": "unsupported", "kind": kind}})
+        what = next((name for kind, name in MEDIA_KINDS.items() if getattr(message, kind, None)), None)
+        return Incoming(metadata={"event": {"type": "unsupported", "what": what}})
 
     def _membership(self, chat_id: int, status: str) -> None:
         """Telegram tells us when a parent blocks (kicked) or unblocks (member) the bot."""

@@ -41,6 +41,7 @@ from pathlib import Path
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.telegram import render
 from bot.telegram.locks import KeyedLocks
 from ledger import outbox, sentlog
 from ledger.crypto import DataCipher
@@ -306,8 +307,19 @@ class Delivery:
                 outbox.mark_blocked(session=session, conversation_id=conversation_id)
 
     async def _send(self, row: outbox.Outgoing) -> None:
-        payload = row.payload
+        """A row written by a turn of this channel holds one message as rendered then (an operation:
+        send, or take the keyboard off a pressed message); a row written elsewhere (a notification)
+        holds a Reply, rendered here — the long button payloads of a turn's replies are remembered by
+        that turn (``TelegramHook``), so such a Reply's buttons must fit in Telegram's 64 bytes."""
         chat_id = chat_id_of(row.sender)
+        reply = row.reply
+        if reply is None:
+            await self._do(chat_id, row.payload)
+            return
+        for op in render.render(reply)[0]:
+            await self._do(chat_id, op)
+
+    async def _do(self, chat_id: int, payload: dict) -> None:
         op = payload.get("op", "send")
         if op == "send":
             markup = payload.get("reply_markup")

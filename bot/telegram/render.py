@@ -7,7 +7,7 @@ import hashlib
 import html
 import re
 
-from bot.replies import Reply
+from ledger.reply import Button, Reply
 
 MAX_TEXT = 4096
 MAX_CALLBACK_BYTES = 64
@@ -45,19 +45,19 @@ def callback_data(payload: str) -> tuple[str, str | None]:
     return key, key
 
 
-def keyboard(buttons: list[dict]) -> tuple[dict | None, dict[str, str]]:
+def keyboard(buttons: list[Button]) -> tuple[dict | None, dict[str, str]]:
     """An ``InlineKeyboardMarkup`` as Bot API JSON, and the long payloads behind short keys."""
     if not buttons:
         return None, {}
     rows: list[list[dict]] = []
     long_payloads: dict[str, str] = {}
     for index, item in enumerate(buttons):
-        data, key = callback_data(str(item["payload"]))
+        data, key = callback_data(item.payload)
         if key:
-            long_payloads[key] = str(item["payload"])
+            long_payloads[key] = item.payload
         if index % BUTTONS_PER_ROW == 0:
             rows.append([])
-        rows[-1].append({"text": str(item["title"])[:64], "callback_data": data})
+        rows[-1].append({"text": item.title[:64], "callback_data": data})
     return {"inline_keyboard": rows}, long_payloads
 
 
