@@ -19,8 +19,9 @@ from bot.config import EngineConfig
 from bot.danger_guidance import guidance_lines, health_now
 from bot.form import AssistanceForm
 from bot.replies import HANDOFF_BUTTON, INTENT_TITLES, button, menu_buttons, rasa_buttons
-from knowledge import KnowledgeBase, aspects, compose, not_understood
-from knowledge.answer import basis, detail_button, item_answer, named_after, no_local_notice, source_record
+from knowledge import KnowledgeBase, aspects, compose, item_text, not_understood
+from knowledge.answer import detail_button, item_answer, named_after, no_local_notice
+from knowledge.citation import basis, source_record
 from knowledge.categories import CATEGORIES
 from knowledge.retrieval import Hit
 from ledger import services
@@ -1084,7 +1085,7 @@ class DialogueEngine:
         survey = "priority_care" if care or names_the_list(parse.normalized) else "eligibility"
         def rank(hit):
             item = hit.entry.item
-            says = aspects.holds(item, aspect)
+            says = item_text.holds(item, aspect)
             # the care asked for is the list's visits, not how its data is shared or kept
             visits = not care or "走访" in item.brief + item.content
             return not visits, not says, says and item.category != survey, -hit.score

@@ -1,37 +1,24 @@
-"""Turning search results into what a parent reads on a phone.
-
-An answer's first screen is short (``first_screen``): the direct answer, the one next step, and
-the source on one line (``basis``: the document, its number, the clause, the date). The rest of
-the item — who it is for, the full text, materials, departments, the link — is behind the
-"详细" button (``render_item``), so no department list or long URL fills the first screen.
+"""Turning search results into the reply a parent gets: which items answer (the best hit, unless
+another answers better what is asked; the item beside it that says where and how), the buttons
+under it, and the honest "not sure" below the confidence threshold. What the reply's text looks like
+is ``knowledge/screen.py``'s; where it comes from, ``knowledge/citation.py``'s.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-from knowledge import aspects
+from knowledge import aspects, item_text
 from knowledge.categories import SERVICE_CATEGORIES, label
+from knowledge.citation import source_record
 from knowledge.index import IndexedItem
 from knowledge.retrieval import SearchResult
 from knowledge.schema import Authority
-from knowledge.source_page import clause_link
+from knowledge.screen import contrast_screen, render_item, screen_and_cited
 from nlu.geo import NATIONAL
 
-GUIDANCE_NOTE = "各地要求不同，请以当地最新通知为准。"
-EXAMPLE_NOTE = "【示例】以下为演示用的示例数据，不代表当地实际政策。"
 HUMAN_BUTTON = {"title": "找工作人员", "payload": "/human_handoff"}
 DETAIL_TITLE = "详细"
-# The first screen before its source line: at most this many lines and characters (the notice
-# that no local checklist exists included). An item without a written ``brief``/``next_step``
-# (an uploaded or ingested checklist) is shortened to these at a sentence or clause end.
-FIRST_SCREEN_LINES = 3
-FIRST_SCREEN_CHARS = 120
-SHORT_BRIEF = 60
-SHORT_STEP = 40
-_SENTENCE_END = re.compile(r"(?<=[。！？；])")
-_CLAUSE_END = re.compile(r"(?<=[，、：])")
 
 # The categories offered as buttons when a question is not understood.
 MENU_CATEGORIES = ("compulsory_education", "preschool", "medical_insurance", "immunization",
@@ -46,188 +33,6 @@ class Answer:
     buttons: list[dict] = field(default_factory=list)
     sources: list[dict] = field(default_factory=list)
     confident: bool = True
-
-
-def link(entry: IndexedItem, public_url: str = "") -> str:
-    """Where a parent can read the cited text: a page a person checked holds it (``verified_url``),
-    else the notice stored with the checklist, at the clause (``knowledge/source_page.py``; needs
-    the server's public address), else nothing."""
-    return entry.item.verified_url or clause_link(entry.checklist, entry.item, public_url)
-
-
-def source_record(entry: IndexedItem, public_url: str = "") -> dict:
-    header, item = entry.checklist, entry.item
-    return {
-        "checklist_id": header.id,
-        "version": header.version,
-        "item_id": item.id,
-        "category": item.category,
-        "title": item.title,
-        "locality": header.locality.code,
-        "authority": header.authority.value,
-        "published": header.published.isoformat(),
-        "clause": item.clause,
-        "url": item.source_url or header.source_url,  # where the facts come from (provenance)
-        "link": link(entry, public_url),  # a page that holds the cited text, or empty
-    }
-
-
-def citation(entry: IndexedItem, public_url: str = "") -> str:
-    header, item = entry.checklist, entry.item
-    number = f"（{header.doc_number}）" if header.doc_number else ""
-    clause = f"，{item.clause}" if item.clause and item.clause != "—" else ""
-    when = "整理" if header.authority is Authority.GUIDANCE else "发布"
-    text = (f"来源：《{header.title}》{number}，{header.issuer}{clause}，"
-            f"{header.published.isoformat()} {when}")
-    # only a page that holds the cited text (a news summary of a notice does not)
-    address = link(entry, public_url)
-    return f"{text}\n原文：{address}" if address else text
-
-
-def shorten(text: str, limit: int) -> str:
-    """``text`` up to ``limit`` characters, cut after a whole sentence, else a whole clause, else
-    at the limit with an ellipsis."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    for boundary in (_SENTENCE_END, _CLAUSE_END):
-        kept = ""
-        for piece in boundary.split(text):
-            if len(kept) + len(piece) > limit:
-                break
-            kept += piece
-        if len(kept) >= limit // 3:
-            return kept.rstrip("，、：；") + ("…" if boundary is _CLAUSE_END else "")
-    return text[:limit - 1] + "…"
-
-
-def brief(entry: IndexedItem) -> str:
-    return entry.item.brief or shorten(entry.item.content, SHORT_BRIEF)
-
-
-def next_step(entry: IndexedItem) -> str:
-    item = entry.item
-    step = item.next_step or (shorten(item.how_to_apply, SHORT_STEP) if item.how_to_apply else "")
-    return f"下一步：{step}" if step else ""
-
-
-def basis(entry: IndexedItem) -> str:
-    """The source on one line: "依据：《方案》民发〔2024〕35号 三、（八），2024-09-03"."""
-    header, item = entry.checklist, entry.item
-    if item.basis:  # the item's own source (a guidance item cites laws and notices)
-        when = "整理" if header.authority is Authority.GUIDANCE else "发布"
-        return f"依据：{item.basis}（{header.published.isoformat()} {when}）"
-    number = header.doc_number or ""
-    clause = f" {item.clause}" if item.clause and item.clause != "—" else ""
-    return f"依据：《{header.title}》{number}{clause}，{header.published.isoformat()}"
-
-
-def first_screen(entry: IndexedItem, notice: str = "", aspect: str = aspects.WHAT, question: str = "",
-                 also: IndexedItem | None = None, also_guides: bool = True) -> str:
-    """What a parent sees first: what the question is after (``aspect``: the item's materials,
-    cost, time, telephone or who it is for), the direct answer and the next step — a "how" question
-    gets the step first — within FIRST_SCREEN_LINES lines and FIRST_SCREEN_CHARS characters with
-    the example-data warning; then the source line, ``notice`` (no local checklist: these are the
-    national rules) at its end. ``also``: a guidance item of the same service that says what the
-    plan's clause leaves out (where to apply, who may apply) — its plain answer follows the
-    clause's, and its source joins the source line. What does not fit goes to 详细, the step
-    before the answer; the answer is cut only when nothing else is left."""
-    return _first_screen(entry, notice, aspect, question, also, also_guides=also_guides)[0]
-
-
-def _first_screen(entry: IndexedItem, notice: str, aspect: str, question: str,
-                  also: IndexedItem | None, lines: tuple[tuple[str, IndexedItem], ...] = (),
-                  also_guides: bool = True, kin: tuple[IndexedItem, ...] = ()) -> tuple[str, bool, list[IndexedItem]]:
-    """first_screen's text, whether ``also`` is on it (and so cited), and the items cited for the
-    numbers of ``lines`` shown. ``also_guides``: ``also`` was written to go with the answer (where and
-    how to get it: its step may lead, a time or cost it states answers); not so a condition beside it
-    (the residence permit). ``kin``: the other items of the same service among the best hits, whose
-    sentence closest to the question may answer it (cited when it is on the screen)."""
-    head = [EXAMPLE_NOTE] if entry.checklist.authority is Authority.EXAMPLE else []
-    room = FIRST_SCREEN_CHARS - sum(map(len, head))
-    answer = brief(entry)
-    said_by = entry.item
-    if (aspect in (aspects.TIME, aspects.COST) and also is not None and not aspects.holds(entry.item, aspect)
-            and aspects.holds(also.item, aspect) and (also_guides or aspects.asks_the_permits_time(question))):
-        said_by = also.item  # "要等多久才能办": the item beside says it (住半年以上), the clause does not
-    asked = shorten(aspects.aspect_line(said_by, aspect, question, tuple(n for n, _ in lines)), aspects.LINE_MAX)
-    more = brief(also) if also is not None else ""
-    if (asked.rstrip("。；…") in answer or said_by is not entry.item and aspects.holds_in(more, aspect)
-            or aspect == aspects.AGE and aspects.names_an_age(answer)):
-        asked = ""  # the plain answer, or the one beside it, already says it
-    # "低保户的娃康复能优先不": the sentence of the cited items that says what the question names, when
-    # the plain answer does not (who it is for, or nothing particular, is what it would show instead)
-    closest = ""
-    # the step of an item written to go with the clause (same service); not another service's (the
-    # permit beside an insurance answer: the step stays the insurance's)
-    guided = next_step(also) if also is not None and also_guides and also.item.category == entry.item.category else ""
-    if aspect == aspects.WHAT and not asked or aspect == aspects.WHO:
-        closest = aspects.closest_line([entry.item] + ([also.item] if also is not None else [])
-                                       + [other.item for other in kin], question,
-                                       "".join((answer, more, next_step(entry), guided)))
-        asked = closest or asked
-    # said by ``also`` only: on the screen, ``also`` is cited
-    speaker = None if not closest or aspects.says(entry.item, closest) else next(
-        (other for other in ([also] if also is not None else []) + list(kin) if aspects.says(other.item, closest)), None)
-    from_also = speaker is not None and speaker is also
-    # the guidance item beside a clause was written for where and how: its step, when it is on the
-    # screen (and so cited); else the clause's own
-    lines_left = FIRST_SCREEN_LINES - len(head)
-    body = _arranged(aspect, answer, asked, more, guided or next_step(entry), lines_left, room, bool(closest))
-    # cut for room: then neither shown nor cited, unless its closest sentence is on the screen
-    shown = also is not None and (bool(more) and more in body or from_also and closest in body)
-    if guided and not shown:
-        body = _arranged(aspect, answer, asked, more, next_step(entry), lines_left, room, bool(closest))
-    cited: list[IndexedItem] = [speaker] if speaker is not None and speaker is not also and closest in body else []
-    for number, other in lines:
-        if asked in body and number in asked and all(other is not seen for seen in (entry, also, *cited)):
-            cited.append(other)
-    sources = "；".join([basis(entry)] + [basis(other).removeprefix("依据：") for other in ([also] if shown else []) + cited])
-    return "\n".join(head + body + [source_line(sources, notice)]), shown, cited
-
-
-def _arranged(aspect: str, answer: str, asked: str, more: str, step: str, lines: int, room: int,
-              closest: bool = False) -> list[str]:
-    """The first screen's lines in the order the aspect wants (``closest``: ``asked`` is the sentence
-    closest to the question, not the aspect's own line), within ``lines`` lines and ``room``
-    characters: what does not fit goes to 详细, the step before the answer; the answer is cut only
-    when nothing else is left."""
-    if aspect == aspects.HOW:  # the step first; whom else to ask after it
-        body = [step, asked, answer, more]
-    elif aspect == aspects.WHO and closest:  # yes or no, then the sentence on what the question names
-        body = [answer, asked, more, step]
-    elif aspect == aspects.WHO:  # "能不能…": yes or no is in the plain answer, who it is for after it
-        body = [answer, more, step, asked] if more else [answer, asked, step]
-    else:
-        body = [asked, answer, more, step]
-    body = [line for line in body if line][:lines]
-    while len(body) > 1 and sum(map(len, body)) > room:
-        body.pop()
-    if len(body[0]) > room:
-        body[0] = shorten(body[0], room)
-    return body
-
-
-def source_line(basis_text: str, notice: str = "") -> str:
-    """The source line, with the notice that no local checklist exists at its end."""
-    return f"{basis_text}；{notice}" if notice else basis_text
-
-
-def contrast_screen(first: IndexedItem, second: IndexedItem, notice: str = "") -> str:
-    """A "difference" question: the two best items side by side, each by its name and its plain
-    answer, within the first screen's limits; then both sources on the source line."""
-    def name(entry: IndexedItem) -> str:  # up to its first break, never cut inside a word
-        title = re.split(r"[：:，,（(]", entry.item.title.strip("【】"))[0]
-        return title if len(title) <= 14 else title[:13] + "…"
-
-    # who runs each, when they differ ("托育跟幼儿园有啥区别": 卫生健康部门 / 教育部门) — often the difference asked
-    run_by = [aspects.plain_departments(entry.item.departments) for entry in (first, second)]
-    runs = all(run_by) and set(run_by[0]).isdisjoint(run_by[1])  # no office in common
-    room = FIRST_SCREEN_CHARS // 2
-    body = [shorten(f"{mark}{name(entry)}{f'（{offices[0]}）' if runs else ''}：{brief(entry)}", room)
-            for mark, entry, offices in (("①", first, run_by[0]), ("②", second, run_by[1]))]
-    second_basis = basis(second).removeprefix("依据：")
-    return "\n".join(body + [source_line(f"{basis(first)}；{second_basis}", notice)])
 
 
 def detail_button(entry: IndexedItem) -> dict:
@@ -253,7 +58,7 @@ def item_answer(entry: IndexedItem, *, detail: bool = False, notice: str = "",
     national lines, for a question for a number."""
     if detail:
         return Answer(text=render_item(entry, public_url), sources=[source_record(entry, public_url)])
-    text, shown, cited = _first_screen(entry, notice, aspect, question, also, lines, also_guides, kin)
+    text, shown, cited = screen_and_cited(entry, notice, aspect, question, also, lines, also_guides, kin)
     sources = [source_record(entry, public_url)]
     if shown:
         sources.append(source_record(also, public_url))
@@ -261,26 +66,6 @@ def item_answer(entry: IndexedItem, *, detail: bool = False, notice: str = "",
     related = [other for other in related if all(other is not seen for seen in cited)][:RELATED_BUTTONS]
     sources += [source_record(other, public_url) for other in cited]
     return Answer(text=text, buttons=answer_buttons(entry, related), sources=sources)
-
-
-def render_item(entry: IndexedItem, public_url: str = "") -> str:
-    item, authority = entry.item, entry.checklist.authority
-    lines = []
-    if authority is Authority.EXAMPLE:
-        lines.append(EXAMPLE_NOTE)
-    lines.append(item.title if item.title.startswith("【") else f"【{item.title}】")
-    lines.append(f"适用对象：{item.service_object}")
-    lines.append(item.content)
-    if item.how_to_apply:
-        lines.append(f"怎么办：{item.how_to_apply}")
-    if item.materials:
-        lines.append("常见材料：" + "、".join(item.materials))
-    if item.departments:
-        lines.append("负责部门：" + "、".join(item.departments))
-    if authority is Authority.GUIDANCE:
-        lines.append(GUIDANCE_NOTE)
-    lines.append(citation(entry, public_url))
-    return "\n".join(lines)
 
 
 def no_local_notice(result: SearchResult, locality_name: str | None, entry: IndexedItem | None = None) -> str:
@@ -388,26 +173,26 @@ def _clause_behind(hits, top, aspect: str, question: str = ""):
 def _permit_beside(hits, main, question: str) -> IndexedItem | None:
     """The item on getting a residence permit (among the hits), beside an answer whose service rests
     on the permit, when the family says it has none yet or asks how soon it can have one; None otherwise."""
-    if not aspects.lacks_the_permit(question) or not aspects.needs_the_permit(main.entry.item):
+    if not aspects.lacks_the_permit(question) or not item_text.needs_the_permit(main.entry.item):
         return None
-    if aspects.PERMIT_TITLE.search(main.entry.item.title):
+    if item_text.PERMIT_TITLE.search(main.entry.item.title):
         return None  # the answer is the permit's own
-    return next((hit.entry for hit in hits if aspects.PERMIT_TITLE.search(hit.entry.item.title)), None)
+    return next((hit.entry for hit in hits if item_text.PERMIT_TITLE.search(hit.entry.item.title)), None)
 
 
 def _lines_of_the_service(hits, top, aspect: str) -> tuple[tuple[str, IndexedItem], ...]:
-    """For a question for a number: the national lines of ``top``'s service (aspects.SERVICE_LINES) its
+    """For a question for a number: the national lines of ``top``'s service (item_text.SERVICE_LINES) its
     own text does not name, each with the first hit that does — of the same service, or the line's own
     item — cited beside it; a line no such hit names is left out (a child-harm item's 12338 for
     domestic violence never answers a parenting question)."""
     if aspect != aspects.CONTACT:
         return ()
-    own = aspects.numbers_in(top.entry.item)
+    own = item_text.numbers_in(top.entry.item)
     found = []
-    for number in aspects.SERVICE_LINES.get(top.entry.item.category, ()):
+    for number in item_text.SERVICE_LINES.get(top.entry.item.category, ()):
         if number in own:
             continue
-        naming = next((hit for hit in hits if hit is not top and number in aspects.numbers_in(hit.entry.item)
+        naming = next((hit for hit in hits if hit is not top and number in item_text.numbers_in(hit.entry.item)
                        and (hit.entry.item.category == top.entry.item.category or named_after(hit.entry, number))),
                       None)
         if naming is not None:
@@ -442,14 +227,14 @@ def _saying(hits, aspect: str, question: str = ""):
         # "孩子心理这块谁负责管": a guidance item names the office behind one line or step of a service
         return _of_the_same_service(hits, top, lambda hit: hit.entry.checklist.authority is Authority.OFFICIAL
                                     and bool(hit.entry.item.departments)) or top
-    if aspects.asks_to_apply_first(question) and not aspects.takes_it_first(top.entry.item):
+    if aspects.asks_to_apply_first(question) and not item_text.takes_it_first(top.entry.item):
         # "事情急 证明材料还没弄齐 能先申请不": the item that says an application is taken first (临时救助),
         # among the best three, before one that merely names papers (a school's 证明材料)
-        return next((hit for hit in hits[:SAME_SERVICE_RANKS] if aspects.takes_it_first(hit.entry.item)), top)
+        return next((hit for hit in hits[:SAME_SERVICE_RANKS] if item_text.takes_it_first(hit.entry.item)), top)
     stated = (aspect in STATED_ASPECTS or aspect == aspects.MATERIALS and aspects.asks_for_the_list(question)
               or aspect == aspects.COST and aspects.asks_if_free(question))
-    if stated and not aspects.holds(top.entry.item, aspect):
-        return _of_the_same_service(hits, top, lambda hit: aspects.holds(hit.entry.item, aspect)) or top
+    if stated and not item_text.holds(top.entry.item, aspect):
+        return _of_the_same_service(hits, top, lambda hit: item_text.holds(hit.entry.item, aspect)) or top
     return top
 
 

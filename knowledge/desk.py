@@ -15,9 +15,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from knowledge.errors import ChecklistValidationError
-from knowledge.ingest import IngestError, read_document, read_notice
+from knowledge.errors import ChecklistValidationError, IngestError
+from knowledge.ingest import read_notice
 from knowledge.ingest_store import build_checklist
+from knowledge.readers.text import read_document
 from knowledge.schema import Checklist, dump_checklist, load_checklist_text
 from knowledge.service import KnowledgeBase
 from nlu.geo import gazetteer

@@ -41,3 +41,12 @@ class ChecklistNotFound(KnowledgeError):
 
 class UnknownLocality(KnowledgeError):
     """A locality name or code that the administrative-division data does not know."""
+
+
+class IngestError(KnowledgeError, ValueError):
+    """A document the ingester cannot use; ``message`` is fit to show to staff."""
+
+    def __init__(self, message: str = "", *, detail: str = "") -> None:
+        self.message = message or "没有在文件中找到带编号的条款（如“一、”“（一）”），请确认上传的是正式文件的正文。"
+        self.detail = detail
+        super().__init__(f"{self.message}（{detail}）" if detail else self.message)

@@ -1,25 +1,19 @@
 """Turn a published official notice (web page or plain text) into checklist clauses.
 
-Pipeline: ``clean_text`` (HTML → text, pinyin annotations dropped, Traditional →
-Simplified, whitespace and full-width forms normalised, site boilerplate dropped) →
-``split_outline`` (一、 parts, （一） clauses, the closing department line) →
-``guess_category`` (keyword scoring over ``knowledge.categories.CATEGORIES``).
+Pipeline: ``knowledge.readers`` (a file → text) → ``knowledge.clean_text.clean_text`` (HTML → text,
+pinyin annotations dropped, Traditional → Simplified, whitespace and full-width forms normalised,
+site boilerplate dropped) → ``split_outline`` (一、 parts, （一） clauses, the closing department
+line) → ``guess_category`` (keyword scoring over ``knowledge.categories.CATEGORIES``).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
-from html.parser import HTMLParser
-from pathlib import Path
-
-import opencc
 
 from knowledge.categories import CATEGORIES
-from knowledge.errors import KnowledgeError
+from knowledge.clean_text import clean_text
+from knowledge.errors import IngestError
 
 PREAMBLE_REF = "前言"
 FALLBACK_CATEGORY = "child_protection"
@@ -34,159 +28,6 @@ class ParsedClause:
     content: str  # the body after the heading (the whole text if no heading), department line removed
     departments: list[str]  # from the closing parenthesised department line, in order
     category: str  # best-guess code from knowledge.categories.CATEGORIES
-
-
-class IngestError(KnowledgeError, ValueError):
-    """A document the ingester cannot use; ``message`` is fit to show to staff."""
-
-    def __init__(self, message: str = "", *, detail: str = "") -> None:
-        self.message = message or "没有在文件中找到带编号的条款（如“一、”“（一）”），请确认上传的是正式文件的正文。"
-        self.detail = detail
-        super().__init__(f"{self.message}（{detail}）" if detail else self.message)
-
-
-# ---------------------------------------------------------------- HTML → text
-
-_DROP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "nav", "footer", "aside",
-                        "iframe", "svg", "object", "button", "select", "rt", "rp"})
-_DROP_CLASSES = frozenset({"nav", "navbar", "menu", "header", "footer", "foot", "top", "breadcrumb",
-                           "crumb", "crumbs", "share", "sidebar", "bdsharebuttonbox"})
-_BLOCK_TAGS = frozenset({"p", "div", "br", "li", "ul", "ol", "dl", "dt", "dd", "tr", "table", "h1", "h2",
-                         "h3", "h4", "h5", "h6", "section", "article", "main", "header", "blockquote",
-                         "pre", "hr", "center", "form", "body"})
-_VOID_TAGS = frozenset({"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "wbr", "source"})
-_HTML_SNIFF_RE = re.compile(r"<(?:!doctype|/?(?:html|head|body|div|p|br|span|table|tr|td|li|ul|ol|a|h[1-6]|script"
-                            r"|style|meta|strong|b|font|section|article|img))\b[^>]*>", re.I)
-
-
-class _TextExtractor(HTMLParser):
-    """Collects visible text; block elements become line breaks, chrome is skipped."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)  # entities are unescaped for us
-        self.chunks: list[str] = []
-        self._skip_tag: str | None = None
-        self._skip_depth = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self._skip_tag == "head" and tag == "body":  # a page that never closes <head>
-            self._skip_tag = None
-        if self._skip_tag is not None:
-            self._skip_depth += 1 if tag == self._skip_tag else 0
-            return
-        if (tag in _DROP_TAGS or _is_chrome_box(attrs)) and tag not in _VOID_TAGS:
-            self._skip_tag, self._skip_depth = tag, 1
-        elif tag in _BLOCK_TAGS:
-            self.chunks.append("\n")
-        elif tag in ("td", "th"):
-            self.chunks.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._skip_tag is not None:
-            if tag == self._skip_tag:
-                self._skip_depth -= 1
-                self._skip_tag = None if self._skip_depth == 0 else self._skip_tag
-        elif tag in _BLOCK_TAGS:
-            self.chunks.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if self._skip_tag is None:
-            self.chunks.append(re.sub(r"\s+", " ", data))  # source newlines are not line breaks
-
-
-def _is_chrome_box(attrs: list[tuple[str, str | None]]) -> bool:
-    """True for a navigation/footer/share box named by its class or id."""
-    return any(key in ("class", "id") and value and not _DROP_CLASSES.isdisjoint(value.lower().split())
-               for key, value in attrs)
-
-
-def _html_to_text(raw: str) -> str:
-    parser = _TextExtractor()
-    parser.feed(raw)
-    parser.close()
-    return "".join(parser.chunks)
-
-
-# ---------------------------------------------------------------- pinyin annotations
-
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_PINYIN_GROUP_RE = re.compile(
-    rf"(?<=[{_CJK}])\s?[(（]\s*([A-Za-z\u00c0-\u024f\u1e00-\u1eff\u0300-\u036f1-5' \-]{{1,40}}?)\s*[)）]")
-_TONE_MARKS = frozenset("āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ")
-_UNTONE = str.maketrans("āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ", "aaaaeeeeiiiioooouuuuvvvvvnnnm")  # ü → v
-_FINALS = ("a o e ai ei ao ou an en ang eng ong er i ia ie iao iu ian in iang ing iong u ua uo uai ui uan un "
-           "uang ueng ue ve vn v").split()
-_SYLLABLES = frozenset(initial + final for final in _FINALS for initial in (
-    "", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "zh", "ch", "sh", "r", "z", "c", "s",
-    "y", "w")) | {"hng", "ng", "hm", "m", "n"}
-
-
-def _is_pinyin(group: str) -> bool:
-    """Tone-marked (or tone-numbered) syllables only: 'wǎng', 'guān yú', 'bao3'; not '(English)'."""
-    s = unicodedata.normalize("NFC", group).strip().lower()
-    if _TONE_MARKS.isdisjoint(s) and not re.search(r"[a-zü][1-5]", s):
-        return False
-    words = [w for w in re.split(r"[\s'\-]+", s) if w]
-    return 0 < len(words) <= 8 and all(_is_syllable_run(w.translate(_UNTONE)) for w in words)
-
-
-def _is_syllable_run(word: str) -> bool:
-    """Word is one or more syllables, each optionally followed by a tone digit (linear-time check)."""
-    pieces = re.split(r"[1-5]", word)  # a digit must close a syllable: no empty piece before one
-    if any(not piece for piece in pieces[:-1]):
-        return False
-    for piece in filter(None, pieces):
-        reach = [True] + [False] * len(piece)
-        for end in range(1, len(piece) + 1):  # syllables are at most 6 letters (zhuang)
-            starts = range(max(0, end - 6), end)
-            reach[end] = any(reach[start] and piece[start:end] in _SYLLABLES for start in starts)
-        if not reach[-1]:
-            return False
-    return True
-
-
-def _strip_pinyin(text: str) -> str:
-    return _PINYIN_GROUP_RE.sub(lambda m: "" if _is_pinyin(m.group(1)) else m.group(0), text)
-
-
-# ---------------------------------------------------------------- clean_text
-
-_FULLWIDTH = {cp: cp - 0xFEE0 for lo, hi in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
-              for cp in range(lo, hi + 1)} | {0x3000: 0x20}
-_ZERO_WIDTH_RE = re.compile("[\u200b-\u200d\u2060\ufeff]")
-_SPACES_RE = re.compile(r"[ \t\f\v\xa0\u2000-\u200a\u202f\u205f]+")
-_WIDE = _CJK + "\u3000-\u303f\uff00-\uffef\u2018-\u201d\u2026"
-_CJK_GAP_RE = re.compile(rf"(?<=[{_WIDE}]) (?=[{_WIDE}])")
-_BOILERPLATE_LABEL_RE = re.compile(
-    r"^[【\[]?(?:责任编辑|编辑|来源|信息来源|文章来源|作者|校对|审核|审校|发布时间|发布日期|浏览次数|点击数|阅读次数)\s*[:：]")
-_BOILERPLATE_ANY_RE = re.compile(
-    r"字号\s*[:：]?\s*[\[【(（]?\s*大\s*中\s*小|打印本页|关闭窗口|分享到|版权所有|copyright|©|icp备|公网安备"
-    r"|网站地图|联系我们|扫一扫|相关链接|当前位置|您现在的位置|您的位置|返回顶部|上一篇|下一篇|网站标识码"
-    r"|[【\[]\s*(?:打\s*印|关\s*闭|收\s*藏|返\s*回)\s*[】\]]", re.I)
-
-
-@lru_cache(maxsize=1)
-def _converter() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
-
-
-def _is_boilerplate(line: str) -> bool:
-    """Site chrome: editor/source lines, print/close/share links, copyright and ICP lines."""
-    return len(line) <= 120 and bool(_BOILERPLATE_LABEL_RE.match(line) or _BOILERPLATE_ANY_RE.search(line))
-
-
-def clean_text(raw: str, *, html: bool | None = None) -> str:
-    """Normalised Simplified-Chinese text, one paragraph per line (``html=None`` sniffs for tags)."""
-    is_html = bool(_HTML_SNIFF_RE.search(raw)) if html is None else html
-    text = _html_to_text(raw) if is_html else raw
-    text = _converter().convert(_strip_pinyin(text))  # strip first so 關(guān)於 converts as 關於
-    text = _ZERO_WIDTH_RE.sub("", text).translate(_FULLWIDTH)
-    lines = []
-    for line in re.split(r"\r\n|\r|\n", text):
-        line = _SPACES_RE.sub(" ", line).strip()
-        if line and not _is_boilerplate(line):
-            lines.append(_CJK_GAP_RE.sub("", line))
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- outline
@@ -404,19 +245,3 @@ def outline_blocks(text: str) -> tuple[list[str], list[tuple[str, list[str], boo
     references ``split_outline`` gives its clauses."""
     preamble, blocks = _group_blocks(text)
     return preamble, [(b.ref, b.lines, b.part_heading) for b in blocks]
-
-
-def read_document(path: str | os.PathLike[str]) -> tuple[str, bool]:
-    """(text, is_html) of a file: UTF-8 (with or without BOM) or GB18030; HTML by extension or tags."""
-    file = Path(path)
-    data = file.read_bytes()
-    for encoding in ("utf-8", "gb18030"):  # utf-8-sig is covered: a BOM decodes to U+FEFF, dropped here
-        try:
-            text = data.decode(encoding).removeprefix("\ufeff")
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise IngestError("无法识别文件的文字编码，请另存为 UTF-8 或 GB18030 后重新上传。", detail=file.name)
-    is_html = file.suffix.lower() in {".html", ".htm", ".shtml", ".xhtml"} or bool(_HTML_SNIFF_RE.search(text))
-    return text, is_html

@@ -78,7 +78,7 @@ class ChecklistItem(BaseModel):
     clause: str = Field(min_length=1)
     source_url: str = ""
     keywords: list[str] = Field(default_factory=list)
-    # What a parent reads first on a phone (knowledge/answer.py): the direct answer in plain words,
+    # What a parent reads first on a phone (knowledge/screen.py): the direct answer in plain words,
     # the one next step, and — when the item's source is not the checklist's own document — that
     # source in a few words. Optional: without them the answer is shortened from content.
     # ``source_url`` is where the facts were taken from (for staff; often a news summary). A parent

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.answer import (DETAIL_TITLE, EXAMPLE_NOTE, FIRST_SCREEN_CHARS, FIRST_SCREEN_LINES, first_screen,
-                              item_answer, render_item, shorten, source_record)
+from knowledge import item_text
+from knowledge.answer import DETAIL_TITLE, item_answer
+from knowledge.citation import source_record
+from knowledge.screen import EXAMPLE_NOTE, FIRST_SCREEN_CHARS, FIRST_SCREEN_LINES, first_screen, render_item, shorten
 from knowledge.index import IndexedItem
 from knowledge.schema import Authority, load_checklist_text
 
@@ -141,7 +143,7 @@ def test_the_first_screen_leads_with_what_was_asked_or_says_the_checklist_does_n
 
 def test_a_difference_question_gets_both_items_side_by_side():
     from knowledge import aspects
-    from knowledge.answer import contrast_screen
+    from knowledge.screen import contrast_screen
 
     assert aspects.aspect_of("公办幼儿园和普惠的民办园有啥区别") == aspects.DIFFERENCE
     first, second = ENTRIES[10], ENTRIES[20]
@@ -156,7 +158,7 @@ def test_a_difference_question_gets_both_items_side_by_side():
 
 def test_two_services_side_by_side_say_who_runs_each_when_the_offices_differ():
     """"托育跟幼儿园有啥区别": 卫生健康部门 / 教育部门 is often the very difference asked."""
-    from knowledge.answer import contrast_screen
+    from knowledge.screen import contrast_screen
     from knowledge.schema import ChecklistHeader, ChecklistItem
 
     header = ChecklistHeader(id="t", locality={"code": "national", "name": "全国"}, title="测试清单", issuer="测试",
@@ -183,15 +185,15 @@ def test_who_runs_it_is_the_items_own_sentence_or_its_offices_in_plain_words():
     item = ChecklistItem(id="a", category="online_safety", title="网络", service_object="儿童",
                          content="各地要净化儿童上网环境。", departments=["中央网信办", "各地网信部门", "最高人民法院"],
                          how_to_apply="", materials=[], clause="（一）")
-    assert aspects.aspect_line(item, aspects.IN_CHARGE) == "负责：网信部门"
+    assert item_text.aspect_line(item, aspects.IN_CHARGE) == "负责：网信部门"
     led = item.model_copy(update={"content": "每年摸排一次。摸排由民政部门牵头，教育部门参与。"})
-    assert aspects.aspect_line(led, aspects.IN_CHARGE) == "摸排由民政部门牵头，教育部门参与。"
-    assert aspects.plain_departments(["国家卫生健康委", "各地卫生健康部门", "共青团中央", "示例：某街道办事处（虚构）"]) == [
+    assert item_text.aspect_line(led, aspects.IN_CHARGE) == "摸排由民政部门牵头，教育部门参与。"
+    assert item_text.plain_departments(["国家卫生健康委", "各地卫生健康部门", "共青团中央", "示例：某街道办事处（虚构）"]) == [
         "卫生健康部门", "团委", "示例：某街道办事处（虚构）"]
-    assert aspects.plain_departments(["乡镇人民政府（街道办事处）", "民政部", "财政部"]) == [
+    assert item_text.plain_departments(["乡镇人民政府（街道办事处）", "民政部", "财政部"]) == [
         "乡镇政府（街道办）", "民政部门", "财政部门"]
     nobody = item.model_copy(update={"departments": []})
-    assert "12345" in aspects.aspect_line(nobody, aspects.IN_CHARGE)
+    assert "12345" in item_text.aspect_line(nobody, aspects.IN_CHARGE)
 
 
 def test_a_yes_or_no_question_reads_the_answer_before_who_it_is_for_and_no_line_twice():
@@ -224,11 +226,11 @@ def test_who_sees_registered_data_is_answered_by_the_items_line_on_keeping_or_sh
     item = ChecklistItem(id="a", category="priority_care", title="台账", service_object="流动儿童",
                          content="要建立台账，定期走访。要加强档案管理，确保信息安全。居住地和户籍地之间推送、比对信息。",
                          how_to_apply="", materials=[], clause="（五）")
-    assert aspects.aspect_line(item, aspects.DATA) == "要加强档案管理，确保信息安全。"
-    assert aspects.aspect_line(item, aspects.SHARED) == "居住地和户籍地之间推送、比对信息。"
-    assert aspects.holds(item, aspects.DATA) and not aspects.holds(item, aspects.COST)
+    assert item_text.aspect_line(item, aspects.DATA) == "要加强档案管理，确保信息安全。"
+    assert item_text.aspect_line(item, aspects.SHARED) == "居住地和户籍地之间推送、比对信息。"
+    assert item_text.holds(item, aspects.DATA) and not item_text.holds(item, aspects.COST)
     silent = item.model_copy(update={"content": "要建立台账，定期走访。"})
-    assert aspects.aspect_line(silent, aspects.DATA) == "" and not aspects.holds(silent, aspects.DATA)
+    assert item_text.aspect_line(silent, aspects.DATA) == "" and not item_text.holds(silent, aspects.DATA)
 
 
 def test_of_several_lines_the_one_closest_to_the_question_is_shown():
@@ -238,11 +240,11 @@ def test_of_several_lines_the_one_closest_to_the_question_is_shown():
     item = ChecklistItem(id="a", category="eligibility", title="摸排", service_object="流动儿童",
                          content="在外地住满6个月的孩子要摸排登记。流动儿童信息至少每半年更新一次。",
                          how_to_apply="", materials=[], clause="（四）")
-    assert aspects.aspect_line(item, aspects.TIME) == "在外地住满6个月的孩子要摸排登记。"  # no question: the first
-    assert aspects.aspect_line(item, aspects.TIME, "信息多久更新一回") == "流动儿童信息至少每半年更新一次。"
+    assert item_text.aspect_line(item, aspects.TIME) == "在外地住满6个月的孩子要摸排登记。"  # no question: the first
+    assert item_text.aspect_line(item, aspects.TIME, "信息多久更新一回") == "流动儿童信息至少每半年更新一次。"
     # the line's number, named in the question and in every sentence about it, chooses nothing
     line = item.model_copy(update={"content": "国家设立12356心理援助热线（2024年12月报道）。截至2025年5月1日，全国31个省份均已开通。"})
-    assert aspects.aspect_line(line, aspects.TIME, "12356是啥时候开通的") == "截至2025年5月1日，全国31个省份均已开通。"
+    assert item_text.aspect_line(line, aspects.TIME, "12356是啥时候开通的") == "截至2025年5月1日，全国31个省份均已开通。"
 
 
 def test_no_telephone_names_the_office_to_ask_and_money_for_a_kindergarten_is_no_fee():
@@ -252,15 +254,15 @@ def test_no_telephone_names_the_office_to_ask_and_money_for_a_kindergarten_is_no
     item = ChecklistItem(id="a", category="medical_insurance", title="医保", service_object="流动儿童",
                          content="持居住证在居住地参加居民医保。", departments=["国家医保局"], how_to_apply="",
                          materials=[], clause="（八）")
-    line = aspects.aspect_line(item, aspects.CONTACT)
+    line = item_text.aspect_line(item, aspects.CONTACT)
     assert "当地医保部门" in line and "12345" in line
     home = item.model_copy(update={"departments": ["户籍地民政部门"]})
-    assert "户籍地民政部门" in aspects.aspect_line(home, aspects.CONTACT)
+    assert "户籍地民政部门" in item_text.aspect_line(home, aspects.CONTACT)
     preschool = item.model_copy(update={"content": "落实公办园生均公用经费标准和普惠性民办园补助标准。"})
-    assert not aspects.holds(preschool, aspects.COST)
-    assert "没有写费用" in aspects.aspect_line(preschool, aspects.COST)
+    assert not item_text.holds(preschool, aspects.COST)
+    assert "没有写费用" in item_text.aspect_line(preschool, aspects.COST)
     rent = item.model_copy(update={"content": "符合条件的家庭可以领租赁补贴。"})
-    assert aspects.holds(rent, aspects.COST)
+    assert item_text.holds(rent, aspects.COST)
 
 
 def test_a_question_about_ages_leads_with_the_ages_and_prefers_the_item_that_says_them():
@@ -327,8 +329,8 @@ def test_a_materials_list_or_a_number_asked_is_answered_by_the_item_of_the_servi
     assert [s["item_id"] for s in reply.sources][:1] == ["m"] and "l" in [s["item_id"] for s in reply.sources]
     alone = answered("孩子心情不好 有啥电话能打", mental, plan)
     assert alone.text.split("\n")[0] == "电话：12355" and len(alone.sources) == 1
-    assert aspects.aspect_line(mental, aspects.CONTACT, more_numbers=("12356",)) == "电话：12355、12356"
-    assert aspects.holds(mental, aspects.CONTACT) and not aspects.holds(plan, aspects.CONTACT)
+    assert item_text.aspect_line(mental, aspects.CONTACT, more_numbers=("12356",)) == "电话：12355、12356"
+    assert item_text.holds(mental, aspects.CONTACT) and not item_text.holds(plan, aspects.CONTACT)
     # a line of another service named by a hit is not borrowed: a child-harm item's 12338 for domestic
     # violence never answers a question of the family-education clause
     harm = plan.model_copy(update={"id": "h", "category": "child_protection", "content": "家暴也可以打12338。"})
@@ -353,14 +355,14 @@ def test_whom_to_ask_gets_the_next_step_then_the_local_line_when_the_item_names_
     question = "想问这边中考报名条件 找谁"
     assert aspects.aspect_of(question) == aspects.HOW
     lines = first_screen(entry, aspect=aspects.HOW, question=question).split("\n")
-    assert lines[0] == "下一步：向居住地教育部门咨询报考条件" and lines[1] == aspects.ASK_12345
+    assert lines[0] == "下一步：向居住地教育部门咨询报考条件" and lines[1] == item_text.ASK_12345
     # an item with a number of its own says it; "how" without "whom" is the step and the answer
     numbered = IndexedItem(entry.checklist, item.model_copy(update={"content": "咨询电话12355。"}))
-    assert aspects.ASK_12345 not in first_screen(numbered, aspect=aspects.HOW, question=question)
-    assert aspects.ASK_12345 not in first_screen(entry, aspect=aspects.HOW, question="中考怎么报名")
+    assert item_text.ASK_12345 not in first_screen(numbered, aspect=aspects.HOW, question=question)
+    assert item_text.ASK_12345 not in first_screen(entry, aspect=aspects.HOW, question="中考怎么报名")
     # where to ask is whom to ask ("报名条件去哪问清楚", "上哪儿问")
     for where in ("中考报名条件去哪问清楚", "这事上哪儿问"):
-        assert first_screen(entry, aspect=aspects.HOW, question=where).split("\n")[1] == aspects.ASK_12345, where
+        assert first_screen(entry, aspect=aspects.HOW, question=where).split("\n")[1] == item_text.ASK_12345, where
 
 
 def test_a_clause_just_behind_a_guidance_item_answers_whether_and_what_first_with_the_guidance_step():
@@ -519,25 +521,25 @@ def test_the_sentence_that_says_what_the_question_names_joins_a_plain_answer_tha
                          brief="0—6岁残疾孩子可获手术、辅具、康复训练救助。", next_step="向县级残联申请")
     entry = IndexedItem(national_header("guidance"), item)
     question = "俺们是低保户 娃残疾 康复救助能优先不"
-    assert aspects.closest_line([item], question, item.brief).startswith("优先救助低保家庭")
+    assert item_text.closest_line([item], question, item.brief).startswith("优先救助低保家庭")
     lines, _ = screen_lines(first_screen(entry, aspect=aspects.WHO, question=question))
     assert lines[0] == item.brief and lines[1].startswith("优先救助低保家庭")  # yes or no first, then the sentence
     # common words alone ("孩子", "能不能") name nothing; what the plain answer says is not said twice
-    assert aspects.closest_line([item], "孩子能不能申请", item.brief) == ""
-    assert aspects.closest_line([item], "康复训练和手术都管吗", item.content) == ""
+    assert item_text.closest_line([item], "孩子能不能申请", item.brief) == ""
+    assert item_text.closest_line([item], "康复训练和手术都管吗", item.content) == ""
     # a long sentence: the clauses around the words asked, within an aspect line's length
     long = item.model_copy(update={"content": "按国务院的意见，各地要建立残疾儿童康复救助制度，逐步实现0—6岁视力、听力、言语、"
                                               "肢体、智力等残疾儿童和孤独症儿童应救尽救，对低保家庭的孩子优先救助，"
                                               "并做好与其他保障制度的衔接。"})
-    line = aspects.closest_line([long], question, item.brief)
-    assert "低保家庭的孩子优先救助" in line and len(line) <= aspects.LINE_MAX
+    line = item_text.closest_line([long], question, item.brief)
+    assert "低保家庭的孩子优先救助" in line and len(line) <= item_text.LINE_MAX
     # a clause that leads into the next ("所以…：") is no answer on its own; a tying word is cut
     lead_in = item.model_copy(update={"content": "低保家庭的孩子也在其中，所以不用等残联上门排查：可以主动向所在社区的儿童主任、"
                                                  "乡镇（街道）或县级残联说明困难、提出康复救助的申请。"})
-    assert aspects.closest_line([lead_in], "低保户能不能自己去残联申请 还是等上门排查", "") == ""
+    assert item_text.closest_line([lead_in], "低保户能不能自己去残联申请 还是等上门排查", "") == ""
     tied = item.model_copy(update={"content": "救助对象是0—6岁残疾儿童，同时低保家庭的孩子优先救助，还要做好与其他保障制度、"
                                               "医疗救助、临时救助的衔接和转介工作。"})
-    assert aspects.closest_line([tied], question, item.brief).startswith("低保家庭的孩子优先救助")
+    assert item_text.closest_line([tied], question, item.brief).startswith("低保家庭的孩子优先救助")
 
 
 def test_an_amount_in_yuan_answers_how_much():
@@ -546,8 +548,8 @@ def test_an_amount_in_yuan_answers_how_much():
 
     item = ChecklistItem(id="jj", category="temporary_assistance", title="审批", service_object="申请临时救助的家庭",
                          content="临时救助不超过5000元的由街道直接审批。", how_to_apply="", materials=[], clause="—")
-    assert aspects.holds(item, aspects.COST)
-    assert aspects.aspect_line(item, aspects.COST, "街道能直接批多少钱") == "临时救助不超过5000元的由街道直接审批。"
+    assert item_text.holds(item, aspects.COST)
+    assert item_text.aspect_line(item, aspects.COST, "街道能直接批多少钱") == "临时救助不超过5000元的由街道直接审批。"
 
 
 def test_a_family_without_a_residence_permit_is_told_what_it_takes_beside_a_service_that_rests_on_it():
@@ -576,8 +578,8 @@ def test_a_family_without_a_residence_permit_is_told_what_it_takes_beside_a_serv
     relief = insurance.model_copy(update={"id": "relief", "category": "temporary_assistance", "title": "临时救助",
                                           "content": "遇到急难可以在急难发生地申请临时救助。",
                                           "brief": "急难发生地可以申请临时救助。", "next_step": "向街道申请"})
-    assert aspects.needs_the_permit(insurance) and not aspects.needs_the_permit(relief)
-    assert aspects.needs_the_permit(relief.model_copy(update={"materials": ["居住证"]}))
+    assert item_text.needs_the_permit(insurance) and not item_text.needs_the_permit(relief)
+    assert item_text.needs_the_permit(relief.model_copy(update={"materials": ["居住证"]}))
 
     def answered(question, first, headers=(plan, guide)):
         hits = [Hit(IndexedItem(headers[0], first), 0.95, 0.9, 0.5, 0), Hit(IndexedItem(headers[1], permit), 0.7, 0.7, 0.3, 0)]
@@ -608,8 +610,8 @@ def test_what_a_list_does_not_say_points_to_12345_and_a_free_thing_asked_is_answ
                          content="各地优化公交线路，方便孩子上学。", how_to_apply="", materials=[], clause="（九）")
     for aspect, question in ((aspects.MATERIALS, "办学生公交卡要带啥材料"), (aspects.COST, "学生公交卡多少钱"),
                              (aspects.TIME, "学生公交卡啥时候能办")):
-        line = aspects.aspect_line(bare, aspect, question)
-        assert line.startswith("清单里没有") and "12345" in line and len(line) <= aspects.LINE_MAX, line
+        line = item_text.aspect_line(bare, aspect, question)
+        assert line.startswith("清单里没有") and "12345" in line and len(line) <= item_text.LINE_MAX, line
     # "有没有不要钱的兴趣班": of the service's best items, the one saying its courses are 公益性 answers;
     # what a thing costs ("兴趣班多少钱") stays with the best item
     header = national_header("official")

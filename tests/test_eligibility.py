@@ -84,7 +84,7 @@ def test_a_household_registration_alone_is_never_remembered_as_home(runtime):
 def test_the_verdict_fits_a_phone_screen_and_the_clause_is_behind_detail(runtime, messages):
     """Like any answer: the verdict, why and what next in ≤ 3 lines / 120 characters, then the source
     line; the clause's whole text behind 详细."""
-    from knowledge.answer import FIRST_SCREEN_CHARS, FIRST_SCREEN_LINES
+    from knowledge.screen import FIRST_SCREEN_CHARS, FIRST_SCREEN_LINES
 
     sender, replies = _talk(runtime, *messages)
     (reply,) = [r for r in replies if r.facts.get("eligibility")]

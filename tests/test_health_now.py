@@ -71,7 +71,7 @@ def test_no_first_aid_again_on_a_button_press(chat):
 
 def test_first_aid_fits_a_phone_screen_with_its_source_on_its_own_line():
     from bot.danger_guidance import HEALTH_NOW
-    from knowledge.answer import FIRST_SCREEN_CHARS
+    from knowledge.screen import FIRST_SCREEN_CHARS
 
     for _, situation, step, source in HEALTH_NOW:
         assert len(situation + step) <= FIRST_SCREEN_CHARS, situation

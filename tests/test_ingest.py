@@ -1,4 +1,5 @@
-"""Tests for knowledge.ingest: notice cleaning, outline splitting, departments, categories."""
+"""Tests for ingestion (knowledge.readers, knowledge.clean_text, knowledge.ingest): notice cleaning,
+outline splitting, departments, categories."""
 
 from __future__ import annotations
 
@@ -9,16 +10,10 @@ import opencc
 import pytest
 
 from knowledge.categories import CATEGORIES
-from knowledge.ingest import (
-    CATEGORY_KEYWORDS,
-    IngestError,
-    ParsedClause,
-    clean_text,
-    guess_category,
-    parse_notice,
-    read_document,
-    split_outline,
-)
+from knowledge.clean_text import clean_text
+from knowledge.errors import IngestError
+from knowledge.ingest import CATEGORY_KEYWORDS, ParsedClause, guess_category, parse_notice, split_outline
+from knowledge.readers.text import read_document
 from tests.conftest import REPO
 
 DATA = Path(__file__).parent / "data"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from knowledge import compose
-from knowledge.answer import EXAMPLE_NOTE, GUIDANCE_NOTE, item_answer
+from knowledge.answer import item_answer
+from knowledge.screen import EXAMPLE_NOTE, GUIDANCE_NOTE
 
 BAOAN, LUOHU = "440306", "440303"
 

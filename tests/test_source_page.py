@@ -10,7 +10,8 @@ import uuid
 
 import pytest
 
-from knowledge.answer import compose, item_answer, link
+from knowledge.answer import compose, item_answer
+from knowledge.citation import link
 from knowledge.index import IndexedItem
 from knowledge.ingest import read_notice
 from knowledge.ingest_store import build_checklist

@@ -435,9 +435,9 @@ def test_what_the_community_had_a_parent_fill_in_is_answered_with_the_law_on_a_c
 def test_an_age_is_no_time():
     """"不满14周岁" is who the law protects, not a period of time: an item saying it does not answer
     "多久" (it took the update question from the item that says every half year)."""
-    from knowledge import aspects
-    assert not aspects._TIME_WORDS.search("不满14周岁孩子的信息")
-    assert aspects._TIME_WORDS.search("每2周来一次") and aspects._TIME_WORDS.search("30天内")
+    from knowledge import item_text
+    assert not item_text._TIME_WORDS.search("不满14周岁孩子的信息")
+    assert item_text._TIME_WORDS.search("每2周来一次") and item_text._TIME_WORDS.search("30天内")
 
 
 @pytest.mark.parametrize("text, ranking, said", [
