@@ -36,15 +36,21 @@ class Conversation(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
-class HandoffRequest(Base):
-    """A parent asked for a person; staff of the family's area follow up."""
-
-    __tablename__ = "handoff_requests"
+class _ConversationCase:
+    """The columns a case staff follow up shares (an urgent record, a handoff request): the
+    conversation it came from, on which channel, in which area."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
     channel: Mapped[str] = mapped_column(String(32))
     locality: Mapped[str | None] = mapped_column(String(12), index=True)
+
+
+class HandoffRequest(_ConversationCase, Base):
+    """A parent asked for a person; staff of the family's area follow up."""
+
+    __tablename__ = "handoff_requests"
+
     reason_enc: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
@@ -52,15 +58,11 @@ class HandoffRequest(Base):
     handled_by: Mapped[str | None] = mapped_column(String(64))
 
 
-class UrgentRecord(Base):
+class UrgentRecord(_ConversationCase, Base):
     """A message the safety net flagged: a child possibly in danger. Staff see these first."""
 
     __tablename__ = "urgent_records"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(32))
-    locality: Mapped[str | None] = mapped_column(String(12), index=True)
     kinds: Mapped[str] = mapped_column(String(200))  # comma-separated danger kinds
     detected_by: Mapped[str] = mapped_column(String(32))  # patterns / classifier / both
     message_enc: Mapped[str] = mapped_column(Text)

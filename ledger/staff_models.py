@@ -35,14 +35,20 @@ class StaffUser(Base):
     password_changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class StaffSession(Base):
-    """A logged-in browser. Idle and absolute expiry; ``revoked_at`` on logout or account disable."""
-
-    __tablename__ = "staff_sessions"
+class _FoundByToken:
+    """A user's row found by the SHA-256 of the random token the browser holds (a session, a draft,
+    a staged upload)."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+
+
+class StaffSession(_FoundByToken, Base):
+    """A logged-in browser. Idle and absolute expiry; ``revoked_at`` on logout or account disable."""
+
+    __tablename__ = "staff_sessions"
+
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
@@ -63,14 +69,11 @@ class StaffLoginFailure(Base):
     __table_args__ = (Index("ix_staff_login_failures_key_at", "key", "at"),)
 
 
-class StaffDraft(Base):
+class StaffDraft(_FoundByToken, Base):
     """Form text a user was submitting when the session expired (encrypted, short-lived)."""
 
     __tablename__ = "staff_drafts"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
     page: Mapped[str] = mapped_column(String(300))
     fields_enc: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -93,14 +96,11 @@ class StaffCaseNote(Base):
     __table_args__ = (Index("ix_staff_case_notes_target", "target_kind", "target_id"),)
 
 
-class StagedChecklist(Base):
+class StagedChecklist(_FoundByToken, Base):
     """A parsed checklist upload waiting for the uploader to confirm publishing."""
 
     __tablename__ = "staff_staged_checklists"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
     source_name: Mapped[str] = mapped_column(String(200), default="")
     yaml_text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
