@@ -55,6 +55,8 @@ def test_the_picture_in_docs_is_current():
 
 LONG = 400  # lines; a longer module says why at its top
 REASON = re.compile(r"^#?\s*Over 400 lines because\b", re.M)
+# Long modules being split (issue 15), listed until they are: the list only shrinks.
+LONG_KNOWN = {"bot/engine.py"}
 
 
 def test_no_module_is_long_without_saying_why():
@@ -70,5 +72,7 @@ def test_no_module_is_long_without_saying_why():
         text = path.read_text(encoding="utf-8")
         lines = text.count("\n")
         if lines > LONG and not REASON.search("\n".join(text.splitlines()[:15])):
-            long.append(f"{relative}: {lines} lines")
-    assert not long, "modules over 400 lines without a reason at their top:\n  " + "\n  ".join(long)
+            long.append(str(relative))
+    assert set(long) <= LONG_KNOWN, "modules over 400 lines without a reason at their top: " + \
+        ", ".join(sorted(set(long) - LONG_KNOWN))
+    assert LONG_KNOWN <= set(long), f"no longer long, take them out of LONG_KNOWN: {sorted(LONG_KNOWN - set(long))}"
