@@ -327,10 +327,11 @@ def test_ledger_cli_changes_status(backend, fake, kb, interpreter, monkeypatch, 
         _press(fake, chat, "确认提交")
         with bot.runtime.db.session() as session:
             reference = session.scalar(select(AssistanceRequest.reference))
-        from tongban import cli, settings as settings_module
+        from tongban import cli, ledger_cli, settings as settings_module
 
         monkeypatch.setattr(settings_module, "get_settings", lambda: settings)
         monkeypatch.setattr(cli, "get_settings", lambda: settings)
+        monkeypatch.setattr(ledger_cli, "get_settings", lambda: settings)
         assert cli.main(["ledger", "set-status", reference, "referred", "--note", "转教育局"]) == 0
         assert "已放入发送队列" in capsys.readouterr().out
         assert cli.main(["ledger", "set-status", reference, "accepted", "--note", "x"]) == 2
