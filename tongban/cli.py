@@ -138,8 +138,6 @@ def _knowledge(watch: bool = False):
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from knowledge.desk import read_notice_file
     from nlu.geo import gazetteer
 
