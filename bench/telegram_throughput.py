@@ -24,7 +24,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,7 +35,10 @@ from benchutil import children, cpu_seconds, free_port, processes_named, python_
 import aiohttp  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from actions.slots import SLOTS  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
+
+SUBMIT, CONSENT = "确认提交", "同意"
 
 TOKEN = "123456:BENCH-TOKEN"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -73,14 +75,63 @@ SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = ["小明", "小红", "子涵", "浩然", "欣怡", "梓轩", "雨桐", "宇航", "诗涵", "俊杰"]
 
 
-def journey(n: int, question: str) -> list[tuple[str, str]]:
+class Script:
+    """One chat's messages, sent in order, whatever the bot answers (the distinct workload)."""
+
+    def __init__(self, steps: list[tuple[str, str]]):
+        self.steps, self.taken = steps, 0
+
+    def next_step(self, fake: FakeTelegram, chat: int) -> tuple[str, str] | None:
+        """The next (kind, value) to send, or None when the chat is done."""
+        if self.taken >= len(self.steps):
+            return None
+        self.taken += 1
+        return self.steps[self.taken - 1]
+
+
+class Journey(Script):
     """A parent's whole visit: /start, a question, then an assistance request filed through the
-    form, with the buttons pressed as people press them (15 updates)."""
-    child = SURNAMES[n % 20] + GIVEN[n // 20 % 10]
-    return [("command", "/start"), ("text", question), ("text", "我想申请帮扶"), ("press", "同意"),
-            ("text", child), ("text", f"{6 + n % 9}岁"), ("text", "河南周口郸城"), ("text", "深圳宝安西乡街道"),
-            ("text", "两年"), ("text", "李芳"), ("text", "妈妈"), ("text", f"139{n:08d}"), ("text", "1"),
-            ("text", "跳过"), ("press", "确认提交")]
+    form, each of the form's questions answered as it is asked — the question may already have
+    started the form or answered some of it (a place named in it), so the answers are not a fixed
+    list — and the buttons pressed as people press them (about 15 updates)."""
+
+    OPENING = "我想申请帮扶"
+
+    def __init__(self, n: int, question: str):
+        super().__init__([("command", "/start"), ("text", question)])
+        self.answers = {"child_name": ("text", SURNAMES[n % 20] + GIVEN[n // 20 % 10]),
+                        "child_age": ("text", f"{6 + n % 9}岁"), "hukou_location": ("text", "河南周口郸城"),
+                        "residence": ("text", "深圳宝安西乡街道"), "months_at_residence": ("text", "两年"),
+                        "guardian_name": ("text", "李芳"), "guardian_relation": ("text", "妈妈"),
+                        "guardian_phone": ("text", f"139{n:08d}"), "situations": ("text", "1"),
+                        "description": ("text", "跳过")}
+        self.opened = self.submitted = False
+        self.seen = 0  # replies read so far
+
+    def next_step(self, fake: FakeTelegram, chat: int) -> tuple[str, str] | None:
+        replies = fake.sent(chat)[self.seen:]  # what the bot said to the last message
+        self.seen += len(replies)
+        step = super().next_step(fake, chat)
+        if step is not None or self.submitted:
+            return step
+        said = "\n".join(reply["text"] for reply in replies)
+        buttons = {button["text"] for reply in replies
+                   for row in (reply.get("reply_markup") or {}).get("inline_keyboard", []) for button in row}
+        asked = [slot.name for slot in SLOTS if slot.prompt[:10] in said and slot.name in self.answers]
+        if SUBMIT in buttons:
+            self.submitted = True
+            step = ("press", SUBMIT)
+        elif CONSENT in buttons:  # the consent question, or its repetition
+            step = ("press", CONSENT)
+        elif asked:
+            step = self.answers[asked[-1]]
+        elif not self.opened:
+            step = ("text", self.OPENING)
+        else:
+            raise SystemExit(f"chat {chat}: the form asked what the journey cannot answer: {said[:160]!r}")
+        self.opened = True
+        self.taken += 1
+        return step
 
 
 def _button(fake: FakeTelegram, chat: int, title: str) -> tuple[str, int]:
@@ -101,7 +152,7 @@ def _update(fake: FakeTelegram, chat: int, kind: str, value: str) -> dict:
     return fake.text_update(chat, value)
 
 
-async def load(url: str, secret: str, fake: FakeTelegram, scripts: list[list[tuple[str, str]]], redeliver: float,
+async def load(url: str, secret: str, fake: FakeTelegram, scripts: list[Script], redeliver: float,
                connections: int = 40):
     """Telegram's side: a parent's next message arrives when the previous one was answered; ready
     updates wait in one FIFO queue for one of ``connections`` webhook connections (setWebhook's
@@ -111,16 +162,22 @@ async def load(url: str, secret: str, fake: FakeTelegram, scripts: list[list[tup
     redelivered: list[int] = []
     rng = random.Random(7)
     queue: asyncio.Queue = asyncio.Queue()
-    remaining = sum(len(steps) for steps in scripts)
+    active = len(scripts)
     finished = asyncio.Event()
     headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
 
     async def worker(client: aiohttp.ClientSession) -> None:
-        nonlocal remaining
+        nonlocal active
         while True:
-            index, step, arrived = await queue.get()
+            index, arrived = await queue.get()
             chat = 700_000 + index
-            kind, value = scripts[index][step]
+            step = scripts[index].next_step(fake, chat)
+            if step is None:
+                active -= 1
+                if active == 0:
+                    finished.set()
+                continue
+            kind, value = step
             update = _update(fake, chat, kind, value)
             started = time.perf_counter()
             async with client.post(url, json=update, headers=headers) as response:
@@ -137,17 +194,13 @@ async def load(url: str, secret: str, fake: FakeTelegram, scripts: list[list[tup
                     if again.status != 200:
                         raise SystemExit(f"redelivery answered {again.status}")
                 redelivered.append(chat)
-            if step + 1 < len(scripts[index]):
-                queue.put_nowait((index, step + 1, time.perf_counter()))
-            remaining -= 1
-            if remaining == 0:
-                finished.set()
+            queue.put_nowait((index, time.perf_counter()))
 
     connector = aiohttp.TCPConnector(limit=connections)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as client:
         started = time.perf_counter()
         for index in range(len(scripts)):
-            queue.put_nowait((index, 0, started))
+            queue.put_nowait((index, started))
         workers = [asyncio.create_task(worker(client)) for _ in range(connections)]
         await finished.wait()
         elapsed = time.perf_counter() - started
@@ -169,7 +222,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chats", type=int, default=200)
     parser.add_argument("--workload", choices=["journeys", "distinct"], default="journeys",
-                        help="journeys: each chat asks a question and files a request (15 updates, buttons "
+                        help="journeys: each chat asks a question and files a request (about 15 updates, buttons "
                              "included); distinct: --rounds free-text messages per chat, every one different")
     parser.add_argument("--rounds", type=int, default=5, help="messages per chat (distinct workload)")
     parser.add_argument("--redeliver", type=float, default=0.05, help="share of updates posted twice")
@@ -211,11 +264,11 @@ def main() -> int:
             # warm-up: one chat, so lazy loading is not measured
             pool = messages()
             if args.workload == "journeys":
-                scripts = [journey(c, pool[c % len(pool)]) for c in range(args.chats)]
+                scripts = [Journey(c, pool[c % len(pool)]) for c in range(args.chats)]
             else:
-                scripts = [[("text", pool[(c * args.rounds + n) % len(pool)]) for n in range(args.rounds)]
+                scripts = [Script([("text", pool[(c * args.rounds + n) % len(pool)]) for n in range(args.rounds)])
                            for c in range(args.chats)]
-            asyncio.run(load(url, secret, fake, [[("text", "你好"), ("text", "谢谢")]], 0.0, connections=1))
+            asyncio.run(load(url, secret, fake, [Script([("text", "你好"), ("text", "谢谢")])], 0.0, connections=1))
             warm_sent = len(fake.sent())
             connections = min(args.connections, int(fake.webhook.get("max_connections") or 40))
             cpu_before = cpu_snapshot(server.pid)
@@ -228,7 +281,7 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(30)
-    updates = sum(len(steps) for steps in scripts)
+    updates = sum(script.taken for script in scripts)
     per_chat: dict[int, int] = {}
     for message in sent:
         per_chat[int(message["chat_id"])] = per_chat.get(int(message["chat_id"]), 0) + 1
@@ -243,7 +296,7 @@ def main() -> int:
     p50 = statistics.median(latencies)
     p95 = latencies[int(len(latencies) * 0.95) - 1]
     e2e50, e2e95 = statistics.median(end_to_end), end_to_end[int(len(end_to_end) * 0.95) - 1]
-    missing = [c for c, steps in enumerate(scripts, 700_000) if per_chat.get(c, 0) < len(steps)]
+    missing = [c for c, script in enumerate(scripts, 700_000) if per_chat.get(c, 0) < script.taken]
     commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=args.tree, capture_output=True,
                             text=True).stdout.strip()
     print(f"code: {args.tree.resolve()} at {commit or 'unknown commit'}")
