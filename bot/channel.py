@@ -26,6 +26,7 @@ class Capabilities:
 @runtime_checkable
 class Channel(Protocol):
     name: str  # stored with each conversation the channel opens; only it may continue them
+    title: str  # how the staff pages name it (a request's or a conversation's channel)
     can: Capabilities
 
     def install(self, app) -> None:

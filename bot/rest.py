@@ -236,6 +236,7 @@ class Rest:
     """The REST channel and its web chat, as the composition root installs it."""
 
     name = CHANNEL
+    title = "网页对话"
     can = Capabilities(push=False, buttons=True, location=False)  # a client only hears back when it asks
 
     def install(self, app) -> None:

@@ -31,7 +31,8 @@ ENTRY_STATUS_LABELS = {"active": "在册", "closed": "已结案"}
 URGENT_STATUS_LABELS = {"new": "待处理", "handled": "已处理"}
 HANDOFF_STATUS_LABELS = {"open": "待联系", "handled": "已联系"}
 DETECTED_BY_LABELS = {"patterns": "关键词", "clauses": "分句模型", "classifier": "整句模型", "both": "关键词和模型"}
-CHANNEL_LABELS = {"rest": "网页对话", "telegram": "Telegram", "web": "网页对话"}
+# How the pages name a channel: the channels the composition root lists, by their titles (``install``)
+CHANNEL_LABELS: dict[str, str] = {}
 
 
 # ------------------------------------------------------------------ the signed-in user

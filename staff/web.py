@@ -14,8 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from staff import auth
-from staff.common import (DRAFT_COOKIE, HERE, PREFIX, SESSION_COOKIE, LoginRequired, StaffPageError, is_secure,
-                          login_url, render)
+from staff.common import (CHANNEL_LABELS, DRAFT_COOKIE, HERE, PREFIX, SESSION_COOKIE, LoginRequired, StaffPageError,
+                          is_secure, login_url, render)
 from staff.views import admin, casework, committees, dashboard, knowledge, ledger
 
 log = logging.getLogger(__name__)
@@ -90,10 +90,12 @@ def build_router() -> APIRouter:
     return router
 
 
-def install(app: FastAPI) -> None:
-    """Add the staff pages to ``app`` (once; a second call does nothing)."""
+def install(app: FastAPI, *, channel_titles: dict[str, str] | None = None) -> None:
+    """Add the staff pages to ``app`` (once; a second call does nothing). ``channel_titles``: each
+    channel's name (stored with its conversations and requests) and how the pages call it."""
     if getattr(app.state, "staff_installed", False):
         return
+    CHANNEL_LABELS.update(channel_titles or {})
     app.state.staff_installed = True
     app.add_middleware(StaffSecurityHeaders)
     app.add_exception_handler(LoginRequired, _login_required)

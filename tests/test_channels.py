@@ -39,6 +39,7 @@ class Fake:
     """The whole channel: a route that takes the platform's messages, its rendering, its delivery."""
 
     name = NAME
+    title = "示例平台"
     can = Capabilities(push=True, buttons=False, location=False)
 
     def __init__(self):
@@ -143,3 +144,11 @@ def test_a_channel_that_can_push_delivers_the_casework_notification(fake_app):
     ((user, text),) = fake.delivered
     assert user == "bo" and reference in text and "有新进展" in text and "电话已核实" not in text
 
+
+
+def test_the_staff_pages_name_each_channel_by_its_title(fake_app):
+    """A request's channel on the staff pages is the title the channel declares — a new channel's too."""
+    from staff.common import env
+
+    name = env.filters["channel"]
+    assert name(NAME) == Fake.title and name(Telegram.name) == Telegram.title and name(Rest.name) == Rest.title

@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def root() -> HTMLResponse:
         return HTMLResponse('<meta http-equiv="refresh" content="0; url=/chat">')
 
-    install_staff(app)
+    install_staff(app, channel_titles={channel.name: channel.title for channel in channels})
     app.add_middleware(BodyLimit, caps=lambda path: body_cap(settings, path))
     app.add_middleware(ClientAddress, security=settings.security)
     for channel in channels:  # last: a channel's ASGI middleware is the outermost (the Telegram webhook)

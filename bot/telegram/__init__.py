@@ -15,6 +15,7 @@ class Telegram:
     when a bot token is set, the bot itself — webhooks when a webhook URL is set, else polling."""
 
     name = CHANNEL
+    title = "Telegram"
     can = Capabilities(push=True, buttons=True, location=True)
 
     def install(self, app) -> None:
