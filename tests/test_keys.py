@@ -217,3 +217,18 @@ def test_rotate_key_reencrypts_everything_and_lookups_keep_working(backend, kb, 
             verify_data_key(db, DataCipher(old.encode()))
     finally:
         db.dispose()
+
+
+def test_the_standalone_action_server_files_nothing_under_another_key(backend, monkeypatch):
+    """``python -m tongban.action_server`` opens the ledger as every entry point does
+    (``tongban.storage.open_ledger``): a key that is not the database's is refused before a request
+    is written with it."""
+    from tongban import action_server
+    from tongban.storage import open_ledger
+
+    db, _ = open_ledger(_settings(backend, key=Fernet.generate_key().decode()))  # the database's key, recorded
+    db.dispose()
+    other = _settings(backend, key=Fernet.generate_key().decode())
+    monkeypatch.setattr("tongban.settings.get_settings", lambda: other)
+    with pytest.raises(DataKeyError):
+        action_server.DeploymentStore().file(None, conversation_id=None, channel="rest", referral=None)

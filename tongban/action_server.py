@@ -28,10 +28,9 @@ class DeploymentStore(RequestStore):
     def file(self, data, *, conversation_id, channel, referral):
         if self._store is None:
             from tongban.settings import get_settings
-            from tongban.storage import data_cipher, ledger_database
+            from tongban.storage import open_ledger
 
-            settings = get_settings()
-            self._store = DatabaseRequestStore(ledger_database(settings), data_cipher(settings))
+            self._store = DatabaseRequestStore(*open_ledger(get_settings()))
         return self._store.file(data, conversation_id=conversation_id, channel=channel, referral=referral)
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 import sys
 
 from tongban.settings import get_settings
-from tongban.storage import data_cipher, ledger_database
+from tongban.storage import data_cipher, ledger_database, open_ledger
 
 
 def register(sub) -> None:
@@ -39,17 +39,8 @@ def register(sub) -> None:
 
 
 def ledger_db():
-    from ledger.keys import verify_data_key
-
-    settings = get_settings()
-    cipher = data_cipher(settings)
-    db = ledger_database(settings)
-    try:
-        verify_data_key(db, cipher)
-    except Exception:
-        db.dispose()
-        raise
-    return db, cipher
+    """The deployment's ledger, its data key checked (``tongban.storage.open_ledger``)."""
+    return open_ledger(get_settings())
 
 
 def _purge(args: argparse.Namespace) -> int:

@@ -20,13 +20,12 @@ from ledger.areas import AreaDirectory
 from ledger.conversations import ConversationStore
 from ledger.crypto import DataCipher
 from ledger.db import Database
-from ledger.keys import verify_data_key
 from ledger.ratelimit import RateLimiter
 from nlu.areas import GazetteerAreas
 from nlu.embedding import Embedder, build_embedder
 from nlu.interpreter import Interpreter
 from tongban.settings import Settings
-from tongban.storage import data_cipher, ledger_database
+from tongban.storage import data_cipher, open_ledger
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +107,7 @@ class Runtime:
         embedder = embedder or (knowledge.embedder if knowledge else build_embedder(settings.embedding))
         knowledge = knowledge or knowledge_base(settings, embedder).start(watch=watch)
         interpreter = interpreter or Interpreter.load_or_train(embedder, settings.models_dir)
-        db = ledger_database(settings)
-        verify_data_key(db, cipher)  # refuses a key that is not the one the database was written with
+        db, _ = open_ledger(settings, cipher)  # refuses a key that is not the one the database was written with
         store = ConversationStore(db, cipher)
         engine = DialogueEngine(config=engine_config(settings), knowledge=knowledge, interpreter=interpreter,
                                 store=store, cipher=cipher)
