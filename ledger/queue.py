@@ -15,10 +15,11 @@ from ledger.areas import area_clause
 from ledger.clock import day_start
 from ledger.models import AssistanceRequest
 from ledger.paging import Page
+from ledger.services import CASE_PREFIXES
 
 OPEN_STATUSES = ("submitted", "under_review")
 QUEUE_PAGE_SIZE = 50
-_REFERENCE = re.compile(r"^(LD-\d{4}-\d{6,}|H-\d{6,}|U-\d{6,})$")
+_REFERENCE = re.compile(r"^(LD-\d{4}-\d{6,}|%s)$" % "|".join(rf"{p}\d{{6,}}" for p in CASE_PREFIXES.values()))
 
 
 def normalise_reference(text: str) -> str | None:

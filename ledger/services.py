@@ -116,11 +116,26 @@ def handoffs_since(*, session: Session, conversation_id: int, since: dt.datetime
         HandoffRequest.conversation_id == conversation_id, HandoffRequest.created_at >= since)) or 0
 
 
+# The references of the two kinds of case beside the requests' own (LD-2026-000123): a prefix and the
+# record's number, six digits at least.
+CASE_PREFIXES = {"handoff": "H-", "urgent": "U-"}
+
+
 def handoff_reference(request: HandoffRequest) -> str:
     """The reference staff and the parent use for a request for a person (H-000012)."""
-    return f"H-{request.id:06d}"
+    return f"{CASE_PREFIXES['handoff']}{request.id:06d}"
 
 
 def urgent_reference(record: UrgentRecord) -> str:
     """The reference staff use for an urgent record (U-000003)."""
-    return f"U-{record.id:06d}"
+    return f"{CASE_PREFIXES['urgent']}{record.id:06d}"
+
+
+def case_of_reference(reference: str) -> tuple[str, int] | None:
+    """(kind, record id) of a case's reference as the two functions above write it ("H-000012" →
+    ("handoff", 12)); None for any other text (an assistance request's reference among them)."""
+    for kind, prefix in CASE_PREFIXES.items():
+        number = reference.removeprefix(prefix)
+        if number != reference and number.isdigit():
+            return kind, int(number)
+    return None

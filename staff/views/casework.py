@@ -19,6 +19,7 @@ from ledger.committees import locality_names
 from ledger.models import AssistanceRequest, HandoffRequest, StatusChange, UrgentRecord, Visit
 from ledger.queue import QueueFilter, normalise_reference, queue_page
 from ledger.requests import SITUATION_LABELS, STATUS_LABELS, committee_by_code
+from ledger.services import case_of_reference, handoff_reference, urgent_reference
 from staff.auth import need, require_staff, take_draft
 from staff.common import (PREFIX, FormErrors, NotFound, Staff, area_filter, date_field, page_number, query_date,
                           render, runtime, text_field)
@@ -59,10 +60,9 @@ def queue(request: Request, staff: Staff = Depends(require_staff)):
         found = normalise_reference(q)
         if found is None:
             errors.add("q", "请输入完整的编号，例如 LD-2026-000123、H-000012 或 U-000003。")
-        elif found.startswith("H-"):
-            return RedirectResponse(f"{PREFIX}/handoffs/{int(found[2:])}", status_code=303)
-        elif found.startswith("U-"):
-            return RedirectResponse(f"{PREFIX}/urgent/{int(found[2:])}", status_code=303)
+        elif case := case_of_reference(found):
+            kind, number = case
+            return RedirectResponse(f"{PREFIX}/{CASE_PAGES[kind]}/{number}", status_code=303)
         else:
             reference, status = found, "all"
     f = QueueFilter(status=status, situation=situation, area=area, since=since, until=until,
@@ -235,9 +235,10 @@ def record_visit(request: Request, reference: str, staff: Staff = Depends(need("
 # ------------------------------------------------------------------ urgent records and handoffs
 
 _KINDS = {
-    "urgent": (UrgentRecord, "new", "handled", "urgent.view", "urgent.handled", "U"),
-    "handoff": (HandoffRequest, "open", "handled", "handoff.view", "handoff.handled", "H"),
+    "urgent": (UrgentRecord, "new", "handled", "urgent.view", "urgent.handled", urgent_reference),
+    "handoff": (HandoffRequest, "open", "handled", "handoff.view", "handoff.handled", handoff_reference),
 }
+CASE_PAGES = {"urgent": "urgent", "handoff": "handoffs"}  # each kind's page: /staff/<page>/<record id>
 
 
 def _find_case(session, staff: Staff, kind: str, record_id: int, *, lock: bool = False):
@@ -253,7 +254,7 @@ def _find_case(session, staff: Staff, kind: str, record_id: int, *, lock: bool =
 def _render_case(request: Request, staff: Staff, kind: str, record_id: int, *, errors=None, values=None,
                  status_code: int = 200):
     rt = runtime(request)
-    model, open_status, _done, view_action, _handled, letter = _KINDS[kind]
+    model, open_status, _done, view_action, _handled, reference_of = _KINDS[kind]
     with rt.db.session() as session:
         record = _find_case(session, staff, kind, record_id)
         draft = take_draft(request, staff, session)
@@ -261,7 +262,7 @@ def _render_case(request: Request, staff: Staff, kind: str, record_id: int, *, e
         visible = casework.transcript_for_area(session=session, cipher=rt.cipher,
                                                conversation_id=record.conversation_id, user_area=staff.area)
         notes = case_notes(session=session, cipher=rt.cipher, kind=kind, target_id=record.id)
-        reference = f"{letter}-{record.id:06d}"
+        reference = reference_of(record)
         related = list(session.execute(
             select(AssistanceRequest.reference, AssistanceRequest.status, AssistanceRequest.area_code,
                    AssistanceRequest.created_at)
@@ -290,7 +291,7 @@ def handoff_page(request: Request, record_id: int, staff: Staff = Depends(requir
 
 def _handle_case(request: Request, staff: Staff, form, kind: str, record_id: int):
     rt = runtime(request)
-    model, open_status, done_status, _view, handled_action, letter = _KINDS[kind]
+    model, open_status, done_status, _view, handled_action, reference_of = _KINDS[kind]
     errors = FormErrors()
     note = text_field(form, "note", errors, label="处理情况", required=True, max_length=2000, multiline=True)
     status = form.get("status")
@@ -308,7 +309,7 @@ def _handle_case(request: Request, staff: Staff, form, kind: str, record_id: int
         if kind == "handoff" and status == done_status:
             record.handled_at, record.handled_by = now, staff.username
         audit(session, actor=staff.username, action=handled_action if status == done_status else f"{kind}.note",
-              target=f"{letter}-{record.id:06d}", now=now)
+              target=reference_of(record), now=now)
     path = "urgent" if kind == "urgent" else "handoffs"
     return RedirectResponse(f"{PREFIX}/{path}/{record_id}?done=handled", status_code=303)
 
