@@ -152,17 +152,22 @@ class AnswersMixin:
             return []
         return [offer_reply()]
 
-    def _not_confident(self, convo: ConversationHandle, answer) -> list[Reply]:
+    @staticmethod
+    def _one_more_failure(convo: ConversationHandle) -> int:
+        """One more turn in a row the bot could not answer; the count says when a person is offered."""
         failures = int(convo.state.get("failures", 0)) + 1
         convo.state["failures"] = failures
+        return failures
+
+    def _not_confident(self, convo: ConversationHandle, answer) -> list[Reply]:
+        failures = self._one_more_failure(convo)
         buttons = rasa_buttons(answer.buttons)
         if failures >= self.config.failures_before_handoff:
             return [Reply("抱歉，我还是没找到合适的答案。要不要请工作人员来帮您？", buttons=[HANDOFF_BUTTON] + buttons[:6])]
         return [Reply(answer.text, buttons=buttons)]
 
     def _clarify(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
-        failures = int(convo.state.get("failures", 0)) + 1
-        convo.state["failures"] = failures
+        failures = self._one_more_failure(convo)
         if failures >= self.config.failures_before_handoff:
             return [Reply("抱歉，我还是没能弄明白。要不要请工作人员来帮您？也可以换个说法再问一次。",
                           buttons=[HANDOFF_BUTTON, button(INTENT_TITLES["help"], "help")], kind=QUESTION)]

@@ -21,8 +21,8 @@ ABOUT_A_ROLE = re.compile(r"(?:儿童主任|儿童督导员|督导员|网格员|
 
 
 class HandoffMixin:
-    """``_on_human_handoff`` and the handoff itself (``_create_handoff``, also when a place
-    given completes a waiting one).
+    """``_on_human_handoff`` and the handoff itself (``_create_handoff``; ``_waiting_handoff`` when
+    the place given completes a waiting one).
 
     Needs from the engine: ``config`` (handoffs_per_day, min_confidence), ``cipher``, ``knowledge``;
     ``_search`` and ``_compose`` (``AnswersMixin``)."""
@@ -47,6 +47,13 @@ class HandoffMixin:
             return [Reply("好的。为了转给您所在地区的工作人员，请告诉我您现在住在哪个市、哪个区"
                           "（例如：深圳市宝安区）。孩子如有危险请直接拨打 110。", kind=QUESTION)]
         return self._create_handoff(convo, reason)
+
+    def _waiting_handoff(self, convo: ConversationHandle) -> list[Reply]:
+        """The handoff that waited for the family's place, made now that the place is known; [] when
+        none waits."""
+        if not convo.state.pop("pending_handoff", None):
+            return []
+        return self._create_handoff(convo, convo.state.pop("handoff_reason", "请求人工帮助"))
 
     def _create_handoff(self, convo: ConversationHandle, reason: str) -> list[Reply]:
         session = convo.session

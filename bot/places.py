@@ -19,7 +19,7 @@ class PlacesMixin:
     """The family's place: ``_on_set_locality`` and the shared location (``_on_location``).
 
     Needs from the engine: ``knowledge`` (geo, search), ``interpreter``, ``form``, ``_digression``;
-    ``_on_ask_service``, ``_answer_if_named`` and ``_create_handoff`` (a handoff waiting on the place)."""
+    ``_on_ask_service``, ``_answer_if_named`` and ``_waiting_handoff`` (a handoff waiting on the place)."""
 
     def _on_set_locality(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         hukou, code = parse.entity("locality", role=HUKOU), parse.entity("locality", role=RESIDENCE)  # never the hukou
@@ -45,8 +45,7 @@ class PlacesMixin:
         local = self.knowledge.search("服务", code, k=1).has_local_checklist
         note = "之后的回答会优先用当地的服务清单。" if local else "目前还没有收录当地的服务清单，先按全国规定回答。"
         replies = [Reply(f"好的，已记住您住在{name}。{note}")]
-        if convo.state.pop("pending_handoff", None):
-            replies += self._create_handoff(convo, convo.state.pop("handoff_reason", "请求人工帮助"))
+        replies += self._waiting_handoff(convo)
         return replies
 
     def _question_beside_the_place(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
@@ -68,8 +67,7 @@ class PlacesMixin:
             return self.form.step(convo, self.interpreter.parse(name), self._digression)
         convo.state["locality"] = code
         replies = [Reply(f"好的，根据您分享的位置，已记下您住在{name}。")]
-        if convo.state.pop("pending_handoff", None):
-            replies += self._create_handoff(convo, convo.state.pop("handoff_reason", "请求人工帮助"))
+        replies += self._waiting_handoff(convo)
         if self.form.active(convo.state):
             replies += self.form.reask(convo.state)
         return replies

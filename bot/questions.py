@@ -52,7 +52,7 @@ class QuestionsMixin:
     message), ``_on_help`` and ``_on_out_of_scope``.
 
     Needs from the engine: ``config``, ``knowledge``, ``domain``, ``form``; the answers
-    (``AnswersMixin``), the list's answers (``ListMixin``) and ``_on_check_status``."""
+    (``AnswersMixin``), the list's answers (``ListMixin``) and ``_on_check_status`` (``AssistanceMixin``)."""
 
     def _on_ask_service(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         entities = parse.payload_entities
@@ -163,8 +163,7 @@ class QuestionsMixin:
                     or self._answer_if_sure(convo, parse))
         if referred:
             return referred
-        failures = int(convo.state.get("failures", 0)) + 1
-        convo.state["failures"] = failures
+        failures = self._one_more_failure(convo)
         text = self.domain.text("utter_out_of_scope") + "\n" + referrals.public_line(parse.normalized)
         if failures >= self.config.failures_before_handoff:
             return [Reply(text + "\n如果您有具体的困难，也可以请工作人员来帮您。",
