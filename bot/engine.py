@@ -204,6 +204,7 @@ class DialogueEngine(EmergencyMixin, PrivacyMixin, HandoffMixin, AssistanceMixin
         if isinstance(referral, str) and referral.strip():
             convo.state["referral"] = referral.strip()[:64]
 
+    # --- non-text events (channels translate them; a shared location: bot/places.py) -------------
     def _on_event(self, convo: ConversationHandle, event: dict) -> list[Reply]:
         kind = event.get("type")
         if kind == "start":
@@ -246,6 +247,7 @@ class DialogueEngine(EmergencyMixin, PrivacyMixin, HandoffMixin, AssistanceMixin
             replies += self.form.reask(convo.state)
         return replies
 
+    # --- the intents answered with a line ----------------------------------------------------
     def _on_greet(self, convo: ConversationHandle, parse: ParseResult) -> list[Reply]:
         return [Reply(self.domain.text("utter_greet"), buttons=menu_buttons())]
 
