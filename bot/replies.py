@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from knowledge.categories import label
-from ledger.reply import Button
+from ledger.reply import Button, Reply
 
 
 def button(title: str, intent: str, **entities) -> Button:
@@ -45,3 +45,28 @@ def menu_buttons() -> list[Button]:
 
 
 HANDOFF_BUTTON = button(INTENT_TITLES["human_handoff"], "human_handoff")
+
+
+def answer_reply(answer) -> Reply:
+    """A composed checklist answer as a reply, with the sources it cites."""
+    return Reply(answer.text, buttons=rasa_buttons(answer.buttons), sources=answer.sources)
+
+
+def person_offer() -> Reply:
+    """A person one tap away, beside an answer to a message that may have asked for one."""
+    return Reply("需要的话，也可以请工作人员联系您。", buttons=[HANDOFF_BUTTON])
+
+
+def privacy_offer() -> Reply:
+    """How Tongban keeps the parent's own data, one tap away beside an answer about someone else's."""
+    return data_offer("想了解童伴怎么保存和使用您的信息", "童伴的隐私说明", "privacy")
+
+
+def data_offer(offer: str, title: str, intent: str) -> Reply:
+    return Reply(f"{offer}，可以点下面的按钮。", buttons=[button(title, intent)])
+
+
+def offer_reply() -> Reply:
+    """The assistance request offered with buttons (beside an answer), not started."""
+    return Reply("如果需要工作人员上门了解情况、帮您登记帮扶，可以点“申请帮扶”，也可以请工作人员联系您。",
+                 buttons=[button(INTENT_TITLES["request_assistance"], "request_assistance"), HANDOFF_BUTTON])

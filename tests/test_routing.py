@@ -46,7 +46,7 @@ def test_a_question_about_people_or_a_service_is_answered_not_handed_over(chat, 
 
 
 def test_someone_named_is_no_one_asked_for_but_a_person_asked_for_is():
-    from bot.engine import _asks_about_people
+    from bot.reading import _asks_about_people
     from nlu.interpreter import ParseResult
 
     def parse(text):

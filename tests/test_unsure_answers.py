@@ -343,7 +343,7 @@ def test_a_request_put_as_a_question_with_no_question_word_is_answered(unsure, t
 
 
 def test_a_statement_that_looks_like_a_question_is_told_not_asked():
-    from bot.engine import _asks_whether
+    from bot.reading import _asks_whether
 
     for told in ("他爸喝了酒动不动就打孩子 我也没办法", "他时不时就打娃", "老师对娃爱理不理的", "管不管都一样",
                  "不知道有没有用 家里揭不开锅了", "不,不,不用了", "孩子一动不动地坐着"):
@@ -489,7 +489,7 @@ def test_whether_a_family_may_ask_for_help_themselves_is_answered_before_anythin
 def test_asking_someone_to_act_of_their_own_accord_is_not_asking_whether_we_may(text):
     """主动 or 自己 followed by what someone else would do (联系我们, 给我们打电话, 上我们家) asks them to
     act; only the family's own act (自己去申请, 主动提, 主动跟社区说) asks whether it may."""
-    from bot.engine import SELF_ASK
+    from bot.reading import SELF_ASK
     assert not SELF_ASK.search(text)
     for own in ("能不能自己去申请", "可以主动提吗", "能主动跟社区申请帮扶不", "自己能不能去申请", "是不是只能等人来查"):
         assert SELF_ASK.search(own), own
@@ -573,7 +573,7 @@ def test_parents_words_for_the_list_are_answered_from_the_ledger_clauses(unsure,
     ("社区会重点照顾独居老人吗", False),
 ])
 def test_parents_words_name_the_list_only_beside_the_community_and_without_hardship(text, names):
-    from bot.engine import names_the_list
+    from bot.reading import names_the_list
 
     assert names_the_list(text) is names
 
@@ -585,7 +585,7 @@ def test_parents_words_name_the_list_only_beside_the_community_and_without_hards
     ("找朋友帮忙看孩子我去申请居住证", False),  # two actions, not an application handed in by a friend
 ])
 def test_an_application_handed_in_by_someone_else(text, proxy):
-    from bot.engine import BY_PROXY
+    from bot.reading import BY_PROXY
 
     assert bool(BY_PROXY.search(text)) is proxy
 
@@ -599,7 +599,7 @@ def test_how_often_a_registered_record_is_updated_is_answered_from_the_monitorin
     ours = unsure("我在你们这登记的信息保存多久", [("privacy", 0.95), ("delete_data", 0.02)])
     assert not _cited(ours) and "个人信息说明" in ours[0].text
     # another record, or a correction of what was given to us: not the monitoring's
-    from bot.engine import UPDATED
+    from bot.privacy import UPDATED
 
     for text in ("孩子的学籍信息什么时候更新", "娃的医保信息多久更新一次", "我孩子的信息填错了 什么时候能更新"):
         assert not UPDATED.search(text), text
@@ -651,7 +651,7 @@ def test_an_unsure_request_to_apply_for_us_is_no_question_about_a_service(unsure
 
 
 def test_a_relative_out_of_touch_or_how_long_a_service_takes_tells_of_no_filing():
-    from bot.engine import TELLS_OF_A_FILING
+    from bot.questions import TELLS_OF_A_FILING
 
     assert TELLS_OF_A_FILING.search("困难补助我上礼拜交的，咋还没消息")
     assert TELLS_OF_A_FILING.search("公租房排上了没有，我三月份报的")
@@ -667,13 +667,13 @@ def test_a_relative_out_of_touch_or_how_long_a_service_takes_tells_of_no_filing(
     ("上户口登记的时候填的信息会不会泄露", False),
 ])
 def test_a_registration_told_as_done_is_the_ledgers_not_a_negation_or_another_offices(text, ledger):
-    from bot.engine import REGISTERED, REGISTERED_ELSEWHERE
+    from bot.reading import REGISTERED, REGISTERED_ELSEWHERE
 
     assert (bool(REGISTERED.search(text)) and not REGISTERED_ELSEWHERE.search(text)) is ledger
 
 
 def test_a_child_alone_at_home_is_hardship_so_the_request_comes_first():
-    from bot.engine import names_the_list
+    from bot.reading import names_the_list
 
     assert names_the_list("社区会上门来看看不")
     assert not names_the_list("社区会来家里看看吗 娃一个人在家")
@@ -693,7 +693,7 @@ def test_a_question_that_names_places_by_what_they_are_is_a_service_question(uns
 def test_a_mini_program_asking_for_a_childs_data_is_someone_elses(unsure):
     """A mini program (小程序) that asks for a child's ID number holds the data, not Tongban: the law
     on children's data online answers; "这个小程序" is Tongban's own."""
-    from bot.engine import _held_elsewhere
+    from bot.reading import _held_elsewhere
     text = "娃才12岁 有的小程序要填娃身份证号 这些信息算不算要特别保护的"
     assert _held_elsewhere(ParseResult(text, "privacy", 0.9, [("privacy", 0.9)], [], normalized=text))
     own = "你们这个小程序问娃的名字年龄 会不会乱用"
@@ -839,7 +839,7 @@ def test_special_care_asked_after_a_story_of_the_lists_situations_is_answered_by
     "娃天天刷短视频刷到半夜 网上乱七八糟的东西太多了 有人管没",  # no situation of the list told
 ])
 def test_care_asked_otherwise_is_not_read_as_the_list(text):
-    from bot.engine import _asks_for_special_care
+    from bot.reading import _asks_for_special_care
 
     assert not _asks_for_special_care(ParseResult(text, "ask_service", 0.9, [("ask_service", 0.9)], [],
                                                   normalized=normalize(text)))
@@ -897,10 +897,10 @@ def test_someone_to_look_after_the_child_for_a_while_is_the_plans_guardianship(u
 @pytest.mark.parametrize("text", ["申请临时救助都要带啥", "去街道申请临时救助要带居住证吗 没有咋整",
                                   "临时监护跟长期监护有啥不一样", "奶奶临时帮着带孩子 我们在外地打工"])
 def test_temporary_assistance_or_the_guardianship_named_is_no_care_asked(text):
-    from bot.engine import DialogueEngine
+    from bot.reading import _asks_for_temporary_care
 
     parse = ParseResult(text, "ask_service", 0.9, [("ask_service", 0.9)], [], normalized=normalize(text))
-    assert not DialogueEngine._asks_for_temporary_care(parse)
+    assert not _asks_for_temporary_care(parse)
 
 
 @pytest.mark.parametrize("text", [
@@ -911,7 +911,7 @@ def test_temporary_assistance_or_the_guardianship_named_is_no_care_asked(text):
     "家里困难 申请的补助有人管没",
 ])
 def test_care_asked_of_another_service_or_beside_harm_is_not_the_list(text):
-    from bot.engine import _asks_for_special_care
+    from bot.reading import _asks_for_special_care
 
     parse = ParseResult(text, "ask_service", 0.9, [("ask_service", 0.9)], [], normalized=normalize(text))
     assert not _asks_for_special_care(parse)
@@ -930,10 +930,10 @@ def test_a_request_that_someone_be_sent_starts_the_form_even_with_care_asked(uns
     "老家的娃临时送去亲戚家 学籍咋办",
 ])
 def test_childcare_or_a_school_place_is_no_temporary_guardianship(text):
-    from bot.engine import DialogueEngine
+    from bot.reading import _asks_for_temporary_care
 
     parse = ParseResult(text, "ask_service", 0.9, [("ask_service", 0.9)], [], normalized=normalize(text))
-    assert not DialogueEngine._asks_for_temporary_care(parse)
+    assert not _asks_for_temporary_care(parse)
 
 
 def test_first_aid_comes_before_the_guardianship_answer(unsure):
