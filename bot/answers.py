@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 from bot.reading import ASKS_FOR_HELP, HARDSHIP, _asked
-from bot.replies import HANDOFF_BUTTON, INTENT_TITLES, answer_reply, button, menu_buttons, offer_reply, rasa_buttons
+from bot.replies import HANDOFF_BUTTON, INTENT_TITLES, answer_reply, button, choice_buttons, menu_buttons, offer_reply
 from knowledge import aspects, compose, not_understood
 from knowledge.answer import item_answer, no_local_notice
 from knowledge.categories import CATEGORIES
@@ -161,7 +161,7 @@ class AnswersMixin:
 
     def _not_confident(self, convo: ConversationHandle, answer) -> list[Reply]:
         failures = self._one_more_failure(convo)
-        buttons = rasa_buttons(answer.buttons)
+        buttons = choice_buttons(answer.buttons)
         if failures >= self.config.failures_before_handoff:
             return [Reply("抱歉，我还是没找到合适的答案。要不要请工作人员来帮您？", buttons=[HANDOFF_BUTTON] + buttons[:6])]
         return [Reply(answer.text, buttons=buttons)]

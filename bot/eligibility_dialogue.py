@@ -8,9 +8,9 @@ import re
 
 from bot import eligibility
 from bot.answers import NAMED_SERVICE_CONFIDENCE
-from bot.replies import answer_reply, button, rasa_buttons
+from bot.replies import answer_reply, button, choice_buttons
 from knowledge import aspects
-from knowledge.answer import detail_button
+from knowledge.answer import detail_choice
 from knowledge.citation import basis, source_record
 from ledger.conversations import ConversationHandle
 from ledger.reply import ANSWER, QUESTION, Reply
@@ -77,7 +77,7 @@ class EligibilityMixin:
         sources = []
         if entry is not None:
             lines.append(basis(entry))
-            buttons += rasa_buttons([detail_button(entry)])
+            buttons += choice_buttons([detail_choice(entry)])
             sources = [source_record(entry, self.public_url)]
         return [Reply("\n".join(lines), buttons=buttons, sources=sources, facts={"eligibility": verdict.answer},
                       kind=QUESTION if verdict.missing else ANSWER)]

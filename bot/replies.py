@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from knowledge.answer import Choice
 from knowledge.categories import label
 from ledger.reply import Button, Reply
 
@@ -13,6 +14,20 @@ def button(title: str, intent: str, **entities) -> Button:
     """A button that sends ``/intent`` (with its entities as JSON) when pressed."""
     payload = f"/{intent}" + (json.dumps(entities, ensure_ascii=False) if entities else "")
     return Button(title, payload)
+
+
+def choice_buttons(choices: list[Choice]) -> list[Button]:
+    """The choices a checklist answer offers, as buttons whose payloads the engine reads back
+    (``/ask_service{"item": …}`` and ``{"category": …}``, ``/human_handoff``)."""
+    buttons = []
+    for choice in choices:
+        if choice.person:
+            buttons.append(button(choice.title, "human_handoff"))
+        elif choice.item is not None:
+            buttons.append(button(choice.title, "ask_service", item=choice.item, **({"detail": True} if choice.detail else {})))
+        else:
+            buttons.append(button(choice.title, "ask_service", category=choice.category))
+    return buttons
 
 
 def rasa_buttons(buttons: list[dict] | None) -> list[Button]:
@@ -49,7 +64,7 @@ HANDOFF_BUTTON = button(INTENT_TITLES["human_handoff"], "human_handoff")
 
 def answer_reply(answer) -> Reply:
     """A composed checklist answer as a reply, with the sources it cites."""
-    return Reply(answer.text, buttons=rasa_buttons(answer.buttons), sources=answer.sources)
+    return Reply(answer.text, buttons=choice_buttons(answer.buttons), sources=answer.sources)
 
 
 def person_offer() -> Reply:

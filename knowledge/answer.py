@@ -17,35 +17,48 @@ from knowledge.schema import Authority
 from knowledge.screen import contrast_screen, render_item, screen_and_cited
 from nlu.geo import NATIONAL
 
-HUMAN_BUTTON = {"title": "找工作人员", "payload": "/human_handoff"}
 DETAIL_TITLE = "详细"
+PERSON_TITLE = "找工作人员"
 
 # The categories offered as buttons when a question is not understood.
 MENU_CATEGORIES = ("compulsory_education", "preschool", "medical_insurance", "immunization",
                    "temporary_assistance", "disability", "housing", "mental_health")
 
 
+@dataclass(frozen=True)
+class Choice:
+    """What an answer offers next: an item (its first screen; with ``detail``, the whole of it), a
+    service category, or a person. How a choice is sent back (a button's payload, a number typed) is
+    the dialogue's and the channel's business (``bot.replies.choice_buttons``), not the checklists'."""
+
+    title: str
+    item: str | None = None  # an item's key (``IndexedItem.key``)
+    detail: bool = False
+    category: str | None = None
+    person: bool = False
+
+
 @dataclass
 class Answer:
-    """A reply: text, optional buttons, and the sources it cites."""
+    """A reply: text, the choices offered under it, and the sources it cites."""
 
     text: str
-    buttons: list[dict] = field(default_factory=list)
+    buttons: list[Choice] = field(default_factory=list)
     sources: list[dict] = field(default_factory=list)
     confident: bool = True
 
 
-def detail_button(entry: IndexedItem) -> dict:
-    return {"title": DETAIL_TITLE, "payload": f"/ask_service{{\"item\":\"{entry.key}\",\"detail\":true}}"}
+def detail_choice(entry: IndexedItem) -> Choice:
+    return Choice(DETAIL_TITLE, item=entry.key, detail=True)
 
 
-def item_button(entry: IndexedItem) -> dict:
-    return {"title": entry.item.title[:30], "payload": f"/ask_service{{\"item\":\"{entry.key}\"}}"}
+def item_choice(entry: IndexedItem) -> Choice:
+    return Choice(entry.item.title[:30], item=entry.key)
 
 
-def answer_buttons(entry: IndexedItem, related: list[IndexedItem]) -> list[dict]:
+def answer_choices(entry: IndexedItem, related: list[IndexedItem]) -> list[Choice]:
     """详细 for ``entry``, then the ``related`` items."""
-    return [detail_button(entry)] + [item_button(other) for other in related]
+    return [detail_choice(entry)] + [item_choice(other) for other in related]
 
 
 def item_answer(entry: IndexedItem, *, detail: bool = False, notice: str = "",
@@ -65,7 +78,7 @@ def item_answer(entry: IndexedItem, *, detail: bool = False, notice: str = "",
         related = [other for other in related if other is not also]  # on the screen already
     related = [other for other in related if all(other is not seen for seen in cited)][:RELATED_BUTTONS]
     sources += [source_record(other, public_url) for other in cited]
-    return Answer(text=text, buttons=answer_buttons(entry, related), sources=sources)
+    return Answer(text=text, buttons=answer_choices(entry, related), sources=sources)
 
 
 def no_local_notice(result: SearchResult, locality_name: str | None, entry: IndexedItem | None = None) -> str:
@@ -95,7 +108,7 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
     if aspect == aspects.DIFFERENCE and len(result.hits) > 1:
         related = [h.entry for h in result.hits if h is not top][:RELATED_BUTTONS]
         return Answer(text=contrast_screen(top.entry, related[0], notice),
-                      buttons=answer_buttons(top.entry, related),
+                      buttons=answer_choices(top.entry, related),
                       sources=[source_record(top.entry, public_url), source_record(related[0], public_url)])
     clause = _clause_behind(result.hits, top, aspect, result.query)
     if clause is not None:  # the entitlement first, the guidance item's where-and-how beside it
@@ -243,8 +256,8 @@ def not_understood(result: SearchResult | None = None) -> Answer:
     guesses = list(dict.fromkeys(result.categories[:3])) if result else []
     codes = [c for c in guesses if c in SERVICE_CATEGORIES] or list(MENU_CATEGORIES)
     codes += [c for c in MENU_CATEGORIES if c not in codes]
-    buttons = [{"title": label(c), "payload": f"/ask_service{{\"category\":\"{c}\"}}"} for c in codes[:8]]
-    buttons.append(HUMAN_BUTTON)
+    buttons = [Choice(label(c), category=c) for c in codes[:8]]
+    buttons.append(Choice(PERSON_TITLE, person=True))
     text = ("抱歉，我没能确定您问的是哪项服务。可以换个说法再问一次，"
             "比如“孩子在这边上小学要带什么材料”，也可以点下面的类别，或者找工作人员帮忙。")
     return Answer(text=text, buttons=buttons, confident=False)

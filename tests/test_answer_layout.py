@@ -83,7 +83,7 @@ def test_no_answer_links_to_a_page_not_checked_to_hold_its_text(entry):
 def test_the_detail_holds_what_the_first_screen_leaves_out():
     entry = next(e for e in ENTRIES if e.item.departments and e.item.materials)
     answer = item_answer(entry)
-    assert answer.buttons[0]["title"] == DETAIL_TITLE and '"detail":true' in answer.buttons[0]["payload"]
+    assert answer.buttons[0].title == DETAIL_TITLE and answer.buttons[0].detail and answer.buttons[0].item == entry.key
     detail = item_answer(entry, detail=True)
     assert not detail.buttons and detail.sources == answer.sources
     for part in (entry.item.service_object, entry.item.content, "负责部门", entry.item.materials[0], "来源：《"):
@@ -448,7 +448,7 @@ def test_a_guidance_item_close_behind_the_plans_clause_adds_where_to_apply_and_i
     assert lines[0] == plan.brief and lines[1] == where.brief
     assert lines[-1].startswith("依据：") and "三、（九）" in lines[-1] and "临时救助通知" in lines[-1]
     assert [s["item_id"] for s in reply.sources] == ["p", "w"]
-    assert not any(b["payload"].endswith('"w"}') for b in reply.buttons)  # on the screen: no button for it
+    assert not any(b.item and b.item.endswith("/w") for b in reply.buttons)  # on the screen: no button for it
     # another service, a guidance item far behind, or a question about materials: the clause alone
     for question, second, gap in (("没本地户口能申请临时救助不", other, 0.01), ("没本地户口能申请临时救助不", where, 0.2),
                                   ("申请临时救助要带啥材料", where, 0.01)):
