@@ -15,6 +15,7 @@ import argparse
 import getpass
 import sys
 from contextlib import contextmanager
+from functools import wraps
 from typing import Callable
 
 from ledger import accounts, clock
@@ -89,25 +90,33 @@ def _actor() -> str:
         return "cli"
 
 
+def _refusal_exits(code: int):
+    """A command that a refused request (``StaffError``: a wrong role or area, an unknown account, a
+    weak password) ends with exit ``code``, the refusal's text on stderr; no traceback."""
+    def decorate(command: Callable[..., int]) -> Callable[..., int]:
+        @wraps(command)
+        def run(*args, **kwargs) -> int:
+            try:
+                return command(*args, **kwargs)
+            except StaffError as exc:
+                print(exc, file=sys.stderr)
+                return code
+        return run
+    return decorate
+
+
+@_refusal_exits(2)
 def create_user(args: argparse.Namespace) -> int:
     areas = args.areas()
-    try:
-        area = accounts.valid_area_for_role(args.role, args.area, areas=areas)
-    except StaffError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    area = accounts.valid_area_for_role(args.role, args.area, areas=areas)
     password = _read_password(args.password_stdin)
     if password is None:
         return 2
-    try:
-        with _transaction(args) as session:
-            user = accounts.create_user(session=session, areas=areas, username=args.username, role=args.role,
-                                        area=area, password=password, display_name=args.display_name,
-                                        created_by=_actor())
-            print(f"已创建账号 {user.username}：{accounts.ROLES[user.role]}，管辖 {area_name(user.area_code, areas=areas)}")
-    except StaffError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    with _transaction(args) as session:
+        user = accounts.create_user(session=session, areas=areas, username=args.username, role=args.role,
+                                    area=area, password=password, display_name=args.display_name,
+                                    created_by=_actor())
+        print(f"已创建账号 {user.username}：{accounts.ROLES[user.role]}，管辖 {area_name(user.area_code, areas=areas)}")
     return 0
 
 
@@ -120,15 +129,11 @@ def list_users(args: argparse.Namespace) -> int:
     return 0
 
 
+@_refusal_exits(1)
 def _set_active(args: argparse.Namespace, active: bool) -> int:
-    username = args.username
-    try:
-        with _transaction(args) as session:
-            user = accounts.set_user_active(session=session, username=username, active=active, actor=_actor())
-            print(f"已{'启用' if active else '停用'}账号 {user.username}")
-    except StaffError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    with _transaction(args) as session:
+        user = accounts.set_user_active(session=session, username=args.username, active=active, actor=_actor())
+        print(f"已{'启用' if active else '停用'}账号 {user.username}")
     return 0
 
 
@@ -140,15 +145,12 @@ def enable_user(args: argparse.Namespace) -> int:
     return _set_active(args, True)
 
 
+@_refusal_exits(1)
 def set_password(args: argparse.Namespace) -> int:
     password = _read_password(args.password_stdin)
     if password is None:
         return 2
-    try:
-        with _transaction(args) as session:
-            user = accounts.set_password(session=session, username=args.username, password=password, actor=_actor())
-            print(f"已为 {user.username} 设置新密码，原有登录已全部失效")
-    except StaffError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    with _transaction(args) as session:
+        user = accounts.set_password(session=session, username=args.username, password=password, actor=_actor())
+        print(f"已为 {user.username} 设置新密码，原有登录已全部失效")
     return 0
