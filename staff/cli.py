@@ -34,30 +34,31 @@ def register(subparsers, *, areas: Callable[[], AreaDirectory], database: Callab
     group.set_defaults(areas=areas, database=database)
     staff = group.add_subparsers()
 
-    create = staff.add_parser("create-user", help="create a staff account (asks for the password)")
-    create.add_argument("username")
+    create = _account_command(staff, "create-user", "create a staff account (asks for the password)", create_user)
     create.add_argument("--role", required=True, choices=list(accounts.ROLES), help=ROLE_HELP)
     create.add_argument("--area", required=True,
                         help="national (admin) / 6-digit district / 9-digit street / 12-digit community code")
     create.add_argument("--display-name", default="", help="the person's name as shown on the pages")
-    create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    create.set_defaults(run=create_user)
+    _password_option(create)
+    staff.add_parser("list-users", help="list staff accounts").set_defaults(run=list_users)
+    _account_command(staff, "disable-user", "disable an account and end its sessions", disable_user)
+    _account_command(staff, "enable-user", "enable a disabled account", enable_user)
+    _password_option(_account_command(staff, "set-password", "set a new password (ends the account's sessions)",
+                                      set_password))
 
-    listing = staff.add_parser("list-users", help="list staff accounts")
-    listing.set_defaults(run=list_users)
 
-    disable = staff.add_parser("disable-user", help="disable an account and end its sessions")
-    disable.add_argument("username")
-    disable.set_defaults(run=disable_user)
+def _account_command(staff, name: str, help: str, run: Callable[[argparse.Namespace], int]):
+    """A command that acts on one account, named by its USERNAME (every one but list-users)."""
+    command = staff.add_parser(name, help=help)
+    command.add_argument("username")
+    command.set_defaults(run=run)
+    return command
 
-    enable = staff.add_parser("enable-user", help="enable a disabled account")
-    enable.add_argument("username")
-    enable.set_defaults(run=enable_user)
 
-    password = staff.add_parser("set-password", help="set a new password (ends the account's sessions)")
-    password.add_argument("username")
-    password.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    password.set_defaults(run=set_password)
+def _password_option(command) -> None:
+    """The switch of the commands that set a password: read it from stdin (scripts) instead of
+    asking twice at the terminal."""
+    command.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
 
 
 @contextmanager
