@@ -25,16 +25,28 @@ def percentile(values: list[float], q: float) -> float:
 # --------------------------------------------------------------------------- scoring
 
 @dataclass
+class Tally:
+    """How many of how many: each figure of the report is one (printed "hits/of")."""
+
+    hits: int = 0
+    of: int = 0
+
+    def add(self, hit: bool) -> None:
+        self.hits += int(hit)
+        self.of += 1
+
+    def __str__(self) -> str:
+        return f"{self.hits}/{self.of}"
+
+
+@dataclass
 class Score:
     """One server on one file."""
 
-    total: int = 0
-    correct: int = 0
-    emergencies: int = 0
-    recalled: int = 0
-    others: int = 0
-    alarms: int = 0
-    per_class: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    accuracy: Tally = field(default_factory=Tally)  # the right intent, of all examples
+    recall: Tally = field(default_factory=Tally)  # taken for an emergency, of the emergencies
+    alarms: Tally = field(default_factory=Tally)  # taken for an emergency, of the others
+    per_class: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))  # recall per danger class
     missed: list[tuple[str, str, str]] = field(default_factory=list)  # text, class, predicted
     false_alarms: list[tuple[str, str]] = field(default_factory=list)  # text, expected
 
@@ -44,20 +56,17 @@ def score(examples: list, predicted: dict[str, tuple[str, float]]) -> Score:
     s = Score()
     for e in examples:
         intent = predicted[e.text][0]
-        s.total += 1
-        s.correct += intent == e.intent
+        alarmed = intent == EMERGENCY
+        s.accuracy.add(intent == e.intent)
         if e.intent == EMERGENCY:
-            s.emergencies += 1
-            s.recalled += intent == EMERGENCY
+            s.recall.add(alarmed)
             if e.category:
-                s.per_class[e.category][0] += intent == EMERGENCY
-                s.per_class[e.category][1] += 1
-            if intent != EMERGENCY:
+                s.per_class[e.category].add(alarmed)
+            if not alarmed:
                 s.missed.append((e.text, e.category, intent))
         else:
-            s.others += 1
-            s.alarms += intent == EMERGENCY
-            if intent == EMERGENCY:
+            s.alarms.add(alarmed)
+            if alarmed:
                 s.false_alarms.append((e.text, e.intent))
     return s
 
@@ -74,10 +83,10 @@ def main_table(names: list[str], scores: dict, latencies: dict, short: dict, mem
     row = lambda label, a, b: lines.append(f"| {label} | {a} | {b} |")  # noqa: E731
     for name in names:
         a, b = scores[OURS][name], scores[RASA][name]
-        acc = lambda s: f"{s.correct / s.total:.3f} ({s.correct}/{s.total})" if s.total else "–"  # noqa: E731
-        row(f"intent accuracy, {name}", acc(a), acc(b))
-        row(f"emergency recall, {name}", f"{a.recalled}/{a.emergencies}", f"{b.recalled}/{b.emergencies}")
-        row(f"false alarms, {name}", f"{a.alarms}/{a.others}", f"{b.alarms}/{b.others}")
+        acc = lambda t: f"{t.hits / t.of:.3f} ({t})" if t.of else "–"  # noqa: E731
+        row(f"intent accuracy, {name}", acc(a.accuracy), acc(b.accuracy))
+        row(f"emergency recall, {name}", a.recall, b.recall)
+        row(f"false alarms, {name}", a.alarms, b.alarms)
     n, m = len(latencies[OURS]), len(short[OURS])
     row(f"/model/parse p50 / p95, first-seen text (n={n})", latency_cell(latencies[OURS]), latency_cell(latencies[RASA]))
     row(f"/model/parse p50 / p95, first-seen text ≤ {SHORT} chars (n={m})", latency_cell(short[OURS]), latency_cell(short[RASA]))
@@ -97,7 +106,7 @@ def class_table(names: list[str], scores: dict) -> list[str]:
             lines += [f"| file | danger class | {OURS} | {RASA} |", "|---|---|---:|---:|"]
         for cls in classes:
             a, b = scores[OURS][name].per_class[cls], scores[RASA][name].per_class[cls]
-            lines.append(f"| {name} | {cls} | {a[0]}/{a[1]} | {b[0]}/{b[1]} |")
+            lines.append(f"| {name} | {cls} | {a} | {b} |")
     return lines
 
 

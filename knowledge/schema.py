@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from knowledge.categories import CATEGORIES
 from knowledge.errors import ChecklistValidationError, FieldProblem
@@ -32,6 +32,27 @@ def canonical_code(code: str) -> str:
     if len(code) == 9 and code.endswith("000"):
         code = code[:6]
     return code
+
+
+def _check_url(value: str) -> str:
+    if value and not value.startswith(("http://", "https://")):
+        raise ValueError("须为 http(s) 链接")
+    return value
+
+
+def _shaped(pattern: re.Pattern, message: str) -> AfterValidator:
+    """The check of an id's form: ``message`` says what the id may hold when it does not match."""
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(message)
+        return value
+    return AfterValidator(check)
+
+
+# Fields checked the same way wherever they stand (item and header).
+_Url = Annotated[str, AfterValidator(_check_url)]
+_ItemId = Annotated[str, _shaped(_ITEM_ID, "只能包含字母、数字、点、下划线和短横线")]
+_ChecklistId = Annotated[str, _shaped(_CHECKLIST_ID, "只能包含小写字母、数字和短横线")]
 
 
 class Authority(str, Enum):
@@ -67,7 +88,7 @@ class ChecklistItem(BaseModel):
     # Numbers in text fields (a keyword such as 12355) are read as text.
     model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
 
-    id: str
+    id: _ItemId
     category: str
     title: str = Field(min_length=1, max_length=80)
     service_object: str = Field(min_length=1)
@@ -76,24 +97,17 @@ class ChecklistItem(BaseModel):
     how_to_apply: str = ""
     materials: list[str] = Field(default_factory=list)
     clause: str = Field(min_length=1)
-    source_url: str = ""
+    source_url: _Url = ""
     keywords: list[str] = Field(default_factory=list)
     # What a parent reads first on a phone (knowledge/screen.py): the direct answer in plain words,
     # the one next step, and — when the item's source is not the checklist's own document — that
     # source in a few words. Optional: without them the answer is shortened from content.
     # ``source_url`` is where the facts were taken from (for staff; often a news summary). A parent
     # is shown a link only to ``verified_url``: a page a person checked holds the cited text.
-    verified_url: str = ""
+    verified_url: _Url = ""
     brief: str = Field(default="", max_length=BRIEF_MAX)
     next_step: str = Field(default="", max_length=NEXT_STEP_MAX)
     basis: str = Field(default="", max_length=BASIS_MAX)
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not _ITEM_ID.match(value):
-            raise ValueError("只能包含字母、数字、点、下划线和短横线")
-        return value
 
     @field_validator("category")
     @classmethod
@@ -102,16 +116,11 @@ class ChecklistItem(BaseModel):
             raise ValueError(f"未知类别 {value!r}")
         return value
 
-    @field_validator("source_url", "verified_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _check_url(value)
-
 
 class ChecklistHeader(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str
+    id: _ChecklistId
     locality: Locality
     title: str = Field(min_length=1)
     issuer: str = Field(min_length=1)
@@ -120,22 +129,10 @@ class ChecklistHeader(BaseModel):
     version: int = Field(ge=1)
     status: Status = Status.CURRENT
     authority: Authority
-    source_url: str = ""
+    source_url: _Url = ""
     # The published notice as it was ingested (cleaned text, one paragraph a line): served at
     # /knowledge/checklists/{id}/source, where a parent's link to a cited clause leads.
     source_text: str = Field("", max_length=SOURCE_TEXT_MAX)
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not _CHECKLIST_ID.match(value):
-            raise ValueError("只能包含小写字母、数字和短横线")
-        return value
-
-    @field_validator("source_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _check_url(value)
 
 
 class Checklist(BaseModel):
@@ -160,12 +157,6 @@ class Checklist(BaseModel):
 
     def with_status(self, status: Status) -> "Checklist":
         return Checklist(header=self.header.model_copy(update={"status": status}), items=self.items)
-
-
-def _check_url(value: str) -> str:
-    if value and not value.startswith(("http://", "https://")):
-        raise ValueError("须为 http(s) 链接")
-    return value
 
 
 def _problems(error: ValidationError, item: str | None, prefix: str = "") -> list[FieldProblem]:

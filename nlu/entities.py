@@ -10,6 +10,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from nlu.geo import Gazetteer, gazetteer
+from nlu.training import Entity
 
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5,
            "六": 6, "七": 7, "八": 8, "九": 9}
@@ -28,12 +29,12 @@ _PHONE = re.compile(r"(?<!\d)(?:(?:\+|00)?86[\s-]*)?(1[3-9]\d)[\s-]*(\d{4})[\s-]
 
 
 @dataclass(frozen=True)
-class ExtractedEntity:
-    entity: str
+class ExtractedEntity(Entity):
+    """An entity the rules found in a message: the span a training annotation marks, with the
+    value parsed (an age or a count of months is a number) and what more the rules know of it
+    (a place's full name and role)."""
+
     value: object
-    start: int
-    end: int
-    text: str
     extra: dict | None = None
 
     def to_rasa(self) -> dict:

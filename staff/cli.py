@@ -15,6 +15,7 @@ import argparse
 import getpass
 import sys
 from contextlib import contextmanager
+from functools import wraps
 from typing import Callable
 
 from ledger import accounts, clock
@@ -33,30 +34,31 @@ def register(subparsers, *, areas: Callable[[], AreaDirectory], database: Callab
     group.set_defaults(areas=areas, database=database)
     staff = group.add_subparsers()
 
-    create = staff.add_parser("create-user", help="create a staff account (asks for the password)")
-    create.add_argument("username")
+    create = _account_command(staff, "create-user", "create a staff account (asks for the password)", create_user)
     create.add_argument("--role", required=True, choices=list(accounts.ROLES), help=ROLE_HELP)
     create.add_argument("--area", required=True,
                         help="national (admin) / 6-digit district / 9-digit street / 12-digit community code")
     create.add_argument("--display-name", default="", help="the person's name as shown on the pages")
-    create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    create.set_defaults(run=create_user)
+    _password_option(create)
+    staff.add_parser("list-users", help="list staff accounts").set_defaults(run=list_users)
+    _account_command(staff, "disable-user", "disable an account and end its sessions", disable_user)
+    _account_command(staff, "enable-user", "enable a disabled account", enable_user)
+    _password_option(_account_command(staff, "set-password", "set a new password (ends the account's sessions)",
+                                      set_password))
 
-    listing = staff.add_parser("list-users", help="list staff accounts")
-    listing.set_defaults(run=list_users)
 
-    disable = staff.add_parser("disable-user", help="disable an account and end its sessions")
-    disable.add_argument("username")
-    disable.set_defaults(run=disable_user)
+def _account_command(staff, name: str, help: str, run: Callable[[argparse.Namespace], int]):
+    """A command that acts on one account, named by its USERNAME (every one but list-users)."""
+    command = staff.add_parser(name, help=help)
+    command.add_argument("username")
+    command.set_defaults(run=run)
+    return command
 
-    enable = staff.add_parser("enable-user", help="enable a disabled account")
-    enable.add_argument("username")
-    enable.set_defaults(run=enable_user)
 
-    password = staff.add_parser("set-password", help="set a new password (ends the account's sessions)")
-    password.add_argument("username")
-    password.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    password.set_defaults(run=set_password)
+def _password_option(command) -> None:
+    """The switch of the commands that set a password: read it from stdin (scripts) instead of
+    asking twice at the terminal."""
+    command.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
 
 
 @contextmanager
@@ -89,25 +91,33 @@ def _actor() -> str:
         return "cli"
 
 
+def _refusal_exits(code: int):
+    """A command that a refused request (``StaffError``: a wrong role or area, an unknown account, a
+    weak password) ends with exit ``code``, the refusal's text on stderr; no traceback."""
+    def decorate(command: Callable[..., int]) -> Callable[..., int]:
+        @wraps(command)
+        def run(*args, **kwargs) -> int:
+            try:
+                return command(*args, **kwargs)
+            except StaffError as exc:
+                print(exc, file=sys.stderr)
+                return code
+        return run
+    return decorate
+
+
+@_refusal_exits(2)
 def create_user(args: argparse.Namespace) -> int:
     areas = args.areas()
-    try:
-        area = accounts.valid_area_for_role(args.role, args.area, areas=areas)
-    except StaffError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    area = accounts.valid_area_for_role(args.role, args.area, areas=areas)
     password = _read_password(args.password_stdin)
     if password is None:
         return 2
-    try:
-        with _transaction(args) as session:
-            user = accounts.create_user(session=session, areas=areas, username=args.username, role=args.role,
-                                        area=area, password=password, display_name=args.display_name,
-                                        created_by=_actor())
-            print(f"已创建账号 {user.username}：{accounts.ROLES[user.role]}，管辖 {area_name(user.area_code, areas=areas)}")
-    except StaffError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    with _transaction(args) as session:
+        user = accounts.create_user(session=session, areas=areas, username=args.username, role=args.role,
+                                    area=area, password=password, display_name=args.display_name,
+                                    created_by=_actor())
+        print(f"已创建账号 {user.username}：{accounts.ROLES[user.role]}，管辖 {area_name(user.area_code, areas=areas)}")
     return 0
 
 
@@ -120,15 +130,11 @@ def list_users(args: argparse.Namespace) -> int:
     return 0
 
 
+@_refusal_exits(1)
 def _set_active(args: argparse.Namespace, active: bool) -> int:
-    username = args.username
-    try:
-        with _transaction(args) as session:
-            user = accounts.set_user_active(session=session, username=username, active=active, actor=_actor())
-            print(f"已{'启用' if active else '停用'}账号 {user.username}")
-    except StaffError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    with _transaction(args) as session:
+        user = accounts.set_user_active(session=session, username=args.username, active=active, actor=_actor())
+        print(f"已{'启用' if active else '停用'}账号 {user.username}")
     return 0
 
 
@@ -140,15 +146,12 @@ def enable_user(args: argparse.Namespace) -> int:
     return _set_active(args, True)
 
 
+@_refusal_exits(1)
 def set_password(args: argparse.Namespace) -> int:
     password = _read_password(args.password_stdin)
     if password is None:
         return 2
-    try:
-        with _transaction(args) as session:
-            user = accounts.set_password(session=session, username=args.username, password=password, actor=_actor())
-            print(f"已为 {user.username} 设置新密码，原有登录已全部失效")
-    except StaffError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    with _transaction(args) as session:
+        user = accounts.set_password(session=session, username=args.username, password=password, actor=_actor())
+        print(f"已为 {user.username} 设置新密码，原有登录已全部失效")
     return 0

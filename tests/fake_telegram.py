@@ -1124,26 +1124,26 @@ class FakeTelegram:
                  message: str | None = None, interval: float = 0.005) -> Any:
         """Poll until ``predicate()`` is truthy and return its value.  Blocks this thread."""
         deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(self._timeout_message(predicate, timeout, message))
+        while not (value := self._try(predicate, deadline, timeout, message, in_loop=None)):
             time.sleep(interval)
+        return value
 
     async def wait_for_async(self, predicate: Callable[[], Any], timeout: float = 10.0,
                              message: str | None = None, interval: float = 0.005) -> Any:
         """``wait_for`` for coroutines (yields to the event loop while waiting)."""
         deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(self._timeout_message(predicate, timeout, message,
-                                                           in_loop=False))
+        while not (value := self._try(predicate, deadline, timeout, message, in_loop=False)):
             await asyncio.sleep(interval)
+        return value
+
+    def _try(self, predicate: Callable[[], Any], deadline: float, timeout: float, message: str | None,
+             in_loop: bool | None) -> Any:
+        """One look of a wait (both waits share it; they differ only in how they sleep between
+        looks): the predicate's value, or past the deadline the failure saying what was awaited."""
+        value = predicate()
+        if not value and time.monotonic() > deadline:
+            raise AssertionError(self._timeout_message(predicate, timeout, message, in_loop=in_loop))
+        return value
 
     def wait_sent(self, chat_id: int, count: int = 1, timeout: float = 10.0) -> list[dict]:
         """Wait until at least ``count`` messages were sent to ``chat_id``; return them all."""

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
+import pytest
 import yaml
+
+from tests.conftest import SHARED_EVAL
 
 
 def checklist_dict(checklist_id: str, locality: str, name: str, items: list[dict], *,
@@ -37,6 +43,19 @@ def write_checklist(folder: Path, name: str, data: dict) -> Path:
     path = folder / name
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
+
+
+def eval_command_output(kind: str, data_dir: Path, *, timeout: float) -> str:
+    """What `tongban eval KIND` prints for the shared dev set, run as an operator runs it (a process
+    of its own, with its own data folder); the command must succeed. Skips where the shared folder
+    is not laid out beside the clone."""
+    if not SHARED_EVAL.exists():
+        pytest.skip("shared dev set not present")
+    run = subprocess.run([sys.executable, "-m", "tongban.cli", "eval", kind, str(SHARED_EVAL)],
+                         capture_output=True, text=True, timeout=timeout,
+                         env={**os.environ, "TONGBAN_DATA_DIR": str(data_dir)})
+    assert run.returncode == 0, run.stderr
+    return run.stdout
 
 
 class CountingEmbedder:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from knowledge.evaluate import evaluate
 from nlu.evaluate import read_tsv
 from tests.conftest import DATA, SHARED_EVAL
+from tests.helpers import eval_command_output
 
 
 @pytest.mark.parametrize("path", [SHARED_EVAL, DATA / "retrieval_heldout.tsv"], ids=["dev", "heldout"])
@@ -32,10 +30,5 @@ def test_heldout_covers_every_category_with_150_questions():
 
 @pytest.mark.slow
 def test_eval_command_prints_report(tmp_path):
-    if not SHARED_EVAL.exists():
-        pytest.skip("shared dev set not present")
-    run = subprocess.run([sys.executable, "-m", "tongban.cli", "eval", "retrieval", str(SHARED_EVAL)],
-                         capture_output=True, text=True, timeout=300,
-                         env={**__import__("os").environ, "TONGBAN_DATA_DIR": str(tmp_path)})
-    assert run.returncode == 0, run.stderr
-    assert "category top-1 accuracy" in run.stdout and "per-category recall@1" in run.stdout
+    stdout = eval_command_output("retrieval", tmp_path, timeout=300)
+    assert "category top-1 accuracy" in stdout and "per-category recall@1" in stdout

@@ -27,9 +27,22 @@ def _requests(runtime):
         return list(session.scalars(select(AssistanceRequest)))
 
 
-def _fill(say, answers=ANSWERS):
+def _consent(say):
+    """Ask for help and agree to the notice: every form conversation starts this way."""
     say("我要申请帮扶")
     say("同意")
+
+
+def _consented(app_factory, sender):
+    """A fresh app and a parent already inside the form, ready for the first question."""
+    client, runtime = app_factory()
+    say = _talk(client, sender)
+    _consent(say)
+    return client, runtime, say
+
+
+def _fill(say, answers=ANSWERS):
+    _consent(say)
     for answer in answers:
         reply = say(answer)
     return reply
@@ -69,10 +82,7 @@ def test_consent_refused_stores_nothing(app_factory):
 
 
 def test_cancel_midway_stores_nothing(app_factory):
-    client, runtime = app_factory()
-    say = _talk(client, "p-cancel")
-    say("我要申请帮扶")
-    say("同意")
+    _, runtime, say = _consented(app_factory, "p-cancel")
     say("王小明")
     assert "已取消" in say("不填了")
     assert _requests(runtime) == []
@@ -80,10 +90,7 @@ def test_cancel_midway_stores_nothing(app_factory):
 
 
 def test_correction_and_digression_then_resume(app_factory):
-    client, runtime = app_factory()
-    say = _talk(client, "p-fix")
-    say("我要申请帮扶")
-    say("同意")
+    client, runtime, say = _consented(app_factory, "p-fix")
     say("王小明")
     say("八岁")
     corrected = say("孩子其实是九岁")
@@ -109,10 +116,7 @@ def test_first_message_answers_are_not_asked_again(app_factory):
 
 
 def test_restart_in_the_middle_loses_nothing(app_factory):
-    client, _ = app_factory()
-    say = _talk(client, "p-restart")
-    say("我要申请帮扶")
-    say("同意")
+    _, _, say = _consented(app_factory, "p-restart")
     for answer in ANSWERS[:4]:
         say(answer)
     client2, runtime2 = app_factory()  # a new process on the same database and key
@@ -136,20 +140,14 @@ def test_same_child_within_30_days_is_linked_not_duplicated(app_factory):
 
 
 def test_over_age_child_is_told_kindly_and_nothing_stored(app_factory):
-    client, runtime = app_factory()
-    say = _talk(client, "p-old")
-    say("我要申请帮扶")
-    say("同意")
+    _, runtime, say = _consented(app_factory, "p-old")
     say("王大明")
     assert "不满16周岁" in say("十七岁")
     assert _requests(runtime) == []
 
 
 def test_bad_answers_get_clear_reprompts(app_factory):
-    client, runtime = app_factory()
-    say = _talk(client, "p-bad")
-    say("我要申请帮扶")
-    say("同意")
+    _, runtime, say = _consented(app_factory, "p-bad")
     assert "20个字以内" in say("王" * 200)
     assert "只能有汉字" in say("<b>小明</b>")
     assert "只能有汉字" in say("x'; DROP TABLE t;--")
@@ -174,10 +172,7 @@ def test_bad_answers_get_clear_reprompts(app_factory):
 
 
 def test_safety_net_fires_inside_the_form(app_factory):
-    client, _ = app_factory()
-    say = _talk(client, "p-danger")
-    say("我要申请帮扶")
-    say("同意")
+    _, _, say = _consented(app_factory, "p-danger")
     reply = say("孩子刚才说不想活了")
     assert "110" in reply and "12355" in reply and "已为您保留" in reply
     assert "名字" in say("你好")  # the form is still there

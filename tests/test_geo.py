@@ -3,19 +3,20 @@ import pytest
 from nlu.geo import gazetteer
 
 
-@pytest.mark.parametrize(
-    "text, code, full",
-    [
-        ("深圳宝安", "440306", "广东省深圳市宝安区"),
-        ("我现在住在武汉市洪山区", "420111", "湖北省武汉市洪山区"),
-        ("我们家在东莞", "441900", "广东省东莞市"),
-        ("北京朝阳", "110105", "北京市朝阳区"),
-        ("福州鼓楼", "350102", "福建省福州市鼓楼区"),
-        ("新疆乌鲁木齐", "650100", "新疆维吾尔自治区乌鲁木齐市"),
-        ("广西", "450000", "广西壮族自治区"),
-        ("上海浦东", "310115", "上海市浦东新区"),
-    ],
-)
+# what a parent writes → the place's code and full name
+PLACES = {
+    "深圳宝安": ("440306", "广东省深圳市宝安区"),
+    "我现在住在武汉市洪山区": ("420111", "湖北省武汉市洪山区"),
+    "我们家在东莞": ("441900", "广东省东莞市"),
+    "北京朝阳": ("110105", "北京市朝阳区"),
+    "福州鼓楼": ("350102", "福建省福州市鼓楼区"),
+    "新疆乌鲁木齐": ("650100", "新疆维吾尔自治区乌鲁木齐市"),
+    "广西": ("450000", "广西壮族自治区"),
+    "上海浦东": ("310115", "上海市浦东新区"),
+}
+
+
+@pytest.mark.parametrize("text, code, full", [(text, *place) for text, place in PLACES.items()])
 def test_resolve_names_and_short_forms(text, code, full):
     region = gazetteer().resolve(text)
     assert region is not None and region.code == code

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from nlu.evaluate import evaluate, read_tsv
 from nlu.training import category_paths, default_paths, load_training_data
 from tests.conftest import DATA, SHARED_EVAL
+from tests.helpers import eval_command_output
 
 
 @pytest.mark.parametrize("path", [SHARED_EVAL, DATA / "nlu_heldout.tsv"], ids=["dev", "heldout"])
@@ -47,14 +45,9 @@ def test_intent_names_are_the_contract():
 
 @pytest.mark.slow
 def test_eval_nlu_command(tmp_path):
-    if not SHARED_EVAL.exists():
-        pytest.skip("shared dev set not present")
-    run = subprocess.run([sys.executable, "-m", "tongban.cli", "eval", "nlu", str(SHARED_EVAL)],
-                         capture_output=True, text=True, timeout=600,
-                         env={**__import__("os").environ, "TONGBAN_DATA_DIR": str(tmp_path)})
-    assert run.returncode == 0, run.stderr
+    stdout = eval_command_output("nlu", tmp_path, timeout=600)
     for line in ("intent accuracy", "emergency recall", "false-alarm rate", "precision", "most confused"):
-        assert line in run.stdout
+        assert line in stdout
 
 
 def test_report_per_kind_of_danger_trap_and_position():

@@ -190,12 +190,18 @@ def test_district_staff_see_their_district_only_and_null_localities_are_for_admi
 
 # ------------------------------------------------------------------ CSRF
 
+def _baoan_and_colleague(app, colleague: str):
+    """A request filed in Bao'an and two of its civil-affairs officers: "baoan", signed in here, and
+    a colleague, whose token, session or draft must not serve "baoan"'s (or the other way round)."""
+    ref = file(app.runtime)
+    app.user("baoan", "civil_affairs", BAOAN)
+    app.user(colleague, "civil_affairs", BAOAN)
+    return ref, app.login("baoan")
+
+
 def test_posts_without_a_valid_csrf_token_are_refused(staff_app):
     runtime = staff_app.runtime
-    ref = file(runtime)
-    staff_app.user("baoan", "civil_affairs", BAOAN)
-    staff_app.user("baoan2", "civil_affairs", BAOAN)
-    client = staff_app.login("baoan")
+    ref, client = _baoan_and_colleague(staff_app, "baoan2")
     other_session = staff_app.login("baoan2")
     foreign_token = csrf_of(other_session.get("/staff/").text)
     before = _state(runtime)
@@ -389,10 +395,7 @@ def test_unknown_users_and_disabled_users_get_the_same_answer(staff_app):
 
 def test_expired_session_keeps_the_half_written_note(staff_app):
     runtime = staff_app.runtime
-    ref = file(runtime)
-    staff_app.user("baoan", "civil_affairs", BAOAN)
-    staff_app.user("other", "civil_affairs", BAOAN)
-    client = staff_app.login("baoan")
+    ref, client = _baoan_and_colleague(staff_app, "other")
     page = f"/staff/requests/{ref}"
     token = csrf_of(client.get(page).text)
     with runtime.db.session() as session:
