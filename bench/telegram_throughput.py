@@ -96,6 +96,7 @@ class Journey(Script):
     list — and the buttons pressed as people press them (about 15 updates)."""
 
     OPENING = "我想申请帮扶"
+    MOST_STEPS = 40  # about 15 when all goes well
 
     def __init__(self, n: int, question: str):
         super().__init__([("command", "/start"), ("text", question)])
@@ -118,6 +119,8 @@ class Journey(Script):
         buttons = {button["text"] for reply in replies
                    for row in (reply.get("reply_markup") or {}).get("inline_keyboard", []) for button in row}
         asked = [slot.name for slot in SLOTS if slot.prompt[:10] in said and slot.name in self.answers]
+        if self.taken >= self.MOST_STEPS:  # a journey going round in circles is a failure to see, not to wait for
+            raise SystemExit(f"chat {chat}: still not filed after {self.taken} updates; last: {said[:160]!r}")
         if SUBMIT in buttons:
             self.submitted = True
             step = ("press", SUBMIT)
