@@ -23,6 +23,15 @@ from nlu.situations import situations_told
 _SITUATION_NUMBERS = dict(zip("123456", SITUATIONS))
 _SELF_REQUEST = re.compile(r"都不是|想申请|主动")  # none of the ledger's situations, help asked all the same
 _NAME = re.compile(r"^[\u4e00-\u9fff·A-Za-z][\u4e00-\u9fff·A-Za-z ]{0,19}$")
+# About a hundred of the commonest surnames (most families'), and the commonest double ones: a short
+# answer that starts with one and has one to three characters more reads as a person's name
+# ("孙子涵", "杨子轩"), which the danger readings of a whole message can take for something else
+# (bot/emergencies.py, at the form's name questions).
+COMMON_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
+                   "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾"
+                   "毛郝龚邵万钱严覃武戴莫孔向汤")
+_LOOKS_LIKE_A_NAME = re.compile(rf"^(?:[{COMMON_SURNAMES}][\u4e00-\u9fff]{{1,3}}|"
+                                r"(?:欧阳|司马|诸葛|上官|司徒|东方|慕容|夏侯|令狐|皇甫)[\u4e00-\u9fff]{1,2})$")
 _RELATIONS = ("爸爸", "妈妈", "父亲", "母亲", "爷爷", "奶奶", "外公", "外婆", "姥姥", "姥爷", "姑姑", "姑妈",
               "舅舅", "舅妈", "叔叔", "婶婶", "阿姨", "伯伯", "伯母", "哥哥", "姐姐", "继父", "继母", "养父",
               "养母", "监护人", "亲戚")
@@ -94,6 +103,11 @@ def check_consent(raw: Any) -> Checked:
     if _YES.match(text):
         return Checked(True)
     return not_understood("请回复“同意”或“不同意”。不同意的话，我们不会保存任何信息。")
+
+
+def looks_like_a_name(text: str) -> bool:
+    """A common surname and one to three characters more (two after a double surname)."""
+    return bool(_LOOKS_LIKE_A_NAME.match(text))
 
 
 def check_name(raw: Any, *, who: str) -> Checked:

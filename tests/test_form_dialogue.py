@@ -178,6 +178,27 @@ def test_safety_net_fires_inside_the_form(app_factory):
     assert "名字" in say("你好")  # the form is still there
 
 
+def test_a_name_is_a_name_even_when_the_whole_message_reading_takes_it_for_a_danger(app_factory):
+    """Everyday names read to the danger readings of a whole message as something else ("孙子涵": 孙子
+    and something medical, the classifier; "杨子轩": abuse, the clause model too); at the name question
+    they are the name, with 110/120 named beside the next question. A danger typed there still reaches
+    help at once (the pattern layer fires as everywhere), and no urgent record is made for a name."""
+    from ledger.models import UrgentRecord
+
+    client, runtime = app_factory()
+    for n, name in enumerate(("孙子涵", "杨子轩")):
+        say = _talk(client, f"p-name-{n}")
+        _consent(say)
+        reply = say(name)
+        assert "几周岁" in reply and "110" in reply, reply  # taken as the child's name: the next question
+    with runtime.db.session() as session:
+        assert session.scalar(select(UrgentRecord.id)) is None
+    say = _talk(client, "p-name-danger")
+    _consent(say)
+    for danger in ("救命", "孩子丢了"):
+        assert "【紧急】" in say(danger)
+
+
 def test_delete_data_erases_state_and_flags_requests(app_factory):
     client, runtime = app_factory()
     say = _talk(client, "p-delete")
