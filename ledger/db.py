@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -19,6 +21,22 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def _write_ahead_log(cursor, wait: float = 30.0) -> None:
+    """Put the database in WAL mode. Switching needs the database to itself for a moment, and SQLite
+    answers "database is locked" at once, without its busy timeout, when another process holds a lock
+    then (two workers starting together, one migrating: tests/test_migrations.py): try again for up to
+    ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
         _sqlite_folder(url).mkdir(parents=True, exist_ok=True)
@@ -27,7 +45,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _write_ahead_log(cursor)
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             # With WAL, NORMAL syncs at checkpoints instead of every commit: a committed turn
