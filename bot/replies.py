@@ -18,20 +18,22 @@ def button(title: str, intent: str, **entities) -> Button:
 
 def choice_buttons(choices: list[Choice]) -> list[Button]:
     """The choices a checklist answer offers, as buttons whose payloads the engine reads back
-    (``/ask_service{"item": …}`` and ``{"category": …}``, ``/human_handoff``)."""
-    buttons = []
-    for choice in choices:
-        if choice.person:
-            buttons.append(button(choice.title, "human_handoff"))
-        elif choice.item is not None:
-            buttons.append(button(choice.title, "ask_service", item=choice.item, **({"detail": True} if choice.detail else {})))
-        else:
-            buttons.append(button(choice.title, "ask_service", category=choice.category))
-    return buttons
+    (``/ask_service{"item": …}`` with ``"detail": true`` for the whole item, ``{"category": …}``, and
+    the handoff button for a person)."""
+    return [_choice_button(choice) for choice in choices]
+
+
+def _choice_button(choice: Choice) -> Button:
+    if choice.person:
+        return HANDOFF_BUTTON
+    if choice.item is None:
+        return button(choice.title, "ask_service", category=choice.category)
+    detail = {"detail": True} if choice.detail else {}
+    return button(choice.title, "ask_service", item=choice.item, **detail)
 
 
 def rasa_buttons(buttons: list[dict] | None) -> list[Button]:
-    """Buttons in Rasa's shape (``{"title", "payload"}``: rasa-sdk's dispatcher, knowledge answers)."""
+    """Buttons in Rasa's shape (``{"title", "payload"}``: the form's declared buttons, rasa-sdk's dispatcher)."""
     return [Button(str(b["title"]), str(b["payload"])) for b in buttons or []]
 
 
