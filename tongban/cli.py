@@ -122,7 +122,7 @@ def _serve(args: argparse.Namespace) -> int:
         from tongban.serve import supervise
 
         # each worker process builds its own app (and runtime) from the same settings
-        return supervise(host, port, workers, settings.log_level, settings.embedding.threads)
+        return supervise(host, port, workers, settings.log_level)
     import uvicorn
 
     from tongban.app import create_app

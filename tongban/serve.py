@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import signal
 import socket
 import time
@@ -63,15 +62,13 @@ def _check_port(host: str, port: int) -> None:
     _bound_socket(host, port, reuse_port=False).close()
 
 
-def supervise(host: str, port: int, workers: int, log_level: str, embedding_threads: int | None = None) -> int:
-    """Start ``workers`` processes and keep them running until SIGINT/SIGTERM; 0 on a clean stop."""
+def supervise(host: str, port: int, workers: int, log_level: str) -> int:
+    """Start ``workers`` processes and keep them running until SIGINT/SIGTERM; 0 on a clean stop.
+
+    The cores are not split between the workers: each worker's sentence encoder takes, call by
+    call, its own thread and the cores idle at that instant (nlu/embedding.py ``_Cores``), so one
+    parent's question on a quiet server gets every core and a busy server one core per text."""
     _check_port(host, port)
-    # Each worker's sentence encoder would otherwise start a thread per core: N workers, N times
-    # the cores in threads, and embedding throughput fell by a quarter (bench/results). Split the
-    # cores between them unless the threads are set explicitly.
-    if embedding_threads is None:
-        cores = len(os.sched_getaffinity(0))
-        os.environ["TONGBAN_EMBEDDING__THREADS"] = str(max(1, cores // workers))
     context = multiprocessing.get_context("spawn")
     stopping = False
 
