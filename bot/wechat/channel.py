@@ -74,7 +74,8 @@ class WeChatHook(TurnHook):
         return choice(text, convo.state.get(CHOICES, [])) or text
 
     def finish(self, convo: ConversationHandle, replies: list[Reply]) -> None:
-        texts, payloads = render_turn(replies)
+        waiting = bool(self.channel.engine.form.asking(convo.state))  # a digit may be the answer
+        texts, payloads = render_turn(replies, form_waiting=waiting)
         if payloads:
             convo.state[CHOICES] = payloads
         else:

@@ -2,9 +2,9 @@
 boundaries; a reply's buttons, which WeChat text cannot carry, as numbered choices (回复数字) that
 the parent answers with a digit (``choice``), mapped back to the button's payload by the channel.
 
-The choices of one turn are numbered across its replies, in order — unless the turn ends with a
-question that has none of its own (the form asking the child's age after answering a digression):
-there a digit answers the question, so the earlier replies' buttons are named without numbers.
+The choices of one turn are numbered across its replies, in order — unless the form waits for an
+answer and the turn's last reply offers no choices of its own (the child's age asked again after a
+digression's answer): there a digit answers the question, so the buttons are named without numbers.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ledger.reply import QUESTION, Reply
+from ledger.reply import Reply
 
 MAX_BYTES = 2000  # WeChat takes 2048 bytes of text; a little room for the choices' line breaks
 CHOOSE = "回复数字即可选择："
@@ -54,14 +54,15 @@ def split_text(text: str, limit: int = MAX_BYTES) -> list[str]:
     return pieces or [""]
 
 
-def numbered(replies: list[Reply]) -> bool:
+def numbered(replies: list[Reply], form_waiting: bool) -> bool:
     """Whether the turn's choices get numbers a digit picks (see the module's docstring)."""
-    return bool(replies) and not (replies[-1].kind == QUESTION and not replies[-1].buttons)
+    return bool(replies) and not (form_waiting and not replies[-1].buttons)
 
 
-def render_turn(replies: list[Reply]) -> tuple[list[str], list[str]]:
-    """The turn's messages, and the payloads its numbered choices stand for (1 = the first)."""
-    number = numbered(replies)
+def render_turn(replies: list[Reply], form_waiting: bool = False) -> tuple[list[str], list[str]]:
+    """The turn's messages, and the payloads its numbered choices stand for (1 = the first).
+    ``form_waiting``: the form waits for the answer to a question (``AssistanceForm.asking``)."""
+    number = numbered(replies, form_waiting)
     texts: list[str] = []
     payloads: list[str] = []
     for reply in replies:
