@@ -121,6 +121,11 @@ class WeChatChannel:
         self.joined = 0  # retries that arrived while their turn ran here
         self.passive = 0
 
+    @property
+    def in_flight(self) -> int:
+        """Messages whose turn (and its delivery) is under way in this worker."""
+        return len(self._pending)
+
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
         await asyncio.to_thread(reverse_geo.warm_up)  # the district polygons, not at the first location

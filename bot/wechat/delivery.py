@@ -108,6 +108,8 @@ class Delivery:
                                 worker=self.worker)
 
     def _finish(self, sent: list[int], *, failed: list[int] = (), error: str = "") -> None:
+        if not sent and not failed:
+            return
         with self.db.session() as session:
             outbox.mark_sent(session=session, ids=sent)
             if failed:
