@@ -92,8 +92,13 @@ class FakeWeChat:
     # --- what the test reads -----------------------------------------------------------------
     def texts(self, openid: str) -> list[str]:
         with self._lock:
-            return [m["text"]["content"] if m["msgtype"] == "text" else m["msgmenu"].get("head_content", "")
+            return [m["text"]["content"] if m["msgtype"] == "text" else _menu_text(m["msgmenu"])
                     for m in self.sent if m["touser"] == openid]
+
+    def menus(self, openid: str) -> list[dict]:
+        """The menu messages (msgmenu) the parent was sent."""
+        with self._lock:
+            return [m["msgmenu"] for m in self.sent if m["touser"] == openid and m["msgtype"] == "msgmenu"]
 
     def wait_for(self, condition: Callable[[], object], timeout: float = 15.0):
         deadline = time.monotonic() + timeout
@@ -154,6 +159,12 @@ class Parent:
     def text(self, content: str, msg_id: int | None = None):
         return self.post(self.xml("text", f"<Content><![CDATA[{content}]]></Content>", msg_id))
 
+    def tap(self, item: dict):
+        """Tap an item of a menu message: WeChat sends its text with the item's id."""
+        fields = (f"<Content><![CDATA[{item['content']}]]></Content>"
+                  f"<bizmsgmenuid>{item['id']}</bizmsgmenuid>")
+        return self.post(self.xml("text", fields))
+
     def voice(self, recognition: str = ""):
         fields = ("<MediaId><![CDATA[media-voice]]></MediaId><Format><![CDATA[amr]]></Format>"
                   f"<Recognition><![CDATA[{recognition}]]></Recognition>")
@@ -207,6 +218,12 @@ class Parent:
             body = self.crypto.decrypt_message(body, _element(body, "MsgSignature"), _element(body, "TimeStamp"),
                                                _element(body, "Nonce"))
         return _element(body, "Content")
+
+
+def _menu_text(menu: dict) -> str:
+    """A menu message as the parent reads it: the head, the items, the tail."""
+    items = [item["content"] for item in menu.get("list", [])]
+    return "\n".join([menu.get("head_content", ""), *items, menu.get("tail_content", "")]).strip()
 
 
 def _element(xml: str, name: str) -> str:

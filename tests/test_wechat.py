@@ -129,14 +129,17 @@ def test_a_follower_asks_and_gets_a_cited_answer_in_the_passive_reply(backend, f
 
 
 def test_the_assistance_form_with_numbered_choices_answered_by_digits(sqlite_backend, fake, wechat_app):
+    """The consent notice goes back passively, the consent question after it as a customer-service
+    menu message (tapped); the later questions' choices as numbered text (digits answer them)."""
     from ledger.casework import change_status
 
     client, runtime = wechat_app(sqlite_backend)
     parent = Parent(client, "oParentForm00000000000000001")
-    _, messages = _say(parent, fake, runtime, lambda: parent.text("我想申请帮扶"))
-    consent = messages[-1]
-    assert "1. 同意" in consent and "2. 不同意" in consent
-    _, messages = _say(parent, fake, runtime, lambda: parent.text("1"))
+    notice, messages = _say(parent, fake, runtime, lambda: parent.text("我想申请帮扶"))
+    (menu,) = fake.menus(parent.openid)
+    assert notice == messages[0] and "1. 同意" in messages[-1] and "2. 不同意" in messages[-1]
+    assert [item["id"] for item in menu["list"]] == ["1", "2"]
+    _, messages = _say(parent, fake, runtime, lambda: parent.tap(menu["list"][0]))
     assert "孩子叫什么名字" in messages[-1]
     for answer in FORM_ANSWERS:
         _say(parent, fake, runtime, lambda: parent.text(answer))

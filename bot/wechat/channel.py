@@ -48,7 +48,7 @@ from nlu import reverse_geo
 
 log = logging.getLogger(__name__)
 MESSAGES = WeChatMessage.__table__
-CHOICES = "wx_choices"  # the payloads of the last turn's numbered choices, in the conversation's state
+CHOICES = "wx_choices"  # the last turn's numbered choices ([title, payload]), in the conversation's state
 SORRY = "抱歉，刚才出了点问题，请稍后再发一次。如果孩子现在有危险，请立即拨打 110；有人受伤请拨打 120。"
 
 
@@ -56,9 +56,10 @@ class WeChatHook(TurnHook):
     """Inside the turn's transaction: claim the message's identity; a digit picks a numbered choice;
     the rendered replies go into the outbox (claimed by this worker when nothing older waits)."""
 
-    def __init__(self, channel: "WeChatChannel", key_hash: str):
+    def __init__(self, channel: "WeChatChannel", key_hash: str, menu_id: str | None = None):
         self.channel = channel
         self.key_hash = key_hash
+        self.menu_id = menu_id  # a tapped menu item's id (bizmsgmenuid)
         self.conversation_id: int | None = None
         self.duplicate = False
         self.ready: list[outbox.Outgoing] | None = None  # this turn's messages, when nothing older waits
@@ -71,16 +72,16 @@ class WeChatHook(TurnHook):
         return not self.duplicate
 
     def rewrite(self, convo: ConversationHandle, text: str | None) -> str | None:
-        return choice(text, convo.state.get(CHOICES, [])) or text
+        return choice(text, convo.state.get(CHOICES, []), self.menu_id) or text
 
     def finish(self, convo: ConversationHandle, replies: list[Reply]) -> None:
         waiting = bool(self.channel.engine.form.asking(convo.state))  # a digit may be the answer
-        texts, payloads = render_turn(replies, form_waiting=waiting)
-        if payloads:
-            convo.state[CHOICES] = payloads
+        rendered, choices = render_turn(replies, form_waiting=waiting)
+        if choices:
+            convo.state[CHOICES] = choices
         else:
             convo.state.pop(CHOICES, None)  # a digit now answers the question, not old choices
-        ops = [{"text": text} for text in texts if text]
+        ops = [message for message in rendered if message["text"]]
         if not ops:
             return
         older = outbox.waiting(session=convo.session, conversation_id=convo.id)
@@ -200,7 +201,7 @@ class WeChatChannel:
     async def _process(self, key: str, openid: str, incoming: Incoming, pending: _Pending) -> None:
         try:
             async with self.locks.hold(openid):
-                hook = WeChatHook(self, key)
+                hook = WeChatHook(self, key, incoming.menu_id)
                 try:
                     await asyncio.to_thread(self._turn, f"{SENDER_PREFIX}{openid}", incoming, hook)
                 except Exception:

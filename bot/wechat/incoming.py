@@ -1,7 +1,7 @@
 """What a WeChat callback means for the engine: wechatpy's parsed message or event → text, or an
 event in the turn's metadata (docs/architecture.md, "How to add a channel"), or no turn at all.
 
-- text → the text; voice → WeChat's transcription (``Recognition``) when the account has speech
+- text → the text (a tapped item of a menu message carries its id, ``bizmsgmenuid``); voice → WeChat's transcription (``Recognition``) when the account has speech
   recognition on and it heard something, else a polite line and no turn (nothing is stored);
 - location → the district it falls in (the same reverse geocoder as Telegram's; WeChat's map gives
   GCJ-02 coordinates, converted to WGS-84 first), the engine's ``location`` event;
@@ -45,6 +45,7 @@ class Incoming:
     metadata: dict = field(default_factory=dict)
     answer: str | None = None
     unsubscribed: bool = False
+    menu_id: str | None = None  # a customer-service menu's item tapped: its id
 
     @property
     def turn(self) -> bool:
@@ -60,7 +61,7 @@ def raw(message, name: str) -> str:
 def translate(message) -> Incoming:
     """Runs the reverse geocoder for a location: call it off the event loop."""
     if isinstance(message, messages.TextMessage):
-        return Incoming(text=message.content or "")
+        return Incoming(text=message.content or "", menu_id=raw(message, "bizmsgmenuid") or None)
     if isinstance(message, messages.VoiceMessage):
         heard = (message.recognition or "").strip()
         return Incoming(text=heard) if heard else Incoming(answer=NOT_HEARD)

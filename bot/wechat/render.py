@@ -1,6 +1,7 @@
 """Replies as WeChat text messages: plain text cut under WeChat's 2048-byte limit at sentence
 boundaries; a reply's buttons, which WeChat text cannot carry, as numbered choices (回复数字) that
-the parent answers with a digit (``choice``), mapped back to the button's payload by the channel.
+the parent answers with a digit (``choice``), mapped back to the button's payload by the channel —
+or, in a customer-service message, as a menu message (msgmenu) whose items are those numbers.
 
 The choices of one turn are numbered across its replies, in order — unless the form waits for an
 answer and the turn's last reply offers no choices of its own (the child's age asked again after a
@@ -16,6 +17,7 @@ from ledger.reply import Reply
 
 MAX_BYTES = 2000  # WeChat takes 2048 bytes of text; a little room for the choices' line breaks
 CHOOSE = "回复数字即可选择："
+MENU_TAIL = "点一下选项，或回复它前面的数字。"
 # Split after these: line ends first, then sentence ends, then clause breaks, then anywhere.
 _BREAKS = (re.compile(r"\n"), re.compile(r"[。！？!?；;](?:[”’」』）)])?"), re.compile(r"[，,、：: ]"))
 
@@ -59,22 +61,32 @@ def numbered(replies: list[Reply], form_waiting: bool) -> bool:
     return bool(replies) and not (form_waiting and not replies[-1].buttons)
 
 
-def render_turn(replies: list[Reply], form_waiting: bool = False) -> tuple[list[str], list[str]]:
-    """The turn's messages, and the payloads its numbered choices stand for (1 = the first).
+def render_turn(replies: list[Reply], form_waiting: bool = False) -> tuple[list[dict], list[list[str]]]:
+    """The turn's messages and its numbered choices as ``[title, payload]`` pairs (1 = the first).
+
+    A message is ``{"text": …}``; the one that carries numbered choices has ``"menu"`` too: the same
+    choices as a customer-service menu message (msgmenu), sent instead of the text when the message
+    goes through the API — its items' ids are the choices' numbers, and a tap comes back as a text
+    with that id (``bizmsgmenuid``). The passive reply is always the text.
     ``form_waiting``: the form waits for the answer to a question (``AssistanceForm.asking``)."""
     number = numbered(replies, form_waiting)
-    texts: list[str] = []
-    payloads: list[str] = []
+    messages: list[dict] = []
+    choices: list[list[str]] = []
     for reply in replies:
-        lines = []
-        for button in reply.buttons:
-            if number:
-                payloads.append(button.payload)
-                lines.append(f"{len(payloads)}. {button.title}")
-            else:
-                lines.append(f"· {button.title}")
-        texts += _with_choices(reply.text, lines, number)
-    return texts, payloads
+        if not (number and reply.buttons):
+            named = [f"· {button.title}" for button in reply.buttons]
+            messages += [{"text": text} for text in _with_choices(reply.text, named, False)]
+            continue
+        first = len(choices) + 1
+        choices += [[button.title, button.payload] for button in reply.buttons]
+        items = [f"{first + index}. {button.title}" for index, button in enumerate(reply.buttons)]
+        texts = _with_choices(reply.text, items, True)
+        messages += [{"text": text} for text in texts]
+        pieces = split_text(reply.text)
+        head = pieces[-1] if len(texts) == len(pieces) else CHOOSE.rstrip("：")  # the choices had their own
+        messages[-1]["menu"] = {"head_content": head, "tail_content": MENU_TAIL,
+                                "list": [{"id": str(first + index), "content": item} for index, item in enumerate(items)]}
+    return messages, choices
 
 
 def render_reply(reply: Reply) -> list[str]:
@@ -87,19 +99,28 @@ def _with_choices(text: str, lines: list[str], number: bool) -> list[str]:
     pieces = split_text(text)
     if lines:
         head = CHOOSE if number else "您也可以直接发送："
-        choices = "\n".join([head, *lines])
-        if _size(pieces[-1]) + _size(choices) + 2 <= MAX_BYTES:
-            pieces[-1] = f"{pieces[-1]}\n\n{choices}" if pieces[-1] else choices
+        block = "\n".join([head, *lines])
+        if _size(pieces[-1]) + _size(block) + 2 <= MAX_BYTES:
+            pieces[-1] = f"{pieces[-1]}\n\n{block}" if pieces[-1] else block
         else:
-            pieces += split_text(choices)
+            pieces += split_text(block)
     return pieces
 
 
-def choice(text: str | None, payloads: list[str]) -> str | None:
-    """The payload a digit picks ("2", "２", " 2 "), or None when the text is no such digit."""
-    if not text or not payloads:
+def choice(text: str | None, choices: list[list[str]], menu_id: str | None = None) -> str | None:
+    """The payload the parent picked: a digit ("2", "２", " 2 "), or a tapped menu item (its id, and
+    the text it sends, which must be that choice's: an old menu's item is read as typed text);
+    None when the message picks none."""
+    if not text or not choices:
+        return None
+    if menu_id is not None:
+        number = menu_id.strip()
+        if number.isdigit() and 0 < int(number) <= len(choices):
+            title, payload = choices[int(number) - 1]
+            if text.strip() in (title, f"{number}. {title}"):
+                return payload
         return None
     digits = unicodedata.normalize("NFKC", text).strip().rstrip("。.")
-    if digits.isascii() and digits.isdigit() and 0 < int(digits) <= len(payloads):
-        return payloads[int(digits) - 1]
+    if digits.isascii() and digits.isdigit() and 0 < int(digits) <= len(choices):
+        return choices[int(digits) - 1][1]
     return None
