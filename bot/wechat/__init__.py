@@ -14,11 +14,12 @@ __all__ = ["PATH", "WeChat", "WeChatChannel"]
 class WeChat:
     """The channel as the composition root installs it: the callback in front of the app; at start,
     when an account is configured (``TONGBAN_WECHAT__APP_ID`` and ``__TOKEN``), the channel itself.
-    WeChat text has no buttons: a reply's buttons are numbered choices a digit picks."""
+    WeChat text has no buttons: a reply's buttons are numbered choices a digit picks, and in
+    customer-service messages a menu message (msgmenu) whose tapped item comes back."""
 
     name = CHANNEL
     title = "微信公众号"
-    can = Capabilities(push=True, buttons=False, location=True)
+    can = Capabilities(push=True, buttons=True, location=True)
 
     def install(self, app) -> None:
         app.add_middleware(WeChatCallback)  # an ASGI middleware: install it after the app's own ones
