@@ -13,7 +13,8 @@ it, so none overtakes another:
   messages outside the 48 hours are a later step);
 - the parent unfollowed (43004) → the conversation is marked blocked, nothing more is tried until
   they write again;
-- anything else WeChat refuses → that message given up, the next one tried.
+- anything else WeChat refuses → that message given up, the next one tried (a menu message is
+  first sent again as its numbered text).
 
 Rows sent are recorded per parent in one transaction after the batch: a crash in between sends them
 again once the claim's lease runs out (at least once, never lost).
@@ -36,6 +37,7 @@ from ledger.db import Database
 from ledger.models import Conversation
 
 log = logging.getLogger(__name__)
+HOLDS_UP = (NOT_FOLLOWING, OUTSIDE_48_HOURS, TOO_MANY_REPLIES)  # refusals that stop the parent's later messages
 CHANNEL = "wechat"
 SENDER_PREFIX = "wechat:"
 
@@ -79,7 +81,7 @@ class Delivery:
             try:
                 await asyncio.to_thread(self._send, row)
             except SendError as exc:
-                if exc.retry or exc.code in (NOT_FOLLOWING, OUTSIDE_48_HOURS, TOO_MANY_REPLIES):
+                if exc.retry or exc.code in HOLDS_UP:
                     await asyncio.to_thread(self._stop, conversation_id, sent, rows[index:], exc)
                     return count
                 log.warning("outbox %s refused by WeChat: %s", row.id, exc.message)
@@ -99,7 +101,13 @@ class Delivery:
         reply = row.reply
         payloads = [{"text": text} for text in render_reply(reply)] if reply is not None else [row.payload]
         for payload in payloads:
-            self.api.send(openid, payload)
+            try:
+                self.api.send(openid, payload)
+            except SendError as exc:
+                if "menu" not in payload or exc.retry or exc.code in HOLDS_UP:
+                    raise
+                log.info("WeChat refused a menu message (%s): sent as numbered text", exc.message)
+                self.api.send(openid, {"text": payload["text"]})
 
     # --- database steps (run in a thread) -----------------------------------------------
     def _claim(self, conversation_id: int) -> list[outbox.Outgoing]:
