@@ -39,7 +39,7 @@ ACCOUNT = "gh_0123456789ab"  # the account's original id (ToUserName)
 ERRORS = {40001: "invalid credential, access_token is invalid or not latest",
           42001: "access_token expired", 43004: "require subscribe",
           45009: "reach max api daily quota limit",
-          45015: "response out of time limit or subscription is canceled",
+          45015: "response out of time limit or subscription is canceled", 40008: "invalid message type",
           45047: "out of response count limit"}
 
 
@@ -53,7 +53,7 @@ class FakeWeChat:
         self.token_requests = 0
         self.calls: list[dict] = []  # every send: openid, message, the errcode answered
         self.sent: list[dict] = []  # the messages accepted, in order
-        self._faults: list[int] = []
+        self._faults: list[tuple[int, str | None]] = []
         self._server: LiveServer | None = None
         self._port = 0
         self.app = Starlette(routes=[Route("/cgi-bin/token", self._token, methods=["GET"]),
@@ -81,9 +81,10 @@ class FakeWeChat:
         return f"http://127.0.0.1:{self._port}/cgi-bin/"
 
     # --- faults ---------------------------------------------------------------------------
-    def fail_next(self, errcode: int, times: int = 1) -> None:
+    def fail_next(self, errcode: int, times: int = 1, msgtype: str | None = None) -> None:
+        """The next ``times`` sends (of ``msgtype`` only, when given) are answered ``errcode``."""
         with self._lock:
-            self._faults += [errcode] * times
+            self._faults += [(errcode, msgtype)] * times
 
     def expire_token(self) -> None:
         with self._lock:
@@ -132,8 +133,9 @@ class FakeWeChat:
         with self._lock:
             if given is None or given != self.token:
                 code = 40001
-            elif self._faults:
-                code = self._faults.pop(0)
+            elif (fault := next((f for f in self._faults if f[1] in (None, message.get("msgtype"))), None)):
+                self._faults.remove(fault)
+                code = fault[0]
             elif message.get("msgtype") not in ("text", "msgmenu") or not message.get("touser"):
                 code = 44002
             else:

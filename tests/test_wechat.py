@@ -271,7 +271,8 @@ def test_an_expired_token_is_refreshed_once_and_the_message_sent_again(sqlite_ba
 
 
 def test_customer_service_refusals(sqlite_backend, fake, wechat_app):
-    """The quota (45009) is tried again later; outside the 48 hours (45015) is given up."""
+    """The quota (45009) is tried again later; outside the 48 hours (45015) is given up; a refused
+    menu message is sent as text."""
     client, runtime = wechat_app(sqlite_backend, passive_window=0.0)
     parent = Parent(client, "oParentQuota0000000000000001")
     fake.fail_next(45009)
@@ -287,6 +288,11 @@ def test_customer_service_refusals(sqlite_backend, fake, wechat_app):
         failed = session.scalars(select(OutboxMessage).where(OutboxMessage.status == "failed")).all()
         assert failed and all("45015" in (row.last_error or "") for row in failed)
     assert fake.texts(late.openid) == []
+    # a menu message refused goes again as its numbered text
+    asking = Parent(client, "oParentMenu00000000000000001")
+    fake.fail_next(40008, msgtype="msgmenu")
+    _, messages = _say(asking, fake, runtime, lambda: asking.text("我想申请帮扶"))
+    assert fake.menus(asking.openid) == [] and "1. 同意" in messages[-1] and "回复数字" in messages[-1]
 
 
 def test_safe_mode_encrypted_callbacks_and_replies(sqlite_backend, fake, wechat_app):
