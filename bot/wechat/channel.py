@@ -180,8 +180,8 @@ class WeChatChannel:
             # on time-out the waiter is cancelled, so the turn finishing a moment later sees it done
             # and sends everything through the API; a result set first is returned all the same
             return await asyncio.wait_for(waiter, self.config.passive_window)
-        except asyncio.TimeoutError:
-            return None
+        except asyncio.TimeoutError:  # given the reply in the same moment, it still carries it
+            return waiter.result() if waiter.done() and not waiter.cancelled() else None
         finally:
             if pending.waiter is waiter:
                 pending.waiter = None
