@@ -80,13 +80,22 @@ def render_turn(replies: list[Reply], form_waiting: bool = False) -> tuple[list[
         first = len(choices) + 1
         choices += [[button.title, button.payload] for button in reply.buttons]
         items = [f"{first + index}. {button.title}" for index, button in enumerate(reply.buttons)]
-        texts = _with_choices(reply.text, items, True)
+        listed = first == 1 and _numbers_itself(reply.text, len(items))  # the form's situations question
+        texts = split_text(reply.text) if listed else _with_choices(reply.text, items, True)
         messages += [{"text": text} for text in texts]
         pieces = split_text(reply.text)
         head = pieces[-1] if len(texts) == len(pieces) else CHOOSE.rstrip("：")  # the choices had their own
         messages[-1]["menu"] = {"head_content": head, "tail_content": MENU_TAIL,
                                 "list": [{"id": str(first + index), "content": item} for index, item in enumerate(items)]}
     return messages, choices
+
+
+def _numbers_itself(text: str, count: int) -> bool:
+    """The text lists its choices itself, numbered 1 to ``count`` at the start of its lines, in the
+    buttons' order (the form's situations question does: "1 家庭生活困难 …")."""
+    def numbered_line(number: int) -> bool:
+        return re.search(rf"(?m)^\s*{number}(?=[\s.、．])", text) is not None
+    return all(numbered_line(number) for number in range(1, count + 1)) and not numbered_line(count + 1)
 
 
 def render_reply(reply: Reply) -> list[str]:
