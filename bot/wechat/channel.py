@@ -133,7 +133,11 @@ class WeChatChannel:
         self._stop.clear()
         self._sweeper = asyncio.create_task(self.delivery.run_forever(self.config.outbox_interval, self._stop),
                                             name="wechat-outbox")
-        log.info("WeChat channel started for account %s", self.config.app_id)
+        log.info("WeChat channel started for account %s (%s mode)", self.config.app_id,
+                 "safe" if self.crypto is not None else "plaintext")
+        if not self.config.app_secret.get_secret_value():
+            log.warning("TONGBAN_WECHAT__APP_SECRET is not set: passive replies work, but no access token can be "
+                        "had, so nothing goes through the customer-service API (slow replies, notifications)")
 
     async def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
