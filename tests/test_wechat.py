@@ -176,6 +176,9 @@ def test_voice_location_and_an_image(sqlite_backend, fake, wechat_app):
     assert runtime.engine.store.peek(f"wechat:{parent.openid}")["locality"].startswith("440306")
     picture, _ = _say(parent, fake, runtime, parent.image)
     assert "只能看懂文字" in picture and "图片" in picture
+    # the custom menu's "申请帮扶" (click key "apply") starts the form
+    _, messages = _say(parent, fake, runtime, lambda: parent.event("CLICK", "apply"))
+    assert "同意" in messages[-1] and runtime.engine.store.peek(f"wechat:{parent.openid}")["active_loop"]
 
 
 def test_a_committee_qr_scene_attributes_the_family_and_unfollowing_stops_pushes(sqlite_backend, fake, wechat_app):
@@ -312,3 +315,44 @@ def test_safe_mode_encrypted_callbacks_and_replies(sqlite_backend, fake, wechat_
     assert response.status_code == 403
     fake.wait_for(lambda: _settled(client, runtime))
     assert _channel(client).processed == 1
+
+
+def test_two_workers_one_turn_for_a_retried_message_and_one_shared_token(backend, fake, wechat_app):
+    """Two workers on one database (as ``tongban serve --workers 2``): WeChat's retry reaching the
+    other worker while the first still runs the turn is recorded there as processed, not run again;
+    the access token one worker fetched is the other's too."""
+    first, runtime = wechat_app(backend, passive_window=0.0)
+    second, other = wechat_app(backend, passive_window=0.0)
+    parent = Parent(first, "oParentWorkers00000000000001")
+    _say(parent, fake, runtime, lambda: parent.text("你好"))
+    assert fake.token_requests == 1
+    handles = [(worker.engine, worker.engine.handle) for worker in (runtime, other)]
+
+    def slowed(handle):
+        def slow(*args, **kwargs):
+            time.sleep(0.5)
+            return handle(*args, **kwargs)
+        return slow
+
+    for engine, handle in handles:
+        engine.handle = slowed(handle)
+    try:
+        xml = parent.xml("text", "<Content><![CDATA[谢谢]]></Content>")
+        posts = [threading.Thread(target=lambda client=client: client.post(
+            "/wechat/callback", params=parent.signed(), content=xml.encode())) for client in (first, second)]
+        for post in posts:
+            post.start()
+        for post in posts:
+            post.join(15)
+    finally:
+        for engine, handle in handles:
+            engine.handle = handle
+    fake.wait_for(lambda: _settled(first, runtime) and _settled(second, other))
+    workers = (_channel(first), _channel(second))
+    assert sum(w.processed for w in workers) == 2 and sum(w.duplicates for w in workers) == 1
+    later = Parent(second, "oParentWorkers00000000000002")
+    _, messages = _say(later, fake, other, lambda: later.text("你好"))  # delivered by the second worker
+    assert messages and _channel(second).delivery.sent >= 1
+    assert fake.token_requests == 1  # with the token the first fetched
+    with runtime.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(WeChatMessage)) == 3
