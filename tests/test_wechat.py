@@ -356,3 +356,29 @@ def test_two_workers_one_turn_for_a_retried_message_and_one_shared_token(backend
     assert fake.token_requests == 1  # with the token the first fetched
     with runtime.db.session() as session:
         assert session.scalar(select(func.count()).select_from(WeChatMessage)) == 3
+
+
+def test_while_wechat_is_unreachable_a_parents_messages_wait_and_go_in_order(sqlite_backend, fake, wechat_app):
+    """A message that could not be sent holds up the parent's later ones: the next turn gives no
+    passive reply that would overtake it, and once WeChat is back the outbox sends them in order."""
+    client, runtime = wechat_app(sqlite_backend)
+    parent = Parent(client, "oParentOrder0000000000000001")
+    fake.stop()
+    notice = parent.reply_text(parent.text("我想申请帮扶"))  # the consent question after it cannot go
+    assert notice
+    fake.wait_for(lambda: _channel(client).in_flight == 0)
+    assert _unsent(runtime) == 1
+    with runtime.db.session() as session:  # why, kept with the row: without the secret the token URL carries
+        (error,) = session.scalars(select(OutboxMessage.last_error).where(OutboxMessage.last_error.is_not(None)))
+        assert "no access token" in error and SECRET not in error and "secret=***" in error
+    later = parent.text("你好")
+    assert later.status_code == 200 and later.text == "success"  # its reply waits behind the question
+    fake.wait_for(lambda: _channel(client).in_flight == 0)
+    fake.start()
+    fake.wait_for(lambda: _settled(client, runtime), timeout=30)  # after the outbox's back-off
+    consent, greeting, *rest = fake.texts(parent.openid)
+    assert "1. 同意" in consent and "童伴" in greeting
+    # in the form, a digit answers its question: only the question's choices are numbered
+    assert rest and "1. 同意" in rest[-1] and "11." not in rest[-1]
+    with runtime.db.session() as session:
+        assert set(session.scalars(select(OutboxMessage.status))) == {"sent"}

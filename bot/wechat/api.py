@@ -17,7 +17,7 @@ from wechatpy import WeChatClient
 from wechatpy.constants import WeChatErrorCode
 from wechatpy.exceptions import WeChatClientException
 
-from bot.wechat.tokens import SharedToken, TokenUnavailable
+from bot.wechat.tokens import SharedToken, TokenUnavailable, redact
 from ledger.crypto import DataCipher
 from ledger.db import Database
 
@@ -69,24 +69,20 @@ class WeChatApi(WeChatClient):
         """One rendered message (``{"text": …}``, or ``{"menu": msgmenu}``); raises ``SendError``."""
         used = self._token()
         try:
-            self._send(openid, payload)
+            self._attempt(openid, payload)
             return
         except WeChatClientException as exc:
             if exc.errcode not in TOKEN_ERRORS:
                 raise _error(exc) from exc
             log.info("WeChat says the access token is invalid (%s): refreshing it once", exc.errcode)
-        except requests.RequestException as exc:
-            raise SendError(None, f"WeChat unreachable: {exc}"[:300]) from exc
         try:
             self.tokens.refresh(used)
         except TokenUnavailable as exc:
             raise SendError(None, str(exc)[:300]) from exc
         try:
-            self._send(openid, payload)
+            self._attempt(openid, payload)
         except WeChatClientException as exc:
             raise _error(exc) from exc
-        except requests.RequestException as exc:
-            raise SendError(None, f"WeChat unreachable: {exc}"[:300]) from exc
 
     def _token(self) -> str:
         try:
@@ -94,11 +90,18 @@ class WeChatApi(WeChatClient):
         except TokenUnavailable as exc:
             raise SendError(None, str(exc)[:300]) from exc
 
-    def _send(self, openid: str, payload: dict) -> None:
-        if "menu" in payload:
-            self.message.send_msg_menu(openid, payload["menu"])
-        else:
-            self.message.send_text(openid, payload["text"])
+    def _attempt(self, openid: str, payload: dict) -> None:
+        """One request: WeChat's refusal raises wechatpy's ``WeChatClientException``, no answer
+        ``SendError`` (the URL's token left out of its text)."""
+        try:
+            if "menu" in payload:
+                self.message.send_msg_menu(openid, payload["menu"])
+            else:
+                self.message.send_text(openid, payload["text"])
+        except requests.RequestException as exc:
+            raise SendError(None, redact(f"WeChat unreachable: {exc}")[:300]) from exc
+        except TokenUnavailable as exc:  # the token expired meanwhile and none could be had
+            raise SendError(None, str(exc)[:300]) from exc
 
 
 def _error(exc: WeChatClientException) -> SendError:

@@ -4,8 +4,9 @@ the parent answers with a digit (``choice``), mapped back to the button's payloa
 or, in a customer-service message, as a menu message (msgmenu) whose items are those numbers.
 
 The choices of one turn are numbered across its replies, in order — unless the form waits for an
-answer and the turn's last reply offers no choices of its own (the child's age asked again after a
-digression's answer): there a digit answers the question, so the buttons are named without numbers.
+answer: then a digit answers the question, so only the question's own choices are numbered (the
+consent question after a greeting's menu: 1 is 同意), and the other replies' buttons are named
+without numbers (all of them when the question has none, like the child's age).
 """
 
 from __future__ import annotations
@@ -56,9 +57,11 @@ def split_text(text: str, limit: int = MAX_BYTES) -> list[str]:
     return pieces or [""]
 
 
-def numbered(replies: list[Reply], form_waiting: bool) -> bool:
-    """Whether the turn's choices get numbers a digit picks (see the module's docstring)."""
-    return bool(replies) and not (form_waiting and not replies[-1].buttons)
+def numbered(replies: list[Reply], form_waiting: bool) -> list[bool]:
+    """Which of the turn's replies get numbers a digit picks (see the module's docstring)."""
+    if form_waiting:  # only the question waiting, when it has choices
+        return [index == len(replies) - 1 and bool(reply.buttons) for index, reply in enumerate(replies)]
+    return [True] * len(replies)
 
 
 def render_turn(replies: list[Reply], form_waiting: bool = False) -> tuple[list[dict], list[list[str]]]:
@@ -69,10 +72,9 @@ def render_turn(replies: list[Reply], form_waiting: bool = False) -> tuple[list[
     goes through the API — its items' ids are the choices' numbers, and a tap comes back as a text
     with that id (``bizmsgmenuid``). The passive reply is always the text.
     ``form_waiting``: the form waits for the answer to a question (``AssistanceForm.asking``)."""
-    number = numbered(replies, form_waiting)
     messages: list[dict] = []
     choices: list[list[str]] = []
-    for reply in replies:
+    for reply, number in zip(replies, numbered(replies, form_waiting)):
         if not (number and reply.buttons):
             named = [f"· {button.title}" for button in reply.buttons]
             messages += [{"text": text} for text in _with_choices(reply.text, named, False)]

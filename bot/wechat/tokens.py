@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import threading
 from typing import Callable
 
@@ -28,6 +29,12 @@ log = logging.getLogger(__name__)
 TOKENS = WeChatToken.__table__
 MARGIN = dt.timedelta(minutes=5)  # a token this close to its expiry is replaced
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_SECRETS = re.compile(r"((?:secret|access_token)=)[^&\s'\")]+")
+
+
+def redact(text: str) -> str:
+    """An error's text without the app secret or token its URL carries (logs, the outbox's last error)."""
+    return _SECRETS.sub(r"\1***", text)
 
 
 class TokenUnavailable(RuntimeError):
@@ -91,10 +98,10 @@ class SharedToken:
         try:
             result = self.fetch()
         except Exception as exc:
-            raise TokenUnavailable(f"WeChat gave no access token: {exc}") from exc
+            raise TokenUnavailable(redact(f"WeChat gave no access token: {exc}")) from exc
         token = result.get("access_token") if isinstance(result, dict) else None
         if not token:
-            raise TokenUnavailable(f"WeChat gave no access token: {result!r}"[:300])
+            raise TokenUnavailable(redact(f"WeChat gave no access token: {result!r}")[:300])
         self.fetched += 1
         log.info("WeChat access token refreshed")
         return str(token), utcnow() + dt.timedelta(seconds=int(result.get("expires_in") or 7200))
