@@ -213,6 +213,28 @@ class TelegramUpdate(Base):
     processed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
+class WeChatMessage(Base):
+    """WeChat callbacks already processed, by a keyed hash of their identity (a message's MsgId; an
+    event's sender, time and kind): WeChat's retries of one are ignored (``bot/wechat``)."""
+
+    __tablename__ = "wechat_messages"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    processed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class WeChatToken(Base):
+    """The WeChat API access token every worker shares, one per account, refreshed by one of them at
+    a time under the row's lock (``bot/wechat/tokens.py``)."""
+
+    __tablename__ = "wechat_tokens"
+
+    app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_enc: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    refreshed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
 class OutboxMessage(Base):
     """A message to deliver to a parent: replies and status notifications.
 

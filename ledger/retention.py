@@ -23,7 +23,7 @@ from ledger.crypto import DataCipher
 from ledger.db import Database, insert_ignore
 from ledger.erasure import CASE_STATUSES_DONE, anonymise_request, case_reason, closed_on, period_text
 from ledger.models import (AssistanceRequest, Conversation, ConversationMessage, HandoffRequest, OutboxMessage,
-                           RateCounter, RetentionRun, StatusChange, TelegramUpdate, UrgentRecord)
+                           RateCounter, RetentionRun, StatusChange, TelegramUpdate, UrgentRecord, WeChatMessage)
 from ledger.schema import METADATA
 from ledger.settings import RetentionSettings
 from ledger.staff_models import StaffCaseNote, StaffDraft, StaffLoginFailure
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 KINDS = ("transcript_messages", "outbox_messages", "conversation_states", "conversations", "handoffs",
          "urgent_records", "urgent_texts", "requests_anonymised", "requests_dated", "telegram_updates",
-         "login_failures", "staff_drafts", "rate_counters")
+         "wechat_messages", "login_failures", "staff_drafts", "rate_counters")
 
 
 @dataclass
@@ -86,6 +86,8 @@ def purge(db: Database, cipher: DataCipher, policy: RetentionSettings, *, now: d
     _unused_conversations(db, days(policy.conversation_idle_days), batch, report, rows)
     updates = TelegramUpdate.__table__
     rows("telegram_updates", updates, updates.c.processed_at < days(policy.telegram_update_days))
+    callbacks = WeChatMessage.__table__
+    rows("wechat_messages", callbacks, callbacks.c.processed_at < days(policy.wechat_message_days))
     failures, drafts = StaffLoginFailure.__table__, StaffDraft.__table__
     rows("login_failures", failures, failures.c.at < days(policy.login_failure_days))
     rows("staff_drafts", drafts, drafts.c.expires_at < now)

@@ -39,6 +39,7 @@ class RetentionSettings(BaseModel):
     request_days: int = Field(default=365, ge=1)  # requests closed or not eligible, never in the ledger
     case_days: int = Field(default=1825, ge=1)  # case files: ledger entries, referrals, urgent requests
     telegram_update_days: int = Field(default=7, ge=1)  # ids of processed Telegram updates
+    wechat_message_days: int = Field(default=7, ge=1)  # hashed identities of processed WeChat callbacks
     login_failure_days: int = Field(default=30, ge=1)  # failed staff logins
     # ``tongban serve`` runs the purge once a day (one worker per day).
     daily: bool = True

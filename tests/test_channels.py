@@ -16,6 +16,7 @@ from sqlalchemy import select
 from bot.channel import Capabilities, Channel, TurnHook
 from bot.rest import Rest
 from bot.telegram import Telegram
+from bot.wechat import WeChat
 from ledger import outbox
 from ledger.models import Conversation
 from ledger.reply import EMERGENCY, Reply
@@ -104,8 +105,8 @@ def fake_app(backend, kb, interpreter):
 
 def test_the_channels_keep_to_the_protocol():
     assert all(isinstance(channel, Channel) for channel in (*CHANNELS, Fake()))
-    assert {c.name for c in CHANNELS} == {Rest.name, Telegram.name}
-    assert Telegram.can.push and not Rest.can.push  # the web chat hears back only when it asks
+    assert {c.name for c in CHANNELS} == {Rest.name, Telegram.name, WeChat.name}
+    assert Telegram.can.push and WeChat.can.push and not Rest.can.push  # the web chat hears back only when it asks
 
 
 def test_a_new_channel_answers_through_the_same_engine_in_its_own_way(fake_app):

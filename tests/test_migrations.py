@@ -157,8 +157,14 @@ def _rows_0007(conn, ids):
     _set(conn, "urgent_records", ids["urgent"], stood_down_at=T1)
 
 
+def _rows_0008(conn, ids):
+    conn.execute(insert(_table(conn, "wechat_messages")).values(key_hash="m" * 64, processed_at=T0))
+    conn.execute(insert(_table(conn, "wechat_tokens")).values(app_id="wx0123456789abcdef", token_enc="enc:token",
+                                                               expires_at=T1, refreshed_at=T0))
+
+
 ROWS = dict(zip([revision for revision, _ in REVISIONS],
-                [_rows_0001, _rows_0002, _rows_0003, _rows_0004, _rows_0005, _rows_0006, _rows_0007]))
+                [_rows_0001, _rows_0002, _rows_0003, _rows_0004, _rows_0005, _rows_0006, _rows_0007, _rows_0008]))
 
 
 def test_every_revision_has_its_rows():

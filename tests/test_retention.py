@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from ledger import outbox
 from ledger.casework import change_status, entry_of, record_visit
 from ledger.models import (AssistanceRequest, Conversation, ConversationMessage, HandoffRequest, OutboxMessage,
-                           RateCounter, RetentionRun, StatusChange, TelegramUpdate, UrgentRecord)
+                           RateCounter, RetentionRun, StatusChange, TelegramUpdate, UrgentRecord, WeChatMessage)
 from ledger.retention import purge, run_daily
 from ledger.settings import RetentionSettings
 from ledger.staff_models import StaffCaseNote, StaffLoginFailure
@@ -210,7 +210,7 @@ def test_purge_deletes_what_is_past_its_period_and_only_that(rt):
     cipher = rt.cipher
     policy = RetentionSettings(transcript_days=30, outbox_days=7, conversation_idle_days=60, handoff_days=100,
                                urgent_days=200, request_days=100, case_days=400, telegram_update_days=3,
-                               login_failure_days=5, batch_size=2)
+                               wechat_message_days=2, login_failure_days=5, batch_size=2)
     with rt.db.session() as session:
         def conversation(updated_days, state):
             row = Conversation(sender_hash=uuid.uuid4().hex, sender_enc=cipher.encrypt("x"), channel="rest",
@@ -242,6 +242,7 @@ def test_purge_deletes_what_is_past_its_period_and_only_that(rt):
                                   status="handled", written_by="s", written_at=_old(299)))
         for days in (10, 4, 1):
             session.add(TelegramUpdate(bot_id=1, update_id=days, processed_at=_old(days)))
+            session.add(WeChatMessage(key_hash=f"m{days}", processed_at=_old(days)))  # two past 2 days
         for days in (6, 1):
             session.add(StaffLoginFailure(key="user:x", at=_old(days)))
         for days in (3, 0):  # rate-limit windows: kept two days
@@ -271,7 +272,7 @@ def test_purge_deletes_what_is_past_its_period_and_only_that(rt):
 
     dry = purge(rt.db, cipher, policy, dry_run=True)
     expected = {"transcript_messages": 3, "outbox_messages": 3, "conversation_states": 2, "handoffs": 1,
-                "urgent_records": 1, "requests_anonymised": 1, "telegram_updates": 2, "login_failures": 1,
+                "urgent_records": 1, "requests_anonymised": 1, "telegram_updates": 2, "wechat_messages": 2, "login_failures": 1,
                 "rate_counters": 1}
     for kind, n in expected.items():
         assert dry.counts[kind] == n, (kind, dry.counts)
@@ -294,6 +295,7 @@ def test_purge_deletes_what_is_past_its_period_and_only_that(rt):
         assert list(session.scalars(select(UrgentRecord.status))) == ["new"]
         assert session.scalar(select(func.count()).select_from(StaffCaseNote)) == 0
         assert sorted(session.scalars(select(TelegramUpdate.update_id))) == [1]
+        assert list(session.scalars(select(WeChatMessage.key_hash))) == ["m1"]
         assert session.scalar(select(func.count()).select_from(StaffLoginFailure)) == 1
         assert list(session.scalars(select(RateCounter.key_hash))) == ["k0"]
         by_reference = {r.reference: r for r in session.scalars(select(AssistanceRequest))}

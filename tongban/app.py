@@ -90,7 +90,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
 
 def body_cap(settings: Settings, path: str) -> int:
-    """The largest request body a route takes (the Telegram webhook checks its own)."""
+    """The largest request body a route takes (the Telegram webhook and the WeChat callback check
+    their own)."""
     limits = settings.limits
     if path.startswith("/webhooks/") or path == "/model/parse":
         return limits.rest_body_bytes

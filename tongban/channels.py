@@ -5,11 +5,13 @@ from __future__ import annotations
 from bot.channel import Channel
 from bot.rest import Rest
 from bot.telegram import Telegram
+from bot.wechat import WeChat
 from ledger import outbox
 
 CHANNELS: tuple[Channel, ...] = (
     Rest(),  # the Rasa-compatible REST channel and the web chat
     Telegram(),  # runs when TONGBAN_TELEGRAM__TOKEN is set
+    WeChat(),  # runs when TONGBAN_WECHAT__APP_ID and __TOKEN are set
 )
 
 

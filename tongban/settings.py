@@ -114,6 +114,42 @@ class TelegramSettings(BaseModel):
     set_commands: bool = True
 
 
+class WeChatSettings(BaseModel):
+    """The WeChat Official Account channel (服务号); it runs with ``tongban serve`` when ``app_id``
+    and ``token`` are set, answering ``GET/POST /wechat/callback`` (docs/wechat.md).
+
+    ``encoding_aes_key`` set: safe mode (安全模式), every callback encrypted; then a plaintext one is
+    refused. ``base_url``: WeChat's API host, or a proxy or test server in front of it.
+    """
+
+    app_id: str = ""
+    app_secret: SecretStr = SecretStr("")
+    token: SecretStr = SecretStr("")  # the callback token (服务器配置 → 令牌)
+    encoding_aes_key: SecretStr = SecretStr("")  # 43 characters (服务器配置 → 消息加解密密钥)
+    base_url: str = "https://api.weixin.qq.com/cgi-bin/"
+    # WeChat waits 5 s for the passive reply; a turn ready within this many seconds answers in it,
+    # anything later goes through the customer-service message API (客服消息).
+    passive_window: float = 4.5
+    # Seconds after the passive reply before a turn's further messages are sent, so they arrive after it.
+    followup_delay: float = 0.3
+    # Callbacks whose timestamp is further than this many seconds from now are refused (replays).
+    replay_window: int = 300
+    max_body_bytes: int = 64 * 1024
+    # Seconds between sweeps of the outbox for notifications and retries.
+    outbox_interval: float = 2.0
+    # Seconds for one API request.
+    request_timeout: float = 5.0
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        return value.rstrip("/") + "/"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.app_id and self.token.get_secret_value())
+
+
 class StaffSettings(BaseModel):
     """The staff review app (``/staff``)."""
 
@@ -140,6 +176,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    wechat: WeChatSettings = Field(default_factory=WeChatSettings)
     staff: StaffSettings = Field(default_factory=StaffSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
 

@@ -1,0 +1,235 @@
+"""A fake WeChat for tests: the API server the channel calls, and the parents' side of the callback.
+
+``FakeWeChat`` is a small Starlette app on 127.0.0.1 (uvicorn in a thread, ``tests/live_server.py``)
+with WeChat's wire format for what the channel uses::
+
+    GET  /cgi-bin/token?grant_type=client_credential&appid=…&secret=…  → {"access_token", "expires_in"}
+    POST /cgi-bin/message/custom/send?access_token=…  (customer-service text and msgmenu messages)
+
+A new token invalidates the one before it (as WeChat does). Errors are injected per call:
+``fail_next(errcode)`` (45015 outside the 48 hours, 45009 the daily quota, 43004 unfollowed…),
+``expire_token()`` (the next call gets 40001), ``stop()``/``start()`` (unreachable).
+
+``Parent`` posts what WeChat would post to the app's ``/wechat/callback``: the XML of a text, voice,
+location, image or event, signed with the token, and in safe mode encrypted with wechatpy's
+``WeChatCrypto`` (the test side of the crypto the channel checks).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from typing import Callable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.utils import WeChatSigner
+
+from tests.live_server import LiveServer
+
+APP_ID = "wx5c1d9e2f7a3b4c6d"
+SECRET = "test-app-secret"
+TOKEN = "tongbantesttoken"
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters, as the console shows it
+ACCOUNT = "gh_0123456789ab"  # the account's original id (ToUserName)
+ERRORS = {40001: "invalid credential, access_token is invalid or not latest",
+          42001: "access_token expired", 43004: "require subscribe",
+          45009: "reach max api daily quota limit",
+          45015: "response out of time limit or subscription is canceled", 40008: "invalid message type",
+          45047: "out of response count limit"}
+
+
+class FakeWeChat:
+    def __init__(self, app_id: str = APP_ID, secret: str = SECRET):
+        self.app_id = app_id
+        self.secret = secret
+        self._lock = threading.Lock()
+        self._numbers = itertools.count(1)
+        self.token: str | None = None  # the one valid token
+        self.token_requests = 0
+        self.calls: list[dict] = []  # every send: openid, message, the errcode answered
+        self.sent: list[dict] = []  # the messages accepted, in order
+        self._faults: list[tuple[int, str | None]] = []
+        self._server: LiveServer | None = None
+        self._port = 0
+        self.app = Starlette(routes=[Route("/cgi-bin/token", self._token, methods=["GET"]),
+                                     Route("/cgi-bin/message/custom/send", self._send, methods=["POST"])])
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def start(self) -> "FakeWeChat":
+        self._server = LiveServer(self.app, port=self._port, lifespan="off").start()
+        self._port = self._server.port  # the same port after a stop, like a server coming back
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> "FakeWeChat":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._port}/cgi-bin/"
+
+    # --- faults ---------------------------------------------------------------------------
+    def fail_next(self, errcode: int, times: int = 1, msgtype: str | None = None) -> None:
+        """The next ``times`` sends (of ``msgtype`` only, when given) are answered ``errcode``."""
+        with self._lock:
+            self._faults += [(errcode, msgtype)] * times
+
+    def expire_token(self) -> None:
+        with self._lock:
+            self.token = None
+
+    # --- what the test reads -----------------------------------------------------------------
+    def texts(self, openid: str) -> list[str]:
+        with self._lock:
+            return [m["text"]["content"] if m["msgtype"] == "text" else _menu_text(m["msgmenu"])
+                    for m in self.sent if m["touser"] == openid]
+
+    def menus(self, openid: str) -> list[dict]:
+        """The menu messages (msgmenu) the parent was sent."""
+        with self._lock:
+            return [m["msgmenu"] for m in self.sent if m["touser"] == openid and m["msgtype"] == "msgmenu"]
+
+    def wait_for(self, condition: Callable[[], object], timeout: float = 15.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            value = condition()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not met within {timeout} s: {condition}")
+            time.sleep(0.02)
+
+    def wait_sent(self, openid: str, count: int, timeout: float = 15.0) -> list[str]:
+        self.wait_for(lambda: len(self.texts(openid)) >= count, timeout)
+        return self.texts(openid)
+
+    # --- the API ------------------------------------------------------------------------------
+    async def _token(self, request: Request) -> JSONResponse:
+        params = request.query_params
+        if params.get("grant_type") != "client_credential" or params.get("appid") != self.app_id:
+            return JSONResponse({"errcode": 40013, "errmsg": "invalid appid"})
+        if params.get("secret") != self.secret:
+            return JSONResponse({"errcode": 40001, "errmsg": "invalid appsecret"})
+        with self._lock:
+            self.token_requests += 1
+            self.token = f"ACCESS-TOKEN-{next(self._numbers)}"
+            return JSONResponse({"access_token": self.token, "expires_in": 7200})
+
+    async def _send(self, request: Request) -> JSONResponse:
+        message = await request.json()
+        given = request.query_params.get("access_token")
+        with self._lock:
+            if given is None or given != self.token:
+                code = 40001
+            elif (fault := next((f for f in self._faults if f[1] in (None, message.get("msgtype"))), None)):
+                self._faults.remove(fault)
+                code = fault[0]
+            elif message.get("msgtype") not in ("text", "msgmenu") or not message.get("touser"):
+                code = 44002
+            else:
+                code = 0
+                self.sent.append(message)
+            self.calls.append({"openid": message.get("touser"), "message": message, "errcode": code})
+        return JSONResponse({"errcode": code, "errmsg": "ok" if code == 0 else ERRORS.get(code, "invalid")})
+
+
+class Parent:
+    """One follower of the account posting to the app's callback (a TestClient or any httpx client)."""
+
+    _ids = itertools.count(int(time.time()) * 1000)
+
+    def __init__(self, client, openid: str, *, token: str = TOKEN, aes_key: str | None = None,
+                 app_id: str = APP_ID):
+        self.client = client
+        self.openid = openid
+        self.token = token
+        self.crypto = WeChatCrypto(token, aes_key, app_id) if aes_key else None
+
+    # --- what a parent sends ------------------------------------------------------------------
+    def text(self, content: str, msg_id: int | None = None):
+        return self.post(self.xml("text", f"<Content><![CDATA[{content}]]></Content>", msg_id))
+
+    def tap(self, item: dict):
+        """Tap an item of a menu message: WeChat sends its text with the item's id."""
+        fields = (f"<Content><![CDATA[{item['content']}]]></Content>"
+                  f"<bizmsgmenuid>{item['id']}</bizmsgmenuid>")
+        return self.post(self.xml("text", fields))
+
+    def voice(self, recognition: str = ""):
+        fields = ("<MediaId><![CDATA[media-voice]]></MediaId><Format><![CDATA[amr]]></Format>"
+                  f"<Recognition><![CDATA[{recognition}]]></Recognition>")
+        return self.post(self.xml("voice", fields))
+
+    def location(self, latitude: float, longitude: float, label: str = ""):
+        fields = (f"<Location_X>{latitude}</Location_X><Location_Y>{longitude}</Location_Y><Scale>15</Scale>"
+                  f"<Label><![CDATA[{label}]]></Label>")
+        return self.post(self.xml("location", fields))
+
+    def image(self):
+        fields = "<PicUrl><![CDATA[http://mmbiz.example/pic.jpg]]></PicUrl><MediaId><![CDATA[media-pic]]></MediaId>"
+        return self.post(self.xml("image", fields))
+
+    def event(self, event: str, key: str | None = None):
+        fields = f"<Event><![CDATA[{event}]]></Event>"
+        if key is not None:
+            fields += f"<EventKey><![CDATA[{key}]]></EventKey>"
+        return self.post(self.xml("event", fields, msg_id=0))
+
+    def xml(self, kind: str, fields: str, msg_id: int | None = None) -> str:
+        msg_id = next(self._ids) if msg_id is None else msg_id
+        id_field = f"<MsgId>{msg_id}</MsgId>" if msg_id else ""
+        return (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
+                f"<FromUserName><![CDATA[{self.openid}]]></FromUserName><CreateTime>{int(time.time())}</CreateTime>"
+                f"<MsgType><![CDATA[{kind}]]></MsgType>{fields}{id_field}</xml>")
+
+    # --- the request ------------------------------------------------------------------------------
+    def signed(self, timestamp: int | None = None, nonce: str = "n0nce") -> dict[str, str]:
+        timestamp = str(int(time.time()) if timestamp is None else timestamp)
+        signer = WeChatSigner()
+        signer.add_data(self.token, timestamp, nonce)
+        return {"signature": signer.signature, "timestamp": timestamp, "nonce": nonce, "openid": self.openid}
+
+    def post(self, xml: str, params: dict[str, str] | None = None):
+        params = dict(params if params is not None else self.signed())
+        body = xml
+        if self.crypto is not None:
+            body = self.crypto.encrypt_message(xml, params["nonce"], params["timestamp"])
+            params["encrypt_type"] = "aes"
+            params["msg_signature"] = _element(body, "MsgSignature")
+        return self.client.post("/wechat/callback", params=params, content=body.encode("utf-8"),
+                                headers={"content-type": "text/xml"})
+
+    def reply_text(self, response) -> str | None:
+        """The passive reply's text ("success" or empty: None), decrypted in safe mode."""
+        body = response.text
+        if response.status_code != 200 or body in ("", "success"):
+            return None
+        if self.crypto is not None:
+            body = self.crypto.decrypt_message(body, _element(body, "MsgSignature"), _element(body, "TimeStamp"),
+                                               _element(body, "Nonce"))
+        return _element(body, "Content")
+
+
+def _menu_text(menu: dict) -> str:
+    """A menu message as the parent reads it: the head, the items, the tail."""
+    items = [item["content"] for item in menu.get("list", [])]
+    return "\n".join([menu.get("head_content", ""), *items, menu.get("tail_content", "")]).strip()
+
+
+def _element(xml: str, name: str) -> str:
+    import xmltodict
+
+    value = xmltodict.parse(xml)["xml"][name]
+    return str(value)
