@@ -131,6 +131,23 @@ def enqueue_many(*, session: Session | Connection, cipher: DataCipher, conversat
             for payload in payloads]
 
 
+def enqueue_replies(*, session: Session | Connection, cipher: DataCipher, conversation_id: int, sender: str,
+                    channel: str, payloads: list[dict], worker: str,
+                    delivered: list[int] = ()) -> list["Outgoing"] | None:
+    """A turn's replies, in order, for a channel that sends them itself right after the commit.
+
+    Nothing older of the conversation waiting (the platform was down, another worker is sending;
+    ``delivered``: rows sent but not yet recorded as such): the rows are claimed by ``worker`` and
+    returned for it to send. Else they stay pending behind the older ones, for whoever delivers
+    those, and None is returned: a parent's messages arrive in the order they were written."""
+    older = waiting(session=session, conversation_id=conversation_id, excluding=delivered)
+    ids = enqueue_many(session=session, cipher=cipher, conversation_id=conversation_id, channel=channel,
+                       kind="reply", payloads=payloads, claimed_by=None if older else worker)
+    if older:
+        return None
+    return [Outgoing(row_id, conversation_id, sender, "reply", payload, 0) for row_id, payload in zip(ids, payloads)]
+
+
 def waiting(*, session: Session | Connection, conversation_id: int, excluding: list[int] = ()) -> int:
     """How many of the conversation's messages are not yet delivered (pending or being sent),
     leaving out ``excluding``: rows known to be delivered already (sent, not yet recorded)."""

@@ -325,31 +325,42 @@ def chat(client):
     return say
 
 
+class Apps:
+    """Real apps for one test: ``build(backend, **settings) -> (client, runtime)`` on that backend's
+    database (call it again for a restart, same database and key, or a second worker); all closed by
+    ``close()`` at the test's end."""
+
+    def __init__(self, kb, interpreter):
+        self.kb, self.interpreter, self.opened = kb, interpreter, []
+
+    def build(self, backend, **overrides):
+        from fastapi.testclient import TestClient
+
+        from tongban.app import create_app
+        from tongban.runtime import Runtime
+        from tongban.settings import Settings
+
+        values = {"knowledge": {"watch_interval": 0}, **overrides}
+        settings = Settings(env="test", data_dir=backend["data_dir"], database=backend["database"], **values)
+        runtime = Runtime.build(settings, knowledge=self.kb, interpreter=self.interpreter)
+        client = TestClient(create_app(settings, runtime=runtime))
+        client.__enter__()
+        self.opened.append((client, runtime))
+        return client, runtime
+
+    def close(self) -> None:
+        for client, runtime in self.opened:
+            client.__exit__(None, None, None)
+            runtime.close(stop_knowledge=False)
+
+
 @pytest.fixture
 def app_factory(backend, kb, interpreter):
     """``build(**settings) -> (client, runtime)``: the real app on this test's fresh database; call
     it again for a restart (same database and key) or a second worker."""
-    from fastapi.testclient import TestClient
-
-    from tongban.app import create_app
-    from tongban.runtime import Runtime
-    from tongban.settings import Settings
-
-    opened = []
-
-    def build(**overrides):
-        values = {"knowledge": {"watch_interval": 0}, "security": {"api_token": "test-token"}, **overrides}
-        settings = Settings(env="test", data_dir=backend["data_dir"], database=backend["database"], **values)
-        runtime = Runtime.build(settings, knowledge=kb, interpreter=interpreter)
-        client = TestClient(create_app(settings, runtime=runtime))
-        client.__enter__()
-        opened.append((client, runtime))
-        return client, runtime
-
-    yield build
-    for client, runtime in opened:
-        client.__exit__(None, None, None)
-        runtime.close(stop_knowledge=False)
+    apps = Apps(kb, interpreter)
+    yield lambda **overrides: apps.build(backend, **{"security": {"api_token": "test-token"}, **overrides})
+    apps.close()
 
 
 # --- the two ledger databases -------------------------------------------------------------

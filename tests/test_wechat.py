@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from ledger.models import (AssistanceRequest, Committee, Conversation, ConversationMessage, OutboxMessage,
                            WeChatMessage, WeChatToken)
+from tests.conftest import Apps
 from tests.fake_wechat import AES_KEY, APP_ID, SECRET, TOKEN, FakeWeChat, Parent
 
 FORM_ANSWERS = ["王小明", "八岁", "河南周口郸城", "深圳宝安", "两年", "李芳", "妈妈", "138 0013 8000"]
@@ -31,29 +32,15 @@ def sqlite_backend(tmp_path):
 @pytest.fixture
 def wechat_app(kb, interpreter, fake):
     """``build(backend, **wechat) -> (client, runtime)``: the real app with the WeChat channel on."""
-    from fastapi.testclient import TestClient
-
-    from tongban.app import create_app
-    from tongban.runtime import Runtime
-    from tongban.settings import Settings
-
-    opened = []
+    apps = Apps(kb, interpreter)
 
     def build(backend, **wechat):
-        values = {"app_id": APP_ID, "app_secret": SECRET, "token": TOKEN, "base_url": fake.base_url,
-                  "followup_delay": 0.0, "outbox_interval": 0.2, **wechat}
-        settings = Settings(env="test", data_dir=backend["data_dir"], database=backend["database"],
-                            knowledge={"watch_interval": 0}, wechat=values)
-        runtime = Runtime.build(settings, knowledge=kb, interpreter=interpreter)
-        client = TestClient(create_app(settings, runtime=runtime))
-        client.__enter__()
-        opened.append((client, runtime))
-        return client, runtime
+        return apps.build(backend, wechat={"app_id": APP_ID, "app_secret": SECRET, "token": TOKEN,
+                                           "base_url": fake.base_url, "followup_delay": 0.0,
+                                           "outbox_interval": 0.2, **wechat})
 
     yield build
-    for client, runtime in opened:
-        client.__exit__(None, None, None)
-        runtime.close(stop_knowledge=False)
+    apps.close()
 
 
 def _unsent(runtime) -> int:

@@ -115,14 +115,10 @@ class TelegramHook(TurnHook):
         # behind it as pending rows, for whoever delivers the older ones; else this worker sends
         # them straight after the commit. Rows this worker sent and records in its next batch are
         # delivered, not waiting (read before the count: once out of that list, they are recorded).
-        delivered = self.channel.delivery.unrecorded(convo.id)
-        older = outbox.waiting(session=convo.session, conversation_id=convo.id, excluding=delivered)
-        claimed_by = None if older else self.channel.delivery.worker
-        ids = outbox.enqueue_many(session=convo.session, cipher=self.channel.cipher, conversation_id=convo.id,
-                                  channel=CHANNEL, kind="reply", payloads=ops, claimed_by=claimed_by)
-        if not older:
-            self.ready = [outbox.Outgoing(row_id, convo.id, convo.sender, "reply", op, 0)
-                          for row_id, op in zip(ids, ops)]
+        self.ready = outbox.enqueue_replies(session=convo.session, cipher=self.channel.cipher,
+                                            conversation_id=convo.id, sender=convo.sender, channel=CHANNEL,
+                                            payloads=ops, worker=self.channel.delivery.worker,
+                                            delivered=self.channel.delivery.unrecorded(convo.id))
 
 
 class TelegramChannel:

@@ -84,13 +84,9 @@ class WeChatHook(TurnHook):
         ops = [message for message in rendered if message["text"]]
         if not ops:
             return
-        older = outbox.waiting(session=convo.session, conversation_id=convo.id)
-        claimed_by = None if older else self.channel.delivery.worker
-        ids = outbox.enqueue_many(session=convo.session, cipher=self.channel.cipher, conversation_id=convo.id,
-                                  channel=CHANNEL, kind="reply", payloads=ops, claimed_by=claimed_by)
-        if not older:
-            self.ready = [outbox.Outgoing(row_id, convo.id, convo.sender, "reply", op, 0)
-                          for row_id, op in zip(ids, ops)]
+        self.ready = outbox.enqueue_replies(session=convo.session, cipher=self.channel.cipher,
+                                            conversation_id=convo.id, sender=convo.sender, channel=CHANNEL,
+                                            payloads=ops, worker=self.channel.delivery.worker)
 
 
 @dataclass
