@@ -1,4 +1,4 @@
-"""What a channel is: a way parents reach Tongban (the REST channel and its web chat, Telegram).
+"""What a channel is: a way parents reach Tongban (the REST channel and its web chat, Telegram, WeChat).
 
 A channel turns its platform's messages into turns of the dialogue engine
 (``engine.handle(sender, text, metadata, channel=its name, hook=its TurnHook)``) and renders the
@@ -9,6 +9,8 @@ a new folder of ``bot/`` and a line there (docs/architecture.md, "How to add a c
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -52,3 +54,47 @@ class TurnHook:
 
     def finish(self, convo: ConversationHandle, replies: list[Reply]) -> None:
         """After the turn, before commit (e.g. put the replies in the outbox)."""
+
+
+def referral_code(payload: str | None) -> str | None:
+    """The committee's code a referral carries (a Telegram deep link's start payload, a WeChat QR
+    code's scene), or None when it is not one: up to 64 ASCII letters, digits, ``_`` and ``-``."""
+    payload = (payload or "").strip()
+    if payload and len(payload) <= 64 and payload.isascii() and all(c.isalnum() or c in "_-" for c in payload):
+        return payload
+    return None
+
+
+# Where a long text is cut: after a line end, else a sentence end, else a clause break, else anywhere.
+_BREAKS = (re.compile(r"\n"), re.compile(r"[。！？!?；;](?:[”’」』）)])?"), re.compile(r"[，,、：: ]"))
+
+
+def split_text(text: str, limit: int, measure: Callable[[str], int] = len) -> list[str]:
+    """``text`` in pieces of at most ``limit`` as the platform counts (``measure``: characters for
+    Telegram, UTF-8 bytes for WeChat), each cut at the best break that leaves it at least a third of
+    what would fit."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while measure(rest) > limit:
+        window = _longest_start(rest, limit, measure)
+        cut = 0
+        for pattern in _BREAKS:
+            ends = [m.end() for m in pattern.finditer(window)]
+            if ends and ends[-1] >= len(window) // 3:  # not a tiny first piece
+                cut = ends[-1]
+                break
+        cut = cut or len(window)
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces or [""]
+
+
+def _longest_start(text: str, limit: int, measure: Callable[[str], int]) -> str:
+    size = 0
+    for index, char in enumerate(text):
+        size += measure(char)
+        if size > limit:
+            return text[:index]
+    return text

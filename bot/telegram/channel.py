@@ -22,7 +22,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
-from bot.channel import TurnHook
+from bot.channel import TurnHook, referral_code
 from bot.telegram import render
 from bot.telegram.delivery import CHANNEL, SENDER_PREFIX, Delivery
 from bot.telegram.locks import ChatOrderedProcessor, KeyedLocks
@@ -258,7 +258,7 @@ class TelegramChannel:
                 command, _, payload = text[1:].partition(" ")
                 command = command.split("@", 1)[0].lower()
                 if command == "start":
-                    return Incoming(metadata={"event": {"type": "start", "referral": _referral(payload)}})
+                    return Incoming(metadata={"event": {"type": "start", "referral": referral_code(payload)}})
                 if command in COMMAND_TEXT:
                     return Incoming(text=COMMAND_TEXT[command])
             return Incoming(text=text)
@@ -284,13 +284,6 @@ class TelegramChannel:
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("Telegram update failed: %s", context.error, exc_info=context.error)
-
-
-def _referral(payload: str) -> str | None:
-    payload = payload.strip()
-    if payload and len(payload) <= 64 and all(c.isalnum() or c in "_-" for c in payload) and payload.isascii():
-        return payload
-    return None
 
 
 def build_application(settings) -> tuple[Application, KeyedLocks]:

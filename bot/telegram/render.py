@@ -5,36 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import html
-import re
 
+from bot import channel
 from ledger.reply import Button, Reply
 
 MAX_TEXT = 4096
 MAX_CALLBACK_BYTES = 64
 BUTTONS_PER_ROW = 2
 KEY_PREFIX = "k:"
-# Split after these: sentence ends first, then clause breaks, then anywhere.
-_BREAKS = (re.compile(r"\n"), re.compile(r"[。！？!?；;](?:[”’」』）)])?"), re.compile(r"[，,、：: ]"))
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Pieces of at most ``limit`` characters, cut after a line or sentence end where possible."""
-    pieces: list[str] = []
-    rest = text.strip()
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = 0
-        for pattern in _BREAKS:
-            ends = [m.end() for m in pattern.finditer(window)]
-            if ends and ends[-1] >= limit // 3:  # not a tiny first piece
-                cut = ends[-1]
-                break
-        cut = cut or limit
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        pieces.append(rest)
-    return pieces or [""]
+    """Pieces of at most ``limit`` characters (``bot.channel.split_text``)."""
+    return channel.split_text(text, limit)
 
 
 def callback_data(payload: str) -> tuple[str, str | None]:

@@ -18,13 +18,8 @@ from dataclasses import dataclass, field
 
 from wechatpy import events, messages
 
+from bot.channel import referral_code
 from nlu.reverse_geo import reverse_geocode
-
-try:  # the boundary data's package converts WeChat's GCJ-02 coordinates; without it they are used as they are
-    from GeoToolCN import gcj02_to_wgs84
-except ImportError:  # pragma: no cover - geotool-cn is a dependency
-    def gcj02_to_wgs84(lng: float, lat: float) -> tuple[float, float]:
-        return lng, lat
 
 # The custom menu's click keys (自定义菜单, EventKey) → what the engine reads.
 MENU_KEYS = {"ask": "/help", "apply": "/request_assistance", "status": "/check_status",
@@ -82,15 +77,7 @@ def translate(message) -> Incoming:
 
 
 def _start(scene: str | None) -> Incoming:
-    return Incoming(metadata={"event": {"type": "start", "referral": referral(scene)}})
-
-
-def referral(scene: str | None) -> str | None:
-    """A committee's code from a QR code's scene, checked as a Telegram deep link's is."""
-    scene = (scene or "").strip()
-    if scene and len(scene) <= 64 and scene.isascii() and all(c.isalnum() or c in "_-" for c in scene):
-        return scene
-    return None
+    return Incoming(metadata={"event": {"type": "start", "referral": referral_code(scene)}})
 
 
 def _locality(message) -> str | None:
@@ -98,6 +85,8 @@ def _locality(message) -> str | None:
         latitude, longitude = float(message.location_x), float(message.location_y)
     except (TypeError, ValueError):
         return None
+    from GeoToolCN import gcj02_to_wgs84  # the boundary data's package (~80 ms to import: only when used)
+
     longitude, latitude = gcj02_to_wgs84(longitude, latitude)
     found = reverse_geocode(latitude, longitude)
     return found.code if found else None

@@ -14,47 +14,21 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot import channel
 from ledger.reply import Reply
 
 MAX_BYTES = 2000  # WeChat takes 2048 bytes of text; a little room for the choices' line breaks
 CHOOSE = "回复数字即可选择："
 MENU_TAIL = "点一下选项，或回复它前面的数字。"
-# Split after these: line ends first, then sentence ends, then clause breaks, then anywhere.
-_BREAKS = (re.compile(r"\n"), re.compile(r"[。！？!?；;](?:[”’」』）)])?"), re.compile(r"[，,、：: ]"))
 
 
 def _size(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def _prefix(text: str, limit: int) -> str:
-    """The longest start of ``text`` within ``limit`` UTF-8 bytes."""
-    size = 0
-    for index, char in enumerate(text):
-        size += _size(char)
-        if size > limit:
-            return text[:index]
-    return text
-
-
 def split_text(text: str, limit: int = MAX_BYTES) -> list[str]:
-    """Pieces of at most ``limit`` UTF-8 bytes, cut after a line or sentence end where possible."""
-    pieces: list[str] = []
-    rest = text.strip()
-    while _size(rest) > limit:
-        window = _prefix(rest, limit)
-        cut = 0
-        for pattern in _BREAKS:
-            ends = [m.end() for m in pattern.finditer(window)]
-            if ends and ends[-1] >= len(window) // 3:  # not a tiny first piece
-                cut = ends[-1]
-                break
-        cut = cut or len(window)
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        pieces.append(rest)
-    return pieces or [""]
+    """Pieces of at most ``limit`` UTF-8 bytes (``bot.channel.split_text``)."""
+    return channel.split_text(text, limit, _size)
 
 
 def numbered(replies: list[Reply], form_waiting: bool) -> list[bool]:
