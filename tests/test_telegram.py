@@ -441,7 +441,7 @@ def test_sent_replies_are_recorded_while_turns_fill_the_thread_pool(tmp_path, fa
     from telegram import Bot
 
     from bot.telegram.delivery import Delivery
-    from bot.telegram.locks import KeyedLocks
+    from bot.keyed_locks import KeyedLocks
 
     chat = 9303
     db, cipher, convo, rows = _claimed_replies(tmp_path, chat, ["你好", "请问有什么可以帮您？"], "worker-1")
@@ -493,7 +493,7 @@ def test_a_reply_sent_before_a_crash_is_not_sent_again_by_the_worker_taking_over
     from telegram import Bot
 
     from bot.telegram.delivery import Delivery
-    from bot.telegram.locks import KeyedLocks
+    from bot.keyed_locks import KeyedLocks
     from ledger import outbox, sentlog
 
     chat = 9304
@@ -532,7 +532,7 @@ def test_the_sent_log_keeps_a_row_sent_while_another_chats_batch_commits(tmp_pat
     import asyncio
 
     from bot.telegram.delivery import Delivery
-    from bot.telegram.locks import KeyedLocks
+    from bot.keyed_locks import KeyedLocks
     from ledger import sentlog
 
     folder = sentlog.folder_of(tmp_path)

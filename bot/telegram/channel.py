@@ -25,7 +25,8 @@ from telegram.request import HTTPXRequest
 from bot.channel import TurnHook, referral_code
 from bot.telegram import render
 from bot.telegram.delivery import CHANNEL, SENDER_PREFIX, Delivery
-from bot.telegram.locks import ChatOrderedProcessor, KeyedLocks
+from bot.keyed_locks import KeyedLocks
+from bot.telegram.locks import ChatOrderedProcessor
 from bot.telegram.request import AiohttpRequest
 from ledger import outbox, sentlog
 from ledger.conversations import ConversationHandle

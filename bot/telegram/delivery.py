@@ -42,7 +42,7 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.telegram import render
-from bot.telegram.locks import KeyedLocks
+from bot.keyed_locks import KeyedLocks
 from ledger import outbox, sentlog
 from ledger.crypto import DataCipher
 from ledger.db import Database

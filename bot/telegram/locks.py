@@ -1,38 +1,14 @@
-"""Per-chat ordering: one asyncio lock per chat, created on demand and dropped when idle."""
+"""Per-chat ordering of Telegram updates, on the per-key locks of ``bot/keyed_locks.py``."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
-from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-
-class KeyedLocks:
-    def __init__(self) -> None:
-        self._locks: dict[Any, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: Any) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-    def __len__(self) -> int:
-        return len(self._locks)
+from bot.keyed_locks import KeyedLocks
 
 
 def chat_key(update: object) -> Any:

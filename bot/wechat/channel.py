@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from wechatpy import messages
 
 from bot.channel import TurnHook
-from bot.telegram.locks import KeyedLocks
+from bot.keyed_locks import KeyedLocks
 from bot.wechat.api import WeChatApi
 from bot.wechat.callback import build_crypto
 from bot.wechat.delivery import CHANNEL, SENDER_PREFIX, Delivery

@@ -28,7 +28,7 @@ import os
 import socket
 import uuid
 
-from bot.telegram.locks import KeyedLocks
+from bot.keyed_locks import KeyedLocks
 from bot.wechat.api import NOT_FOLLOWING, OUTSIDE_48_HOURS, TOO_MANY_REPLIES, SendError, WeChatApi
 from bot.wechat.render import render_reply
 from ledger import outbox
