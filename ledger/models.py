@@ -235,6 +235,20 @@ class WeChatToken(Base):
     refreshed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
+class WeChatQrCode(Base):
+    """A committee's WeChat referral QR code (带参数二维码, a permanent string scene = the committee
+    code), one per account and committee, created once through WeChat's API (``tongban wechat
+    qrcode``) and printed on the committee's poster beside the Telegram link."""
+
+    __tablename__ = "wechat_qrcodes"
+
+    app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scene: Mapped[str] = mapped_column(String(64), primary_key=True)  # the committee code
+    ticket: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(200))  # what the QR code encodes (http://weixin.qq.com/q/…)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class OutboxMessage(Base):
     """A message to deliver to a parent: replies and status notifications.
 
@@ -258,6 +272,9 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # how it went, where the channel has more than one way: WeChat "passive" (the callback's reply),
+    # "custom" (customer-service message), "template" (template message, outside the 48 hours)
+    delivered_via: Mapped[str | None] = mapped_column(String(16))
 
 
 class RateCounter(Base):

@@ -117,9 +117,9 @@ def _rows_0003(conn, ids):
              text_enc=f"enc:{direction}", at=T0)
     conn.execute(insert(_table(conn, "telegram_updates")).values(bot_id=7_000_000_001, update_id=2**40 + 1,
                                                                   processed_at=T0))
-    _add(conn, "outbox", conversation_id=ids["conversation"], channel="telegram", kind="notification",
-         dedupe_key="status:2", payload_enc="enc:payload", status="pending", attempts=2, next_attempt_at=T1,
-         last_error="timed out", created_at=T0)
+    ids["outbox"] = _add(conn, "outbox", conversation_id=ids["conversation"], channel="telegram",
+                         kind="notification", dedupe_key="status:2", payload_enc="enc:payload", status="pending",
+                         attempts=2, next_attempt_at=T1, last_error="timed out", created_at=T0)
     _set(conn, "conversations", ids["conversation"], blocked_at=T1)
     _set(conn, "assistance_requests", ids["request"], area_code="440306001")  # the committee's community
 
@@ -163,8 +163,17 @@ def _rows_0008(conn, ids):
                                                                expires_at=T1, refreshed_at=T0))
 
 
+def _rows_0009(conn, ids):
+    conn.execute(insert(_table(conn, "wechat_qrcodes")).values(app_id="wx0123456789abcdef", scene="SZ-XX-01",
+                                                                ticket="gQH47joAAAAAAAAAASxodHRw",
+                                                                url="http://weixin.qq.com/q/kZgfwMTm72WWPkovabbI",
+                                                                created_at=T0))
+    _set(conn, "outbox", ids["outbox"], delivered_via="template")
+
+
 ROWS = dict(zip([revision for revision, _ in REVISIONS],
-                [_rows_0001, _rows_0002, _rows_0003, _rows_0004, _rows_0005, _rows_0006, _rows_0007, _rows_0008]))
+                [_rows_0001, _rows_0002, _rows_0003, _rows_0004, _rows_0005, _rows_0006, _rows_0007, _rows_0008,
+                 _rows_0009]))
 
 
 def test_every_revision_has_its_rows():
