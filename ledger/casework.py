@@ -18,7 +18,7 @@ from ledger.areas import in_area
 from ledger.clock import aware, beijing_date, utcnow
 from ledger.crypto import DataCipher
 from ledger.models import (AssistanceRequest, AuditEvent, Conversation, ConversationMessage, LedgerEntry,
-                           StatusChange, Visit)
+                           OutboxMessage, StatusChange, Visit)
 from ledger.reply import NOTIFICATION, Reply
 from ledger.requests import STATUS_LABELS
 
@@ -42,6 +42,10 @@ PARENT_MESSAGES = {
     "not_eligible": "经审核，目前不符合纳入重点关爱台账的条件。您仍可以随时问我各项服务怎么办理，或请工作人员说明原因。",
     "closed": "这份申请已结案。如果还有困难，可以随时重新提交申请或找工作人员。",
 }
+
+# The status in at most five characters: a template message's "phrase" field (bot/wechat/template.py).
+STATUS_SHORT = {"submitted": "已提交", "under_review": "审核中", "accepted": "已纳入台账", "referred": "已转介",
+                "not_eligible": "不符合条件", "closed": "已结案"}
 
 
 class CaseworkError(ValueError):
@@ -119,13 +123,45 @@ def queue_status_notification(*, session: Session, cipher: DataCipher, request: 
     if conversation is None:
         return False
     return outbox.notify(session=session, cipher=cipher, conversation=conversation,
-                         reply=status_notification(request, change), dedupe_key=f"status:{change.id}")
+                         reply=status_notification(request, change), summary=status_summary(request, change),
+                         dedupe_key=f"status:{change.id}")
+
+
+@dataclass(frozen=True)
+class Notice:
+    """How a status change's message to the parent went (the staff's request page)."""
+
+    channel: str
+    status: str  # the outbox row's: pending, sending, sent, failed, blocked
+    via: str | None  # how it was delivered, where the channel has more than one way
+    sent_at: dt.datetime | None
+    error: str | None
+
+
+def status_notices(*, session: Session, changes: list[StatusChange]) -> dict[int, Notice]:
+    """The parent's notification of each of ``changes`` that has one, by the change's id."""
+    keys = {f"status:{change.id}": change.id for change in changes}
+    if not keys:
+        return {}
+    rows = session.execute(select(OutboxMessage.dedupe_key, OutboxMessage.channel, OutboxMessage.status,
+                                  OutboxMessage.delivered_via, OutboxMessage.sent_at, OutboxMessage.last_error)
+                           .where(OutboxMessage.dedupe_key.in_(list(keys))))
+    return {keys[row.dedupe_key]: Notice(row.channel, row.status, row.delivered_via, aware(row.sent_at),
+                                         row.last_error) for row in rows}
 
 
 def status_notification(request: AssistanceRequest, change: StatusChange) -> Reply:
     """What the parent is told of a status change (the staff note is internal and is not sent)."""
     return Reply(f"您的帮扶申请 {request.reference} 有新进展：{STATUS_LABELS[change.status]}。\n"
                  f"{PARENT_MESSAGES.get(change.status, '')}\n发送“查进度”可以随时查看。", kind=NOTIFICATION)
+
+
+def status_summary(request: AssistanceRequest, change: StatusChange) -> dict[str, str]:
+    """The same notification as a few short fields, for a channel that sends a form of fixed fields
+    where it may not send text (a WeChat template message outside the 48 hours)."""
+    return {"title": "您的帮扶申请有新进展", "reference": request.reference,
+            "status": STATUS_LABELS[change.status], "status_short": STATUS_SHORT[change.status],
+            "time": aware(change.changed_at).isoformat(), "next": "回到对话发送“查进度”可查看详情"}
 
 
 def entry_of(*, session: Session, request: AssistanceRequest) -> LedgerEntry | None:

@@ -42,7 +42,8 @@ _WAITING = select(func.count()).select_from(OUTBOX).where(
     OUTBOX.c.conversation_id == bindparam("conversation_id"), OUTBOX.c.status.in_(("pending", "sending")))
 _WAITING_EXCEPT = _WAITING.where(OUTBOX.c.id.not_in(bindparam("excluding", expanding=True)))
 _MARK_SENT = (update(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
-              .values(status="sent", sent_at=bindparam("now"), claimed_by=None, last_error=None))
+              .values(status="sent", sent_at=bindparam("now"), claimed_by=None, last_error=None,
+                      delivered_via=bindparam("via")))
 
 
 # Channels that deliver a message the parent did not ask for, later: each channel declares it, and
@@ -107,14 +108,17 @@ def enqueue(*, session: Session, cipher: DataCipher, conversation_id: int, chann
 
 
 def notify(*, session: Session, cipher: DataCipher, conversation: Conversation, reply: Reply,
-           dedupe_key: str) -> bool:
+           dedupe_key: str, summary: dict[str, str] | None = None) -> bool:
     """Queue ``reply`` for the parent of ``conversation``, unasked, to be delivered by its channel —
-    once per ``dedupe_key``. False when it cannot be sent: the channel does not deliver later (the web
-    chat: the parent sees it on asking), or the parent blocked the bot."""
+    once per ``dedupe_key``. ``summary``: the same in a few short named fields (title, reference,
+    status, time…), for a channel that can only send a fixed form at times (WeChat's template
+    messages). False when it cannot be sent: the channel does not deliver later (the web chat: the
+    parent sees it on asking), or the parent blocked the bot."""
     if conversation.channel not in _PUSH_CHANNELS or conversation.blocked_at:
         return False
+    payload = {"reply": reply.to_record(), **({"summary": summary} if summary else {})}
     row = enqueue(session=session, cipher=cipher, conversation_id=conversation.id, channel=conversation.channel,
-                  kind="notification", payload={"reply": reply.to_record()}, dedupe_key=dedupe_key)
+                  kind="notification", payload=payload, dedupe_key=dedupe_key)
     return row is not None
 
 
@@ -246,9 +250,11 @@ def renew(*, session: Session | Connection, worker: str, now: dt.datetime | None
     return result.rowcount
 
 
-def mark_sent(*, session: Session | Connection, ids: list[int], now: dt.datetime | None = None) -> None:
+def mark_sent(*, session: Session | Connection, ids: list[int], now: dt.datetime | None = None,
+              via: str | None = None) -> None:
+    """Delivered; ``via``: how, where the channel has more than one way (WeChat: passive, custom, template)."""
     if ids:
-        _connection(session).execute(_MARK_SENT, {"ids": list(ids), "now": now or utcnow()})
+        _connection(session).execute(_MARK_SENT, {"ids": list(ids), "now": now or utcnow(), "via": via})
 
 
 def release(*, session: Session, ids: list[int], delay: dt.timedelta = dt.timedelta(0),

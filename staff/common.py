@@ -193,8 +193,27 @@ def _query(request: Request, **changes) -> str:
     return "?" + urlencode(params) if params else "?"
 
 
+VIA_LABELS = {"passive": "即时回复", "custom": "客服消息", "template": "模板消息（家长超过48小时未发消息）"}
+
+
+def _notice(notice) -> str:
+    """How the parent's message about a status change went (``ledger.casework.Notice``), for the page."""
+    if notice is None:
+        return "—"
+    channel = CHANNEL_LABELS.get(notice.channel, notice.channel)
+    if notice.status == "sent":
+        parts = ["已送达", channel, VIA_LABELS.get(notice.via or "", ""), _fmt_datetime(notice.sent_at)]
+        return " · ".join(part for part in parts if part)
+    if notice.status == "blocked":
+        return f"未送达：家长已停用或取消关注（{channel}）"
+    if notice.status == "failed":
+        return f"未能送达（{channel}）：{notice.error or '平台拒收'}"
+    return f"等待发送（{channel}）" + (f"，上次失败：{notice.error}" if notice.error else "")
+
+
 env = templates.env
 env.filters.update({
+    "notice": _notice,
     "d": _fmt_date, "dt": _fmt_datetime, "situations": _situations, "status_label":
     lambda s: STATUS_LABELS.get(s, s), "area_name": _area_name, "danger_kinds": _danger_kinds,
     "role_label": lambda r: ROLES.get(r, r),

@@ -5,6 +5,7 @@ with WeChat's wire format for what the channel uses::
 
     GET  /cgi-bin/token?grant_type=client_credential&appid=…&secret=…  → {"access_token", "expires_in"}
     POST /cgi-bin/message/custom/send?access_token=…  (customer-service text and msgmenu messages)
+    POST /cgi-bin/message/template/send?access_token=…  (template messages; ids in ``templates``)
 
 A new token invalidates the one before it (as WeChat does). Errors are injected per call:
 ``fail_next(errcode)`` (45015 outside the 48 hours, 45009 the daily quota, 43004 unfollowed…),
@@ -40,7 +41,8 @@ ERRORS = {40001: "invalid credential, access_token is invalid or not latest",
           42001: "access_token expired", 43004: "require subscribe",
           45009: "reach max api daily quota limit",
           45015: "response out of time limit or subscription is canceled", 40008: "invalid message type",
-          45047: "out of response count limit"}
+          45047: "out of response count limit", 40037: "invalid template_id", 47003: "argument invalid"}
+TEMPLATE_ID = "tpl-status-7f3a9c"  # the template the fake account has
 
 
 class FakeWeChat:
@@ -53,11 +55,14 @@ class FakeWeChat:
         self.token_requests = 0
         self.calls: list[dict] = []  # every send: openid, message, the errcode answered
         self.sent: list[dict] = []  # the messages accepted, in order
+        self.templates = {TEMPLATE_ID}  # the account's template ids
+        self.template_sends: list[dict] = []  # template messages accepted, in order
         self._faults: list[tuple[int, str | None]] = []
         self._server: LiveServer | None = None
         self._port = 0
         self.app = Starlette(routes=[Route("/cgi-bin/token", self._token, methods=["GET"]),
-                                     Route("/cgi-bin/message/custom/send", self._send, methods=["POST"])])
+                                     Route("/cgi-bin/message/custom/send", self._send, methods=["POST"]),
+                                     Route("/cgi-bin/message/template/send", self._template, methods=["POST"])])
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> "FakeWeChat":
@@ -129,19 +134,35 @@ class FakeWeChat:
 
     async def _send(self, request: Request) -> JSONResponse:
         message = await request.json()
+        valid = message.get("msgtype") in ("text", "msgmenu") and bool(message.get("touser"))
+        return self._answer(request, message, message.get("msgtype"), 0 if valid else 44002, self.sent)
+
+    async def _template(self, request: Request) -> JSONResponse:
+        """A template message: a known template id, and every value a string under WeChat's 200 characters."""
+        message = await request.json()
+        data = message.get("data")
+        if message.get("template_id") not in self.templates:
+            code = 40037
+        elif (not message.get("touser") or not isinstance(data, dict) or not data
+              or not all(isinstance(v, dict) and isinstance(v.get("value"), str) and len(v["value"]) <= 200
+                         for v in data.values())):
+            code = 47003
+        else:
+            code = 0
+        return self._answer(request, message, "template", code, self.template_sends)
+
+    def _answer(self, request: Request, message: dict, kind: str | None, code: int, accepted: list) -> JSONResponse:
+        """WeChat's answer to a send: the token checked, then an injected fault, then ``code``."""
         given = request.query_params.get("access_token")
         with self._lock:
             if given is None or given != self.token:
                 code = 40001
-            elif (fault := next((f for f in self._faults if f[1] in (None, message.get("msgtype"))), None)):
+            elif (fault := next((f for f in self._faults if f[1] in (None, kind)), None)):
                 self._faults.remove(fault)
                 code = fault[0]
-            elif message.get("msgtype") not in ("text", "msgmenu") or not message.get("touser"):
-                code = 44002
-            else:
-                code = 0
-                self.sent.append(message)
-            self.calls.append({"openid": message.get("touser"), "message": message, "errcode": code})
+            elif code == 0:
+                accepted.append(message)
+            self.calls.append({"openid": message.get("touser"), "message": message, "kind": kind, "errcode": code})
         return JSONResponse({"errcode": code, "errmsg": "ok" if code == 0 else ERRORS.get(code, "invalid")})
 
 

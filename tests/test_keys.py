@@ -60,7 +60,7 @@ def _settings(backend, data_dir: Path | None = None, key: str = "") -> Settings:
 def _runtime(settings, kb, interpreter):
     from tongban.runtime import Runtime
 
-    return Runtime.build(settings, knowledge=kb, interpreter=interpreter, daily_purge=False)
+    return Runtime.build(settings, knowledge=kb, interpreter=interpreter, housekeeping=False)
 
 
 # --- production, the key file ---------------------------------------------------------------

@@ -37,7 +37,7 @@ def rt(backend, kb, interpreter):
 
     settings = Settings(env="test", data_dir=backend["data_dir"], database=backend["database"],
                         knowledge={"watch_interval": 0})
-    runtime = Runtime.build(settings, knowledge=kb, interpreter=interpreter, daily_purge=False)
+    runtime = Runtime.build(settings, knowledge=kb, interpreter=interpreter, housekeeping=False)
     yield runtime
     runtime.close(stop_knowledge=False)
 
@@ -322,12 +322,12 @@ def test_daily_purge_runs_once_a_day_across_workers(rt):
         assert [r.worker for r in runs] == ["a", "b"] and all(r.finished_at for r in runs)
 
 
-def test_serve_runtime_starts_and_stops_the_daily_purge(backend, kb, interpreter, monkeypatch):
+def test_serve_runtime_starts_and_stops_the_housekeeping_thread(backend, kb, interpreter, monkeypatch):
     import threading
     import time
 
     from ledger import retention
-    from tongban.runtime import DailyPurge, Runtime
+    from tongban.runtime import Housekeeping, Runtime
 
     wakeups = []
     woken = threading.Event()
@@ -344,16 +344,17 @@ def test_serve_runtime_starts_and_stops_the_daily_purge(backend, kb, interpreter
     from tongban.settings import Settings
 
     settings = Settings(env="test", data_dir=backend["data_dir"], database=backend["database"])
-    runtime = Runtime.build(settings, knowledge=kb, interpreter=interpreter, daily_purge=False)
+    runtime = Runtime.build(settings, knowledge=kb, interpreter=interpreter, housekeeping=False)
     try:
-        runtime.purge = DailyPurge(runtime.db, runtime.cipher, settings, first_delay=0.0, interval=0.05).start()
+        runtime.housekeeping = Housekeeping(runtime.db, runtime.cipher, settings, first_delay=0.0,
+                                            interval=0.05).start()
         deadline = time.monotonic() + 20
-        while runtime.purge.runs == 0 and time.monotonic() < deadline:
+        while runtime.housekeeping.runs == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert runtime.purge.runs == 1
+        assert runtime.housekeeping.runs == 1
         assert woken.wait(20), wakeups  # two more wake-ups the same day…
-        assert runtime.purge.runs == 1 and wakeups[1:3] == [None, None]  # …found it done
-        thread = runtime.purge._thread
+        assert runtime.housekeeping.runs == 1 and wakeups[1:3] == [None, None]  # …found it done
+        thread = runtime.housekeeping._thread
     finally:
         runtime.close(stop_knowledge=False)
     assert not thread.is_alive()

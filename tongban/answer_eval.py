@@ -154,7 +154,7 @@ def run(settings, path: Path) -> AnswerReport:
     with tempfile.TemporaryDirectory(prefix="tongban-eval-answers-") as folder:
         database = settings.database.model_copy(update={"url": f"sqlite:///{Path(folder) / 'eval.db'}"})
         runtime = Runtime.build(settings.model_copy(update={"database": database}), watch=False,
-                                daily_purge=False)
+                                housekeeping=False)
         try:
             return evaluate(runtime.engine, read_cases(path))
         finally:

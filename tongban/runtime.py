@@ -48,10 +48,11 @@ def engine_config(settings: Settings) -> EngineConfig:
                         urgent_records_per_day=limits.urgent_records_per_day, retention=settings.retention)
 
 
-class DailyPurge:
-    """``tongban ledger purge`` once a day inside ``tongban serve``: a daemon thread that wakes every
-    ``interval`` seconds and runs the day's purge unless some worker (of this or another process
-    on the same database) has already claimed the day (``ledger.retention.run_daily``)."""
+class Housekeeping:
+    """What ``tongban serve`` does by the clock, in a daemon thread that wakes every ``interval``
+    seconds: the day's retention purge (``tongban ledger purge``) unless some worker, of this or
+    another process on the same database, has already claimed the day (``ledger.retention.run_daily``),
+    and the parents' visit reminders due (``ledger.reminders``; each exists once, whoever queues it)."""
 
     def __init__(self, db: Database, cipher: DataCipher, settings: Settings, *, interval: float = 3600.0,
                  first_delay: float | None = None):
@@ -59,10 +60,11 @@ class DailyPurge:
         self.interval = interval
         self.first_delay = random.uniform(30, 120) if first_delay is None else first_delay
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="tongban-retention", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="tongban-housekeeping", daemon=True)
         self.runs = 0  # purges this process ran
+        self.reminders = 0  # visit reminders this process queued
 
-    def start(self) -> "DailyPurge":
+    def start(self) -> "Housekeeping":
         self._thread.start()
         return self
 
@@ -72,16 +74,26 @@ class DailyPurge:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        from ledger.retention import run_daily
-
         delay = self.first_delay
         while not self._stop.wait(delay):
             delay = self.interval
+            self.once()
+
+    def once(self) -> None:
+        from ledger.reminders import queue_visit_reminders
+        from ledger.retention import run_daily
+
+        if self.settings.retention.daily:
             try:
                 if run_daily(self.db, self.cipher, self.settings.retention) is not None:
                     self.runs += 1
             except Exception:  # noqa: BLE001 - logged; tried again at the next wake-up
                 log.exception("retention purge failed; trying again later")
+        try:
+            with self.db.session() as session:
+                self.reminders += queue_visit_reminders(session=session, cipher=self.cipher)
+        except Exception:  # noqa: BLE001 - logged; tried again at the next wake-up
+            log.exception("queueing visit reminders failed; trying again later")
 
 
 @dataclass
@@ -95,12 +107,12 @@ class Runtime:
     engine: DialogueEngine
     limiter: RateLimiter  # rate limits shared by every worker (public routes, staff logins)
     areas: AreaDirectory  # which district codes exist and their names (staff accounts, pages)
-    purge: DailyPurge | None = None  # the daily retention purge (``serve``; not in tests)
+    housekeeping: Housekeeping | None = None  # the retention purge, visit reminders (``serve``; not in tests)
 
     @classmethod
     def build(cls, settings: Settings, *, embedder: Embedder | None = None,
               knowledge: KnowledgeBase | None = None, interpreter: Interpreter | None = None,
-              watch: bool | None = None, daily_purge: bool | None = None) -> "Runtime":
+              watch: bool | None = None, housekeeping: bool | None = None) -> "Runtime":
         settings.ensure_dirs()
         # first: a missing or unsafe key stops the start at once
         cipher = data_cipher(settings)
@@ -112,10 +124,10 @@ class Runtime:
         engine = DialogueEngine(config=engine_config(settings), knowledge=knowledge, interpreter=interpreter,
                                 store=store, cipher=cipher)
         limiter = RateLimiter(db, cipher.lookup_hash)
-        if daily_purge is None:
-            daily_purge = settings.retention.daily and settings.env != "test"
-        purge = DailyPurge(db, cipher, settings).start() if daily_purge else None
-        return cls(settings, embedder, knowledge, interpreter, db, cipher, engine, limiter, GazetteerAreas(), purge)
+        if housekeeping is None:
+            housekeeping = settings.env != "test"
+        chores = Housekeeping(db, cipher, settings).start() if housekeeping else None
+        return cls(settings, embedder, knowledge, interpreter, db, cipher, engine, limiter, GazetteerAreas(), chores)
 
     @property
     def checklists(self) -> ChecklistDesk:
@@ -123,8 +135,8 @@ class Runtime:
         return ChecklistDesk(self.knowledge)
 
     def close(self, *, stop_knowledge: bool = True) -> None:
-        if self.purge is not None:
-            self.purge.stop()
+        if self.housekeeping is not None:
+            self.housekeeping.stop()
         if stop_knowledge:
             self.knowledge.stop()
         self.db.dispose()

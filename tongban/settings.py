@@ -9,6 +9,7 @@ Example: ``TONGBAN_EMBEDDING__BACKEND=sentence-transformers`` and
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -114,6 +115,14 @@ class TelegramSettings(BaseModel):
     set_commands: bool = True
 
 
+# A WeChat template message's fields (bot/wechat/template.py): what a notification's summary holds,
+# and the keys of the classic templates (新版 templates use thing1, character_string2, phrase3, time4…).
+TEMPLATE_SUMMARY_FIELDS = ("title", "reference", "status", "status_short", "time", "next")
+DEFAULT_TEMPLATE_FIELDS = {"first": "title", "keyword1": "reference", "keyword2": "status", "keyword3": "time",
+                           "remark": "next"}
+_TEMPLATE_KEY = re.compile(r"^[a-z_]{1,24}\d{0,3}$")
+
+
 class WeChatSettings(BaseModel):
     """The WeChat Official Account channel (服务号); it runs with ``tongban serve`` when ``app_id``
     and ``token`` are set, answering ``GET/POST /wechat/callback`` (docs/wechat.md).
@@ -139,6 +148,32 @@ class WeChatSettings(BaseModel):
     outbox_interval: float = 2.0
     # Seconds for one API request.
     request_timeout: float = 5.0
+    # Template messages (模板消息) for notifications outside the 48 hours customer-service messages
+    # are allowed in: the template's id from the console (empty: such notifications are not sent),
+    # where tapping it leads (empty: nowhere; e.g. the account's profile page), and which of the
+    # template's keys shows which field of the notification (JSON in the environment), docs/wechat.md.
+    template_id: str = ""
+    template_url: str = ""
+    template_fields: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_TEMPLATE_FIELDS))
+
+    @field_validator("template_fields")
+    @classmethod
+    def _template_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("name at least one of the template's keys")
+        for key, name in value.items():
+            if not _TEMPLATE_KEY.match(key):
+                raise ValueError(f"{key!r} is not a template key (like thing1, keyword2, first)")
+            if name not in TEMPLATE_SUMMARY_FIELDS:
+                raise ValueError(f"{key} → {name!r}: the fields are {', '.join(TEMPLATE_SUMMARY_FIELDS)}")
+        return value
+
+    @field_validator("template_url")
+    @classmethod
+    def _template_url(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("template_url must be an http(s) address")
+        return value
 
     @field_validator("base_url")
     @classmethod

@@ -1,16 +1,18 @@
 """WeChat's API as the channel uses it: wechatpy's ``WeChatClient`` on the configured host, its token
-the shared one (``bot/wechat/tokens.py``), and the customer-service messages (客服消息).
+the shared one (``bot/wechat/tokens.py``): customer-service messages (客服消息), template messages
+(模板消息), and any other call made through ``call``.
 
 wechatpy's own token handling does not fit several workers: its ``fetch_access_token`` asks
 ``api.weixin.qq.com`` whatever ``API_BASE_URL`` says, keeps the token in the process, and on an
 invalid token (40001, 42001) it refreshes and retries without end. Here the client runs with
-``auto_retry=False``; ``send`` refreshes once through the shared token and tries once more.
+``auto_retry=False``; ``call`` refreshes once through the shared token and tries once more.
 Everything here blocks (wechatpy uses ``requests``): the channel calls it in a thread.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Callable, TypeVar
 
 import requests
 from wechatpy import WeChatClient
@@ -29,10 +31,11 @@ TOO_MANY_REPLIES = WeChatErrorCode.OUT_OF_RESPONSE_COUNT_LIMIT.value  # 45047: o
 RATE_LIMITED = WeChatErrorCode.OUT_OF_API_FREQ_LIMIT.value  # 45009: the account's daily quota
 NOT_FOLLOWING = WeChatErrorCode.REQUIRE_SUBSCRIBE.value  # 43004: they unfollowed the account
 SYSTEM_BUSY = -1
+T = TypeVar("T")
 
 
 class SendError(Exception):
-    """A message WeChat did not take: ``code`` is its errcode (None: no answer, or not JSON)."""
+    """A call WeChat did not take: ``code`` is its errcode (None: no answer, or not JSON)."""
 
     def __init__(self, code: int | None, message: str):
         super().__init__(message)
@@ -64,13 +67,13 @@ class WeChatApi(WeChatClient):
         return self.get("token", params={"grant_type": "client_credential", "appid": self.appid,
                                          "secret": self.secret, "access_token": None})
 
-    # --- customer-service messages -----------------------------------------------------------
-    def send(self, openid: str, payload: dict) -> None:
-        """One rendered message (``{"text": …}``, or ``{"menu": msgmenu}``); raises ``SendError``."""
+    # --- calls with the shared token ----------------------------------------------------------
+    def call(self, request: Callable[[], T]) -> T:
+        """``request()`` (one wechatpy call); WeChat saying the token is invalid → the shared token
+        refreshed once and ``request()`` tried once more. Raises ``SendError``."""
         used = self._token()
         try:
-            self._attempt(openid, payload)
-            return
+            return self._attempt(request)
         except WeChatClientException as exc:
             if exc.errcode not in TOKEN_ERRORS:
                 raise _error(exc) from exc
@@ -80,9 +83,20 @@ class WeChatApi(WeChatClient):
         except TokenUnavailable as exc:
             raise SendError(None, str(exc)[:300]) from exc
         try:
-            self._attempt(openid, payload)
+            return self._attempt(request)
         except WeChatClientException as exc:
             raise _error(exc) from exc
+
+    def send(self, openid: str, payload: dict) -> None:
+        """One rendered customer-service message (``{"text": …}``, or ``{"menu": msgmenu}``)."""
+        if "menu" in payload:
+            self.call(lambda: self.message.send_msg_menu(openid, payload["menu"]))
+        else:
+            self.call(lambda: self.message.send_text(openid, payload["text"]))
+
+    def send_template(self, openid: str, template_id: str, data: dict, url: str | None = None) -> None:
+        """One template message (模板消息): ``data`` is ``{key: {"value": …}}`` for the template's keys."""
+        self.call(lambda: self.message.send_template(openid, template_id, data, url=url or None))
 
     def _token(self) -> str:
         try:
@@ -90,14 +104,12 @@ class WeChatApi(WeChatClient):
         except TokenUnavailable as exc:
             raise SendError(None, str(exc)[:300]) from exc
 
-    def _attempt(self, openid: str, payload: dict) -> None:
+    @staticmethod
+    def _attempt(request: Callable[[], T]) -> T:
         """One request: WeChat's refusal raises wechatpy's ``WeChatClientException``, no answer
         ``SendError`` (the URL's token left out of its text)."""
         try:
-            if "menu" in payload:
-                self.message.send_msg_menu(openid, payload["menu"])
-            else:
-                self.message.send_text(openid, payload["text"])
+            return request()
         except requests.RequestException as exc:
             raise SendError(None, redact(f"WeChat unreachable: {exc}")[:300]) from exc
         except TokenUnavailable as exc:  # the token expired meanwhile and none could be had

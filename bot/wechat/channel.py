@@ -108,7 +108,9 @@ class WeChatChannel:
                                     base_url=self.config.base_url, db=runtime.db, cipher=runtime.cipher,
                                     timeout=self.config.request_timeout)
         self.locks = KeyedLocks()
-        self.delivery = Delivery(api=self.api, db=runtime.db, cipher=runtime.cipher, locks=self.locks)
+        self.delivery = Delivery(api=self.api, db=runtime.db, cipher=runtime.cipher, locks=self.locks,
+                                 template_id=self.config.template_id, template_url=self.config.template_url,
+                                 template_fields=self.config.template_fields)
         self._pending: dict[str, _Pending] = {}
         self._tasks: set[asyncio.Task] = set()
         self._stop = asyncio.Event()

@@ -1,4 +1,5 @@
-"""Delivering the outbox through WeChat's customer-service messages (客服消息).
+"""Delivering the outbox through WeChat's customer-service messages (客服消息), and notifications
+outside the 48 hours those are allowed in through template messages (模板消息).
 
 A turn's replies are outbox rows written in the turn's transaction (``WeChatHook``), claimed by this
 worker when nothing older of the parent's waits; the first may have gone back as the passive reply
@@ -9,15 +10,17 @@ it, so none overtakes another:
 
 - unreachable, busy (-1), the account's quota (45009), a token that would not refresh → tried again
   with the outbox's back-off;
-- the parent wrote over 48 hours ago (45015) or was sent 20 since (45047) → given up (template
-  messages outside the 48 hours are a later step);
+- the parent wrote over 48 hours ago (45015) or was sent 20 since (45047) → that turn's replies are
+  given up (they answered a message of long ago); a notification goes as a template message when the
+  account has one (``template_id``; ``bot/wechat/template.py``), else it is given up too;
 - the parent unfollowed (43004) → the conversation is marked blocked, nothing more is tried until
   they write again;
 - anything else WeChat refuses → that message given up, the next one tried (a menu message is
   first sent again as its numbered text).
 
-Rows sent are recorded per parent in one transaction after the batch: a crash in between sends them
-again once the claim's lease runs out (at least once, never lost).
+Rows sent are recorded per parent in one transaction after the batch, with how each went
+(``delivered_via``: passive, custom, template; the staff's request page shows it): a crash in between
+sends them again once the claim's lease runs out (at least once, never lost).
 """
 
 from __future__ import annotations
@@ -31,13 +34,15 @@ import uuid
 from bot.keyed_locks import KeyedLocks
 from bot.wechat.api import NOT_FOLLOWING, OUTSIDE_48_HOURS, TOO_MANY_REPLIES, SendError, WeChatApi
 from bot.wechat.render import render_reply
+from bot.wechat.template import template_data
 from ledger import outbox
 from ledger.crypto import DataCipher
 from ledger.db import Database
 from ledger.models import Conversation
 
 log = logging.getLogger(__name__)
-HOLDS_UP = (NOT_FOLLOWING, OUTSIDE_48_HOURS, TOO_MANY_REPLIES)  # refusals that stop the parent's later messages
+WINDOW_CLOSED = (OUTSIDE_48_HOURS, TOO_MANY_REPLIES)  # no customer-service message now; a template may go
+HOLDS_UP = (NOT_FOLLOWING, *WINDOW_CLOSED)  # refusals that stop the parent's later text messages
 CHANNEL = "wechat"
 SENDER_PREFIX = "wechat:"
 
@@ -50,10 +55,30 @@ def openid_of(sender: str) -> str:
     return sender.removeprefix(SENDER_PREFIX)
 
 
+class _Batch:
+    """What became of one conversation's rows in one delivery, recorded together."""
+
+    def __init__(self, passive: list[int]):
+        self.sent: dict[str, list[int]] = {"passive": list(passive)} if passive else {}  # by how they went
+        self.failed: list[tuple[int, str]] = []
+        self.count = 0
+        self.closed: SendError | None = None  # WeChat's answer once it took no more customer-service messages
+
+    def record(self, session) -> None:
+        for via, ids in self.sent.items():
+            outbox.mark_sent(session=session, ids=ids, via=via)
+        for row_id, error in self.failed:
+            outbox.give_up(session=session, ids=[row_id], error=error)
+
+
 class Delivery:
     def __init__(self, *, api: WeChatApi, db: Database, cipher: DataCipher, locks: KeyedLocks,
-                 worker: str | None = None):
+                 worker: str | None = None, template_id: str = "", template_url: str = "",
+                 template_fields: dict[str, str] | None = None):
         self.api = api
+        self.template_id = template_id
+        self.template_url = template_url
+        self.template_fields = template_fields or {}
         self.db = db
         self.cipher = cipher
         self.locks = locks
@@ -62,6 +87,7 @@ class Delivery:
         self.retried = 0
         self.failed = 0
         self.blocked = 0
+        self.templates = 0
 
     async def deliver(self, conversation_id: int, openid: str, *, rows: list[outbox.Outgoing] | None = None,
                       passive: list[int] = (), locked: bool = False) -> int:
@@ -73,31 +99,47 @@ class Delivery:
         async with self.locks.hold(openid):
             return await self._deliver(conversation_id, rows, list(passive))
 
-    async def _deliver(self, conversation_id: int, rows: list[outbox.Outgoing] | None, sent: list[int]) -> int:
+    async def _deliver(self, conversation_id: int, rows: list[outbox.Outgoing] | None, passive: list[int]) -> int:
         if rows is None:
             rows = await asyncio.to_thread(self._claim, conversation_id)
-        count = 0
+        batch = _Batch(passive)
         for index, row in enumerate(rows):
             try:
-                await asyncio.to_thread(self._send, row)
+                via = await asyncio.to_thread(self._send, row, batch)
             except SendError as exc:
-                if exc.retry or exc.code in HOLDS_UP:
-                    await asyncio.to_thread(self._stop, conversation_id, sent, rows[index:], exc)
-                    return count
-                log.warning("outbox %s refused by WeChat: %s", row.id, exc.message)
+                if exc.retry or exc.code == NOT_FOLLOWING:
+                    await asyncio.to_thread(self._stop, conversation_id, batch, rows[index:], exc)
+                    return batch.count
+                log.warning("outbox %s not delivered: %s", row.id, exc.message)
                 self.failed += 1
-                await asyncio.to_thread(self._finish, sent, failed=[row.id], error=exc.message)
-                sent = []
+                batch.failed.append((row.id, exc.message))
                 continue
-            sent.append(row.id)
-            count += 1
+            batch.sent.setdefault(via, []).append(row.id)
+            batch.count += 1
             self.sent += 1
-        await asyncio.to_thread(self._finish, sent)
-        return count
+        await asyncio.to_thread(self._finish, batch)
+        return batch.count
 
-    def _send(self, row: outbox.Outgoing) -> None:
-        """A turn's row holds one message as rendered then; a notification's holds a Reply."""
+    def _send(self, row: outbox.Outgoing, batch: "_Batch") -> str:
+        """Send one row; how it went ("custom", "template"). A turn's row holds one message as
+        rendered then; a notification's holds a Reply, and its summary for a template message."""
         openid = openid_of(row.sender)
+        if batch.closed is None:
+            try:
+                self._send_custom(openid, row)
+                return "custom"
+            except SendError as exc:
+                if exc.code not in WINDOW_CLOSED:
+                    raise
+                batch.closed = exc  # no more customer-service messages to this parent for now
+        data = self._template(row)
+        if data is None:
+            raise batch.closed
+        self.api.send_template(openid, self.template_id, data, url=self.template_url)
+        self.templates += 1
+        return "template"
+
+    def _send_custom(self, openid: str, row: outbox.Outgoing) -> None:
         reply = row.reply
         payloads = [{"text": text} for text in render_reply(reply)] if reply is not None else [row.payload]
         for payload in payloads:
@@ -109,33 +151,34 @@ class Delivery:
                 log.info("WeChat refused a menu message (%s): sent as numbered text", exc.message)
                 self.api.send(openid, {"text": payload["text"]})
 
+    def _template(self, row: outbox.Outgoing) -> dict | None:
+        """The template message's data for a notification, if the account has a template for them."""
+        summary = row.payload.get("summary")
+        if row.kind != "notification" or not self.template_id or not isinstance(summary, dict):
+            return None
+        return template_data(summary, self.template_fields)
+
     # --- database steps (run in a thread) -----------------------------------------------
     def _claim(self, conversation_id: int) -> list[outbox.Outgoing]:
         with self.db.session() as session:
             return outbox.claim(session=session, cipher=self.cipher, conversation_id=conversation_id,
                                 worker=self.worker)
 
-    def _finish(self, sent: list[int], *, failed: list[int] = (), error: str = "") -> None:
-        if not sent and not failed:
+    def _finish(self, batch: "_Batch") -> None:
+        if not batch.sent and not batch.failed:
             return
         with self.db.session() as session:
-            outbox.mark_sent(session=session, ids=sent)
-            if failed:
-                outbox.give_up(session=session, ids=list(failed), error=error)
+            batch.record(session)
 
-    def _stop(self, conversation_id: int, sent: list[int], rest: list[outbox.Outgoing], exc: SendError) -> None:
-        """A failure that holds up the parent's later messages too: record it with what was sent."""
+    def _stop(self, conversation_id: int, batch: "_Batch", rest: list[outbox.Outgoing], exc: SendError) -> None:
+        """A failure that holds up the parent's later messages too: record it with what was done."""
         ids = [row.id for row in rest]
         with self.db.session() as session:
-            outbox.mark_sent(session=session, ids=sent)
+            batch.record(session)
             if exc.code == NOT_FOLLOWING:
                 self.blocked += 1
                 log.info("conversation %s: the parent unfollowed the account", conversation_id)
                 outbox.mark_blocked(session=session, conversation_id=conversation_id)
-            elif exc.code in (OUTSIDE_48_HOURS, TOO_MANY_REPLIES):
-                self.failed += len(ids)
-                log.info("conversation %s: WeChat allows no more messages now (%s)", conversation_id, exc.code)
-                outbox.give_up(session=session, ids=ids, error=exc.message)
             else:
                 self.retried += 1
                 log.warning("outbox: WeChat did not take conversation %s's messages (%s); will retry",

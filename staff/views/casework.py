@@ -120,6 +120,7 @@ def _request_context(session, rt, row: AssistanceRequest, staff: Staff) -> dict:
     cipher = rt.cipher
     history = list(session.scalars(select(StatusChange).where(StatusChange.request_id == row.id)
                                    .order_by(StatusChange.changed_at, StatusChange.id)))
+    notices = casework.status_notices(session=session, changes=history)
     entry = casework.entry_of(session=session, request=row)
     visits = []
     if entry is not None:
@@ -135,7 +136,8 @@ def _request_context(session, rt, row: AssistanceRequest, staff: Staff) -> dict:
     committee = committee_by_code(session=session, code=row.referral) if row.referral else None
     merged_into = session.get(AssistanceRequest, row.duplicate_of_id) if row.duplicate_of_id else None
     names = locality_names(session, [row.area_code])
-    return {"req": row, "answers": request_answers(row, cipher), "history": history, "entry": entry, "visits": visits,
+    return {"req": row, "answers": request_answers(row, cipher), "history": history, "notices": notices,
+            "entry": entry, "visits": visits,
             "transcript": transcript, "transcript_hidden": hidden, "committee": committee, "merged_into": merged_into,
             "allowed": allowed_statuses(staff, row.status), "today": clock.beijing_today(), "names": names}
 
