@@ -34,10 +34,11 @@ ROLES: dict[str, str] = {
 }
 ROLE_AREA_LENGTH = {"civil_affairs": 6, "supervisor": 9, "director": 12, "committee": 12}
 
-# What each role may do, besides seeing and working on the records of its area.
+# What each role may do, besides seeing and working on the records of its area ("wechat": making a
+# committee's WeChat QR code through the account's API).
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"decide", "visit", "export", "committees", "knowledge", "audit", "users"}),
-    "civil_affairs": frozenset({"decide", "visit", "export", "committees", "knowledge"}),
+    "admin": frozenset({"decide", "visit", "export", "committees", "wechat", "knowledge", "audit", "users"}),
+    "civil_affairs": frozenset({"decide", "visit", "export", "committees", "wechat", "knowledge"}),
     "supervisor": frozenset({"decide", "visit", "export", "committees"}),
     "director": frozenset({"visit", "export"}),
     "committee": frozenset({"visit", "export"}),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 
 from sqlalchemy import func, literal, or_, select, true
 from sqlalchemy.orm import Session
@@ -19,6 +20,14 @@ def audit(session: Session, *, actor: str, action: str, target: str, detail: str
           now: dt.datetime | None = None) -> None:
     session.add(AuditEvent(actor=(actor or "-")[:64], action=action[:40], target=(target or "-")[:80],
                            detail=detail, at=now or utcnow()))
+
+
+def cli_actor() -> str:
+    """Who ran a ``tongban`` command, as the audit log names them: ``cli:<login name>``."""
+    try:
+        return f"cli:{getpass.getuser()}"[:64]
+    except Exception:  # noqa: BLE001 - no user name in some containers
+        return "cli"
 
 
 def audit_area_clause(user_area: str) -> ColumnElement[bool]:

@@ -1,5 +1,6 @@
-"""Community committees (社区居委会): their referral codes, the requests each referred, and the names
-they give the streets and communities."""
+"""Community committees (社区居委会): their referral codes, the requests each referred, the names
+they give the streets and communities, and their WeChat QR codes as stored (``wechat_qrcodes``; made
+through WeChat's API by ``bot/wechat/qrcodes.py``)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from ledger.areas import area_clause
 from ledger.audit import audit
 from ledger.clock import utcnow
 from ledger.errors import StaffError
-from ledger.models import AssistanceRequest, Committee
+from ledger.db import insert_ignore
+from ledger.models import AssistanceRequest, Committee, WeChatQrCode
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 COMMITTEE_CODE = re.compile(r"^[A-Za-z0-9_-]{4,32}$")
@@ -77,3 +79,46 @@ def locality_names(session: Session, codes) -> dict[str, str]:
         return {}
     return dict(session.execute(select(Committee.locality_code, func.min(Committee.locality_name))
                                 .where(Committee.locality_code.in_(wanted)).group_by(Committee.locality_code)).all())
+
+
+def active_committee_codes(*, session: Session) -> list[str]:
+    return list(session.scalars(select(Committee.code).where(Committee.active.is_(True)).order_by(Committee.code)))
+
+
+def committee_for_qrcode(*, session: Session, code: str) -> Committee:
+    """The active committee whose referral code is ``code`` (letter case aside: codes are unique so);
+    a ``StaffError`` that says why not otherwise."""
+    code = (code or "").strip()
+    committee = None
+    if COMMITTEE_CODE.match(code):
+        committee = session.scalar(select(Committee).where(func.lower(Committee.code) == code.lower()))
+    if committee is None:
+        shown = "".join(c for c in code[:40] if c.isprintable())
+        raise StaffError(f"没有推荐码为“{shown}”的居委会，请核对推荐码（可在工作人员平台的“社区居委会”页面查看）")
+    if not committee.active:
+        raise StaffError(f"居委会“{committee.name}”（{committee.code}）已停用，不能为它生成二维码")
+    return committee
+
+
+def wechat_qrcode(*, session: Session, app_id: str, scene: str) -> WeChatQrCode | None:
+    """The stored QR code of the account ``app_id`` for the committee code ``scene``, if any."""
+    return session.get(WeChatQrCode, (app_id, scene))
+
+
+def save_wechat_qrcode(*, session: Session, committee: Committee, app_id: str, ticket: str, url: str,
+                       replace: bool, actor: str) -> WeChatQrCode:
+    """Store the QR code WeChat made for ``committee``; the one already stored stays unless
+    ``replace`` (a second one made meanwhile by someone else is not stored over it). Audited."""
+    table = WeChatQrCode.__table__
+    connection = session.connection()
+    done = "created" if insert_ignore(connection, table, ["app_id", "scene"], app_id=app_id, scene=committee.code,
+                                      ticket=ticket, url=url, created_at=utcnow()) else None
+    if done is None and replace:
+        connection.execute(update(table).where(table.c.app_id == app_id, table.c.scene == committee.code)
+                           .values(ticket=ticket, url=url, created_at=utcnow()))
+        done = "renewed"
+    if done:
+        audit(session, actor=actor, action="committee.wechat_qrcode", target=f"committee:{committee.id}",
+              detail=f"{done} app_id={app_id}")
+    session.expire_all()  # the row as the statements above left it
+    return wechat_qrcode(session=session, app_id=app_id, scene=committee.code)

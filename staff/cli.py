@@ -20,6 +20,7 @@ from typing import Callable
 
 from ledger import accounts, clock
 from ledger.areas import AreaDirectory, area_name
+from ledger.audit import cli_actor
 from ledger.db import Database
 from ledger.errors import StaffError
 
@@ -84,13 +85,6 @@ def _read_password(from_stdin: bool) -> str | None:
     return first
 
 
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"[:64]
-    except Exception:  # noqa: BLE001 - no user name in some containers
-        return "cli"
-
-
 def _refusal_exits(code: int):
     """A command that a refused request (``StaffError``: a wrong role or area, an unknown account, a
     weak password) ends with exit ``code``, the refusal's text on stderr; no traceback."""
@@ -116,7 +110,7 @@ def create_user(args: argparse.Namespace) -> int:
     with _transaction(args) as session:
         user = accounts.create_user(session=session, areas=areas, username=args.username, role=args.role,
                                     area=area, password=password, display_name=args.display_name,
-                                    created_by=_actor())
+                                    created_by=cli_actor())
         print(f"已创建账号 {user.username}：{accounts.ROLES[user.role]}，管辖 {area_name(user.area_code, areas=areas)}")
     return 0
 
@@ -133,7 +127,7 @@ def list_users(args: argparse.Namespace) -> int:
 @_refusal_exits(1)
 def _set_active(args: argparse.Namespace, active: bool) -> int:
     with _transaction(args) as session:
-        user = accounts.set_user_active(session=session, username=args.username, active=active, actor=_actor())
+        user = accounts.set_user_active(session=session, username=args.username, active=active, actor=cli_actor())
         print(f"已{'启用' if active else '停用'}账号 {user.username}")
     return 0
 
@@ -152,6 +146,6 @@ def set_password(args: argparse.Namespace) -> int:
     if password is None:
         return 2
     with _transaction(args) as session:
-        user = accounts.set_password(session=session, username=args.username, password=password, actor=_actor())
+        user = accounts.set_password(session=session, username=args.username, password=password, actor=cli_actor())
         print(f"已为 {user.username} 设置新密码，原有登录已全部失效")
     return 0

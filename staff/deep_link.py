@@ -1,6 +1,6 @@
 """The Telegram deep link a committee's referral code travels in, and the checks on what a
-poster prints (the code, the link, the committee's and area's names): each refusal says in
-Chinese what is wrong, for the staff member who typed it.
+poster prints (the code, the link and the WeChat QR code's URL, the committee's and area's names):
+each refusal says in Chinese what is wrong, for the staff member who typed it.
 """
 
 from __future__ import annotations
@@ -47,16 +47,27 @@ def _clean_text(value: str, field: str, *, max_len: int, required: bool) -> str:
     return text
 
 
-def check_poster_inputs(link: str, committee_name: str, area_name: str, code: str):
+def check_poster_inputs(link: str | None, committee_name: str, area_name: str, code: str,
+                        wechat_url: str | None = None):
+    """(link, committee, area, wechat_url) cleaned for printing: the Telegram deep link and the WeChat
+    QR code's URL (either may be None, not both); ``ValueError`` in Chinese."""
     _check_code(code)
-    link = (link or "").strip()
-    parts = urlsplit(link)
-    if parts.scheme not in ("https", "http", "tg") or len(link) > 300 or _CONTROL.search(link) \
-            or " " in link:
-        raise ValueError(f"链接无效：{link!r}。")
-    start = parse_qs(parts.query).get("start")
-    if start and start[0] != code:
-        raise ValueError(f"链接中的推荐码（{start[0]}）与海报上的推荐码（{code}）不一致。")
+    if link is None and wechat_url is None:
+        raise ValueError("海报上没有可印的二维码（既没有 Telegram 链接，也没有微信二维码）。")
+    if link is not None:
+        link = _checked_url(link, ("https", "http", "tg"))
+        start = parse_qs(urlsplit(link).query).get("start")
+        if start and start[0] != code:
+            raise ValueError(f"链接中的推荐码（{start[0]}）与海报上的推荐码（{code}）不一致。")
+    if wechat_url is not None:
+        wechat_url = _checked_url(wechat_url, ("https", "http"))
     committee = _clean_text(committee_name, "居委会名称", max_len=60, required=True)
     area = _clean_text(area_name, "所在地区", max_len=80, required=False)
-    return link, committee, area
+    return link, committee, area, wechat_url
+
+
+def _checked_url(link: str, schemes: tuple[str, ...]) -> str:
+    link = (link or "").strip()
+    if urlsplit(link).scheme not in schemes or len(link) > 300 or _CONTROL.search(link) or " " in link:
+        raise ValueError(f"链接无效：{link!r}。")
+    return link

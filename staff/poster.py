@@ -2,7 +2,10 @@
 
 A committee puts the poster up; a family scans the QR code and Telegram opens the 童伴 bot
 with the committee's referral code as the deep-link payload
-(``https://t.me/<bot>?start=<code>``), so the bot knows which community referred them.
+(``https://t.me/<bot>?start=<code>``), so the bot knows which community referred them. When the
+committee has a WeChat QR code (its scene the same code, ``bot/wechat/qrcodes.py``), the poster
+carries it beside the Telegram one (both 88 mm at most), labelled 微信扫码关注; a WeChat code alone
+is printed large, like the Telegram one.
 
 Two renderers share one layout (in millimetres on an A4 portrait page):
 - ``poster_pdf``: one A4 page, vector text and a vector QR code. Chinese uses reportlab's
@@ -39,8 +42,13 @@ POINTS_PER_MM = 72 / MM_PER_INCH
 HEADLINE = "童伴 · 流动儿童关爱服务助手"
 TAGLINE = "问上学、医保、疫苗等政策，申请帮扶"
 SCAN_HINT = "用手机扫码，在 Telegram 中打开童伴"
+WECHAT_SCAN_HINT = "用微信扫码，关注公众号后提问"
+# Two codes side by side: a label over each and a line under it.
+WECHAT_LABEL, WECHAT_CAPTION = "微信扫码关注", "关注公众号后直接发消息提问"
+TELEGRAM_LABEL, TELEGRAM_CAPTION = "Telegram 扫码", "在 Telegram 中打开童伴"
 CODE_LABEL = "推荐码："
 NO_SCAN_HINT = "无法扫码？请在手机浏览器中打开："
+NO_SCAN_HINTS = {1: NO_SCAN_HINT, 2: "Telegram 无法扫码？请在手机浏览器中打开："}  # by the number of codes
 DANGER_LINE = "儿童遇到危险或正在受到伤害，请立即拨打 110 报警"
 HOTLINE_LINE = "心理困扰可拨打 12355 青少年服务台"
 
@@ -73,6 +81,19 @@ class _Text:
     color: tuple[int, int, int]
     bold: bool = False
     family: str = "cjk"  # "cjk" | "mono" | "latin"
+
+
+@dataclass(frozen=True)
+class _Code:  # a QR code to print: what it encodes, the line over it, the one under it (or none)
+    data: str
+    label: str
+    caption: str = ""
+
+
+def _codes(link: str | None, wechat_url: str | None) -> list[_Code]:
+    if link and wechat_url:
+        return [_Code(wechat_url, WECHAT_LABEL, WECHAT_CAPTION), _Code(link, TELEGRAM_LABEL, TELEGRAM_CAPTION)]
+    return [_Code(wechat_url, WECHAT_SCAN_HINT)] if wechat_url else [_Code(link, SCAN_HINT)]
 
 
 @dataclass(frozen=True)
@@ -127,9 +148,9 @@ def _split_runs(text: str, is_latin: Callable[[str], bool]) -> list[tuple[str, b
     return out
 
 
-def _text_block(measure: Measure, y: float, *, link: str, committee: str, area: str,
-                code: str) -> tuple[list, float]:
-    """Everything under the QR code, flowing down from baseline y; returns (ops, end y)."""
+def _text_block(measure: Measure, y: float, *, link: str | None, committee: str, area: str,
+                code: str, hint: str = NO_SCAN_HINT) -> tuple[list, float]:
+    """Everything under the QR codes, flowing down from baseline y; returns (ops, end y)."""
     cx = PAGE_W_MM / 2
     max_w = PAGE_W_MM - 2 * 16
     ops: list = []
@@ -149,23 +170,26 @@ def _text_block(measure: Measure, y: float, *, link: str, committee: str, area: 
         for line in lines:
             ops.append(_Text(line, cx, y, size, MUTED))
             y += size * 1.35
-    y += 4
-
-    ops.append(_Text(NO_SCAN_HINT, cx, y, 4.5, MUTED))
-    y += 7
-    lines, size = _fit(measure, link, size=5, min_size=3.5, max_w=max_w, family="latin")
-    for line in lines:
-        ops.append(_Text(line, cx, y, size, INK, family="latin"))
-        y += size * 1.3
+    if link:  # the Telegram link, for a phone that cannot scan (a WeChat code's URL opens nothing useful)
+        y += 4
+        ops.append(_Text(hint, cx, y, 4.5, MUTED))
+        y += 7
+        lines, size = _fit(measure, link, size=5, min_size=3.5, max_w=max_w, family="latin")
+        for line in lines:
+            ops.append(_Text(line, cx, y, size, INK, family="latin"))
+            y += size * 1.3
     return ops, y - 4
 
 
 FOOTER_H = 30
 QR_TOP = 70
 QR_SIZES = (122, 116, 110, 104, 98, 92)  # mm, quiet zone included; largest that fits wins
+PAIR_SIZES = (88, 84, 80, 76)  # two side by side, PAIR_GAP apart
+PAIR_GAP = 8
 
 
-def _layout(measure: Measure, *, link: str, committee: str, area: str, code: str) -> list:
+def _layout(measure: Measure, *, codes: list[_Code], link: str | None, committee: str, area: str,
+            code: str) -> list:
     cx = PAGE_W_MM / 2
     max_w = PAGE_W_MM - 2 * 16
     band_top = PAGE_H_MM - FOOTER_H
@@ -178,17 +202,23 @@ def _layout(measure: Measure, *, link: str, committee: str, area: str, code: str
     lines, size = _fit(measure, TAGLINE, size=7, min_size=5, max_w=max_w)
     ops.append(_Text(lines[0], cx, 38, size, PALE_WHITE))
 
-    ops.append(_Text(SCAN_HINT, cx, 65, 7, INK, bold=True))
-
-    # The QR code as large as the page allows once the text under it has its room.
-    for qr_size in QR_SIZES:
-        block, end = _text_block(measure, QR_TOP + qr_size + 6, link=link,
-                                 committee=committee, area=area, code=code)
+    # The QR codes as large as the page allows once the text under them has its room.
+    captioned = any(c.caption for c in codes)
+    for qr_size in (QR_SIZES if len(codes) == 1 else PAIR_SIZES):
+        block, end = _text_block(measure, QR_TOP + qr_size + (18 if captioned else 6), link=link,
+                                 committee=committee, area=area, code=code, hint=NO_SCAN_HINTS[len(codes)])
         if end <= band_top - 3:
             break
     else:  # cannot happen within the input length limits
         raise ValueError("海报内容过长，无法排版。")
-    ops.append(_QR(cx - qr_size / 2, QR_TOP, qr_size, _qr_matrix(link)))
+    step = qr_size + PAIR_GAP
+    for index, printed in enumerate(codes):
+        centre = cx + (index - (len(codes) - 1) / 2) * step
+        lines, size = _fit(measure, printed.label, size=7, min_size=5, max_w=min(max_w, step))
+        ops.append(_Text(lines[0], centre, 65, size, INK, bold=True))
+        ops.append(_QR(centre - qr_size / 2, QR_TOP, qr_size, _qr_matrix(printed.data)))
+        if printed.caption:
+            ops.append(_Text(printed.caption, centre, QR_TOP + qr_size + 5, 4.5, MUTED))
     ops.extend(block)
 
     # Footer band: danger line, always at the bottom of the page.
@@ -202,11 +232,12 @@ def _layout(measure: Measure, *, link: str, committee: str, area: str, code: str
 # -------------------------------------------------------------------------------- PNG
 
 
-def poster_png(*, link: str, committee_name: str, area_name: str, code: str) -> bytes:
+def poster_png(*, link: str | None, committee_name: str, area_name: str, code: str,
+               wechat_url: str | None = None) -> bytes:
     """The poster as an A4 portrait PNG at ``PNG_DPI`` (1654 x 2339 px at 200 dpi)."""
     from PIL import Image, ImageDraw, ImageFont
 
-    link, committee, area = check_poster_inputs(link, committee_name, area_name, code)
+    link, committee, area, wechat_url = check_poster_inputs(link, committee_name, area_name, code, wechat_url)
     spec = find_poster_font()
     px_per_mm = PNG_DPI / MM_PER_INCH
     basic = ImageFont.Layout.BASIC
@@ -235,7 +266,8 @@ def poster_png(*, link: str, committee_name: str, area_name: str, code: str) -> 
         return sum(face.getlength(piece) + 2 * stroke
                    for piece, face, stroke in runs(text, size, family, bold)) / px_per_mm
 
-    ops = _layout(measure, link=link, committee=committee, area=area, code=code)
+    ops = _layout(measure, codes=_codes(link, wechat_url), link=link, committee=committee, area=area,
+                  code=code)
     width, height = round(PAGE_W_MM * px_per_mm), round(PAGE_H_MM * px_per_mm)
     image = Image.new("RGB", (width, height), WHITE)
     draw = ImageDraw.Draw(image)
@@ -289,13 +321,14 @@ def _register_cid_font() -> str:
     return _PDF_CJK
 
 
-def poster_pdf(*, link: str, committee_name: str, area_name: str, code: str) -> bytes:
-    """The poster as a one-page A4 portrait PDF with vector text and a vector QR code."""
+def poster_pdf(*, link: str | None, committee_name: str, area_name: str, code: str,
+               wechat_url: str | None = None) -> bytes:
+    """The poster as a one-page A4 portrait PDF with vector text and vector QR codes."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfbase.pdfmetrics import stringWidth
     from reportlab.pdfgen import canvas
 
-    link, committee, area = check_poster_inputs(link, committee_name, area_name, code)
+    link, committee, area, wechat_url = check_poster_inputs(link, committee_name, area_name, code, wechat_url)
     _register_cid_font()
     pt = POINTS_PER_MM
 
@@ -303,7 +336,8 @@ def poster_pdf(*, link: str, committee_name: str, area_name: str, code: str) -> 
         return sum(stringWidth(piece, name, size * pt)
                    for piece, name in _pdf_runs(text, family, bold)) / pt
 
-    ops = _layout(measure, link=link, committee=committee, area=area, code=code)
+    ops = _layout(measure, codes=_codes(link, wechat_url), link=link, committee=committee, area=area,
+                  code=code)
     buffer = io.BytesIO()
     page = canvas.Canvas(buffer, pagesize=A4, invariant=True, pageCompression=1)
     page.setTitle(f"童伴二维码海报 · {committee}")

@@ -6,10 +6,13 @@ with WeChat's wire format for what the channel uses::
     GET  /cgi-bin/token?grant_type=client_credential&appid=…&secret=…  → {"access_token", "expires_in"}
     POST /cgi-bin/message/custom/send?access_token=…  (customer-service text and msgmenu messages)
     POST /cgi-bin/message/template/send?access_token=…  (template messages; ids in ``templates``)
+    POST /cgi-bin/menu/create, GET menu/get, GET menu/delete  (the custom menu: ``menu``)
+    POST /cgi-bin/qrcode/create  (permanent string-scene QR codes → {"ticket", "url"}: ``qrcodes``)
 
 A new token invalidates the one before it (as WeChat does). Errors are injected per call:
-``fail_next(errcode)`` (45015 outside the 48 hours, 45009 the daily quota, 43004 unfollowed…),
-``expire_token()`` (the next call gets 40001), ``stop()``/``start()`` (unreachable).
+``fail_next(errcode)`` (45015 outside the 48 hours, 45009 the daily quota, 43004 unfollowed…; of
+another endpoint with ``endpoint="menu/create"``…), ``expire_token()`` (the next call gets 40001),
+``stop()``/``start()`` (unreachable). The menu and QR requests are kept in ``requests``.
 
 ``Parent`` posts what WeChat would post to the app's ``/wechat/callback``: the XML of a text, voice,
 location, image or event, signed with the token, and in safe mode encrypted with wechatpy's
@@ -18,6 +21,7 @@ location, image or event, signed with the token, and in safe mode encrypted with
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import threading
 import time
@@ -41,7 +45,11 @@ ERRORS = {40001: "invalid credential, access_token is invalid or not latest",
           42001: "access_token expired", 43004: "require subscribe",
           45009: "reach max api daily quota limit",
           45015: "response out of time limit or subscription is canceled", 40008: "invalid message type",
-          45047: "out of response count limit", 40037: "invalid template_id", 47003: "argument invalid"}
+          45047: "out of response count limit", 46003: "menu no exist", 40053: "invalid action info",
+          48001: "api unauthorized", 40016: "invalid button size", 40037: "invalid template_id",
+          47003: "argument invalid"}
+SEND = "message/custom/send"
+TEMPLATE = "message/template/send"
 TEMPLATE_ID = "tpl-status-7f3a9c"  # the template the fake account has
 
 
@@ -57,12 +65,19 @@ class FakeWeChat:
         self.sent: list[dict] = []  # the messages accepted, in order
         self.templates = {TEMPLATE_ID}  # the account's template ids
         self.template_sends: list[dict] = []  # template messages accepted, in order
-        self._faults: list[tuple[int, str | None]] = []
+        self.requests: list[dict] = []  # menu and QR code requests: endpoint, body (JSON), the errcode answered
+        self.menu: dict | None = None  # the account's custom menu, as menu/create received it
+        self.qrcodes: dict[str, dict] = {}  # scene → the last QR code made for it (ticket, url)
+        self._faults: list[tuple[int, str, str | None]] = []
         self._server: LiveServer | None = None
         self._port = 0
         self.app = Starlette(routes=[Route("/cgi-bin/token", self._token, methods=["GET"]),
-                                     Route("/cgi-bin/message/custom/send", self._send, methods=["POST"]),
-                                     Route("/cgi-bin/message/template/send", self._template, methods=["POST"])])
+                                     Route(f"/cgi-bin/{SEND}", self._send, methods=["POST"]),
+                                     Route(f"/cgi-bin/{TEMPLATE}", self._template, methods=["POST"]),
+                                     Route("/cgi-bin/menu/create", self._menu_create, methods=["POST"]),
+                                     Route("/cgi-bin/menu/get", self._menu_get, methods=["GET"]),
+                                     Route("/cgi-bin/menu/delete", self._menu_delete, methods=["GET"]),
+                                     Route("/cgi-bin/qrcode/create", self._qrcode_create, methods=["POST"])])
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> "FakeWeChat":
@@ -86,10 +101,11 @@ class FakeWeChat:
         return f"http://127.0.0.1:{self._port}/cgi-bin/"
 
     # --- faults ---------------------------------------------------------------------------
-    def fail_next(self, errcode: int, times: int = 1, msgtype: str | None = None) -> None:
-        """The next ``times`` sends (of ``msgtype`` only, when given) are answered ``errcode``."""
+    def fail_next(self, errcode: int, times: int = 1, msgtype: str | None = None, endpoint: str = SEND) -> None:
+        """The next ``times`` calls of ``endpoint`` (sends: of ``msgtype`` only, when given) are
+        answered ``errcode``."""
         with self._lock:
-            self._faults += [(errcode, msgtype)] * times
+            self._faults += [(errcode, endpoint, msgtype)] * times
 
     def expire_token(self) -> None:
         with self._lock:
@@ -132,38 +148,87 @@ class FakeWeChat:
             self.token = f"ACCESS-TOKEN-{next(self._numbers)}"
             return JSONResponse({"access_token": self.token, "expires_in": 7200})
 
+    def _refusal(self, request: Request, endpoint: str, msgtype: str | None = None) -> int:
+        """The error this call gets before the endpoint looks at it (0: none): an invalid token, or
+        an injected fault. Called holding the lock."""
+        given = request.query_params.get("access_token")
+        if given is None or given != self.token:
+            return 40001
+        fault = next((f for f in self._faults if f[1] == endpoint and f[2] in (None, msgtype)), None)
+        if fault is None:
+            return 0
+        self._faults.remove(fault)
+        return fault[0]
+
     async def _send(self, request: Request) -> JSONResponse:
         message = await request.json()
-        valid = message.get("msgtype") in ("text", "msgmenu") and bool(message.get("touser"))
-        return self._answer(request, message, message.get("msgtype"), 0 if valid else 44002, self.sent)
+        with self._lock:
+            code = self._refusal(request, SEND, message.get("msgtype"))
+            if code == 0 and (message.get("msgtype") not in ("text", "msgmenu") or not message.get("touser")):
+                code = 44002
+            if code == 0:
+                self.sent.append(message)
+            self.calls.append({"openid": message.get("touser"), "message": message, "errcode": code})
+        return _answer(code)
 
     async def _template(self, request: Request) -> JSONResponse:
-        """A template message: a known template id, and every value a string under WeChat's 200 characters."""
+        """A template message: a known template id, and every value a string of at most 200 characters."""
         message = await request.json()
         data = message.get("data")
-        if message.get("template_id") not in self.templates:
-            code = 40037
-        elif (not message.get("touser") or not isinstance(data, dict) or not data
-              or not all(isinstance(v, dict) and isinstance(v.get("value"), str) and len(v["value"]) <= 200
-                         for v in data.values())):
-            code = 47003
-        else:
-            code = 0
-        return self._answer(request, message, "template", code, self.template_sends)
-
-    def _answer(self, request: Request, message: dict, kind: str | None, code: int, accepted: list) -> JSONResponse:
-        """WeChat's answer to a send: the token checked, then an injected fault, then ``code``."""
-        given = request.query_params.get("access_token")
         with self._lock:
-            if given is None or given != self.token:
-                code = 40001
-            elif (fault := next((f for f in self._faults if f[1] in (None, kind)), None)):
-                self._faults.remove(fault)
-                code = fault[0]
-            elif code == 0:
-                accepted.append(message)
-            self.calls.append({"openid": message.get("touser"), "message": message, "kind": kind, "errcode": code})
-        return JSONResponse({"errcode": code, "errmsg": "ok" if code == 0 else ERRORS.get(code, "invalid")})
+            code = self._refusal(request, TEMPLATE)
+            if code == 0 and message.get("template_id") not in self.templates:
+                code = 40037
+            elif code == 0 and (not message.get("touser") or not isinstance(data, dict) or not data or not all(
+                    isinstance(v, dict) and isinstance(v.get("value"), str) and len(v["value"]) <= 200
+                    for v in data.values())):
+                code = 47003
+            if code == 0:
+                self.template_sends.append(message)
+            self.calls.append({"openid": message.get("touser"), "message": message, "errcode": code})
+        return _answer(code)
+
+    async def _admin(self, request: Request, endpoint: str, act: Callable[[dict | None], dict | int]) -> JSONResponse:
+        """A menu or QR code request: ``act(body)`` (holding the lock) → its answer, or an errcode."""
+        body = await request.json() if request.method == "POST" else None
+        with self._lock:
+            code = self._refusal(request, endpoint)
+            answer = act(body) if code == 0 else code
+            code = answer if isinstance(answer, int) else 0
+            self.requests.append({"endpoint": endpoint, "body": body, "errcode": code})
+        return _answer(code) if code else JSONResponse(answer)
+
+    async def _menu_create(self, request: Request) -> JSONResponse:
+        def create(body):
+            buttons = body.get("button") if isinstance(body, dict) else None
+            if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
+                return 40016
+            self.menu = body
+            return {"errcode": 0, "errmsg": "ok"}
+        return await self._admin(request, "menu/create", create)
+
+    async def _menu_get(self, request: Request) -> JSONResponse:
+        return await self._admin(request, "menu/get", lambda _: {"menu": self.menu} if self.menu else 46003)
+
+    async def _menu_delete(self, request: Request) -> JSONResponse:
+        def delete(_):
+            self.menu = None
+            return {"errcode": 0, "errmsg": "ok"}
+        return await self._admin(request, "menu/delete", delete)
+
+    async def _qrcode_create(self, request: Request) -> JSONResponse:
+        def create(body):
+            scene = ((body or {}).get("action_info") or {}).get("scene") or {}
+            scene_str = scene.get("scene_str")
+            if body.get("action_name") != "QR_LIMIT_STR_SCENE" or not isinstance(scene_str, str) \
+                    or not 1 <= len(scene_str) <= 64:
+                return 40053
+            number = next(self._numbers)  # a new ticket each time, with characters a URL must escape
+            digest = hashlib.sha256(f"{scene_str}:{number}".encode()).hexdigest()
+            made = {"ticket": f"gQH{digest[:24]}+/{number}==", "url": f"http://weixin.qq.com/q/02{digest[:22]}"}
+            self.qrcodes[scene_str] = made
+            return dict(made)
+        return await self._admin(request, "qrcode/create", create)
 
 
 class Parent:
@@ -241,6 +306,10 @@ class Parent:
             body = self.crypto.decrypt_message(body, _element(body, "MsgSignature"), _element(body, "TimeStamp"),
                                                _element(body, "Nonce"))
         return _element(body, "Content")
+
+
+def _answer(code: int) -> JSONResponse:
+    return JSONResponse({"errcode": code, "errmsg": "ok" if code == 0 else ERRORS.get(code, "invalid")})
 
 
 def _menu_text(menu: dict) -> str:

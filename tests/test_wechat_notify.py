@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.wechat.template import template_data
 from ledger.models import AssistanceRequest, Conversation, OutboxMessage, UrgentRecord
-from tests.fake_wechat import TEMPLATE_ID, Parent
+from tests.fake_wechat import TEMPLATE, TEMPLATE_ID, Parent
 from tests.test_staff_support import PASSWORD, login
 from tests.test_wechat import FORM_ANSWERS, _say, fake, sqlite_backend, wechat_app  # noqa: F401 (fixtures)
 
@@ -116,7 +116,7 @@ def test_template_refusals_retry_give_up_or_stop(sqlite_backend, fake, wechat_ap
     reference = _request(runtime, parent)
 
     fake.fail_next(45015, times=3, msgtype="text")
-    fake.fail_next(45009, msgtype="template")
+    fake.fail_next(45009, endpoint=TEMPLATE)
     change = _change(runtime, reference, "under_review")
     row = fake.wait_for(lambda: (r := _notice_row(runtime, change)).status == "sent" and r, timeout=20)
     assert row.delivered_via == "template" and row.attempts == 1 and len(fake.template_sends) == 1
@@ -127,7 +127,7 @@ def test_template_refusals_retry_give_up_or_stop(sqlite_backend, fake, wechat_ap
 
     fake.templates.add(TEMPLATE_ID)
     fake.fail_next(45015, msgtype="text")
-    fake.fail_next(43004, msgtype="template")
+    fake.fail_next(43004, endpoint=TEMPLATE)
     row = _settled_row(fake, runtime, _change(runtime, reference, "closed"))
     assert row.status == "blocked"
     with runtime.db.session() as session:

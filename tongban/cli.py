@@ -12,6 +12,7 @@ from tongban.logs import configure_logging
 from tongban.ledger_cli import ledger_db, register as register_ledger
 from tongban.settings import get_settings
 from tongban.storage import ledger_database
+from tongban.wechat_cli import register as register_wechat
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     answers.set_defaults(run=_eval_answers)
 
     register_ledger(sub)
+    register_wechat(sub)
 
     from staff.cli import register as register_staff
 

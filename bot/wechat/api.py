@@ -1,12 +1,13 @@
 """WeChat's API as the channel uses it: wechatpy's ``WeChatClient`` on the configured host, its token
 the shared one (``bot/wechat/tokens.py``): customer-service messages (客服消息), template messages
-(模板消息), and any other call made through ``call``.
+(模板消息), the menu and QR codes through ``call``.
 
 wechatpy's own token handling does not fit several workers: its ``fetch_access_token`` asks
 ``api.weixin.qq.com`` whatever ``API_BASE_URL`` says, keeps the token in the process, and on an
 invalid token (40001, 42001) it refreshes and retries without end. Here the client runs with
-``auto_retry=False``; ``call`` refreshes once through the shared token and tries once more.
-Everything here blocks (wechatpy uses ``requests``): the channel calls it in a thread.
+``auto_retry=False``; ``call`` (every request: messages, templates, the menu, QR codes) refreshes once
+through the shared token and tries once more. Everything here blocks (wechatpy uses ``requests``):
+the channel calls it in a thread.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ T = TypeVar("T")
 
 
 class SendError(Exception):
-    """A call WeChat did not take: ``code`` is its errcode (None: no answer, or not JSON)."""
+    """A request WeChat did not take (a message, a menu, a QR code): ``code`` is its errcode (None: no
+    answer, not JSON, or no access token)."""
 
     def __init__(self, code: int | None, message: str):
         super().__init__(message)
@@ -67,13 +69,12 @@ class WeChatApi(WeChatClient):
         return self.get("token", params={"grant_type": "client_credential", "appid": self.appid,
                                          "secret": self.secret, "access_token": None})
 
-    # --- calls with the shared token ----------------------------------------------------------
     def call(self, request: Callable[[], T]) -> T:
-        """``request()`` (one wechatpy call); WeChat saying the token is invalid → the shared token
-        refreshed once and ``request()`` tried once more. Raises ``SendError``."""
+        """``request()`` (a wechatpy API call) with the shared token: WeChat saying the token is invalid
+        (40001, 40014, 42001) → one refresh and one more try. Raises ``SendError``."""
         used = self._token()
         try:
-            return self._attempt(request)
+            return _attempt(request)
         except WeChatClientException as exc:
             if exc.errcode not in TOKEN_ERRORS:
                 raise _error(exc) from exc
@@ -83,12 +84,13 @@ class WeChatApi(WeChatClient):
         except TokenUnavailable as exc:
             raise SendError(None, str(exc)[:300]) from exc
         try:
-            return self._attempt(request)
+            return _attempt(request)
         except WeChatClientException as exc:
             raise _error(exc) from exc
 
+    # --- customer-service messages -----------------------------------------------------------
     def send(self, openid: str, payload: dict) -> None:
-        """One rendered customer-service message (``{"text": …}``, or ``{"menu": msgmenu}``)."""
+        """One rendered message (``{"text": …}``, or ``{"menu": msgmenu}``); raises ``SendError``."""
         if "menu" in payload:
             self.call(lambda: self.message.send_msg_menu(openid, payload["menu"]))
         else:
@@ -104,17 +106,35 @@ class WeChatApi(WeChatClient):
         except TokenUnavailable as exc:
             raise SendError(None, str(exc)[:300]) from exc
 
-    @staticmethod
-    def _attempt(request: Callable[[], T]) -> T:
-        """One request: WeChat's refusal raises wechatpy's ``WeChatClientException``, no answer
-        ``SendError`` (the URL's token left out of its text)."""
-        try:
-            return request()
-        except requests.RequestException as exc:
-            raise SendError(None, redact(f"WeChat unreachable: {exc}")[:300]) from exc
-        except TokenUnavailable as exc:  # the token expired meanwhile and none could be had
-            raise SendError(None, str(exc)[:300]) from exc
+
+def _attempt(request: Callable[[], T]) -> T:
+    """One request: WeChat's refusal raises wechatpy's ``WeChatClientException``, no answer
+    ``SendError`` (the URL's token left out of its text)."""
+    try:
+        return request()
+    except requests.RequestException as exc:
+        raise SendError(None, redact(f"WeChat unreachable: {exc}")[:300]) from exc
+    except TokenUnavailable as exc:  # the token expired meanwhile and none could be had
+        raise SendError(None, str(exc)[:300]) from exc
 
 
 def _error(exc: WeChatClientException) -> SendError:
-    return SendError(exc.errcode, f"WeChat refused the message: {exc.errcode} {exc.errmsg}"[:300])
+    if exc.errcode is None:  # an HTTP error status (a proxy, WeChat down), not WeChat's JSON answer
+        return SendError(None, f"WeChat answered HTTP {getattr(exc.response, 'status_code', '?')}")
+    return SendError(exc.errcode, f"WeChat refused the request: {exc.errcode} {exc.errmsg}"[:300])
+
+
+# What an administrator can do about WeChat's usual refusals of the account's own requests.
+_HINTS = {None: "连接不上微信接口，或取不到 access token：请检查 AppID、AppSecret、IP 白名单和网络",
+          SYSTEM_BUSY: "微信系统繁忙，请稍后再试", RATE_LIMITED: "今天这个接口的调用次数已用完，请明天再试",
+          40164: "本服务器的 IP 地址不在公众号的 IP 白名单中", 61004: "本服务器的 IP 地址不在公众号的 IP 白名单中",
+          48001: "公众号没有这个接口的权限（自定义菜单和带参数二维码需要已认证的服务号）",
+          40013: "AppID 无效", 40125: "AppSecret 无效",
+          **dict.fromkeys(TOKEN_ERRORS, "access token 刷新后仍被拒绝（AppSecret 是否刚重置过？请稍后再试）")}
+
+
+def explain(exc: SendError) -> str:
+    """A refusal of the account's own requests (the menu, QR codes) for the administrator: what to
+    check in Chinese, WeChat's own words after it."""
+    hint = _HINTS.get(exc.code) or f"微信返回错误码 {exc.code}"
+    return f"微信没有完成这项操作：{hint}。（{exc.message}）"

@@ -1,4 +1,6 @@
-"""Community committees (社区居委会): referral codes, printable QR posters, referral counts."""
+"""Community committees (社区居委会): referral codes, printable QR posters, referral counts, and their
+WeChat QR codes while a WeChat account is configured (made through the ``CommitteeQrCodes`` the
+composition root puts at ``app.state.wechat_qrcodes``, bot/wechat/qrcodes.py)."""
 
 from __future__ import annotations
 
@@ -42,6 +44,20 @@ def _link(request: Request, code: str) -> tuple[str | None, str]:
             return None, ("尚未配置机器人的用户名（设置项 TONGBAN_TELEGRAM__BOT_USERNAME），"
                           "二维码还无法指向机器人，海报暂不能下载。请联系系统管理员。")
         return None, str(exc)
+
+
+def _wechat(request: Request):
+    """The committees' WeChat QR codes (``app_id``, ``image_url(ticket)``, ``issue(code, actor=…)``),
+    or None: no WeChat account configured."""
+    return getattr(request.app.state, "wechat_qrcodes", None)
+
+
+def _wechat_code(request: Request, session, committee: Committee):
+    """The committee's stored WeChat QR code (``WeChatQrCode``), or None."""
+    qrcodes = _wechat(request)
+    if qrcodes is None:
+        return None
+    return ledger.committees.wechat_qrcode(session=session, app_id=qrcodes.app_id, scene=committee.code)
 
 
 def _find(session, staff: Staff, committee_id: int) -> Committee:
@@ -108,15 +124,19 @@ def create_committee(request: Request, staff: Staff = Depends(need("committees")
 
 
 def _detail_page(request: Request, staff: Staff, committee_id: int, *, errors=None, values=None,
-                 status_code: int = 200):
+                 wechat_error: str = "", status_code: int = 200):
     with runtime(request).db.session() as session:
         committee = _find(session, staff, committee_id)
         counted = ledger.committees.committees_with_counts(session=session, user_area=committee.locality_code)
         rows = [r for r in counted if r.committee.id == committee.id]
+        wechat_code = _wechat_code(request, session, committee)
     link, problem = _link(request, committee.code)
+    wechat = _wechat(request)
     return render(request, "committee.html", {
         "committee": committee, "counts": rows[0] if rows else ledger.committees.CommitteeRow(committee),
-        "link": link, "poster_problem": problem, "errors": errors or {},
+        "link": link, "poster_problem": problem, "errors": errors or {}, "wechat": wechat is not None,
+        "wechat_code": wechat_code, "wechat_image": wechat.image_url(wechat_code.ticket) if wechat_code else None,
+        "wechat_error": wechat_error,
         "values": values or {"name": committee.name, "locality_name": committee.locality_name,
                              "active": "1" if committee.active else "0"},
     }, status_code=status_code)
@@ -152,24 +172,41 @@ def update_committee(request: Request, committee_id: int, staff: Staff = Depends
     return RedirectResponse(f"{PREFIX}/committees/{committee_id}?done=committee", status_code=303)
 
 
+@router.post("/committees/{committee_id}/wechat-qrcode", name="staff_committee_wechat_qrcode")
+def create_wechat_qrcode(request: Request, committee_id: int, staff: Staff = Depends(need("wechat"))):
+    """Ask WeChat for the committee's QR code (the stored one stays: renewing is ``tongban wechat qrcode
+    --renew``); audited by ``ledger.committees.save_wechat_qrcode``."""
+    with runtime(request).db.session() as session:
+        code = _find(session, staff, committee_id).code
+    qrcodes = _wechat(request)
+    if qrcodes is None:
+        raise NotFound()  # no account configured: the page offers nothing to post
+    try:
+        qrcodes.issue(code, actor=staff.username)
+    except StaffError as exc:
+        return _detail_page(request, staff, committee_id, wechat_error=str(exc), status_code=409)
+    return RedirectResponse(f"{PREFIX}/committees/{committee_id}?done=wechat", status_code=303)
+
+
 def _poster(request: Request, staff: Staff, committee_id: int, fmt: str) -> Response:
     with runtime(request).db.session() as session:
         committee = _find(session, staff, committee_id)
         link, problem = _link(request, committee.code)
-        if link is None:
+        wechat_code = _wechat_code(request, session, committee)
+        if link is None and wechat_code is None:
             raise PosterUnavailable(problem)
         if not committee.active:
             raise Forbidden("这个居委会已停用，不能下载它的海报。")
         try:
             render_poster = poster.poster_png if fmt == "png" else poster.poster_pdf
             body = render_poster(link=link, committee_name=committee.name, area_name=committee.locality_name,
-                                 code=committee.code)
+                                 code=committee.code, wechat_url=wechat_code.url if wechat_code else None)
         except poster_font.PosterFontError:
             raise PosterUnavailable("服务器上缺少中文字体，暂时无法生成 PNG 海报，请下载 PDF 版本。") from None
         except ValueError as exc:
             raise PosterUnavailable(str(exc)) from None
         audit(session, actor=staff.username, action="committee.poster", target=f"committee:{committee.id}",
-              detail=fmt)
+              detail=f"{fmt} wechat" if wechat_code else fmt)
         filename = f"童伴海报-{committee.name}.{fmt}"
     media = "image/png" if fmt == "png" else "application/pdf"
     return Response(body, media_type=media, headers={
