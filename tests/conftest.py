@@ -355,6 +355,38 @@ class Apps:
 
 
 @pytest.fixture
+def sqlite_backend(tmp_path):
+    """A test's own SQLite ledger (for tests that need no PostgreSQL run)."""
+    return {"data_dir": tmp_path, "database": {"url": ""}}
+
+
+@pytest.fixture
+def wechat_fake():
+    """The fake WeChat API server (tests/fake_wechat.py), running for one test."""
+    from tests.fake_wechat import FakeWeChat
+
+    with FakeWeChat() as server:
+        yield server
+
+
+@pytest.fixture
+def wechat_app(kb, interpreter, wechat_fake):
+    """``build(backend, **wechat) -> (client, runtime)``: the real app with the WeChat channel on,
+    calling ``wechat_fake``."""
+    from tests.fake_wechat import APP_ID, SECRET, TOKEN
+
+    apps = Apps(kb, interpreter)
+
+    def build(backend, **wechat):
+        return apps.build(backend, wechat={"app_id": APP_ID, "app_secret": SECRET, "token": TOKEN,
+                                           "base_url": wechat_fake.base_url, "followup_delay": 0.0,
+                                           "outbox_interval": 0.2, **wechat})
+
+    yield build
+    apps.close()
+
+
+@pytest.fixture
 def app_factory(backend, kb, interpreter):
     """``build(**settings) -> (client, runtime)``: the real app on this test's fresh database; call
     it again for a restart (same database and key) or a second worker."""

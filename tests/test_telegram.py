@@ -26,11 +26,6 @@ def fake():
         yield server
 
 
-@pytest.fixture
-def sqlite_backend(tmp_path):
-    return {"data_dir": tmp_path, "database": {"url": ""}}
-
-
 def _texts(fake, chat):
     return [m["text"] for m in fake.sent(chat)]
 

@@ -7,40 +7,13 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
 from sqlalchemy import func, select
 
 from ledger.models import (AssistanceRequest, Committee, Conversation, ConversationMessage, OutboxMessage,
                            WeChatMessage, WeChatToken)
-from tests.conftest import Apps
-from tests.fake_wechat import AES_KEY, APP_ID, SECRET, TOKEN, FakeWeChat, Parent
+from tests.fake_wechat import AES_KEY, SECRET, FakeWeChat, Parent
 
 FORM_ANSWERS = ["王小明", "八岁", "河南周口郸城", "深圳宝安", "两年", "李芳", "妈妈", "138 0013 8000"]
-
-
-@pytest.fixture
-def fake():
-    with FakeWeChat() as server:
-        yield server
-
-
-@pytest.fixture
-def sqlite_backend(tmp_path):
-    return {"data_dir": tmp_path, "database": {"url": ""}}
-
-
-@pytest.fixture
-def wechat_app(kb, interpreter, fake):
-    """``build(backend, **wechat) -> (client, runtime)``: the real app with the WeChat channel on."""
-    apps = Apps(kb, interpreter)
-
-    def build(backend, **wechat):
-        return apps.build(backend, wechat={"app_id": APP_ID, "app_secret": SECRET, "token": TOKEN,
-                                           "base_url": fake.base_url, "followup_delay": 0.0,
-                                           "outbox_interval": 0.2, **wechat})
-
-    yield build
-    apps.close()
 
 
 def _unsent(runtime) -> int:
@@ -59,20 +32,20 @@ def _settled(client, runtime) -> bool:
     return _channel(client).in_flight == 0 and _unsent(runtime) == 0
 
 
-def _say(parent: Parent, fake: FakeWeChat, runtime, send) -> tuple[str | None, list[str]]:
+def _say(parent: Parent, wechat_fake: FakeWeChat, runtime, send) -> tuple[str | None, list[str]]:
     """``send()`` one callback; its passive reply, and every message the parent got for it (the
     passive one first, then those delivered through the customer-service API)."""
-    before = len(fake.texts(parent.openid))
+    before = len(wechat_fake.texts(parent.openid))
     response = send()
     assert response.status_code == 200, response.text
     passive = parent.reply_text(response)
-    fake.wait_for(lambda: _settled(parent.client, runtime))
-    return passive, ([passive] if passive else []) + fake.texts(parent.openid)[before:]
+    wechat_fake.wait_for(lambda: _settled(parent.client, runtime))
+    return passive, ([passive] if passive else []) + wechat_fake.texts(parent.openid)[before:]
 
 
 # --- the callback's edge ------------------------------------------------------------------------
 
-def test_the_server_verification_and_unsigned_stale_or_forged_callbacks(sqlite_backend, fake, wechat_app):
+def test_the_server_verification_and_unsigned_stale_or_forged_callbacks(sqlite_backend, wechat_fake, wechat_app):
     client, runtime = wechat_app(sqlite_backend)
     parent = Parent(client, "oParentVerify0000000000000001")
     signed = parent.signed()
@@ -88,7 +61,7 @@ def test_the_server_verification_and_unsigned_stale_or_forged_callbacks(sqlite_b
     too_large = client.post("/wechat/callback", params=parent.signed(), content=b"<xml>" + b"x" * 70_000)
     assert too_large.status_code == 413
     # none of them reached the engine
-    assert _channel(client).processed == 0 and fake.calls == []
+    assert _channel(client).processed == 0 and wechat_fake.calls == []
     with runtime.db.session() as session:
         assert session.scalar(select(func.count()).select_from(Conversation)) == 0
 
@@ -99,12 +72,12 @@ def test_without_an_account_the_callback_is_not_found(client):
 
 # --- what parents send ----------------------------------------------------------------------------
 
-def test_a_follower_asks_and_gets_a_cited_answer_in_the_passive_reply(backend, fake, wechat_app):
+def test_a_follower_asks_and_gets_a_cited_answer_in_the_passive_reply(backend, wechat_fake, wechat_app):
     client, runtime = wechat_app(backend)
     parent = Parent(client, "oParentAnswer000000000000001")
-    welcome, _ = _say(parent, fake, runtime, lambda: parent.event("subscribe"))
+    welcome, _ = _say(parent, wechat_fake, runtime, lambda: parent.event("subscribe"))
     assert welcome and "回复数字即可选择" in welcome  # the menu's buttons as numbered choices
-    passive, messages = _say(parent, fake, runtime, lambda: parent.text("孩子在这边上小学要带什么材料"))
+    passive, messages = _say(parent, wechat_fake, runtime, lambda: parent.text("孩子在这边上小学要带什么材料"))
     assert passive is not None and "依据：" in passive
     assert _channel(client).passive == 2 and _channel(client).processed == 2
     with runtime.db.session() as session:
@@ -115,27 +88,27 @@ def test_a_follower_asks_and_gets_a_cited_answer_in_the_passive_reply(backend, f
         assert runtime.cipher.decrypt(conversation.sender_enc) == f"wechat:{parent.openid}"
 
 
-def test_the_assistance_form_with_numbered_choices_answered_by_digits(sqlite_backend, fake, wechat_app):
+def test_the_assistance_form_with_numbered_choices_answered_by_digits(sqlite_backend, wechat_fake, wechat_app):
     """The consent notice goes back passively, the consent question after it as a customer-service
     menu message (tapped); the later questions' choices as numbered text (digits answer them)."""
     from ledger.casework import change_status
 
     client, runtime = wechat_app(sqlite_backend)
     parent = Parent(client, "oParentForm00000000000000001")
-    notice, messages = _say(parent, fake, runtime, lambda: parent.text("我想申请帮扶"))
-    (menu,) = fake.menus(parent.openid)
+    notice, messages = _say(parent, wechat_fake, runtime, lambda: parent.text("我想申请帮扶"))
+    (menu,) = wechat_fake.menus(parent.openid)
     assert notice == messages[0] and "1. 同意" in messages[-1] and "2. 不同意" in messages[-1]
     assert [item["id"] for item in menu["list"]] == ["1", "2"]
-    _, messages = _say(parent, fake, runtime, lambda: parent.tap(menu["list"][0]))
+    _, messages = _say(parent, wechat_fake, runtime, lambda: parent.tap(menu["list"][0]))
     assert "孩子叫什么名字" in messages[-1]
     for answer in FORM_ANSWERS:
-        _say(parent, fake, runtime, lambda: parent.text(answer))
-    _, messages = _say(parent, fake, runtime, lambda: parent.text("1"))  # the situations' first choice
+        _say(parent, wechat_fake, runtime, lambda: parent.text(answer))
+    _, messages = _say(parent, wechat_fake, runtime, lambda: parent.text("1"))  # the situations' first choice
     assert "情况" in messages[-1] or "跳过" in messages[-1]
-    _, messages = _say(parent, fake, runtime, lambda: parent.text("跳过"))
+    _, messages = _say(parent, wechat_fake, runtime, lambda: parent.text("跳过"))
     summary = messages[-1]
     assert "请核对" in summary and "王小明" in summary and "1. 确认提交" in summary
-    _, messages = _say(parent, fake, runtime, lambda: parent.text("１"))  # a full-width digit
+    _, messages = _say(parent, wechat_fake, runtime, lambda: parent.text("１"))  # a full-width digit
     reference = next(word for m in messages for word in m.split() if word.startswith("LD-"))[:14]
     with runtime.db.session() as session:
         request = session.scalar(select(AssistanceRequest))
@@ -143,32 +116,32 @@ def test_the_assistance_form_with_numbered_choices_answered_by_digits(sqlite_bac
         change_status(session=session, cipher=runtime.cipher, request=request, status="under_review",
                       note="电话已核实家庭情况", actor="staff:test")
     # the status change reaches the parent through the customer-service API (the sweeper)
-    notes = fake.wait_for(lambda: [t for t in fake.texts(parent.openid) if "有新进展" in t])
+    notes = wechat_fake.wait_for(lambda: [t for t in wechat_fake.texts(parent.openid) if "有新进展" in t])
     assert reference in notes[0] and "电话已核实" not in notes[0]
 
 
-def test_voice_location_and_an_image(sqlite_backend, fake, wechat_app):
+def test_voice_location_and_an_image(sqlite_backend, wechat_fake, wechat_app):
     client, runtime = wechat_app(sqlite_backend)
     parent = Parent(client, "oParentVoice0000000000000001")
-    heard, _ = _say(parent, fake, runtime, lambda: parent.voice("孩子在这边上小学要带什么材料"))
+    heard, _ = _say(parent, wechat_fake, runtime, lambda: parent.voice("孩子在这边上小学要带什么材料"))
     assert heard and "依据：" in heard
     with runtime.db.session() as session:
         stored = session.scalar(select(func.count()).select_from(ConversationMessage))
-    not_heard, messages = _say(parent, fake, runtime, lambda: parent.voice(""))
+    not_heard, messages = _say(parent, wechat_fake, runtime, lambda: parent.voice(""))
     assert "没能听清" in not_heard and messages == [not_heard]
     with runtime.db.session() as session:  # nothing kept of a message we could not hear
         assert session.scalar(select(func.count()).select_from(ConversationMessage)) == stored
-    _, messages = _say(parent, fake, runtime, lambda: parent.location(22.5726, 113.8831, "宝安区西乡街道"))
+    _, messages = _say(parent, wechat_fake, runtime, lambda: parent.location(22.5726, 113.8831, "宝安区西乡街道"))
     assert any("广东省深圳市宝安区" in m for m in messages)
     assert runtime.engine.store.peek(f"wechat:{parent.openid}")["locality"].startswith("440306")
-    picture, _ = _say(parent, fake, runtime, parent.image)
+    picture, _ = _say(parent, wechat_fake, runtime, parent.image)
     assert "只能看懂文字" in picture and "图片" in picture
     # the custom menu's "申请帮扶" (click key "apply") starts the form
-    _, messages = _say(parent, fake, runtime, lambda: parent.event("CLICK", "apply"))
+    _, messages = _say(parent, wechat_fake, runtime, lambda: parent.event("CLICK", "apply"))
     assert "同意" in messages[-1] and runtime.engine.store.peek(f"wechat:{parent.openid}")["active_loop"]
 
 
-def test_a_committee_qr_scene_attributes_the_family_and_unfollowing_stops_pushes(sqlite_backend, fake, wechat_app):
+def test_a_committee_qr_scene_attributes_the_family_and_unfollowing_stops_pushes(sqlite_backend, wechat_fake, wechat_app):
     from ledger import outbox
     from ledger.reply import Reply
 
@@ -177,14 +150,14 @@ def test_a_committee_qr_scene_attributes_the_family_and_unfollowing_stops_pushes
         session.add(Committee(code="xixiang01", name="西乡社区居委会", locality_code="440306005001",
                               locality_name="广东省深圳市宝安区西乡街道", created_by="admin"))
     parent = Parent(client, "oParentScene0000000000000001")
-    _, messages = _say(parent, fake, runtime, lambda: parent.event("subscribe", "qrscene_xixiang01"))
+    _, messages = _say(parent, wechat_fake, runtime, lambda: parent.event("subscribe", "qrscene_xixiang01"))
     assert "西乡社区居委会" in messages[0]
     state = runtime.engine.store.peek(f"wechat:{parent.openid}")
     assert state["referral"] == "xixiang01" and state["locality"] == "440306005001"
     follower = Parent(client, "oParentScan00000000000000001")  # already following: a SCAN event
-    _, messages = _say(follower, fake, runtime, lambda: follower.event("SCAN", "xixiang01"))
+    _, messages = _say(follower, wechat_fake, runtime, lambda: follower.event("SCAN", "xixiang01"))
     assert "西乡社区居委会" in messages[0]
-    assert _say(parent, fake, runtime, lambda: parent.event("unsubscribe"))[0] is None
+    assert _say(parent, wechat_fake, runtime, lambda: parent.event("unsubscribe"))[0] is None
     with runtime.db.session() as session:
         conversation = session.scalar(select(Conversation).where(
             Conversation.sender_hash == runtime.engine.store.sender_hash(f"wechat:{parent.openid}")))
@@ -195,16 +168,16 @@ def test_a_committee_qr_scene_attributes_the_family_and_unfollowing_stops_pushes
 
 # --- exactly once, and in time ----------------------------------------------------------------------
 
-def test_the_same_msgid_posted_again_is_one_turn(backend, fake, wechat_app):
+def test_the_same_msgid_posted_again_is_one_turn(backend, wechat_fake, wechat_app):
     client, runtime = wechat_app(backend)
     parent = Parent(client, "oParentRetry0000000000000001")
     xml = parent.xml("text", "<Content><![CDATA[你好]]></Content>", msg_id=880001)
-    first, _ = _say(parent, fake, runtime, lambda: parent.post(xml))
+    first, _ = _say(parent, wechat_fake, runtime, lambda: parent.post(xml))
     assert first
-    fake.wait_for(lambda: _settled(client, runtime))
+    wechat_fake.wait_for(lambda: _settled(client, runtime))
     again = parent.post(xml)  # WeChat's retry after the answer was lost: answered, not processed again
     assert again.status_code == 200 and again.text == "success"
-    fake.wait_for(lambda: _settled(client, runtime))
+    wechat_fake.wait_for(lambda: _settled(client, runtime))
     channel = _channel(client)
     assert channel.processed == 1 and channel.duplicates == 1 and channel.joined == 0
     # a retry arriving while the first is still being processed waits for that turn, runs no other
@@ -227,7 +200,7 @@ def test_the_same_msgid_posted_again_is_one_turn(backend, fake, wechat_app):
             post.join(15)
     finally:
         engine.handle = handle
-    fake.wait_for(lambda: _settled(client, runtime))
+    wechat_fake.wait_for(lambda: _settled(client, runtime))
     assert channel.processed == 2 and channel.joined == 1 and channel.duplicates == 1
     texts = [parent.reply_text(r) for r in answers]
     assert sorted(t is None for t in texts) == [False, True]  # one of them carries the reply
@@ -235,57 +208,57 @@ def test_the_same_msgid_posted_again_is_one_turn(backend, fake, wechat_app):
         assert session.scalar(select(func.count()).select_from(WeChatMessage)) == 2
 
 
-def test_a_reply_slower_than_the_window_goes_through_customer_service(sqlite_backend, fake, wechat_app):
+def test_a_reply_slower_than_the_window_goes_through_customer_service(sqlite_backend, wechat_fake, wechat_app):
     client, runtime = wechat_app(sqlite_backend, passive_window=0.0)
     parent = Parent(client, "oParentSlow00000000000000001")
-    passive, messages = _say(parent, fake, runtime, lambda: parent.text("孩子在这边上小学要带什么材料"))
+    passive, messages = _say(parent, wechat_fake, runtime, lambda: parent.text("孩子在这边上小学要带什么材料"))
     assert passive is None and "依据：" in messages[0]
-    assert _channel(client).passive == 0 and fake.token_requests == 1
+    assert _channel(client).passive == 0 and wechat_fake.token_requests == 1
     with runtime.db.session() as session:
         assert set(session.scalars(select(OutboxMessage.status))) == {"sent"}
 
 
-def test_an_expired_token_is_refreshed_once_and_the_message_sent_again(sqlite_backend, fake, wechat_app):
+def test_an_expired_token_is_refreshed_once_and_the_message_sent_again(sqlite_backend, wechat_fake, wechat_app):
     client, runtime = wechat_app(sqlite_backend, passive_window=0.0)
     parent = Parent(client, "oParentToken0000000000000001")
-    _, first = _say(parent, fake, runtime, lambda: parent.text("你好"))
-    fake.expire_token()
-    _, second = _say(parent, fake, runtime, lambda: parent.text("谢谢"))
-    assert first and second and fake.token_requests == 2
-    codes = [call["errcode"] for call in fake.calls]
+    _, first = _say(parent, wechat_fake, runtime, lambda: parent.text("你好"))
+    wechat_fake.expire_token()
+    _, second = _say(parent, wechat_fake, runtime, lambda: parent.text("谢谢"))
+    assert first and second and wechat_fake.token_requests == 2
+    codes = [call["errcode"] for call in wechat_fake.calls]
     assert codes.count(40001) == 1 and codes[-1] == 0
-    assert len(fake.texts(parent.openid)) == len(first) + len(second)  # each message once
+    assert len(wechat_fake.texts(parent.openid)) == len(first) + len(second)  # each message once
     with runtime.db.session() as session:  # the shared token is kept encrypted
         (row,) = session.scalars(select(WeChatToken)).all()
-        assert row.token_enc != fake.token and runtime.cipher.decrypt(row.token_enc) == fake.token
+        assert row.token_enc != wechat_fake.token and runtime.cipher.decrypt(row.token_enc) == wechat_fake.token
 
 
-def test_customer_service_refusals(sqlite_backend, fake, wechat_app):
+def test_customer_service_refusals(sqlite_backend, wechat_fake, wechat_app):
     """The quota (45009) is tried again later; outside the 48 hours (45015) is given up; a refused
     menu message is sent as text."""
     client, runtime = wechat_app(sqlite_backend, passive_window=0.0)
     parent = Parent(client, "oParentQuota0000000000000001")
-    fake.fail_next(45009)
+    wechat_fake.fail_next(45009)
     response = parent.text("你好")
     assert response.text == "success"
-    fake.wait_sent(parent.openid, 1, timeout=20)  # after the outbox's back-off
-    fake.wait_for(lambda: _settled(client, runtime))
+    wechat_fake.wait_sent(parent.openid, 1, timeout=20)  # after the outbox's back-off
+    wechat_fake.wait_for(lambda: _settled(client, runtime))
     late = Parent(client, "oParentLate00000000000000001")
-    fake.fail_next(45015)
+    wechat_fake.fail_next(45015)
     late.text("你好")
-    fake.wait_for(lambda: _settled(client, runtime))
+    wechat_fake.wait_for(lambda: _settled(client, runtime))
     with runtime.db.session() as session:
         failed = session.scalars(select(OutboxMessage).where(OutboxMessage.status == "failed")).all()
         assert failed and all("45015" in (row.last_error or "") for row in failed)
-    assert fake.texts(late.openid) == []
+    assert wechat_fake.texts(late.openid) == []
     # a menu message refused goes again as its numbered text
     asking = Parent(client, "oParentMenu00000000000000001")
-    fake.fail_next(40008, msgtype="msgmenu")
-    _, messages = _say(asking, fake, runtime, lambda: asking.text("我想申请帮扶"))
-    assert fake.menus(asking.openid) == [] and "1. 同意" in messages[-1] and "回复数字" in messages[-1]
+    wechat_fake.fail_next(40008, msgtype="msgmenu")
+    _, messages = _say(asking, wechat_fake, runtime, lambda: asking.text("我想申请帮扶"))
+    assert wechat_fake.menus(asking.openid) == [] and "1. 同意" in messages[-1] and "回复数字" in messages[-1]
 
 
-def test_safe_mode_encrypted_callbacks_and_replies(sqlite_backend, fake, wechat_app):
+def test_safe_mode_encrypted_callbacks_and_replies(sqlite_backend, wechat_fake, wechat_app):
     client, runtime = wechat_app(sqlite_backend, encoding_aes_key=AES_KEY)
     parent = Parent(client, "oParentSafe00000000000000001", aes_key=AES_KEY)
     response = parent.text("孩子在这边上小学要带什么材料")
@@ -300,19 +273,19 @@ def test_safe_mode_encrypted_callbacks_and_replies(sqlite_backend, fake, wechat_
     response = client.post("/wechat/callback", content=body.encode(),
                            params={**params, "encrypt_type": "aes", "msg_signature": "0" * 40})
     assert response.status_code == 403
-    fake.wait_for(lambda: _settled(client, runtime))
+    wechat_fake.wait_for(lambda: _settled(client, runtime))
     assert _channel(client).processed == 1
 
 
-def test_two_workers_one_turn_for_a_retried_message_and_one_shared_token(backend, fake, wechat_app):
+def test_two_workers_one_turn_for_a_retried_message_and_one_shared_token(backend, wechat_fake, wechat_app):
     """Two workers on one database (as ``tongban serve --workers 2``): WeChat's retry reaching the
     other worker while the first still runs the turn is recorded there as processed, not run again;
     the access token one worker fetched is the other's too."""
     first, runtime = wechat_app(backend, passive_window=0.0)
     second, other = wechat_app(backend, passive_window=0.0)
     parent = Parent(first, "oParentWorkers00000000000001")
-    _say(parent, fake, runtime, lambda: parent.text("你好"))
-    assert fake.token_requests == 1
+    _say(parent, wechat_fake, runtime, lambda: parent.text("你好"))
+    assert wechat_fake.token_requests == 1
     handles = [(worker.engine, worker.engine.handle) for worker in (runtime, other)]
 
     def slowed(handle):
@@ -334,36 +307,36 @@ def test_two_workers_one_turn_for_a_retried_message_and_one_shared_token(backend
     finally:
         for engine, handle in handles:
             engine.handle = handle
-    fake.wait_for(lambda: _settled(first, runtime) and _settled(second, other))
+    wechat_fake.wait_for(lambda: _settled(first, runtime) and _settled(second, other))
     workers = (_channel(first), _channel(second))
     assert sum(w.processed for w in workers) == 2 and sum(w.duplicates for w in workers) == 1
     later = Parent(second, "oParentWorkers00000000000002")
-    _, messages = _say(later, fake, other, lambda: later.text("你好"))  # delivered by the second worker
+    _, messages = _say(later, wechat_fake, other, lambda: later.text("你好"))  # delivered by the second worker
     assert messages and _channel(second).delivery.sent >= 1
-    assert fake.token_requests == 1  # with the token the first fetched
+    assert wechat_fake.token_requests == 1  # with the token the first fetched
     with runtime.db.session() as session:
         assert session.scalar(select(func.count()).select_from(WeChatMessage)) == 3
 
 
-def test_while_wechat_is_unreachable_a_parents_messages_wait_and_go_in_order(sqlite_backend, fake, wechat_app):
+def test_while_wechat_is_unreachable_a_parents_messages_wait_and_go_in_order(sqlite_backend, wechat_fake, wechat_app):
     """A message that could not be sent holds up the parent's later ones: the next turn gives no
     passive reply that would overtake it, and once WeChat is back the outbox sends them in order."""
     client, runtime = wechat_app(sqlite_backend)
     parent = Parent(client, "oParentOrder0000000000000001")
-    fake.stop()
+    wechat_fake.stop()
     notice = parent.reply_text(parent.text("我想申请帮扶"))  # the consent question after it cannot go
     assert notice
-    fake.wait_for(lambda: _channel(client).in_flight == 0)
+    wechat_fake.wait_for(lambda: _channel(client).in_flight == 0)
     assert _unsent(runtime) == 1
     with runtime.db.session() as session:  # why, kept with the row: without the secret the token URL carries
         (error,) = session.scalars(select(OutboxMessage.last_error).where(OutboxMessage.last_error.is_not(None)))
         assert "no access token" in error and SECRET not in error and "secret=***" in error
     later = parent.text("你好")
     assert later.status_code == 200 and later.text == "success"  # its reply waits behind the question
-    fake.wait_for(lambda: _channel(client).in_flight == 0)
-    fake.start()
-    fake.wait_for(lambda: _settled(client, runtime), timeout=30)  # after the outbox's back-off
-    consent, greeting, *rest = fake.texts(parent.openid)
+    wechat_fake.wait_for(lambda: _channel(client).in_flight == 0)
+    wechat_fake.start()
+    wechat_fake.wait_for(lambda: _settled(client, runtime), timeout=30)  # after the outbox's back-off
+    consent, greeting, *rest = wechat_fake.texts(parent.openid)
     assert "1. 同意" in consent and "童伴" in greeting
     # in the form, a digit answers its question: only the question's choices are numbered
     assert rest and "1. 同意" in rest[-1] and "11." not in rest[-1]

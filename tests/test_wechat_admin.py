@@ -14,17 +14,11 @@ from sqlalchemy import select
 
 from ledger.committees import create_committee
 from ledger.models import AuditEvent, Committee, WeChatQrCode
-from tests.fake_wechat import APP_ID, SECRET, TOKEN, FakeWeChat
+from tests.fake_wechat import APP_ID, SECRET, TOKEN
 from tests.test_staff_support import (BAOAN, BOT, LIUTANG, XIXIANG, StaffApp, build_settings, committee, csrf_of,
                                       post_form, staff_app, staff_backend)  # noqa: F401
 
 ASK = {"name": "问政策", "type": "click", "key": "ask"}
-
-
-@pytest.fixture
-def fake():
-    with FakeWeChat() as server:
-        yield server
 
 
 def _menu_refusal(text: str) -> str:
@@ -121,12 +115,7 @@ def test_the_shipped_menu_passes_and_uses_only_keys_the_channel_understands():
 
 # --- the commands against the fake ------------------------------------------------------------------
 
-@pytest.fixture
-def sqlite_backend(tmp_path):
-    return {"data_dir": tmp_path, "database": {"url": ""}}
-
-
-def _command(backend, fake, monkeypatch, capsys):
+def _command(backend, wechat_fake, monkeypatch, capsys):
     """``tongban(*argv) -> (exit code, stdout, stderr)`` runs ``tongban wechat …`` with the account on
     the fake and ``backend``'s ledger; ``tongban.ledger`` is that ledger (database, cipher)."""
     from tongban import cli, ledger_cli, wechat_cli
@@ -134,7 +123,7 @@ def _command(backend, fake, monkeypatch, capsys):
     from tongban.storage import open_ledger
 
     settings = Settings(env="test", data_dir=backend["data_dir"], database=backend["database"],
-                        wechat={"app_id": APP_ID, "app_secret": SECRET, "token": TOKEN, "base_url": fake.base_url})
+                        wechat={"app_id": APP_ID, "app_secret": SECRET, "token": TOKEN, "base_url": wechat_fake.base_url})
     for module in (cli, ledger_cli, wechat_cli):
         monkeypatch.setattr(module, "get_settings", lambda: settings)
 
@@ -150,17 +139,17 @@ def _command(backend, fake, monkeypatch, capsys):
 
 
 @pytest.fixture
-def tongban(backend, fake, monkeypatch, capsys):
+def tongban(backend, wechat_fake, monkeypatch, capsys):
     """The commands on SQLite and PostgreSQL (where the stored token and QR codes are the point)."""
-    yield from _command(backend, fake, monkeypatch, capsys)
+    yield from _command(backend, wechat_fake, monkeypatch, capsys)
 
 
 @pytest.fixture
-def tongban_sqlite(sqlite_backend, fake, monkeypatch, capsys):
-    yield from _command(sqlite_backend, fake, monkeypatch, capsys)
+def tongban_sqlite(sqlite_backend, wechat_fake, monkeypatch, capsys):
+    yield from _command(sqlite_backend, wechat_fake, monkeypatch, capsys)
 
 
-def test_a_menu_file_is_created_as_wechat_json_and_shown_and_deleted(fake, tongban_sqlite, tmp_path):
+def test_a_menu_file_is_created_as_wechat_json_and_shown_and_deleted(wechat_fake, tongban_sqlite, tmp_path):
     menu = tmp_path / "menu.yml"
     menu.write_text("""
 button:
@@ -172,7 +161,7 @@ button:
 """, encoding="utf-8")
     code, out, _ = tongban_sqlite("menu", str(menu))
     assert code == 0 and "已创建自定义菜单：问政策 / 申请帮扶" in out
-    (request,) = fake.requests
+    (request,) = wechat_fake.requests
     assert request["endpoint"] == "menu/create" and request["errcode"] == 0
     assert request["body"] == {"button": [
         {"name": "问政策", "type": "click", "key": "ask"},
@@ -181,57 +170,57 @@ button:
             {"name": "办事指南", "type": "view", "url": "https://mzj.example.gov.cn/guide?from=wx"}]}]}
     code, out, _ = tongban_sqlite("menu", "--show")
     assert code == 0 and '"办事指南"' in out and "mzj.example.gov.cn/guide" in out
-    assert tongban_sqlite("menu", "--delete")[0] == 0 and fake.menu is None
+    assert tongban_sqlite("menu", "--delete")[0] == 0 and wechat_fake.menu is None
     code, out, _ = tongban_sqlite("menu", "--show")
     assert code == 0 and "公众号目前没有自定义菜单" in out
-    assert [r["endpoint"] for r in fake.requests] == ["menu/create", "menu/get", "menu/delete", "menu/get"]
-    assert fake.token_requests == 1  # the one shared token for every request
+    assert [r["endpoint"] for r in wechat_fake.requests] == ["menu/create", "menu/get", "menu/delete", "menu/get"]
+    assert wechat_fake.token_requests == 1  # the one shared token for every request
 
 
-def test_the_shipped_menu_by_default_and_check_sends_nothing(fake, tongban_sqlite):
+def test_the_shipped_menu_by_default_and_check_sends_nothing(wechat_fake, tongban_sqlite):
     from bot.wechat.menu import MENU_FILE, read_menu
 
     code, out, _ = tongban_sqlite("menu", "--check")
-    assert code == 0 and '"申请帮扶"' in out and fake.requests == [] and fake.token_requests == 0
+    assert code == 0 and '"申请帮扶"' in out and wechat_fake.requests == [] and wechat_fake.token_requests == 0
     assert tongban_sqlite("menu")[0] == 0
-    assert fake.menu == read_menu(MENU_FILE)
+    assert wechat_fake.menu == read_menu(MENU_FILE)
 
 
-def test_a_refused_file_reaches_no_wechat(fake, tongban_sqlite, tmp_path):
+def test_a_refused_file_reaches_no_wechat(wechat_fake, tongban_sqlite, tmp_path):
     bad = tmp_path / "bad.yml"
     bad.write_text(_yaml([ASK, ASK, ASK, ASK]), encoding="utf-8")
     code, _, err = tongban_sqlite("menu", str(bad))
     assert code == 2 and "应是 1–3 个按钮的列表" in err
     code, _, err = tongban_sqlite("menu", str(bad), "--show")
     assert code == 2 and "--show and --delete take no FILE" in err
-    assert fake.requests == [] and fake.token_requests == 0
+    assert wechat_fake.requests == [] and wechat_fake.token_requests == 0
 
 
-def test_an_invalid_token_is_refreshed_once_and_a_refusal_explained(backend, fake, tongban):
+def test_an_invalid_token_is_refreshed_once_and_a_refusal_explained(backend, wechat_fake, tongban):
     assert tongban("menu")[0] == 0
-    fake.expire_token()  # another worker, or the console, took a new token: 40001, refreshed, tried again
+    wechat_fake.expire_token()  # another worker, or the console, took a new token: 40001, refreshed, tried again
     assert tongban("menu")[0] == 0
-    assert [r["errcode"] for r in fake.requests] == [0, 40001, 0] and fake.token_requests == 2
-    fake.fail_next(40001, times=2, endpoint="menu/create")  # still invalid after the refresh: not a third time
+    assert [r["errcode"] for r in wechat_fake.requests] == [0, 40001, 0] and wechat_fake.token_requests == 2
+    wechat_fake.fail_next(40001, times=2, endpoint="menu/create")  # still invalid after the refresh: not a third time
     code, _, err = tongban("menu")
-    assert code == 1 and "40001" in err and "刷新后仍被拒绝" in err and fake.token_requests == 3
-    assert [r["errcode"] for r in fake.requests][3:] == [40001, 40001]
-    fake.fail_next(48001, endpoint="menu/create")
+    assert code == 1 and "40001" in err and "刷新后仍被拒绝" in err and wechat_fake.token_requests == 3
+    assert [r["errcode"] for r in wechat_fake.requests][3:] == [40001, 40001]
+    wechat_fake.fail_next(48001, endpoint="menu/create")
     code, _, err = tongban("menu")
     assert code == 1 and "已认证的服务号" in err and "48001" in err
     with tongban.ledger[0].session() as session:  # what the commands fetched is the workers' token
         from ledger.models import WeChatToken
 
         (row,) = session.scalars(select(WeChatToken)).all()
-        assert tongban.ledger[1].decrypt(row.token_enc) == fake.token
+        assert tongban.ledger[1].decrypt(row.token_enc) == wechat_fake.token
 
 
-def test_without_an_account_the_commands_say_so(fake, tongban_sqlite):
+def test_without_an_account_the_commands_say_so(wechat_fake, tongban_sqlite):
     tongban_sqlite.settings.wechat.app_secret = SecretStr("")
     for argv in (("menu",), ("qrcode", "anything")):
         code, _, err = tongban_sqlite(*argv)
         assert code == 2 and "尚未配置微信公众号" in err
-    assert fake.requests == []
+    assert wechat_fake.requests == []
 
 
 # --- committees' QR codes -------------------------------------------------------------------------
@@ -255,28 +244,28 @@ def _audited(tongban) -> list[str]:
                                     .order_by(AuditEvent.id)))
 
 
-def test_a_committees_qr_code_is_made_once_stored_reused_and_renewed(backend, fake, tongban):
+def test_a_committees_qr_code_is_made_once_stored_reused_and_renewed(backend, wechat_fake, tongban):
     _committees(tongban, ("LiuTang01", "流塘社区居委会", True))
     code, out, _ = tongban("qrcode", "liutang01")  # the code as typed, whatever its letter case
     assert code == 0
-    (request,) = fake.requests
+    (request,) = wechat_fake.requests
     assert request["body"] == {"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": "LiuTang01"}}}
-    made = fake.qrcodes["LiuTang01"]
+    made = wechat_fake.qrcodes["LiuTang01"]
     assert _stored(tongban) == {"LiuTang01": (made["ticket"], made["url"])}
     assert "新生成" in out and made["url"] in out
     assert f"https://mp.weixin.qq.com/cgi-bin/showqrcode?ticket={quote(made['ticket'])}" in out
     assert "+" in made["ticket"] and "+" not in out.split("ticket=")[1].split()[0]  # the ticket escaped
 
     code, out, _ = tongban("qrcode", "LiuTang01")  # asked again: the stored one, WeChat not asked
-    assert code == 0 and "已有" in out and made["url"] in out and len(fake.requests) == 1
+    assert code == 0 and "已有" in out and made["url"] in out and len(wechat_fake.requests) == 1
     code, out, _ = tongban("qrcode", "LiuTang01", "--renew")
-    renewed = fake.qrcodes["LiuTang01"]
+    renewed = wechat_fake.qrcodes["LiuTang01"]
     assert code == 0 and renewed["ticket"] != made["ticket"] and renewed["url"] in out
     assert _stored(tongban) == {"LiuTang01": (renewed["ticket"], renewed["url"])}
     assert _audited(tongban) == [f"created app_id={APP_ID}", f"renewed app_id={APP_ID}"]
 
 
-def test_unknown_stopped_and_refused_committees(backend, fake, tongban):
+def test_unknown_stopped_and_refused_committees(backend, wechat_fake, tongban):
     _committees(tongban, ("LiuTang01", "流塘社区居委会", True), ("Closed02", "旧居委会", False))
     code, _, err = tongban("qrcode", "NoSuch99")
     assert code == 1 and "没有推荐码为“NoSuch99”的居委会" in err
@@ -286,22 +275,22 @@ def test_unknown_stopped_and_refused_committees(backend, fake, tongban):
     assert code == 1 and "“旧居委会”（Closed02）已停用" in err
     code, _, err = tongban("qrcode")
     assert code == 2 and "或用 --all" in err
-    assert fake.requests == []
-    fake.fail_next(48001, endpoint="qrcode/create")
+    assert wechat_fake.requests == []
+    wechat_fake.fail_next(48001, endpoint="qrcode/create")
     code, _, err = tongban("qrcode", "LiuTang01")
     assert code == 1 and "已认证的服务号" in err and _stored(tongban) == {}
-    fake.stop()  # unreachable
+    wechat_fake.stop()  # unreachable
     code, _, err = tongban("qrcode", "LiuTang01")
     assert code == 1 and "连接不上微信接口" in err and SECRET not in err and _stored(tongban) == {}
 
 
-def test_all_active_committees_at_once(fake, tongban_sqlite):
+def test_all_active_committees_at_once(wechat_fake, tongban_sqlite):
     _committees(tongban_sqlite, ("LiuTang01", "流塘社区居委会", True), ("ChenTian2", "臣田社区居委会", True),
                 ("Closed02", "旧居委会", False))
     assert tongban_sqlite("qrcode", "LiuTang01")[0] == 0
     code, out, _ = tongban_sqlite("qrcode", "--all")
     assert code == 0 and out.count("新生成") == 1 and out.count("已有") == 1 and "Closed02" not in out
-    assert set(_stored(tongban_sqlite)) == {"LiuTang01", "ChenTian2"} and len(fake.requests) == 2
+    assert set(_stored(tongban_sqlite)) == {"LiuTang01", "ChenTian2"} and len(wechat_fake.requests) == 2
 
 
 # --- the staff committee page and the poster -------------------------------------------------------
@@ -319,13 +308,13 @@ class _OneStart(StaffApp):
 
 
 @pytest.fixture
-def wechat_staff(staff_backend, kb, interpreter, fake):
+def wechat_staff(staff_backend, kb, interpreter, wechat_fake):
     """The staff app with a WeChat account on the fake."""
     from tongban.app import create_app
     from tongban.runtime import Runtime
 
     settings = build_settings(staff_backend, wechat={"app_id": APP_ID, "app_secret": SECRET, "token": TOKEN,
-                                                     "base_url": fake.base_url})
+                                                     "base_url": wechat_fake.base_url})
     runtime = Runtime.build(settings, knowledge=kb, interpreter=interpreter)
     built = _OneStart(create_app(settings, runtime=runtime), runtime, [])
     built.client()
@@ -347,7 +336,7 @@ def _decoded(png: bytes) -> list[str]:
     return sorted(result.text for result in _decode_qr(png))
 
 
-def test_the_committee_page_makes_the_wechat_qr_code_and_the_poster_carries_both(wechat_staff, fake):
+def test_the_committee_page_makes_the_wechat_qr_code_and_the_poster_carries_both(wechat_staff, wechat_fake):
     committee_id, code = committee(wechat_staff.runtime)
     page_url = f"/staff/committees/{committee_id}"
     action = f"{page_url}/wechat-qrcode"
@@ -356,25 +345,25 @@ def test_the_committee_page_makes_the_wechat_qr_code_and_the_poster_carries_both
     page = supervisor.get(page_url).text
     assert 'id="wechat-missing"' in page and 'id="wechat-form"' not in page and "请民政工作人员或系统管理员生成" in page
     refused = supervisor.post(action, data={"csrf_token": csrf_of(page)}, follow_redirects=False)
-    assert refused.status_code == 403 and fake.requests == []
+    assert refused.status_code == 403 and wechat_fake.requests == []
 
     wechat_staff.user("baoan", "civil_affairs", BAOAN)
     officer = wechat_staff.login("baoan")
     forged = officer.post(action, data={"csrf_token": "forged"}, follow_redirects=False)
-    assert forged.status_code == 403 and fake.requests == []
-    fake.fail_next(48001, endpoint="qrcode/create")
+    assert forged.status_code == 403 and wechat_fake.requests == []
+    wechat_fake.fail_next(48001, endpoint="qrcode/create")
     failed = post_form(officer, page_url, action, {})
     assert failed.status_code == 409 and "已认证的服务号" in failed.text and 'id="wechat-error"' in failed.text
     made = post_form(officer, page_url, action, {})
     assert made.status_code == 303 and made.headers["location"] == f"{page_url}?done=wechat"
-    url = fake.qrcodes[code]["url"]
+    url = wechat_fake.qrcodes[code]["url"]
     page = officer.get(made.headers["location"]).text
     assert f'id="wechat-url">{url}<' in page and "微信二维码已生成" in page and 'id="wechat-form"' not in page
-    assert quote(fake.qrcodes[code]["ticket"]) in page  # the link to WeChat's picture of it
+    assert quote(wechat_fake.qrcodes[code]["ticket"]) in page  # the link to WeChat's picture of it
     (event,) = [e for e in wechat_staff.audit("committee.wechat_qrcode")]
     assert event.actor == "baoan" and event.target == f"committee:{committee_id}"
     again = officer.post(action, data={"csrf_token": csrf_of(page)}, follow_redirects=False)
-    assert again.status_code == 303 and len([r for r in fake.requests if r["errcode"] == 0]) == 1  # reused
+    assert again.status_code == 303 and len([r for r in wechat_fake.requests if r["errcode"] == 0]) == 1  # reused
 
     pdf = officer.get(f"{page_url}/poster.pdf")
     assert pdf.status_code == 200
@@ -387,7 +376,7 @@ def test_the_committee_page_makes_the_wechat_qr_code_and_the_poster_carries_both
     assert _decoded(png.content) == sorted([url, f"https://t.me/{BOT}?start={code}"])
 
 
-def test_with_only_a_wechat_account_the_poster_has_the_wechat_code_alone(wechat_staff, fake):
+def test_with_only_a_wechat_account_the_poster_has_the_wechat_code_alone(wechat_staff, wechat_fake):
     wechat_staff.runtime.settings.telegram.bot_username = ""
     committee_id, code = committee(wechat_staff.runtime)
     wechat_staff.user("admin", "admin", "national")
@@ -401,7 +390,7 @@ def test_with_only_a_wechat_account_the_poster_has_the_wechat_code_alone(wechat_
     assert 'id="poster-pdf"' in page and "尚未配置机器人的用户名" not in page
     text = _pdf_text(admin.get(f"{page_url}/poster.pdf").content)
     assert "用微信扫码，关注公众号后提问" in text and "t.me" not in text and "Telegram" not in text
-    assert _decoded(admin.get(f"{page_url}/poster.png").content) == [fake.qrcodes[code]["url"]]
+    assert _decoded(admin.get(f"{page_url}/poster.png").content) == [wechat_fake.qrcodes[code]["url"]]
     # a committee stopped since: no new code from the page, and no poster
     with wechat_staff.runtime.db.session() as session:
         session.get(Committee, committee_id).active = False
@@ -409,7 +398,7 @@ def test_with_only_a_wechat_account_the_poster_has_the_wechat_code_alone(wechat_
     assert 'id="wechat-url"' in page and admin.get(f"{page_url}/poster.pdf").status_code == 403
 
 
-def test_a_stopped_committee_gets_no_wechat_code_from_the_page(wechat_staff, fake):
+def test_a_stopped_committee_gets_no_wechat_code_from_the_page(wechat_staff, wechat_fake):
     committee_id, _ = committee(wechat_staff.runtime)
     wechat_staff.user("admin", "admin", "national")
     admin = wechat_staff.login("admin")
@@ -419,7 +408,7 @@ def test_a_stopped_committee_gets_no_wechat_code_from_the_page(wechat_staff, fak
         session.get(Committee, committee_id).active = False
     assert 'id="wechat-form"' not in admin.get(page_url).text
     refused = admin.post(f"{page_url}/wechat-qrcode", data={"csrf_token": token}, follow_redirects=False)
-    assert refused.status_code == 409 and "已停用" in refused.text and fake.requests == []
+    assert refused.status_code == 409 and "已停用" in refused.text and wechat_fake.requests == []
 
 
 def test_without_a_wechat_account_the_page_and_poster_are_as_before(staff_app):

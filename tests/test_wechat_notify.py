@@ -13,7 +13,7 @@ from bot.wechat.template import template_data
 from ledger.models import AssistanceRequest, Conversation, OutboxMessage, UrgentRecord
 from tests.fake_wechat import TEMPLATE, TEMPLATE_ID, Parent
 from tests.test_staff_support import PASSWORD, login
-from tests.test_wechat import FORM_ANSWERS, _say, fake, sqlite_backend, wechat_app  # noqa: F401 (fixtures)
+from tests.test_wechat import FORM_ANSWERS, _say
 
 PROFILE = "https://mp.weixin.qq.com/mp/profile_ext?action=home&__biz=MzTest"
 SUMMARY = {"title": "您的帮扶申请有新进展", "reference": "LD-2026-000042", "status": "已纳入重点关爱台账",
@@ -51,8 +51,8 @@ def _notice_row(runtime, change_id: int) -> OutboxMessage:
         return session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == f"status:{change_id}"))
 
 
-def _settled_row(fake, runtime, change_id: int) -> OutboxMessage:
-    return fake.wait_for(lambda: (row := _notice_row(runtime, change_id)) is not None
+def _settled_row(wechat_fake, runtime, change_id: int) -> OutboxMessage:
+    return wechat_fake.wait_for(lambda: (row := _notice_row(runtime, change_id)) is not None
                          and row.status not in ("pending", "sending") and row)
 
 
@@ -68,22 +68,22 @@ def _history_page(client, runtime, reference: str) -> str:
     return page.text[page.text.index('id="history-table"'):page.text.index("</table>", page.text.index("history"))]
 
 
-def test_a_status_change_goes_as_text_within_48_hours_and_as_a_template_message_after(backend, fake, wechat_app):
+def test_a_status_change_goes_as_text_within_48_hours_and_as_a_template_message_after(backend, wechat_fake, wechat_app):
     client, runtime = wechat_app(backend, template_id=TEMPLATE_ID, template_url=PROFILE)
     parent = Parent(client, "oParentNotice000000000000001")
-    _say(parent, fake, runtime, lambda: parent.event("subscribe"))
+    _say(parent, wechat_fake, runtime, lambda: parent.event("subscribe"))
     reference = _request(runtime, parent)
 
     first = _change(runtime, reference, "under_review")  # the parent wrote a moment ago
-    assert _settled_row(fake, runtime, first).delivered_via == "custom"
-    (text,) = [t for t in fake.texts(parent.openid) if "有新进展" in t]
+    assert _settled_row(wechat_fake, runtime, first).delivered_via == "custom"
+    (text,) = [t for t in wechat_fake.texts(parent.openid) if "有新进展" in t]
     assert reference in text and "内部备注" not in text
 
-    fake.fail_next(45015, msgtype="text")  # two days later: no customer-service message allowed
+    wechat_fake.fail_next(45015, msgtype="text")  # two days later: no customer-service message allowed
     second = _change(runtime, reference, "accepted")
-    row = _settled_row(fake, runtime, second)
+    row = _settled_row(wechat_fake, runtime, second)
     assert row.status == "sent" and row.delivered_via == "template"
-    (sent,) = fake.template_sends
+    (sent,) = wechat_fake.template_sends
     assert sent["touser"] == parent.openid and sent["template_id"] == TEMPLATE_ID and sent["url"] == PROFILE
     values = {key: value["value"] for key, value in sent["data"].items()}
     assert values["keyword1"] == reference and values["keyword2"] == "已纳入重点关爱台账"
@@ -95,44 +95,44 @@ def test_a_status_change_goes_as_text_within_48_hours_and_as_a_template_message_
     assert "已送达 · 微信公众号 · 客服消息" in history and "已送达 · 微信公众号 · 模板消息" in history
 
 
-def test_without_a_template_a_notification_outside_48_hours_is_shown_as_not_delivered(sqlite_backend, fake,
+def test_without_a_template_a_notification_outside_48_hours_is_shown_as_not_delivered(sqlite_backend, wechat_fake,
                                                                                      wechat_app):
     client, runtime = wechat_app(sqlite_backend)
     parent = Parent(client, "oParentNoTemplate00000000001")
-    _say(parent, fake, runtime, lambda: parent.event("subscribe"))
+    _say(parent, wechat_fake, runtime, lambda: parent.event("subscribe"))
     reference = _request(runtime, parent)
-    fake.fail_next(45015, msgtype="text")
-    row = _settled_row(fake, runtime, _change(runtime, reference, "under_review"))
-    assert row.status == "failed" and "45015" in row.last_error and not fake.template_sends
+    wechat_fake.fail_next(45015, msgtype="text")
+    row = _settled_row(wechat_fake, runtime, _change(runtime, reference, "under_review"))
+    assert row.status == "failed" and "45015" in row.last_error and not wechat_fake.template_sends
     assert "未能送达（微信公众号）" in _history_page(client, runtime, reference)
 
 
-def test_template_refusals_retry_give_up_or_stop(sqlite_backend, fake, wechat_app):
+def test_template_refusals_retry_give_up_or_stop(sqlite_backend, wechat_fake, wechat_app):
     """Outside the 48 hours: the daily quota (45009) → tried again later and sent; an unknown
     template (40037) → given up; the parent unfollowed (43004) → nothing more is pushed."""
     client, runtime = wechat_app(sqlite_backend, template_id=TEMPLATE_ID)
     parent = Parent(client, "oParentTemplateFaults0000001")
-    _say(parent, fake, runtime, lambda: parent.event("subscribe"))
+    _say(parent, wechat_fake, runtime, lambda: parent.event("subscribe"))
     reference = _request(runtime, parent)
 
-    fake.fail_next(45015, times=3, msgtype="text")
-    fake.fail_next(45009, endpoint=TEMPLATE)
+    wechat_fake.fail_next(45015, times=3, msgtype="text")
+    wechat_fake.fail_next(45009, endpoint=TEMPLATE)
     change = _change(runtime, reference, "under_review")
-    row = fake.wait_for(lambda: (r := _notice_row(runtime, change)).status == "sent" and r, timeout=20)
-    assert row.delivered_via == "template" and row.attempts == 1 and len(fake.template_sends) == 1
+    row = wechat_fake.wait_for(lambda: (r := _notice_row(runtime, change)).status == "sent" and r, timeout=20)
+    assert row.delivered_via == "template" and row.attempts == 1 and len(wechat_fake.template_sends) == 1
 
-    fake.templates.clear()  # the account deleted its template
-    row = _settled_row(fake, runtime, _change(runtime, reference, "accepted"))
+    wechat_fake.templates.clear()  # the account deleted its template
+    row = _settled_row(wechat_fake, runtime, _change(runtime, reference, "accepted"))
     assert row.status == "failed" and "40037" in row.last_error
 
-    fake.templates.add(TEMPLATE_ID)
-    fake.fail_next(45015, msgtype="text")
-    fake.fail_next(43004, endpoint=TEMPLATE)
-    row = _settled_row(fake, runtime, _change(runtime, reference, "closed"))
+    wechat_fake.templates.add(TEMPLATE_ID)
+    wechat_fake.fail_next(45015, msgtype="text")
+    wechat_fake.fail_next(43004, endpoint=TEMPLATE)
+    row = _settled_row(wechat_fake, runtime, _change(runtime, reference, "closed"))
     assert row.status == "blocked"
     with runtime.db.session() as session:
         assert session.scalar(select(Conversation.blocked_at)) is not None
-    assert len(fake.template_sends) == 1
+    assert len(wechat_fake.template_sends) == 1
 
 
 def test_the_template_fields_fit_what_wechat_accepts():
@@ -156,33 +156,33 @@ def test_a_wrong_template_mapping_is_refused_at_start(fields):
         WeChatSettings(template_fields=fields)
 
 
-def test_an_emergency_in_the_middle_of_the_form_is_answered_first_and_the_form_kept(sqlite_backend, fake,
+def test_an_emergency_in_the_middle_of_the_form_is_answered_first_and_the_form_kept(sqlite_backend, wechat_fake,
                                                                                      wechat_app):
     client, runtime = wechat_app(sqlite_backend)
     parent = Parent(client, "oParentFormDanger00000000001")
-    _say(parent, fake, runtime, lambda: parent.text("我想申请帮扶"))
-    (menu,) = fake.menus(parent.openid)
-    _say(parent, fake, runtime, lambda: parent.tap(menu["list"][0]))  # consent
-    _, messages = _say(parent, fake, runtime, lambda: parent.text(FORM_ANSWERS[0]))
+    _say(parent, wechat_fake, runtime, lambda: parent.text("我想申请帮扶"))
+    (menu,) = wechat_fake.menus(parent.openid)
+    _say(parent, wechat_fake, runtime, lambda: parent.tap(menu["list"][0]))  # consent
+    _, messages = _say(parent, wechat_fake, runtime, lambda: parent.text(FORM_ANSWERS[0]))
     assert "几周岁" in messages[-1]
-    passive, messages = _say(parent, fake, runtime, lambda: parent.text("孩子从楼梯上摔下来了，头一直在流血"))
+    passive, messages = _say(parent, wechat_fake, runtime, lambda: parent.text("孩子从楼梯上摔下来了，头一直在流血"))
     assert passive is not None and "120" in passive  # help first, in the passive reply itself
     assert any("保留" in message for message in messages)
     with runtime.db.session() as session:
         (urgent,) = session.scalars(select(UrgentRecord)).all()
         assert urgent.channel == "wechat"
     for answer in FORM_ANSWERS[1:]:  # the form goes on where it was
-        _, messages = _say(parent, fake, runtime, lambda: parent.text(answer))
-    _say(parent, fake, runtime, lambda: parent.text("1"))  # the situations' first choice
-    _, messages = _say(parent, fake, runtime, lambda: parent.text("跳过"))
+        _, messages = _say(parent, wechat_fake, runtime, lambda: parent.text(answer))
+    _say(parent, wechat_fake, runtime, lambda: parent.text("1"))  # the situations' first choice
+    _, messages = _say(parent, wechat_fake, runtime, lambda: parent.text("跳过"))
     assert "请核对" in messages[-1] and "王小明" in messages[-1]
-    _say(parent, fake, runtime, lambda: parent.text("1"))
+    _say(parent, wechat_fake, runtime, lambda: parent.text("1"))
     with runtime.db.session() as session:
         request = session.scalar(select(AssistanceRequest))
         assert request is not None and request.channel == "wechat"
 
 
-def test_visit_reminders_a_few_days_before_a_planned_visit_once_and_in_daytime(sqlite_backend, fake, wechat_app):
+def test_visit_reminders_a_few_days_before_a_planned_visit_once_and_in_daytime(sqlite_backend, wechat_fake, wechat_app):
     from ledger.casework import change_status, find_request
     from ledger.clock import BEIJING
     from ledger.models import LedgerEntry
@@ -190,14 +190,14 @@ def test_visit_reminders_a_few_days_before_a_planned_visit_once_and_in_daytime(s
 
     client, runtime = wechat_app(sqlite_backend, template_id=TEMPLATE_ID)
     parent = Parent(client, "oParentVisit0000000000000001")
-    _say(parent, fake, runtime, lambda: parent.event("subscribe"))
+    _say(parent, wechat_fake, runtime, lambda: parent.event("subscribe"))
     reference = _request(runtime, parent)
     today = dt.datetime.now(BEIJING).date()
     visit_on = today + dt.timedelta(days=2)
     with runtime.db.session() as session:
         change_status(session=session, cipher=runtime.cipher, request=find_request(session=session, reference=reference),
                       status="accepted", note="符合条件", actor="staff:test", first_visit_on=visit_on)
-    fake.wait_for(lambda: any("有新进展" in t for t in fake.texts(parent.openid)))
+    wechat_fake.wait_for(lambda: any("有新进展" in t for t in wechat_fake.texts(parent.openid)))
 
     def queue(hour: int) -> int:
         at = dt.datetime.combine(today, dt.time(hour, 30), BEIJING)
@@ -206,15 +206,15 @@ def test_visit_reminders_a_few_days_before_a_planned_visit_once_and_in_daytime(s
 
     assert queue(22) == 0  # not at night
     assert queue(10) == 1 and queue(11) == 0  # once, however often it runs
-    (reminder,) = fake.wait_for(lambda: [t for t in fake.texts(parent.openid) if "上门看望" in t])
+    (reminder,) = wechat_fake.wait_for(lambda: [t for t in wechat_fake.texts(parent.openid) if "上门看望" in t])
     assert f"{visit_on.month}月{visit_on.day}日前后" in reminder and reference in reminder
 
     with runtime.db.session() as session:  # staff move the visit: a reminder for the new date,
         entry = session.scalar(select(LedgerEntry))  # outside the 48 hours as a template message
         entry.next_visit_on = today + dt.timedelta(days=3)
-    fake.fail_next(45015, msgtype="text")
+    wechat_fake.fail_next(45015, msgtype="text")
     assert queue(10) == 1
-    (sent,) = fake.wait_for(lambda: fake.template_sends)
+    (sent,) = wechat_fake.wait_for(lambda: wechat_fake.template_sends)
     assert sent["data"]["keyword3"]["value"] == (today + dt.timedelta(days=3)).strftime("%Y年%m月%d日")
     assert sent["data"]["first"]["value"] == "上门走访提醒" and sent["data"]["keyword1"]["value"] == reference
 
