@@ -22,6 +22,7 @@ COMMITTEE = {"code": "xixiang01", "name": "西乡社区居委会", "locality_cod
              "locality_name": "广东省深圳市宝安区西乡街道"}
 CITED = "依据"
 NUMBERED = re.compile(r"(?m)^\s*(\d+)\. (.+?)\s*$")  # render.py's numbered choices, "1. 同意"
+STEPS = ("welcome", "question", "form", "filing")  # the subscribe event, the question, the form's answers, 确认提交
 READ_TIMEOUT = 60.0  # seconds a parent waits for what the bot must still say
 QUIET = 2.5  # seconds without another message after which a reply offering no choices is taken as complete
 
@@ -30,6 +31,7 @@ class Message:
     """One message a parent sent (each of its POSTs: the first and WeChat's retry, if any)."""
 
     openid: str
+    step: str  # STEPS
     started: float
     answered: float = 0.0  # when the response carrying the passive reply came (else the last response)
     passive: int = 0  # responses that carried a passive reply (more than one: doubled)
@@ -77,10 +79,10 @@ class Follower:
         self.references: list[str] = []
 
     async def visit(self, load: Load, first: bool) -> None:
-        said = await self.say(load, self.event("subscribe", f"qrscene_{COMMITTEE['code']}") if first
+        said = await self.say(load, "welcome", self.event("subscribe", f"qrscene_{COMMITTEE['code']}") if first
                               else self.event("SCAN", COMMITTEE["code"]), _asks)
         self.welcomed += COMMITTEE["name"] in said
-        said = await self.say(load, self.text(self.question), _asks)
+        said = await self.say(load, "question", self.text(self.question), _asks)
         self.cited += CITED in said
         form = FormFiller(self.n, self.openid)
         step = form.step(said, set(_numbered(said)))
@@ -94,7 +96,7 @@ class Follower:
                 wanted["step"] = form.step(said, set(_numbered(said)), opening=False)
                 return wanted["step"] is not None
 
-            said = await self.say(load, self.text(value), answered)
+            said = await self.say(load, "filing" if submitting else "form", self.text(value), answered)
             if submitting:
                 self.references.append(reference_in(said))
                 return
@@ -107,13 +109,13 @@ class Follower:
         return self.parent.xml("event", f"<Event><![CDATA[{kind}]]></Event><EventKey><![CDATA[{key}]]></EventKey>",
                                msg_id=0)
 
-    async def say(self, load: Load, xml: str, enough) -> str:
+    async def say(self, load: Load, step: str, xml: str, enough) -> str:
         """Post ``xml`` (and WeChat's retry of it, for a share); wait until what the bot said to it —
         the passive reply and the customer-service messages after it — is ``enough``; return that."""
         if self.callbacks and load.typing:
             await asyncio.sleep(load.typing)  # reading the reply and typing the next message
         self.callbacks += 1
-        message = Message(self.openid, time.perf_counter(), retry=load.retry_kind())
+        message = Message(self.openid, step, time.perf_counter(), retry=load.retry_kind())
         load.messages.append(message)
         heard_before = len(self.heard)
         first = asyncio.create_task(self.post(load, xml, message))

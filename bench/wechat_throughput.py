@@ -49,7 +49,7 @@ from benchutil import (commit_of, cpu_since, cpu_snapshot, free_port, percentile
                        python_loop_seconds, start_tongban)
 from journeys import phrasings  # noqa: E402
 from processes import prepare, stop_serve, wait_serving  # noqa: E402
-from wechat_parents import CITED, COMMITTEE, Follower, Load, drive  # noqa: E402
+from wechat_parents import CITED, COMMITTEE, STEPS, Follower, Load, drive  # noqa: E402
 
 from sqlalchemy import text  # noqa: E402
 
@@ -60,8 +60,10 @@ SIDE = "wechat"  # this process in the CPU figures: the fake WeChat API server a
 WINDOW = 4.5  # seconds: a passive reply later than this is one WeChat may not wait for (it waits 5 s)
 
 
-def _spread(seconds: list[float]) -> str:
+def _spread(seconds: list[float], short: bool = False) -> str:
     ordered = sorted(value * 1000 for value in seconds)
+    if short:
+        return f"{statistics.median(ordered):.0f} / {percentile(ordered, 0.95):.0f}" if ordered else "-"
     return (f"p50 {statistics.median(ordered):.0f} ms, p95 {percentile(ordered, 0.95):.0f} ms, "
             f"p99 {percentile(ordered, 0.99):.0f} ms, max {ordered[-1]:.0f} ms (n = {len(ordered)})")
 
@@ -81,8 +83,12 @@ COUNTS = {
 
 
 def counts(engine) -> dict[str, int]:
+    queries = dict(COUNTS)
+    if engine.dialect.name == "postgresql":  # every worker's transactions (its statistics lag by up to a second)
+        queries["transactions"] = ("SELECT xact_commit + xact_rollback FROM pg_stat_database "
+                                   "WHERE datname = current_database()")
     with engine.connect() as conn:
-        return {name: conn.execute(text(query)).scalar() for name, query in COUNTS.items()}
+        return {name: conn.execute(text(query)).scalar() for name, query in queries.items()}
 
 
 def settle(engine, fake: FakeWeChat, timeout: float = 120.0) -> dict[str, int]:
@@ -190,6 +196,8 @@ def report(args, load: Load, followers: list[Follower], elapsed: float, cpu: dic
     print(f"throughput: {len(messages) / elapsed:.1f} callbacks/s, {posts / elapsed:.1f} with the retries "
           f"({elapsed:.1f} s)")
     print(f"passive reply, first POST -> the response carrying it: {_spread([m.answered - m.started for m in passive])}")
+    print("  by step, p50 / p95 ms: " + "; ".join(
+        f"{step} {_spread([m.answered - m.started for m in passive if m.step == step], short=True)}" for step in STEPS))
     print(f"first reply in the parent's hands (passive or customer-service): "
           f"{_spread([m.heard - m.started for m in messages])}")
     print(f"passive replies inside {WINDOW} s: {in_time} of {len(messages)} messages "
@@ -211,6 +219,8 @@ def report(args, load: Load, followers: list[Follower], elapsed: float, cpu: dic
     print(f"CPU per callback (retries included): bot workers {per['bot']:.2f} ms, database server "
           f"{per['database']:.2f} ms, WeChat side (this process) {per[SIDE]:.2f} ms; all {total:.2f} ms "
           f"-> {os.cpu_count() * 1000 / total:.0f} callbacks/s if {os.cpu_count()} cores were busy all the time")
+    if "transactions" in rows:
+        print(f"database transactions per callback (retries included): {rows['transactions'] / posts:.1f}")
     print(f"machine speed now: a pure-Python loop of 10 M additions takes {calibration:.2f} s")
     visits = args.openids * args.rounds
     print(f"welcomes naming the committee: {sum(f.welcomed for f in followers)} of {visits}; "
