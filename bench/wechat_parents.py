@@ -41,14 +41,15 @@ class Message:
 
 @dataclass
 class Load:
-    """Everything measured, shared by the parents."""
+    """How WeChat and its parents behave (the pace), and everything measured."""
 
     url: str
     client: aiohttp.ClientSession
     fake: FakeWeChat
-    retry_share: float
-    typing: float = 0.0
-    show: bool = False
+    retry_share: float = 0.0  # of the callbacks, posted again
+    typing: float = 0.0  # seconds a parent takes before the next message
+    ramp: float = 0.0  # seconds over which the parents' first messages are spread
+    show: bool = False  # print every message and what the bot said to it
     messages: list[Message] = field(default_factory=list)
     retries: int = 0
     ordinal: itertools.count = field(default_factory=itertools.count)
@@ -75,16 +76,18 @@ class Follower:
         self.heard: list[str] = []
         self.custom = 0  # customer-service messages taken from the fake so far
         self.callbacks = 0
-        self.welcomed = self.cited = 0
+        self.cited = 0
         self.references: list[str] = []
 
-    async def visit(self, load: Load, first: bool) -> None:
+    async def visit(self, load: Load, number: int) -> None:
+        """Visit ``number`` (0: the first, through the QR code; later ones file for another child: the
+        same child again within 30 days would be merged into the first request)."""
+        first = number == 0
         said = await self.say(load, "welcome", self.event("subscribe", f"qrscene_{COMMITTEE['code']}") if first
-                              else self.event("SCAN", COMMITTEE["code"]), _asks)
-        self.welcomed += COMMITTEE["name"] in said
+                              else self.event("SCAN", COMMITTEE["code"]), _welcome)
         said = await self.say(load, "question", self.text(self.question), _asks)
         self.cited += CITED in said
-        form = FormFiller(self.n, self.openid)
+        form = FormFiller(self.n + 7 * number, self.openid)
         step = form.step(said, set(_numbered(said)))
         while True:
             value = step[1] if step[0] == "text" else _numbered(said)[step[1]]  # a choice: its digit
@@ -174,6 +177,11 @@ class Follower:
             message.answered = max(message.answered, now)
 
 
+def _welcome(said: str) -> bool:
+    """The whole welcome: the committee's greeting, then the menu of what the bot can do."""
+    return COMMITTEE["name"] in said and _asks(said)
+
+
 def _asks(said: str) -> bool:
     """What the bot said ends its turn: it offers numbered choices (the welcome's menu, an answer's
     follow-up questions). A turn that offers none is taken as said after ``QUIET`` s without more."""
@@ -191,21 +199,22 @@ def _content(xml: str) -> str:
 
 
 async def run(load: Load, followers: list[Follower], rounds: int) -> float:
-    """All followers' visits at once; the seconds they took."""
-    async def visits(follower: Follower) -> None:
+    """All followers' visits at once (their starts spread evenly over ``load.ramp``); the seconds they took."""
+    async def visits(index: int, follower: Follower) -> None:
+        await asyncio.sleep(load.ramp * index / len(followers))
         for number in range(rounds):
-            await follower.visit(load, number == 0)
+            await follower.visit(load, number)
 
     started = time.perf_counter()
-    await asyncio.gather(*(visits(follower) for follower in followers))
+    await asyncio.gather(*(visits(index, follower) for index, follower in enumerate(followers)))
     return time.perf_counter() - started
 
 
-async def drive(url: str, fake: FakeWeChat, followers: list[Follower], rounds: int, retry: float,
-                typing: float = 0.0, show: bool = False) -> tuple[Load, float]:
+async def drive(url: str, fake: FakeWeChat, followers: list[Follower], rounds: int, **pace) -> tuple[Load, float]:
+    """``pace``: Load's retry_share, typing, ramp, show."""
     # a connection per callback, as WeChat's servers make them (no keep-alive to race with the server
     # closing an idle one); the kernel spreads them over the workers' sockets (SO_REUSEPORT)
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as client:
-        load = Load(url, client, fake, retry, typing, show)
+        load = Load(url, client, fake, **pace)
         return load, await run(load, followers, rounds)

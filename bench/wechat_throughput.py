@@ -5,31 +5,34 @@ here, empties the database and creates a committee in it, then runs ``tongban se
 process with the WeChat channel on and pointed at the fake (``TONGBAN_WECHAT__BASE_URL``), in safe
 mode — every callback encrypted, as production accounts run (``--plaintext``: the plain mode).
 
-Each openid makes a parent's visit (``--rounds`` of them):
+Each openid makes a parent's visit (``--rounds`` of them; bench/wechat_parents.py is WeChat's side):
   follow the account through the committee's QR code (``subscribe`` with ``qrscene_<code>``; later
-  rounds: ``SCAN``, a follower scanning it again) → the welcome naming the committee;
+  rounds: ``SCAN``, a follower scanning it again) → the welcome naming the committee, and its menu;
   a question (a different one per openid, from the retrieval evaluation sets) → an answer, with its
   citation (依据) when the knowledge base has one;
-  the assistance form to a reference number: each question answered as asked, numbered choices
-  answered with their digit (同意, the situations, 确认提交).
-A parent sends the next message once what the bot said to the last one has arrived: the passive reply
-(the answer to the callback's POST) and whatever comes after it as customer-service messages at the
-fake — the form's next question, say. WeChat's retries: a share (``--retry``) of callbacks is posted a
-second time with the same MsgId (an event: the same CreateTime), alternately after the first was
-answered (WeChat lost the answer) and while the first is still being processed (WeChat retries after
-5 s; here 50–500 ms after the first, so that the retry meets the turn under way).
+  the assistance form to a reference number (later rounds: for another child): each question answered
+  as asked, numbered choices answered with their digit (同意, the situations, 确认提交).
+A parent sends the next message once what the bot said to the last one has arrived — the passive reply
+(the answer to the callback's POST) and the customer-service messages after it at the fake — and
+``--typing`` seconds later (0: at once, the server's capacity). Each callback is its own connection.
+WeChat's retries: a share (``--retry``) of callbacks is posted a second time with the same MsgId (an
+event: the same CreateTime), alternately after the first was answered (WeChat lost the answer) and
+while the first is still being processed (WeChat retries after 5 s; here 5–100 ms after the first,
+so that the retry meets the turn under way, in either worker).
 
 Figures: distinct callbacks per second (and with the retries); the passive reply's latency — from the
-first POST of a message to the response that carries its reply, p50/p95/p99 — and the share of
-messages answered by a passive reply within 4.5 s; CPU ms per callback of the bot's processes
-(benchutil.cpu_seconds), of PostgreSQL's and of this process (the fake and the load).
+first POST of a message to the response that carries its reply, p50/p95/p99, and per step — the
+share of messages answered by a passive reply within 4.5 s, and why the others were not; CPU ms per
+callback of the bot's processes (benchutil.cpu_seconds), of PostgreSQL's and of this process (the
+fake and the load); PostgreSQL transactions per callback.
 Checks afterwards: every message got a reply; the fake's customer-service messages plus the passive
 replies equal the outbox rows marked sent (none lost, none twice), nothing left pending; no retry
 carried a second passive reply, and each message was recorded once (``wechat_messages``, the
-transcript); every openid filed its requests, attributed to the committee.
+transcript); every visit filed a request, attributed to the committee.
 
     .venv/bin/python bench/wechat_throughput.py [--openids 200] [--rounds 1] [--pg --pg-url URL] [--plaintext]
-    .venv/bin/python bench/wechat_throughput.py --smoke      # 5 openids, one round: does it all work
+                                                [--typing S] [--ramp S] [--retry SHARE] [--workers N]
+    .venv/bin/python bench/wechat_throughput.py --smoke [--show]   # 5 openids, one visit: does it all work
 """
 
 from __future__ import annotations
@@ -127,6 +130,8 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--retry", type=float, default=0.05, help="share of callbacks WeChat posts again")
     parser.add_argument("--typing", type=float, default=0.0,
                         help="seconds a parent takes to read a reply and type the next message (0: at once)")
+    parser.add_argument("--ramp", type=float, default=0.0,
+                        help="seconds over which the openids' first messages are spread (0: all at once)")
     parser.add_argument("--workers", type=int, default=2, help="tongban serve worker processes")
     parser.add_argument("--pg", action="store_true", help="PostgreSQL (--pg-url, emptied) instead of SQLite")
     parser.add_argument("--pg-url", default=PG_URL, help="the PostgreSQL database to empty and use")
@@ -167,10 +172,11 @@ def main() -> int:
             wait_serving(server, port, args.workers, args.data_dir / "server.log")
             # warm-up: one whole visit, so lazy loading is not measured
             warm = Follower(10**6, questions[-1], aes_key)
-            asyncio.run(drive(url, fake, [warm], 1, 0.0))
+            asyncio.run(drive(url, fake, [warm], 1))
             before, fake_before = settle(engine, fake), len(fake.sent)
             cpu_before = cpu_snapshot(server.pid, SIDE)
-            load, elapsed = asyncio.run(drive(url, fake, followers, args.rounds, args.retry, args.typing, args.show))
+            load, elapsed = asyncio.run(drive(url, fake, followers, args.rounds, retry_share=args.retry,
+                                              typing=args.typing, ramp=args.ramp, show=args.show))
             cpu = cpu_since(cpu_before, server.pid, SIDE)
             after, fake_after = settle(engine, fake), len(fake.sent)
         finally:
@@ -191,7 +197,7 @@ def report(args, load: Load, followers: list[Follower], elapsed: float, cpu: dic
     print(f"code: {REPO} at {commit_of(REPO)}")
     print(f"backend: {'PostgreSQL' if args.pg else 'SQLite'}, {args.workers} worker process(es), "
           f"{'plaintext' if args.plaintext else 'safe mode (encrypted)'}; {args.openids} openids × {args.rounds} "
-          f"visit(s), typing {args.typing:g} s: {len(messages)} callbacks (+{load.retries} retries of the same "
+          f"visit(s), typing {args.typing:g} s, starts over {args.ramp:g} s: {len(messages)} callbacks (+{load.retries} retries of the same "
           f"MsgId, {in_flight} of them while the first was in flight)")
     print(f"throughput: {len(messages) / elapsed:.1f} callbacks/s, {posts / elapsed:.1f} with the retries "
           f"({elapsed:.1f} s)")
@@ -223,8 +229,8 @@ def report(args, load: Load, followers: list[Follower], elapsed: float, cpu: dic
         print(f"database transactions per callback (retries included): {rows['transactions'] / posts:.1f}")
     print(f"machine speed now: a pure-Python loop of 10 M additions takes {calibration:.2f} s")
     visits = args.openids * args.rounds
-    print(f"welcomes naming the committee: {sum(f.welcomed for f in followers)} of {visits}; "
-          f"answers with a citation ({CITED}): {sum(f.cited for f in followers)} of {visits}")
+    print(f"answers with a citation ({CITED}): {sum(f.cited for f in followers)} of {visits} questions "
+          f"(every welcome named the committee: a parent waits for that)")
     print(f"messages heard: {heard} = {len(passive)} passive + {custom} customer-service; outbox rows sent: "
           f"{rows['sent']} ({rows['passive']} marked passive)")
     checks = {
