@@ -26,6 +26,7 @@ STEPS = ("welcome", "question", "form", "filing")  # the subscribe event, the qu
 READ_TIMEOUT = 60.0  # seconds a parent waits for what the bot must still say
 QUIET = 2.5  # seconds without another message after which a reply offering no choices is taken as complete
 
+
 @dataclass
 class Message:
     """One message a parent sent (each of its POSTs: the first and WeChat's retry, if any)."""
@@ -144,8 +145,8 @@ class Follower:
                 if load.show:
                     how = f"passive reply in {(message.answered - message.started) * 1000:.0f} ms" \
                         if message.passive else "answered 'success'"
-                    print(f"--- {self.openid} sent {_content(xml)!r} ({how}{', retried ' + message.retry if message.retry else ''})"
-                          f"\n{said}\n")
+                    how += f", retried {message.retry}" if message.retry else ""
+                    print(f"--- {self.openid} sent {_content(xml)!r} ({how})\n{said}\n")
                 return said
             if time.monotonic() > deadline:
                 raise SystemExit(f"{self.openid}: no fitting reply to {_content(xml)!r} within {READ_TIMEOUT:.0f} s; "
