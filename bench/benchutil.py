@@ -107,6 +107,17 @@ def cpu_since(before: dict[str, float], server_pid: int, side: str) -> dict[str,
     return {key: value - before.get(key, 0.0) for key, value in cpu_snapshot(server_pid, side).items()}
 
 
+def cpu_line(cpu: dict[str, float], count: int, unit: str, rate: str, side: str, side_name: str) -> str:
+    """A channel benchmark's CPU figures (``cpu_since``) per ``unit`` (``count`` of them), and the ``rate``
+    (e.g. "updates/s") the machine's cores would allow if they did nothing else."""
+    per = {key: value * 1000 / count for key, value in cpu.items()}
+    total = sum(per.values())
+    cores = os.cpu_count()
+    return (f"CPU per {unit}: bot workers {per['bot']:.2f} ms, database server {per['database']:.2f} ms, "
+            f"{side_name} (this process) {per[side]:.2f} ms; all {total:.2f} ms "
+            f"-> {cores * 1000 / total:.0f} {rate} if {cores} cores were busy all the time")
+
+
 def commit_of(tree: Path) -> str:
     described = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=tree, capture_output=True, text=True)
     return described.stdout.strip() or "unknown commit"

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
 import subprocess
@@ -29,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchutil import (commit_of, cpu_since, cpu_snapshot, free_port, percentile,  # noqa: E402
+from benchutil import (commit_of, cpu_line, cpu_since, cpu_snapshot, free_port, percentile,  # noqa: E402
                        python_loop_seconds, start_tongban)
 from journeys import FormFiller, phrasings  # noqa: E402
 
@@ -254,11 +253,7 @@ def main() -> int:
           f"p50 {e2e50:.0f} ms, p95 {e2e95:.0f} ms")
     print(f"sendMessage + edit calls: {len(sent)} + {fake_edits}; outbox rows sent: {rows.get('sent', 0) - warm_rows}; "
           f"other outbox states: { {k: v for k, v in rows.items() if k != 'sent'} }")
-    per_update = {k: v * 1000 / updates for k, v in cpu.items()}
-    total = sum(per_update.values())
-    print(f"CPU per update: bot workers {per_update['bot']:.2f} ms, database server {per_update['database']:.2f} ms, "
-          f"Telegram side (this process) {per_update['telegram']:.2f} ms; all {total:.2f} ms "
-          f"-> {os.cpu_count() * 1000 / total:.0f} updates/s if {os.cpu_count()} cores were busy all the time")
+    print(cpu_line(cpu, updates, "update", "updates/s", SIDE, "Telegram side"))
     print(f"machine speed now: a pure-Python loop of 10 M additions takes {calibration:.2f} s")
     print(f"chats with fewer replies than updates: {len(missing)}; requests filed: {filed}")
     ok = not missing and len(sent) + fake_edits == rows.get("sent", 0) - warm_rows and set(rows) == {"sent"}

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import time
@@ -48,7 +47,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchutil import (commit_of, cpu_since, cpu_snapshot, free_port, percentile,  # noqa: E402
+from benchutil import (commit_of, cpu_line, cpu_since, cpu_snapshot, free_port, percentile,  # noqa: E402
                        python_loop_seconds, start_tongban)
 from journeys import phrasings  # noqa: E402
 from processes import prepare, stop_serve, wait_serving  # noqa: E402
@@ -231,11 +230,7 @@ def report(args, load: Load, followers: list[Follower], elapsed: float, cpu: dic
     if late:
         print(f"  passive replies later than {WINDOW} s (time outside the channel's wait: accepting, reading, "
               f"decrypting, the event loop): {len(late)}")
-    per = {key: value * 1000 / posts for key, value in cpu.items()}
-    total = sum(per.values())
-    print(f"CPU per callback (retries included): bot workers {per['bot']:.2f} ms, database server "
-          f"{per['database']:.2f} ms, WeChat side (this process) {per[SIDE]:.2f} ms; all {total:.2f} ms "
-          f"-> {os.cpu_count() * 1000 / total:.0f} callbacks/s if {os.cpu_count()} cores were busy all the time")
+    print(cpu_line(cpu, posts, "callback (retries included)", "callbacks/s", SIDE, "WeChat side"))
     if "transactions" in rows:
         print(f"database transactions per callback (retries included): {rows['transactions'] / posts:.1f}")
     print(f"machine speed now: a pure-Python loop of 10 M additions takes {calibration:.2f} s")
