@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import os
+import resource
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -73,3 +77,47 @@ def python_loop_seconds(n: int = 10_000_000) -> float:
     for i in range(n):
         total += i
     return time.perf_counter() - started
+
+
+def percentile(ordered: list[float], share: float) -> float:
+    """The value at or below which ``share`` of the sorted list ``ordered`` lies (nearest rank)."""
+    return ordered[max(0, math.ceil(len(ordered) * share) - 1)]
+
+
+def start_tongban(tree: Path, data_dir: Path, port: int, workers: int, env: dict[str, str]) -> subprocess.Popen:
+    """``tongban serve`` of the checkout ``tree`` (this one, or a worktree of another commit) in its own
+    process, with the settings in ``env`` (TONGBAN_…) and quiet logs (``data_dir``/server.log)."""
+    env = {**os.environ, "PYTHONPATH": str(tree), "TONGBAN_DATA_DIR": str(data_dir), "TONGBAN_LOG_LEVEL": "WARNING",
+           "TONGBAN_KNOWLEDGE__WATCH_INTERVAL": "0", **env}
+    return subprocess.Popen([sys.executable, "-m", "tongban.cli", "serve", "--port", str(port),
+                             "--workers", str(workers)], env=env, cwd=str(tree),
+                            stdout=subprocess.DEVNULL, stderr=open(data_dir / "server.log", "w"))
+
+
+def cpu_snapshot(server_pid: int, side: str) -> dict[str, float]:
+    """CPU seconds so far of the bot's worker processes, the PostgreSQL server's processes and this
+    process (the fake platform server and the load generator, named ``side``)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return {"bot": sum(cpu_seconds(pid) for pid in [server_pid, *children(server_pid)]),
+            "database": sum(cpu_seconds(pid) for pid in processes_named("postgres")),
+            side: own.ru_utime + own.ru_stime}
+
+
+def cpu_since(before: dict[str, float], server_pid: int, side: str) -> dict[str, float]:
+    return {key: value - before.get(key, 0.0) for key, value in cpu_snapshot(server_pid, side).items()}
+
+
+def cpu_line(cpu: dict[str, float], count: int, unit: str, rate: str, side: str, side_name: str) -> str:
+    """A channel benchmark's CPU figures (``cpu_since``) per ``unit`` (``count`` of them), and the ``rate``
+    (e.g. "updates/s") the machine's cores would allow if they did nothing else."""
+    per = {key: value * 1000 / count for key, value in cpu.items()}
+    total = sum(per.values())
+    cores = os.cpu_count()
+    return (f"CPU per {unit}: bot workers {per['bot']:.2f} ms, database server {per['database']:.2f} ms, "
+            f"{side_name} (this process) {per[side]:.2f} ms; all {total:.2f} ms "
+            f"-> {cores * 1000 / total:.0f} {rate} if {cores} cores were busy all the time")
+
+
+def commit_of(tree: Path) -> str:
+    described = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=tree, capture_output=True, text=True)
+    return described.stdout.strip() or "unknown commit"

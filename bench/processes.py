@@ -1,6 +1,6 @@
 """Processes a benchmark starts, watches and kills: a PostgreSQL cluster of its own, ``tongban
 serve`` with its workers, and a killer thread that SIGKILLs serving workers under load.
-(Used by bench/crash_recovery.py; Linux only: /proc.)"""
+(Used by bench/crash_recovery.py and bench/wechat_throughput.py; Linux only: /proc.)"""
 
 from __future__ import annotations
 
@@ -93,7 +93,8 @@ def prepare(data_dir: Path) -> None:
     """Train the intent model and build the index once, in one process: workers starting together
     on an empty data folder would each train it (and race on the embedding cache file)."""
     if not (data_dir / "models" / "intent.pkl").exists():
-        env = {**os.environ, "TONGBAN_DATA_DIR": str(data_dir)}
+        # this checkout's code (the venv's editable install points at the main one)
+        env = {**os.environ, "TONGBAN_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO)}
         for command in (["nlu", "train"], ["knowledge", "reindex"]):
             subprocess.run([str(REPO / ".venv" / "bin" / "tongban"), *command], env=env, cwd=str(REPO),
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -148,6 +149,16 @@ def listening_pids(pids: list[int], port: int) -> list[int]:
         if any(link.startswith("socket:[") and link[8:-1] in inodes for link in links):
             serving.append(pid)
     return serving
+
+
+def wait_serving(server: subprocess.Popen, port: int, workers: int, log: Path, timeout: float = 900) -> None:
+    """Until ``workers`` of the supervisor's workers listen on ``port`` (each listens once its app has
+    started, models loaded): measure all of them serving, not one while another still loads."""
+    deadline = time.monotonic() + timeout
+    while len(listening_pids(worker_pids(server.pid), port)) < workers:
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"server did not start; see {log}")
+        time.sleep(0.5)
 
 
 TICKS = os.sysconf("SC_CLK_TCK")

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -30,49 +28,27 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchutil import children, cpu_seconds, free_port, processes_named, python_loop_seconds  # noqa: E402
+from benchutil import (commit_of, cpu_line, cpu_since, cpu_snapshot, free_port, percentile,  # noqa: E402
+                       python_loop_seconds, start_tongban)
+from journeys import FormFiller, phrasings  # noqa: E402
 
 import aiohttp  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from actions.slots import SLOTS  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
-
-SUBMIT, CONSENT = "确认提交", "同意"
 
 TOKEN = "123456:BENCH-TOKEN"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-SOURCES = ["tests/data/nlu_heldout.tsv", "tests/data/retrieval_heldout.tsv", "tests/data/retrieval_tuning.tsv",
-           "tests/data/retrieval_tuning2.tsv"]
-
-
-def messages() -> list[str]:
-    """Real parents' phrasings (the evaluation sets), each used once: no cache can flatter the result."""
-    seen: dict[str, None] = {}
-    for name in SOURCES:
-        for line in (REPO / name).read_text(encoding="utf-8").splitlines():
-            if line.strip() and not line.startswith("#"):
-                seen.setdefault(line.split("\t")[0].strip(), None)
-    texts = list(seen)
-    random.Random(11).shuffle(texts)
-    return texts
+SIDE = "telegram"  # this process in the CPU figures: the fake Bot API server and the load generator
 
 
 def start_server(data_dir: Path, fake: FakeTelegram, port: int, database_url: str, workers: int,
                  tree: Path = REPO) -> subprocess.Popen:
     """``tongban serve`` of the checkout ``tree`` (this one, or a worktree of another commit)."""
-    env = {**os.environ, "PYTHONPATH": str(tree), "TONGBAN_DATA_DIR": str(data_dir), "TONGBAN_LOG_LEVEL": "WARNING",
-           "TONGBAN_KNOWLEDGE__WATCH_INTERVAL": "0", "TONGBAN_DATABASE__URL": database_url,
-           "TONGBAN_TELEGRAM__TOKEN": TOKEN, "TONGBAN_TELEGRAM__BASE_URL": fake.base_url,
-           "TONGBAN_TELEGRAM__BASE_FILE_URL": fake.base_file_url,
-           "TONGBAN_TELEGRAM__WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram/webhook"}
-    return subprocess.Popen([sys.executable, "-m", "tongban.cli", "serve", "--port", str(port),
-                             "--workers", str(workers)], env=env,
-                            cwd=str(tree), stdout=subprocess.DEVNULL, stderr=open(data_dir / "server.log", "w"))
-
-
-SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
-GIVEN = ["小明", "小红", "子涵", "浩然", "欣怡", "梓轩", "雨桐", "宇航", "诗涵", "俊杰"]
+    return start_tongban(tree, data_dir, port, workers, {
+        "TONGBAN_DATABASE__URL": database_url, "TONGBAN_TELEGRAM__TOKEN": TOKEN,
+        "TONGBAN_TELEGRAM__BASE_URL": fake.base_url, "TONGBAN_TELEGRAM__BASE_FILE_URL": fake.base_file_url,
+        "TONGBAN_TELEGRAM__WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram/webhook"})
 
 
 class Script:
@@ -91,48 +67,25 @@ class Script:
 
 class Journey(Script):
     """A parent's whole visit: /start, a question, then an assistance request filed through the
-    form, each of the form's questions answered as it is asked — the question may already have
-    started the form or answered some of it (a place named in it), so the answers are not a fixed
-    list — and the buttons pressed as people press them (about 15 updates)."""
-
-    OPENING = "我想申请帮扶"
-    MOST_STEPS = 40  # about 15 when all goes well
+    form (``journeys.FormFiller``), the buttons pressed as people press them (about 15 updates)."""
 
     def __init__(self, n: int, question: str):
         super().__init__([("command", "/start"), ("text", question)])
-        self.answers = {"child_name": ("text", SURNAMES[n % 20] + GIVEN[n // 20 % 10]),
-                        "child_age": ("text", f"{6 + n % 9}岁"), "hukou_location": ("text", "河南周口郸城"),
-                        "residence": ("text", "深圳宝安西乡街道"), "months_at_residence": ("text", "两年"),
-                        "guardian_name": ("text", "李芳"), "guardian_relation": ("text", "妈妈"),
-                        "guardian_phone": ("text", f"139{n:08d}"), "situations": ("text", "1"),
-                        "description": ("text", "跳过")}
-        self.opened = self.submitted = False
+        self.form = FormFiller(n, f"chat {700_000 + n}")
         self.seen = 0  # replies read so far
 
     def next_step(self, fake: FakeTelegram, chat: int) -> tuple[str, str] | None:
         replies = fake.sent(chat)[self.seen:]  # what the bot said to the last message
         self.seen += len(replies)
         step = super().next_step(fake, chat)
-        if step is not None or self.submitted:
+        if step is not None or self.form.submitted:
             return step
         said = "\n".join(reply["text"] for reply in replies)
         buttons = {button["text"] for reply in replies
                    for row in (reply.get("reply_markup") or {}).get("inline_keyboard", []) for button in row}
-        asked = [slot.name for slot in SLOTS if slot.prompt[:10] in said and slot.name in self.answers]
-        if self.taken >= self.MOST_STEPS:  # a journey going round in circles is a failure to see, not to wait for
-            raise SystemExit(f"chat {chat}: still not filed after {self.taken} updates; last: {said[:160]!r}")
-        if SUBMIT in buttons:
-            self.submitted = True
-            step = ("press", SUBMIT)
-        elif CONSENT in buttons:  # the consent question, or its repetition
-            step = ("press", CONSENT)
-        elif asked:
-            step = self.answers[asked[-1]]
-        elif not self.opened:
-            step = ("text", self.OPENING)
-        else:
+        step = self.form.step(said, buttons)
+        if step is None:
             raise SystemExit(f"chat {chat}: the form asked what the journey cannot answer: {said[:160]!r}")
-        self.opened = True
         self.taken += 1
         return step
 
@@ -212,15 +165,6 @@ async def load(url: str, secret: str, fake: FakeTelegram, scripts: list[Script],
     return processing, end_to_end, redelivered, elapsed
 
 
-def cpu_snapshot(server_pid: int) -> dict[str, float]:
-    """CPU seconds so far of the bot's worker processes, the PostgreSQL server's processes and this
-    process (the fake Bot API server and the load generator)."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    return {"bot": sum(cpu_seconds(pid) for pid in [server_pid, *children(server_pid)]),
-            "database": sum(cpu_seconds(pid) for pid in processes_named("postgres")),
-            "telegram": own.ru_utime + own.ru_stime}
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chats", type=int, default=200)
@@ -265,7 +209,7 @@ def main() -> int:
             secret = fake.webhook["secret_token"]
             url = f"http://127.0.0.1:{port}/telegram/webhook"
             # warm-up: one chat, so lazy loading is not measured
-            pool = messages()
+            pool = phrasings()
             if args.workload == "journeys":
                 scripts = [Journey(c, pool[c % len(pool)]) for c in range(args.chats)]
             else:
@@ -274,10 +218,10 @@ def main() -> int:
             asyncio.run(load(url, secret, fake, [Script([("text", "你好"), ("text", "谢谢")])], 0.0, connections=1))
             warm_sent = len(fake.sent())
             connections = min(args.connections, int(fake.webhook.get("max_connections") or 40))
-            cpu_before = cpu_snapshot(server.pid)
+            cpu_before = cpu_snapshot(server.pid, SIDE)
             latencies, end_to_end, redelivered, elapsed = asyncio.run(
                 load(url, secret, fake, scripts, args.redeliver, connections))
-            cpu = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_snapshot(server.pid).items()}
+            cpu = cpu_since(cpu_before, server.pid, SIDE)
             time.sleep(1.0)
             sent = fake.sent()[warm_sent:]
             fake_edits = len(fake.edits())
@@ -297,12 +241,10 @@ def main() -> int:
     latencies.sort()
     end_to_end.sort()
     p50 = statistics.median(latencies)
-    p95 = latencies[int(len(latencies) * 0.95) - 1]
-    e2e50, e2e95 = statistics.median(end_to_end), end_to_end[int(len(end_to_end) * 0.95) - 1]
+    p95 = percentile(latencies, 0.95)
+    e2e50, e2e95 = statistics.median(end_to_end), percentile(end_to_end, 0.95)
     missing = [c for c, script in enumerate(scripts, 700_000) if per_chat.get(c, 0) < script.taken]
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=args.tree, capture_output=True,
-                            text=True).stdout.strip()
-    print(f"code: {args.tree.resolve()} at {commit or 'unknown commit'}")
+    print(f"code: {args.tree.resolve()} at {commit_of(args.tree)}")
     print(f"backend: {'PostgreSQL' if args.pg else 'SQLite'}, {args.workers} worker process(es); workload {args.workload}: {args.chats} chats, "
           f"{updates} updates (+{len(redelivered)} redeliveries); {connections} webhook connections")
     print(f"throughput: {updates / elapsed:.1f} updates/s ({elapsed:.1f} s)")
@@ -311,11 +253,7 @@ def main() -> int:
           f"p50 {e2e50:.0f} ms, p95 {e2e95:.0f} ms")
     print(f"sendMessage + edit calls: {len(sent)} + {fake_edits}; outbox rows sent: {rows.get('sent', 0) - warm_rows}; "
           f"other outbox states: { {k: v for k, v in rows.items() if k != 'sent'} }")
-    per_update = {k: v * 1000 / updates for k, v in cpu.items()}
-    total = sum(per_update.values())
-    print(f"CPU per update: bot workers {per_update['bot']:.2f} ms, database server {per_update['database']:.2f} ms, "
-          f"Telegram side (this process) {per_update['telegram']:.2f} ms; all {total:.2f} ms "
-          f"-> {os.cpu_count() * 1000 / total:.0f} updates/s if {os.cpu_count()} cores were busy all the time")
+    print(cpu_line(cpu, updates, "update", "updates/s", SIDE, "Telegram side"))
     print(f"machine speed now: a pure-Python loop of 10 M additions takes {calibration:.2f} s")
     print(f"chats with fewer replies than updates: {len(missing)}; requests filed: {filed}")
     ok = not missing and len(sent) + fake_edits == rows.get("sent", 0) - warm_rows and set(rows) == {"sent"}
