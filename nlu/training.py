@@ -123,9 +123,21 @@ def default_paths() -> list[Path]:
     talk about danger against danger now in the same words).
 
     ``data/held_back/`` holds three more independent training sets that are not used: adding them
-    gave the safety net no better recall/false-alarm trade-off (docs/nlu.md, 2026-12-04)."""
+    gave the safety net no better recall/false-alarm trade-off (docs/nlu.md, 2026-12-04).
+    ``short.yml`` trains only the danger model for short messages (``short_danger_paths``)."""
     return [DATA / name for name in ("nlu.yml", "nlu_more.yml", "nlu_extra.yml", "safety.yml", "parents.yml",
                                      "contrasts.yml")]
+
+
+# Short messages (1–12 characters: "跳楼了", "喝农药了", bare form answers) by another independent
+# author: the danger model for short messages learns from them as well (nlu/interpreter.py
+# SHORT_CHARS); the intent model and the danger model for longer messages do not (docs/nlu.md).
+SHORT_FILES = ("short.yml",)
+
+
+def short_danger_paths() -> list[Path]:
+    """What the danger model for short messages is trained on: the training files and ``short.yml``."""
+    return default_paths() + [DATA / name for name in SHORT_FILES]
 
 
 INDEPENDENT_FILES = ("parents.yml", "contrasts.yml")

@@ -137,3 +137,18 @@ def test_the_intent_model_and_the_category_prior_are_kept_only_for_the_same_code
                 build()
     intent_1, prior_1, intent_2, prior_2 = expected
     assert intent_1 != intent_2 and prior_1 != prior_2
+
+
+def test_short_messages_are_read_by_the_danger_model_that_also_learnt_short_yml(interpreter):
+    """The shipped interpreter has two danger models: messages of at most SHORT_CHARS characters
+    (spaces aside) are read by the one trained with nlu/data/short.yml as well, longer ones by the
+    main one (docs/nlu.md: what each caught on the unseen sets)."""
+    from nlu.interpreter import SHORT_CHARS
+    from nlu.training import load_training_data, short_danger_paths
+
+    assert interpreter.short_danger is not None and interpreter.short_danger is not interpreter.danger
+    assert short_danger_paths()[-1].name == "short.yml" and load_training_data(short_danger_paths()[-1]).examples
+    short, long = "孩子" * (SHORT_CHARS // 2), "孩子" * (SHORT_CHARS // 2) + "呢"
+    assert interpreter.danger_model(short) is interpreter.short_danger
+    assert interpreter.danger_model(short[:4] + " " + short[4:]) is interpreter.short_danger
+    assert interpreter.danger_model(long) is interpreter.danger
