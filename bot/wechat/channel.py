@@ -49,6 +49,7 @@ from nlu import reverse_geo
 log = logging.getLogger(__name__)
 MESSAGES = WeChatMessage.__table__
 CHOICES = "wx_choices"  # the last turn's numbered choices ([title, payload]), in the conversation's state
+CLAIM_POLL = 0.05  # seconds between looks for the older messages being out, within the window
 SORRY = "抱歉，刚才出了点问题，请稍后再发一次。如果孩子现在有危险，请立即拨打 110；有人受伤请拨打 120。"
 
 
@@ -63,6 +64,7 @@ class WeChatHook(TurnHook):
         self.conversation_id: int | None = None
         self.duplicate = False
         self.ready: list[outbox.Outgoing] | None = None  # this turn's messages, when nothing older waits
+        self.queued = False  # its messages wait behind older ones of the parent's
 
     def begin(self, convo: ConversationHandle) -> bool:
         self.conversation_id = convo.id
@@ -87,6 +89,7 @@ class WeChatHook(TurnHook):
         self.ready = outbox.enqueue_replies(session=convo.session, cipher=self.channel.cipher,
                                             conversation_id=convo.id, sender=convo.sender, channel=CHANNEL,
                                             payloads=ops, worker=self.channel.delivery.worker)
+        self.queued = self.ready is None
 
 
 @dataclass
@@ -223,18 +226,33 @@ class WeChatChannel:
             self._pending.pop(key, None)
 
     async def _deliver(self, hook: WeChatHook, openid: str, pending: _Pending) -> None:
-        rows, passive = hook.ready, []
-        if rows and self._settle(pending, rows[0].payload["text"]):
-            self.passive += 1
-            passive, rows = [rows[0].id], rows[1:]
-            if rows:
-                await asyncio.sleep(self.config.followup_delay)  # after the passive reply has gone
-        else:
-            self._settle(pending, None)
+        rows = hook.ready
+        if hook.queued:  # behind the parent's older messages (another worker is sending them)
+            rows = await self._claim_in_window(hook.conversation_id, pending)
         try:
-            await self.delivery.deliver(hook.conversation_id, openid, rows=rows, passive=passive, locked=True)
+            if rows and self._settle(pending, rows[0].payload["text"]):
+                self.passive += 1
+                await self.delivery.record_passive(rows[0].id)  # at once: the parent's next turn need not wait
+                rows = rows[1:]
+                if rows:
+                    await asyncio.sleep(self.config.followup_delay)  # after the passive reply has gone
+            else:
+                self._settle(pending, None)
+            if rows:
+                await self.delivery.deliver(hook.conversation_id, openid, rows=rows, locked=True)
         except Exception:  # the rows stay claimed; the sweeper retries them after the claim's lease
             log.exception("WeChat delivery of conversation %s failed", hook.conversation_id)
+
+    async def _claim_in_window(self, conversation_id: int, pending: _Pending) -> list[outbox.Outgoing] | None:
+        """While WeChat still waits for the passive reply, claim the conversation's messages as soon as
+        the older ones are out (the first claimed may then be an older one: order is kept); None when
+        the window closes first (the sweep delivers them)."""
+        while pending.waiter is not None and not pending.waiter.done():
+            rows = await asyncio.to_thread(self.delivery.claim, conversation_id)
+            if rows:
+                return rows
+            await asyncio.sleep(CLAIM_POLL)
+        return None
 
     def _turn(self, sender: str, incoming: Incoming, hook: WeChatHook) -> None:
         try:

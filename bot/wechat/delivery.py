@@ -2,10 +2,11 @@
 outside the 48 hours those are allowed in through template messages (模板消息).
 
 A turn's replies are outbox rows written in the turn's transaction (``WeChatHook``), claimed by this
-worker when nothing older of the parent's waits; the first may have gone back as the passive reply
-(it is then recorded as sent with the others), the rest are sent here right after, in order, under
+worker when nothing older of the parent's waits (else as soon as the older ones are out, while WeChat
+still waits for the passive reply); the first may have gone back as the passive reply (it is then
+recorded as sent at once, ``record_passive``), the rest are sent here right after, in order, under
 the parent's lock. Notifications from staff, retries and what a stopped worker left claimed are found
-by the periodic sweep. Per parent, messages go out in ``id`` order and a failure stops the ones after
+by the periodic sweep (a few conversations at a time). Per parent, messages go out in ``id`` order and a failure stops the ones after
 it, so none overtakes another:
 
 - unreachable, busy (-1), the account's quota (45009), a token that would not refresh → tried again
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 WINDOW_CLOSED = (OUTSIDE_48_HOURS, TOO_MANY_REPLIES)  # no customer-service message now; a template may go
 HOLDS_UP = (NOT_FOLLOWING, *WINDOW_CLOSED)  # refusals that stop the parent's later text messages
 CHANNEL = "wechat"
+SWEEP_PARALLEL = 4  # conversations the sweep delivers at once (threads: the database and WeChat's API)
 SENDER_PREFIX = "wechat:"
 
 
@@ -58,7 +60,7 @@ def openid_of(sender: str) -> str:
 class _Batch:
     """What became of one conversation's rows in one delivery, recorded together."""
 
-    def __init__(self, passive: list[int]):
+    def __init__(self, passive: list[int] = ()):
         self.sent: dict[str, list[int]] = {"passive": list(passive)} if passive else {}  # by how they went
         self.failed: list[tuple[int, str]] = []
         self.count = 0
@@ -90,19 +92,18 @@ class Delivery:
         self.templates = 0
 
     async def deliver(self, conversation_id: int, openid: str, *, rows: list[outbox.Outgoing] | None = None,
-                      passive: list[int] = (), locked: bool = False) -> int:
+                      locked: bool = False) -> int:
         """Send the conversation's due messages in order; how many were sent. ``rows``: a turn's own,
-        already claimed (else the due ones are claimed); ``passive``: rows that went back as the
-        passive reply, recorded as sent with the rest; ``locked``: the caller holds the parent's lock."""
+        already claimed (else the due ones are claimed); ``locked``: the caller holds the parent's lock."""
         if locked:
-            return await self._deliver(conversation_id, rows, list(passive))
+            return await self._deliver(conversation_id, rows)
         async with self.locks.hold(openid):
-            return await self._deliver(conversation_id, rows, list(passive))
+            return await self._deliver(conversation_id, rows)
 
-    async def _deliver(self, conversation_id: int, rows: list[outbox.Outgoing] | None, passive: list[int]) -> int:
+    async def _deliver(self, conversation_id: int, rows: list[outbox.Outgoing] | None) -> int:
         if rows is None:
-            rows = await asyncio.to_thread(self._claim, conversation_id)
-        batch = _Batch(passive)
+            rows = await asyncio.to_thread(self.claim, conversation_id)
+        batch = _Batch()
         for index, row in enumerate(rows):
             try:
                 via = await asyncio.to_thread(self._send, row, batch)
@@ -158,8 +159,12 @@ class Delivery:
             return None
         return template_data(summary, self.template_fields)
 
+    async def record_passive(self, row_id: int) -> None:
+        """A row that went back as the passive reply: recorded as sent at once."""
+        await asyncio.to_thread(self._finish, _Batch([row_id]))
+
     # --- database steps (run in a thread) -----------------------------------------------
-    def _claim(self, conversation_id: int) -> list[outbox.Outgoing]:
+    def claim(self, conversation_id: int) -> list[outbox.Outgoing]:
         with self.db.session() as session:
             return outbox.claim(session=session, cipher=self.cipher, conversation_id=conversation_id,
                                 worker=self.worker)
@@ -201,13 +206,16 @@ class Delivery:
 
     # --- the sweep --------------------------------------------------------------------------
     async def sweep(self) -> int:
-        """Deliver every conversation that has something due (notifications, retries)."""
-        total = 0
-        for conversation_id in await asyncio.to_thread(self._due):
-            openid = await asyncio.to_thread(self._openid, conversation_id)
-            if openid:
-                total += await self.deliver(conversation_id, openid)
-        return total
+        """Deliver every conversation that has something due (notifications, retries), up to
+        ``SWEEP_PARALLEL`` at a time (each parent's own messages stay in order under its lock)."""
+        gate = asyncio.Semaphore(SWEEP_PARALLEL)
+
+        async def one(conversation_id: int) -> int:
+            async with gate:
+                openid = await asyncio.to_thread(self._openid, conversation_id)
+                return await self.deliver(conversation_id, openid) if openid else 0
+
+        return sum(await asyncio.gather(*(one(c) for c in await asyncio.to_thread(self._due))))
 
     async def run_forever(self, interval: float, stop: asyncio.Event) -> None:
         """Sweep every ``interval`` seconds and renew this worker's claims until ``stop``."""
