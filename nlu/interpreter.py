@@ -26,7 +26,7 @@ from nlu.entities import ExtractedEntity, extract_all
 from nlu.features import TOL
 from nlu.geo import Gazetteer, gazetteer
 from nlu.normalize import EMBEDDED_ENDS, embedding_view, normalize
-from nlu.training import TrainingData, default_paths, load_training_data, short_danger_paths
+from nlu.training import TrainingData, default_paths, load_training_data, short_paths
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +170,9 @@ class Interpreter:
         danger = DangerModel.load_or_train(data.examples, data.fingerprint, models_dir / "danger.pkl", force=force)
         short = None
         if paths is None:  # the shipped data: short messages get the model that also read short.yml
-            short_data = load_training_data(*short_danger_paths())
-            short = DangerModel.load_or_train(short_data.examples, short_data.fingerprint,
+            extra = load_training_data(*short_paths())  # the rest is read already: ``data``
+            short = DangerModel.load_or_train(data.examples + extra.examples,
+                                              fingerprint(data.fingerprint, extra.fingerprint),
                                               models_dir / "danger_short.pkl", force=force)
         return cls(model, embedder, danger=danger, short_danger=short)
 

@@ -135,9 +135,14 @@ def default_paths() -> list[Path]:
 SHORT_FILES = ("short.yml",)
 
 
+def short_paths() -> list[Path]:
+    """The short messages only the danger model for short messages learns from."""
+    return [DATA / name for name in SHORT_FILES]
+
+
 def short_danger_paths() -> list[Path]:
     """What the danger model for short messages is trained on: the training files and ``short.yml``."""
-    return default_paths() + [DATA / name for name in SHORT_FILES]
+    return default_paths() + short_paths()
 
 
 INDEPENDENT_FILES = ("parents.yml", "contrasts.yml")

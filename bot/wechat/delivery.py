@@ -60,11 +60,14 @@ def openid_of(sender: str) -> str:
 class _Batch:
     """What became of one conversation's rows in one delivery, recorded together."""
 
-    def __init__(self, passive: list[int] = ()):
-        self.sent: dict[str, list[int]] = {"passive": list(passive)} if passive else {}  # by how they went
+    def __init__(self):
+        self.sent: dict[str, list[int]] = {}  # row ids by how they went
         self.failed: list[tuple[int, str]] = []
-        self.count = 0
         self.closed: SendError | None = None  # WeChat's answer once it took no more customer-service messages
+
+    @property
+    def count(self) -> int:
+        return sum(len(ids) for ids in self.sent.values())
 
     def record(self, session) -> None:
         for via, ids in self.sent.items():
@@ -116,7 +119,6 @@ class Delivery:
                 batch.failed.append((row.id, exc.message))
                 continue
             batch.sent.setdefault(via, []).append(row.id)
-            batch.count += 1
             self.sent += 1
         await asyncio.to_thread(self._finish, batch)
         return batch.count
@@ -161,13 +163,17 @@ class Delivery:
 
     async def record_passive(self, row_id: int) -> None:
         """A row that went back as the passive reply: recorded as sent at once."""
-        await asyncio.to_thread(self._finish, _Batch([row_id]))
+        await asyncio.to_thread(self._mark_passive, row_id)
 
     # --- database steps (run in a thread) -----------------------------------------------
     def claim(self, conversation_id: int) -> list[outbox.Outgoing]:
         with self.db.session() as session:
             return outbox.claim(session=session, cipher=self.cipher, conversation_id=conversation_id,
                                 worker=self.worker)
+
+    def _mark_passive(self, row_id: int) -> None:
+        with self.db.session() as session:
+            outbox.mark_sent(session=session, ids=[row_id], via="passive")
 
     def _finish(self, batch: "_Batch") -> None:
         if not batch.sent and not batch.failed:
