@@ -16,7 +16,7 @@ import pytest
 
 from nlu.evaluate import read_tsv
 from nlu.overlap import NEAR_DUPLICATE, OverlapIndex, bigrams, comparison_key, jaccard, similarity
-from nlu.training import category_paths, default_paths, load_training_data
+from nlu.training import category_paths, default_paths, load_training_data, short_paths
 from tests.conftest import DATA, SHARED_EVAL
 
 INDEPENDENT = DATA / "independent"
@@ -75,7 +75,7 @@ def _lines(path) -> list[str]:
 
 
 def _training() -> list[str]:
-    return [e.text for e in load_training_data(*dict.fromkeys([*default_paths(), *category_paths()])).examples]
+    return [e.text for e in load_training_data(*dict.fromkeys([*default_paths(), *category_paths(), *short_paths()])).examples]
 
 
 @pytest.fixture(scope="module")
