@@ -475,3 +475,27 @@ def test_a_sheet_too_large_is_refused(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     workbook.save(buffer)
     assert "过大" in _refusal(buffer.getvalue(), "清单.xlsx")
+
+
+def test_a_pdf_page_of_countless_lines_is_refused(tmp_path: Path) -> None:
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "lines.pdf"
+    drawing = canvas.Canvas(str(path))
+    drawing.drawString(72, 800, "lines")
+    for i in range(4200):
+        drawing.line(10 + (i % 50) * 10, 100 + (i // 50) * 8, 15 + (i % 50) * 10, 100 + (i // 50) * 8)
+    drawing.save()
+    assert "线条过多" in _refusal(path.read_bytes(), "lines.pdf")
+
+
+def test_html_offsets_hold_with_crlf_gb18030_and_one_line() -> None:
+    raw = (LOCAL / "zhengzhou_table.html").read_text(encoding="utf-8")
+    expected = _read("zhengzhou_table.html")
+    assert read_upload(raw.replace("\n", "\r\n").encode("utf-8"), "p.html") == expected
+    assert read_upload(raw.encode("gb18030"), "p.html") == expected
+    assert read_upload(raw.replace("\n", "").encode("utf-8"), "p.html") == expected
+
+
+def test_a_text_quoting_a_pdf_header_is_text() -> None:
+    assert read_upload("一、说明：文件头为 %PDF-1.7".encode(), "a.txt").kind == "text"

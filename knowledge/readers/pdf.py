@@ -8,8 +8,8 @@ break, a shorter one ended where the author broke it. Prose lines are joined the
 paragraphs (a full line followed by one not indented and not numbered). Page numbers are dropped.
 
 Refused: a PDF with a password; one whose streams inflate past ``MAX_PDF_INFLATED`` (checked on
-the raw bytes before pdfminer parses anything), with more than ``MAX_PDF_PAGES`` pages or
-``MAX_PDF_CHARS`` characters; a page with images and no text (a scan: no OCR) unless it is the
+the raw bytes before pdfminer parses anything), with more than ``MAX_PDF_PAGES`` pages,
+``MAX_PDF_CHARS`` characters or ``MAX_PDF_PAGE_EDGES`` ruling lines on a page; a page with images and no text (a scan: no OCR) unless it is the
 last page after pages with text (the stamped signature page of an official document); text
 whose font has no Unicode mapping (``(cid:…)``)."""
 
@@ -31,6 +31,7 @@ from knowledge.readers.tables import Assembler
 MAX_PDF_PAGES = 100
 MAX_PDF_CHARS = 400_000
 MAX_PDF_INFLATED = 64 * 1024 * 1024
+MAX_PDF_PAGE_EDGES = 4000  # ruling lines on one page (pdfplumber's table finder is quadratic in them)
 _STREAM_RE = re.compile(rb"(?<!end)stream\r?\n")
 _PAGE_NUMBER_RE = re.compile(r"^[-—–_\s]*(?:第\s*)?\d{1,4}\s*页?(?:\s*/\s*\d{1,4}|\s*共\s*\d{1,4}\s*页)?[-—–_\s]*$")
 _CHUNK = 4 * 1024 * 1024
@@ -222,6 +223,9 @@ def _metadata_title(value: Any) -> str:
 def _read_page(page: Any, chars: list[dict[str, Any]], assembler: Assembler) -> list[_Line]:
     """One page into ``assembler`` in reading order; the prose lines returned (for the title)."""
     number = page.page_number
+    if len(page.edges) > MAX_PDF_PAGE_EDGES:
+        raise IngestError(f"PDF 第{number}页的线条过多（超过 {MAX_PDF_PAGE_EDGES} 条），无法识别表格。"
+                          "请上传同一文件的 Word 或 Excel 版本。")
     grids = []
     for table in page.find_tables():
         grid = _table_grid(table, chars)

@@ -26,6 +26,13 @@ def _utf16(name: str) -> bytes:
     return name.encode("utf-16-le")
 
 
+def _is_text(data: bytes) -> bool:
+    try:
+        return b"\x00" not in data and bool(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return False
+
+
 def refuse(message: str, name: str) -> IngestError:
     return IngestError(message, detail=name)
 
@@ -89,8 +96,9 @@ def sniff(data: bytes, name: str) -> str:
     if not data.strip():
         raise refuse("文件是空的，请重新选择文件上传。", name)
     head = data[:1024]
-    if b"%PDF-" in head:
-        return "pdf"
+    at = head.find(b"%PDF-")
+    if at >= 0 and (not head[:at].strip(b"\xef\xbb\xbf \t\r\n") or not _is_text(head[:at])):
+        return "pdf"  # PDF readers accept binary junk before the header; a text quoting one is text
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
         return _zip_kind(data, name)
     if data.startswith(_OLE_MAGIC):

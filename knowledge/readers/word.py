@@ -194,7 +194,7 @@ def _grid(table: Any, document: Any, numbering: _Numbering) -> Grid:
         build_grid([Cell(len(rows) - 1, 0, "")])  # raises: too many rows
     layout: list[dict[int, Any]] = []
     for tr in rows:
-        offset, placed = tr.grid_before, {}
+        offset, placed = max(0, tr.grid_before), {}
         for tc in tr.tc_lst:
             placed[offset] = tc
             offset += max(1, tc.grid_span)
