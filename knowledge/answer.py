@@ -121,9 +121,26 @@ def compose(result: SearchResult, *, min_confidence: float, locality_name: str |
     also = permit or also
     # one more than the buttons: the item beside the answer, when it is on the screen, is not offered
     related = [h.entry for h in result.hits if h is not main][:RELATED_BUTTONS + 1]
-    return item_answer(main.entry, notice=notice, related=related, aspect=aspect, public_url=public_url,
-                       question=result.query, also=also, lines=_lines_of_the_service(result.hits, main, aspect),
-                       also_guides=permit is None, kin=_kin(result.hits, main, also))
+    # the national item a local list's item replaced at the top: offered first, as "see also"
+    see_also = result.replaced.get(main.entry.key)
+    if see_also is not None and see_also is not also:
+        related = [see_also] + [entry for entry in related if entry is not see_also]
+    answer = item_answer(main.entry, notice=notice, related=related, aspect=aspect, public_url=public_url,
+                         question=result.query, also=also, lines=_lines_of_the_service(result.hits, main, aspect),
+                         also_guides=permit is None, kin=_kin(result.hits, main, also))
+    if see_also is not None:
+        answer.buttons = [see_also_choice(see_also) if b.item == see_also.key and not b.detail else b
+                          for b in answer.buttons]
+    return answer
+
+
+SEE_ALSO_TITLE = "另见：{place}规定"
+
+
+def see_also_choice(entry: IndexedItem) -> Choice:
+    """The button of the less local item a local one replaced: 另见：全国规定 (or the province's)."""
+    place = "全国" if entry.locality == NATIONAL else entry.checklist.locality.name
+    return Choice(SEE_ALSO_TITLE.format(place=place)[:30], item=entry.key)
 
 
 RELATED_BUTTONS = 2  # the next items not on the screen, as buttons under the answer

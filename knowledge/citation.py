@@ -5,8 +5,10 @@ reply's ``sources`` and the link to the text it cites."""
 from __future__ import annotations
 
 from knowledge.index import IndexedItem
+from knowledge.ingest_store import UNKNOWN_ISSUER
 from knowledge.schema import Authority
 from knowledge.source_page import clause_link
+from nlu.geo import NATIONAL
 
 
 def link(entry: IndexedItem, public_url: str = "") -> str:
@@ -52,7 +54,22 @@ def basis(entry: IndexedItem) -> str:
         return f"依据：{item.basis}（{header.published.isoformat()} {when}）"
     number = header.doc_number or ""
     clause = f" {item.clause}" if item.clause and item.clause != "—" else ""
-    return f"依据：《{header.title}》{number}{clause}，{header.published.isoformat()}"
+    return f"依据：{issuer_of(header)}《{header.title}》{number}{clause}，{when_of(header)}"
+
+
+def issuer_of(header) -> str:
+    """A local list names who issued it (郑州市民政局《…》); the national documents are known by
+    their number, and an issuer nobody recorded is not named."""
+    if header.locality.code == NATIONAL or not header.issuer or header.issuer == UNKNOWN_ISSUER:
+        return ""
+    return header.issuer if header.issuer not in header.title else ""
+
+
+def when_of(header) -> str:
+    """The date of the version cited: 2026-01-15, or — for a later version of a list — 2026年1月更新."""
+    if header.version > 1:
+        return f"{header.published.year}年{header.published.month}月更新"
+    return header.published.isoformat()
 
 def source_line(basis_text: str, notice: str = "") -> str:
     """The source line, with the notice that no local checklist exists at its end."""

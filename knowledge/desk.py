@@ -9,21 +9,22 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import tempfile
-from pathlib import Path
+from dataclasses import replace
 
 from pydantic import ValidationError
 
+from knowledge.clean_text import clean_text
+from knowledge.diff import Changes, compare
 from knowledge.errors import ChecklistValidationError, IngestError
 from knowledge.ingest import read_notice
-from knowledge.ingest_store import build_checklist
-from knowledge.readers.text import read_document
-from knowledge.schema import Checklist, dump_checklist, load_checklist_text
+from knowledge.ingest_store import Classify, Ingested, header_for, prose_items, row_items, table_source_text
+from knowledge.readers import TableRow, read_upload
+from knowledge.schema import SOURCE_TEXT_MAX, Checklist, ChecklistItem, dump_checklist, load_checklist_text
 from knowledge.service import KnowledgeBase
 from nlu.geo import gazetteer
 
-NOTICE_SUFFIXES = {".html", ".htm", ".shtml", ".txt", ".text", ""}
+NO_ITEMS = ("没有读到任何服务项目：文件里既没有带“服务项目”（或“服务事项”“项目名称”）一栏的表格，"
+            "也没有“一、”“（一）”式编号的条款。请上传清单的原表格或正式文本。")
 
 
 def _problems(exc: ChecklistValidationError) -> list[str]:
@@ -41,32 +42,49 @@ def derived_id(locality: str, title: str) -> str:
     return f"{locality}-{hashlib.sha1(title.encode('utf-8')).hexdigest()[:8]}"
 
 
+CELL_FIELDS = ("number", "category", "item", "service_object", "content", "departments", "channel")
+
+
+def _cleaned_row(row: TableRow) -> TableRow:
+    """A table row in Simplified Chinese with normalised spaces, as prose is (``clean_text``)."""
+    def clean(value: str) -> str:
+        return clean_text(value, html=False) if value else ""
+    return replace(row, **{name: clean(getattr(row, name)) for name in CELL_FIELDS},
+                   extra=tuple((clean(name), clean(value)) for name, value in row.extra))
+
+
 def read_notice_file(data: bytes, filename: str, *, locality: str, title: str, published: dt.date,
                      url: str = "", issuer: str = "", doc_number: str | None = None,
-                     checklist_id: str = "") -> Checklist | list[str]:
-    """A published notice (HTML or text with a numbered outline) read into a checklist for
-    ``locality`` (an area code), or the problems with it in Chinese."""
-    suffix = Path(filename).suffix.lower()
-    fd, tmp = tempfile.mkstemp(suffix=suffix if suffix in NOTICE_SUFFIXES else ".txt")
+                     checklist_id: str = "", classify: Classify | None = None) -> Ingested | list[str]:
+    """A published list — a table (HTML, .docx, .xlsx, PDF) with one service a row, or numbered
+    prose — read into a checklist for ``locality`` (an area code), or the problems with it in
+    Chinese. ``classify`` (the category prior, ``KnowledgeBase.classify``) names each item's
+    category; without it the keyword guess stands and prose clauses stay whole."""
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        raw, is_html = read_document(tmp)
-        text, clauses = read_notice(raw, html=is_html)
+        document = read_upload(data, filename)
+        if document.rows:
+            rows = [_cleaned_row(row) for row in document.rows]
+            items, confidence = row_items(rows, url=url, classify=classify)
+            text = table_source_text(replace(document, text=clean_text(document.text, html=False), rows=tuple(rows),
+                                             notes=tuple(clean_text(n, html=False) for n in document.notes)))
+        else:
+            text, clauses = read_notice(document.text, html=False)
+            items, confidence = prose_items(clauses, url=url, classify=classify)
     except IngestError as exc:
+        if exc.detail and exc.detail.startswith("未识别到"):
+            return [NO_ITEMS]
         return [exc.message + (f"（{exc.detail}）" if exc.detail else "")]
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    if not items:
+        return [NO_ITEMS]
+    title = title or clean_text(document.title, html=False)
     try:
-        header, items = build_checklist(clauses, checklist_id=checklist_id or derived_id(locality, title),
-                                        locality=locality, locality_name=gazetteer().full_name(locality),
-                                        title=title, published=published, url=url, issuer=issuer,
-                                        doc_number=doc_number or None, source_text=text)
+        header = header_for(checklist_id=checklist_id or derived_id(locality, title), locality=locality,
+                            locality_name=gazetteer().full_name(locality), title=title, published=published,
+                            url=url, issuer=issuer, doc_number=doc_number or None, source_text=text[:SOURCE_TEXT_MAX])
     except ValidationError as exc:
         return _pydantic_problems(exc)
-    if not items:
-        return ["没有从文件中解析出任何条款。"]
-    return Checklist(header=header, items=tuple(items))
+    return Ingested(Checklist(header=header, items=tuple(items)), confidence, document.kind,
+                    document.headers, tuple(clean_text(n, html=False) for n in document.notes))
 
 
 class ChecklistDesk:
@@ -98,10 +116,28 @@ class ChecklistDesk:
         except ChecklistValidationError as exc:
             return _problems(exc)
 
-    def from_notice(self, data: bytes, filename: str, **fields) -> Checklist | list[str]:
-        """:func:`read_notice_file` (the header ``fields``: locality, title, published, url, issuer,
-        doc_number, checklist_id)."""
-        return read_notice_file(data, filename, **fields)
+    def from_notice(self, data: bytes, filename: str, **fields) -> Ingested | list[str]:
+        """:func:`read_notice_file` with this knowledge base's category prior (the header ``fields``:
+        locality, title, published, url, issuer, doc_number, checklist_id)."""
+        return read_notice_file(data, filename, classify=self.knowledge.classify, **fields)
+
+    def changes(self, checklist: Checklist) -> Changes:
+        """What ``checklist`` adds, removes and changes against the current version of its id."""
+        versions = self.catalog.versions.get(checklist.id, {})
+        return compare(versions[max(versions)] if versions else None, checklist)
+
+    def with_categories(self, checklist: Checklist, categories: dict[str, str]) -> Checklist | list[str]:
+        """``checklist`` with the categories staff chose (item id → code) in place of the ones read."""
+        unknown = [item_id for item_id in categories if item_id not in {i.id for i in checklist.items}]
+        if unknown:
+            return [f"没有这个条目：{'、'.join(unknown[:5])}"]
+        try:
+            items = tuple(ChecklistItem.model_validate({**item.model_dump(), "category": categories[item.id]})
+                          if categories.get(item.id, item.category) != item.category else item
+                          for item in checklist.items)
+        except ValidationError as exc:
+            return _pydantic_problems(exc)
+        return Checklist(header=checklist.header, items=items)
 
     def staged_text(self, checklist: Checklist, source: str) -> str | list[str]:
         """The YAML to keep until the staff member publishes: exactly what publishing will store,

@@ -76,3 +76,78 @@ def evaluate(kb: "KnowledgeBase", examples: list[Example], locality: str | None 
 
 def category_counts(examples: list[Example]) -> Counter:
     return Counter(e.category for e in examples if e.intent == "ask_service")
+
+
+# ---------------------------------------------------------------- local first (issue 17)
+
+@dataclass(frozen=True)
+class LocalQuestion:
+    text: str
+    locality: str  # the family's place (an area code)
+    expected: str  # the title of the local item that answers it; "" when the place's lists do not cover it
+
+
+def read_local_questions(path: Path) -> list[LocalQuestion]:
+    """``question<TAB>area code<TAB>item title or -`` lines; # starts a comment."""
+    out = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3:
+            raise ValueError(f"{path}:{number}: expected 3 tab-separated fields")
+        text, locality, expected = (part.strip() for part in parts)
+        out.append(LocalQuestion(text, locality, "" if expected == "-" else expected))
+    return out
+
+
+@dataclass
+class LocalReport:
+    """Covered: questions a local list of the place answers; the local top rate is the issue's
+    target. Not covered: how often a local item answered anyway (a local item of another service)."""
+
+    covered: int = 0
+    local_top: int = 0  # a local list's item first
+    exact_top: int = 0  # ... and the item expected
+    uncovered: int = 0
+    local_anyway: int = 0
+    misses: list[tuple[str, str, str, str]] = field(default_factory=list)  # (question, place, expected, got)
+
+    def render(self, name: str) -> str:
+        covered, uncovered = max(self.covered, 1), max(self.uncovered, 1)
+        lines = [f"local-first evaluation: {name}",
+                 f"  covered by a local list: {self.covered}",
+                 f"    a local item first: {self.local_top / covered:.3f} ({self.local_top}/{self.covered})",
+                 f"    the expected item first: {self.exact_top / covered:.3f} ({self.exact_top}/{self.covered})",
+                 f"  not covered: {self.uncovered}",
+                 f"    a local item first all the same: {self.local_anyway / uncovered:.3f} "
+                 f"({self.local_anyway}/{self.uncovered})",
+                 f"  misses: {len(self.misses)}"]
+        lines += [f"    [{place} {expected or '-'} → {got}] {text}" for text, place, expected, got in self.misses]
+        return "\n".join(lines)
+
+
+def evaluate_local(kb: "KnowledgeBase", questions: list[LocalQuestion]) -> LocalReport:
+    """Where a local list covers a question, is a local item the answer (the first hit)?"""
+    from knowledge.schema import Authority
+    from nlu.geo import NATIONAL
+
+    report = LocalReport()
+    for question in questions:
+        hits = kb.search(question.text, question.locality, k=3).hits
+        top = hits[0].entry if hits else None
+        local = top is not None and top.locality != NATIONAL and top.checklist.authority is not Authority.GUIDANCE
+        got = f"{top.checklist.locality.name}·{top.item.title}" if top else "(none)"
+        if question.expected:
+            report.covered += 1
+            report.local_top += local
+            exact = local and top.item.title == question.expected
+            report.exact_top += exact
+            if not exact:
+                report.misses.append((question.text, question.locality, question.expected, got))
+        else:
+            report.uncovered += 1
+            report.local_anyway += local
+            if local:
+                report.misses.append((question.text, question.locality, "", got))
+    return report

@@ -35,6 +35,8 @@ class ParsedClause:
 _NUM = r"(?:[一二三四五六七八九]?十[一二三四五六七八九]?|[一二三四五六七八九])"
 _PART_RE = re.compile(rf"^({_NUM})、\s*(.*)$")
 _CLAUSE_RE = re.compile(rf"^[(（]\s*({_NUM})\s*[)）]\s*(.*)$")
+# a row of a table as the kept source text writes it (knowledge.ingest_store.table_source_text)
+_ROW_RE = re.compile(r"^(第\d{1,6}项)\u3000(.*)$")
 _INLINE_CLAUSE_RE = re.compile(rf"\s*[(（]\s*({_NUM})\s*[)）]\s*")
 _DEPT_TAIL_RE = re.compile(r"[(（]([^()（）\n]{2,160})[)）][\s。；;.]*$")
 _NOT_DEPT_RE = re.compile(r"简称|详见|见附件|除外|包括|含|以下|例如|如")
@@ -59,8 +61,10 @@ def _group_blocks(text: str) -> tuple[list[str], list[_Block]]:
     blocks: list[_Block] = []
     part = ""
     for line in filter(None, (ln.strip() for ln in text.split("\n"))):
-        part_m, clause_m = _PART_RE.match(line), _CLAUSE_RE.match(line)
-        if part_m:
+        part_m, clause_m, row_m = _PART_RE.match(line), _CLAUSE_RE.match(line), _ROW_RE.match(line)
+        if row_m:
+            blocks.append(_Block(row_m.group(1), [row_m.group(2)]))
+        elif part_m:
             part, heading = part_m.group(1) + "、", part_m.group(2)
             inline = _INLINE_CLAUSE_RE.search(heading)
             head = heading[: inline.start()] if inline else heading

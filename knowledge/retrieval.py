@@ -2,9 +2,12 @@
 
 Dense (faiss inner product over e5 vectors) and lexical (character 1–3-gram
 TF-IDF) scores are fused linearly. Only items whose checklist locality is in the
-chain (community → street → district → city → province → national) are eligible,
-and, for one service category, an item from a more local checklist outranks a
-national one (not a local guidance item: facts gathered for a place compete on their score).
+chain (community → street → district → city → province → national) are eligible.
+Local first: within one service category, the most local list's items that answer the question
+about as well as the best less local one (within ``LOCAL_MARGIN`` of its score: the same service,
+said by the place's own list) replace it at the top, and it becomes "see also"
+(``SearchResult.replaced``); a local item about another service of the category stays where its
+score puts it. Facts Tongban gathered for a place (guidance) are never lifted.
 The top fused score is mapped to a calibrated confidence.
 """
 
@@ -28,6 +31,9 @@ from nlu.geo import NATIONAL
 # retrieval held-out top-1 unchanged at 0.983); words of one character are never keywords enough.
 KEYWORD_BONUS = 0.03
 KEYWORD_MIN = 2
+# How far below the best less local item of its category a local list's item may score and still
+# replace it (fused score). Chosen on tests/data/local_tuning.tsv (docs/knowledge.md, "Local first").
+LOCAL_MARGIN = 0.15
 
 
 @dataclass(frozen=True)
@@ -58,14 +64,18 @@ class SearchResult:
     confidence: float
     has_local_checklist: bool  # a local service list (not only gathered guidance) applies to this chain
     categories: list[str] = field(default_factory=list)  # distinct, in rank order
+    # a local item's key → the less local item of its service it replaced at the top ("see also")
+    replaced: dict[str, IndexedItem] = field(default_factory=dict)
 
 
 class Retriever:
     """Searches one index; immutable, so a rebuilt one can replace it atomically."""
 
     def __init__(self, index: KnowledgeIndex, embedder: Embedder, *, dense_weight: float = 0.6,
-                 calibration: Calibration | None = None, prior=None, prior_weight: float = 0.0):
+                 calibration: Calibration | None = None, prior=None, prior_weight: float = 0.0,
+                 local_margin: float = LOCAL_MARGIN):
         self.index = index
+        self.local_margin = local_margin
         self.embedder = embedder
         self.dense_weight = dense_weight
         # prior(text, query_vector) -> {category: probability}; a supervised category model
@@ -118,14 +128,16 @@ class Retriever:
         # detail: 晋江's approval limits) compete on their score, or one item would answer every
         # question of its service there
         lifted = np.where(self._gathered[candidates], rank_of[NATIONAL], ranks) if NATIONAL in rank_of else ranks
-        adjusted = _local_first(fused, lifted, [self.index.entries[c].item.category for c in candidates])
-        order = np.argsort(-adjusted, kind="stable")
         entries = self.index.entries
+        adjusted, replaced = _local_first(fused, lifted, [entries[c].item.category for c in candidates],
+                                          self.local_margin)
+        order = np.argsort(-adjusted, kind="stable")
         hits = [Hit(entries[candidates[i]], float(adjusted[i]), float(dense[i]), float(lexical[i]),
                     int(ranks[i])) for i in order[:k]]
         categories = list(dict.fromkeys(entries[candidates[i]].item.category for i in order))
         confidence = self.calibration.confidence(float(fused.max()))
-        return SearchResult(query, chain, hits, confidence, listed, categories)
+        see_also = {entries[candidates[local]].key: entries[candidates[other]] for local, other in replaced.items()}
+        return SearchResult(query, chain, hits, confidence, listed, categories, see_also)
 
     def _keyword_bonus(self, query: str, candidates: np.ndarray) -> np.ndarray:
         """KEYWORD_BONUS for each candidate one of whose own keywords (KEYWORD_MIN characters or
@@ -184,18 +196,27 @@ class Retriever:
         return scores
 
 
-def _local_first(scores: np.ndarray, ranks: np.ndarray, categories: list[str]) -> np.ndarray:
-    """Within a category, lift the most local items to just above the category's best score."""
+def _local_first(scores: np.ndarray, ranks: np.ndarray, categories: list[str],
+                 margin: float) -> tuple[np.ndarray, dict[int, int]]:
+    """Within a category, the most local items scoring within ``margin`` of the best less local
+    one are lifted just above it, in their own order; returns the adjusted scores and, for the best
+    lifted item, the position of the item it replaced."""
     adjusted = scores.copy()
+    replaced: dict[int, int] = {}
     by_category: dict[str, list[int]] = {}
     for i, category in enumerate(categories):
         by_category.setdefault(category, []).append(i)
     for members in by_category.values():
         most_local = min(ranks[i] for i in members)
-        if most_local == max(ranks[i] for i in members):
+        others = [i for i in members if ranks[i] != most_local]
+        if not others:
             continue
-        local = [i for i in members if ranks[i] == most_local]
-        lift = max(scores[i] for i in members) - max(scores[i] for i in local) + 1e-4
+        best_other = max(others, key=lambda i: scores[i])
+        local = [i for i in members if ranks[i] == most_local and scores[i] >= scores[best_other] - margin]
+        if not local:
+            continue
+        lift = scores[best_other] - min(scores[i] for i in local) + 1e-4  # all of them above it
         for i in local:
             adjusted[i] = scores[i] + max(lift, 0.0)
-    return adjusted
+        replaced[max(local, key=lambda i: scores[i])] = best_other
+    return adjusted, replaced

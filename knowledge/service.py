@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge import aspects, calibrate, category_prior
+from knowledge.categories import CATEGORIES
 from knowledge.errors import ChecklistValidationError
 from knowledge.index import KnowledgeIndex
+from knowledge.ingest import guess_category
 from knowledge.pinyin_terms import PinyinTerms
 from knowledge.retrieval import Calibration, Retriever, SearchResult
 from knowledge.schema import Checklist, ChecklistHeader, ChecklistItem, load_checklist_text
@@ -53,6 +55,7 @@ class KnowledgeBase:
         self.geo = geo or gazetteer()
         self._snapshot: Snapshot | None = None
         self._terms: tuple[int, PinyinTerms] | None = None  # (snapshot generation, its pinyin lexicon)
+        self._prior_model = None  # the category prior of the current snapshot (None: none trained)
         self._rebuild_lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -120,6 +123,7 @@ class KnowledgeBase:
         if weight <= 0:
             return {}
         model = category_prior.load_or_train(index.entries, self.embedder, self.models_dir)
+        self._prior_model = model
         if model is None:
             return {}
         embedder = self.embedder
@@ -161,6 +165,23 @@ class KnowledgeBase:
             terms = (snapshot.generation, PinyinTerms.from_entries(snapshot.retriever.index.entries))
             self._terms = terms  # one assignment: a request on another thread sees the old or the new
         return terms[1]
+
+    def classify(self, texts: list[str]) -> list[tuple[str, float]]:
+        """Each text's service category and the probability the category prior gives it (the model
+        that reads parents' questions for retrieval, over ``knowledge.categories.CATEGORIES`` only);
+        the keyword guess with probability 0 when no prior is trained (``prior_weight`` 0)."""
+        model = self._prior_model
+        if model is None:
+            return [(guess_category(text), 0.0) for text in texts]
+        normalized = [normalize(text) or "?" for text in texts]
+        vectors = self.embedder.embed_queries([model.dense_text(text) for text in normalized]) if texts else []
+        out = []
+        for text, vector in zip(normalized, vectors):
+            probs = {code: p for code, p in model.predict_proba(text, self.embedder, vector).items() if code in CATEGORIES}
+            total = sum(probs.values())
+            best = max(probs, key=probs.get) if probs else None
+            out.append((best, probs[best] / total) if best and total > 0 else (guess_category(text), 0.0))
+        return out
 
     def locality_name(self, locality: str | None) -> str | None:
         return self.geo.full_name(locality) if locality else None

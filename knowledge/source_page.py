@@ -20,6 +20,7 @@ _DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
 _PART = re.compile(r"^([一二三四五六七八九十]+)、")
 _CLAUSE = re.compile(r"[(（]([一二三四五六七八九十]+)[)）]$")
 _SPACE = re.compile(r"\s+")
+_ROW = re.compile(r"^第(\d+)项$")
 _END = "。；;.，,"
 
 
@@ -32,9 +33,13 @@ def _number(numeral: str) -> int:
 
 
 def clause_anchor(ref: str) -> str:
-    """The page anchor of an outline reference: 三、（八） → c3-8, （七） → c-7, 二、 → c2, 前言 → preamble."""
+    """The page anchor of an outline reference: 三、（八） → c3-8, （七） → c-7, 二、 → c2, 前言 → preamble,
+    a table's row 第3项 → r3."""
     if ref == PREAMBLE_REF:
         return "preamble"
+    row = _ROW.match(ref)
+    if row:
+        return f"r{row.group(1)}"
     part, clause = _PART.match(ref), _CLAUSE.search(ref)
     head = f"c{_number(part.group(1))}" if part else "c"
     return f"{head}-{_number(clause.group(1))}" if clause else head

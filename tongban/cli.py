@@ -140,7 +140,8 @@ def _knowledge(watch: bool = False):
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from knowledge.desk import read_notice_file
+    from knowledge.categories import label
+    from knowledge.desk import ChecklistDesk, read_notice_file
     from nlu.geo import gazetteer
 
     code = gazetteer().resolve_code(args.locality)
@@ -152,17 +153,28 @@ def _ingest(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"无法解析 {args.file}：{exc}", file=sys.stderr)
         return 2
-    checklist = read_notice_file(data, args.file, locality=code, title=args.title, published=args.published,
-                                 url=args.url, issuer=args.issuer, doc_number=args.doc_number,
-                                 checklist_id=args.checklist_id or "")
-    if isinstance(checklist, list):
-        print(f"无法解析 {args.file}：{'；'.join(checklist)}", file=sys.stderr)
+    fields = dict(locality=code, title=args.title, published=args.published, url=args.url, issuer=args.issuer,
+                  doc_number=args.doc_number, checklist_id=args.checklist_id or "")
+    read = read_notice_file(data, str(args.file), **fields)  # a file that cannot be read fails before the models load
+    if not isinstance(read, list):
+        desk = ChecklistDesk(_knowledge())
+        read = desk.from_notice(data, str(args.file), **fields)
+    if isinstance(read, list):
+        print(f"无法解析 {args.file}：{'；'.join(read)}", file=sys.stderr)
         return 2
+    checklist = read.checklist
     for item in checklist.items:
-        print(f"{item.clause}\t{item.category}\t{item.title}\t[{'、'.join(item.departments)}]")
+        sure = read.confidence.get(item.id)
+        shown = f"{label(item.category)}（{sure:.0%}）" if sure else label(item.category)
+        print(f"{item.clause}\t{item.category}\t{shown}\t{item.title}\t[{'、'.join(item.departments)}]")
+    if checklist.id in desk.catalog.versions:
+        print(f"与现行版本相比：{desk.changes(checklist).summary()}")
     if args.dry_run:
         return 0
-    stored = _knowledge().publish(checklist.header, list(checklist.items))
+    stored = desk.publish(checklist)
+    if isinstance(stored, list):
+        print(f"无法保存：{'；'.join(stored)}", file=sys.stderr)
+        return 2
     print(f"已保存：{stored.id} 第 {stored.header.version} 版，共 {len(stored.items)} 条（之前的版本已标记为 superseded）")
     return 0
 
