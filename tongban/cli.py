@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     knowledge = sub.add_parser("knowledge", help="checklists and the index").add_subparsers()
-    ingest = knowledge.add_parser("ingest", help="store a published notice as a new checklist version")
+    ingest = knowledge.add_parser("ingest", help="store a published list (HTML, .docx, .xlsx, PDF, text) as a new checklist version")
     ingest.add_argument("file", type=Path)
     ingest.add_argument("--locality", required=True, help="administrative code or name, or 'national'")
     ingest.add_argument("--title", required=True)
