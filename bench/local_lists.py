@@ -106,9 +106,9 @@ def load_lists(kb, count: int, rows: int, folder: Path) -> None:
         read = desk.from_notice(path.read_bytes(), path.name, locality=city, title=f"测试清单{n}",
                                 published=dt.date(2026, 1, 15), checklist_id=f"{city}-bench")
         assert not isinstance(read, list), read
-        checklist = read.checklist
-        if checklist.id not in desk.catalog.versions or desk.changes(checklist).any:
-            checklist = desk.publish(checklist)
+        if read.checklist.id not in desk.catalog.versions or desk.changes(read.checklist).any:
+            kb.store.save_new_version(read.checklist, kb.snapshot.catalog)  # stored; served below, all at once
+    kb.reload()
 
 
 def questions() -> list[str]:
