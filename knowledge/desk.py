@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from pydantic import ValidationError
 
+from knowledge.categories import CATEGORIES
 from knowledge.clean_text import clean_text
 from knowledge.diff import Changes, compare
 from knowledge.errors import ChecklistValidationError, IngestError
@@ -125,6 +126,12 @@ class ChecklistDesk:
         """What ``checklist`` adds, removes and changes against the current version of its id."""
         versions = self.catalog.versions.get(checklist.id, {})
         return compare(versions[max(versions)] if versions else None, checklist)
+
+    @property
+    def categories(self) -> dict[str, str]:
+        """The category codes an item may have, with their Chinese labels (the choices the staff
+        preview offers: the staff app may not import ``knowledge.categories`` itself)."""
+        return dict(CATEGORIES)
 
     def with_categories(self, checklist: Checklist, categories: dict[str, str]) -> Checklist | list[str]:
         """``checklist`` with the categories staff chose (item id → code) in place of the ones read."""

@@ -89,6 +89,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     return app
 
 
+UPLOAD_FORM_MARGIN = 64 * 1024
+
+
 def body_cap(settings: Settings, path: str) -> int:
     """The largest request body a route takes (the Telegram webhook and the WeChat callback check
     their own)."""
@@ -96,7 +99,9 @@ def body_cap(settings: Settings, path: str) -> int:
     if path.startswith("/webhooks/") or path == "/model/parse":
         return limits.rest_body_bytes
     if path == "/staff/knowledge/upload":
-        return limits.staff_upload_bytes
+        # the file may be as large as staff_upload_bytes (the page checks it and says the limit);
+        # the margin is for the form's other fields and the multipart framing
+        return limits.staff_upload_bytes + UPLOAD_FORM_MARGIN
     if path.startswith("/staff"):
         return limits.staff_body_bytes
     return limits.other_body_bytes

@@ -1,5 +1,7 @@
-"""Checklists: upload a new version (YAML, or a published notice through the ingester), preview the
-parsed items, publish. Publishing swaps the running index: the bot answers from it at once."""
+"""Checklists: upload a new version (YAML, or a published list in any format the desk reads: a web
+page, Word .docx, Excel .xlsx, PDF, text), preview the parsed items — how the file was read, each
+item's category as a choice staff may correct, what changes against the current version — and
+publish. Publishing swaps the running index: the bot answers from it at once."""
 
 from __future__ import annotations
 
@@ -13,10 +15,13 @@ from ledger.drafts import stage_checklist, staged_checklist
 from staff.auth import need
 from staff.common import PREFIX, FormErrors, Staff, date_field, render, runtime, text_field
 from staff.views.casework import form_data
+from staff.views.knowledge_preview import (KIND_LABELS, MAX_CATEGORY_FIELDS, Source, by_runs, carried_categories,
+                                           header_labels, percent, preview_rows)
 
 router = APIRouter()
 
-MAX_UPLOAD = 2 * 1024 * 1024
+MAX_YAML = 2 * 1024 * 1024
+NO_TITLE = "文件里没有找到清单的标题，请在“清单标题”一栏填写后重新上传。"
 
 
 def _desk(request: Request):
@@ -39,6 +44,8 @@ def _page(request: Request, *, errors=None, values=None, problems=None, status_c
     return render(request, "knowledge.html", {
         "checklists": _checklists(request), "catalog_errors": _desk(request).errors,
         "errors": errors or {}, "values": values or {}, "problems": problems or [],
+        "yaml_limit": _megabytes(_upload_limit(request, "yaml")),
+        "document_limit": _megabytes(_upload_limit(request, "notice")),
     }, status_code=status_code)
 
 
@@ -50,7 +57,7 @@ def knowledge_page(request: Request, staff: Staff = Depends(need("knowledge"))):
 def _from_notice(desk, data: bytes, filename: str, form, errors: FormErrors):
     """The notice's checklist, its problems (a list), or None when the form itself has errors."""
     locality_text = text_field(form, "locality", errors, label="适用地区", required=True, max_length=60)
-    title = text_field(form, "title", errors, label="清单标题", required=True, max_length=200)
+    title = text_field(form, "title", errors, label="清单标题", max_length=200)  # empty: the document's own
     published = date_field(form, "published", errors, label="发布日期", required=True)
     url = text_field(form, "url", errors, label="原文链接", max_length=500)
     issuer = text_field(form, "issuer", errors, label="发布机关", max_length=200)
@@ -61,8 +68,12 @@ def _from_notice(desk, data: bytes, filename: str, form, errors: FormErrors):
         errors.add("locality", "无法识别这个地区，请填写地区代码（如 440306）或完整名称（如 深圳市宝安区），全国性文件填 national。")
     if errors:
         return None
-    return desk.from_notice(data, filename, locality=code, title=title, published=published, url=url,
+    read = desk.from_notice(data, filename, locality=code, title=title, published=published, url=url,
                             issuer=issuer, doc_number=doc_number, checklist_id=checklist_id)
+    if isinstance(read, list) and not title and any(p.startswith("title：") for p in read):
+        # no title typed and none in the document: the header's check says so in its own terms
+        return [NO_TITLE if p.startswith("title：") else p for p in read]
+    return read
 
 
 def _national_admin(staff: Staff) -> bool:
@@ -107,18 +118,53 @@ def ownership_problems(staff: Staff, checklist, catalog) -> list[str]:
     return []
 
 
+def _upload_limit(request: Request, kind: str) -> int:
+    """The largest file of ``kind``: a document as large as the upload route takes (the settings'
+    ``limits.staff_upload_bytes``, 10 MB by default), a YAML checklist 2 MB."""
+    documents = runtime(request).settings.limits.staff_upload_bytes
+    return min(MAX_YAML, documents) if kind == "yaml" else documents
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MB"
+
+
 def _read_upload(desk, staff: Staff, kind: str, data: bytes, filename: str, form, errors: FormErrors):
-    """(the checklist, the YAML to stage until it is published), the problems with the file (a list),
-    or None when the form itself has errors."""
-    source = filename or "上传的文件"
-    checklist = desk.from_yaml(data, source) if kind == "yaml" else _from_notice(desk, data, filename, form, errors)
-    if checklist is None or isinstance(checklist, list):
-        return checklist
-    problems = ownership_problems(staff, checklist, desk.catalog)
+    """(the checklist, how the file was read: a ``Source``), the problems with the file or with who
+    may publish it (a list), or None when the form itself has errors."""
+    source_name = filename or "上传的文件"
+    if kind == "yaml":
+        read = desk.from_yaml(data, source_name)
+        source = Source(kind="yaml")
+    else:
+        read = _from_notice(desk, data, filename, form, errors)
+        if read is None or isinstance(read, list):
+            return read
+        source = Source(kind=read.kind, confidence=dict(read.confidence), headers=tuple(read.headers),
+                        notes=tuple(read.notes))
+        read = read.checklist
+    if read is None or isinstance(read, list):
+        return read
+    problems = ownership_problems(staff, read, desk.catalog)
     if problems:
         return problems
-    text = desk.staged_text(checklist, source)  # exactly what publishing will store, loaded again
-    return text if isinstance(text, list) else (checklist, text)
+    return read, source
+
+
+def _preview(desk, checklist, source: Source):
+    """The checklist to stage (categories carried over from the current version where the classifier
+    read them differently), what it changes (None: a new checklist), and the preview's rows."""
+    picks = {item.id: item.category for item in checklist.items}
+    existing = desk.catalog.versions.get(checklist.id, {})
+    changes = desk.changes(checklist) if existing else None
+    carried = carried_categories(changes) if changes is not None and source.confidence is not None else {}
+    if carried:
+        kept = desk.with_categories(checklist, carried)
+        if isinstance(kept, list):
+            carried = {}
+        else:
+            checklist, changes = kept, desk.changes(kept)
+    return checklist, changes, preview_rows(checklist, source, picks, carried)
 
 
 @router.post("/knowledge/upload")
@@ -129,21 +175,27 @@ def upload(request: Request, staff: Staff = Depends(need("knowledge")), form=Dep
     upload_file = form.get("file")
     if kind not in ("yaml", "notice"):
         errors.add("kind", "请选择文件类型。")
+    limit = _upload_limit(request, kind if isinstance(kind, str) else "")
     if not isinstance(upload_file, UploadFile) or not upload_file.filename:
         errors.add("file", "请选择要上传的文件。")
         data = b""
     else:
-        data = upload_file.file.read(MAX_UPLOAD + 1)
+        data = upload_file.file.read(limit + 1)
         if not data:
             errors.add("file", "上传的文件是空的。")
-        elif len(data) > MAX_UPLOAD:
-            errors.add("file", "文件太大了（最大 2 MB）。")
+        elif len(data) > limit:
+            errors.add("file", f"文件太大了：{'YAML 清单' if kind == 'yaml' else '清单文件'}最大 {_megabytes(limit)}。"
+                               "请删去与清单无关的内容（如图片、附件），或另存为 PDF 后重新上传。")
     filename = (upload_file.filename or "") if isinstance(upload_file, UploadFile) else ""
     desk = _desk(request)
     result = None if errors else _read_upload(desk, staff, kind, data, filename, form, errors)
     if errors or not isinstance(result, tuple):
         return _page(request, errors=errors, values=values, problems=result or [], status_code=400)
-    checklist, yaml_text = result
+    checklist, source = result
+    checklist, changes, rows = _preview(desk, checklist, source)
+    yaml_text = desk.staged_text(checklist, filename or "上传的文件")  # exactly what publishing will store
+    if isinstance(yaml_text, list):
+        return _page(request, errors=errors, values=values, problems=yaml_text, status_code=400)
     with runtime(request).db.session() as session:
         token = stage_checklist(session=session, user_id=staff.id, source_name=filename, yaml_text=yaml_text)
     existing = desk.catalog.versions.get(checklist.id, {})
@@ -152,7 +204,29 @@ def upload(request: Request, staff: Staff = Depends(need("knowledge")), form=Dep
         "checklist": checklist, "token": token, "next_version": max(existing, default=0) + 1,
         "current": current, "filename": filename,
         "moves": current is not None and current.header.locality.code != checklist.header.locality.code,
+        "kind_label": KIND_LABELS.get(source.kind, source.kind), "headers": header_labels(source),
+        "notes": source.notes, "rows": rows, "to_check": sum(row.check for row in rows),
+        "carried": sum(row.carried for row in rows), "changes": changes,
+        "categories": desk.categories, "percent": percent, "by_runs": by_runs, "max_choices": MAX_CATEGORY_FIELDS,
     })
+
+
+def _chosen_categories(form, checklist, categories: dict[str, str]) -> dict[str, str] | list[str]:
+    """The categories staff changed on the publish form (item id → code), or the problems. Only the
+    staged checklist's items are looked at (at most MAX_CATEGORY_FIELDS); other fields are ignored."""
+    chosen, unknown = {}, []
+    for item in checklist.items[:MAX_CATEGORY_FIELDS]:
+        value = form.get(f"category_{item.id}")
+        if not isinstance(value, str) or not value:
+            continue  # no choice sent: the category stays as staged
+        if value not in categories:
+            unknown.append(item.id)
+        elif value != item.category:
+            chosen[item.id] = value
+    if unknown:
+        return [f"有 {len(unknown)} 个条目的类别不在可选范围内（条目 {'、'.join(unknown[:5])}），未做任何更改。"
+                "请返回预览页，从列表中选择类别后再发布。"]
+    return chosen
 
 
 @router.post("/knowledge/publish")
@@ -165,6 +239,11 @@ def publish(request: Request, staff: Staff = Depends(need("knowledge")), form=De
             return _page(request, problems=["预览已过期或不存在，请重新上传文件。"], status_code=400)
         yaml_text, source = staged.yaml_text, staged.source_name
     checklist = desk.load(yaml_text, source or "上传的文件")
+    chosen = {} if isinstance(checklist, list) else _chosen_categories(form, checklist, desk.categories)
+    if isinstance(chosen, list):
+        return _page(request, problems=chosen, status_code=400)
+    if chosen:
+        checklist = desk.with_categories(checklist, chosen)
     # the catalog may have moved on since the preview
     problems = checklist if isinstance(checklist, list) else ownership_problems(staff, checklist, desk.catalog)
     stored = problems or desk.publish(checklist)
@@ -176,5 +255,6 @@ def publish(request: Request, staff: Staff = Depends(need("knowledge")), form=De
             session.delete(staged)
         audit(session, actor=staff.username, action="knowledge.publish",
               target=f"checklist:{stored.id}"[:80],
-              detail=f"version={stored.header.version} items={len(stored.items)} source={source}"[:500])
+              detail=(f"version={stored.header.version} items={len(stored.items)} "
+                      f"categories_changed={len(chosen)} source={source}")[:500])
     return RedirectResponse(f"{PREFIX}/knowledge?done=published", status_code=303)
