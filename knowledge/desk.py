@@ -28,6 +28,9 @@ NO_ITEMS = ("没有读到任何服务项目：文件里既没有带“服务项�
             "也没有“一、”“（一）”式编号的条款。请上传清单的原表格或正式文本。")
 
 
+NO_TITLE = "文件里没有找到清单的标题，请填写清单标题后重新上传。"
+
+
 def _problems(exc: ChecklistValidationError) -> list[str]:
     return [str(p) for p in exc.problems] or [str(exc)]
 
@@ -78,6 +81,8 @@ def read_notice_file(data: bytes, filename: str, *, locality: str, title: str, p
     if not items:
         return [NO_ITEMS]
     title = title or clean_text(document.title, html=False)
+    if not title:
+        return [NO_TITLE]
     try:
         header = header_for(checklist_id=checklist_id or derived_id(locality, title), locality=locality,
                             locality_name=gazetteer().full_name(locality), title=title, published=published,

@@ -21,7 +21,6 @@ from staff.views.knowledge_preview import (KIND_LABELS, MAX_CATEGORY_FIELDS, Sou
 router = APIRouter()
 
 MAX_YAML = 2 * 1024 * 1024
-NO_TITLE = "文件里没有找到清单的标题，请在“清单标题”一栏填写后重新上传。"
 
 
 def _desk(request: Request):
@@ -68,12 +67,8 @@ def _from_notice(desk, data: bytes, filename: str, form, errors: FormErrors):
         errors.add("locality", "无法识别这个地区，请填写地区代码（如 440306）或完整名称（如 深圳市宝安区），全国性文件填 national。")
     if errors:
         return None
-    read = desk.from_notice(data, filename, locality=code, title=title, published=published, url=url,
+    return desk.from_notice(data, filename, locality=code, title=title, published=published, url=url,
                             issuer=issuer, doc_number=doc_number, checklist_id=checklist_id)
-    if isinstance(read, list) and not title and any(p.startswith("title：") for p in read):
-        # no title typed and none in the document: the header's check says so in its own terms
-        return [NO_TITLE if p.startswith("title：") else p for p in read]
-    return read
 
 
 def _national_admin(staff: Staff) -> bool:
