@@ -216,27 +216,33 @@ def _local_first(scores: np.ndarray, ranks: np.ndarray, categories: np.ndarray,
                  margin: float) -> tuple[np.ndarray, dict[int, int]]:
     """Within a category, the most local items scoring within ``margin`` of the best less local
     one are lifted just above it, in their own order; returns the adjusted scores and, for the best
-    lifted item, the position of the item it replaced. (Plain loops over a search's hundred-odd
-    candidates: faster than NumPy's grouping calls at this size.)"""
+    lifted item, the position of the item it replaced. ``categories``: small integers (the
+    retriever's category ids) or labels. (Plain loops over lists: a search runs this on every
+    question, over about a hundred candidates, where NumPy's grouping calls cost more.)"""
     adjusted = scores.copy()
-    if ranks.size == 0 or ranks.min() == ranks.max():
+    if ranks.size == 0 or int(ranks.min()) == int(ranks.max()):
         return adjusted, {}
-    score, rank, category = scores.tolist(), ranks.tolist(), np.asarray(categories).tolist()
-    most_local: dict = {}
+    categories = np.asarray(categories)
+    if categories.dtype.kind not in "iu":
+        categories = np.unique(categories, return_inverse=True)[1]
+    category, rank, score = categories.tolist(), ranks.tolist(), scores.tolist()
+    width = max(category) + 1
+    most_local = [int(ranks.max()) + 1] * width
     for c, r in zip(category, rank):
-        if r < most_local.get(c, r + 1):
+        if r < most_local[c]:
             most_local[c] = r
-    best_other: dict = {}  # category → (score, position) of its best less local item
-    for i, (c, r, x) in enumerate(zip(category, rank, score)):
-        if r != most_local[c] and x > best_other.get(c, (-math.inf,))[0]:
-            best_other[c] = (x, i)
-    lifted: dict = {}
-    for i, (c, r, x) in enumerate(zip(category, rank, score)):
-        if r == most_local[c] and c in best_other and x >= best_other[c][0] - margin:
+    best: list = [None] * width  # each category's best less local item
+    for i, c in enumerate(category):
+        if rank[i] != most_local[c] and (best[c] is None or score[i] > score[best[c]]):
+            best[c] = i
+    lifted: dict[int, list[int]] = {}
+    for i, c in enumerate(category):
+        b = best[c]
+        if b is not None and rank[i] == most_local[c] and score[i] >= score[b] - margin:
             lifted.setdefault(c, []).append(i)
     replaced: dict[int, int] = {}
     for c, members in lifted.items():
-        lift = max(best_other[c][0] - min(score[i] for i in members) + 1e-4, 0.0)  # all of them above it
+        lift = max(score[best[c]] - min(score[i] for i in members) + 1e-4, 0.0)  # all of them above it
         adjusted[members] = scores[members] + lift
-        replaced[max(members, key=score.__getitem__)] = best_other[c][1]
+        replaced[max(members, key=score.__getitem__)] = best[c]
     return adjusted, replaced

@@ -116,6 +116,14 @@ def test_a_local_item_close_behind_replaces_the_national_one_of_its_service():
     assert list(np.argsort(-adjusted)) == [1, 0, 3, 2]
 
 
+def test_a_category_with_local_items_alone_is_left_as_it_is():
+    scores = np.array([0.60, 0.70, 0.65, 0.90], dtype=np.float32)
+    adjusted, replaced = _local_first(scores, np.array([0, 0, 1, 0]), ["housing", "childcare", "childcare", "exams"],
+                                      margin=0.06)
+    # housing and exams have no less local item: nothing to replace; childcare's local item is first already
+    assert list(adjusted) == list(scores) and replaced == {1: 2}
+
+
 def test_a_local_item_of_another_service_of_the_category_is_not_lifted():
     scores = np.array([0.82, 0.70], dtype=np.float32)
     adjusted, replaced = _local_first(scores, np.array([1, 0]), ["compulsory_education"] * 2, margin=0.06)
