@@ -3,11 +3,11 @@ outside the 48 hours those are allowed in through template messages (模板消�
 
 A turn's replies are outbox rows written in the turn's transaction (``WeChatHook``), claimed by this
 worker when nothing older of the parent's waits (else as soon as the older ones are out, while WeChat
-still waits for the passive reply); the first may have gone back as the passive reply (it is then
-recorded as sent at once, ``record_passive``), the rest are sent here right after, in order, under
-the parent's lock. Notifications from staff, retries and what a stopped worker left claimed are found
-by the periodic sweep (a few conversations at a time). Per parent, messages go out in ``id`` order and a failure stops the ones after
-it, so none overtakes another:
+still waits for the passive reply); the first may have gone back as the passive reply (it then joins
+the next batch of sent rows at once, ``record_passive``), the rest are sent here right after, in
+order, under the parent's lock. Notifications from staff, retries and what a stopped worker left
+claimed are found by the periodic sweep (a few conversations at a time). Per parent, messages go out
+in ``id`` order and a failure stops the ones after it, so none overtakes another:
 
 - unreachable, busy (-1), the account's quota (45009), a token that would not refresh → tried again
   with the outbox's back-off;
