@@ -87,7 +87,7 @@ def percentile(ordered: list[float], share: float) -> float:
 def start_tongban(tree: Path, data_dir: Path, port: int, workers: int, env: dict[str, str]) -> subprocess.Popen:
     """``tongban serve`` of the checkout ``tree`` (this one, or a worktree of another commit) in its own
     process, with the settings in ``env`` (TONGBAN_…) and quiet logs (``data_dir``/server.log)."""
-    env = {**os.environ, "PYTHONPATH": str(tree), "TONGBAN_DATA_DIR": str(data_dir), "TONGBAN_LOG_LEVEL": "WARNING",
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH", "")])), "TONGBAN_DATA_DIR": str(data_dir), "TONGBAN_LOG_LEVEL": "WARNING",
            "TONGBAN_KNOWLEDGE__WATCH_INTERVAL": "0", **env}
     return subprocess.Popen([sys.executable, "-m", "tongban.cli", "serve", "--port", str(port),
                              "--workers", str(workers)], env=env, cwd=str(tree),

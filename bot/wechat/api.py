@@ -6,17 +6,24 @@ wechatpy's own token handling does not fit several workers: its ``fetch_access_t
 ``api.weixin.qq.com`` whatever ``API_BASE_URL`` says, keeps the token in the process, and on an
 invalid token (40001, 42001) it refreshes and retries without end. Here the client runs with
 ``auto_retry=False``; ``call`` (every request: messages, templates, the menu, QR codes) refreshes once
-through the shared token and tries once more. Everything here blocks (wechatpy uses ``requests``):
-the channel calls it in a thread.
+through the shared token and tries once more. Everything here blocks (wechatpy uses ``requests``)
+except ``send_async``: the customer-service messages of the channel's delivery, built by wechatpy's
+message API as ever but carried by aiohttp on the event loop (``requests`` in a thread cost several
+times the CPU per message, as it did for Telegram: bench/results/wechat_throughput.md), WeChat's
+answer read by wechatpy's own result handling.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
-from typing import Callable, TypeVar
+from typing import Awaitable, Callable, TypeVar
 
+import aiohttp
 import requests
 from wechatpy import WeChatClient
+from wechatpy.client.api import WeChatMessage
 from wechatpy.constants import WeChatErrorCode
 from wechatpy.exceptions import WeChatClientException
 
@@ -33,6 +40,8 @@ RATE_LIMITED = WeChatErrorCode.OUT_OF_API_FREQ_LIMIT.value  # 45009: the account
 NOT_FOLLOWING = WeChatErrorCode.REQUIRE_SUBSCRIBE.value  # 43004: they unfollowed the account
 SYSTEM_BUSY = -1
 T = TypeVar("T")
+KEEPALIVE = 2.0  # seconds an idle connection to the API is kept for the next message
+Blocking = Callable[..., Awaitable]  # runs a blocking function in a thread: ``await blocking(function, *args)``
 
 
 class SendError(Exception):
@@ -50,6 +59,23 @@ class SendError(Exception):
         return self.code in (None, SYSTEM_BUSY, RATE_LIMITED) or self.code in TOKEN_ERRORS
 
 
+class _Drafts:
+    """Stands in for the client under wechatpy's API classes: the endpoint and JSON body they would
+    post, returned instead of posted (``send_async`` carries them)."""
+
+    def post(self, endpoint: str, **kwargs) -> tuple[str, dict]:
+        return endpoint, kwargs.get("data") or {}
+
+
+class _Answer:
+    """What wechatpy's result handling reads of a response: the body (no ``requests`` request here)."""
+
+    def __init__(self, status: int, content: bytes):
+        self.status_code = status
+        self.content = content
+        self.request = None
+
+
 class WeChatApi(WeChatClient):
     """wechatpy's client pointed at ``base_url`` (``…/cgi-bin/``), with the shared token."""
 
@@ -58,6 +84,8 @@ class WeChatApi(WeChatClient):
         super().__init__(app_id, secret, timeout=timeout, auto_retry=False)
         self.API_BASE_URL = base_url  # wechatpy joins it with each endpoint ("message/custom/send")
         self.tokens = SharedToken(db=db, cipher=cipher, app_id=app_id, fetch=self.fetch_access_token)
+        self._drafts = WeChatMessage(_Drafts())
+        self._session: aiohttp.ClientSession | None = None  # send_async's, made in the running loop
 
     @property
     def access_token(self) -> str:  # wechatpy reads it for every request
@@ -95,6 +123,57 @@ class WeChatApi(WeChatClient):
             self.call(lambda: self.message.send_msg_menu(openid, payload["menu"]))
         else:
             self.call(lambda: self.message.send_text(openid, payload["text"]))
+
+    async def send_async(self, openid: str, payload: dict, blocking: Blocking) -> None:
+        """``send`` on the event loop (aiohttp); ``blocking`` runs the token's database steps, when
+        this process's copy is stale, in a thread. Raises ``SendError``."""
+        if "menu" in payload:
+            endpoint, data = self._drafts.send_msg_menu(openid, payload["menu"])
+        else:
+            endpoint, data = self._drafts.send_text(openid, payload["text"])
+        used = self.tokens.cached() or await blocking(self._token)
+        try:
+            await self._post_async(endpoint, data, used)
+            return
+        except WeChatClientException as exc:
+            if exc.errcode not in TOKEN_ERRORS:
+                raise _error(exc) from exc
+            log.info("WeChat says the access token is invalid (%s): refreshing it once", exc.errcode)
+        try:
+            token = await blocking(self.tokens.refresh, used)
+        except TokenUnavailable as exc:
+            raise SendError(None, str(exc)[:300]) from exc
+        try:
+            await self._post_async(endpoint, data, token)
+        except WeChatClientException as exc:
+            raise _error(exc) from exc
+
+    async def _post_async(self, endpoint: str, data: dict, token: str) -> None:
+        """One POST as wechatpy's ``_request`` makes it; its ``_handle_result`` reads the answer
+        (``WeChatClientException`` for an errcode)."""
+        if self._session is None or self._session.closed:
+            # a kept-alive connection is dropped well before a server closes it as idle (uvicorn: 5 s),
+            # so that a message is not written into a connection the server has just closed
+            connector = aiohttp.TCPConnector(limit=32, keepalive_timeout=KEEPALIVE)
+            self._session = aiohttp.ClientSession(connector=connector,
+                                                  cookie_jar=aiohttp.DummyCookieJar(),
+                                                  timeout=aiohttp.ClientTimeout(total=self.timeout))
+        body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        try:
+            async with self._session.post(f"{self.API_BASE_URL}{endpoint}", params={"access_token": token},
+                                          data=body) as response:
+                status, content = response.status, await response.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise SendError(None, redact(f"WeChat unreachable: {type(exc).__name__} {exc}")[:300]) from exc
+        answer = _Answer(status, content)
+        if status >= 400:  # a proxy, WeChat down: not WeChat's JSON answer (as wechatpy's raise_for_status)
+            raise WeChatClientException(None, None, client=self, response=answer)
+        self._handle_result(answer)
+
+    async def close_async(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
 
     def send_template(self, openid: str, template_id: str, data: dict, url: str | None = None) -> None:
         """One template message (模板消息): ``data`` is ``{key: {"value": …}}`` for the template's keys."""

@@ -53,6 +53,18 @@ CLAIM_POLL = 0.05  # seconds between looks for the older messages being out, wit
 SORRY = "抱歉，刚才出了点问题，请稍后再发一次。如果孩子现在有危险，请立即拨打 110；有人受伤请拨打 120。"
 
 
+def _warm_up() -> None:
+    """What a turn would otherwise load when first needed, under load: the district polygons (the
+    first location) and jieba's dictionary (knowledge/pinyin_terms.py reads it for the first question
+    with a likely typo: ~1.5 s of CPU, the turn's thread holding the interpreter, every other turn of
+    the worker waiting)."""
+    import jieba
+
+    reverse_geo.warm_up()
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+
+
 class WeChatHook(TurnHook):
     """Inside the turn's transaction: claim the message's identity; a digit picks a numbered choice;
     the rendered replies go into the outbox (claimed by this worker when nothing older waits)."""
@@ -88,7 +100,8 @@ class WeChatHook(TurnHook):
             return
         self.ready = outbox.enqueue_replies(session=convo.session, cipher=self.channel.cipher,
                                             conversation_id=convo.id, sender=convo.sender, channel=CHANNEL,
-                                            payloads=ops, worker=self.channel.delivery.worker)
+                                            payloads=ops, worker=self.channel.delivery.worker,
+                                            delivered=self.channel.delivery.unrecorded(convo.id))
         self.queued = self.ready is None
 
 
@@ -130,7 +143,7 @@ class WeChatChannel:
 
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
-        await asyncio.to_thread(reverse_geo.warm_up)  # the district polygons, not at the first location
+        await asyncio.to_thread(_warm_up)
         self._stop.clear()
         self._sweeper = asyncio.create_task(self.delivery.run_forever(self.config.outbox_interval, self._stop),
                                             name="wechat-outbox")
@@ -147,6 +160,8 @@ class WeChatChannel:
         if self._sweeper is not None:
             await self._sweeper
             self._sweeper = None
+        await self.delivery.flush()
+        await self.delivery.close()
 
     # --- callbacks -------------------------------------------------------------------------
     async def receive(self, message) -> str | None:
@@ -232,7 +247,7 @@ class WeChatChannel:
         try:
             if rows and self._settle(pending, rows[0].payload["text"]):
                 self.passive += 1
-                await self.delivery.record_passive(rows[0].id)  # at once: the parent's next turn need not wait
+                self.delivery.record_passive(hook.conversation_id, rows[0].id)  # the next batch, at once
                 rows = rows[1:]
                 if rows:
                     await asyncio.sleep(self.config.followup_delay)  # after the passive reply has gone
@@ -248,7 +263,7 @@ class WeChatChannel:
         the older ones are out (the first claimed may then be an older one: order is kept); None when
         the window closes first (the sweep delivers them)."""
         while pending.waiter is not None and not pending.waiter.done():
-            rows = await asyncio.to_thread(self.delivery.claim, conversation_id)
+            rows = await self.delivery.claim_async(conversation_id)
             if rows:
                 return rows
             await asyncio.sleep(CLAIM_POLL)

@@ -53,6 +53,11 @@ class SharedToken:
         self._lock = threading.RLock()  # one refresh at a time in this process
         self.fetched = 0  # tokens this process fetched from WeChat (logs, tests)
 
+    def cached(self) -> str | None:
+        """This process's copy while it is fresh (no database, no lock); else None."""
+        cached = self._cached
+        return cached[0] if cached is not None and _fresh(cached[1]) else None
+
     def current(self) -> str:
         cached = self._cached
         if cached is not None and _fresh(cached[1]):
