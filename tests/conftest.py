@@ -171,7 +171,8 @@ def make_settings(data_dir: Path, **overrides):
 # fingerprint checked on load (knowledge/index.py) covers its data, embedder and a hand-bumped text
 # format but not the code that writes its texts; a folder of other code is removed. What a session rebuilt is copied back under a lock.
 # Without it (``make test``, CI) everything is built from scratch in temporary folders.
-from tests.cache_key import CACHE_KEPT, INDEX_FOLDER, code_digest as _code_digest  # noqa: E402
+# (tests/cache_key.py holds the digest and what is kept; imported where used, so this file also
+# loads where it is copied alone, as tests/test_suite_skips.py does)
 
 
 def cache_folder() -> Path | None:
@@ -179,7 +180,9 @@ def cache_folder() -> Path | None:
     if not kept:
         return None
     base = Path(kept).resolve()
-    folder = base / _code_digest()
+    from tests.cache_key import code_digest
+
+    folder = base / code_digest()
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -214,6 +217,8 @@ def _copy_kept(source: Path, target: Path, patterns, folder: str | None = None) 
 def _cache_copy(cache: Path, settings, *, into_cache: bool) -> None:
     """Between the cache and a session's folders, one session at a time (a lock file in the cache)."""
     import fcntl
+
+    from tests.cache_key import CACHE_KEPT, INDEX_FOLDER
 
     with open(cache.parent / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
