@@ -140,7 +140,8 @@ class ChecklistDesk:
 
     def with_categories(self, checklist: Checklist, categories: dict[str, str]) -> Checklist | list[str]:
         """``checklist`` with the categories staff chose (item id → code) in place of the ones read."""
-        unknown = [item_id for item_id in categories if item_id not in {i.id for i in checklist.items}]
+        ids = {item.id for item in checklist.items}
+        unknown = [item_id for item_id in categories if item_id not in ids]
         if unknown:
             return [f"没有这个条目：{'、'.join(unknown[:5])}"]
         try:

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from knowledge.schema import Authority
 from nlu.evaluate import Example
+from nlu.geo import NATIONAL
 
 if TYPE_CHECKING:
     from knowledge.service import KnowledgeBase
@@ -129,9 +131,6 @@ class LocalReport:
 
 def evaluate_local(kb: "KnowledgeBase", questions: list[LocalQuestion]) -> LocalReport:
     """Where a local list covers a question, is a local item the answer (the first hit)?"""
-    from knowledge.schema import Authority
-    from nlu.geo import NATIONAL
-
     report = LocalReport()
     for question in questions:
         hits = kb.search(question.text, question.locality, k=3).hits

@@ -19,7 +19,7 @@ from knowledge import aspects, calibrate, category_prior
 from knowledge.categories import CATEGORIES
 from knowledge.errors import ChecklistValidationError
 from knowledge.index import KnowledgeIndex
-from knowledge.ingest import guess_category
+from knowledge.ingest_store import keyword_classify
 from knowledge.pinyin_terms import PinyinTerms
 from knowledge.retrieval import Calibration, Retriever, SearchResult
 from knowledge.schema import Checklist, ChecklistHeader, ChecklistItem, load_checklist_text
@@ -172,7 +172,7 @@ class KnowledgeBase:
         the keyword guess with probability 0 when no prior is trained (``prior_weight`` 0)."""
         model = self._prior_model
         if model is None:
-            return [(guess_category(text), 0.0) for text in texts]
+            return keyword_classify(texts)
         normalized = [normalize(text) or "?" for text in texts]
         vectors = self.embedder.embed_queries([model.dense_text(text) for text in normalized]) if texts else []
         out = []
@@ -180,7 +180,7 @@ class KnowledgeBase:
             probs = {code: p for code, p in model.predict_proba(text, self.embedder, vector).items() if code in CATEGORIES}
             total = sum(probs.values())
             best = max(probs, key=probs.get) if probs else None
-            out.append((best, probs[best] / total) if best and total > 0 else (guess_category(text), 0.0))
+            out.append((best, probs[best] / total) if best and total > 0 else keyword_classify([text])[0])
         return out
 
     def locality_name(self, locality: str | None) -> str | None:
