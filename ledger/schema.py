@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from ledger import staff_models  # noqa: F401  (its tables register on Base.metadata)
+from ledger import duty_models, staff_models  # noqa: F401  (their tables register on Base.metadata)
 from ledger.models import Base
 
 METADATA: MetaData = Base.metadata

@@ -30,7 +30,8 @@ from tests.race_worker import run_workers
 pytestmark = pytest.mark.slow  # every migration on both databases: left out of make test-fast
 
 STAFF_TABLES = {"staff_users", "staff_sessions", "staff_login_failures", "staff_drafts", "staff_case_notes",
-                "staff_staged_checklists"}
+                "staff_staged_checklists", "duty_shifts", "duty_exceptions", "alert_targets", "urgent_alerts",
+                "alert_deliveries"}
 T0 = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.timezone.utc)
 T1 = T0 + dt.timedelta(days=3, hours=2)
 D1, D2 = dt.date(2026, 12, 10), dt.date(2027, 5, 29)
@@ -125,7 +126,7 @@ def _rows_0003(conn, ids):
 
 
 def _rows_0004(conn, ids):
-    user = _add(conn, "staff_users", username="wang", display_name="王工", role="civil_affairs", area_code="440306",
+    ids["user"] = user = _add(conn, "staff_users", username="wang", display_name="王工", role="civil_affairs", area_code="440306",
                 password_hash="argon2:hash", active=True, created_at=T0, created_by="admin", last_login_at=T1,
                 password_changed_at=T0)
     _add(conn, "staff_sessions", token_hash="t" * 64, user_id=user, created_at=T0, last_seen_at=T1,
@@ -171,9 +172,26 @@ def _rows_0009(conn, ids):
     _set(conn, "outbox", ids["outbox"], delivered_via="template")
 
 
+def _rows_0010(conn, ids):
+    user = ids["user"]
+    _add(conn, "duty_shifts", area_code="440306", user_id=user, weekday=6, start_minute=0, end_minute=480, rank=1,
+         created_by="admin", created_at=T0)
+    _add(conn, "duty_exceptions", area_code="440306", user_id=user, starts_at=T0, ends_at=T1, on_duty=False, rank=1,
+         note="年假", created_by="admin", created_at=T0)
+    target = _add(conn, "alert_targets", user_id=user, area_code=None, channel="wecom_robot",
+                  address_enc="enc:robot-key", address_hint="…c0de", position=1, active=True, last_ok_at=T0,
+                  last_error="93000 invalid webhook url", last_error_at=T1, created_by="admin", created_at=T0)
+    alert = _add(conn, "urgent_alerts", urgent_record_id=ids["urgent"], area_code="440306",
+                 ladder='[{"recipients": ["user:1"], "label": "王工"}]', step=0, next_step_at=T1,
+                 acknowledged_at=T1, acknowledged_by="wang", created_at=T0)
+    _add(conn, "alert_deliveries", alert_id=alert, step=0, recipient=f"user:{user}", status="sent", attempts=1,
+         next_attempt_at=T0, claimed_by=None, via_target_id=target, via="wecom_robot", last_error=None,
+         created_at=T0, sent_at=T0)
+
+
 ROWS = dict(zip([revision for revision, _ in REVISIONS],
                 [_rows_0001, _rows_0002, _rows_0003, _rows_0004, _rows_0005, _rows_0006, _rows_0007, _rows_0008,
-                 _rows_0009]))
+                 _rows_0009, _rows_0010]))
 
 
 def test_every_revision_has_its_rows():
