@@ -17,19 +17,21 @@ from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("tongban", "bot", "staff", "actions", "knowledge", "nlu", "ledger")
+PACKAGES = ("tongban", "bot", "staff", "actions", "knowledge", "nlu", "alerts", "ledger")
 
 # Layers only point down (issue 15): the composition root above everything; the channels and the
 # dialogue (bot/) over the capabilities; the staff app over the ledger and the form's declaration
 # (actions/slots.py, which loads neither rasa-sdk nor nlu); knowledge may use the language layer
-# (nlu/), never the reverse; the ledger, storage, imports none of them.
+# (nlu/), never the reverse; the duty alerts' channels (alerts/) only read the ledger's records; the
+# ledger, storage, imports none of them.
 ALLOWED = {
-    "tongban": {"bot", "staff", "actions", "knowledge", "nlu", "ledger"},
+    "tongban": {"bot", "staff", "actions", "knowledge", "nlu", "alerts", "ledger"},
     "bot": {"actions", "knowledge", "nlu", "ledger"},
     "staff": {"actions", "ledger"},
     "actions": {"nlu", "ledger"},
     "knowledge": {"nlu"},
     "nlu": set(),
+    "alerts": {"ledger"},
     "ledger": set(),
 }
 
