@@ -157,7 +157,8 @@ def remove_target(session: Session, *, target_id: int, actor: str, user_area: st
 
 def targets_of(session: Session, *, user_id: int | None = None, area_code: str | None = None,
                active_only: bool = True) -> list[AlertTarget]:
-    """A person's or an area's targets in the order they are tried (neither given: everyone's, by owner)."""
+    """A person's or an area's targets in the order they are tried (neither given: everyone's, people's
+    first, by owner)."""
     query = select(AlertTarget)
     if user_id is not None:
         query = query.where(AlertTarget.user_id == user_id)
@@ -165,8 +166,8 @@ def targets_of(session: Session, *, user_id: int | None = None, area_code: str |
         query = query.where(AlertTarget.area_code == area_code)
     if active_only:
         query = query.where(AlertTarget.active.is_(True))
-    return list(session.scalars(query.order_by(AlertTarget.user_id, AlertTarget.area_code, AlertTarget.position,
-                                               AlertTarget.id)))
+    return list(session.scalars(query.order_by(AlertTarget.user_id.is_(None), AlertTarget.user_id, AlertTarget.area_code,
+                                               AlertTarget.position, AlertTarget.id)))
 
 
 def target_address(cipher: DataCipher, target: AlertTarget) -> str:
