@@ -25,7 +25,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ledger.accounts import find_user
-from ledger.areas import AREA_LEVEL_LABELS, NATIONAL, AreaDirectory, area_clause, area_prefix, check_area_code, in_area
+from ledger.areas import (AREA_LEVEL_LABELS, NATIONAL, AreaDirectory, area_clause, area_prefix, check_area_code,
+                          in_area)
 from ledger.audit import audit
 from ledger.clock import BEIJING, aware
 from ledger.duty_models import AlertTarget, DutyException, DutyShift
@@ -296,7 +297,8 @@ def _gaps_many(session: Session, codes: list[str], start: dt.datetime, days: int
     off: dict[tuple[str, int], list[Span]] = defaultdict(list)
     for shift in session.scalars(select(DutyShift).join(StaffUser, StaffUser.id == DutyShift.user_id)
                                  .where(DutyShift.area_code.in_(codes), StaffUser.active.is_(True))):
-        on[(shift.area_code, shift.user_id)].extend(_occurrence(shift, d) for d in dates if d.weekday() == shift.weekday)
+        occurrences = (_occurrence(shift, d) for d in dates if d.weekday() == shift.weekday)
+        on[(shift.area_code, shift.user_id)].extend(occurrences)
     for exception in session.scalars(select(DutyException).join(StaffUser, StaffUser.id == DutyException.user_id)
                                      .where(DutyException.area_code.in_(codes), DutyException.ends_at > start,
                                             DutyException.starts_at < end, StaffUser.active.is_(True))):
@@ -314,7 +316,8 @@ def roster_gaps(session: Session, area_code: str, start: dt.datetime, days: int 
     return _gaps_many(session, [area_code], start, days)[area_code]
 
 
-def areas_with_gaps(session: Session, user_area: str, start: dt.datetime, days: int = 7) -> list[tuple[str, list[Span]]]:
+def areas_with_gaps(session: Session, user_area: str, start: dt.datetime,
+                    days: int = 7) -> list[tuple[str, list[Span]]]:
     """The areas inside ``user_area`` that have a roster (a weekly shift) and a gap in the ``days``
     from ``start``, by code, each with its gaps."""
     codes = list(session.scalars(select(DutyShift.area_code).where(area_clause(DutyShift.area_code, user_area))

@@ -166,8 +166,8 @@ def targets_of(session: Session, *, user_id: int | None = None, area_code: str |
         query = query.where(AlertTarget.area_code == area_code)
     if active_only:
         query = query.where(AlertTarget.active.is_(True))
-    return list(session.scalars(query.order_by(AlertTarget.user_id.is_(None), AlertTarget.user_id, AlertTarget.area_code,
-                                               AlertTarget.position, AlertTarget.id)))
+    return list(session.scalars(query.order_by(AlertTarget.user_id.is_(None), AlertTarget.user_id,
+                                               AlertTarget.area_code, AlertTarget.position, AlertTarget.id)))
 
 
 def target_address(cipher: DataCipher, target: AlertTarget) -> str:

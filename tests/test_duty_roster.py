@@ -169,7 +169,8 @@ def test_roster_gaps_are_exact(ledger_db):
             (bj(11, 20), bj(12, 8)),  # Thursday night covered by the exception
             (bj(13, 20), bj(13, 22)),  # Saturday night covered; Sunday night from 22:00
         ]
-        assert duty.roster_gaps(session, XIXIANG, bj(7, 21), days=1) == [(bj(7, 21), bj(8, 8)), (bj(8, 20), bj(8, 21))]
+        assert duty.roster_gaps(session, XIXIANG, bj(7, 21), days=1) == [(bj(7, 21), bj(8, 8)),
+                                                                         (bj(8, 20), bj(8, 21))]
         assert duty.roster_gaps(session, "440306003", bj(7), days=2) == [(bj(7), bj(9))]  # no roster at all
         everywhere = duty.areas_with_gaps(session, "national", bj(7), days=7)
         assert [code for code, _ in everywhere] == [XIXIANG, OTHER_STREET]
@@ -280,7 +281,8 @@ def test_targets_are_encrypted_masked_and_ordered(ledger_db):
                                  .order_by(AuditEvent.id)).all()
         assert [(e.action, e.target) for e in events] == [
             ("duty.target.add", "area:440306"), ("duty.target.add", "user:wang"), ("duty.target.add", "user:wang"),
-            ("duty.target.add", "user:wang"), ("duty.target.add", "area:440306"), ("duty.target.remove", "area:440306")]
+            ("duty.target.add", "user:wang"), ("duty.target.add", "area:440306"),
+            ("duty.target.remove", "area:440306")]
         assert all("13800138000" not in e.detail and ROBOT_KEY not in e.detail for e in events)
 
 
