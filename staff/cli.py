@@ -4,6 +4,7 @@
     tongban staff list-users
     tongban staff disable-user USERNAME | enable-user USERNAME
     tongban staff set-password USERNAME [--password-stdin]
+    tongban staff duty …          (duty rosters and alert targets: staff/duty_cli.py)
 
 Roles and areas: admin (``national``, or a 6/9/12-digit code), civil_affairs (6-digit district),
 supervisor (9-digit street), director and committee (12-digit community).
@@ -21,18 +22,23 @@ from typing import Callable
 from ledger import accounts, clock
 from ledger.areas import AreaDirectory, area_name
 from ledger.audit import cli_actor
+from ledger.crypto import DataCipher
 from ledger.db import Database
 from ledger.errors import StaffError
 
 ROLE_HELP = "、".join(f"{role}（{label}）" for role, label in accounts.ROLES.items())
 
 
-def register(subparsers, *, areas: Callable[[], AreaDirectory], database: Callable[[], Database]) -> None:
+def register(subparsers, *, areas: Callable[[], AreaDirectory], database: Callable[[], Database],
+             cipher: Callable[[], DataCipher] | None = None) -> None:
     """Add the ``staff`` command group to the ``tongban`` parser's subparsers. The composition root
     hands in how to build what a command needs, built only when one runs: ``areas``, the area
-    directory that checks and names account areas, and ``database``, the configured ledger."""
-    group = subparsers.add_parser("staff", help="staff review app: accounts")
-    group.set_defaults(areas=areas, database=database)
+    directory that checks and names account areas, ``database``, the configured ledger, and
+    ``cipher``, the data key's cipher (alert addresses are stored encrypted)."""
+    from staff.duty_cli import register as register_duty  # it uses this module's helpers
+
+    group = subparsers.add_parser("staff", help="staff review app: accounts, duty rosters")
+    group.set_defaults(areas=areas, database=database, cipher=cipher)
     staff = group.add_subparsers()
 
     create = _account_command(staff, "create-user", "create a staff account (asks for the password)", create_user)
@@ -46,6 +52,7 @@ def register(subparsers, *, areas: Callable[[], AreaDirectory], database: Callab
     _account_command(staff, "enable-user", "enable a disabled account", enable_user)
     _password_option(_account_command(staff, "set-password", "set a new password (ends the account's sessions)",
                                       set_password))
+    register_duty(staff)
 
 
 def _account_command(staff, name: str, help: str, run: Callable[[argparse.Namespace], int]):

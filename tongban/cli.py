@@ -11,7 +11,7 @@ from nlu.evaluate import read_tsv
 from tongban.logs import configure_logging
 from tongban.ledger_cli import ledger_db, register as register_ledger
 from tongban.settings import get_settings
-from tongban.storage import ledger_database
+from tongban.storage import data_cipher, ledger_database
 from tongban.wechat_cli import register as register_wechat
 
 
@@ -98,7 +98,8 @@ def _parser() -> argparse.ArgumentParser:
 
     from staff.cli import register as register_staff
 
-    register_staff(sub, areas=_areas, database=lambda: ledger_database(get_settings()))
+    register_staff(sub, areas=_areas, database=lambda: ledger_database(get_settings()),
+                   cipher=lambda: data_cipher(get_settings()))
     return parser
 
 
