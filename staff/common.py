@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from ledger import clock
 from ledger.accounts import ROLES
+from ledger.alerting import ALERT_CHANNEL_LABELS
 from ledger.areas import area_name, area_prefix, in_area
 from ledger.cases import DANGER_KIND_LABELS
 from ledger.requests import SITUATION_LABELS, STATUS_LABELS
@@ -216,7 +217,7 @@ env.filters.update({
     "notice": _notice,
     "d": _fmt_date, "dt": _fmt_datetime, "situations": _situations, "status_label":
     lambda s: STATUS_LABELS.get(s, s), "area_name": _area_name, "danger_kinds": _danger_kinds,
-    "role_label": lambda r: ROLES.get(r, r),
+    "role_label": lambda r: ROLES.get(r, r), "alert_channel": lambda c: ALERT_CHANNEL_LABELS.get(c, c),
     "entry_status": lambda s: ENTRY_STATUS_LABELS.get(s, s), "channel": lambda c: CHANNEL_LABELS.get(c, c),
     "detected_by": lambda v: "、".join(DETECTED_BY_LABELS.get(p, p) for p in (v or "").split("+") if p) or "—",
 })

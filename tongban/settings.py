@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from knowledge.settings import KnowledgeSettings
+from alerts.settings import AlertSettings
 from ledger.settings import DatabaseSettings, DataKeySettings, RetentionSettings
 from nlu.settings import EmbeddingSettings, NluSettings
 
@@ -214,6 +215,7 @@ class Settings(BaseSettings):
     wechat: WeChatSettings = Field(default_factory=WeChatSettings)
     staff: StaffSettings = Field(default_factory=StaffSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)  # duty alerts (docs/alerts.md)
 
     @property
     def database_url(self) -> str:

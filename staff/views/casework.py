@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
 from actions.slots import STORED
-from ledger import casework, clock
+from ledger import alerting, casework, clock
 from ledger.accounts import LIGHT_STATUSES
 from ledger.areas import NATIONAL
 from ledger.audit import audit
@@ -272,12 +272,15 @@ def _render_case(request: Request, staff: Staff, kind: str, record_id: int, *, e
             .order_by(AssistanceRequest.id)).all())
         related = [r for r in related if staff.sees(r.area_code)]
         places = case_places(session, record)
+        alert = alerting.alert_of_record(session, record.id) if kind == "urgent" else None
+        steps = alerting.timeline(session, alert) if alert else []
         audit(session, actor=staff.username, action=view_action, target=reference)
     return render(request, "case.html", {
         "kind": kind, "record": record, "text": text, "transcript": visible.messages,
         "transcript_hidden": visible.hidden, "places": places, "notes": notes,
         "reference": reference, "is_open": record.status == open_status, "related": related,
         "errors": errors or {}, "values": draft or values or {}, "restored": bool(draft),
+        "alert": alert, "alert_steps": steps, "ack": request.query_params.get("ack", ""),
     }, status_code=status_code)
 
 
@@ -308,6 +311,10 @@ def _handle_case(request: Request, staff: Staff, form, kind: str, record_id: int
         add_case_note(session=session, cipher=rt.cipher, kind=kind, target_id=record.id, note=note,
                       status=status, actor=staff.username, now=now)
         record.status = status
+        alert = alerting.alert_of_record(session, record.id) if kind == "urgent" else None
+        if alert is not None and alerting.acknowledge(session, alert=alert, username=staff.username, now=now):
+            audit(session, actor=staff.username, action="urgent.acknowledged", target=reference_of(record),
+                  detail="note", now=now)
         if kind == "handoff" and status == done_status:
             record.handled_at, record.handled_by = now, staff.username
         audit(session, actor=staff.username, action=handled_action if status == done_status else f"{kind}.note",

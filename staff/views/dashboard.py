@@ -8,8 +8,10 @@ from fastapi import APIRouter, Depends, Request
 from markupsafe import Markup
 from sqlalchemy import select
 
+import datetime as dt
+
 import ledger.dashboard
-from ledger import clock
+from ledger import alerting, clock
 from ledger.areas import AreaDirectory, area_clause, area_name, child_area_length
 from ledger.models import Committee
 from ledger.requests import SITUATION_LABELS, STATUS_LABELS
@@ -18,6 +20,7 @@ from staff.charts import bar_chart_svg, column_chart_svg
 from staff.common import Staff, render, runtime
 
 router = APIRouter()
+ACK_WINDOW = dt.timedelta(days=30)  # the dashboard's time-to-acknowledge covers the alerts of the last 30 days
 
 
 def _svg(markup: str) -> Markup:
@@ -37,6 +40,9 @@ def dashboard(request: Request, staff: Staff = Depends(require_staff)):
     today = clock.beijing_today()
     with runtime(request).db.session() as session:
         board = ledger.dashboard.dashboard(session=session, user_area=staff.area, today=today)
+        now = clock.utcnow()
+        acks = alerting.ack_stats(session, user_area=staff.area, since=now - ACK_WINDOW)
+        alert_health = alerting.health(session, user_area=staff.area, now=now)
         names = dict(session.execute(select(Committee.locality_code, Committee.locality_name)
                                      .where(area_clause(Committee.locality_code, staff.area))).all())
     length = child_area_length(staff.area)
@@ -54,4 +60,5 @@ def dashboard(request: Request, staff: Staff = Depends(require_staff)):
     return render(request, "dashboard.html", {
         "board": board, "charts": charts, "status_data": status_data, "situation_data": situation_data,
         "area_data": area_data, "month_data": month_data, "today": today,
+        "acks": acks, "alert_health": alert_health, "ack_window_days": ACK_WINDOW.days,
     })
