@@ -13,16 +13,20 @@ import random
 import threading
 from dataclasses import dataclass
 
-from alerts import build_channels
+from alerts import AlertFailed, AlertMessage, build_channels
 from alerts.duty import DutyAlerter
 from bot.config import EngineConfig
 from bot.engine import DialogueEngine
 from knowledge.desk import ChecklistDesk
 from knowledge.service import KnowledgeBase
+from ledger import alerting
 from ledger.areas import AreaDirectory
+from ledger.clock import utcnow
 from ledger.conversations import ConversationStore
 from ledger.crypto import DataCipher
 from ledger.db import Database
+from ledger.duty import target_address
+from ledger.duty_models import AlertTarget
 from ledger.ratelimit import RateLimiter
 from nlu.areas import GazetteerAreas
 from nlu.embedding import Embedder, build_embedder
@@ -155,6 +159,36 @@ class Runtime:
     def checklists(self) -> ChecklistDesk:
         """The knowledge base as the staff pages work it (uploads, previews, publishing)."""
         return ChecklistDesk(self.knowledge)
+
+    def send_test_alert(self, target_id: int) -> str | None:
+        """Send a test alert through one alert target (the staff pages' 发送测试提醒): None when it went,
+        else why not, in Chinese; either way kept on the target as its last success or error, so a
+        wrong robot key or SMTP login shows before an emergency needs it."""
+        channels = self.alerter.channels if self.alerter is not None else build_channels(self.settings.alerts)
+        with self.db.session() as session:
+            target = session.get(AlertTarget, target_id)
+            if target is None:
+                return "没有这个提醒方式。"
+            channel, address = channels.get(target.channel), target_address(self.cipher, target)
+            kind = target.channel
+        public = self.settings.server.public_url or f"http://{self.settings.server.host}:{self.settings.server.port}"
+        message = AlertMessage(reference="测试", kinds=["测试提醒（不是真实的紧急情况）"], area="—", at=utcnow(), step=1,
+                               steps=1, recipient="提醒方式测试", link=f"{public}/staff/dashboard",
+                               escalate_minutes=self.settings.alerts.escalate_after_minutes)
+        error: str | None = None
+        if channel is None:
+            error = f"本服务没有配置“{kind}”提醒方式（见 docs/alerts.md）。"
+        else:
+            try:
+                channel.send(address, message)
+            except AlertFailed as failed:
+                error = failed.reason
+            except Exception as failed:  # noqa: BLE001 - reported to the page, not raised
+                log.exception("test alert through target %s failed", target_id)
+                error = f"发送出错：{type(failed).__name__}"
+        with self.db.session() as session:
+            alerting.target_result(session, target_id=target_id, error=error)
+        return error
 
     def close(self, *, stop_knowledge: bool = True) -> None:
         if self.alerter is not None:
