@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+import time
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -162,7 +163,7 @@ class FakeWeCom:
         with self._lock:
             if code == 0:
                 self.robot_sent.setdefault(key, []).append(body)
-            self.calls.append({"endpoint": ROBOT, "body": body, "errcode": code})
+            self.calls.append({"endpoint": ROBOT, "body": body, "errcode": code, "at": time.time()})
         return _answer(code)
 
     # --- the application ----------------------------------------------------------------------
