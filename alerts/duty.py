@@ -103,6 +103,13 @@ class DutyAlerter:
     def once(self) -> PassResult:
         result = PassResult()
         now = self.clock()
+        if self._health_at is None or now - self._health_at >= HEALTH_EVERY:
+            self._check_health(now)
+        with self.db.engine.connect() as connection:
+            idle = not alerting.work_waiting(connection, now=now)
+        if idle:
+            self.passes += 1
+            return result
         with self.db.session() as session:
             for record_id in alerting.records_to_alert(session, now=now):
                 record = session.get(UrgentRecord, record_id)
@@ -117,13 +124,11 @@ class DutyAlerter:
                 break
             outcomes = list(self._pool.map(self._send, jobs))
             self._record(outcomes, result)
-        if self._health_at is None or now - self._health_at >= HEALTH_EVERY:
-            self._check_health(now)
         self.passes += 1
         return result
 
     def _check_health(self, now: dt.datetime) -> None:
-        with self.db.session() as session:
+        with self.db.sessions() as session:  # reads only: no transaction of the writers' kind
             found = alerting.health(session, now=now)
         self.health = {"ok": found["ok"], "failed_24h": found["failed"], "overdue": found["overdue"],
                        "failing_targets": len(found["broken_targets"])}

@@ -89,6 +89,19 @@ def records_to_alert(session: Session, *, now: dt.datetime | None = None, limit:
                                 .order_by(UrgentRecord.id).limit(limit)))
 
 
+def work_waiting(connection, *, now: dt.datetime | None = None) -> bool:
+    """Whether a pass has anything to do — a record to alert, a step due, a delivery due — in one
+    read (no write lock: on SQLite an idle loop must not take the writers' lock every second)."""
+    now = now or utcnow()
+    has_alert = exists(select(UrgentAlert.id).where(UrgentAlert.urgent_record_id == UrgentRecord.id))
+    to_open = exists(select(UrgentRecord.id).where(UrgentRecord.status == "new",
+                                                   UrgentRecord.created_at >= now - OPEN_WINDOW, ~has_alert))
+    to_escalate = exists(select(UrgentAlert.id).where(UrgentAlert.acknowledged_at.is_(None),
+                                                      UrgentAlert.next_step_at <= now))
+    to_send = exists(select(AlertDelivery.id).where(_due(now)))
+    return bool(connection.execute(select(or_(to_open, to_escalate, to_send))).scalar())
+
+
 def record_area(session: Session, record: UrgentRecord) -> str | None:
     """The area whose rosters are alerted: the record's district, else the most precise place of
     the conversation's requests; None when unknown (the national admins are alerted)."""

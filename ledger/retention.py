@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from ledger.clock import beijing_date, utcnow
 from ledger.crypto import DataCipher
 from ledger.db import Database, insert_ignore
+from ledger.duty_models import AlertDelivery, UrgentAlert
 from ledger.erasure import CASE_STATUSES_DONE, anonymise_request, case_reason, closed_on, period_text
 from ledger.models import (AssistanceRequest, Conversation, ConversationMessage, HandoffRequest, OutboxMessage,
                            RateCounter, RetentionRun, StatusChange, TelegramUpdate, UrgentRecord, WeChatMessage)
@@ -140,6 +141,13 @@ def _handled_records(db: Database, cipher: DataCipher, days, policy: RetentionSe
         if not report.dry_run:
             with db.session() as session:
                 session.execute(delete(notes).where(note_condition))
+                if target_kind == "urgent":  # the record's duty alert and its deliveries go with it
+                    alerts = select(UrgentAlert.id).where(UrgentAlert.urgent_record_id.in_(
+                        select(table.c.id).where(condition)))
+                    session.execute(delete(AlertDelivery).where(AlertDelivery.alert_id.in_(alerts))
+                                    .execution_options(synchronize_session=False))
+                    session.execute(delete(UrgentAlert).where(UrgentAlert.id.in_(alerts))
+                                    .execution_options(synchronize_session=False))
         rows(kind, table, condition)
     # urgent records of parents who asked for deletion while staff were still handling them
     deleted = select(Conversation.deletion_requested_at).where(Conversation.id == urgent.c.conversation_id)

@@ -214,6 +214,10 @@ def test_a_dead_channel_falls_back_to_the_next_and_the_error_is_kept(rostered):
         health = alerting.health(session, now=clock())
         assert not health["ok"] and [t.channel for t in health["broken_targets"]] == ["wecom_robot"]
         assert "93000" in health["broken_targets"][0].last_error
+    assert alerter.health["ok"]  # checked at the start of the pass, before the failure
+    clock.advance(seconds=16)
+    alerter.once()  # /healthz's line, every 15 s
+    assert alerter.health == {"ok": False, "failed_24h": 0, "overdue": 0, "failing_targets": 1}
 
 
 def test_a_person_nobody_can_reach_is_skipped_at_once(rostered):

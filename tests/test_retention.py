@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from ledger import outbox
 from ledger.casework import change_status, entry_of, record_visit
+from ledger.duty_models import AlertDelivery, UrgentAlert
 from ledger.models import (AssistanceRequest, Conversation, ConversationMessage, HandoffRequest, OutboxMessage,
                            RateCounter, RetentionRun, StatusChange, TelegramUpdate, UrgentRecord, WeChatMessage)
 from ledger.retention import purge, run_daily
@@ -240,6 +241,11 @@ def test_purge_deletes_what_is_past_its_period_and_only_that(rt):
         session.flush()
         session.add(StaffCaseNote(target_kind="urgent", target_id=old_urgent.id, note_enc=cipher.encrypt("n"),
                                   status="handled", written_by="s", written_at=_old(299)))
+        alert = UrgentAlert(urgent_record_id=old_urgent.id, area_code="440306", ladder="[]", created_at=_old(300))
+        session.add(alert)
+        session.flush()  # the record's duty alert and its delivery go with it (their keys point at it)
+        session.add(AlertDelivery(alert_id=alert.id, step=0, recipient="area:440306", status="sent",
+                                  created_at=_old(300)))
         for days in (10, 4, 1):
             session.add(TelegramUpdate(bot_id=1, update_id=days, processed_at=_old(days)))
             session.add(WeChatMessage(key_hash=f"m{days}", processed_at=_old(days)))  # two past 2 days
@@ -294,6 +300,8 @@ def test_purge_deletes_what_is_past_its_period_and_only_that(rt):
         assert list(session.scalars(select(HandoffRequest.status))) == ["open"]
         assert list(session.scalars(select(UrgentRecord.status))) == ["new"]
         assert session.scalar(select(func.count()).select_from(StaffCaseNote)) == 0
+        assert session.scalar(select(func.count()).select_from(UrgentAlert)) == 0
+        assert session.scalar(select(func.count()).select_from(AlertDelivery)) == 0
         assert sorted(session.scalars(select(TelegramUpdate.update_id))) == [1]
         assert list(session.scalars(select(WeChatMessage.key_hash))) == ["m1"]
         assert session.scalar(select(func.count()).select_from(StaffLoginFailure)) == 1
