@@ -41,6 +41,7 @@ from ledger.duty_models import AlertDelivery, AlertTarget, UrgentAlert
 from ledger.models import UrgentRecord
 from ledger.outbox import CLAIM_LEASE, MAX_ATTEMPTS, backoff
 from ledger.services import urgent_reference
+from ledger.staff_models import StaffUser
 
 log = logging.getLogger(__name__)
 ESCALATE_AFTER = dt.timedelta(minutes=10)
@@ -214,7 +215,11 @@ def _job(session: Session, cipher: DataCipher, delivery: AlertDelivery, alert: U
     record = session.get(UrgentRecord, alert.urgent_record_id)
     ladder = json.loads(alert.ladder)
     kind, _, key = delivery.recipient.partition(":")
-    rows = (targets_of(session, user_id=int(key)) if kind == "user" else targets_of(session, area_code=key))
+    if kind == "user":  # an account disabled since the ladder was worked out is not alerted
+        person = session.get(StaffUser, int(key))
+        rows = targets_of(session, user_id=person.id) if person is not None and person.active else []
+    else:
+        rows = targets_of(session, area_code=key)
     targets = tuple(Target(t.id, t.channel, target_address(cipher, t)) for t in rows)
     labels = ladder[delivery.step].get("labels", {}) if delivery.step < len(ladder) else {}
     kinds = tuple(DANGER_KIND_LABELS.get(k, DANGER_KIND_LABELS["unspecified"]) for k in record.kinds.split(",") if k)
@@ -383,8 +388,6 @@ def health(session: Session, *, user_area: str | None = None, now: dt.datetime |
                                        or_(AlertTarget.last_ok_at.is_(None),
                                            AlertTarget.last_ok_at < AlertTarget.last_error_at))
     if user_area is not None and area_prefix(user_area):
-        from ledger.staff_models import StaffUser
-
         broken = broken.where(or_(area_clause(AlertTarget.area_code, user_area),
                                   AlertTarget.user_id.in_(select(StaffUser.id)
                                                           .where(area_clause(StaffUser.area_code, user_area)))))

@@ -115,6 +115,13 @@ def _alerter(db, cipher, clock, channels, **kw) -> DutyAlerter:
                        escalate_after=dt.timedelta(minutes=10), clock=clock, **kw)
 
 
+def _loop(db, cipher, *, dead_robots=None, dead_mail=None):
+    """A clock at Sunday 02:00, the two recording channels and a loop on them."""
+    clock = Clock(SUNDAY_2AM)
+    robot, mail = Recorder("wecom_robot", dead=dead_robots), Recorder("email", dead=dead_mail)
+    return clock, robot, mail, _alerter(db, cipher, clock, {"wecom_robot": robot, "email": mail})
+
+
 def _deliveries(db, record_id):
     with db.session() as session:
         alert = session.scalar(select(UrgentAlert).where(UrgentAlert.urgent_record_id == record_id))
@@ -142,9 +149,7 @@ def rostered(world):
 
 def test_sunday_2am_reaches_the_rostered_person_and_escalates_until_acknowledged(rostered):
     db, cipher = rostered
-    clock = Clock(SUNDAY_2AM)
-    robot, mail = Recorder("wecom_robot"), Recorder("email")
-    alerter = _alerter(db, cipher, clock, {"wecom_robot": robot, "email": mail})
+    clock, robot, mail, alerter = _loop(db, cipher)
     record_id = _urgent(db, cipher)
     clock.advance(seconds=1)
     first = alerter.once()
@@ -187,9 +192,7 @@ def test_the_ladder_goes_community_street_district_fallback_then_every_admin(ros
 
 def test_nobody_acknowledges_the_ladder_runs_to_the_end_and_stops(rostered):
     db, cipher = rostered
-    clock = Clock(SUNDAY_2AM)
-    robot, mail = Recorder("wecom_robot"), Recorder("email")
-    alerter = _alerter(db, cipher, clock, {"wecom_robot": robot, "email": mail})
+    clock, robot, mail, alerter = _loop(db, cipher)
     record_id = _urgent(db, cipher)
     for _ in range(8):
         alerter.once()
@@ -203,9 +206,7 @@ def test_nobody_acknowledges_the_ladder_runs_to_the_end_and_stops(rostered):
 
 def test_a_dead_channel_falls_back_to_the_next_and_the_error_is_kept(rostered):
     db, cipher = rostered
-    clock = Clock(SUNDAY_2AM)
-    robot, mail = Recorder("wecom_robot", dead={ROBOT_WANG: True}), Recorder("email")
-    alerter = _alerter(db, cipher, clock, {"wecom_robot": robot, "email": mail})
+    clock, robot, mail, alerter = _loop(db, cipher, dead_robots={ROBOT_WANG: True})
     record_id = _urgent(db, cipher)
     assert alerter.once().sent == 1
     assert [m.step for m in mail.to(MAIL_WANG)] == [1]
@@ -222,10 +223,7 @@ def test_a_dead_channel_falls_back_to_the_next_and_the_error_is_kept(rostered):
 
 def test_a_person_nobody_can_reach_is_skipped_at_once(rostered):
     db, cipher = rostered
-    clock = Clock(SUNDAY_2AM)
-    robot = Recorder("wecom_robot", dead={ROBOT_WANG: True})
-    mail = Recorder("email", dead={MAIL_WANG: True})
-    alerter = _alerter(db, cipher, clock, {"wecom_robot": robot, "email": mail})
+    clock, robot, mail, alerter = _loop(db, cipher, dead_robots={ROBOT_WANG: True}, dead_mail={MAIL_WANG: True})
     record_id = _urgent(db, cipher)
     alerter.once()
     clock.advance(seconds=2)
@@ -236,10 +234,7 @@ def test_a_person_nobody_can_reach_is_skipped_at_once(rostered):
 
 def test_a_temporary_failure_is_retried_with_back_off(rostered):
     db, cipher = rostered
-    clock = Clock(SUNDAY_2AM)
-    robot = Recorder("wecom_robot", dead={ROBOT_WANG: False})
-    mail = Recorder("email", dead={MAIL_WANG: False})
-    alerter = _alerter(db, cipher, clock, {"wecom_robot": robot, "email": mail})
+    clock, robot, mail, alerter = _loop(db, cipher, dead_robots={ROBOT_WANG: False}, dead_mail={MAIL_WANG: False})
     record_id = _urgent(db, cipher)
     assert alerter.once().retried == 1
     robot.dead.clear()
@@ -266,7 +261,9 @@ def test_two_workers_send_each_step_once(rostered):
     clock = Clock(SUNDAY_2AM)
     robot, mail = Recorder("wecom_robot"), Recorder("email")
     channels = {"wecom_robot": robot, "email": mail}
-    workers = [_alerter(db, cipher, clock, channels, worker=f"w{i}") for i in range(2)]
+    url = db.engine.url.render_as_string(hide_password=False)
+    # each worker its own engine and (SQLite) its own lock on the database file, as two processes have
+    workers = [_alerter(Database(url), cipher, clock, channels, worker=f"w{i}") for i in range(2)]
     records = [_urgent(db, cipher, sender=f"telegram:{n}") for n in range(5)]
 
     def run_both():
@@ -286,13 +283,13 @@ def test_two_workers_send_each_step_once(rostered):
         assert session.scalar(select(func.count()).select_from(UrgentAlert)) == 5
         assert session.scalar(select(func.count()).select_from(AlertDelivery)) == 10
     assert len(records) == 5
+    for worker in workers:
+        worker.db.dispose()
 
 
 def test_nothing_personal_in_any_alert(rostered):
     db, cipher = rostered
-    clock = Clock(SUNDAY_2AM)
-    robot, mail = Recorder("wecom_robot"), Recorder("email")
-    alerter = _alerter(db, cipher, clock, {"wecom_robot": robot, "email": mail})
+    clock, robot, mail, alerter = _loop(db, cipher)
     _urgent(db, cipher)
     for _ in range(5):
         alerter.once()
@@ -324,9 +321,7 @@ def test_the_link_acknowledges_once_and_expires(rostered):
 
 def test_a_record_handled_on_the_pages_stops_its_ladder(rostered):
     db, cipher = rostered
-    clock = Clock(SUNDAY_2AM)
-    robot, mail = Recorder("wecom_robot"), Recorder("email")
-    alerter = _alerter(db, cipher, clock, {"wecom_robot": robot, "email": mail})
+    clock, robot, mail, alerter = _loop(db, cipher)
     record_id = _urgent(db, cipher)
     alerter.once()
     with db.session() as session:
@@ -348,3 +343,18 @@ def test_targets_keep_their_address_encrypted(rostered):
     with db.session() as session:
         rows = list(session.scalars(select(AlertTarget)))
     assert rows and all(MAIL_LI not in row.address_enc and ROBOT_WANG not in row.address_enc for row in rows)
+
+
+def test_an_account_disabled_after_the_ladder_was_made_is_skipped(rostered):
+    db, cipher = rostered
+    from ledger.accounts import set_user_active
+
+    clock, robot, mail, alerter = _loop(db, cipher)
+    _urgent(db, cipher)
+    with db.session() as session:
+        alerting.open_alert(session, session.scalar(select(UrgentRecord)), now=clock())
+        set_user_active(session=session, username="wang", active=False, actor="chen")
+    alerter.once()
+    clock.advance(seconds=2)
+    alerter.once()
+    assert robot.sent == [] and [m.step for m in mail.to(MAIL_LI)] == [2]

@@ -23,7 +23,7 @@ from ledger.accounts import find_user
 from ledger.clock import utcnow
 from ledger.duty_models import UrgentAlert
 from tests.fake_wecom import FakeWeCom
-from tests.test_staff_support import BAOAN, LIUTANG, OTHER_DISTRICT, XIXIANG, StaffApp, build_settings, urgent
+from tests.test_staff_support import BAOAN, LIUTANG, OTHER_DISTRICT, XIXIANG, StaffApp, _staff_app, urgent
 from tongban.runtime import duty_alerter
 
 WANG_KEY, AREA_KEY = "3b0c9a52-6e1d-4f7a-9c2e-5d4b3a291807", "c7e2f1a0-9b8d-4c6e-a5f4-3e2d1c0b9a88"
@@ -70,23 +70,11 @@ def services():
 
 @pytest.fixture
 def duty_app(staff_backend, kb, interpreter, services):
-    from staff.web import install
-    from tongban.app import create_app
-    from tongban.runtime import Runtime
-
     wecom, smtp, _ = services
-    settings = build_settings(staff_backend, server={"public_url": "http://testserver"},
-                              alerts={"wecom_robot_base_url": wecom.base_url, "smtp_host": "127.0.0.1",
-                                      "smtp_port": smtp.port, "smtp_security": "none",
-                                      "smtp_from": "童伴值班 <duty@tongban.example.cn>"})
-    runtime = Runtime.build(settings, knowledge=kb, interpreter=interpreter)
-    app = create_app(settings, runtime=runtime)
-    install(app)
-    built = StaffApp(app, runtime, [])
-    yield built
-    for client in built.clients:
-        client.__exit__(None, None, None)
-    runtime.close(stop_knowledge=False)
+    yield from _staff_app(staff_backend, kb, interpreter, server={"public_url": "http://testserver"},
+                          alerts={"wecom_robot_base_url": wecom.base_url, "smtp_host": "127.0.0.1",
+                                  "smtp_port": smtp.port, "smtp_security": "none",
+                                  "smtp_from": "童伴值班 <duty@tongban.example.cn>"})
 
 
 @pytest.fixture

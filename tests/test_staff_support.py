@@ -80,13 +80,14 @@ def build_settings(backend: dict, **overrides):
     return Settings(**values)
 
 
-def _staff_app(backend: dict, knowledge, interpreter):
-    """The real app (staff pages installed) on ``backend``; closed when the generator ends."""
+def _staff_app(backend: dict, knowledge, interpreter, **overrides):
+    """The real app (staff pages installed) on ``backend`` with settings ``overrides``; closed when
+    the generator ends."""
     from staff.web import install
     from tongban.app import create_app
     from tongban.runtime import Runtime
 
-    settings = build_settings(backend)
+    settings = build_settings(backend, **overrides)
     runtime = Runtime.build(settings, knowledge=knowledge, interpreter=interpreter)
     app = create_app(settings, runtime=runtime)
     install(app)
