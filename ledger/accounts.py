@@ -35,10 +35,11 @@ ROLES: dict[str, str] = {
 ROLE_AREA_LENGTH = {"civil_affairs": 6, "supervisor": 9, "director": 12, "committee": 12}
 
 # What each role may do, besides seeing and working on the records of its area ("wechat": making a
-# committee's WeChat QR code through the account's API).
+# committee's WeChat QR code through the account's API; "duty": the duty rosters, area fallback contacts
+# and the alert targets of the accounts of its area — everyone manages their own targets).
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"decide", "visit", "export", "committees", "wechat", "knowledge", "audit", "users"}),
-    "civil_affairs": frozenset({"decide", "visit", "export", "committees", "wechat", "knowledge"}),
+    "admin": frozenset({"decide", "visit", "export", "committees", "wechat", "knowledge", "audit", "users", "duty"}),
+    "civil_affairs": frozenset({"decide", "visit", "export", "committees", "wechat", "knowledge", "duty"}),
     "supervisor": frozenset({"decide", "visit", "export", "committees"}),
     "director": frozenset({"visit", "export"}),
     "committee": frozenset({"visit", "export"}),

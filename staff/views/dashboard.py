@@ -11,13 +11,15 @@ from sqlalchemy import select
 import datetime as dt
 
 import ledger.dashboard
-from ledger import alerting, clock
+from ledger import alerting, clock, duty
 from ledger.areas import AreaDirectory, area_clause, area_name, child_area_length
+from ledger.duty_models import DutyShift
 from ledger.models import Committee
 from ledger.requests import SITUATION_LABELS, STATUS_LABELS
 from staff.auth import require_staff
 from staff.charts import bar_chart_svg, column_chart_svg
 from staff.common import Staff, render, runtime
+from staff.views.duty import GAP_DAYS, span_text
 
 router = APIRouter()
 ACK_WINDOW = dt.timedelta(days=30)  # the dashboard's time-to-acknowledge covers the alerts of the last 30 days
@@ -43,6 +45,12 @@ def dashboard(request: Request, staff: Staff = Depends(require_staff)):
         now = clock.utcnow()
         acks = alerting.ack_stats(session, user_area=staff.area, since=now - ACK_WINDOW)
         alert_health = alerting.health(session, user_area=staff.area, now=now)
+        duty_gaps, rostered = [], True
+        if staff.can("duty"):  # the gaps ahead, before they happen (nobody on duty: alerts skip a level)
+            duty_gaps = [(code, [span_text(b, e) for b, e in spans])
+                         for code, spans in duty.areas_with_gaps(session, staff.area, now, GAP_DAYS)]
+            rostered = session.scalar(select(DutyShift.id).where(area_clause(DutyShift.area_code, staff.area))
+                                      .limit(1)) is not None
         names = dict(session.execute(select(Committee.locality_code, Committee.locality_name)
                                      .where(area_clause(Committee.locality_code, staff.area))).all())
     length = child_area_length(staff.area)
@@ -61,4 +69,5 @@ def dashboard(request: Request, staff: Staff = Depends(require_staff)):
         "board": board, "charts": charts, "status_data": status_data, "situation_data": situation_data,
         "area_data": area_data, "month_data": month_data, "today": today,
         "acks": acks, "alert_health": alert_health, "ack_window_days": ACK_WINDOW.days,
+        "duty_gaps": duty_gaps, "rostered": rostered, "gap_days": GAP_DAYS,
     })
