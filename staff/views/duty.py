@@ -392,11 +392,11 @@ def _owner(session, staff: Staff, name: str | None) -> StaffUser:
     name = (name or "").strip()
     if not name or name.lower() == staff.username.lower():
         return session.get(StaffUser, staff.id)
-    if not staff.can("duty"):
-        raise Forbidden(NO_PERMISSION)
     user = _visible_user(session, staff, name)
     if user is None:
         raise NotFound("没有找到这个账号，或它不在您的管辖范围内。")
+    if not staff.can("duty"):
+        raise Forbidden(NO_PERMISSION)
     return user
 
 
