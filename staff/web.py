@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from staff import auth
 from staff.common import (CHANNEL_LABELS, DRAFT_COOKIE, HERE, PREFIX, SESSION_COOKIE, LoginRequired, StaffPageError,
                           is_secure, login_url, render)
-from staff.views import admin, alerts, casework, committees, dashboard, duty, knowledge, ledger
+from staff.views import admin, alerts, casework, committees, dashboard, duty, duty_targets, knowledge, ledger
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ async def _page_error(request: Request, exc: StaffPageError):
                   status_code=exc.status_code)
 
 
-MODULES = (auth, casework, alerts, ledger, dashboard, committees, duty, knowledge, admin)
+MODULES = (auth, casework, alerts, ledger, dashboard, committees, duty, duty_targets, knowledge, admin)
 
 
 def route_table() -> list[tuple[str, str]]:

@@ -1,54 +1,45 @@
-"""Duty rosters and alert targets in the staff app (issue 18).
+"""An area's duty roster in the staff app (值班, ``/staff/duty?area=CODE``; issue 18): the weekly shifts
+by weekday, the exceptions ahead, who is on duty now, the ladder an urgent record coming in now would
+climb, the gaps of the next 7 days (nobody on duty) shown *before* they happen, and the area's
+fallback contacts (their test and remove buttons, and people's own targets: ``duty_targets.py``).
 
-- 值班 (``/staff/duty?area=CODE``): an area's weekly shifts by weekday, the exceptions ahead, who is
-  on duty now, the ladder an urgent record coming in now would climb, the gaps of the next 7 days
-  (nobody on duty) shown *before* they happen, and the area's fallback contacts.
-- 我的提醒方式 (``/staff/alert-targets``): how the signed-in user is alerted; duty managers also
-  reach the accounts of their area (``?user=NAME``).
-
-Every target shows its last success and last error, and has a "发送测试提醒" button: a wrong robot
-key or SMTP login shows here, not when an emergency needs it. Addresses are shown only masked.
-
-Everyone signed in sees their own area's rosters (a sub-area may be picked) and manages their own
-targets; the ``duty`` permission (admins, civil-affairs staff) changes rosters, areas' contacts and
-the targets of the accounts of the area. Ids travel in the forms, not in the paths; a roster, shift,
-exception, account or target outside the user's area is answered as missing (404), a change without
-the permission is refused (403).
+Everyone signed in sees the rosters of their own area (a sub-area may be picked); the ``duty``
+permission (admins, civil-affairs staff) changes them. Ids travel in the forms, not in the paths; a
+roster, shift or exception outside the user's area is answered as missing (404), a change without
+the permission is refused (403). Times are typed and shown in Beijing time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ledger import clock, duty
-from ledger.accounts import find_user, list_users
+from ledger.accounts import list_users
 from ledger.areas import NATIONAL, AreaDirectory, area_clause, check_area_code
-from ledger.audit import audit
 from ledger.duty_models import AlertTarget, DutyException, DutyShift
 from ledger.errors import StaffError
 from ledger.staff_models import StaffUser
 from staff.auth import need, require_staff
-from staff.common import PREFIX, Forbidden, FormErrors, NotFound, Staff, render, runtime, text_field
+from staff.common import PREFIX, FormErrors, NotFound, Staff, render, runtime, text_field
+from staff.views import duty_targets
 from staff.views.casework import form_data
+from staff.views.duty_targets import form_int, form_values, target_fields, target_rows, test_outcome, visible_user
 
 router = APIRouter()
 
 GAP_DAYS = 7  # how far ahead the pages look for gaps
-NO_PERMISSION = "您的账号没有管理值班的权限（系统管理员、民政工作人员可以管理）。如需开通，请联系系统管理员。"
 NOTICES = {
     "shift": "班次已添加。",
     "shift_removed": "班次已删除。",
     "exception": "例外时段已添加。",
     "exception_removed": "例外时段已删除。",
-    "target": "提醒方式已添加。建议点“发送测试提醒”确认能收到。",
-    "target_removed": "提醒方式已停用。",
+    **duty_targets.NOTICES,
 }
 _MOMENT = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2}):(\d{2})(?::00)?$")
 _CODE_SHAPE = "地区代码须为 6 位（区县）、9 位（街道）或 12 位（社区）数字。"
@@ -106,10 +97,6 @@ def _posted_area(form, staff: Staff, areas: AreaDirectory) -> str:
     return code
 
 
-def _int(form, name: str) -> int | None:
-    value = form.get(name)
-    text = value.strip() if isinstance(value, str) else ""
-    return int(text) if text.isdigit() and len(text) < 10 else None
 
 
 def _rank(form, name: str, errors: FormErrors) -> int:
@@ -143,10 +130,6 @@ def _moment(form, name: str, errors: FormErrors, *, label: str) -> dt.datetime |
     return None
 
 
-def _visible_user(session, staff: Staff, name: str) -> StaffUser | None:
-    """An account of the user's area by user name, else None."""
-    user = find_user(session, name) if name else None
-    return user if user is not None and staff.sees(user.area_code) else None
 
 
 def _candidates(session, staff: Staff, area: str) -> list[StaffUser]:
@@ -168,38 +151,6 @@ def _users(session, ids: set[int]) -> dict[int, StaffUser]:
     if not ids:
         return {}
     return {u.id: u for u in session.scalars(select(StaffUser).where(StaffUser.id.in_(ids)))}
-
-
-@dataclass(frozen=True)
-class TargetRow:
-    """A target as the pages show it: never its address, only the hint."""
-
-    id: int
-    channel: str
-    hint: str
-    position: int
-    last_ok_at: dt.datetime | None
-    last_error: str
-    last_error_at: dt.datetime | None
-
-    @property
-    def failing(self) -> bool:
-        """Its last try failed (no success since)."""
-        return bool(self.last_error_at) and (self.last_ok_at is None or self.last_error_at > self.last_ok_at)
-
-
-def target_rows(targets: list[AlertTarget]) -> list[TargetRow]:
-    return [TargetRow(t.id, t.channel, t.address_hint, t.position, clock.aware(t.last_ok_at), t.last_error or "",
-                      clock.aware(t.last_error_at)) for t in targets]
-
-
-def _test_result(request: Request, rows: list[TargetRow]) -> dict | None:
-    """The outcome of the test alert just sent (``?done=tested|test_failed&target=ID``), for the page."""
-    done, wanted = request.query_params.get("done"), request.query_params.get("target", "")
-    if done not in ("tested", "test_failed") or not wanted.isdigit():
-        return None
-    row = next((r for r in rows if r.id == int(wanted)), None)
-    return None if row is None else {"ok": done == "tested", "row": row}
 
 
 # ------------------------------------------------------------------ the roster page
@@ -246,7 +197,7 @@ def _roster_page(request: Request, staff: Staff, area: str, *, area_error: str =
                     who(int(r[5:])) if r.startswith("user:") else duty.area_label(r[5:]) for r in step["recipients"]]}
                     for step in ladder],
                 "gaps": [span_text(b, e) for b, e in duty.roster_gaps(session, area, now, GAP_DAYS)],
-                "area_targets": area_targets, "test_result": _test_result(request, area_targets),
+                "area_targets": area_targets, "test_result": test_outcome(request, area_targets),
                 "candidates": [(u.username, f"{duty.person_label(u)}（{u.username}）")
                                for u in _candidates(session, staff, area)] if staff.can("duty") else [],
             })
@@ -266,8 +217,6 @@ def _back(area: str, done: str) -> RedirectResponse:
     return RedirectResponse(f"{PREFIX}/duty?" + urlencode({"area": area, "done": done}), status_code=303)
 
 
-def _values(form, names: tuple[str, ...]) -> dict[str, str]:
-    return {k: form.get(k) for k in names if isinstance(form.get(k), str)}
 
 
 @router.post("/duty/shifts", name="staff_duty_add_shift")
@@ -285,7 +234,7 @@ def add_shift(request: Request, staff: Staff = Depends(need("duty")), form=Depen
     if not errors:
         try:
             with rt.db.session() as session:
-                person = _visible_user(session, staff, name)
+                person = visible_user(session, staff, name)
                 if person is None:
                     raise StaffError(f"没有账号 {name}，或它不在您的管辖范围内")
                 duty.add_shift(session, area_code=area, user=person, weekday=int(weekday), start=form["shift_start"],
@@ -294,14 +243,14 @@ def add_shift(request: Request, staff: Staff = Depends(need("duty")), form=Depen
         except StaffError as exc:
             errors.add("shift", f"{exc}。")
     if errors:
-        values = _values(form, ("shift_user", "shift_weekday", "shift_start", "shift_end", "shift_rank"))
+        values = form_values(form, ("shift_user", "shift_weekday", "shift_start", "shift_end", "shift_rank"))
         return _roster_page(request, staff, area, errors=errors, values=values, failed="shift", status_code=400)
     return _back(area, "shift")
 
 
 @router.post("/duty/shifts/remove", name="staff_duty_remove_shift")
 def remove_shift(request: Request, staff: Staff = Depends(need("duty")), form=Depends(form_data)):
-    shift_id = _int(form, "shift_id")
+    shift_id = form_int(form, "shift_id")
     with runtime(request).db.session() as session:
         shift = session.get(DutyShift, shift_id) if shift_id else None
         if shift is None or not staff.sees(shift.area_code):
@@ -329,7 +278,7 @@ def add_exception(request: Request, staff: Staff = Depends(need("duty")), form=D
     if not errors:
         try:
             with rt.db.session() as session:
-                person = _visible_user(session, staff, name)
+                person = visible_user(session, staff, name)
                 if person is None:
                     raise StaffError(f"没有账号 {name}，或它不在您的管辖范围内")
                 duty.add_exception(session, area_code=area, user=person, starts_at=starts_at, ends_at=ends_at,
@@ -338,14 +287,14 @@ def add_exception(request: Request, staff: Staff = Depends(need("duty")), form=D
         except StaffError as exc:
             errors.add("exception", f"{exc}。")
     if errors:
-        values = _values(form, ("exc_user", "exc_kind", "exc_from", "exc_to", "exc_rank", "exc_note"))
+        values = form_values(form, ("exc_user", "exc_kind", "exc_from", "exc_to", "exc_rank", "exc_note"))
         return _roster_page(request, staff, area, errors=errors, values=values, failed="exception", status_code=400)
     return _back(area, "exception")
 
 
 @router.post("/duty/exceptions/remove", name="staff_duty_remove_exception")
 def remove_exception(request: Request, staff: Staff = Depends(need("duty")), form=Depends(form_data)):
-    exception_id = _int(form, "exception_id")
+    exception_id = form_int(form, "exception_id")
     with runtime(request).db.session() as session:
         exception = session.get(DutyException, exception_id) if exception_id else None
         if exception is None or not staff.sees(exception.area_code):
@@ -355,23 +304,13 @@ def remove_exception(request: Request, staff: Staff = Depends(need("duty")), for
     return _back(area, "exception_removed")
 
 
-def _target_fields(form, errors: FormErrors) -> tuple[str, str]:
-    channel = form.get("target_channel")
-    if channel not in duty.CHANNELS:
-        errors.add("target_channel", "请选择提醒渠道。")
-        channel = ""
-    label = duty.CHANNELS.get(channel, "提醒")
-    address = text_field(form, "target_address", errors, label=f"{label}的地址", required=True, max_length=300)
-    return channel, address
-
-
 @router.post("/duty/targets", name="staff_duty_add_target")
 def add_area_target(request: Request, staff: Staff = Depends(need("duty")), form=Depends(form_data)):
     """The area's fallback contact: alerted after the people on duty of its level."""
     rt = runtime(request)
     area = _posted_area(form, staff, rt.areas)
     errors = FormErrors()
-    channel, address = _target_fields(form, errors)
+    channel, address = target_fields(form, errors)
     if not errors:
         try:
             with rt.db.session() as session:
@@ -380,118 +319,6 @@ def add_area_target(request: Request, staff: Staff = Depends(need("duty")), form
         except StaffError as exc:
             errors.add("target_address", f"{exc}。")
     if errors:
-        values = _values(form, ("target_channel", "target_address"))
+        values = form_values(form, ("target_channel", "target_address"))
         return _roster_page(request, staff, area, errors=errors, values=values, failed="target", status_code=400)
     return _back(area, "target")
-
-
-# ------------------------------------------------------------------ alert targets (a person's, or an area's)
-
-def _owner(session, staff: Staff, name: str | None) -> StaffUser:
-    """Whose targets a page or form is about: the user's own, or (``duty``) an account of the area."""
-    name = (name or "").strip()
-    if not name or name.lower() == staff.username.lower():
-        return session.get(StaffUser, staff.id)
-    user = _visible_user(session, staff, name)
-    if user is None:
-        raise NotFound("没有找到这个账号，或它不在您的管辖范围内。")
-    if not staff.can("duty"):
-        raise Forbidden(NO_PERMISSION)
-    return user
-
-
-def _targets_url(staff: Staff, owner: StaffUser | None, area: str | None = None, **params: str | int) -> str:
-    """The page a target is shown on: its area's roster, the user's own targets, or an account's."""
-    if owner is None:
-        return f"{PREFIX}/duty?" + urlencode({"area": area, **params})
-    if owner.id != staff.id:
-        params = {"user": owner.username, **params}
-    return f"{PREFIX}/alert-targets" + (f"?{urlencode(params)}" if params else "")
-
-
-def _target(session, staff: Staff, form) -> tuple[AlertTarget, StaffUser | None]:
-    """The active target a form names, with its owner (None: an area's): one outside the user's area is
-    missing (404); someone else's or an area's without ``duty`` is refused (403)."""
-    target_id = _int(form, "target_id")
-    target = session.get(AlertTarget, target_id) if target_id else None
-    owner = session.get(StaffUser, target.user_id) if target is not None and target.user_id is not None else None
-    if target is None or not target.active or (target.user_id is not None and owner is None):
-        raise NotFound("没有找到这个提醒方式，或它不在您的管辖范围内。")
-    if owner is not None and owner.id == staff.id:
-        return target, owner
-    if not staff.sees(owner.area_code if owner is not None else target.area_code):
-        raise NotFound("没有找到这个提醒方式，或它不在您的管辖范围内。")
-    if not staff.can("duty"):
-        raise Forbidden(NO_PERMISSION)
-    return target, owner
-
-
-def _targets_page(request: Request, staff: Staff, name: str | None, *, errors=None, values=None,
-                  status_code: int = 200):
-    with runtime(request).db.session() as session:
-        owner = _owner(session, staff, name)
-        rows = target_rows(duty.targets_of(session, user_id=owner.id))
-        accounts = []
-        if staff.can("duty"):
-            counts = dict(session.execute(select(AlertTarget.user_id, func.count()).where(
-                AlertTarget.active.is_(True), AlertTarget.user_id.is_not(None)).group_by(AlertTarget.user_id)).all())
-            accounts = [{"username": u.username, "name": duty.person_label(u), "role": u.role, "area": u.area_code,
-                         "targets": counts.get(u.id, 0)} for u in list_users(session, staff.area) if u.active]
-        owner_view = {"username": owner.username, "name": duty.person_label(owner), "own": owner.id == staff.id}
-    return render(request, "duty_targets.html", {
-        "owner": owner_view, "targets": rows, "channels": duty.CHANNELS, "accounts": accounts,
-        "test_result": _test_result(request, rows), "errors": errors or {}, "values": values or {},
-        "notice": NOTICES.get(request.query_params.get("done", "")),
-    }, status_code=status_code)
-
-
-@router.get("/alert-targets", name="staff_alert_targets")
-def alert_targets(request: Request, staff: Staff = Depends(require_staff)):
-    return _targets_page(request, staff, request.query_params.get("user"))
-
-
-@router.post("/alert-targets", name="staff_alert_targets_add")
-def add_target(request: Request, staff: Staff = Depends(require_staff), form=Depends(form_data)):
-    rt = runtime(request)
-    name = form.get("user") if isinstance(form.get("user"), str) else ""
-    errors = FormErrors()
-    channel, address = _target_fields(form, errors)
-    with rt.db.session() as session:
-        owner = _owner(session, staff, name)  # 403 / 404 before anything is checked or kept
-    if not errors:
-        try:
-            with rt.db.session() as session:
-                duty.add_target(session, rt.cipher, user=session.get(StaffUser, owner.id), channel=channel,
-                                address=address, actor=staff.username, user_area=staff.area)
-        except StaffError as exc:
-            errors.add("target_address", f"{exc}。")
-    if errors:
-        return _targets_page(request, staff, name, errors=errors,
-                             values=_values(form, ("target_channel", "target_address")), status_code=400)
-    return RedirectResponse(_targets_url(staff, owner, done="target"), status_code=303)
-
-
-@router.post("/alert-targets/remove", name="staff_alert_targets_remove")
-def remove_target(request: Request, staff: Staff = Depends(require_staff), form=Depends(form_data)):
-    with runtime(request).db.session() as session:
-        target, owner = _target(session, staff, form)
-        url = _targets_url(staff, owner, target.area_code, done="target_removed")
-        duty.remove_target(session, target_id=target.id, actor=staff.username, user_area=staff.area)
-    return RedirectResponse(url, status_code=303)
-
-
-@router.post("/alert-targets/test", name="staff_alert_targets_test")
-def test_target(request: Request, staff: Staff = Depends(require_staff), form=Depends(form_data)):
-    """Send a test alert through one target now (blocking: a channel waits a few seconds at most); the
-    outcome is kept on the target by the runtime and shown on the page the user came from."""
-    rt = runtime(request)
-    with rt.db.session() as session:
-        target, owner = _target(session, staff, form)
-        target_id, channel, hint, area = target.id, target.channel, target.address_hint, target.area_code
-        audited = f"user:{owner.username}" if owner is not None else f"area:{target.area_code}"
-    error = rt.send_test_alert(target_id)
-    with rt.db.session() as session:
-        audit(session, actor=staff.username, action="duty.target.test", target=audited,
-              detail=f"target={target_id} channel={channel} hint={hint} " + ("ok" if error is None else f"error={error}")[:300])
-    url = _targets_url(staff, owner, area, done="tested" if error is None else "test_failed", target=target_id)
-    return RedirectResponse(url, status_code=303)
