@@ -68,7 +68,7 @@ def _state(runtime) -> tuple:
 def test_every_page_and_action_refuses_an_anonymous_user(staff_app):
     runtime = staff_app.runtime
     world = _seed_world(runtime)
-    ids = {"reference": world["own"], "record_id": world["urgent"], "committee_id": world["committee_id"]}
+    ids = {"reference": world["own"], "record_id": world["urgent"], "committee_id": world["committee_id"], "token": "x"}
     routes = _routes(staff_app.app)
     assert len(routes) >= 20, routes
     before = _state(runtime)
