@@ -20,6 +20,7 @@ from bot.engine import DialogueEngine
 from knowledge.desk import ChecklistDesk
 from knowledge.service import KnowledgeBase
 from ledger import alerting
+from ledger.alerting import ALERT_CHANNEL_LABELS
 from ledger.areas import AreaDirectory
 from ledger.clock import utcnow
 from ledger.conversations import ConversationStore
@@ -177,7 +178,7 @@ class Runtime:
                                escalate_minutes=self.settings.alerts.escalate_after_minutes)
         error: str | None = None
         if channel is None:
-            error = f"本服务没有配置“{kind}”提醒方式（见 docs/alerts.md）。"
+            error = f"本服务没有配置“{ALERT_CHANNEL_LABELS.get(kind, kind)}”提醒方式，请联系系统管理员。"
         else:
             try:
                 channel.send(address, message)
