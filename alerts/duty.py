@@ -105,8 +105,8 @@ class DutyAlerter:
         now = self.clock()
         if self._health_at is None or now - self._health_at >= HEALTH_EVERY:
             self._check_health(now)
-        with self.db.engine.connect() as connection:
-            idle = not alerting.work_waiting(connection, now=now)
+        with self.db.reading() as session:
+            idle = not alerting.work_waiting(session.connection(), now=now)
         if idle:
             self.passes += 1
             return result
@@ -119,7 +119,10 @@ class DutyAlerter:
             result.escalated = alerting.escalate_due(session, now=now, escalate_after=self.escalate_after)
         while True:
             with self.db.session() as session:
-                jobs = alerting.claim_deliveries(session, self.cipher, worker=self.worker, now=self.clock())
+                # as many as there are threads: a claim is renewed before each target is tried, and
+                # one waiting its turn in the pool for longer than the lease would be taken over
+                jobs = alerting.claim_deliveries(session, self.cipher, worker=self.worker, now=self.clock(),
+                                                 limit=SEND_THREADS)
             if not jobs:
                 break
             outcomes = list(self._pool.map(self._send, jobs))
@@ -128,10 +131,10 @@ class DutyAlerter:
         return result
 
     def _check_health(self, now: dt.datetime) -> None:
-        with self.db.sessions() as session:  # reads only: no transaction of the writers' kind
+        with self.db.reading() as session:
             found = alerting.health(session, now=now)
         self.health = {"ok": found["ok"], "failed_24h": found["failed"], "overdue": found["overdue"],
-                       "failing_targets": len(found["broken_targets"])}
+                       "unreached_24h": found["unreached"], "failing_targets": len(found["broken_targets"])}
         self._health_at = now
         if not found["ok"]:
             log.warning("duty alerts are failing: %s", self.health)
@@ -147,7 +150,9 @@ class DutyAlerter:
     def _send(self, job: alerting.DeliveryJob) -> _Outcome:
         message = self.message(job, self.clock())
         errors: list[tuple[alerting.Target, AlertFailed]] = []
-        for target in job.targets:
+        for number, target in enumerate(job.targets):
+            if number:
+                self._renew(job.id)
             channel = self.channels.get(target.channel)
             if channel is None:
                 errors.append((target, AlertFailed(f"本服务未配置{target.channel}提醒方式", permanent=True)))
@@ -166,21 +171,35 @@ class DutyAlerter:
             return _Outcome(job, target, errors, self.clock())
         return _Outcome(job, None, errors, self.clock())
 
-    def _record(self, outcomes: list[_Outcome], result: PassResult) -> None:
+    def _renew(self, delivery_id: int) -> None:
+        """Keep the claim of a delivery still being tried (its next target)."""
         with self.db.session() as session:
-            for outcome in outcomes:
-                for target, error in outcome.errors:
-                    alerting.target_result(session, target_id=target.id, error=error.reason, now=outcome.at)
+            alerting.renew_claim(session, delivery_id=delivery_id, worker=self.worker, now=self.clock())
+
+    def _record(self, outcomes: list[_Outcome], result: PassResult) -> None:
+        # rows locked in one order by every worker (targets by id, then deliveries by id): two
+        # workers recording at once wait for each other instead of deadlocking
+        targets: dict[int, tuple[str | None, dt.datetime]] = {}
+        for outcome in sorted(outcomes, key=lambda o: o.at):
+            for target, error in outcome.errors:
+                targets[target.id] = (error.reason, outcome.at)
+            if outcome.sent_by is not None:
+                targets[outcome.sent_by.id] = (None, outcome.at)
+        with self.db.session() as session:
+            for target_id in sorted(targets):
+                error, at = targets[target_id]
+                alerting.target_result(session, target_id=target_id, error=error, now=at)
+            for outcome in sorted(outcomes, key=lambda o: o.job.id):
                 if outcome.sent_by is not None:
-                    alerting.target_result(session, target_id=outcome.sent_by.id, now=outcome.at)
-                    alerting.delivery_sent(session, delivery_id=outcome.job.id, target=outcome.sent_by, now=outcome.at)
-                    result.sent += 1
-                    result.sends.append((outcome.job.id, outcome.at))
+                    if alerting.delivery_sent(session, delivery_id=outcome.job.id, target=outcome.sent_by,
+                                              worker=self.worker, now=outcome.at):
+                        result.sent += 1
+                        result.sends.append((outcome.job.id, outcome.at))
                     continue
                 permanent = all(error.permanent for _, error in outcome.errors)
                 reasons = "；".join(f"{t.channel}：{e.reason}" for t, e in outcome.errors) or "没有可用的提醒方式"
                 alerting.delivery_failed(session, delivery_id=outcome.job.id, error=reasons, permanent=permanent,
-                                         now=outcome.at)
+                                         worker=self.worker, now=outcome.at)
                 if permanent:
                     result.failed += 1
                 else:

@@ -1,6 +1,7 @@
 """The WeCom group robot (企业微信群机器人): a markdown message to a group chat through the robot's
 webhook, ``POST {base}/cgi-bin/webhook/send?key=KEY``. The key is the whole credential, so it is a
-target's address (stored encrypted) and never appears in a log line or a reason.
+target's address (stored encrypted) and never appears in a reason; it is in the request's URL, which
+httpx logs at INFO — ``tongban.logs.configure_logging`` keeps httpx at WARNING (tested).
 
 WeCom answers ``{"errcode": 0}`` on success; 93000 means the key is not (or no longer) a robot's —
 the robot was removed or the key mistyped: permanent, staff must fix the target; 45009 is the

@@ -25,6 +25,7 @@ import datetime as dt
 import hmac
 import json
 import logging
+import re
 from dataclasses import dataclass
 from statistics import median
 
@@ -38,7 +39,7 @@ from ledger.crypto import DataCipher
 from ledger.db import insert_ignore
 from ledger.duty import ladder_for, target_address, targets_of
 from ledger.duty_models import AlertDelivery, AlertTarget, UrgentAlert
-from ledger.models import UrgentRecord
+from ledger.models import AssistanceRequest, UrgentRecord
 from ledger.outbox import CLAIM_LEASE, MAX_ATTEMPTS, backoff
 from ledger.services import urgent_reference
 from ledger.staff_models import StaffUser
@@ -104,10 +105,17 @@ def work_waiting(connection, *, now: dt.datetime | None = None) -> bool:
 
 
 def record_area(session: Session, record: UrgentRecord) -> str | None:
-    """The area whose rosters are alerted: the record's district, else the most precise place of
-    the conversation's requests; None when unknown (the national admins are alerted)."""
+    """The area whose rosters are alerted: the most precise place known — a request of the same
+    conversation in the record's district names its community (the committee that referred the
+    family), so the community's and the street's people on duty come first — else the district;
+    None when unknown (the national admins are alerted)."""
+    requested = set(session.scalars(select(AssistanceRequest.area_code)
+                                    .where(AssistanceRequest.conversation_id == record.conversation_id)))
+    if record.locality:
+        inside = [code for code in requested if code and code.startswith(record.locality)]
+        return max(inside, key=lambda code: (len(code), code)) if inside else record.locality
     places = case_places(session, record)
-    return max(places, key=len) if places else None
+    return max(places, key=lambda code: (len(code), code)) if places else None
 
 
 def open_alert(session: Session, record: UrgentRecord, *, now: dt.datetime | None = None,
@@ -147,7 +155,7 @@ def escalate_due(session: Session, *, now: dt.datetime | None = None,
     now = now or utcnow()
     due = session.execute(select(UrgentAlert.id, UrgentAlert.step)
                           .where(UrgentAlert.acknowledged_at.is_(None), UrgentAlert.next_step_at <= now)
-                          .order_by(UrgentAlert.next_step_at).limit(limit)).all()
+                          .order_by(UrgentAlert.next_step_at, UrgentAlert.id).limit(limit)).all()
     started = 0
     for alert_id, step in due:
         alert = session.get(UrgentAlert, alert_id)
@@ -230,20 +238,33 @@ def _job(session: Session, cipher: DataCipher, delivery: AlertDelivery, alert: U
                        area_code=alert.area_code, created_at=aware(record.created_at), attempts=delivery.attempts)
 
 
-def delivery_sent(session: Session, *, delivery_id: int, target: Target, now: dt.datetime | None = None) -> None:
+def _claimed(delivery_id: int, worker: str):
+    return and_(AlertDelivery.id == delivery_id, AlertDelivery.status == "sending", AlertDelivery.claimed_by == worker)
+
+
+def delivery_sent(session: Session, *, delivery_id: int, target: Target, worker: str,
+                  now: dt.datetime | None = None) -> bool:
+    """Recorded as sent — if ``worker`` still holds the claim (False: another worker took it over
+    after the lease ran out, and sends it too; logged, since the person gets it twice)."""
     now = now or utcnow()
-    session.execute(update(AlertDelivery).where(AlertDelivery.id == delivery_id)
-                    .values(status="sent", sent_at=now, claimed_by=None, via_target_id=target.id, via=target.channel,
-                            last_error=None).execution_options(synchronize_session=False))
+    done = session.execute(update(AlertDelivery).where(_claimed(delivery_id, worker))
+                           .values(status="sent", sent_at=now, claimed_by=None, via_target_id=target.id,
+                                   via=target.channel, last_error=None).execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        log.warning("alert delivery %s: sent by %s after its claim was taken over", delivery_id, worker)
+    return done.rowcount == 1
 
 
-def delivery_failed(session: Session, *, delivery_id: int, error: str, permanent: bool,
+def delivery_failed(session: Session, *, delivery_id: int, error: str, permanent: bool, worker: str,
                     now: dt.datetime | None = None) -> None:
     """Every target of the delivery failed this time: tried again with the back-off, or — every
     failure permanent (a wrong key, a refused login), or too many tries — given up, and the next
-    step of the ladder started now instead of after the wait."""
+    step of the ladder started now instead of after the wait. Nothing when ``worker`` lost the claim."""
     now = now or utcnow()
-    delivery = session.get(AlertDelivery, delivery_id)
+    delivery = session.scalar(select(AlertDelivery).where(_claimed(delivery_id, worker)).with_for_update())
+    if delivery is None:
+        log.warning("alert delivery %s: failure by %s after its claim was taken over", delivery_id, worker)
+        return
     attempts = delivery.attempts + 1
     if permanent or attempts >= MAX_ATTEMPTS:
         delivery.attempts = attempts
@@ -257,12 +278,15 @@ def _fail_for_good(session: Session, delivery: AlertDelivery, alert: UrgentAlert
                    now: dt.datetime) -> None:
     delivery.status, delivery.claimed_by, delivery.last_error = "failed", None, error[:300]
     session.flush()
-    if alert.acknowledged_at is None and alert.step == delivery.step and alert.next_step_at is not None:
+    if alert.acknowledged_at is None and alert.step == delivery.step:
         open_ones = session.scalar(select(func.count()).select_from(AlertDelivery)
                                    .where(AlertDelivery.alert_id == alert.id, AlertDelivery.step == delivery.step,
                                           AlertDelivery.status != "failed"))
-        if not open_ones:
-            alert.next_step_at = now  # nobody of this step can be reached: the next one now
+        if not open_ones:  # nobody of this step can be reached: the next one now (unless it moved on)
+            session.execute(update(UrgentAlert)
+                            .where(UrgentAlert.id == alert.id, UrgentAlert.step == delivery.step,
+                                   UrgentAlert.acknowledged_at.is_(None), UrgentAlert.next_step_at.is_not(None))
+                            .values(next_step_at=now).execution_options(synchronize_session=False))
 
 
 def target_result(session: Session, *, target_id: int, error: str | None = None,
@@ -274,11 +298,12 @@ def target_result(session: Session, *, target_id: int, error: str | None = None,
                     .execution_options(synchronize_session=False))
 
 
-def renew_claims(session: Session, *, worker: str, now: dt.datetime | None = None) -> int:
-    result = session.execute(update(AlertDelivery)
-                             .where(AlertDelivery.status == "sending", AlertDelivery.claimed_by == worker)
+def renew_claim(session: Session, *, delivery_id: int, worker: str, now: dt.datetime | None = None) -> bool:
+    """Renew ``worker``'s claim of a delivery it is still trying (before each next target), so that
+    only a stopped worker's claims are taken over, ``CLAIM_LEASE`` after its last renewal."""
+    result = session.execute(update(AlertDelivery).where(_claimed(delivery_id, worker))
                              .values(next_attempt_at=now or utcnow()).execution_options(synchronize_session=False))
-    return result.rowcount
+    return result.rowcount == 1
 
 
 # ---------------------------------------------------------------- acknowledging
@@ -294,6 +319,10 @@ def _signature(cipher: DataCipher, body: str) -> str:
     return cipher.lookup_hash(f"urgent-alert-ack:{body}")[:32]
 
 
+_DIGITS = re.compile(r"^[0-9]{1,19}$")
+_SIGNATURE = re.compile(r"^[0-9a-f]{32}$")
+
+
 class BadLink(ValueError):
     """The link is not one we made, or it has expired (the message says which, for staff)."""
 
@@ -301,7 +330,7 @@ class BadLink(ValueError):
 def read_ack_token(cipher: DataCipher, token: str, *, now: dt.datetime | None = None) -> int:
     """The delivery a link names; ``BadLink`` when it was altered or has expired."""
     parts = (token or "")[:100].split(".")
-    if len(parts) != 3 or not (parts[0].isdigit() and parts[1].isdigit()):
+    if len(parts) != 3 or not (_DIGITS.match(parts[0]) and _DIGITS.match(parts[1]) and _SIGNATURE.match(parts[2])):
         raise BadLink("链接无效。")
     body = f"{parts[0]}.{parts[1]}"
     if not hmac.compare_digest(_signature(cipher, body), parts[2]):
@@ -326,6 +355,15 @@ def acknowledge(session: Session, *, alert: UrgentAlert, username: str, now: dt.
         return True
     session.refresh(alert)
     return False
+
+
+def is_recipient(session: Session, record_id: int, user_id: int) -> bool:
+    """Whether the person was alerted about the record (a step of its ladder named them): they
+    may open it even when it lies outside their own area — a community's child director on the
+    street's roster is alerted about the street's other communities too."""
+    return session.scalar(select(exists().where(
+        AlertDelivery.alert_id == UrgentAlert.id, UrgentAlert.urgent_record_id == record_id,
+        AlertDelivery.recipient == f"user:{user_id}"))) or False
 
 
 def alert_of_record(session: Session, record_id: int) -> UrgentAlert | None:
@@ -376,22 +414,39 @@ def ack_stats(session: Session, *, user_area: str, since: dt.datetime) -> dict:
 
 
 def health(session: Session, *, user_area: str | None = None, now: dt.datetime | None = None) -> dict:
-    """Whether alerts are getting through: deliveries given up in the last day, ones overdue by
-    more than a minute, and targets whose last attempt failed. ``ok`` false when any."""
+    """Whether alerts are getting through (the records of ``user_area``; None: all): deliveries
+    given up in the last day, ones overdue by more than a minute, open records of the last day that
+    reached nobody (an empty ladder, or every step failed), and targets whose last attempt failed.
+    ``ok`` false when any."""
     now = now or utcnow()
-    failed = session.scalar(select(func.count()).select_from(AlertDelivery)
-                            .where(AlertDelivery.status == "failed", AlertDelivery.created_at >= now - FAILING_WINDOW))
-    overdue = session.scalar(select(func.count()).select_from(AlertDelivery)
-                             .where(AlertDelivery.status.in_(("pending", "sending")),
-                                    AlertDelivery.created_at <= now - dt.timedelta(minutes=1)))
+    since = now - FAILING_WINDOW
+    scoped = user_area is not None and bool(area_prefix(user_area))
+    alerts = select(UrgentAlert.id).join(UrgentRecord, UrgentRecord.id == UrgentAlert.urgent_record_id)
+    if scoped:
+        alerts = alerts.where(case_place_clause(UrgentRecord, user_area))
+
+    def deliveries(*conditions) -> int:
+        query = select(func.count()).select_from(AlertDelivery).where(*conditions)
+        if scoped:
+            query = query.where(AlertDelivery.alert_id.in_(alerts))
+        return session.scalar(query) or 0
+
+    failed = deliveries(AlertDelivery.status == "failed", AlertDelivery.created_at >= since)
+    overdue = deliveries(AlertDelivery.status.in_(("pending", "sending")),
+                         AlertDelivery.created_at <= now - dt.timedelta(minutes=1))
+    reaching = exists(select(AlertDelivery.id).where(AlertDelivery.alert_id == UrgentAlert.id,
+                                                     AlertDelivery.status.in_(("pending", "sending", "sent"))))
+    unreached = session.scalar(select(func.count()).select_from(
+        alerts.where(UrgentRecord.status == "new", UrgentAlert.created_at >= since,
+                     UrgentAlert.acknowledged_at.is_(None), UrgentAlert.next_step_at.is_(None), ~reaching)
+        .subquery())) or 0
     broken = select(AlertTarget).where(AlertTarget.active.is_(True), AlertTarget.last_error_at.is_not(None),
                                        or_(AlertTarget.last_ok_at.is_(None),
                                            AlertTarget.last_ok_at < AlertTarget.last_error_at))
-    if user_area is not None and area_prefix(user_area):
+    if scoped:
         broken = broken.where(or_(area_clause(AlertTarget.area_code, user_area),
                                   AlertTarget.user_id.in_(select(StaffUser.id)
                                                           .where(area_clause(StaffUser.area_code, user_area)))))
-    broken_targets = list(session.scalars(broken))
-    return {"ok": not (failed or overdue or broken_targets), "failed": failed or 0, "overdue": overdue or 0,
-            "broken_targets": broken_targets}
-
+    broken_targets = list(session.scalars(broken.order_by(AlertTarget.id)))
+    return {"ok": not (failed or overdue or unreached or broken_targets), "failed": failed, "overdue": overdue,
+            "unreached": unreached, "broken_targets": broken_targets}

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+READ_ONLY = "tongban_read_only"  # execution option of ``Database.reading``'s connections
 
 
 def _write_ahead_log(cursor, wait: float = 30.0) -> None:
@@ -60,8 +61,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         def _sqlite_begin(connection):  # pragma: no cover - trivial
             # Take the write lock when the transaction starts: a transaction that read first and
             # wrote later would otherwise fail at once (SQLITE_BUSY_SNAPSHOT) whenever another
-            # one committed in between, instead of waiting its turn.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # one committed in between, instead of waiting its turn. A reader (``Database.reading``)
+            # begins nothing: each statement reads its own snapshot of the WAL, no lock taken.
+            if not connection.get_execution_options().get(READ_ONLY):
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     # No server-side prepared statements: PostgreSQL would settle on a generic plan for the area
@@ -188,6 +191,16 @@ class Database:
         with self._write_lock, self._process_lock(), self.sessions() as session:
             with session.begin():
                 yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session that only reads, without the writers' lock: on SQLite no transaction at all
+        (each statement reads the latest committed state), on PostgreSQL one rolled back at the end.
+        For loops that look every second whether there is work (the duty alerts)."""
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+            with Session(bind=connection) as session:
+                yield session
+                session.rollback()
 
     @contextmanager
     def _process_lock(self) -> Iterator[None]:

@@ -142,14 +142,16 @@ def _owner_name(user: StaffUser | None, area_code: str | None) -> str:
     return f"user:{user.username}" if user is not None else f"area:{area_code}"
 
 
-def remove_target(session: Session, *, target_id: int, actor: str, user_area: str) -> AlertTarget:
-    """Switch a target off (kept: deliveries name it). Outside ``user_area``: as if it did not exist."""
+def remove_target(session: Session, cipher: DataCipher, *, target_id: int, actor: str, user_area: str) -> AlertTarget:
+    """Switch a target off and forget its address (the row stays, with its channel and masked hint:
+    deliveries name it). Outside ``user_area``: as if it did not exist."""
     target = session.get(AlertTarget, target_id)
     user = session.get(StaffUser, target.user_id) if target is not None and target.user_id is not None else None
     place = user.area_code if user is not None else target.area_code if target is not None else None
     if target is None or not target.active or not in_area(place, user_area):
         raise StaffError(f"没有通知方式 {target_id}")
     target.active = False
+    target.address_enc = cipher.encrypt("")
     audit(session, actor=actor, action="duty.target.remove", target=_owner_name(user, target.area_code),
           detail=f"target={target.id} channel={target.channel} hint={target.address_hint}")
     return target

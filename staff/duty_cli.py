@@ -212,8 +212,15 @@ def add_target(args: argparse.Namespace) -> int:
 
 @_refusal_exits(1)
 def remove_target(args: argparse.Namespace) -> int:
-    with _transaction(args) as session:
-        duty.remove_target(session, target_id=args.id, actor=cli_actor(), user_area=NATIONAL)
+    if args.cipher is None:
+        raise StaffError("未配置数据密钥，无法停用通知方式")
+    cipher, db = args.cipher(), args.database()
+    try:
+        verify_data_key(db, cipher)  # the blanked address is written under the database's key
+        with db.session() as session:
+            duty.remove_target(session, cipher, target_id=args.id, actor=cli_actor(), user_area=NATIONAL)
+    finally:
+        db.dispose()
     print(f"已停用通知方式 #{args.id}")
     return 0
 

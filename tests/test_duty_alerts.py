@@ -10,7 +10,9 @@ tests/test_duty_journey.py.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -218,7 +220,9 @@ def test_a_dead_channel_falls_back_to_the_next_and_the_error_is_kept(rostered):
     assert alerter.health["ok"]  # checked at the start of the pass, before the failure
     clock.advance(seconds=16)
     alerter.once()  # /healthz's line, every 15 s
-    assert alerter.health == {"ok": False, "failed_24h": 0, "overdue": 0, "failing_targets": 1}
+    assert alerter.health == {"ok": False, "failed_24h": 0, "overdue": 0, "unreached_24h": 0, "failing_targets": 1}
+    with db.session() as session:  # another district's staff are not told of Bao'an's broken robot
+        assert alerting.health(session, user_area="440305", now=clock())["ok"]
 
 
 def test_a_person_nobody_can_reach_is_skipped_at_once(rostered):
@@ -296,9 +300,10 @@ def test_nothing_personal_in_any_alert(rostered):
         clock.advance(minutes=10, seconds=1)
     assert len(robot.sent) + len(mail.sent) >= 4
     for _, message in robot.sent + mail.sent:
-        for body in (message.text(), message.markdown(), message.title()):
+        for body in (message.text(), message.markdown(), message.title(), message.summary(), message.brief()):
             assert CHILD not in body and "放学" not in body and "电话" not in body
-            assert "U-" in body
+        for body in (message.text(), message.markdown(), message.title(), message.brief()):
+            assert "U-" in body  # the card's summary goes under its title, which names it
 
 
 def test_the_link_acknowledges_once_and_expires(rostered):
@@ -309,6 +314,9 @@ def test_the_link_acknowledges_once_and_expires(rostered):
         alerting.read_ack_token(cipher, token.replace(".", ".9", 1), now=SUNDAY_2AM)
     with pytest.raises(alerting.BadLink, match="过期"):
         alerting.read_ack_token(cipher, token, now=SUNDAY_2AM + dt.timedelta(hours=25))
+    for forged in ("7.1796580000.é" + "0" * 31, "7.1796580000." + "0" * 32, "", "a.b.c", "7." * 60):
+        with pytest.raises(alerting.BadLink):
+            alerting.read_ack_token(cipher, forged, now=SUNDAY_2AM)
     record_id = _urgent(db, cipher)
     clock = Clock(SUNDAY_2AM)
     _alerter(db, cipher, clock, {"wecom_robot": Recorder("wecom_robot")}).once()
@@ -358,3 +366,106 @@ def test_an_account_disabled_after_the_ladder_was_made_is_skipped(rostered):
     clock.advance(seconds=2)
     alerter.once()
     assert robot.sent == [] and [m.step for m in mail.to(MAIL_LI)] == [2]
+
+
+def test_a_claim_is_kept_while_sending_and_a_lost_one_is_not_recorded_twice(rostered):
+    db, cipher = rostered
+    clock = Clock(SUNDAY_2AM)
+    _urgent(db, cipher)
+    with db.session() as session:
+        alerting.open_alert(session, session.scalar(select(UrgentRecord)), now=clock())
+    with db.session() as session:
+        [job] = alerting.claim_deliveries(session, cipher, worker="A", now=clock())
+    clock.advance(seconds=20)
+    with db.session() as session:  # A is still at it (its next target): renewed
+        assert alerting.renew_claim(session, delivery_id=job.id, worker="A", now=clock())
+    clock.advance(seconds=20)
+    with db.session() as session:  # 40 s after the claim, 20 after the renewal: still A's
+        assert alerting.claim_deliveries(session, cipher, worker="B", now=clock()) == []
+    clock.advance(seconds=31)
+    with db.session() as session:  # A stopped renewing: B takes it over and sends it
+        [again] = alerting.claim_deliveries(session, cipher, worker="B", now=clock())
+    target = job.targets[0]
+    with db.session() as session:
+        assert not alerting.delivery_sent(session, delivery_id=job.id, target=target, worker="A", now=clock())
+        alerting.delivery_failed(session, delivery_id=job.id, error="late", permanent=True, worker="A", now=clock())
+        assert alerting.delivery_sent(session, delivery_id=again.id, target=target, worker="B", now=clock())
+        delivery = session.get(AlertDelivery, job.id)
+        assert (delivery.status, delivery.last_error) == ("sent", None)
+
+
+def test_the_most_precise_place_known_starts_the_ladder(rostered):
+    """The record knows only the district (as the geography gives it); a request of the same
+    conversation names the community (the committee that referred the family): the community's
+    person on duty is alerted first, not the district's fallback."""
+    db, cipher = rostered
+    from tests.test_casework import _data
+    from ledger.requests import file_request
+
+    record_id = _urgent(db, cipher, locality=BAOAN)
+    with db.session() as session:
+        record = session.get(UrgentRecord, record_id)
+        filed = file_request(session=session, cipher=cipher, data=_data(), conversation_id=record.conversation_id,
+                             channel="telegram", referral=None, now=SUNDAY_2AM)
+        filed.request.area_code = LIUTANG
+    with db.session() as session:
+        assert alerting.record_area(session, session.get(UrgentRecord, record_id)) == LIUTANG
+        ladder = json.loads(alerting.open_alert(session, session.get(UrgentRecord, record_id), now=SUNDAY_2AM).ladder)
+    assert ladder[0]["recipients"] == [_recipient(db, "wang")]
+
+
+def test_an_emergency_that_reaches_nobody_is_unhealthy(world):
+    db, cipher = world  # no roster, no fallback, no admin with a way to be reached
+    clock = Clock(SUNDAY_2AM)
+    alerter = _alerter(db, cipher, clock, {"wecom_robot": Recorder("wecom_robot")})
+    _urgent(db, cipher)
+    assert alerter.once().opened == 1
+    with db.session() as session:
+        health = alerting.health(session, now=clock())
+    assert health["unreached"] == 1 and not health["ok"]
+
+
+def test_an_idle_look_takes_no_write_lock(world):
+    """The loop looks every second whether there is work: on SQLite that read must not wait for, or
+    hold, the writers' lock (a turn writing meanwhile)."""
+    db, cipher = world
+    holding, release = threading.Event(), threading.Event()
+
+    def writer():
+        with db.session() as session:
+            session.execute(select(func.count()).select_from(UrgentRecord))
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert holding.wait(10)
+    try:
+        started = time.monotonic()
+        with db.reading() as session:
+            assert not alerting.work_waiting(session.connection(), now=SUNDAY_2AM)
+        assert time.monotonic() - started < 2  # did not queue behind the writer (its busy timeout is 30 s)
+    finally:
+        release.set()
+        thread.join()
+
+
+def test_no_robot_key_in_the_logs(monkeypatch, caplog):
+    """httpx logs each request's URL at INFO, and a robot's URL holds its key."""
+    import logging
+
+    from alerts import AlertMessage, WeComRobotChannel
+    from tests.fake_wecom import ROBOT_KEY, FakeWeCom
+    from tongban.logs import configure_logging
+
+    for name in ("httpx", "httpcore"):
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.getLogger(name).level)
+    monkeypatch.setattr(logging.getLogger(), "level", logging.getLogger().level)
+    configure_logging("INFO")
+    caplog.set_level(logging.INFO)
+    message = AlertMessage(reference="U-000001", kinds=["走失或被拐"], area="宝安区", at=SUNDAY_2AM, step=1, steps=2,
+                           recipient="王主任", link="https://tongban.example.cn/staff/alerts/ack/x", escalate_minutes=10)
+    with FakeWeCom() as fake:
+        WeComRobotChannel(base_url=fake.base_url).send(ROBOT_KEY, message)
+        assert fake.robot_texts(ROBOT_KEY)
+    assert ROBOT_KEY not in caplog.text

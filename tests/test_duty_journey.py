@@ -23,7 +23,7 @@ from ledger.accounts import find_user
 from ledger.clock import utcnow
 from ledger.duty_models import UrgentAlert
 from tests.fake_wecom import FakeWeCom
-from tests.test_staff_support import BAOAN, LIUTANG, OTHER_DISTRICT, XIXIANG, StaffApp, _staff_app, urgent
+from tests.test_staff_support import BAOAN, LIUTANG, OTHER_COMMUNITY, OTHER_DISTRICT, XIXIANG, StaffApp, _staff_app, urgent
 from tongban.runtime import duty_alerter
 
 WANG_KEY, AREA_KEY = "3b0c9a52-6e1d-4f7a-9c2e-5d4b3a291807", "c7e2f1a0-9b8d-4c6e-a5f4-3e2d1c0b9a88"
@@ -177,3 +177,28 @@ def test_the_button_on_the_page_acknowledges_and_a_wrong_key_shows_on_the_dashbo
     with rt.db.session() as session:
         alert = session.scalar(select(UrgentAlert).where(UrgentAlert.urgent_record_id == record_id))
         assert alert.acknowledged_by == "chenke" and alert.next_step_at is None
+
+
+def test_a_community_director_on_the_street_roster_opens_another_communitys_record(duty_app, services):
+    """The street's night rotation includes a community's child director: alerted about a family of
+    another community of the street, the director opens and acknowledges it — though the record lies
+    outside their own area — while a colleague of that community who was not alerted cannot."""
+    wecom, _, _ = services
+    rt = duty_app.runtime
+    duty_app.user("wang", "director", LIUTANG, display_name="王主任")
+    duty_app.user("zhou", "director", LIUTANG, display_name="周主任")
+    with rt.db.session() as session:
+        for weekday in range(7):
+            duty.add_shift(session, area_code=XIXIANG, user="wang", weekday=weekday, start="00:00", end="24:00",
+                           actor="test", areas=rt.areas)
+        duty.add_target(session, rt.cipher, user=find_user(session, "wang"), channel="wecom_robot", address=WANG_KEY,
+                        actor="wang")
+    alerter = duty_alerter(rt.settings, rt.db, rt.cipher, rt.areas, clock=Clock(utcnow()))
+    record_id = urgent(rt, locality=OTHER_COMMUNITY, message=WORDS)
+    assert alerter.once().sent == 1
+    link = LINK.search(wecom.robot_texts(WANG_KEY)[0]).group(1)
+    assert duty_app.login("zhou").get(f"/staff/urgent/{record_id}").status_code == 404
+    wang = duty_app.login("wang")
+    response = wang.get(link, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].endswith("?ack=done")
+    assert 'id="alert-ack-done"' in wang.get(response.headers["location"]).text

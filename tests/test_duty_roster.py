@@ -12,6 +12,7 @@ from sqlalchemy import event, select
 from ledger import duty
 from ledger.clock import BEIJING
 from ledger.db import Database
+from ledger.duty_models import AlertTarget
 from ledger.models import AuditEvent
 from ledger.staff_models import StaffUser
 from ledger.errors import StaffError
@@ -270,13 +271,15 @@ def test_targets_are_encrypted_masked_and_ordered(ledger_db):
                                 position=1, actor="test", areas=AREAS)
         assert [t.id for t in duty.targets_of(session, area_code=BAOAN)] == [first, early.id]  # same position: by id
         with pytest.raises(StaffError, match="没有通知方式"):
-            duty.remove_target(session, target_id=first, actor="nanshan", user_area=NANSHAN)
-        duty.remove_target(session, target_id=first, actor="test", user_area=BAOAN)
+            duty.remove_target(session, cipher, target_id=first, actor="nanshan", user_area=NANSHAN)
+        duty.remove_target(session, cipher, target_id=first, actor="test", user_area=BAOAN)
     with db.session() as session:
         assert [t.channel for t in duty.targets_of(session, area_code=BAOAN)] == ["email"]
         assert len(duty.targets_of(session, area_code=BAOAN, active_only=False)) == 2
+        removed = session.get(AlertTarget, first)  # the address is forgotten; channel and hint stay
+        assert duty.target_address(cipher, removed) == "" and removed.address_hint and removed.channel
         with pytest.raises(StaffError, match="没有通知方式"):
-            duty.remove_target(session, target_id=first, actor="test", user_area=BAOAN)  # already removed
+            duty.remove_target(session, cipher, target_id=first, actor="test", user_area=BAOAN)  # already removed
         events = session.scalars(select(AuditEvent).where(AuditEvent.action.like("duty.target.%"))
                                  .order_by(AuditEvent.id)).all()
         assert [(e.action, e.target) for e in events] == [

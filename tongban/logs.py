@@ -17,3 +17,7 @@ def configure_logging(level: str = "INFO") -> None:
         handler._tongban = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(level.upper())
+    # httpx logs every request's URL at INFO; a WeCom group robot's URL holds its key (a secret:
+    # whoever has it posts to the group), and a WeChat API URL its access token
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))

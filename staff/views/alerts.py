@@ -19,6 +19,12 @@ from staff.common import PREFIX, Forbidden, NotFound, Staff, runtime
 router = APIRouter()
 
 
+def may_open(session, record: UrgentRecord, staff: Staff) -> bool:
+    """Staff whose area the record lies in, and whoever its ladder alerted (a community's child
+    director on the street's roster is alerted about the street's other communities too)."""
+    return case_visible(session, record, staff.area) or alerting.is_recipient(session, record.id, staff.id)
+
+
 def _acknowledge(session, staff: Staff, record: UrgentRecord, alert: UrgentAlert, how: str) -> bool:
     now = clock.utcnow()
     first = alerting.acknowledge(session, alert=alert, username=staff.username, now=now)
@@ -39,7 +45,7 @@ def acknowledge_by_link(request: Request, token: str, staff: Staff = Depends(req
         delivery = session.get(AlertDelivery, delivery_id)
         alert = session.get(UrgentAlert, delivery.alert_id) if delivery else None
         record = session.get(UrgentRecord, alert.urgent_record_id) if alert else None
-        if record is None or not case_visible(session, record, staff.area):
+        if record is None or not may_open(session, record, staff):
             raise NotFound()
         first = _acknowledge(session, staff, record, alert, f"link:step{delivery.step + 1}")
     return RedirectResponse(f"{PREFIX}/urgent/{record.id}?ack={'done' if first else 'already'}", status_code=303)
@@ -50,7 +56,7 @@ def acknowledge_on_page(request: Request, record_id: int, staff: Staff = Depends
     rt = runtime(request)
     with rt.db.session() as session:
         record = session.get(UrgentRecord, record_id)
-        if record is None or not case_visible(session, record, staff.area):
+        if record is None or not may_open(session, record, staff):
             raise NotFound()
         alert = alerting.alert_of_record(session, record.id)
         if alert is None:

@@ -245,10 +245,14 @@ CASE_PAGES = {"urgent": "urgent", "handoff": "handoffs"}  # each kind's page: /s
 
 def _find_case(session, staff: Staff, kind: str, record_id: int, *, lock: bool = False):
     """The record if the user's area is responsible for it (its district, else the area of a request
-    from the same conversation; unknown: national admins only), else 404."""
+    from the same conversation; unknown: national admins only) or — an urgent record — its duty alert
+    reached them, else 404."""
     model = _KINDS[kind][0]
     record = session.get(model, record_id, with_for_update=True if lock else None, populate_existing=lock)
-    if record is None or not case_visible(session, record, staff.area):
+    if record is None:
+        raise NotFound()
+    if not case_visible(session, record, staff.area) and not (
+            kind == "urgent" and alerting.is_recipient(session, record.id, staff.id)):  # alerted about it
         raise NotFound()
     return record
 

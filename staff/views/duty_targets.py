@@ -27,10 +27,18 @@ from ledger.duty_models import AlertTarget
 from ledger.errors import StaffError
 from ledger.staff_models import StaffUser
 from staff.auth import require_staff
-from staff.common import PREFIX, Forbidden, FormErrors, NotFound, Staff, render, runtime, text_field
+from staff.common import PREFIX, Forbidden, FormErrors, NotFound, Staff, StaffPageError, render, runtime, text_field
 from staff.views.casework import form_data
 
 router = APIRouter()
+TESTS_PER_HOUR_USER = 10
+TESTS_PER_HOUR_TARGET = 5
+
+
+class TooManyTests(StaffPageError):
+    status_code = 429
+    title = "请稍后再试"
+
 
 NO_PERMISSION = "您的账号没有管理值班的权限（系统管理员、民政工作人员可以管理）。如需开通，请联系系统管理员。"
 NOTICES = {
@@ -192,7 +200,8 @@ def remove_target(request: Request, staff: Staff = Depends(require_staff), form=
     with runtime(request).db.session() as session:
         target, owner = _target(session, staff, form)
         url = _targets_url(staff, owner, target.area_code, done="target_removed")
-        duty.remove_target(session, target_id=target.id, actor=staff.username, user_area=staff.area)
+        duty.remove_target(session, runtime(request).cipher, target_id=target.id, actor=staff.username,
+                           user_area=staff.area)
     return RedirectResponse(url, status_code=303)
 
 
@@ -205,6 +214,12 @@ def send_test(request: Request, staff: Staff = Depends(require_staff), form=Depe
         target, owner = _target(session, staff, form)
         target_id, channel, hint, area = target.id, target.channel, target.address_hint, target.area_code
         audited = f"user:{owner.username}" if owner is not None else f"area:{target.area_code}"
+    # a test goes to a real phone, mailbox or group: a few an hour per person and per target, so
+    # the button is no way to flood someone (or a duty group's robot past its 20 a minute)
+    verdict = rt.limiter.hit_all([(f"alert-test:user:{staff.id}", TESTS_PER_HOUR_USER, 3600),
+                                  (f"alert-test:target:{target_id}", TESTS_PER_HOUR_TARGET, 3600)])
+    if not verdict.allowed:
+        raise TooManyTests(f"测试提醒发送得太频繁了，请 {max(1, verdict.retry_after // 60)} 分钟后再试。")
     error = rt.send_test_alert(target_id)
     with rt.db.session() as session:
         audit(session, actor=staff.username, action="duty.target.test", target=audited,
