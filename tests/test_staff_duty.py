@@ -203,6 +203,14 @@ def test_director_sees_the_roster_cannot_change_it_and_manages_own_targets(duty_
     assert events == [("test", "duty.target.add", "user:juwei"), ("liutang", "duty.target.add", "user:liutang"),
                       ("liutang", "duty.target.test", "user:liutang"), ("liutang", "duty.target.remove", "user:liutang"),
                       ("baoan", "duty.target.add", "user:liutang")]
+    # a test reaches a real phone or mailbox: five an hour per target, ten per user, then refused
+    [sms_id] = _target_ids(page)
+    token = csrf_of(page)
+    for _ in range(5):
+        officer.post("/staff/alert-targets/test", data={"csrf_token": token, "target_id": sms_id})
+    refused = officer.post("/staff/alert-targets/test", data={"csrf_token": token, "target_id": sms_id},
+                           follow_redirects=False)
+    assert refused.status_code == 429 and "太频繁" in refused.text
 
 
 def test_another_districts_user_finds_nothing_of_baoan(duty_app, wecom):
