@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from alerts import AlertFailed, AlertMessage
-from ledger import alerting
+from ledger import alert_status, alerting
 from ledger.areas import AreaDirectory, area_name
 from ledger.clock import utcnow
 from ledger.crypto import DataCipher
@@ -132,7 +132,7 @@ class DutyAlerter:
 
     def _check_health(self, now: dt.datetime) -> None:
         with self.db.reading() as session:
-            found = alerting.health(session, now=now)
+            found = alert_status.health(session, now=now)
         self.health = {"ok": found["ok"], "failed_24h": found["failed"], "overdue": found["overdue"],
                        "unreached_24h": found["unreached"], "failing_targets": len(found["broken_targets"])}
         self._health_at = now

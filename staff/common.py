@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from ledger import clock
 from ledger.accounts import ROLES
-from ledger.alerting import ALERT_CHANNEL_LABELS
+from ledger.alert_status import ALERT_CHANNEL_LABELS
 from ledger.areas import area_name, area_prefix, in_area
 from ledger.cases import DANGER_KIND_LABELS
 from ledger.requests import SITUATION_LABELS, STATUS_LABELS

@@ -20,7 +20,7 @@ from bot.engine import DialogueEngine
 from knowledge.desk import ChecklistDesk
 from knowledge.service import KnowledgeBase
 from ledger import alerting
-from ledger.alerting import ALERT_CHANNEL_LABELS
+from ledger.alert_status import ALERT_CHANNEL_LABELS
 from ledger.areas import AreaDirectory
 from ledger.clock import utcnow
 from ledger.conversations import ConversationStore

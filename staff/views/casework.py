@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
 from actions.slots import STORED
-from ledger import alerting, casework, clock
+from ledger import alert_status, alerting, casework, clock
 from ledger.accounts import LIGHT_STATUSES
 from ledger.areas import NATIONAL
 from ledger.audit import audit
@@ -277,7 +277,7 @@ def _render_case(request: Request, staff: Staff, kind: str, record_id: int, *, e
         related = [r for r in related if staff.sees(r.area_code)]
         places = case_places(session, record)
         alert = alerting.alert_of_record(session, record.id) if kind == "urgent" else None
-        steps = alerting.timeline(session, alert) if alert else []
+        steps = alert_status.timeline(session, alert) if alert else []
         audit(session, actor=staff.username, action=view_action, target=reference)
     return render(request, "case.html", {
         "kind": kind, "record": record, "text": text, "transcript": visible.messages,

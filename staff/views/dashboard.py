@@ -11,7 +11,7 @@ from sqlalchemy import select
 import datetime as dt
 
 import ledger.dashboard
-from ledger import alerting, clock, duty
+from ledger import alert_status, clock, duty
 from ledger.areas import AreaDirectory, area_clause, area_name, child_area_length
 from ledger.duty_models import DutyShift
 from ledger.models import Committee
@@ -43,8 +43,8 @@ def dashboard(request: Request, staff: Staff = Depends(require_staff)):
     with runtime(request).db.session() as session:
         board = ledger.dashboard.dashboard(session=session, user_area=staff.area, today=today)
         now = clock.utcnow()
-        acks = alerting.ack_stats(session, user_area=staff.area, since=now - ACK_WINDOW)
-        alert_health = alerting.health(session, user_area=staff.area, now=now)
+        acks = alert_status.ack_stats(session, user_area=staff.area, since=now - ACK_WINDOW)
+        alert_health = alert_status.health(session, user_area=staff.area, now=now)
         duty_gaps, rostered = [], True
         if staff.can("duty"):  # the gaps ahead, before they happen (nobody on duty: alerts skip a level)
             duty_gaps = [(code, [span_text(b, e) for b, e in spans])
