@@ -2,8 +2,9 @@
 adapters that deliver it — a WeCom group robot, a WeCom application message, e-mail, SMS through a
 provider — each a blocking ``send(address, message)`` that raises ``AlertFailed``. docs/alerts.md.
 
-This package knows nothing of rosters, ladders or the delivery loop (the ledger and the composition
-root); it may import only the ledger.
+The channels know nothing of rosters or ladders; ``alerts/duty.py``, the loop every worker runs
+(started by the composition root), works the ledger's alert state (``ledger/alerting.py``) and sends
+through them. The package may import only the ledger.
 """
 
 from alerts.base import AlertChannel, AlertFailed
