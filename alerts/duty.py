@@ -74,6 +74,7 @@ class DutyAlerter:
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="tongban-alert-send")
         self.passes = 0
+        self.first_pass = threading.Event()  # set once the running loop has looked (its health known)
         self.health: dict | None = None  # ``/healthz``'s line, refreshed every ``HEALTH_EVERY``
         self._health_at: dt.datetime | None = None
 
@@ -96,6 +97,7 @@ class DutyAlerter:
                 self.once()
             except Exception:  # noqa: BLE001 - logged; the next pass tries again
                 log.exception("duty alerts: a pass failed; trying again")
+            self.first_pass.set()
             self._stop.wait(self.poll_seconds)
 
     # ------------------------------------------------------------ one pass

@@ -23,7 +23,7 @@ from ledger.accounts import find_user
 from ledger.clock import utcnow
 from ledger.duty_models import UrgentAlert
 from tests.fake_wecom import FakeWeCom
-from tests.test_staff_support import BAOAN, LIUTANG, OTHER_COMMUNITY, OTHER_DISTRICT, XIXIANG, StaffApp, _staff_app, urgent
+from tests.test_staff_support import BAOAN, LIUTANG, OTHER_COMMUNITY, OTHER_DISTRICT, XIXIANG, StaffApp, _staff_app, build_settings, urgent
 from tongban.runtime import duty_alerter
 
 WANG_KEY, AREA_KEY = "3b0c9a52-6e1d-4f7a-9c2e-5d4b3a291807", "c7e2f1a0-9b8d-4c6e-a5f4-3e2d1c0b9a88"
@@ -202,3 +202,26 @@ def test_a_community_director_on_the_street_roster_opens_another_communitys_reco
     response = wang.get(link, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].endswith("?ack=done")
     assert 'id="alert-ack-done"' in wang.get(response.headers["location"]).text
+
+
+def test_healthz_carries_the_alert_loops_line(staff_backend, kb, interpreter):
+    """``tongban serve``'s workers run the loop (``Runtime.build(alerts=…)``, on by default outside
+    tests); ``/healthz`` shows its line, null where no loop runs."""
+    from fastapi.testclient import TestClient
+
+    from tongban.app import create_app
+    from tongban.runtime import Runtime
+
+    settings = build_settings(staff_backend)
+    for alerts in (False, True):
+        runtime = Runtime.build(settings, knowledge=kb, interpreter=interpreter, alerts=alerts)
+        try:
+            with TestClient(create_app(settings, runtime=runtime)) as client:
+                if not alerts:
+                    assert runtime.alerter is None and client.get("/healthz").json()["alerts"] is None
+                    continue
+                assert runtime.alerter.first_pass.wait(60)
+                assert client.get("/healthz").json()["alerts"] == {
+                    "ok": True, "failed_24h": 0, "overdue": 0, "unreached_24h": 0, "failing_targets": 0}
+        finally:
+            runtime.close(stop_knowledge=False)
