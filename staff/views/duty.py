@@ -248,16 +248,22 @@ def add_shift(request: Request, staff: Staff = Depends(need("duty")), form=Depen
     return _back(area, "shift")
 
 
+def _remove(request: Request, staff: Staff, form, model, field: str, what: str, remove, done: str):
+    """Remove the shift or exception the form names (``field``), if it lies in the user's area."""
+    row_id = form_int(form, field)
+    with runtime(request).db.session() as session:
+        row = session.get(model, row_id) if row_id else None
+        if row is None or not staff.sees(row.area_code):
+            raise NotFound(f"没有找到这个{what}，或它不在您的管辖范围内。")
+        area = row.area_code
+        remove(session, row.id, actor=staff.username, user_area=staff.area)
+    return _back(area, done)
+
+
 @router.post("/duty/shifts/remove", name="staff_duty_remove_shift")
 def remove_shift(request: Request, staff: Staff = Depends(need("duty")), form=Depends(form_data)):
-    shift_id = form_int(form, "shift_id")
-    with runtime(request).db.session() as session:
-        shift = session.get(DutyShift, shift_id) if shift_id else None
-        if shift is None or not staff.sees(shift.area_code):
-            raise NotFound("没有找到这个班次，或它不在您的管辖范围内。")
-        area = shift.area_code
-        duty.remove_shift(session, shift_id=shift.id, actor=staff.username, user_area=staff.area)
-    return _back(area, "shift_removed")
+    return _remove(request, staff, form, DutyShift, "shift_id", "班次",
+                   lambda session, row_id, **who: duty.remove_shift(session, shift_id=row_id, **who), "shift_removed")
 
 
 @router.post("/duty/exceptions", name="staff_duty_add_exception")
@@ -294,14 +300,9 @@ def add_exception(request: Request, staff: Staff = Depends(need("duty")), form=D
 
 @router.post("/duty/exceptions/remove", name="staff_duty_remove_exception")
 def remove_exception(request: Request, staff: Staff = Depends(need("duty")), form=Depends(form_data)):
-    exception_id = form_int(form, "exception_id")
-    with runtime(request).db.session() as session:
-        exception = session.get(DutyException, exception_id) if exception_id else None
-        if exception is None or not staff.sees(exception.area_code):
-            raise NotFound("没有找到这个例外时段，或它不在您的管辖范围内。")
-        area = exception.area_code
-        duty.remove_exception(session, exception_id=exception.id, actor=staff.username, user_area=staff.area)
-    return _back(area, "exception_removed")
+    return _remove(request, staff, form, DutyException, "exception_id", "例外时段",
+                   lambda session, row_id, **who: duty.remove_exception(session, exception_id=row_id, **who),
+                   "exception_removed")
 
 
 @router.post("/duty/targets", name="staff_duty_add_target")
