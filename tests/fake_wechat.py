@@ -34,7 +34,7 @@ from starlette.routing import Route
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
-from tests.live_server import LiveServer
+from tests.live_server import RestartableServer
 
 APP_ID = "wx5c1d9e2f7a3b4c6d"
 SECRET = "test-app-secret"
@@ -53,7 +53,7 @@ TEMPLATE = "message/template/send"
 TEMPLATE_ID = "tpl-status-7f3a9c"  # the template the fake account has
 
 
-class FakeWeChat:
+class FakeWeChat(RestartableServer):
     def __init__(self, app_id: str = APP_ID, secret: str = SECRET):
         self.app_id = app_id
         self.secret = secret
@@ -70,8 +70,7 @@ class FakeWeChat:
         self.qrcodes: dict[str, dict] = {}  # scene → the last QR code made for it (ticket, url)
         self._to: dict[str, list[dict]] = {}  # the same, per openid (a benchmark reads them for 200 parents)
         self._faults: list[tuple[int, str, str | None]] = []
-        self._server: LiveServer | None = None
-        self._port = 0
+        super().__init__()
         self.app = Starlette(routes=[Route("/cgi-bin/token", self._token, methods=["GET"]),
                                      Route(f"/cgi-bin/{SEND}", self._send, methods=["POST"]),
                                      Route(f"/cgi-bin/{TEMPLATE}", self._template, methods=["POST"]),
@@ -79,23 +78,6 @@ class FakeWeChat:
                                      Route("/cgi-bin/menu/get", self._menu_get, methods=["GET"]),
                                      Route("/cgi-bin/menu/delete", self._menu_delete, methods=["GET"]),
                                      Route("/cgi-bin/qrcode/create", self._qrcode_create, methods=["POST"])])
-
-    # --- lifecycle ------------------------------------------------------------------------
-    def start(self) -> "FakeWeChat":
-        self._server = LiveServer(self.app, port=self._port, lifespan="off").start()
-        self._port = self._server.port  # the same port after a stop, like a server coming back
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-
-    def __enter__(self) -> "FakeWeChat":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:

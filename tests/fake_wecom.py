@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from tests.live_server import LiveServer
+from tests.live_server import RestartableServer
 
 CORP_ID = "ww1f2e3d4c5b6a7980"
 SECRET = "test-wecom-app-secret"
@@ -43,7 +43,7 @@ ERRORS = {93000: "invalid webhook url", 45009: "api freq out of limit", 40014: "
 ROBOT_MAX_BYTES = 4096
 
 
-class FakeWeCom:
+class FakeWeCom(RestartableServer):
     def __init__(self, *, corp_id: str = CORP_ID, secret: str = SECRET, agent_id: int = AGENT_ID):
         self.corp_id, self.secret, self.agent_id = corp_id, secret, agent_id
         self.robot_keys = {ROBOT_KEY}
@@ -57,28 +57,10 @@ class FakeWeCom:
         self.robot_sent: dict[str, list[dict]] = {}  # key → the robot messages accepted
         self.app_sent: list[dict] = []  # the application messages accepted
         self._faults: list[tuple[str, str, int | float]] = []  # (endpoint, kind, value)
-        self._server: LiveServer | None = None
-        self._port = 0
+        super().__init__()
         self.app = Starlette(routes=[Route(f"/cgi-bin/{ROBOT}", self._robot, methods=["POST"]),
                                      Route(f"/cgi-bin/{TOKEN}", self._token, methods=["GET"]),
                                      Route(f"/cgi-bin/{SEND}", self._send, methods=["POST"])])
-
-    # --- lifecycle ------------------------------------------------------------------------
-    def start(self) -> "FakeWeCom":
-        self._server = LiveServer(self.app, port=self._port, lifespan="off").start()
-        self._port = self._server.port  # the same port after a stop, like a server coming back
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-
-    def __enter__(self) -> "FakeWeCom":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:

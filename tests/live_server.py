@@ -104,3 +104,31 @@ class LiveServer:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+class RestartableServer:
+    """A fake platform's server (tests/fake_wechat.py, tests/fake_wecom.py): ``self.app`` served on a
+    loopback port by ``start()``, unreachable after ``stop()``, and back on the same port after
+    another ``start()`` — like a platform that went away for a while; a context manager."""
+
+    app = None  # set by the subclass before start()
+
+    def __init__(self) -> None:
+        self._server: LiveServer | None = None
+        self._port = 0
+
+    def start(self):
+        self._server = LiveServer(self.app, port=self._port, lifespan="off").start()
+        self._port = self._server.port  # the same port after a stop, like a server coming back
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
