@@ -20,7 +20,7 @@ import socket
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from alerts import AlertFailed, AlertMessage
@@ -47,7 +47,6 @@ class PassResult:
     sent: int = 0
     retried: int = 0
     failed: int = 0
-    sends: list[tuple[int, dt.datetime]] = field(default_factory=list)  # (delivery id, when sent)
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,6 @@ class DutyAlerter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="tongban-alert-send")
-        self.passes = 0
         self.first_pass = threading.Event()  # set once the running loop has looked (its health known)
         self.health: dict | None = None  # ``/healthz``'s line, refreshed every ``HEALTH_EVERY``
         self._health_at: dt.datetime | None = None
@@ -110,7 +108,6 @@ class DutyAlerter:
         with self.db.reading() as session:
             idle = not alerting.work_waiting(session.connection(), now=now)
         if idle:
-            self.passes += 1
             return result
         with self.db.session() as session:
             for record_id in alerting.records_to_alert(session, now=now):
@@ -129,7 +126,6 @@ class DutyAlerter:
                 break
             outcomes = list(self._pool.map(self._send, jobs))
             self._record(outcomes, result)
-        self.passes += 1
         return result
 
     def _check_health(self, now: dt.datetime) -> None:
@@ -196,7 +192,6 @@ class DutyAlerter:
                     if alerting.delivery_sent(session, delivery_id=outcome.job.id, target=outcome.sent_by,
                                               worker=self.worker, now=outcome.at):
                         result.sent += 1
-                        result.sends.append((outcome.job.id, outcome.at))
                     continue
                 permanent = all(error.permanent for _, error in outcome.errors)
                 reasons = "；".join(f"{t.channel}：{e.reason}" for t, e in outcome.errors) or "没有可用的提醒方式"

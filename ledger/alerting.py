@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from ledger.audit import audit
 from ledger.cases import DANGER_KIND_LABELS, case_places
 from ledger.clock import aware, utcnow
 from ledger.crypto import DataCipher
@@ -78,13 +79,20 @@ class DeliveryJob:
 # ---------------------------------------------------------------- opening and escalating
 
 
+def _to_open(now: dt.datetime):
+    """Open urgent records of the last day without an alert."""
+    has_alert = exists(select(UrgentAlert.id).where(UrgentAlert.urgent_record_id == UrgentRecord.id))
+    return and_(UrgentRecord.status == "new", UrgentRecord.created_at >= now - OPEN_WINDOW, ~has_alert)
+
+
+def _to_escalate(now: dt.datetime):
+    """Unacknowledged alerts whose next step is due."""
+    return and_(UrgentAlert.acknowledged_at.is_(None), UrgentAlert.next_step_at <= now)
+
+
 def records_to_alert(session: Session, *, now: dt.datetime | None = None, limit: int = 100) -> list[int]:
     """Open urgent records of the last day that have no alert yet, oldest first."""
-    now = now or utcnow()
-    has_alert = exists(select(UrgentAlert.id).where(UrgentAlert.urgent_record_id == UrgentRecord.id))
-    return list(session.scalars(select(UrgentRecord.id)
-                                .where(UrgentRecord.status == "new", UrgentRecord.created_at >= now - OPEN_WINDOW,
-                                       ~has_alert)
+    return list(session.scalars(select(UrgentRecord.id).where(_to_open(now or utcnow()))
                                 .order_by(UrgentRecord.id).limit(limit)))
 
 
@@ -92,13 +100,10 @@ def work_waiting(connection, *, now: dt.datetime | None = None) -> bool:
     """Whether a pass has anything to do — a record to alert, a step due, a delivery due — in one
     read (no write lock: on SQLite an idle loop must not take the writers' lock every second)."""
     now = now or utcnow()
-    has_alert = exists(select(UrgentAlert.id).where(UrgentAlert.urgent_record_id == UrgentRecord.id))
-    to_open = exists(select(UrgentRecord.id).where(UrgentRecord.status == "new",
-                                                   UrgentRecord.created_at >= now - OPEN_WINDOW, ~has_alert))
-    to_escalate = exists(select(UrgentAlert.id).where(UrgentAlert.acknowledged_at.is_(None),
-                                                      UrgentAlert.next_step_at <= now))
-    to_send = exists(select(AlertDelivery.id).where(_due(now)))
-    return bool(connection.execute(select(or_(to_open, to_escalate, to_send))).scalar())
+    due = or_(exists(select(UrgentRecord.id).where(_to_open(now))),
+              exists(select(UrgentAlert.id).where(_to_escalate(now))),
+              exists(select(AlertDelivery.id).where(_due(now))))
+    return bool(connection.execute(select(due)).scalar())
 
 
 def record_area(session: Session, record: UrgentRecord) -> str | None:
@@ -150,8 +155,7 @@ def escalate_due(session: Session, *, now: dt.datetime | None = None,
     """Start the next step of every unacknowledged alert whose time is up; how many were started.
     A record staff closed meanwhile stops its ladder."""
     now = now or utcnow()
-    due = session.execute(select(UrgentAlert.id, UrgentAlert.step)
-                          .where(UrgentAlert.acknowledged_at.is_(None), UrgentAlert.next_step_at <= now)
+    due = session.execute(select(UrgentAlert.id, UrgentAlert.step).where(_to_escalate(now))
                           .order_by(UrgentAlert.next_step_at, UrgentAlert.id).limit(limit)).all()
     started = 0
     for alert_id, step in due:
@@ -201,8 +205,7 @@ def claim_deliveries(session: Session, cipher: DataCipher, *, worker: str, now: 
                                 .execution_options(synchronize_session=False))
         if taken.rowcount != 1:
             continue
-        delivery = session.get(AlertDelivery, delivery_id)
-        session.refresh(delivery)
+        delivery = session.get(AlertDelivery, delivery_id)  # loaded now, after the claim (only ids were read)
         alert = session.get(UrgentAlert, delivery.alert_id)
         if alert.acknowledged_at is not None:
             delivery.status, delivery.claimed_by = "cancelled", None
@@ -337,21 +340,24 @@ def read_ack_token(cipher: DataCipher, token: str, *, now: dt.datetime | None = 
     return int(parts[0])
 
 
-def acknowledge(session: Session, *, alert: UrgentAlert, username: str, now: dt.datetime | None = None) -> bool:
-    """The first acknowledgement stops the ladder (True); later ones change nothing (False)."""
+def acknowledge(session: Session, *, alert: UrgentAlert, username: str, how: str = "",
+                now: dt.datetime | None = None) -> bool:
+    """The first acknowledgement stops the ladder and is audited (``urgent.acknowledged``, ``how``:
+    the link, the page's button, a handling note) — True; later ones change nothing (False)."""
     now = now or utcnow()
     done = session.execute(update(UrgentAlert)
                            .where(UrgentAlert.id == alert.id, UrgentAlert.acknowledged_at.is_(None))
                            .values(acknowledged_at=now, acknowledged_by=username[:64], next_step_at=None)
                            .execution_options(synchronize_session=False))
-    if done.rowcount == 1:
+    first = done.rowcount == 1
+    if first:
         session.execute(update(AlertDelivery)
                         .where(AlertDelivery.alert_id == alert.id, AlertDelivery.status == "pending")
                         .values(status="cancelled").execution_options(synchronize_session=False))
-        session.refresh(alert)
-        return True
+        audit(session, actor=username, action="urgent.acknowledged",
+              target=urgent_reference(session.get(UrgentRecord, alert.urgent_record_id)), detail=how, now=now)
     session.refresh(alert)
-    return False
+    return first
 
 
 def is_recipient(session: Session, record_id: int, user_id: int) -> bool:

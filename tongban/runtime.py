@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import random
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from alerts import AlertFailed, AlertMessage, build_channels
 from alerts.duty import DutyAlerter
@@ -56,6 +56,11 @@ def engine_config(settings: Settings) -> EngineConfig:
                         urgent_records_per_day=limits.urgent_records_per_day, retention=settings.retention)
 
 
+def public_address(settings: Settings) -> str:
+    """Where the links in duty alerts point: the public URL, else the address ``serve`` listens on."""
+    return settings.server.public_url or f"http://{settings.server.host}:{settings.server.port}"
+
+
 def duty_alerter(settings: Settings, db: Database, cipher: DataCipher, areas: AreaDirectory, **overrides) -> DutyAlerter:
     """The duty alerts' loop on its settings (not started): the channels configured, the public
     address the acknowledgement links point to."""
@@ -63,8 +68,7 @@ def duty_alerter(settings: Settings, db: Database, cipher: DataCipher, areas: Ar
     if not settings.server.public_url and settings.env == "production":
         log.warning("TONGBAN_SERVER__PUBLIC_URL is not set: duty alerts' acknowledgement links point at %s:%s",
                     settings.server.host, settings.server.port)
-    values = dict(channels=build_channels(config), areas=areas, public_url=settings.server.public_url or
-                  f"http://{settings.server.host}:{settings.server.port}",
+    values = dict(channels=build_channels(config), areas=areas, public_url=public_address(settings),
                   escalate_after=dt.timedelta(minutes=config.escalate_after_minutes),
                   link_ttl=dt.timedelta(hours=config.link_ttl_hours), poll_seconds=config.poll_seconds)
     return DutyAlerter(db, cipher, **{**values, **overrides})
@@ -131,6 +135,7 @@ class Runtime:
     areas: AreaDirectory  # which district codes exist and their names (staff accounts, pages)
     housekeeping: Housekeeping | None = None  # the retention purge, visit reminders (``serve``; not in tests)
     alerter: DutyAlerter | None = None  # the duty alerts' loop (``serve``; tests start their own)
+    _test_channels: dict | None = field(default=None, repr=False)  # test alerts' channels without a loop
 
     @classmethod
     def build(cls, settings: Settings, *, embedder: Embedder | None = None,
@@ -165,16 +170,18 @@ class Runtime:
         """Send a test alert through one alert target (the staff pages' 发送测试提醒): None when it went,
         else why not, in Chinese; either way kept on the target as its last success or error, so a
         wrong robot key or SMTP login shows before an emergency needs it."""
-        channels = self.alerter.channels if self.alerter is not None else build_channels(self.settings.alerts)
+        if self.alerter is not None:
+            channels = self.alerter.channels
+        else:
+            channels = self._test_channels = self._test_channels or build_channels(self.settings.alerts)
         with self.db.session() as session:
             target = session.get(AlertTarget, target_id)
             if target is None:
                 return "没有这个提醒方式。"
             channel, address = channels.get(target.channel), target_address(self.cipher, target)
             kind = target.channel
-        public = self.settings.server.public_url or f"http://{self.settings.server.host}:{self.settings.server.port}"
         message = AlertMessage(reference="测试", kinds=["测试提醒（不是真实的紧急情况）"], area="—", at=utcnow(), step=1,
-                               steps=1, recipient="提醒方式测试", link=f"{public}/staff/dashboard",
+                               steps=1, recipient="提醒方式测试", link=f"{public_address(self.settings)}/staff/dashboard",
                                escalate_minutes=self.settings.alerts.escalate_after_minutes)
         error: str | None = None
         if channel is None:

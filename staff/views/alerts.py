@@ -7,12 +7,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
-from ledger import alerting, clock
-from ledger.audit import audit
+from ledger import alerting
 from ledger.cases import case_visible
 from ledger.duty_models import AlertDelivery, UrgentAlert
 from ledger.models import UrgentRecord
-from ledger.services import urgent_reference
 from staff.auth import require_staff
 from staff.common import PREFIX, Forbidden, NotFound, Staff, runtime
 
@@ -23,15 +21,6 @@ def may_open(session, record: UrgentRecord, staff: Staff) -> bool:
     """Staff whose area the record lies in, and whoever its ladder alerted (a community's child
     director on the street's roster is alerted about the street's other communities too)."""
     return case_visible(session, record, staff.area) or alerting.is_recipient(session, record.id, staff.id)
-
-
-def _acknowledge(session, staff: Staff, record: UrgentRecord, alert: UrgentAlert, how: str) -> bool:
-    now = clock.utcnow()
-    first = alerting.acknowledge(session, alert=alert, username=staff.username, now=now)
-    if first:
-        audit(session, actor=staff.username, action="urgent.acknowledged", target=urgent_reference(record),
-              detail=how, now=now)
-    return first
 
 
 @router.get("/alerts/ack/{token}", name="staff_alert_ack")
@@ -47,7 +36,7 @@ def acknowledge_by_link(request: Request, token: str, staff: Staff = Depends(req
         record = session.get(UrgentRecord, alert.urgent_record_id) if alert else None
         if record is None or not may_open(session, record, staff):
             raise NotFound()
-        first = _acknowledge(session, staff, record, alert, f"link:step{delivery.step + 1}")
+        first = alerting.acknowledge(session, alert=alert, username=staff.username, how=f"link:step{delivery.step + 1}")
     return RedirectResponse(f"{PREFIX}/urgent/{record.id}?ack={'done' if first else 'already'}", status_code=303)
 
 
@@ -61,5 +50,5 @@ def acknowledge_on_page(request: Request, record_id: int, staff: Staff = Depends
         alert = alerting.alert_of_record(session, record.id)
         if alert is None:
             raise NotFound("这条紧急记录没有发出值班提醒。")
-        first = _acknowledge(session, staff, record, alert, "page")
+        first = alerting.acknowledge(session, alert=alert, username=staff.username, how="page")
     return RedirectResponse(f"{PREFIX}/urgent/{record_id}?ack={'done' if first else 'already'}", status_code=303)

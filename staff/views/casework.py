@@ -316,9 +316,8 @@ def _handle_case(request: Request, staff: Staff, form, kind: str, record_id: int
                       status=status, actor=staff.username, now=now)
         record.status = status
         alert = alerting.alert_of_record(session, record.id) if kind == "urgent" else None
-        if alert is not None and alerting.acknowledge(session, alert=alert, username=staff.username, now=now):
-            audit(session, actor=staff.username, action="urgent.acknowledged", target=reference_of(record),
-                  detail="note", now=now)
+        if alert is not None:  # writing a handling note acknowledges the duty alert too
+            alerting.acknowledge(session, alert=alert, username=staff.username, how="note", now=now)
         if kind == "handoff" and status == done_status:
             record.handled_at, record.handled_by = now, staff.username
         audit(session, actor=staff.username, action=handled_action if status == done_status else f"{kind}.note",

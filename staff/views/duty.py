@@ -217,8 +217,6 @@ def _back(area: str, done: str) -> RedirectResponse:
     return RedirectResponse(f"{PREFIX}/duty?" + urlencode({"area": area, "done": done}), status_code=303)
 
 
-
-
 @router.post("/duty/shifts", name="staff_duty_add_shift")
 def add_shift(request: Request, staff: Staff = Depends(need("duty")), form=Depends(form_data)):
     rt = runtime(request)
