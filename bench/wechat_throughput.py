@@ -217,6 +217,10 @@ def report(args, load: Load, followers: list[Follower], elapsed: float, cpu: dic
           f"{_spread([m.heard - m.started for m in messages])}")
     print(f"passive replies inside {WINDOW} s: {in_time} of {len(messages)} messages "
           f"({100 * in_time / len(messages):.2f} %)")
+    missed = [m for m in messages if not m.passive or m.answered - m.started > WINDOW]
+    if missed:
+        print("  not answered passively inside the window, by step: " + "; ".join(
+            f"{step} {sum(1 for m in missed if m.step == step)}" for step in STEPS))
     unanswered = [m for m in messages if not m.passive]
     if unanswered:
         # "success" before the window is over: the turn was done, but older messages of the parent's
