@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "tongban_read_only"  # execution option of ``Database.reading``'s connections
+POOL_SIZE = 24  # PostgreSQL connections a worker keeps open
+POOL_OVERFLOW = 8  # and opens beyond them for a moment: at most 32 per worker (max_connections is 100 by default)
 
 
 def _write_ahead_log(cursor, wait: float = 30.0) -> None:
@@ -71,7 +73,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     # filter (estimated at 2 rows) and read a whole district to show 50 requests (measured in
     # bench/results/staff_queue.md: 44 → 15 ms p50 for a district's queue without them).
     connect_args = {"prepare_threshold": None} if url.startswith("postgresql+psycopg") else {}
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20,
+    # POOL_SIZE connections stay open: a worker's threads that hold one at once under load (the WeChat
+    # channel's turns and deliveries, the public pool's, the staff pages') take them without a new
+    # connection each time (an overflow connection is closed again when it is given back).
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW,
                          connect_args=connect_args)
 
 

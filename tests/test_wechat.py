@@ -248,6 +248,49 @@ def test_replies_handed_over_but_not_yet_recorded_do_not_hold_up_the_parents_nex
     assert not delivery.unrecorded(rows[0].conversation_id)
 
 
+def test_a_short_message_is_not_held_behind_a_crowd_of_questions(sqlite_backend, wechat_fake, wechat_app):
+    """Turns run on the channel's own threads. While more questions than there are threads wait for the
+    sentence encoder (here: turns held on an event), a short message of another parent takes the quick
+    lane and gets its passive reply while they wait, instead of queuing behind them (without the lane
+    it waits for a thread until the questions are let go, and the window closes first)."""
+    client, runtime = wechat_app(sqlite_backend, turn_threads=8, passive_window=20.0)
+    engine = runtime.engine
+    handle = engine.handle
+    release = threading.Event()
+    held = threading.Semaphore(0)
+    threads: set[str] = set()
+
+    def encoder_busy(sender, text, *args, **kwargs):
+        threads.add(threading.current_thread().name)
+        if text and text.startswith("请问"):
+            held.release()
+            release.wait(30)
+        return handle(sender, text, *args, **kwargs)
+
+    engine.handle = encoder_busy
+    slow = [Parent(client, f"oParentQueue{n:016d}") for n in range(10)]  # more than the lane's 8 threads
+    answers: list = []
+    posts = [threading.Thread(target=lambda p=p: answers.append(p.text("请问孩子在这边上小学要带什么材料")))
+             for p in slow]
+    try:
+        for post in posts:
+            post.start()
+        for _ in range(8):  # every thread of the questions' lane holds one, two more wait for a thread
+            assert held.acquire(timeout=15)
+        quick = Parent(client, "oParentQuick0000000000000001")
+        reply = quick.reply_text(quick.text("你好"))
+        assert reply and not answers  # answered while every question is still held
+    finally:
+        release.set()
+        for post in posts:
+            post.join(30)
+        engine.handle = handle
+    wechat_fake.wait_for(lambda: _settled(client, runtime))
+    assert len(answers) == 10 and all(a.status_code == 200 for a in answers)
+    assert {name.rsplit("_", 1)[0] for name in threads} == {"wechat-turn", "wechat-quick"}
+    assert _channel(client).processed == 11
+
+
 def _conversation_id(runtime) -> int:
     with runtime.db.session() as session:
         return session.scalar(select(Conversation.id))
@@ -389,3 +432,19 @@ def test_while_wechat_is_unreachable_a_parents_messages_wait_and_go_in_order(sql
     assert rest and "1. 同意" in rest[-1] and "11." not in rest[-1]
     with runtime.db.session() as session:
         assert set(session.scalars(select(OutboxMessage.status))) == {"sent"}
+
+
+def test_the_turns_threads_fit_in_the_database_pool():
+    """Every thread that can hold a connection at once under load — the turns' two lanes, the
+    deliveries' threads and the recorder — takes one of the connections a worker keeps open, instead
+    of opening (and closing again) an overflow connection per turn."""
+    from bot.wechat.channel import QUICK_THREADS
+    from bot.wechat.delivery import DELIVERY_THREADS
+    from ledger.db import POOL_SIZE, make_engine
+    from tests.conftest import PG_URL
+    from tongban.settings import WeChatSettings
+
+    assert WeChatSettings().turn_threads + QUICK_THREADS + DELIVERY_THREADS + 1 <= POOL_SIZE
+    engine = make_engine(PG_URL)  # nothing connects until asked
+    assert engine.pool.size() == POOL_SIZE
+    engine.dispose()

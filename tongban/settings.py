@@ -149,6 +149,9 @@ class WeChatSettings(BaseModel):
     outbox_interval: float = 2.0
     # Seconds for one API request.
     request_timeout: float = 5.0
+    # Threads the channel's turns run on, its own (and 4 more for short messages, bot/wechat/channel.py
+    # ``_lane``). Each holds a database connection while it runs (ledger/db.py ``POOL_SIZE``).
+    turn_threads: int = Field(default=12, ge=1, le=64)
     # Template messages (模板消息) for notifications outside the 48 hours customer-service messages
     # are allowed in: the template's id from the console (empty: such notifications are not sent),
     # where tapping it leads (empty: nowhere; e.g. the account's profile page), and which of the
