@@ -73,9 +73,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     # filter (estimated at 2 rows) and read a whole district to show 50 requests (measured in
     # bench/results/staff_queue.md: 44 → 15 ms p50 for a district's queue without them).
     connect_args = {"prepare_threshold": None} if url.startswith("postgresql+psycopg") else {}
-    # POOL_SIZE connections stay open: a worker's threads that hold one at once under load (the WeChat
-    # channel's turns and deliveries, the public pool's, the staff pages') take them without a new
-    # connection each time (an overflow connection is closed again when it is given back).
+    # POOL_SIZE connections stay open: the threads of a worker that hold one at once under load (the
+    # channels' turns and deliveries, the staff pages') take them without a new connection each time
+    # (an overflow connection is closed again when it is given back).
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW,
                          connect_args=connect_args)
 
